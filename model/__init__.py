@@ -1,0 +1,1 @@
+"""dynmem.model: the abstract Dynamic Memory system, written once for Python and for Z3."""

@@ -1,0 +1,391 @@
+"""The invariant registry (specs/invariants.md): every invariant defined once, as named clauses.
+
+Each clause is written over the operator layer, so ``CONCRETE`` evaluates it on reference
+states (plain Python, no Z3) and ``SYMBOLIC`` turns it into a Z3 term over a symbolic state
+of the same shape. Three layers (STYLE rule 6): ``type`` (TypeOK), ``safety`` (the claims)
+and ``aux`` (strengthening conjuncts that make the safety layer inductive).
+
+Clause scopes: ``vm`` holds for every VM of a state, ``host`` for the state as a whole,
+``pair`` for every VM present before and after a step (two-state invariants).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import attrs
+from dynmem.model.ops import CONCRETE, Ops, Term
+from dynmem.model.quantities import (
+    assigned,
+    in_flight,
+    is_running,
+    outstanding_balloon,
+    owned,
+    total_owned,
+)
+from dynmem.model.vocabulary import (
+    MAX_BUFFER_PERCENT,
+    MAX_MAXIMUM_MIB,
+    MAX_WEIGHT,
+    MIN_BUFFER_PERCENT,
+    MIN_STARTUP_MIB,
+    MIN_WEIGHT,
+    Channel,
+    TxnKind,
+)
+
+Scope = Literal["vm", "host", "pair"]
+Layer = Literal["type", "safety", "aux"]
+
+
+@attrs.frozen
+class Clause:
+    """One named conjunct of an invariant, with a concrete explanation of its values."""
+
+    name: str
+    scope: Scope
+    holds: Callable[..., Term]
+    explain: Callable[..., str]
+
+
+@attrs.frozen
+class Invariant:
+    """A registry entry: stable id, snake_case name, one-line statement, layer, clauses."""
+
+    id: str
+    name: str
+    statement: str
+    layer: Layer
+    clauses: tuple[Clause, ...]
+
+    @property
+    def two_state(self) -> bool:
+        return any(c.scope == "pair" for c in self.clauses)
+
+
+@attrs.frozen
+class Violation:
+    """A clause that failed on a concrete state or step, with the values that break it."""
+
+    invariant: str
+    clause: str
+    vm: str | None
+    message: str
+
+
+# --- clause helpers ----------------------------------------------------------------------------
+
+
+def _vm(name: str, holds: Callable[[Ops, Any, Any], Term],
+        explain: Callable[[Any, Any], str]) -> Clause:
+    return Clause(name, "vm", holds, explain)
+
+
+def _host(name: str, holds: Callable[[Ops, Any], Term], explain: Callable[[Any], str]) -> Clause:
+    return Clause(name, "host", holds, explain)
+
+
+def _pair(name: str, holds: Callable[[Ops, Any, Any, Any], Term],
+          explain: Callable[[Any, Any, Any], str]) -> Clause:
+    return Clause(name, "pair", holds, explain)
+
+
+def _dynamic_running(vm: Any, ops: Ops) -> Term:
+    return ops.And(is_running(vm), vm.settings.dynamic)
+
+
+def _owned_terms(s: Any) -> str:
+    parts = [f"{vm.name} {owned(CONCRETE, vm)}" for vm in s.vms if owned(CONCRETE, vm)]
+    return " + ".join(parts) or "0"
+
+
+# --- layer (a): TypeOK -------------------------------------------------------------------------
+
+_AMOUNTS = ("visible_mib", "ballooned_mib", "demand_mib", "report_mib", "txn_mib",
+            "txn_done_mib")
+
+TYPE_OK = Invariant(
+    "INV-TYPE", "type_ok",
+    "amounts are non-negative, enumerations in range, free memory within the host",
+    "type",
+    (
+        _vm("amounts >= 0",
+            lambda ops, s, vm: ops.And(*[getattr(vm, f) >= 0 for f in _AMOUNTS]),
+            lambda s, vm: f"{vm.name}: " + ", ".join(
+                f"{f} {getattr(vm, f)}" for f in _AMOUNTS if getattr(vm, f) < 0)),
+        _vm("enumerations in range",
+            lambda ops, s, vm: ops.And(vm.power >= 0, vm.power <= 1, vm.channel >= 0,
+                                       vm.channel <= 5, vm.txn >= 0, vm.txn <= 3),
+            lambda s, vm: f"{vm.name}: power {vm.power}, channel {vm.channel}, txn {vm.txn}"),
+        _host("reserve within physical",
+              lambda ops, s: ops.And(s.host.reserve_mib >= 0,
+                                     s.host.reserve_mib <= s.host.physical_mib),
+              lambda s: f"reserve {s.host.reserve_mib} vs physical {s.host.physical_mib}"),
+    ),
+)
+
+# --- layer (b): safety -------------------------------------------------------------------------
+
+FLOOR = Invariant(
+    "INV-FLOOR", "never_below_startup",
+    "a running dynamic VM never has assigned < startup",
+    "safety",
+    (
+        _vm("running dynamic => assigned >= startup",
+            lambda ops, s, vm: ops.Implies(_dynamic_running(vm, ops),
+                                           assigned(vm) >= vm.settings.startup_mib),
+            lambda s, vm: f"{vm.name}: assigned {assigned(vm)} MiB (visible {vm.visible_mib} "
+                          f"- ballooned {vm.ballooned_mib}) < startup "
+                          f"{vm.settings.startup_mib} MiB"),
+    ),
+)
+
+CEILING = Invariant(
+    "INV-CEILING", "never_above_maximum",
+    "assigned <= visible <= maximum for every VM",
+    "safety",
+    (
+        _vm("assigned <= visible",
+            lambda ops, s, vm: assigned(vm) <= vm.visible_mib,
+            lambda s, vm: f"{vm.name}: assigned {assigned(vm)} MiB > visible "
+                          f"{vm.visible_mib} MiB"),
+        _vm("visible <= maximum",
+            lambda ops, s, vm: vm.visible_mib <= vm.settings.maximum_mib,
+            lambda s, vm: f"{vm.name}: visible {vm.visible_mib} MiB > maximum "
+                          f"{vm.settings.maximum_mib} MiB"),
+    ),
+)
+
+PHYSICAL = Invariant(
+    "INV-PHYSICAL", "no_overcommit",
+    "reserve + sum of (assigned + in-flight hot-add/unballoon) <= physical",
+    "safety",
+    (
+        _host("reserve + owned <= physical",
+              lambda ops, s: s.host.reserve_mib + total_owned(ops, s) <= s.host.physical_mib,
+              lambda s: f"reserve {s.host.reserve_mib} + owned ({_owned_terms(s)}) = "
+                        f"{s.host.reserve_mib + total_owned(CONCRETE, s)} > physical "
+                        f"{s.host.physical_mib}"),
+    ),
+)
+
+CONSERVATION = Invariant(
+    "INV-CONSERVATION", "exact_accounting",
+    "free + reserve + sum owned/in-flight = physical, exactly",
+    "safety",
+    (
+        _host("free + reserve + owned = physical",
+              lambda ops, s: s.free_mib + s.host.reserve_mib + total_owned(ops, s)
+              == s.host.physical_mib,
+              lambda s: f"free {s.free_mib} + reserve {s.host.reserve_mib} + owned "
+                        f"({_owned_terms(s)}) = "
+                        f"{s.free_mib + s.host.reserve_mib + total_owned(CONCRETE, s)} != "
+                        f"physical {s.host.physical_mib}"),
+    ),
+)
+
+
+def _balloon_answer_to(event: Any, vm: Any) -> bool:
+    """Whether ``event`` is a balloon response from ``vm`` (a Python bool in both modes)."""
+    return bool(event.KIND == "balloon_response" and event.vm == vm.name)
+
+
+NO_HOST_PAGING = Invariant(
+    "INV-NO-HOST-PAGING", "memory_leaves_only_by_balloon",
+    "assigned memory of a running VM drops only by a balloon response, by at most what was "
+    "asked",
+    "safety",
+    (
+        _pair("assigned drops only by balloon response",
+              lambda ops, e, a, b: ops.Implies(
+                  ops.And(is_running(a), is_running(b), assigned(b) < assigned(a)),
+                  ops.And(_balloon_answer_to(e, a),
+                          assigned(a) - assigned(b) <= outstanding_balloon(ops, a))),
+              lambda e, a, b: f"{a.name}: assigned {assigned(a)} -> {assigned(b)} MiB on "
+                              f"{e.KIND} (outstanding balloon "
+                              f"{outstanding_balloon(CONCRETE, a)} MiB)"),
+    ),
+)
+
+STATIC = Invariant(
+    "INV-STATIC", "static_vms_never_change",
+    "a running static VM has exactly its startup size, no DM channel and no transaction",
+    "safety",
+    (
+        _vm("running static => visible = assigned = startup",
+            lambda ops, s, vm: ops.Implies(
+                ops.And(is_running(vm), ops.Not(vm.settings.dynamic)),
+                ops.And(vm.visible_mib == vm.settings.startup_mib, vm.ballooned_mib == 0)),
+            lambda s, vm: f"{vm.name}: static, visible {vm.visible_mib} ballooned "
+                          f"{vm.ballooned_mib}, startup {vm.settings.startup_mib} MiB"),
+        _vm("static => no channel, no transaction",
+            lambda ops, s, vm: ops.Implies(
+                ops.Not(vm.settings.dynamic),
+                ops.And(vm.channel == Channel.NONE, vm.txn == TxnKind.NONE)),
+            lambda s, vm: f"{vm.name}: static with channel {Channel(vm.channel).name}, "
+                          f"txn {TxnKind(vm.txn).name}"),
+    ),
+)
+
+OFF = Invariant(
+    "INV-OFF", "off_vms_own_nothing",
+    "an off VM owns nothing and has no channel or transaction",
+    "safety",
+    (
+        _vm("off => owns nothing",
+            lambda ops, s, vm: ops.Implies(
+                ops.Not(is_running(vm)),
+                ops.And(vm.visible_mib == 0, vm.ballooned_mib == 0, vm.txn == TxnKind.NONE,
+                        vm.txn_mib == 0, vm.channel == Channel.NONE)),
+            lambda s, vm: f"{vm.name}: off with visible {vm.visible_mib}, ballooned "
+                          f"{vm.ballooned_mib}, txn {TxnKind(vm.txn).name} {vm.txn_mib} MiB, "
+                          f"channel {Channel(vm.channel).name}"),
+    ),
+)
+
+ONE_TXN = Invariant(
+    "INV-ONE-TXN", "one_transaction_at_a_time",
+    "at most one DM transaction per VM, only after negotiation and the quiet period",
+    "safety",
+    (
+        _vm("transaction => channel READY",
+            lambda ops, s, vm: ops.Implies(vm.txn != TxnKind.NONE,
+                                           ops.And(is_running(vm), vm.channel == Channel.READY)),
+            lambda s, vm: f"{vm.name}: {TxnKind(vm.txn).name} in flight on channel "
+                          f"{Channel(vm.channel).name}"),
+        _pair("a transaction in flight is never replaced",
+              lambda ops, e, a, b: ops.Or(
+                  a.txn == TxnKind.NONE, b.txn == TxnKind.NONE,
+                  ops.And(a.txn == b.txn, a.txn_mib == b.txn_mib)),
+              lambda e, a, b: f"{a.name}: {TxnKind(a.txn).name} {a.txn_mib} MiB replaced by "
+                              f"{TxnKind(b.txn).name} {b.txn_mib} MiB on {e.KIND}"),
+    ),
+)
+
+_SETTINGS = ("dynamic", "startup_mib", "maximum_mib", "buffer_pct", "weight", "dm_capable")
+
+
+def _settings_equal(ops: Ops, a: Any, b: Any) -> Term:
+    return ops.And(*[getattr(a.settings, f) == getattr(b.settings, f) for f in _SETTINGS])
+
+
+CONFIG = Invariant(
+    "INV-CONFIG", "settings_valid_and_frozen_while_running",
+    "settings are in range and change only while the VM is off (profile 2008R2SP1)",
+    "safety",
+    (
+        _vm("settings in range",
+            lambda ops, s, vm: ops.And(
+                vm.settings.startup_mib >= MIN_STARTUP_MIB,
+                vm.settings.startup_mib <= vm.settings.maximum_mib,
+                vm.settings.maximum_mib <= MAX_MAXIMUM_MIB,
+                vm.settings.buffer_pct >= MIN_BUFFER_PERCENT,
+                vm.settings.buffer_pct <= MAX_BUFFER_PERCENT,
+                vm.settings.weight >= MIN_WEIGHT, vm.settings.weight <= MAX_WEIGHT),
+            lambda s, vm: f"{vm.name}: {vm.settings!r}"),
+        _pair("settings change only while off",
+              lambda ops, e, a, b: ops.Implies(ops.Or(is_running(a), is_running(b)),
+                                               _settings_equal(ops, a, b)),
+              lambda e, a, b: f"{a.name}: settings changed on {e.KIND} while running"),
+    ),
+)
+
+# --- layer (c): auxiliary strengthening --------------------------------------------------------
+
+TXN_SHAPE = Invariant(
+    "AUX-TXN", "transaction_bookkeeping",
+    "a transaction's amounts fit its kind: a balloon keeps the floor, a hot-add the maximum, "
+    "an unballoon the ballooned pages",
+    "aux",
+    (
+        _vm("idle => no amounts",
+            lambda ops, s, vm: ops.Implies(vm.txn == TxnKind.NONE,
+                                           ops.And(vm.txn_mib == 0, vm.txn_done_mib == 0)),
+            lambda s, vm: f"{vm.name}: idle with txn_mib {vm.txn_mib}, done {vm.txn_done_mib}"),
+        _vm("balloon keeps the floor",
+            lambda ops, s, vm: ops.Implies(
+                vm.txn == TxnKind.BALLOON,
+                ops.And(vm.txn_done_mib < vm.txn_mib,
+                        assigned(vm) - outstanding_balloon(ops, vm) >= vm.settings.startup_mib)),
+            lambda s, vm: f"{vm.name}: balloon {vm.txn_mib} (done {vm.txn_done_mib}) with "
+                          f"assigned {assigned(vm)}, startup {vm.settings.startup_mib}"),
+        _vm("grant fits",
+            lambda ops, s, vm: ops.And(
+                ops.Implies(vm.txn == TxnKind.UNBALLOON, vm.txn_mib <= vm.ballooned_mib),
+                ops.Implies(vm.txn == TxnKind.HOT_ADD,
+                            vm.visible_mib + vm.txn_mib <= vm.settings.maximum_mib),
+                ops.Implies(vm.txn != TxnKind.BALLOON, vm.txn_done_mib == 0),
+                in_flight(ops, vm) >= 0),
+            lambda s, vm: f"{vm.name}: {TxnKind(vm.txn).name} {vm.txn_mib} MiB with visible "
+                          f"{vm.visible_mib}, ballooned {vm.ballooned_mib}, maximum "
+                          f"{vm.settings.maximum_mib}"),
+    ),
+)
+
+FREE_NONNEG = Invariant(
+    "AUX-FREE", "free_ledger_non_negative",
+    "the host's free-memory ledger never goes below zero",
+    "aux",
+    (
+        _host("free >= 0", lambda ops, s: s.free_mib >= 0, lambda s: f"free {s.free_mib} < 0"),
+    ),
+)
+
+INVARIANTS: tuple[Invariant, ...] = (
+    TYPE_OK, FLOOR, CEILING, PHYSICAL, NO_HOST_PAGING, CONSERVATION, STATIC, OFF, ONE_TXN,
+    CONFIG, TXN_SHAPE, FREE_NONNEG,
+)
+BY_ID: dict[str, Invariant] = {inv.id: inv for inv in INVARIANTS}
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+
+def _clause_term(ops: Ops, clause: Clause, s: Any) -> Term:
+    if clause.scope == "vm":
+        return ops.all_vms(s.vms, lambda vm: clause.holds(ops, s, vm))
+    return clause.holds(ops, s)
+
+
+def holds(ops: Ops, invariant: Invariant, state: Any) -> Term:
+    """The state clauses of ``invariant`` on ``state`` (pair clauses are ignored here)."""
+    return ops.And(*[_clause_term(ops, c, state) for c in invariant.clauses if c.scope != "pair"])
+
+
+def holds_step(ops: Ops, invariant: Invariant, pre: Any, event: Any, post: Any) -> Term:
+    """The two-state clauses of ``invariant`` on the step ``pre --event--> post``."""
+    def pair_term(clause: Clause) -> Term:
+        return ops.all_pairs(pre.vms, post.vms, lambda a, b: clause.holds(ops, event, a, b))
+
+    return ops.And(*[pair_term(c) for c in invariant.clauses if c.scope == "pair"])
+
+
+def check_state(state: Any, invariants: Sequence[Invariant] = INVARIANTS) -> list[Violation]:
+    """Every state clause that fails on ``state``, concretely, with its values."""
+    found = []
+    for inv in invariants:
+        for clause in inv.clauses:
+            if clause.scope == "host" and not clause.holds(CONCRETE, state):
+                found.append(Violation(inv.id, clause.name, None, clause.explain(state)))
+            elif clause.scope == "vm":
+                for vm in state.vms:
+                    if not clause.holds(CONCRETE, state, vm):
+                        found.append(Violation(inv.id, clause.name, vm.name,
+                                               clause.explain(state, vm)))
+    return found
+
+
+def check_step(pre: Any, event: Any, post: Any,
+               invariants: Sequence[Invariant] = INVARIANTS) -> list[Violation]:
+    """Every two-state clause that fails on the step ``pre --event--> post``, concretely."""
+    found = []
+    after = {vm.name: vm for vm in post.vms}
+    for inv in invariants:
+        for clause in (c for c in inv.clauses if c.scope == "pair"):
+            for a in pre.vms:
+                b = after.get(a.name)
+                if b is not None and not clause.holds(CONCRETE, event, a, b):
+                    found.append(Violation(inv.id, clause.name, a.name,
+                                           clause.explain(event, a, b)))
+    return found

@@ -1,0 +1,189 @@
+"""The environment around the host: what guests, timers and admins can do next.
+
+``compute_honest_message`` is what a well-behaved guest (and the quiet-period timer) sends
+next; ``enabled_events`` lists every event the reference accepts in a state, for the given
+choices of environment values, so generators and explorers share one definition;
+``settle`` runs honest guests and the balancer with fair, in-order delivery until nothing
+more happens (specs/events.md §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+from dynmem.model.vocabulary import (
+    BALLOON_RESPONSE_CAP_MIB,
+    SUPPORTED_VERSIONS,
+    Channel,
+    TxnKind,
+)
+from dynmem.reference.events import (
+    BalancerTick,
+    BalloonResponse,
+    CapabilitiesReport,
+    Demand,
+    Event,
+    HotAddResponse,
+    QuietPeriodEnd,
+    Start,
+    StatusReport,
+    Stop,
+    UnballoonResponse,
+    VersionRequest,
+)
+from dynmem.reference.policy import compute_plan
+from dynmem.reference.state import DmState, Vm
+from dynmem.reference.step import StepResult, step
+
+
+def compute_balloon_answer(vm: Vm) -> BalloonResponse:
+    """An honest guest's next balloon response: pages down to its floor, in message-sized parts.
+
+    The guest pages its own memory out if it lacks free pages, but never goes below startup;
+    an empty final response means "at floor" (specs/protocol.md §3.1).
+    """
+    outstanding = vm.txn_mib - vm.txn_done_mib
+    spare = max(0, vm.assigned_mib - vm.settings.startup_mib)
+    give = min(outstanding, spare, BALLOON_RESPONSE_CAP_MIB)
+    more = give < outstanding and give < spare
+    return BalloonResponse(vm.name, give, more_pages=more)
+
+
+def compute_honest_message(vm: Vm) -> Event | None:
+    """The message a well-behaved guest (or the quiet-period timer) sends next, if any."""
+    if not vm.running:
+        return None
+    if vm.channel == Channel.NEGOTIATING:
+        return VersionRequest(vm.name, SUPPORTED_VERSIONS[0])
+    if vm.channel == Channel.CAPS:
+        return CapabilitiesReport(vm.name, balloon=True, hot_add=True)
+    if vm.channel == Channel.QUIET:
+        return QuietPeriodEnd(vm.name)
+    if vm.txn == TxnKind.BALLOON:
+        return compute_balloon_answer(vm)
+    if vm.txn == TxnKind.UNBALLOON:
+        return UnballoonResponse(vm.name)
+    if vm.txn == TxnKind.HOT_ADD:
+        return HotAddResponse(vm.name, vm.txn_mib, success=True)
+    if vm.channel == Channel.READY and (not vm.has_report or vm.report_mib != vm.demand_mib):
+        return StatusReport(vm.name, vm.demand_mib)
+    return None
+
+
+def _guest_choices(vm: Vm, demands: Iterable[int], adversarial: bool) -> list[Event]:
+    """Every guest message the model's environment may send for ``vm``."""
+    name = vm.name
+    if vm.channel == Channel.NEGOTIATING:
+        versions: list[Event] = [VersionRequest(name, v) for v in SUPPORTED_VERSIONS]
+        return versions + ([VersionRequest(name, 0x7, last_attempt=True)] if adversarial else [])
+    if vm.channel == Channel.CAPS:
+        return [CapabilitiesReport(name, b, h) for b in (True, False) for h in (True, False)]
+    if vm.channel == Channel.QUIET:
+        return [QuietPeriodEnd(name), StatusReport(name, vm.demand_mib)]
+    if vm.channel != Channel.READY:
+        return []
+    events: list[Event] = [StatusReport(name, vm.demand_mib)]
+    if adversarial:
+        events += [StatusReport(name, d) for d in demands if d != vm.demand_mib]
+    events += _response_choices(vm, adversarial)
+    return events
+
+
+def _response_choices(vm: Vm, adversarial: bool) -> list[Event]:
+    name, asked = vm.name, vm.txn_mib
+    if vm.txn == TxnKind.BALLOON:
+        honest = compute_balloon_answer(vm)
+        events: list[Event] = [honest, BalloonResponse(name, 0, more_pages=False)]
+        if honest.mib > 2:
+            events.append(BalloonResponse(name, 2, more_pages=True))  # a multi-part answer
+        if adversarial:
+            events.append(BalloonResponse(name, 2 * asked + 2, more_pages=False))
+        return events
+    if vm.txn == TxnKind.UNBALLOON:
+        return [UnballoonResponse(name)]
+    if vm.txn == TxnKind.HOT_ADD:
+        events = [HotAddResponse(name, asked, True), HotAddResponse(name, 0, True),
+                  HotAddResponse(name, 0, False)]
+        if asked > 2:
+            events.append(HotAddResponse(name, asked // 2 - (asked // 2) % 2, True))
+        if adversarial:
+            events.append(HotAddResponse(name, 2 * asked + 2, True))
+        return events
+    return []
+
+
+def enabled_events(
+    state: DmState, demands: Iterable[int] = (), adversarial: bool = False
+) -> list[Event]:
+    """Every event the reference accepts in ``state`` for the environment's value choices.
+
+    ``demands`` are the workload values to offer (``Demand`` events); ``adversarial`` adds
+    misbehaving guests (oversized answers, lying reports, failed negotiation). Admin
+    ``Create``/``Configure``/``Delete`` need settings values and are left to generators.
+    Every listed event is accepted by ``step`` (a test checks this).
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import HostSettings, VmSettings
+    >>> from dynmem.reference.state import initial_state
+    >>> s = initial_state(HostSettings(4096, 1024), (("a", VmSettings(startup_mib=1024)),))
+    >>> enabled_events(s)
+    [Start(vm='a')]
+    """
+    demand_values = tuple(demands)
+    events: list[Event] = []
+    for vm in state.vms:
+        if not vm.running:
+            if state.free_mib >= vm.settings.startup_mib:
+                events.append(Start(vm.name))
+            continue
+        events.append(Stop(vm.name))
+        events += [Demand(vm.name, d) for d in demand_values if d != vm.demand_mib]
+        events += _guest_choices(vm, demand_values, adversarial)
+    if compute_plan(state):
+        events.append(BalancerTick())
+    return events
+
+
+@attrs.frozen
+class Settled:
+    """The steps ``settle`` took, and whether the system reached a fixed point."""
+
+    steps: tuple[tuple[Event, StepResult], ...]
+    converged: bool
+
+    @property
+    def state(self) -> DmState | None:
+        return self.steps[-1][1].state if self.steps else None
+
+
+def settle(state: DmState, max_steps: int = 10_000) -> Settled:
+    """Deliver honest guest messages round-robin and tick the balancer until nothing happens.
+
+    Each round gives every VM (in order) its next message, then one BalancerTick if the policy
+    has anything to send. ``converged`` is False when ``max_steps`` ran out first (a finding:
+    the system does not settle).
+    """
+    steps: list[tuple[Event, StepResult]] = []
+    current = state
+    while len(steps) < max_steps:
+        pending = [m for m in (compute_honest_message(vm) for vm in current.vms) if m]
+        if compute_plan(current):
+            pending.append(BalancerTick())
+        if not pending:
+            return Settled(tuple(steps), converged=True)
+        for event in pending[: max_steps - len(steps)]:
+            result = step(current, event)
+            steps.append((event, result))
+            current = result.state
+    return Settled(tuple(steps), converged=False)
+
+
+__all__ = [
+    "Settled",
+    "compute_balloon_answer",
+    "compute_honest_message",
+    "enabled_events",
+    "settle",
+]

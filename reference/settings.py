@@ -1,0 +1,103 @@
+"""Host and VM settings (specs/domain.md §1) and their range rules.
+
+Settings carry only type validators (TypeOK). Range rules are checked by
+:func:`check_host_settings` / :func:`check_vm_settings`, which return problems instead of
+raising, so a scenario loader can name the offending field and a state that breaks
+INV-CONFIG can still be built and shown.
+"""
+
+from __future__ import annotations
+
+import attrs
+from dynmem.model.vocabulary import (
+    DEFAULT_BUFFER_PERCENT,
+    DEFAULT_MAXIMUM_MIB,
+    DEFAULT_STARTUP_MIB,
+    DEFAULT_WEIGHT,
+    MAX_BUFFER_PERCENT,
+    MAX_MAXIMUM_MIB,
+    MAX_WEIGHT,
+    MEMORY_UNIT_MIB,
+    MIN_BUFFER_PERCENT,
+    MIN_STARTUP_MIB,
+    MIN_WEIGHT,
+)
+
+_int = attrs.validators.instance_of(int)
+_bool = attrs.validators.instance_of(bool)
+
+
+@attrs.frozen
+class HostSettings:
+    """The host: its physical memory and the reserve kept by the parent partition."""
+
+    physical_mib: int = attrs.field(validator=_int)
+    reserve_mib: int = attrs.field(validator=_int)
+
+
+@attrs.frozen
+class VmSettings:
+    """A VM's memory settings, profile 2008R2SP1 (specs/domain.md §1.2)."""
+
+    dynamic: bool = attrs.field(default=False, validator=_bool)
+    startup_mib: int = attrs.field(default=DEFAULT_STARTUP_MIB, validator=_int)
+    maximum_mib: int = attrs.field(default=DEFAULT_MAXIMUM_MIB, validator=_int)
+    buffer_pct: int = attrs.field(default=DEFAULT_BUFFER_PERCENT, validator=_int)
+    weight: int = attrs.field(default=DEFAULT_WEIGHT, validator=_int)
+    dm_capable: bool = attrs.field(default=True, validator=_bool)
+
+
+@attrs.frozen
+class Problem:
+    """One broken settings rule: the field, its value and what it must be."""
+
+    field: str
+    value: object
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.field} = {self.value!r}: {self.rule}"
+
+
+def check_host_settings(host: HostSettings) -> list[Problem]:
+    """Return the range problems of ``host`` (empty when valid), specs/domain.md §1.1."""
+    problems = []
+    if host.physical_mib <= 0:
+        problems.append(Problem("physical_mib", host.physical_mib, "must be > 0"))
+    if host.reserve_mib < 0:
+        problems.append(Problem("reserve_mib", host.reserve_mib, "must be >= 0"))
+    elif host.reserve_mib > host.physical_mib > 0:
+        problems.append(
+            Problem("reserve_mib", host.reserve_mib,
+                    f"must be <= physical_mib ({host.physical_mib})")
+        )
+    return problems
+
+
+def check_vm_settings(vm: VmSettings) -> list[Problem]:
+    """Return the range problems of ``vm`` (empty when valid), specs/domain.md §1.2."""
+    problems = []
+    if vm.startup_mib < MIN_STARTUP_MIB or vm.startup_mib % MEMORY_UNIT_MIB:
+        problems.append(
+            Problem("startup_mib", vm.startup_mib,
+                    f"must be >= {MIN_STARTUP_MIB} and a multiple of {MEMORY_UNIT_MIB}")
+        )
+    if not vm.startup_mib <= vm.maximum_mib <= MAX_MAXIMUM_MIB or vm.maximum_mib % MEMORY_UNIT_MIB:
+        problems.append(
+            Problem("maximum_mib", vm.maximum_mib,
+                    f"must be a multiple of {MEMORY_UNIT_MIB} in "
+                    f"{vm.startup_mib}..{MAX_MAXIMUM_MIB} (startup_mib..64 GiB)")
+        )
+    if not MIN_BUFFER_PERCENT <= vm.buffer_pct <= MAX_BUFFER_PERCENT:
+        problems.append(
+            Problem("buffer_pct", vm.buffer_pct,
+                    f"must be {MIN_BUFFER_PERCENT}..{MAX_BUFFER_PERCENT}")
+        )
+    if not MIN_WEIGHT <= vm.weight <= MAX_WEIGHT:
+        problems.append(Problem("weight", vm.weight, f"must be {MIN_WEIGHT}..{MAX_WEIGHT}"))
+    return problems
+
+
+def is_valid_vm_settings(vm: VmSettings) -> bool:
+    """Whether ``vm`` satisfies every range rule (INV-CONFIG's first half)."""
+    return not check_vm_settings(vm)

@@ -1,0 +1,139 @@
+"""The reference state: immutable values for the host's ledger, each VM and its DM channel.
+
+A VM keeps its runtime flat (no nested transaction object) so that the same field names
+exist on the Z3 side of the model and hashing for exploration stays cheap. Derived
+quantities (assigned, in-flight, guest paging, pressure) are ``get_*``/``compute_*``
+functions, never stored (specs/domain.md §1.3).
+"""
+
+from __future__ import annotations
+
+import attrs
+from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.reference.settings import HostSettings, VmSettings
+
+_nonneg = [attrs.validators.instance_of(int), attrs.validators.ge(0)]
+_bool = attrs.validators.instance_of(bool)
+
+
+@attrs.frozen
+class Vm:
+    """One VM: its name, settings and runtime (specs/domain.md §1.3)."""
+
+    name: str
+    settings: VmSettings
+    power: Power = Power.OFF
+    visible_mib: int = attrs.field(default=0, validator=_nonneg)
+    ballooned_mib: int = attrs.field(default=0, validator=_nonneg)
+    demand_mib: int = attrs.field(default=0, validator=_nonneg)
+    # The last status report the host received (committed MiB); has_report is False until one.
+    has_report: bool = attrs.field(default=False, validator=_bool)
+    report_mib: int = attrs.field(default=0, validator=_nonneg)
+    channel: Channel = Channel.NONE
+    protocol_version: int = attrs.field(default=0, validator=_nonneg)
+    cap_balloon: bool = attrs.field(default=False, validator=_bool)
+    cap_hot_add: bool = attrs.field(default=False, validator=_bool)
+    # A partial or permanently failed hot-add disables hot-add until the VM restarts.
+    hot_add_enabled: bool = attrs.field(default=True, validator=_bool)
+    txn: TxnKind = TxnKind.NONE
+    txn_mib: int = attrs.field(default=0, validator=_nonneg)  # amount requested
+    txn_done_mib: int = attrs.field(default=0, validator=_nonneg)  # balloon pages received
+
+    @property
+    def assigned_mib(self) -> int:
+        """Host memory backing the VM: visible minus ballooned."""
+        return self.visible_mib - self.ballooned_mib
+
+    @property
+    def in_flight_mib(self) -> int:
+        """Memory taken from free for a hot-add or unballoon not yet answered."""
+        return self.txn_mib if self.txn in (TxnKind.HOT_ADD, TxnKind.UNBALLOON) else 0
+
+    @property
+    def owned_mib(self) -> int:
+        """Everything the VM owns or is promised: assigned plus in flight."""
+        return self.assigned_mib + self.in_flight_mib
+
+    @property
+    def guest_paged_mib(self) -> int:
+        """Memory the guest pages to its own page file: demand above assigned."""
+        return max(0, self.demand_mib - self.assigned_mib)
+
+    @property
+    def running(self) -> bool:
+        return self.power == Power.RUNNING
+
+
+@attrs.frozen
+class DmState:
+    """The whole system: host settings, the host's free-memory ledger and the VMs in order.
+
+    ``free_mib`` is the balancer's own ledger of free memory (what a real VSP keeps);
+    INV-CONSERVATION checks it against the sum of what VMs own.
+    """
+
+    host: HostSettings
+    free_mib: int
+    vms: tuple[Vm, ...] = ()
+
+    def get_vm(self, name: str) -> Vm | None:
+        """The VM called ``name``, or None."""
+        for vm in self.vms:
+            if vm.name == name:
+                return vm
+        return None
+
+    def with_vm(self, vm: Vm) -> DmState:
+        """This state with the VM of the same name replaced by ``vm``."""
+        return attrs.evolve(self, vms=tuple(vm if v.name == vm.name else v for v in self.vms))
+
+
+def initial_state(host: HostSettings, vms: tuple[tuple[str, VmSettings], ...] = ()) -> DmState:
+    """A host with every listed VM created and off; all memory above the reserve is free.
+
+    Examples
+    --------
+    >>> s = initial_state(HostSettings(physical_mib=8192, reserve_mib=1024))
+    >>> s.free_mib
+    7168
+    """
+    return DmState(
+        host=host,
+        free_mib=host.physical_mib - host.reserve_mib,
+        vms=tuple(Vm(name=name, settings=settings) for name, settings in vms),
+    )
+
+
+def compute_pressure(demand_mib: int, assigned_mib: int) -> int:
+    """Pressure = demand / assigned × 100, rounded down; 0 when nothing is assigned.
+
+    Examples
+    --------
+    >>> compute_pressure(1000, 1200)
+    83
+    """
+    return demand_mib * 100 // assigned_mib if assigned_mib > 0 else 0
+
+
+def compute_ceil_to_unit(mib: int) -> int:
+    """Round ``mib`` up to the next multiple of 2 MiB."""
+    return mib + (mib % 2)
+
+
+def compute_floor_to_unit(mib: int) -> int:
+    """Round ``mib`` down to a multiple of 2 MiB."""
+    return mib - (mib % 2)
+
+
+def compute_target(report_mib: int, settings: VmSettings) -> int:
+    """The balancer's target: demand plus buffer, clamped to [startup, maximum] (specs §4.1).
+
+    Examples
+    --------
+    >>> compute_target(1000, VmSettings(dynamic=True, startup_mib=512, maximum_mib=4096))
+    1200
+    >>> compute_target(4000, VmSettings(dynamic=True, startup_mib=1024, maximum_mib=4096))
+    4096
+    """
+    wanted = compute_ceil_to_unit(-(-report_mib * (100 + settings.buffer_pct) // 100))
+    return max(settings.startup_mib, min(settings.maximum_mib, wanted))

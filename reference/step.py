@@ -1,0 +1,418 @@
+"""``step(state, event)``: the pure, deterministic, total transition function (specs/events.md).
+
+Each ``process_<event>`` starts with its guards, one per line with the rule they implement;
+a failed guard returns a rejection with a reason and leaves the state unchanged (a rejection
+is a normal outcome, never an exception). Updates go through ``attrs.evolve`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from dynmem.model.vocabulary import (
+    SUPPORTED_VERSIONS,
+    Channel,
+    Power,
+    TxnKind,
+)
+from dynmem.reference.events import (
+    BalancerTick,
+    BalloonRequest,
+    BalloonResponse,
+    CapabilitiesReport,
+    Configure,
+    Create,
+    Delete,
+    Demand,
+    DmRequest,
+    Event,
+    HotAddRequest,
+    HotAddResponse,
+    QuietPeriodEnd,
+    Start,
+    StatusReport,
+    Stop,
+    UnballoonRequest,
+    UnballoonResponse,
+    VersionRequest,
+)
+from dynmem.reference.settings import check_vm_settings
+from dynmem.reference.state import DmState, Vm
+
+
+@attrs.frozen
+class StepResult:
+    """The outcome of one event: the next state, or the unchanged state and a reason.
+
+    ``sent`` lists the DM requests a BalancerTick sent, in order.
+    """
+
+    state: DmState
+    reason: str | None = None
+    sent: tuple[DmRequest, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.reason is None
+
+
+def _reject(state: DmState, reason: str) -> StepResult:
+    return StepResult(state=state, reason=reason)
+
+
+def _ok(state: DmState) -> StepResult:
+    return StepResult(state=state)
+
+
+def _vm_or_reason(state: DmState, name: str) -> Vm | str:
+    vm = state.get_vm(name)
+    if vm is None:
+        known = ", ".join(v.name for v in state.vms) or "none"
+        return f"no VM named {name!r} (VMs: {known})"
+    return vm
+
+
+# --- admin -----------------------------------------------------------------------------------
+
+
+def process_create(state: DmState, event: Create) -> StepResult:
+    # R-CREATE: names are unique
+    if state.get_vm(event.vm) is not None:
+        return _reject(state, f"a VM named {event.vm!r} already exists")
+    # R-CREATE: settings are in range (INV-CONFIG)
+    problems = check_vm_settings(event.settings)
+    if problems:
+        return _reject(state, "invalid settings: " + "; ".join(map(str, problems)))
+    vm = Vm(name=event.vm, settings=event.settings)
+    return _ok(attrs.evolve(state, vms=(*state.vms, vm)))
+
+
+def process_configure(state: DmState, event: Configure) -> StepResult:
+    vm = _vm_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-CONFIGURE: profile 2008R2SP1 changes no memory setting while the VM runs
+    if vm.running:
+        return _reject(state, f"{vm.name} is running: settings change only while it is off")
+    # R-CONFIGURE: the new settings are in range
+    problems = check_vm_settings(event.settings)
+    if problems:
+        return _reject(state, "invalid settings: " + "; ".join(map(str, problems)))
+    return _ok(state.with_vm(attrs.evolve(vm, settings=event.settings)))
+
+
+def process_delete(state: DmState, event: Delete) -> StepResult:
+    vm = _vm_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-DELETE: only an off VM can be deleted
+    if vm.running:
+        return _reject(state, f"{vm.name} is running: stop it before deleting it")
+    return _ok(attrs.evolve(state, vms=tuple(v for v in state.vms if v.name != vm.name)))
+
+
+def process_start(state: DmState, event: Start) -> StepResult:
+    vm = _vm_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-START: the VM is off
+    if vm.running:
+        return _reject(state, f"{vm.name} is already running")
+    # R-START: startup memory must be free; no overcommit, ever (INV-PHYSICAL)
+    startup = vm.settings.startup_mib
+    if state.free_mib < startup:
+        return _reject(
+            state,
+            f"not enough memory to start {vm.name}: startup {startup} MiB > free "
+            f"{state.free_mib} MiB",
+        )
+    # A dynamic VM with a DM-capable guest opens the channel; others never get DM requests.
+    opens = vm.settings.dynamic and vm.settings.dm_capable
+    started = attrs.evolve(
+        vm,
+        power=Power.RUNNING,
+        visible_mib=startup,
+        ballooned_mib=0,
+        demand_mib=0,
+        channel=Channel.NEGOTIATING if opens else Channel.NONE,
+        hot_add_enabled=True,
+    )
+    return _ok(attrs.evolve(state.with_vm(started), free_mib=state.free_mib - startup))
+
+
+def compute_stopped(vm: Vm) -> Vm:
+    """``vm`` powered off: owns nothing, no channel, no report, no transaction."""
+    return Vm(name=vm.name, settings=vm.settings)
+
+
+def process_stop(state: DmState, event: Stop) -> StepResult:
+    vm = _vm_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-STOP: the VM is running
+    if not vm.running:
+        return _reject(state, f"{vm.name} is not running")
+    # R-STOP: assigned memory and anything in flight return to the host; in-flight work drops.
+    returned = vm.owned_mib
+    return _ok(attrs.evolve(state.with_vm(compute_stopped(vm)),
+                            free_mib=state.free_mib + returned))
+
+
+# --- guest workload and channel --------------------------------------------------------------
+
+
+def _running_or_reason(state: DmState, name: str) -> Vm | str:
+    vm = _vm_or_reason(state, name)
+    if isinstance(vm, Vm) and not vm.running:
+        return f"{vm.name} is not running"
+    return vm
+
+
+def process_demand(state: DmState, event: Demand) -> StepResult:
+    vm = _running_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-DEMAND: committed memory is a non-negative amount
+    if event.mib < 0:
+        return _reject(state, f"demand must be >= 0, got {event.mib}")
+    return _ok(state.with_vm(attrs.evolve(vm, demand_mib=event.mib)))
+
+
+def _channel_or_reason(state: DmState, name: str, expected: tuple[Channel, ...]) -> Vm | str:
+    vm = _running_or_reason(state, name)
+    if isinstance(vm, Vm) and vm.channel not in expected:
+        wanted = " or ".join(c.name for c in expected)
+        return f"{vm.name}'s channel is {vm.channel.name}, the message needs {wanted}"
+    return vm
+
+
+def process_version_request(state: DmState, event: VersionRequest) -> StepResult:
+    vm = _channel_or_reason(state, event.vm, (Channel.NEGOTIATING,))
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-VERSION: the host accepts any version it knows; otherwise the guest tries the next one,
+    # and a rejected last attempt ends negotiation (DM_INIT_ERROR).
+    if event.version in SUPPORTED_VERSIONS:
+        nxt = attrs.evolve(vm, channel=Channel.CAPS, protocol_version=event.version)
+    elif event.last_attempt:
+        nxt = attrs.evolve(vm, channel=Channel.FAILED)
+    else:
+        return _ok(state)
+    return _ok(state.with_vm(nxt))
+
+
+def process_capabilities_report(state: DmState, event: CapabilitiesReport) -> StepResult:
+    vm = _channel_or_reason(state, event.vm, (Channel.CAPS,))
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-CAPS: the host accepts the capabilities and starts the quiet period.
+    nxt = attrs.evolve(vm, channel=Channel.QUIET, cap_balloon=event.balloon,
+                       cap_hot_add=event.hot_add)
+    return _ok(state.with_vm(nxt))
+
+
+def process_quiet_period_end(state: DmState, event: QuietPeriodEnd) -> StepResult:
+    vm = _channel_or_reason(state, event.vm, (Channel.QUIET,))
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-QUIET: from now on the host may send DM requests.
+    return _ok(state.with_vm(attrs.evolve(vm, channel=Channel.READY)))
+
+
+_CONNECTED = (Channel.CAPS, Channel.QUIET, Channel.READY)
+
+
+def process_status_report(state: DmState, event: StatusReport) -> StepResult:
+    vm = _channel_or_reason(state, event.vm, _CONNECTED)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-STATUS: committed memory is a non-negative amount; only the latest report counts.
+    if event.committed_mib < 0:
+        return _reject(state, f"committed memory must be >= 0, got {event.committed_mib}")
+    return _ok(state.with_vm(attrs.evolve(vm, has_report=True, report_mib=event.committed_mib)))
+
+
+# --- DM requests (host -> guest) ------------------------------------------------------------
+
+
+def check_request(state: DmState, request: DmRequest) -> str | None:
+    """Why the host may not send ``request`` now, or None if it may (specs/events.md §3)."""
+    vm = _channel_or_reason(state, request.vm, (Channel.READY,))
+    if isinstance(vm, str):
+        return vm
+    # R-REQUEST-1: only dynamic VMs get DM requests (INV-STATIC)
+    if not vm.settings.dynamic:
+        return f"{vm.name} is static: it never gets DM requests"
+    # R-REQUEST-2: at most one transaction in flight per VM (INV-ONE-TXN)
+    if vm.txn != TxnKind.NONE:
+        return f"{vm.name} already has a {vm.txn.name} transaction in flight"
+    # R-REQUEST-3: amounts are positive multiples of 2 MiB
+    if request.mib <= 0 or request.mib % 2:
+        return f"request amount must be a positive multiple of 2 MiB, got {request.mib}"
+    return _check_request_kind(state, vm, request)
+
+
+def _check_request_kind(state: DmState, vm: Vm, request: DmRequest) -> str | None:
+    if isinstance(request, BalloonRequest):
+        # R-BALLOON-REQUEST: the guest can balloon, and the request never asks below startup
+        if not vm.cap_balloon:
+            return f"{vm.name}'s guest did not report the balloon capability"
+        if request.mib > vm.assigned_mib - vm.settings.startup_mib:
+            return (f"balloon {request.mib} MiB would take {vm.name} below startup "
+                    f"{vm.settings.startup_mib} MiB (assigned {vm.assigned_mib} MiB)")
+        return None
+    # Unballoon and hot-add take memory from free when sent (INV-PHYSICAL).
+    if request.mib > state.free_mib:
+        return f"{request.mib} MiB requested but only {state.free_mib} MiB free"
+    if isinstance(request, UnballoonRequest):
+        # R-UNBALLOON-REQUEST: only ballooned pages can be returned
+        if request.mib > vm.ballooned_mib:
+            return f"unballoon {request.mib} MiB > ballooned {vm.ballooned_mib} MiB"
+        return None
+    # R-HOT-ADD-REQUEST: capability, not disabled, unballoon first, never above maximum
+    if not (vm.cap_hot_add and vm.hot_add_enabled):
+        return f"hot-add is not possible for {vm.name}"
+    if vm.ballooned_mib > 0:
+        return f"{vm.name} has {vm.ballooned_mib} MiB ballooned: unballoon before hot-add"
+    if vm.visible_mib + request.mib > vm.settings.maximum_mib:
+        return (f"hot-add {request.mib} MiB would take {vm.name} to "
+                f"{vm.visible_mib + request.mib} MiB > maximum {vm.settings.maximum_mib} MiB")
+    return None
+
+
+def process_request(state: DmState, request: DmRequest) -> StepResult:
+    """Send one DM request: the host records the transaction and moves memory out of free."""
+    reason = check_request(state, request)
+    if reason is not None:
+        return _reject(state, reason)
+    vm = state.get_vm(request.vm)
+    assert vm is not None  # checked by check_request
+    kind = {BalloonRequest: TxnKind.BALLOON, UnballoonRequest: TxnKind.UNBALLOON,
+            HotAddRequest: TxnKind.HOT_ADD}[type(request)]
+    nxt = attrs.evolve(vm, txn=kind, txn_mib=request.mib, txn_done_mib=0)
+    # A balloon's memory is free only when the response arrives; the others leave free now.
+    taken = 0 if kind == TxnKind.BALLOON else request.mib
+    return _ok(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib - taken))
+
+
+# --- guest responses -----------------------------------------------------------------------
+
+
+def _txn_or_reason(state: DmState, name: str, kind: TxnKind) -> Vm | str:
+    vm = _running_or_reason(state, name)
+    if isinstance(vm, Vm) and vm.txn != kind:
+        return f"{vm.name} has no {kind.name} transaction in flight (has {vm.txn.name})"
+    return vm
+
+
+def process_balloon_response(state: DmState, event: BalloonResponse) -> StepResult:
+    vm = _txn_or_reason(state, event.vm, TxnKind.BALLOON)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-BALLOON-RESPONSE: a negative amount is malformed
+    if event.mib < 0:
+        return _reject(state, f"balloon response amount must be >= 0, got {event.mib}")
+    # The guest is not trusted: count at most what is still outstanding, in 2 MiB units.
+    outstanding = vm.txn_mib - vm.txn_done_mib
+    taken = min(event.mib - event.mib % 2, outstanding)
+    done = vm.txn_done_mib + taken
+    finished = not event.more_pages or done == vm.txn_mib
+    nxt = attrs.evolve(
+        vm,
+        ballooned_mib=vm.ballooned_mib + taken,
+        txn=TxnKind.NONE if finished else TxnKind.BALLOON,
+        txn_mib=0 if finished else vm.txn_mib,
+        txn_done_mib=0 if finished else done,
+    )
+    # Memory becomes free only now, and only what the response carries.
+    return _ok(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib + taken))
+
+
+def process_unballoon_response(state: DmState, event: UnballoonResponse) -> StepResult:
+    vm = _txn_or_reason(state, event.vm, TxnKind.UNBALLOON)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-UNBALLOON-RESPONSE: the returned pages, already taken from free, are the guest's again.
+    nxt = attrs.evolve(vm, ballooned_mib=vm.ballooned_mib - vm.txn_mib, txn=TxnKind.NONE,
+                       txn_mib=0, txn_done_mib=0)
+    return _ok(state.with_vm(nxt))
+
+
+def process_hot_add_response(state: DmState, event: HotAddResponse) -> StepResult:
+    vm = _txn_or_reason(state, event.vm, TxnKind.HOT_ADD)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-HOT-ADD-RESPONSE: a negative amount is malformed
+    if event.mib < 0:
+        return _reject(state, f"hot-add response amount must be >= 0, got {event.mib}")
+    # A failed result adds nothing (pages claimed with it are ignored); an oversized answer
+    # is clamped to the request; a partial or empty success disables hot-add until restart.
+    added = min(event.mib - event.mib % 2, vm.txn_mib) if event.success else 0
+    disable = event.success and added < vm.txn_mib
+    nxt = attrs.evolve(
+        vm,
+        visible_mib=vm.visible_mib + added,
+        hot_add_enabled=vm.hot_add_enabled and not disable,
+        txn=TxnKind.NONE,
+        txn_mib=0,
+        txn_done_mib=0,
+    )
+    released = vm.txn_mib - added
+    return _ok(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib + released))
+
+
+# --- balancer --------------------------------------------------------------------------------
+
+
+def process_balancer_tick(state: DmState, event: BalancerTick) -> StepResult:
+    """Run the reference policy and send its requests in order (R-TICK)."""
+    from dynmem.reference.policy import compute_plan
+
+    current = state
+    sent: list[DmRequest] = []
+    for request in compute_plan(state):
+        result = process_request(current, request)
+        # The policy only plans requests the guards allow; a refused one is a policy bug.
+        if not result.accepted:
+            return _reject(state, f"policy planned a refused request {request!r}: "
+                                  f"{result.reason}")
+        current = result.state
+        sent.append(request)
+    return StepResult(state=current, sent=tuple(sent))
+
+
+_PROCESSORS: dict[type, Callable[[DmState, Any], StepResult]] = {
+    Create: process_create,
+    Configure: process_configure,
+    Delete: process_delete,
+    Start: process_start,
+    Stop: process_stop,
+    Demand: process_demand,
+    VersionRequest: process_version_request,
+    CapabilitiesReport: process_capabilities_report,
+    QuietPeriodEnd: process_quiet_period_end,
+    StatusReport: process_status_report,
+    BalloonRequest: process_request,
+    UnballoonRequest: process_request,
+    HotAddRequest: process_request,
+    BalloonResponse: process_balloon_response,
+    UnballoonResponse: process_unballoon_response,
+    HotAddResponse: process_hot_add_response,
+    BalancerTick: process_balancer_tick,
+}
+
+
+def step(state: DmState, event: Event) -> StepResult:
+    """Apply ``event`` to ``state``: a flat dispatch over event kinds.
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import HostSettings, VmSettings
+    >>> from dynmem.reference.state import initial_state
+    >>> s = initial_state(HostSettings(4096, 1024), (("a", VmSettings(startup_mib=4096)),))
+    >>> step(s, Start("a")).reason
+    'not enough memory to start a: startup 4096 MiB > free 3072 MiB'
+    """
+    return _PROCESSORS[type(event)](state, event)

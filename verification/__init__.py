@@ -1,0 +1,1 @@
+"""dynmem.verification: proofs, model checking, testing engines, traces and the CLI."""
