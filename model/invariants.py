@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
+
 from dynmem.model.ops import CONCRETE, Ops, Term
 from dynmem.model.quantities import (
     assigned,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import attrs
+
 from dynmem.model.vocabulary import (
     BALLOON_RESPONSE_CAP_MIB,
     SUPPORTED_VERSIONS,
@@ -34,7 +35,7 @@ from dynmem.reference.events import (
 )
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm
-from dynmem.reference.step import StepResult, step
+from dynmem.reference.step import Plan, Step, StepResult, step
 
 
 def compute_balloon_answer(vm: Vm) -> BalloonResponse:
@@ -114,12 +115,16 @@ def _response_choices(vm: Vm, adversarial: bool) -> list[Event]:
 
 
 def enabled_events(
-    state: DmState, demands: Iterable[int] = (), adversarial: bool = False
+    state: DmState,
+    demands: Iterable[int] = (),
+    adversarial: bool = False,
+    plan: Plan = compute_plan,
 ) -> list[Event]:
     """Every event the reference accepts in ``state`` for the environment's value choices.
 
     ``demands`` are the workload values to offer (``Demand`` events); ``adversarial`` adds
-    misbehaving guests (oversized answers, lying reports, failed negotiation). Admin
+    misbehaving guests (oversized answers, lying reports, failed negotiation); ``plan`` is
+    the balancer policy that decides whether a BalancerTick would send anything. Admin
     ``Create``/``Configure``/``Delete`` need settings values and are left to generators.
     Every listed event is accepted by ``step`` (a test checks this).
 
@@ -141,7 +146,7 @@ def enabled_events(
         events.append(Stop(vm.name))
         events += [Demand(vm.name, d) for d in demand_values if d != vm.demand_mib]
         events += _guest_choices(vm, demand_values, adversarial)
-    if compute_plan(state):
+    if plan(state):
         events.append(BalancerTick())
     return events
 
@@ -158,23 +163,26 @@ class Settled:
         return self.steps[-1][1].state if self.steps else None
 
 
-def settle(state: DmState, max_steps: int = 10_000) -> Settled:
+def settle(
+    state: DmState, max_steps: int = 10_000, step_fn: Step = step, plan: Plan = compute_plan
+) -> Settled:
     """Deliver honest guest messages round-robin and tick the balancer until nothing happens.
 
     Each round gives every VM (in order) its next message, then one BalancerTick if the policy
     has anything to send. ``converged`` is False when ``max_steps`` ran out first (a finding:
-    the system does not settle).
+    the system does not settle). ``step_fn`` and ``plan`` default to the reference's; planted
+    bugs and other policies pass their own.
     """
     steps: list[tuple[Event, StepResult]] = []
     current = state
     while len(steps) < max_steps:
         pending = [m for m in (compute_honest_message(vm) for vm in current.vms) if m]
-        if compute_plan(current):
+        if plan(current):
             pending.append(BalancerTick())
         if not pending:
             return Settled(tuple(steps), converged=True)
         for event in pending[: max_steps - len(steps)]:
-            result = step(current, event)
+            result = step_fn(current, event)
             steps.append((event, result))
             current = result.state
     return Settled(tuple(steps), converged=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import attrs
+
 from dynmem.reference.settings import VmSettings
 
 

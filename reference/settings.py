@@ -9,6 +9,7 @@ INV-CONFIG can still be built and shown.
 from __future__ import annotations
 
 import attrs
+
 from dynmem.model.vocabulary import (
     DEFAULT_BUFFER_PERCENT,
     DEFAULT_MAXIMUM_MIB,

@@ -9,6 +9,7 @@ functions, never stored (specs/domain.md §1.3).
 from __future__ import annotations
 
 import attrs
+
 from dynmem.model.vocabulary import Channel, Power, TxnKind
 from dynmem.reference.settings import HostSettings, VmSettings
 

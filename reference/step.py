@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+
 from dynmem.model.vocabulary import (
     SUPPORTED_VERSIONS,
     Channel,
@@ -366,21 +367,37 @@ def process_hot_add_response(state: DmState, event: HotAddResponse) -> StepResul
 # --- balancer --------------------------------------------------------------------------------
 
 
-def process_balancer_tick(state: DmState, event: BalancerTick) -> StepResult:
-    """Run the reference policy and send its requests in order (R-TICK)."""
-    from dynmem.reference.policy import compute_plan
+Plan = Callable[[DmState], tuple[DmRequest, ...]]
 
+
+def apply_plan(
+    state: DmState,
+    requests: tuple[DmRequest, ...],
+    send: Callable[[DmState, DmRequest], StepResult] | None = None,
+) -> StepResult:
+    """Send ``requests`` in order, as one BalancerTick; refused if any request is refused.
+
+    ``send`` processes one request (``process_request`` unless a planted bug replaces it).
+    """
+    send = send or process_request
     current = state
     sent: list[DmRequest] = []
-    for request in compute_plan(state):
-        result = process_request(current, request)
-        # The policy only plans requests the guards allow; a refused one is a policy bug.
+    for request in requests:
+        result = send(current, request)
+        # A policy must only plan requests the guards allow; a refused one is a policy bug.
         if not result.accepted:
-            return _reject(state, f"policy planned a refused request {request!r}: "
+            return _reject(state, f"the plan has a refused request {request!r}: "
                                   f"{result.reason}")
         current = result.state
         sent.append(request)
     return StepResult(state=current, sent=tuple(sent))
+
+
+def process_balancer_tick(state: DmState, event: BalancerTick) -> StepResult:
+    """Run the reference policy and send its requests in order (R-TICK)."""
+    from dynmem.reference.policy import compute_plan
+
+    return apply_plan(state, compute_plan(state))
 
 
 _PROCESSORS: dict[type, Callable[[DmState, Any], StepResult]] = {
@@ -402,6 +419,34 @@ _PROCESSORS: dict[type, Callable[[DmState, Any], StepResult]] = {
     HotAddResponse: process_hot_add_response,
     BalancerTick: process_balancer_tick,
 }
+
+
+Processor = Callable[[DmState, Any], StepResult]
+Step = Callable[[DmState, Event], StepResult]
+
+
+def make_step(overrides: dict[type, Processor] | None = None,
+              plan: Plan | None = None) -> Step:
+    """A ``step`` with some processors replaced (planted bugs) or another policy.
+
+    ``plan`` replaces the balancer policy used by BalancerTick. The result is pure too.
+    """
+    from dynmem.reference.policy import compute_plan
+
+    table = dict(_PROCESSORS)
+    table.update(overrides or {})
+    planner = plan or compute_plan
+
+    def send(state: DmState, request: DmRequest) -> StepResult:
+        return table[type(request)](state, request)
+
+    if BalancerTick not in (overrides or {}):
+        table[BalancerTick] = lambda state, _event: apply_plan(state, planner(state), send)
+
+    def patched_step(state: DmState, event: Event) -> StepResult:
+        return table[type(event)](state, event)
+
+    return patched_step
 
 
 def step(state: DmState, event: Event) -> StepResult:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
+
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation, check_state, check_step
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.state import DmState

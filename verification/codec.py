@@ -1,0 +1,220 @@
+"""JSON encoding of settings, events and states (specs/formats.md), with precise errors.
+
+Decoding never guesses: an unknown kind or field, a wrong type or an out-of-range value
+raises :class:`InputError` naming the source, the field path and the value, with a
+suggestion for a likely typo. Encoding is the exact inverse (``decode(encode(x)) == x``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from enum import IntEnum
+from typing import Any
+
+import attrs
+
+from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.reference.events import EVENT_TYPES, Configure, Create, Event
+from dynmem.reference.settings import (
+    HostSettings,
+    VmSettings,
+    check_host_settings,
+    check_vm_settings,
+)
+from dynmem.reference.state import DmState, Vm
+from dynmem.verification.errors import InputError
+
+_ENUMS: dict[str, type[IntEnum]] = {"power": Power, "channel": Channel, "txn": TxnKind}
+
+
+def _suggest(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def expect_object(data: Any, source: str, path: str) -> Mapping[str, Any]:
+    """``data`` as a JSON object, or an error naming ``path``."""
+    if not isinstance(data, Mapping):
+        raise InputError(source, path, data, "must be a JSON object")
+    return data
+
+
+def check_keys(data: Mapping[str, Any], allowed: list[str], source: str, path: str) -> None:
+    """Reject keys not in ``allowed`` (a typo must never be silently ignored)."""
+    for key in data:
+        if key not in allowed:
+            raise InputError(source, _join(path, key), data[key],
+                             f"unknown field{_suggest(key, allowed)}; known: "
+                             + ", ".join(allowed))
+
+
+def read_value(data: Mapping[str, Any], key: str, kind: type, source: str, path: str,
+               default: Any = attrs.NOTHING) -> Any:
+    """``data[key]`` checked to be of ``kind`` (bool is not an int here)."""
+    where = _join(path, key)
+    if key not in data:
+        if default is attrs.NOTHING:
+            raise InputError(source, where, None, "is required")
+        return default
+    value = data[key]
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        raise InputError(source, where, value, f"must be {_TYPE_WORDS.get(kind, kind.__name__)}")
+    return value
+
+
+_TYPE_WORDS = {int: "an integer (MiB)", bool: "true or false", str: "a string"}
+
+
+def _attrs_from_json(cls: type, data: Any, source: str, path: str,
+                     skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    obj = expect_object(data, source, path)
+    fields = [f for f in attrs.fields(cls) if f.name not in skip]
+    check_keys(obj, [f.name for f in fields], source, path)
+    out = {}
+    for f in fields:
+        kind = {"int": int, "bool": bool, "str": str}[f.type if isinstance(f.type, str)
+                                                       else f.type.__name__]
+        out[f.name] = read_value(obj, f.name, kind, source, path, f.default)
+    return out
+
+
+def settings_from_json(data: Any, source: str, path: str) -> VmSettings:
+    """VM settings from a JSON object; omitted fields take the defaults of specs/domain.md."""
+    settings = VmSettings(**_attrs_from_json(VmSettings, data, source, path))
+    problems = check_vm_settings(settings)
+    if problems:
+        p = problems[0]
+        raise InputError(source, _join(path, p.field), p.value, p.rule)
+    return settings
+
+
+def host_from_json(data: Any, source: str, path: str) -> HostSettings:
+    """Host settings from a JSON object; both fields are required."""
+    host = HostSettings(**_attrs_from_json(HostSettings, data, source, path))
+    problems = check_host_settings(host)
+    if problems:
+        p = problems[0]
+        raise InputError(source, _join(path, p.field), p.value, p.rule)
+    return host
+
+
+def settings_to_json(settings: VmSettings) -> dict[str, Any]:
+    return attrs.asdict(settings)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """``{"kind": ..., field: value, ...}``; settings of Create/Configure nest as an object."""
+    out: dict[str, Any] = {"kind": event.KIND}
+    for f in attrs.fields(type(event)):
+        value = getattr(event, f.name)
+        out[f.name] = settings_to_json(value) if isinstance(value, VmSettings) else value
+    return out
+
+
+_AMOUNT_FIELDS = ("mib", "committed_mib", "version")
+
+
+def event_from_json(data: Any, source: str, path: str) -> Event:
+    """An event from its JSON form, checked field by field."""
+    obj = expect_object(data, source, path)
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
+        known = sorted(EVENT_TYPES)
+        hint = _suggest(kind, known) if isinstance(kind, str) else ""
+        raise InputError(source, _join(path, "kind"), kind,
+                         f"unknown event kind{hint}; known: " + ", ".join(known))
+    cls = EVENT_TYPES[kind]
+    body = {k: v for k, v in obj.items() if k != "kind"}
+    values: dict[str, Any] = {}
+    if cls in (Create, Configure):
+        check_keys(body, ["vm", "settings"], source, path)
+        values["vm"] = read_value(body, "vm", str, source, path)
+        values["settings"] = settings_from_json(body.get("settings", {}), source,
+                                                _join(path, "settings"))
+        return cls(**values)  # type: ignore[arg-type]
+    values = _attrs_from_json(cls, body, source, path)
+    for key in _AMOUNT_FIELDS:
+        if key in values and values[key] < 0:
+            raise InputError(source, _join(path, key), values[key], "must be >= 0")
+    return cls(**values)  # type: ignore[arg-type]
+
+
+# --- states ---------------------------------------------------------------------------------
+
+
+def vm_to_json(vm: Vm) -> dict[str, Any]:
+    """A VM's settings and runtime; enumerations by lower-case name."""
+    out: dict[str, Any] = {}
+    for f in attrs.fields(Vm):
+        value = getattr(vm, f.name)
+        if isinstance(value, VmSettings):
+            out[f.name] = settings_to_json(value)
+        elif isinstance(value, IntEnum):
+            out[f.name] = value.name.lower()
+        else:
+            out[f.name] = value
+    return out
+
+
+def vm_from_json(data: Any, source: str, path: str) -> Vm:
+    obj = expect_object(data, source, path)
+    check_keys(obj, [f.name for f in attrs.fields(Vm)], source, path)
+    values: dict[str, Any] = {
+        "name": read_value(obj, "name", str, source, path),
+        "settings": VmSettings(**_attrs_from_json(VmSettings, obj.get("settings", {}), source,
+                                                  _join(path, "settings"))),
+    }
+    for f in attrs.fields(Vm):
+        if f.name in values or f.name not in obj:
+            continue
+        if f.name in _ENUMS:
+            enum = _ENUMS[f.name]
+            word = read_value(obj, f.name, str, source, path)
+            names = [m.name.lower() for m in enum]
+            if word not in names:
+                raise InputError(source, _join(path, f.name), word,
+                                 f"must be one of {', '.join(names)}{_suggest(word, names)}")
+            values[f.name] = enum[word.upper()]
+        else:
+            kind = bool if f.type in ("bool", bool) else int
+            values[f.name] = read_value(obj, f.name, kind, source, path)
+            if kind is int and values[f.name] < 0:
+                raise InputError(source, _join(path, f.name), values[f.name], "must be >= 0")
+    return Vm(**values)
+
+
+def state_to_json(state: DmState) -> dict[str, Any]:
+    return {
+        "host": attrs.asdict(state.host),
+        "free_mib": state.free_mib,
+        "vms": [vm_to_json(vm) for vm in state.vms],
+    }
+
+
+def state_from_json(data: Any, source: str, path: str = "") -> DmState:
+    """A full state (as written by :func:`state_to_json`); no range rules are enforced, so a
+    violating state can be read back and shown."""
+    obj = expect_object(data, source, path)
+    check_keys(obj, ["host", "free_mib", "vms"], source, path)
+    host = HostSettings(**_attrs_from_json(HostSettings, obj.get("host"), source,
+                                           _join(path, "host")))
+    vms = obj.get("vms", [])
+    if not isinstance(vms, list):
+        raise InputError(source, _join(path, "vms"), vms, "must be a JSON array")
+    return DmState(
+        host=host,
+        free_mib=read_value(obj, "free_mib", int, source, path),
+        vms=tuple(vm_from_json(v, source, _join(_join(path, "vms"), i)) for i, v in
+                  enumerate(vms)),
+    )
