@@ -142,12 +142,12 @@ def event_from_json(data: Any, source: str, path: str) -> Event:
         values["vm"] = read_value(body, "vm", str, source, path)
         values["settings"] = settings_from_json(body.get("settings", {}), source,
                                                 _join(path, "settings"))
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)
     values = _attrs_from_json(cls, body, source, path)
     for key in _AMOUNT_FIELDS:
         if key in values and values[key] < 0:
             raise InputError(source, _join(path, key), values[key], "must be >= 0")
-    return cls(**values)  # type: ignore[arg-type]
+    return cls(**values)
 
 
 # --- states ---------------------------------------------------------------------------------
