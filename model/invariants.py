@@ -29,6 +29,7 @@ from dynmem.model.vocabulary import (
     MAX_BUFFER_PERCENT,
     MAX_MAXIMUM_MIB,
     MAX_WEIGHT,
+    MEMORY_UNIT_MIB,
     MIN_BUFFER_PERCENT,
     MIN_STARTUP_MIB,
     MIN_WEIGHT,
@@ -108,7 +109,7 @@ _AMOUNTS = ("visible_mib", "ballooned_mib", "demand_mib", "report_mib", "txn_mib
 
 TYPE_OK = Invariant(
     "INV-TYPE", "type_ok",
-    "amounts are non-negative, enumerations in range, free memory within the host",
+    "amounts are non-negative, enumerations in range, the reserve within physical memory",
     "type",
     (
         _vm("amounts >= 0",
@@ -195,7 +196,7 @@ def _balloon_answer_to(event: Any, vm: Any) -> bool:
 NO_HOST_PAGING = Invariant(
     "INV-NO-HOST-PAGING", "memory_leaves_only_by_balloon",
     "assigned memory of a running VM drops only by a balloon response, by at most what was "
-    "asked",
+    "asked, and its visible memory never shrinks",
     "safety",
     (
         _pair("assigned drops only by balloon response",
@@ -206,6 +207,11 @@ NO_HOST_PAGING = Invariant(
               lambda e, a, b: f"{a.name}: assigned {assigned(a)} -> {assigned(b)} MiB on "
                               f"{e.KIND} (outstanding balloon "
                               f"{outstanding_balloon(CONCRETE, a)} MiB)"),
+        _pair("visible never shrinks while running",
+              lambda ops, e, a, b: ops.Implies(ops.And(is_running(a), is_running(b)),
+                                               b.visible_mib >= a.visible_mib),
+              lambda e, a, b: f"{a.name}: visible {a.visible_mib} -> {b.visible_mib} MiB on "
+                              f"{e.KIND} while running"),
     ),
 )
 
@@ -279,6 +285,8 @@ CONFIG = Invariant(
         _vm("settings in range",
             lambda ops, s, vm: ops.And(
                 vm.settings.startup_mib >= MIN_STARTUP_MIB,
+                vm.settings.startup_mib % MEMORY_UNIT_MIB == 0,
+                vm.settings.maximum_mib % MEMORY_UNIT_MIB == 0,
                 vm.settings.startup_mib <= vm.settings.maximum_mib,
                 vm.settings.maximum_mib <= MAX_MAXIMUM_MIB,
                 vm.settings.buffer_pct >= MIN_BUFFER_PERCENT,

@@ -11,7 +11,7 @@ from enum import IntEnum
 
 
 class Power(IntEnum):
-    """Power state of a VM (specs/domain.md §2.3)."""
+    """Power state of a VM (specs/domain.md §1.3)."""
 
     OFF = 0
     RUNNING = 1

@@ -166,7 +166,7 @@ class Settled:
 def settle(
     state: DmState, max_steps: int = 10_000, step_fn: Step = step, plan: Plan = compute_plan
 ) -> Settled:
-    """Deliver honest guest messages round-robin and tick the balancer until nothing happens.
+    """Deliver honest guest messages round-robin, then tick, until nothing happens (R-SETTLE).
 
     Each round gives every VM (in order) its next message, then one BalancerTick if the policy
     has anything to send. ``converged`` is False when ``max_steps`` ran out first (a finding:

@@ -127,7 +127,7 @@ def compute_floor_to_unit(mib: int) -> int:
 
 
 def compute_target(report_mib: int, settings: VmSettings) -> int:
-    """The balancer's target: demand plus buffer, clamped to [startup, maximum] (specs §4.1).
+    """The balancer's target: demand plus buffer, clamped to [startup, maximum] (P-TARGET).
 
     Examples
     --------

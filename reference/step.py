@@ -13,7 +13,10 @@ from typing import Any
 import attrs
 
 from dynmem.model.vocabulary import (
+    BALLOON_REQUEST_CAP_MIB,
+    HOT_ADD_REQUEST_CAP_MIB,
     SUPPORTED_VERSIONS,
+    UNBALLOON_REQUEST_CAP_MIB,
     Channel,
     Power,
     TxnKind,
@@ -42,6 +45,13 @@ from dynmem.reference.events import (
 from dynmem.reference.settings import check_vm_settings
 from dynmem.reference.state import DmState, Vm
 
+# Protocol caps per request kind (specs/protocol.md §4), in MiB.
+REQUEST_CAPS_MIB = {
+    BalloonRequest.KIND: BALLOON_REQUEST_CAP_MIB,
+    UnballoonRequest.KIND: UNBALLOON_REQUEST_CAP_MIB,
+    HotAddRequest.KIND: HOT_ADD_REQUEST_CAP_MIB,
+}
+
 
 @attrs.frozen
 class StepResult:
@@ -60,6 +70,7 @@ class StepResult:
 
 
 def _reject(state: DmState, reason: str) -> StepResult:
+    # R-REJECT: a disallowed event returns the unchanged state and a reason, never raises.
     return StepResult(state=state, reason=reason)
 
 
@@ -240,6 +251,7 @@ def process_status_report(state: DmState, event: StatusReport) -> StepResult:
 
 def check_request(state: DmState, request: DmRequest) -> str | None:
     """Why the host may not send ``request`` now, or None if it may (specs/events.md §3)."""
+    # R-REQUEST-1: requests go only to a running VM whose channel is READY (INV-ONE-TXN)
     vm = _channel_or_reason(state, request.vm, (Channel.READY,))
     if isinstance(vm, str):
         return vm
@@ -252,6 +264,10 @@ def check_request(state: DmState, request: DmRequest) -> str | None:
     # R-REQUEST-3: amounts are positive multiples of 2 MiB
     if request.mib <= 0 or request.mib % 2:
         return f"request amount must be a positive multiple of 2 MiB, got {request.mib}"
+    # R-REQUEST-4: one request carries at most the protocol's cap for its kind
+    cap = REQUEST_CAPS_MIB[type(request).KIND]
+    if request.mib > cap:
+        return f"{request.KIND} of {request.mib} MiB exceeds the protocol cap of {cap} MiB"
     return _check_request_kind(state, vm, request)
 
 
