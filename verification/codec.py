@@ -28,15 +28,21 @@ from dynmem.verification.errors import InputError
 _ENUMS: dict[str, type[IntEnum]] = {"power": Power, "channel": Channel, "txn": TxnKind}
 
 
-def _suggest(word: str, known: list[str]) -> str:
+def suggest(word: str, known: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` to ``word``, or ``""``."""
     close = difflib.get_close_matches(word, known, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _join(path: str, key: str | int) -> str:
+def join_path(path: str, key: str | int) -> str:
+    """The field path of ``key`` inside ``path``: ``vms[3]``, ``host.reserve_mib``."""
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
+
+
+_suggest = suggest
+_join = join_path
 
 
 def expect_object(data: Any, source: str, path: str) -> Mapping[str, Any]:
@@ -70,7 +76,15 @@ def read_value(data: Mapping[str, Any], key: str, kind: type, source: str, path:
     return value
 
 
-_TYPE_WORDS = {int: "an integer (MiB)", bool: "true or false", str: "a string"}
+_TYPE_WORDS = {int: "an integer (MiB)", bool: "true or false", str: "a string",
+               list: "a JSON array", dict: "a JSON object"}
+
+
+def field_kind(field: Any) -> type:
+    """The JSON scalar type (int, bool or str) of an attrs ``field`` of a settings/event class."""
+    name = field.type if isinstance(field.type, str) else field.type.__name__
+    kinds: dict[str, type] = {"int": int, "bool": bool, "str": str}
+    return kinds[name]
 
 
 def _attrs_from_json(cls: type, data: Any, source: str, path: str,
@@ -80,26 +94,31 @@ def _attrs_from_json(cls: type, data: Any, source: str, path: str,
     check_keys(obj, [f.name for f in fields], source, path)
     out = {}
     for f in fields:
-        kind = {"int": int, "bool": bool, "str": str}[f.type if isinstance(f.type, str)
-                                                       else f.type.__name__]
-        out[f.name] = read_value(obj, f.name, kind, source, path, f.default)
+        out[f.name] = read_value(obj, f.name, field_kind(f), source, path, f.default)
     return out
 
 
-def settings_from_json(data: Any, source: str, path: str) -> VmSettings:
-    """VM settings from a JSON object; omitted fields take the defaults of specs/domain.md."""
+def settings_from_json(data: Any, source: str, path: str, *,
+                       check_ranges: bool = True) -> VmSettings:
+    """VM settings from a JSON object; omitted fields take the defaults of specs/domain.md.
+
+    ``check_ranges=False`` checks types only: a trace may hold settings an event was refused
+    for, and must read back exactly.
+    """
     settings = VmSettings(**_attrs_from_json(VmSettings, data, source, path))
-    problems = check_vm_settings(settings)
+    problems = check_vm_settings(settings) if check_ranges else []
     if problems:
         p = problems[0]
         raise InputError(source, _join(path, p.field), p.value, p.rule)
     return settings
 
 
-def host_from_json(data: Any, source: str, path: str) -> HostSettings:
-    """Host settings from a JSON object; both fields are required."""
+def host_from_json(data: Any, source: str, path: str, *,
+                   check_ranges: bool = True) -> HostSettings:
+    """Host settings from a JSON object; both fields are required (``check_ranges`` as for
+    :func:`settings_from_json`)."""
     host = HostSettings(**_attrs_from_json(HostSettings, data, source, path))
-    problems = check_host_settings(host)
+    problems = check_host_settings(host) if check_ranges else []
     if problems:
         p = problems[0]
         raise InputError(source, _join(path, p.field), p.value, p.rule)
@@ -125,8 +144,12 @@ def event_to_json(event: Event) -> dict[str, Any]:
 _AMOUNT_FIELDS = ("mib", "committed_mib", "version")
 
 
-def event_from_json(data: Any, source: str, path: str) -> Event:
-    """An event from its JSON form, checked field by field."""
+def event_from_json(data: Any, source: str, path: str, *, check_ranges: bool = True) -> Event:
+    """An event from its JSON form, checked field by field.
+
+    ``check_ranges=False`` (for traces) accepts what a scenario may not say: negative amounts
+    and out-of-range settings, which the reference refuses but a trace records.
+    """
     obj = expect_object(data, source, path)
     kind = obj.get("kind")
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
@@ -141,16 +164,25 @@ def event_from_json(data: Any, source: str, path: str) -> Event:
         check_keys(body, ["vm", "settings"], source, path)
         values["vm"] = read_value(body, "vm", str, source, path)
         values["settings"] = settings_from_json(body.get("settings", {}), source,
-                                                _join(path, "settings"))
+                                                _join(path, "settings"),
+                                                check_ranges=check_ranges)
         return cls(**values)
     values = _attrs_from_json(cls, body, source, path)
-    for key in _AMOUNT_FIELDS:
+    for key in _AMOUNT_FIELDS if check_ranges else ():
         if key in values and values[key] < 0:
             raise InputError(source, _join(path, key), values[key], "must be >= 0")
     return cls(**values)
 
 
 # --- states ---------------------------------------------------------------------------------
+
+
+def _enum_to_json(enum: type[IntEnum], value: int) -> str | int:
+    """A member's lower-case name; an out-of-range int (a broken INV-TYPE state) stays an int."""
+    try:
+        return enum(value).name.lower()
+    except ValueError:
+        return value
 
 
 def vm_to_json(vm: Vm) -> dict[str, Any]:
@@ -160,11 +192,15 @@ def vm_to_json(vm: Vm) -> dict[str, Any]:
         value = getattr(vm, f.name)
         if isinstance(value, VmSettings):
             out[f.name] = settings_to_json(value)
-        elif isinstance(value, IntEnum):
-            out[f.name] = value.name.lower()
+        elif f.name in _ENUMS:
+            out[f.name] = _enum_to_json(_ENUMS[f.name], value)
         else:
             out[f.name] = value
     return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def vm_from_json(data: Any, source: str, path: str) -> Vm:
@@ -178,7 +214,9 @@ def vm_from_json(data: Any, source: str, path: str) -> Vm:
     for f in attrs.fields(Vm):
         if f.name in values or f.name not in obj:
             continue
-        if f.name in _ENUMS:
+        if f.name in _ENUMS and _is_int(obj[f.name]):
+            values[f.name] = obj[f.name]  # out of range: what a broken INV-TYPE state holds
+        elif f.name in _ENUMS:
             enum = _ENUMS[f.name]
             word = read_value(obj, f.name, str, source, path)
             names = [m.name.lower() for m in enum]
