@@ -102,6 +102,22 @@ def _owned_terms(s: Any) -> str:
     return " + ".join(parts) or "0"
 
 
+def _channel(value: int) -> str:
+    """The channel's name, or the raw value when out of range (a state breaking INV-TYPE)."""
+    try:
+        return Channel(value).name
+    except ValueError:
+        return str(value)
+
+
+def _txn(value: int) -> str:
+    """The transaction kind's name, or the raw value when out of range (INV-TYPE)."""
+    try:
+        return TxnKind(value).name
+    except ValueError:
+        return str(value)
+
+
 # --- layer (a): TypeOK -------------------------------------------------------------------------
 
 _AMOUNTS = ("visible_mib", "ballooned_mib", "demand_mib", "report_mib", "txn_mib",
@@ -230,8 +246,8 @@ STATIC = Invariant(
             lambda ops, s, vm: ops.Implies(
                 ops.Not(vm.settings.dynamic),
                 ops.And(vm.channel == Channel.NONE, vm.txn == TxnKind.NONE)),
-            lambda s, vm: f"{vm.name}: static with channel {Channel(vm.channel).name}, "
-                          f"txn {TxnKind(vm.txn).name}"),
+            lambda s, vm: f"{vm.name}: static with channel {_channel(vm.channel)}, "
+                          f"txn {_txn(vm.txn)}"),
     ),
 )
 
@@ -246,8 +262,8 @@ OFF = Invariant(
                 ops.And(vm.visible_mib == 0, vm.ballooned_mib == 0, vm.txn == TxnKind.NONE,
                         vm.txn_mib == 0, vm.channel == Channel.NONE)),
             lambda s, vm: f"{vm.name}: off with visible {vm.visible_mib}, ballooned "
-                          f"{vm.ballooned_mib}, txn {TxnKind(vm.txn).name} {vm.txn_mib} MiB, "
-                          f"channel {Channel(vm.channel).name}"),
+                          f"{vm.ballooned_mib}, txn {_txn(vm.txn)} {vm.txn_mib} MiB, "
+                          f"channel {_channel(vm.channel)}"),
     ),
 )
 
@@ -259,14 +275,18 @@ ONE_TXN = Invariant(
         _vm("transaction => channel READY",
             lambda ops, s, vm: ops.Implies(vm.txn != TxnKind.NONE,
                                            ops.And(is_running(vm), vm.channel == Channel.READY)),
-            lambda s, vm: f"{vm.name}: {TxnKind(vm.txn).name} in flight on channel "
-                          f"{Channel(vm.channel).name}"),
+            lambda s, vm: f"{vm.name}: {_txn(vm.txn)} in flight on channel "
+                          f"{_channel(vm.channel)}"),
         _pair("a transaction in flight is never replaced",
+              # Same kind and amount is the same transaction only if its progress (balloon
+              # pages received) never goes back: a re-sent request would reset it.
               lambda ops, e, a, b: ops.Or(
                   a.txn == TxnKind.NONE, b.txn == TxnKind.NONE,
-                  ops.And(a.txn == b.txn, a.txn_mib == b.txn_mib)),
-              lambda e, a, b: f"{a.name}: {TxnKind(a.txn).name} {a.txn_mib} MiB replaced by "
-                              f"{TxnKind(b.txn).name} {b.txn_mib} MiB on {e.KIND}"),
+                  ops.And(a.txn == b.txn, a.txn_mib == b.txn_mib,
+                          b.txn_done_mib >= a.txn_done_mib)),
+              lambda e, a, b: f"{a.name}: {_txn(a.txn)} {a.txn_mib} MiB (received "
+                              f"{a.txn_done_mib}) replaced by {_txn(b.txn)} {b.txn_mib} MiB "
+                              f"(received {b.txn_done_mib}) on {e.KIND}"),
     ),
 )
 
@@ -326,7 +346,7 @@ TXN_SHAPE = Invariant(
                             vm.visible_mib + vm.txn_mib <= vm.settings.maximum_mib),
                 ops.Implies(vm.txn != TxnKind.BALLOON, vm.txn_done_mib == 0),
                 in_flight(ops, vm) >= 0),
-            lambda s, vm: f"{vm.name}: {TxnKind(vm.txn).name} {vm.txn_mib} MiB with visible "
+            lambda s, vm: f"{vm.name}: {_txn(vm.txn)} {vm.txn_mib} MiB with visible "
                           f"{vm.visible_mib}, ballooned {vm.ballooned_mib}, maximum "
                           f"{vm.settings.maximum_mib}"),
     ),
