@@ -1,0 +1,83 @@
+"""Throughput of ``dynmem check-trace`` on a generated 1M-event log, on one core.
+
+A script, not a test: it writes a log of a well-behaved host (``verification.loggen``: 3
+dynamic VMs, honest guests, periodic status reports, balancer ticks), then checks it with the
+command's own code path (streaming from the file, the model's ``is_allowed`` and every
+invariant) and prints events/s, the share of steps the fast path certified and the peak
+memory. ``--full N`` also times the full check (no fast path) on the first N entries. It
+exits 1 if the log does not conform, so a number is never reported for a failed check.
+
+    python3 benchmarks/bench_check_trace.py [--events 1000000] [--vms 3] [--full 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from dynmem.verification.checktrace import check_log, format_log
+from dynmem.verification.loggen import log_initial, simulate_log
+from dynmem.verification.oracle import load_is_allowed
+
+
+def _write_log(path: Path, events: int, vms: int, seed: int) -> float:
+    started = time.perf_counter()
+    initial = log_initial(vms)
+    with path.open("w", encoding="utf-8") as handle:
+        for line in format_log(initial, simulate_log(initial, events, seed)):
+            handle.write(line + "\n")
+    return time.perf_counter() - started
+
+
+def _check(path: Path, fast: bool, limit: int | None) -> tuple[float, object]:
+    is_allowed = load_is_allowed()
+    started = time.perf_counter()
+    with path.open(encoding="utf-8") as handle:
+        lines = handle if limit is None else itertools.islice(handle, limit + 1)
+        result = check_log(lines, str(path), is_allowed, fast=fast)
+    return time.perf_counter() - started, result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--vms", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--full", type=int, default=50_000,
+                        help="also time the full check on this many entries (0: skip)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "log.jsonl"
+        gen = _write_log(log, args.events, args.vms, args.seed)
+        size = log.stat().st_size
+        print(f"log: {args.events} events, {size / 1e6:.0f} MB, written in {gen:.1f} s",
+              file=sys.stderr)
+        seconds, result = _check(log, True, None)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        summary = {
+            "events": result.events, "seconds": round(seconds, 2),  # type: ignore[attr-defined]
+            "events_per_s": round(result.events / seconds),  # type: ignore[attr-defined]
+            "fast_path_share": round(result.fast / max(1, result.events), 3),  # type: ignore[attr-defined]
+            "memo_misses": result.misses,  # type: ignore[attr-defined]
+            "conforms": result.divergence is None,  # type: ignore[attr-defined]
+            "peak_rss_mib": round(rss), "log_mb": round(size / 1e6),
+            "model": "dynmem.model.transitions.is_allowed" if load_is_allowed() else "rules",
+            "python": platform.python_version(), "cpus": os.cpu_count(),
+        }
+        if args.full:
+            full_seconds, full = _check(log, False, args.full)
+            summary["full_check_events_per_s"] = round(full.events / full_seconds)  # type: ignore[attr-defined]
+    print(json.dumps(summary, indent=2))
+    return 0 if summary["conforms"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+#!/usr/bin/env python3
+"""The dynmem reference as a JSON Lines system IUT (passes every mode and every vector).
+
+    dynmem oracle --iut "python3 examples/reference_system_iut.py" --mode lockstep
+"""
+from dynmem.verification.iut import serve_jsonl
+from dynmem.verification.reference_iut import ReferenceSystem
+
+if __name__ == "__main__":
+    raise SystemExit(serve_jsonl(ReferenceSystem()))

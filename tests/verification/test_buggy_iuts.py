@@ -1,0 +1,70 @@
+"""Every planted-bug IUT in examples/buggy_iuts/ is caught, with the right class and a short,
+shrunk trace (the killability of the oracle: specs/formats/oracle.md §3-4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from oracle_helpers import EXAMPLES, PYTHON, load_example
+
+from dynmem.verification.cli import main
+from dynmem.verification.generate import EnabledEvents
+from dynmem.verification.iut import InProcessIut
+from dynmem.verification.oracle import INVARIANT, NOT_ALLOWED, load_is_allowed
+from dynmem.verification.search import search
+
+# file, kind, class, invariants accepted as the first broken one, bound on shrunk length
+BUGS = [
+    ("overcommit_in_flight", "system", INVARIANT, {"INV-CONSERVATION", "INV-PHYSICAL"}, 12),
+    ("taken_without_response", "system", INVARIANT, {"INV-NO-HOST-PAGING"}, 12),
+    ("ignores_maximum", "policy", NOT_ALLOWED, set(), 10),
+    ("starts_without_free", "system", INVARIANT, {"INV-PHYSICAL", "AUX-FREE"}, 4),
+]
+
+
+@pytest.mark.parametrize(("name", "kind", "cls", "invariants", "bound"), BUGS)
+def test_planted_bug_is_caught_with_a_short_trace(name: str, kind: str, cls: str,
+                                                 invariants: set[str], bound: int) -> None:
+    """The oracle finds the bug in refinement mode and shrinks it to a few events."""
+    iut = load_example(f"buggy_iuts/{name}.py").make_iut()
+    result = search(InProcessIut(iut), kind, "refinement", EnabledEvents(), 400,  # type: ignore[arg-type]
+                    seed=2, is_allowed=load_is_allowed(), shrink_seconds=4)
+    assert result.failure is not None, f"{name} was not caught"
+    d = result.failure.divergence
+    assert d is not None and d.cls == cls
+    if invariants:
+        assert d.violations and d.violations[0].invariant in invariants
+    assert len(result.failure.events) <= bound
+    assert d.step == len(result.failure.events)
+
+
+def test_buggy_subprocess_through_the_cli(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`dynmem oracle` on a buggy JSON Lines IUT: exit 1 and every report file written."""
+    out = tmp_path / "out"
+    code = main(["oracle", "--iut", f"{PYTHON} {EXAMPLES}/buggy_iuts/starts_without_free.py",
+                 "--examples", "200", "--seed", "3", "--shrink-seconds", "5",
+                 "--out", str(out)])
+    assert code == 1
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "fail" and report["class"] == "invariant"
+    assert report["steps"] <= 4 and report["fingerprint"].startswith("sha256:")
+    text = (out / "report.txt").read_text()
+    assert "INV-PHYSICAL" in text and "verdict: FAIL" in text and "step 1:" in text
+    assert (out / "trace.itf.json").exists()
+    assert (out / "case" / "meta.json").exists() and (out / "case" / "events.ndjson").exists()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_buggy_policy_subprocess_through_the_cli(tmp_path: Path) -> None:
+    """A policy IUT over JSON Lines (``plan`` requests): the refused hot-add is reported."""
+    out = tmp_path / "out"
+    code = main(["oracle", "--iut", f"{PYTHON} {EXAMPLES}/buggy_iuts/ignores_maximum.py",
+                 "--kind", "policy", "--examples", "150", "--seed", "2",
+                 "--shrink-seconds", "4", "--out", str(out)])
+    assert code == 1
+    report = json.loads((out / "report.json").read_text())
+    assert report["class"] == "not-allowed" and "maximum" in report["reason"]
+    assert report["event"] == {"kind": "balancer_tick"} and report["steps"] <= 10

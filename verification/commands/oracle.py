@@ -1,0 +1,119 @@
+"""``dynmem oracle --iut "CMD"``: check another implementation against the model or the
+reference (specs/formats/oracle.md).
+
+Drives the IUT (a program speaking the JSON Lines protocol of §2) with generated event
+sequences; on a failure shrinks the example and writes the first-divergence report. Exit 0:
+every example passed; 1: the IUT is at fault; 2: bad usage (including an IUT that does not
+start, speaks another protocol version or lacks the requested kind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dynmem.verification.generate import EnabledEvents
+from dynmem.verification.iut import IutFault, IutUnusable, Kind, Mode, SubprocessIut, check_hello
+from dynmem.verification.oracle import CaseResult, Divergence, IsAllowed, load_is_allowed
+from dynmem.verification.oracle_report import report_text, write_report
+from dynmem.verification.search import SearchResult, search
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "oracle",
+        help="check an implementation under test against the model or the reference",
+        description="Drive an implementation under test (a program speaking the JSON Lines "
+                    "protocol of specs/formats/oracle.md) with generated events; shrink and "
+                    "report the first divergence. Exit 0: pass; 1: the IUT is at fault; "
+                    "2: bad usage.",
+    )
+    parser.add_argument("--iut", required=True, metavar="CMD",
+                        help="command that starts the IUT (run with /bin/sh -c)")
+    parser.add_argument("--kind", choices=("system", "policy"), default="system",
+                        help="what the IUT implements (default: system)")
+    parser.add_argument("--mode", choices=("refinement", "lockstep"), default="refinement",
+                        help="refinement: any safe policy; lockstep: exactly the reference")
+    parser.add_argument("--examples", type=_positive, default=100, metavar="N",
+                        help="generated examples to run (default 100)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="random seed (default: a fresh one, printed in the report)")
+    parser.add_argument("--max-steps", type=_positive, default=60, metavar="N",
+                        help="events per example at most (default 60)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="per-request timeout (default 10)")
+    parser.add_argument("--shrink-seconds", type=float, default=60.0, metavar="SECONDS",
+                        help="time budget for shrinking a failure (default 60)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="write report.json, report.txt, trace.itf.json and case/ here")
+    parser.add_argument("--json", action="store_true",
+                        help="print report.json on stdout instead of the text report")
+    parser.set_defaults(handler=run)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _progress(quiet: bool) -> Any:
+    def show(count: int, failures: int) -> None:
+        if not quiet and (count % 10 == 0 or failures):
+            phase = "shrinking" if failures else "searching"
+            print(f"\rdynmem oracle: {phase}, {count} examples", end="", file=sys.stderr,
+                  flush=True)
+    return show
+
+
+def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
+    """A fault at hello is the IUT's: report it like any divergence at step 0."""
+    from dynmem.reference.settings import HostSettings
+    from dynmem.reference.state import initial_state
+    from dynmem.verification.trace import Trace
+
+    empty = initial_state(HostSettings(1, 0))
+    divergence = Divergence("protocol", 0, None, fault.message, fault.detail,
+                            stderr_tail=fault.stderr_tail)
+    case = CaseResult(empty, (), divergence, Trace(empty, source="oracle"))
+    return SearchResult(0, case, 0)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the oracle; print and write the report; return the exit code."""
+    kind: Kind = args.kind
+    mode: Mode = args.mode
+    is_allowed: IsAllowed | None = load_is_allowed()
+    model = ("dynmem.model.transitions.is_allowed" if is_allowed is not None
+             else "reference rules (dynmem.model.transitions not available)")
+    driver = SubprocessIut(args.iut, timeout=args.timeout)
+    try:
+        try:
+            check_hello(driver.hello(kind, mode), kind)
+        except IutFault as fault:
+            result = _hello_failure(fault, kind, mode)
+        else:
+            result = search(driver, kind, mode, EnabledEvents(max_steps=args.max_steps),
+                            args.examples, args.seed, is_allowed, args.shrink_seconds,
+                            _progress(args.json))
+    except IutUnusable as err:
+        print(f"dynmem: {err}", file=sys.stderr)
+        return 2
+    finally:
+        driver.close()
+    if not args.json:
+        print("", file=sys.stderr)
+    if args.out:
+        write_report(Path(args.out), result, kind, mode, args.iut, model)
+    if args.json:
+        import json
+
+        from dynmem.verification.oracle_report import report_to_json
+
+        print(json.dumps(report_to_json(result, kind, mode, args.iut, model), indent=2))
+    else:
+        sys.stdout.write(report_text(result, kind, mode, args.iut, model))
+    return 0 if result.failure is None else 1

@@ -1,0 +1,140 @@
+"""The first-divergence report of ``dynmem oracle`` (specs/formats/oracle.md §4).
+
+``report_to_json`` and ``report_text`` describe one :class:`SearchResult`; ``write_report``
+writes report.json, report.txt, trace.itf.json and the shrunk case as a conformance vector
+into a directory, every file atomically. ``compute_fingerprint`` is the stable identity of
+an input (pre state + events) shared with the vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dynmem.reference.events import Event
+from dynmem.reference.state import DmState
+from dynmem.verification.codec import event_to_json, state_to_json
+from dynmem.verification.oracle import CLASS_WORDS, CaseResult
+from dynmem.verification.render import render_text
+from dynmem.verification.search import SearchResult
+
+
+def compute_fingerprint(pre: DmState, events: Sequence[Event]) -> str:
+    """``sha256:`` + 16 hex digits of the canonical JSON of ``{"pre", "events"}`` (§4).
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import HostSettings
+    >>> compute_fingerprint(DmState(HostSettings(4096, 1024), 3072), [])[:7]
+    'sha256:'
+    """
+    data = {"pre": state_to_json(pre), "events": [event_to_json(e) for e in events]}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file in the same directory + os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def report_to_json(result: SearchResult, kind: str, mode: str, iut: str,
+                   model: str) -> dict[str, Any]:
+    """report.json as in specs/formats/schemas/report.schema.json."""
+    case = result.failure
+    d = case.divergence if case is not None else None
+    return {
+        "verdict": "fail" if d is not None else "pass",
+        "class": d.cls if d else None,
+        "detail": d.detail if d else None,
+        "step": d.step if d else None,
+        "event": event_to_json(d.event) if d and d.event is not None else None,
+        "expected": d.expected if d else None,
+        "observed": d.observed if d else None,
+        "diff": [item.to_json() for item in d.diff] if d else [],
+        "violations": [{"invariant": v.invariant, "clause": v.clause, "vm": v.vm,
+                        "message": v.message} for v in d.violations] if d else [],
+        "reason": d.reason if d else None,
+        "steps": len(case.events) if case else 0,
+        "fingerprint": compute_fingerprint(case.initial, case.events) if case else None,
+        "seed": result.seed, "kind": kind, "mode": mode, "iut": iut,
+        "examples": result.examples, "shrunk": result.shrunk, "model": model,
+        "stderr_tail": d.stderr_tail if d else "",
+    }
+
+
+def report_text(result: SearchResult, kind: str, mode: str, iut: str, model: str) -> str:
+    """The report for people: verdict, where, the diff, the blame, the readable trace."""
+    head = [f"dynmem oracle: {iut} ({kind}, {mode} mode; model: {model})",
+            f"examples run: {result.examples}, seed {result.seed}"]
+    case = result.failure
+    if case is None or case.divergence is None:
+        return "\n".join(head + ["verdict: PASS, no divergence found"]) + "\n"
+    d = case.divergence
+    lines = head + [
+        f"verdict: FAIL, {CLASS_WORDS[d.cls]}" + (f" ({d.detail})" if d.detail else ""),
+        f"first divergence: {d.headline()}",
+        f"example: {len(case.events)} events"
+        + (", shrunk" if result.shrunk else ", not shrunk")
+        + f"; fingerprint {compute_fingerprint(case.initial, case.events)}",
+    ]
+    if d.event is not None:
+        lines.append(f"event: {json.dumps(event_to_json(d.event))}")
+    if d.reason and d.violations:
+        lines.append(f"reason: {d.reason}")
+    for v in d.violations:
+        lines.append(f"broken: {v.invariant} [{v.clause}] {v.message}")
+    if d.diff:
+        lines.append("diff (path: expected -> observed):")
+        lines += [f"    {item.path}: {item.expected!r} -> {item.observed!r}" for item in d.diff]
+    lines += [f"note: {n}" for n in result.notes]
+    if d.stderr_tail.strip():
+        lines.append("IUT stderr (last lines):")
+        lines += ["    " + t for t in d.stderr_tail.strip().splitlines()[-10:]]
+    lines += ["", "trace (states as the IUT reported them):", render_text(case.trace)]
+    return "\n".join(lines)
+
+
+def write_case(directory: Path, case: CaseResult, description: str, source: str) -> str:
+    """Write ``case``'s input as a refinement conformance vector (§6); return its fingerprint."""
+    from dynmem.verification.vectors import VectorCase, write_vector
+
+    fingerprint = compute_fingerprint(case.initial, case.events)
+    name = "shrunk_" + fingerprint.split(":")[1]
+    write_vector(directory, VectorCase(name, description, "refinement", case.initial,
+                                       case.events, source=source))
+    return fingerprint
+
+
+def write_report(directory: Path, result: SearchResult, kind: str, mode: str, iut: str,
+                 model: str) -> list[Path]:
+    """Write report.json, report.txt and, on a failure, trace.itf.json and case/."""
+    from dynmem.verification.itf import write_itf
+
+    written = [directory / "report.json", directory / "report.txt"]
+    data = report_to_json(result, kind, mode, iut, model)
+    write_atomic(written[0], json.dumps(data, indent=2) + "\n")
+    write_atomic(written[1], report_text(result, kind, mode, iut, model))
+    case = result.failure
+    if case is not None and case.divergence is not None:
+        write_itf(case.trace, directory / "trace.itf.json")
+        written.append(directory / "trace.itf.json")
+        headline = case.divergence.headline()
+        write_case(directory / "case", case, f"shrunk oracle failure: {headline}",
+                   f"dynmem oracle --iut {iut!r} --seed {result.seed}")
+        written.append(directory / "case")
+    return written
