@@ -19,6 +19,14 @@ from dynmem.verification.errors import InputError
 COMMANDS = (
     "simulate",
     "verify",
+    "oracle",
+    "check_trace",
+    "vectors",
+    "prove",
+    "bmc",
+    "mutants",
+    "show",
+    "shrink",
 )
 
 

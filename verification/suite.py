@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from dynmem.verification.trace import Trace
+
 # Modules under dynmem.verification providing SECTION and checks(), in run order.
 SECTIONS = (
     "builtin",
+    "proof_checks",
 )
 
 
@@ -28,6 +31,7 @@ class Verdict:
     ok: bool
     summary: str
     details: tuple[str, ...] = ()
+    traces: tuple[Trace, ...] = ()  # counterexamples (the HTML report links one page each)
 
 
 @attrs.frozen
@@ -49,6 +53,7 @@ class CheckResult:
     summary: str
     seconds: float
     details: tuple[str, ...] = ()
+    traces: tuple[Trace, ...] = ()
 
 
 def collect_checks(sections: Iterable[str] = SECTIONS) -> list[Check]:
@@ -71,7 +76,7 @@ def run_check(check: Check) -> CheckResult:
                           tuple("".join(lines).rstrip().splitlines()))
     seconds = time.perf_counter() - start
     return CheckResult(check.name, check.section, verdict.ok, verdict.summary, seconds,
-                       verdict.details)
+                       verdict.details, verdict.traces)
 
 
 def run_checks(checks: Iterable[Check],
