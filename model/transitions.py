@@ -46,6 +46,8 @@ from dynmem.model.state import (
     SymVm,
 )
 from dynmem.model.vocabulary import (
+    BALLOON_REQUEST_CAP_MIB,
+    HOT_ADD_REQUEST_CAP_MIB,
     MAX_BUFFER_PERCENT,
     MAX_MAXIMUM_MIB,
     MAX_WEIGHT,
@@ -54,6 +56,7 @@ from dynmem.model.vocabulary import (
     MIN_STARTUP_MIB,
     MIN_WEIGHT,
     SUPPORTED_VERSIONS,
+    UNBALLOON_REQUEST_CAP_MIB,
     Channel,
     Power,
     TxnKind,
@@ -367,7 +370,7 @@ STATUS_REPORT = Action(
 
 # --- DM requests (host -> guest): the balancer's nondeterministic choices ---------------------
 
-# R-REQUEST-1..3: what every DM request needs (reference check_request), slot-local.
+# R-REQUEST-1..4: what every DM request needs (reference check_request), slot-local.
 _REQUEST_COMMON = (
     _exists("R-REQUEST-1"),
     _running("R-REQUEST-1"),
@@ -387,6 +390,9 @@ _BALLOON_SLOT_GUARDS = (
     *_REQUEST_COMMON,
     # R-BALLOON-REQUEST: the guest reported the balloon capability
     _g("cap_balloon", "R-BALLOON-REQUEST", lambda ops, h, vm, p: vm.cap_balloon),
+    # R-REQUEST-4: at most the protocol cap per balloon request
+    _g("mib <= balloon cap", "R-REQUEST-4",
+       lambda ops, h, vm, p: p.mib <= BALLOON_REQUEST_CAP_MIB),
     # R-BALLOON-REQUEST: never ask below startup (INV-FLOOR)
     _g("mib <= assigned - startup", "R-BALLOON-REQUEST",
        lambda ops, h, vm, p: p.mib <= assigned(vm) - vm.settings.startup_mib),
@@ -394,6 +400,9 @@ _BALLOON_SLOT_GUARDS = (
 
 _UNBALLOON_SLOT_GUARDS = (
     *_REQUEST_COMMON,
+    # R-REQUEST-4: at most the protocol cap per unballoon request
+    _g("mib <= unballoon cap", "R-REQUEST-4",
+       lambda ops, h, vm, p: p.mib <= UNBALLOON_REQUEST_CAP_MIB),
     # R-UNBALLOON-REQUEST: only ballooned pages can be returned
     _g("mib <= ballooned", "R-UNBALLOON-REQUEST",
        lambda ops, h, vm, p: p.mib <= vm.ballooned_mib),
@@ -401,6 +410,9 @@ _UNBALLOON_SLOT_GUARDS = (
 
 _HOT_ADD_SLOT_GUARDS = (
     *_REQUEST_COMMON,
+    # R-REQUEST-4: at most the protocol cap per hot-add request
+    _g("mib <= hot-add cap", "R-REQUEST-4",
+       lambda ops, h, vm, p: p.mib <= HOT_ADD_REQUEST_CAP_MIB),
     # R-HOT-ADD-REQUEST: the guest can hot-add and no partial/failed hot-add disabled it
     _g("cap_hot_add", "R-HOT-ADD-REQUEST", lambda ops, h, vm, p: vm.cap_hot_add),
     _g("hot_add_enabled", "R-HOT-ADD-REQUEST", lambda ops, h, vm, p: vm.hot_add_enabled),
