@@ -4,6 +4,14 @@
 # root under other names (setuptools package-dir mapping).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# In CI only (CI=true): Debian's chromium for the HTML report's browser test (about 60 s to
+# install, measured under load); elsewhere that one test skips and says why.
+if [ "${CI:-}" = "true" ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1
+then
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+        >/tmp/dynmem-ci-chromium.log 2>&1 \
+        || echo "check.sh: chromium not installed (see /tmp/dynmem-ci-chromium.log)" >&2
+fi
 python3 -m ruff check .
 (cd .typecheck && python3 -m mypy --config-file ../pyproject.toml \
     -p dynmem.model -p dynmem.reference -p dynmem.verification)

@@ -48,7 +48,8 @@ def check_builtin(entry: Traversable) -> Verdict:
     rejected = len(get_rejections(simulation))
     steps = len(simulation.trace.steps)
     if details:
-        return Verdict(False, f"{steps} steps, {len(details)} problems", tuple(details))
+        return Verdict(False, f"{steps} steps, {len(details)} problems", tuple(details),
+                       (simulation.trace,))
     refused = f"{rejected} rejected as expected" if rejected else "none rejected"
     return Verdict(True, f"{steps} steps, invariants hold, {refused}, expectations met")
 

@@ -1,8 +1,11 @@
-"""``dynmem verify [--json]``: the main job. Runs every check of every section of
-``verification/suite.py`` (for now the built-in scenarios) and prints a summary table.
+"""``dynmem verify [--json] [--junit FILE] [--html FILE]``: the main job. Runs every check of
+every section of ``verification/suite.py`` and prints a summary table (per check, then per
+section: checks, passed, failed, time).
 
 Exit 0 only if every check passes, 1 otherwise. Progress goes to stderr (quiet with
-``--json``, which prints exactly one JSON document on stdout).
+``--json``, which prints exactly one JSON document on stdout). ``--junit`` writes JUnit XML
+(one test case per check) for CI; ``--html`` a report page that links each counterexample's
+own report and trace.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-from dynmem.verification.suite import CheckResult, collect_checks, run_checks
+from dynmem.verification.suite import CheckResult, collect_checks, run_check
 
 
 def register(subparsers: Any) -> None:
@@ -24,6 +27,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document instead of the table")
+    parser.add_argument("--junit", metavar="FILE.xml",
+                        help="also write JUnit XML (one test case per check) for CI")
+    parser.add_argument("--html", metavar="FILE.html",
+                        help="also write an HTML report linking each counterexample's report")
     parser.set_defaults(handler=run)
 
 
@@ -31,23 +38,59 @@ def run(args: argparse.Namespace) -> int:
     """Run the suite; print the table (or JSON); 0 if all checks pass, else 1."""
     checks = collect_checks()
     total = len(checks)
-
-    finished: list[CheckResult] = []
-
-    def progress(result: CheckResult) -> None:
-        finished.append(result)
-        word = "ok" if result.ok else "FAIL"
-        print(f"[{len(finished)}/{total}] {result.section}/{result.name}: {word} "
-              f"({result.seconds:.2f} s)", file=sys.stderr)
-
-    results = run_checks(checks, None if args.json else progress)
+    results: list[CheckResult] = []
+    live = sys.stderr.isatty()
+    for index, check in enumerate(checks, start=1):
+        if not args.json:  # progress: what runs now (a log keeps it), then its verdict
+            print(f"[{index}/{total}] {check.section}/{check.name} ...",
+                  end="\r" if live else "\n", file=sys.stderr, flush=True)
+        result = run_check(check)
+        results.append(result)
+        if not args.json:
+            word = "ok" if result.ok else "FAIL"
+            print(f"[{index}/{total}] {result.section}/{result.name}: {word} "
+                  f"({result.seconds:.2f} s)" + ("\x1b[K" if live else ""), file=sys.stderr,
+                  flush=True)
     ok = bool(results) and all(r.ok for r in results)
+    _write_reports(args, results)
     if args.json:
         json.dump(results_to_json(results, ok), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_table(results, ok))
     return 0 if ok else 1
+
+
+def _write_reports(args: argparse.Namespace, results: list[CheckResult]) -> None:
+    """``--junit`` and ``--html`` (each written atomically)."""
+    if args.junit:
+        from dynmem.verification.junit import write_junit
+
+        write_junit(results, args.junit)
+        if not args.json:
+            print(f"verify: wrote {args.junit}", file=sys.stderr)
+    if args.html:
+        from dynmem.verification.verify_report import write_verify_report
+
+        extra = write_verify_report(results, args.html)
+        if not args.json:
+            traces = f" and {len(extra) // 2} counterexample reports" if extra else ""
+            print(f"verify: wrote {args.html}{traces}", file=sys.stderr)
+
+
+def section_totals(results: list[CheckResult]) -> list[str]:
+    """One line per section: checks, passed, failed and time, aligned."""
+    sections: dict[str, list[CheckResult]] = {}
+    for r in results:
+        sections.setdefault(r.section, []).append(r)
+    rows = [("SECTION", "CHECKS", "PASSED", "FAILED", "TIME")]
+    for name, members in sections.items():
+        failed = sum(1 for r in members if not r.ok)
+        rows.append((name, str(len(members)), str(len(members) - failed), str(failed),
+                     f"{sum(r.seconds for r in members):.2f} s"))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
 
 
 def results_to_json(results: list[CheckResult], ok: bool) -> dict[str, Any]:
@@ -77,6 +120,8 @@ def render_table(results: list[CheckResult], ok: bool) -> str:
             lines += [f"    {line}" for line in r.details]
     passed = sum(r.ok for r in results)
     seconds = sum(r.seconds for r in results)
+    if results:
+        lines += ["", *section_totals(results)]
     lines.append("")
     if not results:
         lines.append("verify: FAILED, no checks found")
