@@ -21,6 +21,7 @@ from dynmem.verification.trace import Trace
 SECTIONS = (
     "builtin",
     "proof_checks",
+    "bmc_checks",
 )
 
 

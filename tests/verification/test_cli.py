@@ -196,7 +196,7 @@ class TestSimulate:
 
 class TestVerify:
     def test_all_builtins_pass(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """``dynmem verify``: a table row per scenario, progress on stderr, exit 0."""
+        """``dynmem verify`` (every section): a row per check, progress on stderr, exit 0."""
         code, out, err = _run(capsys, "verify")
         assert code == 0
         lines = out.splitlines()
@@ -206,12 +206,20 @@ class TestVerify:
         assert "[1/" in err and "Traceback" not in err
 
     def test_json(self, capsys: pytest.CaptureFixture[str]) -> None:
-        code, out, err = _run(capsys, "verify", "--json")
+        """``--json`` prints one document; ``--section`` keeps only the sections named."""
+        code, out, err = _run(capsys, "verify", "--json", "--section", "scenarios")
         doc = json.loads(out)
         assert code == 0 and doc["ok"] is True and err == ""
         assert all(set(c) == {"section", "name", "ok", "summary", "seconds", "details"}
                    for c in doc["checks"])
         assert len(doc["checks"]) >= 8
+        assert {c["section"] for c in doc["checks"]} == {"scenarios"}
+
+    def test_unknown_section_is_bad_usage(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A misspelt ``--section`` exits 2 and lists the known sections."""
+        code, out, err = _run(capsys, "verify", "--section", "bcm")
+        assert code == 2 and out == ""
+        assert "--section = 'bcm': unknown section; known: scenarios, proofs, bmc" in err
 
     def test_a_failing_check_fails_verify(self, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
@@ -224,7 +232,7 @@ class TestVerify:
         real = suite.collect_checks
 
         def collect() -> list[suite.Check]:
-            return real() + extra
+            return [c for c in real() if c.section == "scenarios"] + extra
 
         from dynmem.verification.commands import verify as verify_command
         monkeypatch.setattr(verify_command, "collect_checks", collect)

@@ -15,18 +15,21 @@ import json
 import sys
 from typing import Any
 
-from dynmem.verification.suite import CheckResult, collect_checks, run_check
+from dynmem.verification.errors import InputError
+from dynmem.verification.suite import Check, CheckResult, collect_checks, run_check
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "verify",
-        help="run every verification check (for now the built-in scenarios) and report",
+        help="run every verification check (scenarios, proofs, bmc, exploration, fuzzing)",
         description="Run every verification check and print a summary table. Exit 0 only "
                     "if every check passes.",
     )
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document instead of the table")
+    parser.add_argument("--section", action="append", metavar="NAME",
+                        help="run only this section (repeatable); default: every section")
     parser.add_argument("--junit", metavar="FILE.xml",
                         help="also write JUnit XML (one test case per check) for CI")
     parser.add_argument("--html", metavar="FILE.html",
@@ -36,7 +39,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the suite; print the table (or JSON); 0 if all checks pass, else 1."""
-    checks = collect_checks()
+    checks = select_sections(collect_checks(), args.section)
     total = len(checks)
     results: list[CheckResult] = []
     live = sys.stderr.isatty()
@@ -59,6 +62,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_table(results, ok))
     return 0 if ok else 1
+
+
+def select_sections(checks: list[Check], wanted: list[str] | None) -> list[Check]:
+    """The checks of the ``wanted`` sections (all when None); an unknown name is bad usage."""
+    if not wanted:
+        return checks
+    known = list(dict.fromkeys(c.section for c in checks))
+    for name in wanted:
+        if name not in known:
+            raise InputError("verify", "--section", name,
+                             "unknown section; known: " + ", ".join(known))
+    return [c for c in checks if c.section in wanted]
 
 
 def _write_reports(args: argparse.Namespace, results: list[CheckResult]) -> None:
