@@ -3,37 +3,47 @@
 A log (specs/formats/oracle.md §5) is a header with the initial state, then one entry per
 event with the observation after it. :class:`LogChecker` judges each entry exactly as the
 oracle judges a system IUT's answer in refinement mode (``judge_system_step``: the model's
-``is_allowed`` and every invariant clause), keeping only the current state and the last
-few steps (constant memory).
+``is_allowed`` and every invariant clause), keeping only the current state, bounded caches
+and the last few steps (constant memory).
 
 The fast path never decides a failure; it only certifies steps that the full check would
-accept, and hands everything else to the full check, so verdicts and messages are the
-full check's. It certifies a step from a memo of earlier full checks keyed on what the
-step's judgement depends on:
+accept, and hands everything else (and always the first entry, whose state before is the
+unchecked header) to the full check, so verdicts and messages are the full check's.
 
-* an event naming one VM ``x`` (every kind but ticks and create/configure/delete) changes
-  only ``x`` and free memory; the key is (event, ``x`` before, ``x``'s observation after,
-  free before and after, rejected or not). Since the state before satisfies every invariant
-  (the check stops at the first violation), the other VMs enter the host sums only through
-  free and ``x`` (INV-CONSERVATION), so the key determines the result. Kinds that never
-  touch free (``FREE_BLIND``) leave free out of the key when it stays the same;
-* a tick is judged as its requests sent one after another (each one a single-VM step);
-  a tick that sends nothing and changes nothing is keyed on the whole state.
+* Decoding: a line is parsed (``orjson`` when installed, else the standard library) into an
+  :class:`_Entry` whose event, requests and per-VM observations are validated with the
+  codec's own readers and interned as small ints; anything unusual (a float, a bad field, a
+  create/configure/delete, a rejected tick) is left to the full check, which parses with
+  the standard library and reports the error as before. Identical lines reuse their entry.
+* Judging: an event naming one VM ``x`` changes only ``x`` and free memory, so (the state
+  before satisfying every invariant) its judgement is determined by the key (event, ``x``
+  before, ``x`` observed after, free before and after, rejected or not): the other VMs enter
+  the host sums only through free and ``x`` (INV-CONSERVATION). Kinds that never touch free
+  (``FREE_BLIND``) leave free out of the key when it stays the same. A key seen for the first
+  time is judged by :func:`verification.vm_step.judge_vm_step` (the full check restricted to
+  ``x``); certified keys are memoised. A tick is judged as its requests sent one after
+  another (each a single-VM step, the two-state invariants seeing the tick); a tick that
+  sends nothing and changes nothing needs only the two-state clauses on unchanged VMs.
 
 ``tests/verification/test_checktrace.py`` proves the fast path equivalent to the full check
-on random logs with planted faults. The memo is cleared when it grows past a bound.
+on random logs with planted faults; ``tests/verification/test_vm_step.py`` proves the one-VM
+judgement equivalent to ``judge_system_step`` and checks the properties of the invariant
+registry it relies on. Every cache is cleared when it grows past its bound.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import gc
+import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
 
-from dynmem.reference.events import BalancerTick, Configure, Create, Delete, Event
+from dynmem.reference.events import BalancerTick, Configure, Create, Delete, DmRequest, Event
 from dynmem.reference.state import DmState, Vm
 from dynmem.verification.codec import event_from_json, expect_object, state_from_json
 from dynmem.verification.errors import InputError
@@ -47,22 +57,39 @@ from dynmem.verification.observation import (
 )
 from dynmem.verification.oracle import Divergence, IsAllowed, judge_system_step
 from dynmem.verification.trace import Finding, Trace, TraceStep
+from dynmem.verification.vm_step import (
+    is_model_relation,
+    is_unchanged_vm_allowed,
+    judge_vm_step,
+)
+
+_fast_loads: Callable[[str], Any]
+try:  # a C parser: JSON parsing is most of the time spent on a memoised step
+    import orjson
+
+    _fast_loads = orjson.loads
+except ImportError:  # pragma: no cover - orjson is a dependency; stay usable without it
+    _fast_loads = json.loads
 
 MEMO_LIMIT = 200_000
+LINE_CACHE_CHARS = 8_000_000  # text of the lines kept per generation (two are kept)
 # Kinds whose judgement does not read free memory when free stays the same: their model
 # actions and reference processors neither read nor write free_mib, and with free and the
 # VM's owned memory unchanged the host sums are the (valid) ones of the state before.
-# tests/verification/test_checktrace.py checks this claim on random states.
+# tests/verification/test_vm_step.py checks this claim on random states.
 FREE_BLIND = frozenset(("status_report", "demand", "version_request", "capabilities_report",
                         "quiet_period_end", "unballoon_response"))
 _MULTI_VM = (BalancerTick, Create, Configure, Delete)
 _ENTRY_KEYS = ("event", "observed", "sent", "rejected")
+_ENTRY_KEY_SET = frozenset(_ENTRY_KEYS)
+_TICK = BalancerTick()
 
 
 @attrs.frozen
 class LogResult:
     """The outcome: entries checked, the first violation (if any) with its line and the
-    readable window of the last steps, and how many steps the fast path certified."""
+    readable window of the last steps, how many steps the fast path certified, how many of
+    those needed a one-VM judgement (memo misses) and how many lines were decoded before."""
 
     events: int
     divergence: Divergence | None = None
@@ -70,6 +97,25 @@ class LogResult:
     window: Trace | None = None
     fast: int = 0
     misses: int = 0
+    reused_lines: int = 0
+
+
+class _Entry:
+    """A decoded, validated log entry for the fast path (ids are interned small ints).
+
+    ``names``/``obs``: the observed VMs in the log's order; ``vm``: the VM a single-VM
+    event names (None for a tick); ``sent``/``sids``: a tick's requests and their ids.
+    """
+
+    __slots__ = ("event", "eid", "vm", "names", "obs", "free", "rejected", "sent", "sids",
+                 "blind")
+
+    def __init__(self, event: Event, eid: int, vm: str | None, names: tuple[str, ...],
+                 obs: tuple[int, ...], free: int, rejected: str | None,
+                 sent: tuple[DmRequest, ...], sids: tuple[int, ...]) -> None:
+        self.event, self.eid, self.vm, self.names, self.obs = event, eid, vm, names, obs
+        self.free, self.rejected, self.sent, self.sids = free, rejected, sent, sids
+        self.blind = event.KIND in FREE_BLIND
 
 
 def read_header(text: str, source: str) -> DmState:
@@ -88,45 +134,240 @@ def read_header(text: str, source: str) -> DmState:
 
 
 class LogChecker:
-    """Judge log entries one at a time from ``initial`` (see the module docstring)."""
+    """Judge log entries one at a time from ``initial`` (see the module docstring).
+
+    The fast path needs to see through ``is_allowed``: it runs with the model's relation or
+    with the rules (None); any other relation gets the full check on every entry.
+    """
 
     def __init__(self, initial: DmState, source: str, is_allowed: IsAllowed | None,
                  window: int = 8, fast: bool = True) -> None:
-        self.source, self.is_allowed, self.fast = source, is_allowed, fast
+        self.source, self.is_allowed = source, is_allowed
+        self.fast = fast and (is_allowed is None or is_model_relation(is_allowed))
         self.host = initial.host
-        self.free = initial.free_mib
-        self.vms: dict[str, Vm] = {vm.name: vm for vm in initial.vms}
-        self.raw: dict[str, Any] = {}  # last observed JSON per VM, already validated
-        self.memo: dict[Any, Any] = {}
-        self.events: dict[tuple[Any, ...], Event] = {}
+        self.valid = False  # the state satisfies every invariant (after one full check)
         # The last steps: (free before, VMs before, event, rejected, sent, state after).
         self.recent: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=window)
-        self.count = self.certified = self.misses = 0  # misses: memo misses (full checks)
+        self.count = self.certified = self.misses = self.reused = 0
+        self._ids = itertools.count()  # ids are never reused, even after a reset
+        self.names: tuple[str, ...] = ()
+        self._clear_tables()
+        self._set_state(initial.free_mib, initial.vms)
 
     # state ----------------------------------------------------------------------------------
 
     def state(self) -> DmState:
-        return DmState(self.host, self.free, tuple(self.vms.values()))
+        return DmState(self.host, self.free, self.vms)
 
-    def _adopt(self, post: DmState) -> None:
-        self.free = post.free_mib
-        if tuple(self.vms) != tuple(vm.name for vm in post.vms):
-            self.raw = {}
-        self.vms = {vm.name: vm for vm in post.vms}
+    def _set_state(self, free: int, vms: tuple[Vm, ...]) -> None:
+        self.free, self.vms = free, tuple(vms)
+        names = self._intern_names(tuple(vm.name for vm in self.vms))
+        if names != self.names:
+            self.perms.clear()
+        self.names = names
+        self.pos = {name: index for index, name in enumerate(names)}
+        self.ids = [self._vm_id(vm) for vm in self.vms]
+        self.obs = tuple(self._observed_id(observe_vm(vm)) for vm in self.vms)
 
-    # decoding -------------------------------------------------------------------------------
+    # interning and bounded tables -----------------------------------------------------------
 
-    def _event(self, raw: Any, where: str) -> Event:
-        if isinstance(raw, dict) and all(not isinstance(v, dict | list) for v in raw.values()):
-            # Types are part of the key: JSON true must not pass for 1.
-            key = (tuple(raw.items()), tuple(map(type, raw.values())))
-            event = self.events.get(key)
-            if event is None:
-                event = event_from_json(raw, self.source, f"{where}.event")
-                if len(self.events) < MEMO_LIMIT:
-                    self.events[key] = event
-            return event
-        return event_from_json(raw, self.source, f"{where}.event")
+    def _clear_tables(self) -> None:
+        self.memo: dict[tuple[Any, ...], tuple[int, Vm]] = {}
+        self.lines: dict[str, _Entry] = {}
+        self.old_lines: dict[str, _Entry] = {}
+        self.line_chars = 0
+        self.raw_events: dict[Any, tuple[Event, int]] = {}
+        self.event_ids: dict[Event, int] = {}
+        self.raw_vms: dict[Any, tuple[str, int]] = {}
+        self.observed_ids: dict[ObservedVm, int] = {}
+        self.observed: dict[int, ObservedVm] = {}
+        self.vm_ids: dict[Vm, int] = {}
+        self.name_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.perms: dict[tuple[str, ...], tuple[int, ...] | None] = {}
+        self.tick_ok: set[int] = set()
+        self.vm_ok: set[Vm] = set()  # VMs that satisfy every vm clause
+        self.full_tables = False
+
+    def _reset_tables(self) -> None:
+        self._clear_tables()
+        self._set_state(self.free, self.vms)
+
+    def _intern(self, table: dict[Any, int], value: Any) -> int:
+        found = table.get(value)
+        if found is None:
+            found = table[value] = next(self._ids)
+            self.full_tables = self.full_tables or len(table) >= MEMO_LIMIT
+        return found
+
+    def _judge(self, key: tuple[Any, ...], pre: DmState, index: int, event: Event, seen: int,
+               after: int, accepted: bool, in_tick: bool = False) -> tuple[int, Vm] | None:
+        """A memo miss: the one-VM judgement; remembered (VM id, VM) if it conforms."""
+        self.misses += 1
+        post = judge_vm_step(pre, index, event, self.observed[seen], after, accepted,
+                             self.is_allowed, in_tick=in_tick, vm_ok=self.vm_ok)
+        found = None if post is None else (self._vm_id(post), post)
+        if found is not None:
+            self.memo[key] = found
+        if len(self.memo) >= MEMO_LIMIT or len(self.vm_ok) >= MEMO_LIMIT:
+            self.full_tables = True  # cleared before the next line
+        return found
+
+    def _vm_id(self, vm: Vm) -> int:
+        return self._intern(self.vm_ids, vm)
+
+    def _observed_id(self, vm: ObservedVm) -> int:
+        oid = self._intern(self.observed_ids, vm)
+        self.observed[oid] = vm
+        return oid
+
+    def _intern_names(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        return self.name_tuples.setdefault(names, names)
+
+    # decoding for the fast path (None: leave the line to the full check) -------------------
+
+    def _entry(self, text: str) -> _Entry | None:
+        entry = self.old_lines.get(text)
+        if entry is not None:
+            self.reused += 1
+        else:
+            entry = self._decode(text)
+            if entry is None:
+                return None
+        self.lines[text] = entry
+        self.line_chars += len(text)
+        if self.line_chars >= LINE_CACHE_CHARS:  # the older generation is dropped
+            self.old_lines, self.lines, self.line_chars = self.lines, {}, 0
+        return entry
+
+    def _decode(self, text: str) -> _Entry | None:
+        try:
+            data = _fast_loads(text)
+        except ValueError:
+            return None
+        if (type(data) is not dict or "event" not in data or "observed" not in data
+                or not data.keys() <= _ENTRY_KEY_SET):
+            return None
+        found = self._event_id(data["event"])
+        rejected, observed = data.get("rejected"), data["observed"]
+        if found is None or (rejected is not None and type(rejected) is not str):
+            return None
+        if type(observed) is not dict or len(observed) != 2:
+            return None
+        free, items = observed.get("free_mib"), observed.get("vms")
+        if type(free) is not int or type(items) is not list:
+            return None
+        names, obs = [], []
+        for item in items:
+            seen = self._observed_vm_id(item)
+            if seen is None:
+                return None
+            names.append(seen[0])
+            obs.append(seen[1])
+        if len(set(names)) != len(names):
+            return None
+        event, eid = found
+        sent_raw = data.get("sent", [])
+        if isinstance(event, BalancerTick):
+            if rejected is not None:
+                return None
+            try:
+                sent = requests_from_json(sent_raw, self.source, "sent")
+            except InputError:
+                return None
+            if len({r.vm for r in sent}) != len(sent):
+                return None  # R-TICK: one request per VM (the full check explains)
+            sids = tuple(self._intern(self.event_ids, r) for r in sent)
+            return _Entry(event, eid, None, self._intern_names(tuple(names)), tuple(obs), free,
+                          None, sent, sids)
+        if isinstance(event, _MULTI_VM) or type(sent_raw) is not list or sent_raw:
+            return None
+        vm: str = getattr(event, "vm")  # noqa: B009 - every single-VM kind has one
+        return _Entry(event, eid, vm, self._intern_names(tuple(names)), tuple(obs), free,
+                      rejected, (), ())
+
+    def _event_id(self, raw: Any) -> tuple[Event, int] | None:
+        if type(raw) is not dict:
+            return None
+        # Types are part of the key: JSON true must not pass for 1.
+        types = tuple(map(type, raw.values()))
+        if dict in types or list in types:
+            return None  # create/configure carry settings: the full check decodes them
+        key = (tuple(raw.items()), types)
+        found = self.raw_events.get(key)
+        if found is None:
+            try:
+                event = event_from_json(raw, self.source, "event")
+            except InputError:
+                return None
+            found = self.raw_events[key] = (event, self._intern(self.event_ids, event))
+            self.full_tables = self.full_tables or len(self.raw_events) >= MEMO_LIMIT
+        return found
+
+    def _observed_vm_id(self, item: Any) -> tuple[str, int] | None:
+        if type(item) is not dict:
+            return None
+        key = (tuple(item.items()), tuple(map(type, item.values())))
+        try:
+            found = self.raw_vms.get(key)
+        except TypeError:  # an unhashable value (a list): invalid, the full check says why
+            return None
+        if found is None:
+            try:
+                vm = observed_vm_from_json(item, self.source, "observed")
+            except InputError:
+                return None
+            found = self.raw_vms[key] = (vm.name, self._observed_id(vm))
+            self.full_tables = self.full_tables or len(self.raw_vms) >= MEMO_LIMIT
+        return found
+
+    def _aligned(self, entry: _Entry) -> tuple[int, ...] | None:
+        """The entry's observations in the state's VM order (None: other VMs)."""
+        if entry.names == self.names:
+            return entry.obs
+        if entry.names not in self.perms:
+            same = sorted(entry.names) == sorted(self.names)
+            self.perms[entry.names] = (tuple(entry.names.index(n) for n in self.names)
+                                       if same else None)
+        perm = self.perms[entry.names]
+        return None if perm is None else tuple(entry.obs[k] for k in perm)
+
+    # checking -------------------------------------------------------------------------------
+
+    def check(self, line: int, text: str) -> Divergence | None:
+        """Judge one log line (blank lines are skipped); None when it conforms."""
+        if self.fast and self.valid:
+            if self.full_tables:
+                self._reset_tables()
+            entry = self.lines.get(text)
+            if entry is None:
+                entry = self._entry(text)
+            else:
+                self.reused += 1
+            if entry is not None and (self._certify_one(entry) if entry.vm is not None
+                                      else self._certify_tick(entry)):
+                self.count += 1
+                self.certified += 1
+                return None
+        return self._check_full(line, text)
+
+    def _check_full(self, line: int, text: str) -> Divergence | None:
+        if not text.strip():
+            return None
+        where = f"line {line}"
+        try:
+            entry = json.loads(text)
+        except ValueError as err:
+            raise InputError(self.source, where, text[:80], f"is not JSON: {err}") from None
+        if not isinstance(entry, dict) or "event" not in entry or "observed" not in entry:
+            raise InputError(self.source, where, text[:80],
+                             "must be an entry {\"event\": ..., \"observed\": ...}")
+        for key in entry:
+            if key not in _ENTRY_KEYS:
+                raise InputError(self.source, f"{where}.{key}", entry[key],
+                                 "unknown field; known: " + ", ".join(_ENTRY_KEYS))
+        event = event_from_json(entry["event"], self.source, f"{where}.event")
+        self.count += 1
+        return self._full(event, self._answer(entry, where))
 
     def _observation(self, raw: Any, where: str) -> Observation:
         obj = expect_object(raw, self.source, f"{where}.observed")
@@ -159,169 +400,88 @@ class LogChecker:
                              "must be null or a string")
         return Observed(self._observation(entry.get("observed"), where), sent, rejected)
 
-    # checking -------------------------------------------------------------------------------
-
-    def check(self, line: int, text: str) -> Divergence | None:
-        """Judge one log line (blank lines are skipped); None when it conforms."""
-        if not text.strip():
-            return None
-        where = f"line {line}"
-        try:
-            entry = json.loads(text)
-        except ValueError as err:
-            raise InputError(self.source, where, text[:80], f"is not JSON: {err}") from None
-        if not isinstance(entry, dict) or "event" not in entry or "observed" not in entry:
-            raise InputError(self.source, where, text[:80],
-                             "must be an entry {\"event\": ..., \"observed\": ...}")
-        for key in entry:
-            if key not in _ENTRY_KEYS:
-                raise InputError(self.source, f"{where}.{key}", entry[key],
-                                 "unknown field; known: " + ", ".join(_ENTRY_KEYS))
-        event = self._event(entry["event"], where)
-        self.count += 1
-        if self.fast and self._certify(event, entry, where):
-            self.certified += 1
-            return None
-        return self._full(event, entry, self._answer(entry, where))
-
-    def _full(self, event: Event, entry: dict[str, Any], answer: Observed) -> Divergence | None:
+    def _full(self, event: Event, answer: Observed) -> Divergence | None:
         pre = self.state()
         judged = judge_system_step(self.count, pre, event, answer, "refinement",
                                    self.is_allowed)
         self.recent.append((pre.free_mib, pre.vms, event, answer.rejected, answer.sent,
                             judged.post))
         if judged.divergence is None:
-            self._adopt(judged.post)
-            # The entry's VM objects were validated by the full decode above.
-            self.raw = {item["name"]: item for item in entry["observed"]["vms"]}
+            self._set_state(judged.post.free_mib, judged.post.vms)
+            self.valid = True  # the state after a conforming step satisfies every invariant
         return judged.divergence
 
     # the fast path --------------------------------------------------------------------------
 
-    def _changed(self, observed: Any) -> dict[str, Any] | None:
-        """The observed VM objects that differ from the last ones, or None if the VM list
-        does not match (the full check explains that)."""
-        if not isinstance(observed, dict) or not isinstance(observed.get("vms"), list):
-            return None
-        items = observed["vms"]
-        if len(items) != len(self.vms) or len(observed) != 2:
-            return None
-        changed = {}
-        for item in items:
-            name = item.get("name") if isinstance(item, dict) else None
-            if name not in self.vms:
-                return None
-            if self.raw.get(name) != item or any(v.__class__ is bool for v in item.values()):
-                changed[name] = item  # (JSON true == 1 in Python: a bool is never "same")
-        return changed
-
-    def _certify(self, event: Event, entry: dict[str, Any], where: str) -> bool:
-        observed = entry["observed"]
-        changed = self._changed(observed)
-        free = observed.get("free_mib") if isinstance(observed, dict) else None
-        if changed is None or not isinstance(free, int) or isinstance(free, bool):
+    def _certify_one(self, entry: _Entry) -> bool:
+        index = self.pos.get(entry.vm)  # type: ignore[arg-type]
+        obs = entry.obs if entry.names is self.names else self._aligned(entry)
+        if index is None or obs is None:
             return False
-        rejected = entry.get("rejected")
-        if rejected is not None and not isinstance(rejected, str):
-            return False
-        sent = entry.get("sent", [])
-        before = (self.free, tuple(self.vms.values()))
-        if isinstance(event, _MULTI_VM):
-            ok = (isinstance(event, BalancerTick) and rejected is None and isinstance(sent, list)
-                  and self._certify_tick(sent, changed, free, where))
+        if obs != self.obs and not self._others_unchanged(obs, (index,)):
+            return False  # another VM changed: the full check explains
+        free, after, accepted = self.free, entry.free, entry.rejected is None
+        seen, vm_id = obs[index], self.ids[index]
+        key: tuple[Any, ...]
+        if entry.blind and after == free:
+            key = (entry.eid, vm_id, seen, accepted)
         else:
-            name: str = getattr(event, "vm")  # noqa: B009 - every single-VM kind has one
-            ok = (sent == [] and set(changed) <= {name}
-                  and self._certify_one(event, name, changed, free, rejected is None, where))
-        if ok:
-            self.recent.append((*before, event, rejected, sent, None))
-            for name, item in changed.items():
-                self.raw[name] = item
-        return ok
-
-    def _observed_vm(self, name: str, changed: dict[str, Any], where: str) -> ObservedVm:
-        item = changed.get(name)
-        if item is None:
-            return observe_vm(self.vms[name])
-        return observed_vm_from_json(item, self.source, f"{where}.observed.vms[{name}]")
-
-    def _certify_one(self, event: Event, name: str, changed: dict[str, Any], free: int,
-                     accepted: bool, where: str) -> bool:
-        if name not in self.vms:
-            return False
-        item = changed.get(name)
-        seen = tuple(item.items()) if item is not None else None
-        if free == self.free and event.KIND in FREE_BLIND:
-            key: tuple[Any, ...] = (event, self.vms[name], seen, accepted)
-        else:
-            key = (event, self.vms[name], seen, self.free, free, accepted)
-        post = self.memo.get(key)
-        if post is None:
-            post = self._judge_one(event, name, changed, free, accepted, where)
+            key = (entry.eid, vm_id, seen, free, after, accepted)
+        found = self.memo.get(key)
+        if found is None:
+            post = self._judge(key, self.state(), index, entry.event, seen, after, accepted)
             if post is None:
                 return False
-            if len(self.memo) >= MEMO_LIMIT:
-                self.memo.clear()
-            self.memo[key] = post
-        self.vms[name] = post
-        self.free = free
+            found = post
+        self.recent.append((free, self.vms, entry.event, entry.rejected, (), None))
+        if found[0] != vm_id:
+            vms = self.vms
+            self.vms = (*vms[:index], found[1], *vms[index + 1:])
+            self.ids[index] = found[0]
+        self.obs, self.free = obs, after
         return True
 
-    def _judge_one(self, event: Event, name: str, changed: dict[str, Any], free: int,
-                   accepted: bool, where: str) -> Vm | None:
-        """The full check of a single-VM step; the VM after it if it conforms."""
-        self.misses += 1
-        try:
-            mine = self._observed_vm(name, changed, where)
-        except InputError:
-            return None
-        others = tuple(observe_vm(vm) if vm.name != name else mine for vm in self.vms.values())
-        answer = Observed(Observation(free, others), (), None if accepted else "rejected")
-        pre = self.state()
-        judged = judge_system_step(self.count, pre, event, answer, "refinement",
-                                   self.is_allowed)
-        if judged.divergence is not None:
-            return None
-        post = judged.post.get_vm(name)
-        if post is None or any(judged.post.get_vm(vm.name) is not vm
-                               for vm in pre.vms if vm.name != name):
-            return None
-        return post
+    def _others_unchanged(self, obs: tuple[int, ...], acting: Iterable[int | None]) -> bool:
+        """Whether every VM but the ``acting`` ones is observed as before."""
+        current = self.obs
+        return all(seen == current[j] or j in acting for j, seen in enumerate(obs))
 
-    def _certify_tick(self, sent: Any, changed: dict[str, Any], free: int, where: str) -> bool:
-        if sent == []:
-            if changed or free != self.free:
+    def _certify_tick(self, entry: _Entry) -> bool:
+        obs = entry.obs if entry.names is self.names else self._aligned(entry)
+        if obs is None:
+            return False
+        if not entry.sent:
+            if obs != self.obs or entry.free != self.free:
                 return False
-            key = ("tick", self.free, tuple(self.vms.values()))
-            if key not in self.memo:
-                self.misses += 1
-                pre = self.state()
-                quiet = Observed(Observation(self.free, tuple(map(observe_vm, pre.vms))))
-                if judge_system_step(self.count, pre, BalancerTick(), quiet, "refinement",
-                                     self.is_allowed).divergence is not None:
-                    return False
-                self.memo[key] = True
+            for vm_id, vm in zip(self.ids, self.vms, strict=True):
+                if vm_id not in self.tick_ok:
+                    if not is_unchanged_vm_allowed(_TICK, vm):
+                        return False
+                    self.tick_ok.add(vm_id)
+            self.recent.append((self.free, self.vms, entry.event, None, (), None))
             return True
-        try:
-            requests = requests_from_json(sent, self.source, f"{where}.sent")
-        except InputError:
+        indexes = [self.pos.get(r.vm) for r in entry.sent]
+        if None in indexes or not self._others_unchanged(obs, indexes):
             return False
-        names = [r.vm for r in requests]
-        if len(set(names)) != len(names) or set(changed) - set(names):
+        ids, vms, free = list(self.ids), list(self.vms), self.free
+        for request, rid, index in zip(entry.sent, entry.sids, indexes, strict=True):
+            assert index is not None
+            # R-TICK: each request is a one-VM step; free moves by what it takes.
+            after = free if request.KIND == "balloon_request" else free - request.mib
+            key = ("tick", rid, ids[index], obs[index], free, after)
+            found = self.memo.get(key)
+            if found is None:
+                post = self._judge(key, DmState(self.host, free, tuple(vms)), index, request,
+                                   obs[index], after, True, in_tick=True)
+                if post is None:
+                    return False
+                found = post
+            ids[index], vms[index] = found
+            free = after
+        if free != entry.free:
             return False
-        saved = (self.free, dict(self.vms))
-        taken = 0
-        for request in requests:
-            # Each request is a single-VM step; free moves by what the request takes.
-            cost = 0 if request.KIND == "balloon_request" else request.mib
-            taken += cost
-            if not self._certify_one(request, request.vm, changed, self.free - cost, True,
-                                     where):
-                self.free, self.vms = saved[0], saved[1]
-                return False
-        if self.free != free:
-            self.free, self.vms = saved[0], saved[1]
-            return False
+        self.recent.append((self.free, self.vms, entry.event, None, entry.sent, None))
+        self.ids, self.vms, self.obs, self.free = ids, tuple(vms), obs, free
         return True
 
     # the report -----------------------------------------------------------------------------
@@ -335,8 +495,6 @@ class LogChecker:
                 nxt = items[index + 1] if index + 1 < len(items) else None
                 post = (DmState(self.host, nxt[0], nxt[1]) if nxt is not None
                         else self.state())
-            if isinstance(sent, list):
-                sent = requests_from_json(sent, self.source, "sent")
             steps.append(TraceStep(event, post, rejected, tuple(sent)))
         initial = DmState(self.host, items[0][0], items[0][1]) if items else self.state()
         first = self.count - len(items) + 1
@@ -362,15 +520,33 @@ def check_log(lines: Iterable[str], source: str, is_allowed: IsAllowed | None,
     if first is None:
         raise InputError(source, "", None, "is empty: the first line must be the header")
     checker = LogChecker(read_header(first[1], source), source, is_allowed, window, fast)
-    for number, text in numbered:
-        found = checker.check(number, text)
-        if found is not None:
-            trace = checker.window()
-            findings = tuple(Finding(len(trace.steps), v) for v in found.violations)
-            return LogResult(checker.count, found, number, attrs.evolve(trace,
-                                                                         findings=findings),
-                             checker.certified, checker.misses)
-    return LogResult(checker.count, fast=checker.certified, misses=checker.misses)
+    with _fewer_collections():
+        check = checker.check
+        for number, text in numbered:
+            found = check(number, text)
+            if found is not None:
+                trace = checker.window()
+                findings = tuple(Finding(len(trace.steps), v) for v in found.violations)
+                return LogResult(checker.count, found, number,
+                                 attrs.evolve(trace, findings=findings), checker.certified,
+                                 checker.misses, checker.reused)
+    return LogResult(checker.count, fast=checker.certified, misses=checker.misses,
+                     reused_lines=checker.reused)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while streaming (restored after).
+
+    What a line allocates is acyclic and freed by reference counting; the collector's
+    passes over the bounded caches cost about a tenth of the time at the default threshold.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 100_000), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def format_log(initial: DmState, entries: Iterable[tuple[Event, Observed]],

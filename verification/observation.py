@@ -112,16 +112,18 @@ def lift(template: DmState, observation: Observation) -> DmState | str:
         return (f"the observation lists VMs {sorted(seen)} but the system has {names}"
                 + (f" (missing {missing})" if missing else "")
                 + (f" (unknown {extra})" if extra else ""))
-    vms = []
-    for vm in template.vms:
-        o = seen[vm.name]
-        if observe_vm(vm) == o:
-            vms.append(vm)
-            continue
-        vms.append(attrs.evolve(vm, power=o.power, visible_mib=o.visible_mib,
-                                ballooned_mib=o.ballooned_mib, txn=o.txn, txn_mib=o.txn_mib,
-                                txn_done_mib=o.txn_done_mib))
-    return DmState(template.host, observation.free_mib, tuple(vms))
+    vms = tuple(lift_vm(vm, seen[vm.name]) for vm in template.vms)
+    return DmState(template.host, observation.free_mib, vms)
+
+
+def lift_vm(template: Vm, observed: ObservedVm) -> Vm:
+    """``template`` with its observed fields replaced by ``observed``'s (``template`` itself,
+    the same object, when they already agree)."""
+    if observe_vm(template) == observed:
+        return template
+    return attrs.evolve(template, power=observed.power, visible_mib=observed.visible_mib,
+                        ballooned_mib=observed.ballooned_mib, txn=observed.txn,
+                        txn_mib=observed.txn_mib, txn_done_mib=observed.txn_done_mib)
 
 
 # --- diffs ----------------------------------------------------------------------------------

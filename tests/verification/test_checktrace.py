@@ -17,6 +17,7 @@ from dynmem.verification.cli import main
 from dynmem.verification.errors import InputError
 from dynmem.verification.loggen import log_initial, simulate_log
 from dynmem.verification.oracle import load_is_allowed
+from dynmem.verification.render import render_text
 
 IS_ALLOWED = load_is_allowed()
 
@@ -55,10 +56,14 @@ def _mutate(lines: list[str], rng: random.Random) -> list[str]:
     return out
 
 
-def _verdict(lines: list[str], fast: bool) -> tuple[object, ...]:
-    result = check_log(lines, "log", IS_ALLOWED, fast=fast)
+def _verdict(lines: list[str], fast: bool, relation: object = IS_ALLOWED) -> tuple[object, ...]:
+    """Everything check-trace reports: events, line, class, headline, diff, violations and
+    the readable window of the last steps."""
+    result = check_log(lines, "log", relation, fast=fast)  # type: ignore[arg-type]
     d = result.divergence
-    return (result.events, result.line, d.cls if d else None, d.headline() if d else None)
+    window = render_text(result.window) if result.window is not None else None
+    return (result.events, result.line, d.cls if d else None, d.headline() if d else None,
+            d.diff if d else None, d.violations if d else None, window)
 
 
 def test_clean_log_conforms_and_the_fast_path_does_the_work() -> None:
@@ -143,3 +148,137 @@ def test_bad_entry_names_line_and_field(tmp_path: Path,
     assert main(["check-trace", str(log), "--no-fast"]) == 2
     err = capsys.readouterr().err
     assert "line 6.observed.vms[0].txn = 'ballon'" in err
+
+
+# --- the fast path's shortcuts, each against the full check ----------------------------------
+
+
+def _mutate_tick(lines: list[str], rng: random.Random) -> list[str]:
+    """Plant one fault in a tick that sends requests: a request dropped, doubled, changed,
+    sent to an unknown VM, or the tick marked rejected."""
+    out = list(lines)
+    ticks = [i for i, line in enumerate(out) if i and '"sent"' in line]
+    index = rng.choice(ticks)
+    entry = json.loads(out[index])
+    sent = entry["sent"]
+    how = rng.randrange(5)
+    if how == 0:
+        sent.pop(rng.randrange(len(sent)))
+    elif how == 1:
+        sent.append(dict(sent[0]))
+    elif how == 2:
+        rng.choice(sent)["mib"] += 2
+    elif how == 3:
+        sent.append({"kind": "balloon_request", "vm": "ghost", "mib": 2})
+    else:
+        entry["rejected"] = "busy"
+    out[index] = json.dumps(entry)
+    return out
+
+
+@pytest.mark.parametrize("relation", ["model", "rules"])
+@pytest.mark.parametrize("seed", range(8))
+def test_fast_path_equals_full_check_on_faulty_ticks(seed: int, relation: str) -> None:
+    """A tick's requests are certified one by one (R-TICK); a wrong tick fails identically,
+    with the model and with the rules (no model)."""
+    lines = _mutate_tick(_log(500, seed=seed + 40), random.Random(seed))
+    is_allowed = IS_ALLOWED if relation == "model" else None
+    fast, full = _verdict(lines, True, is_allowed), _verdict(lines, False, is_allowed)
+    assert fast == full and fast[2] is not None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_path_equals_full_check_without_the_model(seed: int) -> None:
+    """Without dynmem.model.transitions the rules judge; the fast path follows them."""
+    lines = _mutate(_log(400, seed=seed + 20), random.Random(seed))
+    assert _verdict(lines, True, None) == _verdict(lines, False, None)
+
+
+def _reordered(lines: list[str], rng: random.Random) -> list[str]:
+    """The same log with the VMs listed in another order and every object's keys shuffled."""
+    def shuffle(value: object) -> object:
+        if isinstance(value, dict):
+            items = list(value.items())
+            rng.shuffle(items)
+            return {k: shuffle(v) for k, v in items}
+        if isinstance(value, list):
+            return [shuffle(v) for v in value]
+        return value
+
+    out = [lines[0]]
+    for line in lines[1:]:
+        entry = json.loads(line)
+        entry["observed"]["vms"].reverse()
+        out.append(json.dumps(shuffle(entry)))
+    return out
+
+
+def test_vm_order_and_key_order_do_not_matter() -> None:
+    """Rule O1: VMs in any order (and JSON keys in any order): same verdicts, and the fast
+    path still certifies the steps."""
+    rng = random.Random(8)
+    lines = _reordered(_log(1500, seed=8), rng)
+    result = check_log(lines, "log", IS_ALLOWED)
+    assert result.divergence is None and result.fast > 0.9 * result.events
+    faulty = _mutate(lines, rng)
+    assert _verdict(faulty, True) == _verdict(faulty, False)
+
+
+def test_the_first_entry_is_always_fully_checked() -> None:
+    """The header's state is not known to satisfy the invariants: a header whose last VM
+    breaks INV-CONFIG fails at line 2 on both paths, though no entry touches that VM."""
+    lines = _log(20, seed=1)
+    header = json.loads(lines[0])
+    header["initial"]["vms"][-1]["settings"]["weight"] = 20000
+    lines[0] = json.dumps(header)
+    fast, full = _verdict(lines, True), _verdict(lines, False)
+    assert fast == full and fast[1] == 2 and "INV-CONFIG" in str(fast[3])
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ('"visible_mib": 1024', '"visible_mib": 1024.0'),
+    ('"txn_mib": 0', '"txn_mib": false'),
+    ('"free_mib": ', '"free_mib": 1e400, "x": '),
+    ('"committed_mib": ', '"committed_mib": 18446744073709551616, "x": '),
+    ('"committed_mib": ', '"committed_mib": NaN, "x": '),
+    ('"vm": "vm1"', '"vm": "vm1", "vm": "vm1"'),
+    ('"ballooned_mib": 0', '"ballooned_mib": -0'),
+    ('"observed": {', '"observed": {"extra": [1], '),
+])
+def test_odd_json_gets_the_same_answer_on_both_paths(old: str, new: str) -> None:
+    """The fast path parses with orjson but leaves anything it does not fully validate to the
+    full check (standard-library parser): floats, booleans for ints, huge ints, NaN,
+    duplicate keys get the same error or verdict as without the fast path."""
+    lines = _log(120, seed=6)
+    hits = [i for i, line in enumerate(lines) if i > 60 and old in line]
+    lines[hits[0]] = lines[hits[0]].replace(old, new, 1)
+
+    def outcome(fast: bool) -> object:
+        try:
+            return _verdict(lines, fast)
+        except InputError as err:
+            return str(err)
+
+    assert outcome(True) == outcome(False)
+    json.loads(lines[hits[0]])  # the standard library reads every one of these lines,
+    assert "is not JSON" not in str(outcome(True))  # so neither path calls it unreadable
+
+
+def test_tiny_caches_give_the_same_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caches cleared every few lines (memo, interned values, reused lines) change nothing."""
+    monkeypatch.setattr(checktrace, "MEMO_LIMIT", 8)
+    monkeypatch.setattr(checktrace, "LINE_CACHE_CHARS", 2000)
+    for seed in range(3):
+        lines = _mutate(_log(600, seed=seed + 30), random.Random(seed))
+        assert _verdict(lines, True) == _verdict(lines, False)
+
+
+def test_a_planted_fast_path_bug_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The equivalence tests are sharp: a fast path that forgets to compare the VMs an event
+    does not name certifies faulty steps, and the planted-fault comparison sees it."""
+    monkeypatch.setattr(checktrace.LogChecker, "_others_unchanged", lambda *args: True)
+    differ = 0
+    for seed in range(12):
+        lines = _mutate(_log(400, seed=seed, vms=2 + seed % 3), random.Random(seed))
+        differ += _verdict(lines, True) != _verdict(lines, False)
+    assert differ > 0
