@@ -27,6 +27,8 @@ COMMANDS = (
     "mutants",
     "show",
     "shrink",
+    "explore",
+    "fuzz",
 )
 
 

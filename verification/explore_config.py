@@ -1,0 +1,110 @@
+"""Small configurations for exhaustive exploration (sizes in coarse blocks, bounded demand).
+
+Every amount is a few 2 MiB units above the 32 MiB minimum, so balloon parts, partial hot-adds
+and contention all happen within a state space of 10^4..10^5 states. ``get_config(n)``
+returns the preset for n VMs; CI explores ``get_config(2)``.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.reference.state import DmState, initial_state
+from dynmem.verification.errors import InputError
+
+
+@attrs.frozen
+class ExploreConfig:
+    """What to explore: the host, the VMs (created, off) and the environment's choices.
+
+    ``demands`` are the workload values offered to running VMs; ``adversarial`` adds
+    misbehaving guests (environment.enabled_events); ``alternatives`` are settings offered
+    to ``Configure`` (tried on every VM, so a guard that lets a running VM change is caught);
+    ``request_amounts`` are explicit DM requests of those sizes tried on every running VM
+    (any policy, not only the reference's ticks); ``lifecycle`` adds Delete and re-Create;
+    ``symmetry`` merges states that differ by a renaming of same-settings VMs;
+    ``all_versions`` offers every supported protocol version (by default only the newest:
+    the reference records the version and never reads it, so the others add only copies).
+    """
+
+    name: str
+    host: HostSettings
+    vms: tuple[tuple[str, VmSettings], ...]
+    demands: tuple[int, ...] = (0, 16, 32)
+    adversarial: bool = True
+    alternatives: tuple[VmSettings, ...] = ()
+    request_amounts: tuple[int, ...] = ()
+    lifecycle: bool = False
+    symmetry: bool = True
+    all_versions: bool = False
+    max_states: int = 200_000
+
+    def initial(self) -> DmState:
+        """The initial state: every VM created and off."""
+        return initial_state(self.host, self.vms)
+
+
+# startup 32 (the minimum), maximum 36, buffer 20 %: demand 0 -> target 32, 32 -> 36 (the
+# clamp). Two 2 MiB units of room keep balloon parts and partial hot-adds few. A request of
+# 16 MiB exceeds every legal amount and one of 2 MiB is often legal (another policy's
+# choice), so relaxed guards are exercised either way.
+SMALL = VmSettings(dynamic=True, startup_mib=32, maximum_mib=36)
+SMALL_HEAVY = attrs.evolve(SMALL, weight=8000)
+SMALL_STATIC = VmSettings(dynamic=False, startup_mib=32, maximum_mib=36)
+REQUEST_AMOUNTS = (2, 16)
+
+PRESETS: dict[int, ExploreConfig] = {
+    # One VM with the whole lifecycle: delete, re-create, reconfigure to static.
+    1: ExploreConfig(
+        name="1vm",
+        host=HostSettings(physical_mib=72, reserve_mib=32),
+        vms=(("web", SMALL),),
+        demands=(0, 32),
+        alternatives=(SMALL_STATIC,),
+        request_amounts=REQUEST_AMOUNTS,
+        lifecycle=True,
+    ),
+    # A heavy and a light VM on a host with 2 MiB above both startups: free memory runs out
+    # (contention, weight order; a grown VM leaves too little to start the other); either
+    # may be reconfigured to static while off.
+    2: ExploreConfig(
+        name="2vm",
+        host=HostSettings(physical_mib=98, reserve_mib=32),
+        vms=(("hi", SMALL_HEAVY), ("lo", SMALL)),
+        demands=(0, 32),
+        alternatives=(SMALL_STATIC,),
+        request_amounts=REQUEST_AMOUNTS,
+    ),
+    # Two identical light VMs (symmetry reduction) under a heavy one.
+    3: ExploreConfig(
+        name="3vm",
+        host=HostSettings(physical_mib=130, reserve_mib=32),
+        vms=(("hi", SMALL_HEAVY), ("lo1", SMALL), ("lo2", SMALL)),
+        demands=(0, 32),
+        request_amounts=(16,),
+        max_states=1_000_000,
+    ),
+}
+
+# Two identical VMs: the smallest configuration where symmetry reduction merges states.
+SYMMETRIC = ExploreConfig(
+    name="2vm-symmetric",
+    host=HostSettings(physical_mib=98, reserve_mib=32),
+    vms=(("lo1", SMALL), ("lo2", SMALL)),
+    demands=(0, 32),
+    request_amounts=(16,),
+)
+
+def get_config(vms: int) -> ExploreConfig:
+    """The preset for ``vms`` VMs (1..3).
+
+    Raises
+    ------
+    InputError
+        If there is no preset of that size.
+    """
+    if vms not in PRESETS:
+        raise InputError("command line", "--vms", vms,
+                         f"must be one of {', '.join(map(str, sorted(PRESETS)))}")
+    return PRESETS[vms]

@@ -1,0 +1,144 @@
+"""The conditional progress properties (specs/invariants.md §3), checked on reference states.
+
+``check_fixed_point`` checks a fixed point (no transaction in flight, the policy plans
+nothing) for PROG-NO-STARVATION and PROG-WEIGHT-ORDER; ``settle_fairly`` delivers honest
+messages and ticks round-robin (R-SETTLE) with some guests possibly silent, and reports
+PROG-FIXED-POINT when the run does not settle. The explorer checks the same properties on
+its whole graph (every interleaving, not only round-robin).
+
+"Short" is defined here from the spec (policy.md P-TARGET and the growth room), not through
+the policy's own helpers, so a policy that miscomputes its shortfall is still caught.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import attrs
+
+from dynmem.model.invariants import Violation
+from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, TxnKind
+from dynmem.reference.environment import compute_honest_message
+from dynmem.reference.events import BalancerTick, Event
+from dynmem.reference.policy import compute_plan
+from dynmem.reference.state import DmState, Vm, compute_target
+from dynmem.reference.step import Plan, Step, StepResult, step
+
+PROG_FIXED_POINT = "PROG-FIXED-POINT"
+PROG_NO_STARVATION = "PROG-NO-STARVATION"
+PROG_WEIGHT_ORDER = "PROG-WEIGHT-ORDER"
+
+
+def is_managed(vm: Vm) -> bool:
+    """Whether the balancer manages ``vm``: running, dynamic, READY and reported (policy.md)."""
+    return (vm.running and vm.settings.dynamic and vm.channel == Channel.READY
+            and vm.has_report)
+
+
+def get_need(vm: Vm) -> int:
+    """What ``vm`` lacks of its target and could still receive (0 if nothing).
+
+    Growth room: its ballooned pages, plus room below maximum while hot-add is possible.
+    """
+    target = compute_target(vm.report_mib, vm.settings)
+    room = vm.ballooned_mib
+    if vm.cap_hot_add and vm.hot_add_enabled:
+        room += max(0, vm.settings.maximum_mib - vm.visible_mib)
+    return max(0, min(target - vm.owned_mib, room))
+
+
+def is_fixed_point(state: DmState, plan: Plan = compute_plan) -> bool:
+    """No honest guest message is pending and the policy plans nothing."""
+    return (all(compute_honest_message(vm) is None for vm in state.vms)
+            and not plan(state))
+
+
+def check_fixed_point(state: DmState) -> list[Violation]:
+    """PROG-NO-STARVATION and PROG-WEIGHT-ORDER at the fixed point ``state``."""
+    managed = [vm for vm in state.vms if is_managed(vm) and vm.txn == TxnKind.NONE]
+    found = []
+    for vm in managed:
+        need = get_need(vm)
+        if need < MEMORY_UNIT_MIB:
+            continue
+        if state.free_mib >= MEMORY_UNIT_MIB:
+            found.append(Violation(
+                PROG_NO_STARVATION, "a short VM gets free memory", vm.name,
+                f"{vm.name} is short {need} MiB (assigned {vm.assigned_mib}, target "
+                f"{compute_target(vm.report_mib, vm.settings)}) while {state.free_mib} MiB "
+                f"is free at a fixed point"))
+        for donor in managed:
+            spare = donor.assigned_mib - donor.settings.startup_mib
+            if (donor.settings.weight < vm.settings.weight and donor.cap_balloon
+                    and spare >= MEMORY_UNIT_MIB):
+                found.append(Violation(
+                    PROG_WEIGHT_ORDER, "lower weight gives first", vm.name,
+                    f"{vm.name} (weight {vm.settings.weight}) is short {need} MiB while "
+                    f"{donor.name} (weight {donor.settings.weight}) keeps {spare} MiB above "
+                    f"its startup at a fixed point"))
+    return found
+
+
+@attrs.frozen
+class FairRun:
+    """The steps of a fair run and whether it reached a fixed point within its bound.
+
+    ``cycle_start`` is set when the run came back to a state it had at the start of an
+    earlier round (the index of that step): delivery is deterministic, so it would loop
+    forever; the run stops there instead of at ``max_steps``.
+    """
+
+    steps: tuple[tuple[Event, StepResult], ...]
+    converged: bool
+    cycle_start: int | None = None
+
+    @property
+    def final(self) -> DmState | None:
+        return self.steps[-1][1].state if self.steps else None
+
+
+def settle_fairly(state: DmState, max_steps: int = 2_000, step_fn: Step = step,
+                  plan: Plan = compute_plan, silent: Collection[str] = ()) -> FairRun:
+    """Round-robin delivery of honest messages and ticks until a fixed point (R-SETTLE).
+
+    Guests named in ``silent`` never answer (their transactions stay in flight); the rest
+    behave as in ``reference.environment.settle``. ``converged`` is False when the run
+    returns to an earlier round's state (an oscillation) or ``max_steps`` runs out first:
+    PROG-FIXED-POINT does not hold for this run.
+    """
+    steps: list[tuple[Event, StepResult]] = []
+    current = state
+    rounds: dict[DmState, int] = {}
+    while len(steps) < max_steps:
+        if current in rounds:
+            return FairRun(tuple(steps), converged=False, cycle_start=rounds[current])
+        rounds[current] = len(steps)
+        pending: list[Event] = []
+        for vm in current.vms:
+            message = None if vm.name in silent else compute_honest_message(vm)
+            if message is not None:
+                pending.append(message)
+        if plan(current):
+            pending.append(BalancerTick())
+        if not pending:
+            return FairRun(tuple(steps), converged=True)
+        for event in pending[: max_steps - len(steps)]:
+            result = step_fn(current, event)
+            steps.append((event, result))
+            current = result.state
+    return FairRun(tuple(steps), converged=False)
+
+
+def describe_unsettled(run: FairRun) -> Violation:
+    """The PROG-FIXED-POINT violation of a run that did not settle."""
+    if run.cycle_start is not None:
+        loop = run.steps[run.cycle_start:]
+        kinds = ", ".join(sorted({event.KIND for event, _ in loop}))
+        return Violation(PROG_FIXED_POINT, "constant demand reaches a fixed point", None,
+                         f"oscillation: with demand held constant the state after step "
+                         f"{run.cycle_start} comes back after step {len(run.steps)}; the "
+                         f"{len(loop)} steps in between ({kinds}) repeat forever")
+    kinds = ", ".join(sorted({event.KIND for event, _ in run.steps[-20:]}))
+    return Violation(PROG_FIXED_POINT, "constant demand reaches a fixed point", None,
+                     f"no fixed point after {len(run.steps)} fair steps with demand held "
+                     f"constant; the last steps keep doing {kinds}")
