@@ -22,6 +22,7 @@ SECTIONS = (
     "builtin",
     "proof_checks",
     "bmc_checks",
+    "engine_checks",
 )
 
 

@@ -219,7 +219,7 @@ class TestVerify:
         """A misspelt ``--section`` exits 2 and lists the known sections."""
         code, out, err = _run(capsys, "verify", "--section", "bcm")
         assert code == 2 and out == ""
-        assert "--section = 'bcm': unknown section; known: scenarios, proofs, bmc" in err
+        assert "--section = 'bcm': unknown section; known: scenarios, proofs, bmc, engines" in err
 
     def test_a_failing_check_fails_verify(self, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
