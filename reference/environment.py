@@ -9,7 +9,7 @@ more happens (specs/events.md §5).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import attrs
 
@@ -153,32 +153,56 @@ def enabled_events(
 
 @attrs.frozen
 class Settled:
-    """The steps ``settle`` took, and whether the system reached a fixed point."""
+    """The steps ``settle`` took, and whether the system reached a fixed point.
+
+    ``cycle_start`` is set when the run came back to a state it had at the start of an
+    earlier round (the index of that step): delivery is deterministic, so it would loop
+    forever; ``settle`` stops there instead of at ``max_steps``.
+    """
 
     steps: tuple[tuple[Event, StepResult], ...]
     converged: bool
+    cycle_start: int | None = None
 
     @property
     def state(self) -> DmState | None:
         return self.steps[-1][1].state if self.steps else None
 
 
+def compute_round(state: DmState, plan: Plan = compute_plan,
+                  silent: Collection[str] = ()) -> list[Event]:
+    """One fair round: each VM's next honest message (in order), then a tick if useful."""
+    pending = [m for vm in state.vms if vm.name not in silent
+               for m in (compute_honest_message(vm),) if m is not None]
+    if plan(state):
+        pending.append(BalancerTick())
+    return pending
+
+
 def settle(
-    state: DmState, max_steps: int = 10_000, step_fn: Step = step, plan: Plan = compute_plan
+    state: DmState,
+    max_steps: int = 10_000,
+    step_fn: Step = step,
+    plan: Plan = compute_plan,
+    silent: Collection[str] = (),
 ) -> Settled:
-    """Deliver honest guest messages round-robin, then tick, until nothing happens (R-SETTLE).
+    """Deliver honest guest messages round-robin and tick the balancer until nothing happens.
 
     Each round gives every VM (in order) its next message, then one BalancerTick if the policy
-    has anything to send. ``converged`` is False when ``max_steps`` ran out first (a finding:
-    the system does not settle). ``step_fn`` and ``plan`` default to the reference's; planted
-    bugs and other policies pass their own.
+    has anything to send (R-SETTLE). ``converged`` is False when the run returns to the state
+    at the start of an earlier round (an oscillation: it would loop forever) or ``max_steps``
+    runs out first (a finding: the system does not settle). Guests named in ``silent`` never
+    answer (their transactions stay in flight). ``step_fn`` and ``plan`` default to the
+    reference's; planted bugs and other policies pass their own.
     """
     steps: list[tuple[Event, StepResult]] = []
     current = state
+    rounds: dict[DmState, int] = {}
     while len(steps) < max_steps:
-        pending = [m for m in (compute_honest_message(vm) for vm in current.vms) if m]
-        if plan(current):
-            pending.append(BalancerTick())
+        if current in rounds:
+            return Settled(tuple(steps), converged=False, cycle_start=rounds[current])
+        rounds[current] = len(steps)
+        pending = compute_round(current, plan, silent)
         if not pending:
             return Settled(tuple(steps), converged=True)
         for event in pending[: max_steps - len(steps)]:
@@ -192,6 +216,7 @@ __all__ = [
     "Settled",
     "compute_balloon_answer",
     "compute_honest_message",
+    "compute_round",
     "enabled_events",
     "settle",
 ]

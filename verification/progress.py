@@ -14,15 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-import attrs
-
 from dynmem.model.invariants import Violation
 from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, TxnKind
-from dynmem.reference.environment import compute_honest_message
-from dynmem.reference.events import BalancerTick, Event
+from dynmem.reference.environment import Settled, compute_honest_message, settle
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm, compute_target
-from dynmem.reference.step import Plan, Step, StepResult, step
+from dynmem.reference.step import Plan, Step, step
 
 PROG_FIXED_POINT = "PROG-FIXED-POINT"
 PROG_NO_STARVATION = "PROG-NO-STARVATION"
@@ -79,54 +76,18 @@ def check_fixed_point(state: DmState) -> list[Violation]:
     return found
 
 
-@attrs.frozen
-class FairRun:
-    """The steps of a fair run and whether it reached a fixed point within its bound.
-
-    ``cycle_start`` is set when the run came back to a state it had at the start of an
-    earlier round (the index of that step): delivery is deterministic, so it would loop
-    forever; the run stops there instead of at ``max_steps``.
-    """
-
-    steps: tuple[tuple[Event, StepResult], ...]
-    converged: bool
-    cycle_start: int | None = None
-
-    @property
-    def final(self) -> DmState | None:
-        return self.steps[-1][1].state if self.steps else None
+# A fair run is ``reference.environment.settle`` (R-SETTLE): one definition of delivery.
+FairRun = Settled
 
 
 def settle_fairly(state: DmState, max_steps: int = 2_000, step_fn: Step = step,
                   plan: Plan = compute_plan, silent: Collection[str] = ()) -> FairRun:
-    """Round-robin delivery of honest messages and ticks until a fixed point (R-SETTLE).
+    """Round-robin delivery with some guests possibly ``silent`` (never answering).
 
-    Guests named in ``silent`` never answer (their transactions stay in flight); the rest
-    behave as in ``reference.environment.settle``. ``converged`` is False when the run
-    returns to an earlier round's state (an oscillation) or ``max_steps`` runs out first:
-    PROG-FIXED-POINT does not hold for this run.
+    ``converged`` is False when the run returns to an earlier round's state (an oscillation)
+    or ``max_steps`` runs out first: PROG-FIXED-POINT does not hold for this run.
     """
-    steps: list[tuple[Event, StepResult]] = []
-    current = state
-    rounds: dict[DmState, int] = {}
-    while len(steps) < max_steps:
-        if current in rounds:
-            return FairRun(tuple(steps), converged=False, cycle_start=rounds[current])
-        rounds[current] = len(steps)
-        pending: list[Event] = []
-        for vm in current.vms:
-            message = None if vm.name in silent else compute_honest_message(vm)
-            if message is not None:
-                pending.append(message)
-        if plan(current):
-            pending.append(BalancerTick())
-        if not pending:
-            return FairRun(tuple(steps), converged=True)
-        for event in pending[: max_steps - len(steps)]:
-            result = step_fn(current, event)
-            steps.append((event, result))
-            current = result.state
-    return FairRun(tuple(steps), converged=False)
+    return settle(state, max_steps, step_fn, plan, silent)
 
 
 def describe_unsettled(run: FairRun) -> Violation:

@@ -29,6 +29,7 @@ class SettleRun:
     steps: int
     max_steps: int
     converged: bool
+    cycle_start: int | None = None  # the settle's own step where an oscillation's loop begins
 
     def describe(self) -> str:
         """One line for people, e.g. for the non-convergence finding."""
@@ -37,6 +38,11 @@ class SettleRun:
             return f"settle events[{self.event}] converged at once (nothing to deliver)"
         if self.converged:
             return (f"settle events[{self.event}] converged after {self.steps} steps "
+                    f"(trace steps {self.first_step}..{last})")
+        if self.cycle_start is not None:
+            loop = self.first_step + self.cycle_start
+            return (f"settle events[{self.event}] did not converge: it oscillates, the state "
+                    f"before trace step {loop} comes back after step {last} "
                     f"(trace steps {self.first_step}..{last})")
         return (f"settle events[{self.event}] did not converge: no fixed point within "
                 f"max_steps={self.max_steps} (trace steps {self.first_step}..{last})")
@@ -96,7 +102,7 @@ def simulate(scenario: Scenario, step_fn: Step = step, plan: Plan = compute_plan
         if isinstance(event, Settle):
             settled = settle(state, event.max_steps, step_fn, plan)
             runs.append(SettleRun(index, len(results) + 1, len(settled.steps), event.max_steps,
-                                  settled.converged))
+                                  settled.converged, settled.cycle_start))
             new = list(settled.steps)
         else:
             new = [(event, step_fn(state, event))]

@@ -172,7 +172,8 @@ class TestSettle:
 
     def test_oscillating_policy_never_converges(self) -> None:
         """A planted policy that always has something to send never settles: the settle
-        stops at its bound and the simulation is not ok (the check can fail)."""
+        stops where the run comes back to an earlier round's state (an oscillation), well
+        before its bound, and the simulation is not ok (the check can fail)."""
         scenario = _scenario((16384, 1024), [_dyn("a", startup_mib=1024)],
                              [{"kind": "start", "vm": "a"}, {"kind": "settle", "max_steps": 200}])
 
@@ -184,7 +185,20 @@ class TestSettle:
 
         sim = simulate(scenario, make_step({BalancerTick: idle_tick}), restless)
         assert not sim.converged and not sim.ok
-        assert sim.settles[0].steps == 200
+        run = sim.settles[0]
+        assert run.cycle_start is not None and run.steps < 200
+        assert "oscillates" in run.describe()
+
+    def test_a_long_settle_stops_at_its_bound(self) -> None:
+        """A settle that is still making progress at ``max_steps`` is reported at its bound."""
+        scenario = _scenario((16384, 1024), [_dyn("a", startup_mib=1024)],
+                             [{"kind": "start", "vm": "a"}, {"kind": "demand", "vm": "a",
+                                                              "mib": 9000},
+                              {"kind": "settle", "max_steps": 3}])
+        sim = simulate(scenario)
+        run = sim.settles[0]
+        assert not sim.ok and run.cycle_start is None and run.steps == 3
+        assert "no fixed point within max_steps=3" in run.describe()
 
 
 class TestPlantedBugsAreCaught:

@@ -136,8 +136,8 @@ class TestProgressChecks:
             for event in (Start(name), Demand(name, 1500)):
                 state = step_fn(state, event).state
             run = settle_fairly(state, step_fn=step_fn, plan=plan)
-            assert run.converged and run.final is not None
-            state = run.final
+            assert run.converged and run.state is not None
+            state = run.state
         return state
 
     def test_reference_policy_passes(self) -> None:
