@@ -12,10 +12,15 @@ from __future__ import annotations
 from functools import partial
 
 from dynmem.model.params import MINIMAL
-from dynmem.verification.inductive import CounterexampleToInduction, ProofRun, check_inductive
+from dynmem.verification.inductive import (
+    CounterexampleToInduction,
+    Outcome,
+    ProofRun,
+    check_inductive,
+)
 from dynmem.verification.refinement import check_run, check_sampled, random_steps
 from dynmem.verification.render import ASCII_MARKS, describe_finding
-from dynmem.verification.suite import Check, Verdict
+from dynmem.verification.suite import Case, Check, Verdict
 
 SECTION = "proofs"
 
@@ -35,7 +40,19 @@ def _proof_verdict(run: ProofRun) -> Verdict:
                            f"{getattr(outcome, 'reason', '')}")
     summary = (f"{len(run.outcomes)} obligations: {run.count('proved')} proved, "
                f"{run.count('cti')} CTI, {run.count('unknown')} unknown")
-    return Verdict(run.ok, summary, tuple(details), tuple(traces))
+    return Verdict(run.ok, summary, tuple(details), tuple(traces),
+                   tuple(_case(outcome) for outcome in run.outcomes))
+
+
+def _case(outcome: Outcome) -> Case:
+    """One obligation as a JUnit case: proved passes, a CTI fails, an unknown is an error."""
+    label = outcome.obligation.label
+    if isinstance(outcome, CounterexampleToInduction):
+        return Case(label, "failed", outcome.seconds, outcome.message)
+    if outcome.status == "unknown":
+        return Case(label, "error", outcome.seconds,
+                    f"unknown (not proved): {getattr(outcome, 'reason', '')}")
+    return Case(label, "passed", outcome.seconds)
 
 
 def check_induction(n_vms: int | None) -> Verdict:

@@ -27,6 +27,19 @@ SECTIONS = (
 
 
 @attrs.frozen
+class Case:
+    """One obligation inside a check (e.g. one proof obligation), shown as its own JUnit case.
+
+    ``status`` is ``"passed"``, ``"failed"`` or ``"error"`` (undecided: e.g. a Z3 unknown).
+    """
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    message: str = ""
+
+
+@attrs.frozen
 class Verdict:
     """What one check found: ``ok``, a one-line ``summary`` and detail lines for people."""
 
@@ -34,6 +47,7 @@ class Verdict:
     summary: str
     details: tuple[str, ...] = ()
     traces: tuple[Trace, ...] = ()  # counterexamples (the HTML report links one page each)
+    cases: tuple[Case, ...] = ()  # the obligations inside the check, for JUnit
 
 
 @attrs.frozen
@@ -56,6 +70,7 @@ class CheckResult:
     seconds: float
     details: tuple[str, ...] = ()
     traces: tuple[Trace, ...] = ()
+    cases: tuple[Case, ...] = ()
 
 
 def collect_checks(sections: Iterable[str] = SECTIONS) -> list[Check]:
@@ -78,7 +93,7 @@ def run_check(check: Check) -> CheckResult:
                           tuple("".join(lines).rstrip().splitlines()))
     seconds = time.perf_counter() - start
     return CheckResult(check.name, check.section, verdict.ok, verdict.summary, seconds,
-                       verdict.details, verdict.traces)
+                       verdict.details, verdict.traces, verdict.cases)
 
 
 def run_checks(checks: Iterable[Check],

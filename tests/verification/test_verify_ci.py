@@ -46,6 +46,31 @@ class TestJunit:
         assert error is not None and error.get("type") == "crash"
         assert root.find("./testsuite[@name='scenarios']/testcase/failure") is None
 
+    def test_each_obligation_is_its_own_case(self) -> None:
+        """A check's obligations become test cases too: proved passes, a CTI is a failure,
+        an unknown is an error (never a pass), and the totals count them."""
+        cases = (suite.Case("Start preserves INV-FLOOR (N=2)", "passed", 0.01),
+                 suite.Case("Stop preserves INV-CONSERVATION (N=2)", "failed", 0.02, "CTI ..."),
+                 suite.Case("tick preserves INV-PHYSICAL (N=2)", "error", 20.0, "unknown"))
+        result = CheckResult("induction N=2", "proofs", False, "1 CTI, 1 unknown", 20.1, (),
+                             (), cases)
+        root = build_junit([result])
+        assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "2", "1")
+        subs = root.findall("./testsuite/testcase[@classname='dynmem.proofs.induction N=2']")
+        assert [c.get("name") for c in subs] == [c.name for c in cases]
+        assert subs[0].find("failure") is None and subs[0].find("error") is None
+        assert subs[1].find("failure") is not None
+        error = subs[2].find("error")
+        assert error is not None and error.get("type") == "undecided"
+
+    def test_real_proofs_give_one_case_per_obligation(self) -> None:
+        """The proofs section's induction check carries one case per proof obligation."""
+        from dynmem.verification.proof_checks import check_induction
+
+        verdict = check_induction(None)
+        assert verdict.ok and len(verdict.cases) == int(verdict.summary.split()[0])
+        assert {c.status for c in verdict.cases} == {"passed"}
+
     def test_control_characters_stay_valid_xml(self) -> None:
         text = render_junit([CheckResult("x\x00", "s", False, "bad \x01", 0.0, ("\x0b",))])
         ET.fromstring(text.split("?>", 1)[1])
