@@ -36,7 +36,7 @@ class HostSettings:
     reserve_mib: int = attrs.field(validator=_int)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class VmSettings:
     """A VM's memory settings, profile 2008R2SP1 (specs/domain.md §1.2)."""
 

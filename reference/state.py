@@ -8,6 +8,9 @@ functions, never stored (specs/domain.md §1.3).
 
 from __future__ import annotations
 
+import operator
+from typing import Any
+
 import attrs
 
 from dynmem.model.vocabulary import Channel, Power, TxnKind
@@ -25,7 +28,7 @@ def _nonneg(instance: object, attribute: attrs.Attribute[int], value: int) -> No
         raise ValueError(f"'{attribute.name}' must be >= 0: {value}")
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # states are hashed many times when explored
 class Vm:
     """One VM: its name, settings and runtime (specs/domain.md §1.3)."""
 
@@ -73,7 +76,33 @@ class Vm:
         return self.power == Power.RUNNING
 
 
-@attrs.frozen
+_VM_FIELDS = tuple(field.name for field in attrs.fields(Vm))
+_VM_FIELD_INDEX = {name: index for index, name in enumerate(_VM_FIELDS)}
+_get_vm_fields = operator.attrgetter(*_VM_FIELDS)
+
+
+def evolve_vm(vm: Vm, **changes: Any) -> Vm:
+    """``vm`` with the named fields changed: ``attrs.evolve`` at about half the cost.
+
+    Builds the new value through the constructor, so every validator still runs; an unknown
+    field name is a ``TypeError`` as with ``attrs.evolve``. Steps use it on every update.
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import VmSettings
+    >>> evolve_vm(Vm("a", VmSettings()), demand_mib=64).demand_mib
+    64
+    """
+    values = list(_get_vm_fields(vm))
+    for name, value in changes.items():
+        index = _VM_FIELD_INDEX.get(name)
+        if index is None:
+            raise TypeError(f"Vm has no field {name!r}")
+        values[index] = value
+    return Vm(*values)
+
+
+@attrs.frozen(cache_hash=True)
 class DmState:
     """The whole system: host settings, the host's free-memory ledger and the VMs in order.
 
@@ -92,11 +121,12 @@ class DmState:
                 return vm
         return None
 
-    def with_vm(self, vm: Vm) -> DmState:
-        """This state with the VM of the same name replaced by ``vm``."""
+    def with_vm(self, vm: Vm, free_mib: int | None = None) -> DmState:
+        """This state with the VM of the same name replaced by ``vm`` (and, if given, the
+        host's free memory set to ``free_mib``)."""
         # The constructor directly (not attrs.evolve): this runs on every step.
         name = vm.name
-        return DmState(self.host, self.free_mib,
+        return DmState(self.host, self.free_mib if free_mib is None else free_mib,
                        tuple(vm if v.name == name else v for v in self.vms))
 
 

@@ -2,7 +2,9 @@
 
 Each ``process_<event>`` starts with its guards, one per line with the rule they implement;
 a failed guard returns a rejection with a reason and leaves the state unchanged (a rejection
-is a normal outcome, never an exception). Updates go through ``attrs.evolve`` only.
+is a normal outcome, never an exception). Updates name the fields they change: ``evolve_vm``
+(``attrs.evolve`` at half the cost, validators included), ``DmState.with_vm`` or
+``attrs.evolve``.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from dynmem.reference.events import (
     VersionRequest,
 )
 from dynmem.reference.settings import check_vm_settings
-from dynmem.reference.state import DmState, Vm
+from dynmem.reference.state import DmState, Vm, evolve_vm
 
 # Protocol caps per request kind (specs/protocol.md §4), in MiB.
 REQUEST_CAPS_MIB = {
@@ -112,7 +114,7 @@ def process_configure(state: DmState, event: Configure) -> StepResult:
     problems = check_vm_settings(event.settings)
     if problems:
         return _reject(state, "invalid settings: " + "; ".join(map(str, problems)))
-    return _ok(state.with_vm(attrs.evolve(vm, settings=event.settings)))
+    return _ok(state.with_vm(evolve_vm(vm, settings=event.settings)))
 
 
 def process_delete(state: DmState, event: Delete) -> StepResult:
@@ -142,7 +144,7 @@ def process_start(state: DmState, event: Start) -> StepResult:
         )
     # A dynamic VM with a DM-capable guest opens the channel; others never get DM requests.
     opens = vm.settings.dynamic and vm.settings.dm_capable
-    started = attrs.evolve(
+    started = evolve_vm(
         vm,
         power=Power.RUNNING,
         visible_mib=startup,
@@ -151,7 +153,7 @@ def process_start(state: DmState, event: Start) -> StepResult:
         channel=Channel.NEGOTIATING if opens else Channel.NONE,
         hot_add_enabled=True,
     )
-    return _ok(attrs.evolve(state.with_vm(started), free_mib=state.free_mib - startup))
+    return _ok(state.with_vm(started, free_mib=state.free_mib - startup))
 
 
 def compute_stopped(vm: Vm) -> Vm:
@@ -168,8 +170,7 @@ def process_stop(state: DmState, event: Stop) -> StepResult:
         return _reject(state, f"{vm.name} is not running")
     # R-STOP: assigned memory and anything in flight return to the host; in-flight work drops.
     returned = vm.owned_mib
-    return _ok(attrs.evolve(state.with_vm(compute_stopped(vm)),
-                            free_mib=state.free_mib + returned))
+    return _ok(state.with_vm(compute_stopped(vm), free_mib=state.free_mib + returned))
 
 
 # --- guest workload and channel --------------------------------------------------------------
@@ -189,7 +190,7 @@ def process_demand(state: DmState, event: Demand) -> StepResult:
     # R-DEMAND: committed memory is a non-negative amount
     if event.mib < 0:
         return _reject(state, f"demand must be >= 0, got {event.mib}")
-    return _ok(state.with_vm(attrs.evolve(vm, demand_mib=event.mib)))
+    return _ok(state.with_vm(evolve_vm(vm, demand_mib=event.mib)))
 
 
 def _channel_or_reason(state: DmState, name: str, expected: tuple[Channel, ...]) -> Vm | str:
@@ -207,9 +208,9 @@ def process_version_request(state: DmState, event: VersionRequest) -> StepResult
     # R-VERSION: the host accepts any version it knows; otherwise the guest tries the next one,
     # and a rejected last attempt ends negotiation (DM_INIT_ERROR).
     if event.version in SUPPORTED_VERSIONS:
-        nxt = attrs.evolve(vm, channel=Channel.CAPS, protocol_version=event.version)
+        nxt = evolve_vm(vm, channel=Channel.CAPS, protocol_version=event.version)
     elif event.last_attempt:
-        nxt = attrs.evolve(vm, channel=Channel.FAILED)
+        nxt = evolve_vm(vm, channel=Channel.FAILED)
     else:
         return _ok(state)
     return _ok(state.with_vm(nxt))
@@ -220,7 +221,7 @@ def process_capabilities_report(state: DmState, event: CapabilitiesReport) -> St
     if isinstance(vm, str):
         return _reject(state, vm)
     # R-CAPS: the host accepts the capabilities and starts the quiet period.
-    nxt = attrs.evolve(vm, channel=Channel.QUIET, cap_balloon=event.balloon,
+    nxt = evolve_vm(vm, channel=Channel.QUIET, cap_balloon=event.balloon,
                        cap_hot_add=event.hot_add)
     return _ok(state.with_vm(nxt))
 
@@ -230,7 +231,7 @@ def process_quiet_period_end(state: DmState, event: QuietPeriodEnd) -> StepResul
     if isinstance(vm, str):
         return _reject(state, vm)
     # R-QUIET: from now on the host may send DM requests.
-    return _ok(state.with_vm(attrs.evolve(vm, channel=Channel.READY)))
+    return _ok(state.with_vm(evolve_vm(vm, channel=Channel.READY)))
 
 
 _CONNECTED = (Channel.CAPS, Channel.QUIET, Channel.READY)
@@ -243,7 +244,7 @@ def process_status_report(state: DmState, event: StatusReport) -> StepResult:
     # R-STATUS: committed memory is a non-negative amount; only the latest report counts.
     if event.committed_mib < 0:
         return _reject(state, f"committed memory must be >= 0, got {event.committed_mib}")
-    return _ok(state.with_vm(attrs.evolve(vm, has_report=True, report_mib=event.committed_mib)))
+    return _ok(state.with_vm(evolve_vm(vm, has_report=True, report_mib=event.committed_mib)))
 
 
 # --- DM requests (host -> guest) ------------------------------------------------------------
@@ -308,10 +309,10 @@ def process_request(state: DmState, request: DmRequest) -> StepResult:
     assert vm is not None  # checked by check_request
     kind = {BalloonRequest: TxnKind.BALLOON, UnballoonRequest: TxnKind.UNBALLOON,
             HotAddRequest: TxnKind.HOT_ADD}[type(request)]
-    nxt = attrs.evolve(vm, txn=kind, txn_mib=request.mib, txn_done_mib=0)
+    nxt = evolve_vm(vm, txn=kind, txn_mib=request.mib, txn_done_mib=0)
     # A balloon's memory is free only when the response arrives; the others leave free now.
     taken = 0 if kind == TxnKind.BALLOON else request.mib
-    return _ok(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib - taken))
+    return _ok(state.with_vm(nxt, free_mib=state.free_mib - taken))
 
 
 # --- guest responses -----------------------------------------------------------------------
@@ -336,7 +337,7 @@ def process_balloon_response(state: DmState, event: BalloonResponse) -> StepResu
     taken = min(event.mib - event.mib % 2, outstanding)
     done = vm.txn_done_mib + taken
     finished = not event.more_pages or done == vm.txn_mib
-    nxt = attrs.evolve(
+    nxt = evolve_vm(
         vm,
         ballooned_mib=vm.ballooned_mib + taken,
         txn=TxnKind.NONE if finished else TxnKind.BALLOON,
@@ -344,7 +345,7 @@ def process_balloon_response(state: DmState, event: BalloonResponse) -> StepResu
         txn_done_mib=0 if finished else done,
     )
     # Memory becomes free only now, and only what the response carries.
-    return _ok(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib + taken))
+    return _ok(state.with_vm(nxt, free_mib=state.free_mib + taken))
 
 
 def process_unballoon_response(state: DmState, event: UnballoonResponse) -> StepResult:
@@ -352,7 +353,7 @@ def process_unballoon_response(state: DmState, event: UnballoonResponse) -> Step
     if isinstance(vm, str):
         return _reject(state, vm)
     # R-UNBALLOON-RESPONSE: the returned pages, already taken from free, are the guest's again.
-    nxt = attrs.evolve(vm, ballooned_mib=vm.ballooned_mib - vm.txn_mib, txn=TxnKind.NONE,
+    nxt = evolve_vm(vm, ballooned_mib=vm.ballooned_mib - vm.txn_mib, txn=TxnKind.NONE,
                        txn_mib=0, txn_done_mib=0)
     return _ok(state.with_vm(nxt))
 
@@ -368,7 +369,7 @@ def process_hot_add_response(state: DmState, event: HotAddResponse) -> StepResul
     # is clamped to the request; a partial or empty success disables hot-add until restart.
     added = min(event.mib - event.mib % 2, vm.txn_mib) if event.success else 0
     disable = event.success and added < vm.txn_mib
-    nxt = attrs.evolve(
+    nxt = evolve_vm(
         vm,
         visible_mib=vm.visible_mib + added,
         hot_add_enabled=vm.hot_add_enabled and not disable,
@@ -377,7 +378,7 @@ def process_hot_add_response(state: DmState, event: HotAddResponse) -> StepResul
         txn_done_mib=0,
     )
     released = vm.txn_mib - added
-    return _ok(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib + released))
+    return _ok(state.with_vm(nxt, free_mib=state.free_mib + released))
 
 
 # --- balancer --------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ After every step, ``every_step_checks`` checks R-REJECT (a rejected event leaves
 unchanged), refinement (each accepted step against the model's transition,
 ``dynmem.model.transitions.is_allowed``, skipped only while that module does not exist) and
 every invariant of the registry through its concrete form
-(``verification.trace.check_transition``). The rule ``deliver_until_settled`` checks the
-progress properties (PROG-*, specs/invariants.md §3) from the current state.
+(``verification.trace.check_transition``, cached per VM value as in the explorer). The rule
+``deliver_until_settled`` checks the progress properties (PROG-*, specs/invariants.md §3)
+from the current state.
 
 A failing run prints as a runnable program (Hypothesis), and the final, shrunk failure is
 written as an ITF trace and a text trace (``verification/itf.py``, ``render.py``); their
@@ -68,9 +69,10 @@ from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.reference.step import Plan, Step, StepResult, check_request, step
 from dynmem.verification import strategies as dms
+from dynmem.verification.checking import InvariantCache
 from dynmem.verification.coverage import Coverage, get_pairs
 from dynmem.verification.progress import check_fixed_point, describe_unsettled, settle_fairly
-from dynmem.verification.trace import Finding, Trace, check_transition, record
+from dynmem.verification.trace import Finding, Trace, record
 
 MAX_VMS = 3
 _EARLY = (Channel.NEGOTIATING, Channel.CAPS, Channel.QUIET)
@@ -389,7 +391,7 @@ class DmMachine(RuleBasedStateMachine):
                 why = self.is_allowed(pre, ev, result.state, result.sent)
                 if why is not None:
                     self.fail(f"refinement: the model does not allow {ev!r}: {why}")
-            broken = check_transition(pre, ev, result.state, self.registry)
+            broken = _get_checker(self.registry).check_transition(pre, ev, result.state)
             if broken:
                 self.fail(f"{broken[0].invariant} ({broken[0].clause}): {broken[0].message}")
 
@@ -402,6 +404,20 @@ class DmMachine(RuleBasedStateMachine):
         target(float(len(self.pairs)), label="distinct coverage pairs in the run")
         for kind in sorted({ev.KIND for ev, result in self.results if result.accepted}):
             event(f"accepted {kind}")
+
+
+_CHECKERS: dict[int, tuple[tuple[Invariant, ...], InvariantCache]] = {}
+
+
+def _get_checker(registry: tuple[Invariant, ...]) -> InvariantCache:
+    """The explorer's cached checks for ``registry`` (the same verdicts as
+    ``check_transition``, verified by test_explore.py::TestInvariantCache), shared by every
+    example of a campaign: runs revisit the same VM values."""
+    # Keyed by identity: hashing the registry's clauses costs more than the check saves.
+    entry = _CHECKERS.get(id(registry))
+    if entry is None or entry[0] is not registry:
+        entry = _CHECKERS[id(registry)] = (registry, InvariantCache(registry))
+    return entry[1]
 
 
 def _report(trace: Trace, directory: Path | None) -> None:

@@ -39,6 +39,16 @@ class TestReference:
         assert two_vms.progress == []
         assert two_vms.n_states > 10_000 and sum(two_vms.fixed) > 100
 
+    def test_two_vm_state_space_is_pinned(self, two_vms: Exploration) -> None:
+        """The 2-VM preset's exact size: performance work on the reference or the explorer
+        (cheaper updates, memoized candidates, cached hashes) must not change what is
+        explored. Update these numbers only with a deliberate change of semantics or of the
+        preset, never for speed."""
+        assert (two_vms.n_states, two_vms.n_edges, two_vms.violating_steps,
+                sum(two_vms.fixed)) == (20_773, 194_882, 0, 623)
+        full = explore(attrs.evolve(get_config(2), symmetry=False), progress=False)
+        assert (full.n_states, full.n_edges, full.violating_steps) == (20_776, 194_892, 0)
+
     def test_reachable_pairs_list_is_current(self, two_vms: Exploration) -> None:
         """verification/reachable.py lists exactly what exploring the presets reaches."""
         one_vm = explore(get_config(1), coverage=True, progress=False)
@@ -131,6 +141,7 @@ class TestDot:
         """1 on a violation (a planted bug), 2 on bad input."""
         assert main(["explore", "--vms", "1", "--mutant", "stop_keeps_transaction"]) == 1
         assert main(["explore", "--vms", "9"]) == 2
+        assert main(["explore", "--vms", "1", "--workers", "0"]) == 2
 
 
 class TestInvariantCache:
@@ -182,3 +193,51 @@ class TestInvariantCache:
             for event, _result, _ in x.successors(sid):
                 for vm in x.states[sid].vms:
                     assert all(c.holds(CONCRETE, event, vm, vm) for c in pair)
+
+
+def _same_search(a: Exploration, b: Exploration) -> None:
+    """Two explorations built the same graph: ids, parent pointers, edges and findings."""
+    assert a.states == b.states
+    assert (a.parent, a.depth, a.via, a.fixed) == (b.parent, b.depth, b.via, b.fixed)
+    assert (a.edge_src, a.edge_dst, a.edge_kind, a.edge_progress) == (
+        b.edge_src, b.edge_dst, b.edge_kind, b.edge_progress)
+    assert (a.counterexamples, a.violating_steps, a.progress, a.complete) == (
+        b.counterexamples, b.violating_steps, b.progress, b.complete)
+
+
+class TestParallel:
+    """Level-synchronous expansion by forked workers gives exactly the serial search."""
+
+    def test_two_vm_preset_is_the_serial_graph(self, two_vms: Exploration) -> None:
+        """Same state ids, BFS parents (shortest paths), edges and fixed points as the
+        serial (coverage-recording) run of the 2-VM preset."""
+        _same_search(explore(get_config(2), workers=2), two_vms)
+
+    @pytest.mark.parametrize("mutant", ["stop_leaks_in_flight", "hot_add_ignores_maximum"])
+    def test_planted_bug_has_the_serial_counterexamples(
+            self, mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """INV-*: a planted bug's first (shortest) counterexamples and violating steps are
+        the serial ones, with a worker forked on every level."""
+        monkeypatch.setattr("dynmem.verification.explore._MIN_PARALLEL_LEVEL", 1)
+        bug = BY_NAME[mutant]
+        serial = explore(get_config(1), bug.reference_step, bug.policy)
+        parallel = explore(get_config(1), bug.reference_step, bug.policy, workers=3)
+        assert serial.counterexamples
+        _same_search(parallel, serial)
+
+    def test_state_limit_stops_at_the_same_state(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An incomplete run (max_states reached) stops where the serial one stops."""
+        monkeypatch.setattr("dynmem.verification.explore._MIN_PARALLEL_LEVEL", 1)
+        small = attrs.evolve(get_config(1), max_states=100)
+        serial, parallel = explore(small), explore(small, workers=2)
+        assert not serial.complete
+        _same_search(parallel, serial)
+
+    def test_cli_workers_give_the_same_report(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``dynmem explore --workers 2`` reports the serial counts."""
+        counts = []
+        for workers in ("1", "2"):
+            assert main(["explore", "--vms", "1", "--json", "--workers", workers]) == 0
+            report = json.loads(capsys.readouterr().out)
+            counts.append((report["states"], report["edges"], report["fixed_points"]))
+        assert counts[0] == counts[1]
