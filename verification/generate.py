@@ -3,12 +3,17 @@
 An :class:`EventSource` draws an initial state, then the next event from the *current*
 harness state (the IUT's own state in refinement mode, since its policy may differ). The
 default, :class:`EnabledEvents`, is built on ``reference.environment.enabled_events``:
-besides those it offers
-events the reference refuses (which the IUT must refuse too). Swap in another source (e.g. the
-stateful machine's strategies) by passing any object with the same two methods.
+besides those it offers every kind of guest answer with a fair probability (a guest with a
+transaction in flight answers often, with any of ``response_variants``: the newcomer's
+partial hot-add bug went unseen when those were one choice among dozens), and events the
+reference refuses, of every guard family (``refused_events``: the IUT must refuse them too,
+Rule P3). Swap in another source (e.g. the stateful machine's strategies) by passing any
+object with the same two methods.
 
-Choices are ordered so that shrinking (towards smaller draws) gives simpler examples: fewer
-steps, ticks and honest guest messages before arbitrary ones, small hosts, few VMs.
+Choices are ordered so that smaller draws give simpler examples: ticks and honest guest
+messages before arbitrary ones, small hosts, few VMs. The exception is the stop draw, which
+stops on its *largest* value: Hypothesis draws 0 very often while generating, which cut most
+examples short; shorter examples come from ``search.shrink_case`` deleting events instead.
 """
 
 from __future__ import annotations
@@ -19,20 +24,31 @@ from typing import Any, Protocol, TypeVar
 import attrs
 from hypothesis import strategies as st
 
-from dynmem.model.vocabulary import TxnKind
+from dynmem.model.vocabulary import VERSION_WIN10, TxnKind
 from dynmem.reference.environment import compute_honest_message, enabled_events
 from dynmem.reference.events import (
     BalancerTick,
+    BalloonRequest,
+    BalloonResponse,
+    CapabilitiesReport,
     Configure,
     Create,
     Delete,
     Demand,
     Event,
+    HotAddRequest,
+    HotAddResponse,
+    QuietPeriodEnd,
     Start,
+    StatusReport,
+    Stop,
+    UnballoonRequest,
     UnballoonResponse,
+    VersionRequest,
 )
 from dynmem.reference.settings import HostSettings, VmSettings
-from dynmem.reference.state import DmState, initial_state
+from dynmem.reference.state import DmState, Vm, initial_state
+from dynmem.reference.step import step
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 T = TypeVar("T")
@@ -76,15 +92,60 @@ def _build_settings() -> st.SearchStrategy[VmSettings]:
 _SETTINGS = _build_settings()
 
 
-def _refused(state: DmState) -> list[Event]:
-    """Events the reference refuses here, which an IUT must refuse too: starting without
-    enough free memory, a guest answering a request that is not in flight."""
-    out: list[Event] = []
+_GHOST = "ghost"  # a VM name the generator never creates
+
+
+def refused_events(state: DmState) -> list[Event]:
+    """Events the reference refuses here, which an IUT must refuse too (Rule P3), one per
+    guard family: a VM that does not exist; admin events against the VM's power state
+    (start without free memory or twice, configure/delete/create of a VM that runs or
+    exists); guest messages from an off VM, on the wrong channel or answering a request
+    not in flight; DM requests (harness-sent events, Rule P3) that break a guard. Only the
+    events ``step`` really refuses are kept."""
+    out: list[Event] = [Start(_GHOST), Stop(_GHOST), Delete(_GHOST),
+                        StatusReport(_GHOST, 1000), BalloonRequest(_GHOST, 2)]
     for vm in state.vms:
-        if not vm.running and state.free_mib < vm.settings.startup_mib:
-            out.append(Start(vm.name))
-        if vm.running and vm.txn == TxnKind.NONE:
-            out.append(UnballoonResponse(vm.name))
+        name = vm.name
+        out += [Start(name), Stop(name), Create(name, vm.settings)]
+        out += [Configure(name, vm.settings), Delete(name)] if vm.running else []
+        out += [StatusReport(name, 1000), VersionRequest(name, VERSION_WIN10),
+                CapabilitiesReport(name), QuietPeriodEnd(name), BalloonResponse(name, 2),
+                HotAddResponse(name, 2), UnballoonResponse(name)]
+        out += [BalloonRequest(name, 3), HotAddRequest(name, vm.settings.maximum_mib + 2),
+                UnballoonRequest(name, vm.ballooned_mib + 2)]
+        if vm.txn != TxnKind.NONE:
+            out.append(BalloonRequest(name, 2))  # a second transaction (R-REQUEST-2)
+    return [event for event in out if not step(state, event).accepted]
+
+
+def response_variants(vm: Vm, adversarial: bool = True) -> list[Event]:
+    """Every kind of answer the guest of ``vm`` may give to its transaction in flight.
+
+    Hot-add (R-HOT-ADD-RESPONSE): full, partial, permanent failure (0 MiB, success),
+    transient failure (success False) and, if ``adversarial``, oversized. Balloon
+    (R-BALLOON-RESPONSE): the honest answer, a multi-part one (2 MiB, more pages), an empty
+    final one ("at floor") and, if ``adversarial``, oversized. Unballoon: the one answer.
+    Empty when nothing is in flight. Every listed event is accepted by the reference.
+    """
+    name, asked = vm.name, vm.txn_mib
+    out: list[Event] = []
+    if vm.txn == TxnKind.HOT_ADD:
+        out += [HotAddResponse(name, asked, True)]
+        if asked > 2:
+            half = asked // 2
+            out.append(HotAddResponse(name, half - half % 2, True))  # partial
+        out += [HotAddResponse(name, 0, True), HotAddResponse(name, 0, False)]
+        if adversarial:
+            out.append(HotAddResponse(name, 2 * asked + 2, True))
+    elif vm.txn == TxnKind.BALLOON:
+        out.append(compute_honest_message(vm) or BalloonResponse(name, 0))
+        if vm.txn_mib - vm.txn_done_mib > 2:
+            out.append(BalloonResponse(name, 2, more_pages=True))  # one part of several
+        out.append(BalloonResponse(name, 0, more_pages=False))  # empty final: "at floor"
+        if adversarial:
+            out.append(BalloonResponse(name, 2 * asked + 2, more_pages=False))
+    elif vm.txn == TxnKind.UNBALLOON:
+        out.append(UnballoonResponse(name))
     return out
 
 
@@ -109,29 +170,55 @@ class EnabledEvents:
         return initial_state(HostSettings(physical, reserve), vms)
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
-        if index >= self.max_steps or (index > 0 and draw(st.integers(0, 39)) == 0):
+        if index >= self.max_steps or (index > 0 and draw(st.integers(0, 39)) == 39):
             return None
-        choice = draw(st.integers(0, 9))
+        running = [vm for vm in state.vms if vm.running]
+        # A guest with a transaction in flight answers often, with every kind of answer
+        # (R-HOT-ADD-RESPONSE, R-BALLOON-RESPONSE): a bug in a rare branch (a partial
+        # hot-add, an empty balloon answer) is then reached in a few hundred examples.
+        # Unballoons have one answer and are left to the honest progress below, so that
+        # ticks still fall while they are in flight (a hot-add planned then is refused).
+        busy = [vm for vm in running if vm.txn in (TxnKind.BALLOON, TxnKind.HOT_ADD)]
+        if busy and draw(st.integers(0, 2)) == 2:
+            return _pick(draw, response_variants(_pick(draw, busy), self.adversarial))
+        choice = draw(st.integers(0, 11))
+        if choice >= 10 and self.adversarial:
+            # Half of these are starts that do not fit (the one guard on amounts, R-START);
+            # the rest is spread over every other guard.
+            unfit = [Start(vm.name) for vm in state.vms
+                     if not vm.running and vm.settings.startup_mib > state.free_mib]
+            if unfit and draw(st.integers(0, 1)) == 0:
+                return _pick(draw, unfit)
+            return _pick(draw, refused_events(state))  # never empty: a ghost VM is refused
         if choice <= 2:
             return BalancerTick()
-        running = [vm for vm in state.vms if vm.running]
         if choice <= 6:
-            # Progress: admins start VMs, guests and timers do the honest next thing.
-            # (A start without enough free memory is refused: the IUT must refuse it too.)
-            progress: list[Event] = [Start(vm.name) for vm in state.vms if not vm.running]
+            # Progress: admins start VMs that fit, guests and timers do the honest next
+            # thing (starts that do not fit are among the refused events above).
+            progress: list[Event] = [Start(vm.name) for vm in state.vms
+                                     if not vm.running
+                                     and vm.settings.startup_mib <= state.free_mib]
             progress += [m for m in map(compute_honest_message, running) if m is not None]
             if progress:
-                return _pick(draw, progress)
+                return self._vary(draw, state, _pick(draw, progress))
         if choice <= 8 and running:
             vm = _pick(draw, running)
             return Demand(vm.name, _pick(draw, _DEMANDS))
         options = enabled_events(state, _DEMANDS, self.adversarial, plan=lambda s: ())
         options.append(BalancerTick())
-        if self.adversarial:
-            options += _refused(state)
         if self.admin:
             options += self._admin(draw, state)
         return _pick(draw, options)
+
+    def _vary(self, draw: Draw, state: DmState, event: Event) -> Event:
+        """A guest's answer to its transaction: honest half the time, else any variant, so
+        that partial, failed, empty and oversized answers are all drawn regularly."""
+        if not isinstance(event, (BalloonResponse, HotAddResponse)):
+            return event
+        vm = state.get_vm(event.vm)
+        if vm is None or draw(st.integers(0, 1)) == 0:
+            return event
+        return _pick(draw, response_variants(vm, self.adversarial))
 
     def _admin(self, draw: Draw, state: DmState) -> list[Event]:
         out: list[Event] = []

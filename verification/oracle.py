@@ -57,6 +57,8 @@ class Divergence:
     diff: tuple[DiffItem, ...] = ()
     violations: tuple[Violation, ...] = ()
     stderr_tail: str = ""
+    # Policy refinement: what the reference would plan, for information only (not required).
+    reference_plan: Any = None
 
     @property
     def signature(self) -> tuple[str, str | None, str | None]:
@@ -145,7 +147,7 @@ class CaseRunner:
         except IutFault as fault:
             return _protocol(index, event, fault)
         judged = judge_system_step(index, pre, event, answer, self.mode, self.is_allowed,
-                                   reference)
+                                   reference, check_acceptance=True)
         self.steps.append(TraceStep(event, judged.post, answer.rejected, answer.sent))
         self.findings += [Finding(index, v) for v in judged.violations]
         self.state = judged.post
@@ -164,25 +166,29 @@ class CaseRunner:
             requests = self.driver.plan(index, view_of(pre))
         except IutFault as fault:
             return _protocol(index, event, fault)
-        expected = [event_to_json(r) for r in reference.sent]
+        plan = [event_to_json(r) for r in reference.sent]
         observed = [event_to_json(r) for r in requests]
-        diff = tuple(diff_requests(reference.sent, requests)) if self.mode == "lockstep" else ()
+        lockstep = self.mode == "lockstep"
+        # In refinement the reference's plan is no requirement: it is reported apart.
+        expected, other = (plan, None) if lockstep else (None, plan)
+        diff = tuple(diff_requests(reference.sent, requests)) if lockstep else ()
         applied = apply_plan(pre, requests)
         if not applied.accepted:
             self.steps.append(TraceStep(event, pre, applied.reason, requests))
             return Divergence(NOT_ALLOWED, index, event, applied.reason, None, expected,
-                              observed, diff)
+                              observed, diff, reference_plan=other)
         violations = check_transition(pre, event, applied.state)
         self.steps.append(TraceStep(event, applied.state, None, requests))
         self.findings += [Finding(index, v) for v in violations]
         self.state = applied.state
         if violations:
             return Divergence(INVARIANT, index, event, None, None, expected, observed, diff,
-                              tuple(violations))
+                              tuple(violations), reference_plan=other)
         reason = (self.is_allowed(pre, event, applied.state, requests)
-                  if self.is_allowed is not None and self.mode == "refinement" else None)
+                  if self.is_allowed is not None and not lockstep else None)
         if reason is not None:
-            return Divergence(NOT_ALLOWED, index, event, reason, None, expected, observed, diff)
+            return Divergence(NOT_ALLOWED, index, event, reason, None, expected, observed, diff,
+                              reference_plan=other)
         if diff:
             return Divergence(DIFFERS, index, event, "the plan differs from the reference's",
                               None, expected, observed, diff)
@@ -210,10 +216,14 @@ class Judgement:
 
 def judge_system_step(index: int, pre: DmState, event: Event, answer: Observed, mode: Mode,
                       is_allowed: IsAllowed | None,
-                      reference: StepResult | None = None) -> Judgement:
+                      reference: StepResult | None = None,
+                      check_acceptance: bool = False) -> Judgement:
     """Judge one observed step of a system (specs/formats/oracle.md §3); pure.
 
-    Used by the oracle after each event and by ``check-trace`` for each log entry.
+    Used by the oracle after each event (with ``check_acceptance``: an event the model
+    refuses must be refused, Rule P3) and by ``check-trace`` for each log entry (where
+    ``rejected`` is optional, Rule L2, so an unmarked refused event only has to leave the
+    state unchanged).
     """
     reference = reference or step(pre, event)
     template, refused = _system_template(pre, event, reference, answer)
@@ -235,8 +245,12 @@ def judge_system_step(index: int, pre: DmState, event: Event, answer: Observed, 
     if violations:
         return Judgement(post, violations, Divergence(INVARIANT, index, event, None, None,
                                                       expected, observed, diff, violations))
-    reason = refused or _not_allowed(pre, event, post, template, answer, is_allowed,
-                                     reference.accepted)
+    accepted_refused = (check_acceptance and answer.rejected is None
+                        and not reference.accepted)
+    reason = refused or (
+        f"the IUT accepted {event.KIND} (rejected: null), which the model refuses in this "
+        f"state: {reference.reason}" if accepted_refused else None
+    ) or _not_allowed(pre, event, post, template, answer, is_allowed, reference)
     if reason is not None:
         return Judgement(post, (), Divergence(NOT_ALLOWED, index, event, reason, None,
                                               expected, observed, diff))
@@ -249,8 +263,9 @@ def judge_system_step(index: int, pre: DmState, event: Event, answer: Observed, 
 
 def _not_allowed(pre: DmState, event: Event, post: DmState, template: DmState,
                  answer: Observed, is_allowed: IsAllowed | None,
-                 accepted: bool) -> str | None:
-    if answer.rejected is not None and accepted:
+                 reference: StepResult) -> str | None:
+    # Rule P3: only null vs non-null ``rejected`` counts, never the reason's wording.
+    if answer.rejected is not None and reference.accepted:
         return (f"the IUT refused {event.KIND} ({answer.rejected}), which the model "
                 f"accepts in this state")
     if not isinstance(event, BalancerTick) and answer.sent:

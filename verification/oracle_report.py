@@ -19,7 +19,7 @@ from typing import Any
 from dynmem.reference.events import Event
 from dynmem.reference.state import DmState
 from dynmem.verification.codec import event_to_json, state_to_json
-from dynmem.verification.oracle import CLASS_WORDS, CaseResult
+from dynmem.verification.oracle import CLASS_WORDS, INVARIANT, CaseResult
 from dynmem.verification.render import render_text
 from dynmem.verification.search import SearchResult
 
@@ -52,11 +52,18 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def before_any_state(case: CaseResult | None) -> bool:
+    """Whether ``case`` failed at hello, before the IUT was given any state: its initial
+    state is a placeholder, so there is no trace, fingerprint or case to show."""
+    return case is not None and dict(case.trace.notes).get("phase") == "hello"
+
+
 def report_to_json(result: SearchResult, kind: str, mode: str, iut: str,
                    model: str) -> dict[str, Any]:
     """report.json as in specs/formats/schemas/report.schema.json."""
     case = result.failure
     d = case.divergence if case is not None else None
+    traced = case is not None and not before_any_state(case)
     return {
         "verdict": "fail" if d is not None else "pass",
         "class": d.cls if d else None,
@@ -70,28 +77,53 @@ def report_to_json(result: SearchResult, kind: str, mode: str, iut: str,
                         "message": v.message} for v in d.violations] if d else [],
         "reason": d.reason if d else None,
         "steps": len(case.events) if case else 0,
-        "fingerprint": compute_fingerprint(case.initial, case.events) if case else None,
-        "seed": result.seed, "kind": kind, "mode": mode, "iut": iut,
-        "examples": result.examples, "shrunk": result.shrunk, "model": model,
+        "fingerprint": compute_fingerprint(case.initial, case.events) if traced and case
+        else None,
+        "seed": None if before_any_state(case) else result.seed,
+        "kind": kind, "mode": mode, "iut": iut,
+        "examples": result.examples, "shrink_runs": result.shrink_runs,
+        "shrunk": result.shrunk, "model": model,
         "stderr_tail": d.stderr_tail if d else "",
+        "reference_plan": d.reference_plan if d else None,
     }
+
+
+def _trace_lines(case: CaseResult, kind: str) -> list[str]:
+    """The readable trace, whose closing verdict line agrees with the divergence."""
+    d = case.divergence
+    assert d is not None
+    title = ("trace (states as the IUT reported them):" if kind == "system" else
+             "trace (states the harness computed: the reference played every event, "
+             "the IUT's plans were sent at ticks):")
+    rendered = render_text(case.trace).rstrip("\n").split("\n")
+    if d.cls != INVARIANT and rendered and rendered[-1].startswith("verdict: ok"):
+        # The renderer only knows invariants; the divergence here is of another class.
+        what = CLASS_WORDS[d.cls] + (f" ({d.detail})" if d.detail else "")
+        count = len(case.trace.steps)
+        rendered[-1] = (f"verdict: FAIL at step {d.step}, {what}; no invariant is broken "
+                        f"in the {count} step{'s' if count != 1 else ''} shown")
+    return ["", title, *rendered, ""]
 
 
 def report_text(result: SearchResult, kind: str, mode: str, iut: str, model: str) -> str:
     """The report for people: verdict, where, the diff, the blame, the readable trace."""
-    head = [f"dynmem oracle: {iut} ({kind}, {mode} mode; model: {model})",
-            f"examples run: {result.examples}, seed {result.seed}"]
+    runs = f", then {result.shrink_runs} shrink runs" if result.shrink_runs else ""
     case = result.failure
+    seed = "" if before_any_state(case) else f", seed {result.seed}"
+    head = [f"dynmem oracle: {iut} ({kind}, {mode} mode; model: {model})",
+            f"examples generated: {result.examples}{runs}{seed}"]
     if case is None or case.divergence is None:
         return "\n".join(head + ["verdict: PASS, no divergence found"]) + "\n"
     d = case.divergence
     lines = head + [
         f"verdict: FAIL, {CLASS_WORDS[d.cls]}" + (f" ({d.detail})" if d.detail else ""),
         f"first divergence: {d.headline()}",
-        f"example: {len(case.events)} events"
-        + (", shrunk" if result.shrunk else ", not shrunk")
-        + f"; fingerprint {compute_fingerprint(case.initial, case.events)}",
     ]
+    if not before_any_state(case):
+        plural = "s" if len(case.events) != 1 else ""
+        lines.append(f"example: {len(case.events)} event{plural}"
+                     + (", shrunk" if result.shrunk else ", not shrunk")
+                     + f"; fingerprint {compute_fingerprint(case.initial, case.events)}")
     if d.event is not None:
         lines.append(f"event: {json.dumps(event_to_json(d.event))}")
     if d.reason and d.violations:
@@ -101,12 +133,17 @@ def report_text(result: SearchResult, kind: str, mode: str, iut: str, model: str
     if d.diff:
         lines.append("diff (path: expected -> observed):")
         lines += [f"    {item.path}: {item.expected!r} -> {item.observed!r}" for item in d.diff]
+    if d.reference_plan is not None:
+        lines.append("for information, the reference would plan (not required in "
+                     f"refinement mode): {json.dumps(d.reference_plan)}")
     lines += [f"note: {n}" for n in result.notes]
     if d.stderr_tail.strip():
         lines.append("IUT stderr (last lines):")
         lines += ["    " + t for t in d.stderr_tail.strip().splitlines()[-10:]]
-    lines += ["", "trace (states as the IUT reported them):", render_text(case.trace)]
-    return "\n".join(lines)
+    if before_any_state(case):
+        lines.append("no trace: the IUT failed at hello, before it was given any state")
+        return "\n".join(lines) + "\n"
+    return "\n".join(lines + _trace_lines(case, kind))
 
 
 def write_case(directory: Path, case: CaseResult, description: str, source: str) -> str:
@@ -130,7 +167,7 @@ def write_report(directory: Path, result: SearchResult, kind: str, mode: str, iu
     write_atomic(written[0], json.dumps(data, indent=2) + "\n")
     write_atomic(written[1], report_text(result, kind, mode, iut, model))
     case = result.failure
-    if case is not None and case.divergence is not None:
+    if case is not None and case.divergence is not None and not before_any_state(case):
         write_itf(case.trace, directory / "trace.itf.json")
         written.append(directory / "trace.itf.json")
         headline = case.divergence.headline()

@@ -32,18 +32,20 @@ from dynmem.verification.oracle import (
     run_case,
 )
 
-Progress = Callable[[int, int], None]  # (examples run, failures seen)
+Progress = Callable[[int, int], None]  # (generated examples, shrink runs so far)
 
 
 @attrs.frozen
 class SearchResult:
-    """How many examples ran, the (shrunk) failure if any, the seed and notes."""
+    """How many examples were generated (up to and including the first failure), the
+    (shrunk) failure if any, the seed, notes, and how many runs shrinking took."""
 
     examples: int
     failure: CaseResult | None
     seed: int
     shrunk: bool = False
     notes: tuple[str, ...] = ()
+    shrink_runs: int = 0
 
 
 def generate_case(driver: Driver, kind: Kind, mode: Mode, source: EventSource, draw: Draw,
@@ -88,19 +90,22 @@ def search(driver: Driver, kind: Kind, mode: Mode, source: EventSource, examples
     """Run up to ``examples`` examples; shrink and return the first failure, if any."""
     used_seed = seed if seed is not None else random.randrange(2**32)
     found: list[CaseResult] = []
-    count = 0
+    count = shrink_runs = 0
     stop_at: list[float] = []
     cut = False
 
     def body(data: st.DataObject) -> None:
-        nonlocal count, cut
+        nonlocal count, shrink_runs, cut
         if found and (_is_timeout(found[0]) or time.monotonic() > stop_at[0]):
             cut = True
             return  # shrinking is over: every further example "passes"
-        count += 1
+        if found:
+            shrink_runs += 1  # Hypothesis replays variants of the failure: not new examples
+        else:
+            count += 1
         case = generate_case(driver, kind, mode, source, data.draw, is_allowed)
         if progress is not None:
-            progress(count, len(found))
+            progress(count, shrink_runs)
         if case.divergence is not None:
             if not found:
                 stop_at.append(time.monotonic() + shrink_seconds)
@@ -133,9 +138,11 @@ def search(driver: Driver, kind: Kind, mode: Mode, source: EventSource, examples
         return SearchResult(count, None, used_seed)
     if _is_timeout(final):
         notes.append("not shrunk: every replay of a timeout costs the timeout again")
-        return SearchResult(count, final, used_seed, False, tuple(notes))
-    final = shrink_case(driver, kind, mode, final, is_allowed, shrink_seconds)
-    return SearchResult(count, final, used_seed, True, tuple(notes))
+        return SearchResult(count, final, used_seed, False, tuple(notes), shrink_runs)
+    replays: list[int] = []
+    final = shrink_case(driver, kind, mode, final, is_allowed, shrink_seconds, replays)
+    return SearchResult(count, final, used_seed, True, tuple(notes),
+                        shrink_runs + sum(replays))
 
 
 def _vm_named(event: Event) -> str | None:
@@ -144,14 +151,20 @@ def _vm_named(event: Event) -> str | None:
 
 
 def shrink_case(driver: Driver, kind: Kind, mode: Mode, case: CaseResult,
-                is_allowed: IsAllowed | None = None, seconds: float = 30.0) -> CaseResult:
-    """Remove events one at a time, then unused VMs, while the same failure stays."""
+                is_allowed: IsAllowed | None = None, seconds: float = 30.0,
+                replays: list[int] | None = None) -> CaseResult:
+    """Remove events one at a time, then unused VMs, while the same failure stays.
+
+    Each replay of a candidate appends 1 to ``replays`` (when given), for the report.
+    """
     assert case.divergence is not None
     want = case.divergence.signature
     deadline = time.monotonic() + seconds
     best = case
 
     def keeps(initial: DmState, events: list[Event]) -> CaseResult | None:
+        if replays is not None:
+            replays.append(1)
         got = run_case(driver, kind, mode, initial, events, is_allowed)
         same = got.divergence is not None and got.divergence.signature == want
         return got if same else None

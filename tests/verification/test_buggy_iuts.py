@@ -21,6 +21,7 @@ BUGS = [
     ("taken_without_response", "system", INVARIANT, {"INV-NO-HOST-PAGING"}, 12),
     ("ignores_maximum", "policy", NOT_ALLOWED, set(), 10),
     ("starts_without_free", "system", INVARIANT, {"INV-PHYSICAL", "AUX-FREE"}, 4),
+    ("partial_hot_add_leak", "system", INVARIANT, {"INV-CONSERVATION"}, 12),
 ]
 
 

@@ -60,13 +60,25 @@ def _positive(text: str) -> int:
     return value
 
 
-def _progress(quiet: bool) -> Any:
-    def show(count: int, failures: int) -> None:
-        if not quiet and (count % 10 == 0 or failures):
-            phase = "shrinking" if failures else "searching"
-            print(f"\rdynmem oracle: {phase}, {count} examples", end="", file=sys.stderr,
-                  flush=True)
-    return show
+class _Progress:
+    """The one-line progress on stderr (rewritten with ``\\r``; ended by ``done``)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.shown = quiet, False
+
+    def __call__(self, count: int, shrink_runs: int) -> None:
+        if self.quiet or (count % 10 and not shrink_runs) or shrink_runs % 10:
+            return
+        text = f"{count} examples" + (f", shrinking ({shrink_runs} runs)" if shrink_runs
+                                      else "")
+        print(f"\rdynmem oracle: {text}", end="", file=sys.stderr, flush=True)
+        self.shown = True
+
+    def done(self) -> None:
+        """End the progress line so that what follows starts on a line of its own."""
+        if self.shown:
+            print("", file=sys.stderr, flush=True)
+            self.shown = False
 
 
 def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
@@ -78,8 +90,9 @@ def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
     empty = initial_state(HostSettings(1, 0))
     divergence = Divergence("protocol", 0, None, fault.message, fault.detail,
                             stderr_tail=fault.stderr_tail)
-    case = CaseResult(empty, (), divergence, Trace(empty, source="oracle"))
-    return SearchResult(0, case, 0)
+    # The state is a placeholder: the "phase" note keeps it out of the report.
+    trace = Trace(empty, source="oracle", notes=(("phase", "hello"),))
+    return SearchResult(0, CaseResult(empty, (), divergence, trace), 0)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     model = ("dynmem.model.transitions.is_allowed" if is_allowed is not None
              else "reference rules (dynmem.model.transitions not available)")
     driver = SubprocessIut(args.iut, timeout=args.timeout)
+    progress = _Progress(args.json)
     try:
         try:
             check_hello(driver.hello(kind, mode), kind)
@@ -98,14 +112,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = search(driver, kind, mode, EnabledEvents(max_steps=args.max_steps),
                             args.examples, args.seed, is_allowed, args.shrink_seconds,
-                            _progress(args.json))
+                            progress)
     except IutUnusable as err:
+        progress.done()
         print(f"dynmem: {err}", file=sys.stderr)
         return 2
     finally:
+        progress.done()
         driver.close()
-    if not args.json:
-        print("", file=sys.stderr)
     if args.out:
         write_report(Path(args.out), result, kind, mode, args.iut, model)
     if args.json:
