@@ -374,6 +374,11 @@ def _verdict(trace: Trace) -> str:
     failed = f", {_count(refused, 'event')} refused" if refused else ""
     notes = dict(trace.notes)
     unsettled = "; it did not settle" if notes.get("converged") is False else ""
+    if trace.ok and "divergence" in notes:
+        # an oracle failure that breaks no invariant (not allowed by the model, differs from
+        # the reference, protocol): the trace is not ok even though every invariant holds
+        return (f"verdict: FAIL, {notes['divergence']}; no invariant violated in "
+                f"{_count(len(trace.steps), 'step')}{failed}{unsettled}")
     if trace.ok:
         return (f"verdict: ok, no invariant violated in {_count(len(trace.steps), 'step')}"
                 f"{failed}{unsettled}")

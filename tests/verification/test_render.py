@@ -249,3 +249,13 @@ def test_builtin_scenarios_render_and_replay(scenario: Path) -> None:
     namespace: dict[str, object] = {}
     exec(compile(render_program(trace), scenario.name, "exec"), namespace)
     assert namespace["state"] == trace.final
+
+
+def test_an_oracle_divergence_is_not_rendered_as_ok() -> None:
+    """A trace whose oracle divergence breaks no invariant ends in FAIL, not ``verdict: ok``."""
+    trace = trace_cases.weight_contention()
+    failing = attrs.evolve(trace, source="oracle", notes=(
+        ("divergence", "step 1 start: not allowed by the model"),))
+    last = render_text(failing).rstrip().splitlines()[-1]
+    assert last.startswith("verdict: FAIL, step 1 start: not allowed by the model")
+    assert render_text(trace).rstrip().splitlines()[-1].startswith("verdict: ok")
