@@ -212,7 +212,7 @@ def test_text_report_verdict_lines_agree(tmp_path: Path) -> None:
                                      _tiny_host(), [Start("a")], IS_ALLOWED), 7, True, (), 40)
     text = report_text(never, "system", "refinement", "probe", "m")
     assert "verdict: ok" not in text and text.rstrip().splitlines()[-1].startswith(
-        "verdict: FAIL at step 1, step not allowed")
+        "verdict: FAIL, step not allowed by the model at step 1")
     assert "examples generated: 3, then 40 shrink runs" in text
     greedy = ReferencePolicy(lambda view: (HotAddRequest("hi", 2048),) * 2)
     events = [*connect("hi", 3000), BalancerTick()]
