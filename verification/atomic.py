@@ -23,8 +23,9 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
-    """Write ``data`` (text is UTF-8) to ``path`` atomically.
+def write_atomic(path: str | os.PathLike[str], data: bytes | str, *,
+                 parents: bool = False) -> None:
+    """Write ``data`` (text is UTF-8) to ``path`` atomically; ``parents`` creates its folder.
 
     Raises
     ------
@@ -42,6 +43,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
+        if parents:
+            target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as err:
         raise InputError(str(path), "", None, f"cannot write: {err.strerror}") from None

@@ -8,13 +8,11 @@ in red. Render with ``dot -Tsvg graph.dot > graph.svg``.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from dynmem.model.vocabulary import Channel, TxnKind
 from dynmem.reference.state import DmState
-from dynmem.verification.errors import InputError
+from dynmem.verification.atomic import write_atomic
 from dynmem.verification.explore import KINDS, Exploration
 
 _CHANNEL = {Channel.NONE: "-", Channel.NEGOTIATING: "NEG", Channel.CAPS: "CAPS",
@@ -88,16 +86,4 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
     InputError
         When the file cannot be written.
     """
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                   suffix=".tmp")
-    except OSError as err:
-        raise InputError(str(path), "", None, f"cannot write: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, target)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(str(path), "", None, f"cannot write: {err.strerror}") from None
+    write_atomic(path, text)

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from dynmem.reference.events import (
 )
 from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import DmState, Vm
+from dynmem.verification.atomic import write_atomic
 from dynmem.verification.codec import (
     check_keys,
     event_from_json,
@@ -202,33 +202,7 @@ def write_itf(trace: Trace, path: str | os.PathLike[str]) -> None:
     InputError
         When the file cannot be written (e.g. its directory does not exist).
     """
-    target = Path(path)
-    text = _dump(trace_to_itf(trace))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.",
-                                   suffix=".tmp")
-    except OSError as err:
-        raise InputError(str(path), "", None, f"cannot write: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; keep what a plain open gives
-        os.replace(tmp, target)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(str(path), "", None, f"cannot write: {err.strerror}") from None
-
-
-def _file_mode(target: Path) -> int:
-    """The existing file's mode, or what ``open(path, "w")`` would give under the umask."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    write_atomic(path, _dump(trace_to_itf(trace)))
 
 
 # --- decoding ---------------------------------------------------------------------------------

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dynmem.reference.events import Event
 from dynmem.reference.state import DmState
+from dynmem.verification.atomic import write_atomic
 from dynmem.verification.codec import event_to_json, state_to_json
 from dynmem.verification.oracle import CLASS_WORDS, CaseResult
 from dynmem.verification.render import render_text
@@ -36,20 +35,6 @@ def compute_fingerprint(pre: DmState, events: Sequence[Event]) -> str:
     data = {"pre": state_to_json(pre), "events": [event_to_json(e) for e in events]}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same directory + os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def before_any_state(case: CaseResult | None) -> bool:
@@ -160,8 +145,8 @@ def write_report(directory: Path, result: SearchResult, kind: str, mode: str, iu
 
     written = [directory / "report.json", directory / "report.txt"]
     data = report_to_json(result, kind, mode, iut, model)
-    write_atomic(written[0], json.dumps(data, indent=2) + "\n")
-    write_atomic(written[1], report_text(result, kind, mode, iut, model))
+    write_atomic(written[0], json.dumps(data, indent=2) + "\n", parents=True)
+    write_atomic(written[1], report_text(result, kind, mode, iut, model), parents=True)
     case = result.failure
     if case is not None and case.divergence is not None and not before_any_state(case):
         write_itf(case.trace, directory / "trace.itf.json")

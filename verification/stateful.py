@@ -26,7 +26,6 @@ Profiles: ``ci`` (fast, derandomized, no database) and ``thorough``.
 from __future__ import annotations
 
 import importlib
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -443,15 +442,13 @@ def _report(trace: Trace, directory: Path | None) -> None:
 
 def write_trace_files(trace: Trace, stem: Path, text: str | None = None) -> None:
     """Write ``stem``.itf.json and ``stem``.txt atomically."""
+    from dynmem.verification.atomic import write_atomic
     from dynmem.verification.itf import write_itf
     from dynmem.verification.render import render_text
 
     write_itf(trace, f"{stem}.itf.json")
     body = text if text is not None else render_text(trace)
-    fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=f".{stem.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(body)
-    os.replace(tmp, f"{stem}.txt")
+    write_atomic(f"{stem}.txt", body)
 
 
 def machine_for(step_fn: Step = step, plan: Plan | None = None, label: str = "reference",

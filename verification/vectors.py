@@ -110,9 +110,11 @@ def _dump(value: Any) -> str:
 
 def write_vector(directory: Path, case: VectorCase) -> dict[str, Any]:
     """Write one case directory (atomically per file); return its index entry."""
-    from dynmem.verification.oracle_report import compute_fingerprint, write_atomic
+    from dynmem.verification.atomic import write_atomic
+    from dynmem.verification.oracle_report import compute_fingerprint
 
     check_case(case)
+    directory.mkdir(parents=True, exist_ok=True)
     fingerprint = compute_fingerprint(case.pre, case.events)
     expected = "reject" if case.kind == "reject" else "accept"
     policy_free = not any(isinstance(e, BalancerTick) for e in case.events)
@@ -176,8 +178,9 @@ def collect_cases() -> list[VectorCase]:
 def write_vectors(out: Path, cases: Sequence[VectorCase],
                   promote: Sequence[Path] = ()) -> list[dict[str, Any]]:
     """Write every case and promoted case directories under ``out``, then index.json."""
-    from dynmem.verification.oracle_report import write_atomic
+    from dynmem.verification.atomic import write_atomic
 
+    out.mkdir(parents=True, exist_ok=True)
     index = [write_vector(out / case.name, case) for case in cases]
     for source in promote:
         index.append(promote_case(source, out))
