@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import partial
 
 from dynmem.model.params import MINIMAL
+from dynmem.verification.errors import SolverUnknown
 from dynmem.verification.inductive import (
     CounterexampleToInduction,
     Outcome,
@@ -71,7 +72,10 @@ def check_random_refinement() -> Verdict:
 
 def check_sampled_refinement() -> Verdict:
     """Z3-chosen pre-states at N = 2: the reference accepts and rejects as the model says."""
-    checked, found = check_sampled(n_vms=MINIMAL.n_vms, per_case=3)
+    try:
+        checked, found = check_sampled(n_vms=MINIMAL.n_vms, per_case=3)
+    except SolverUnknown as err:
+        return Verdict(False, "unknown: a Z3-chosen sample could not be decided", (str(err),))
     details = tuple(f"{m.event!r}: {m.reason}" for m in found[:20])
     return Verdict(not found, f"{checked} Z3-chosen steps, {len(found)} mismatches", details)
 

@@ -45,6 +45,7 @@ from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.reference.step import Step, StepResult, check_request, step
 from dynmem.verification.decode import decode_event, decode_state_or_none, value_of
+from dynmem.verification.errors import SolverUnknown
 
 
 @attrs.frozen
@@ -213,7 +214,12 @@ def _samples(action: Action, n_vms: int, per_case: int, step_fn: Step) -> Iterat
         solver.add(*[z3.And(v % 2 == 0, v <= 65536) for v in
                      (sym.free_mib, sym.host.physical_mib, *[x.visible_mib for x in sym.vms])])
         for _ in range(per_case):
-            if solver.check() != z3.sat:
+            result = solver.check()
+            if result == z3.unknown:
+                # a sample Z3 could not decide must not shrink the check silently
+                raise SolverUnknown(f"refinement sampling of {inst.action.name} ({case}): Z3 "
+                                    f"answered unknown ({solver.reason_unknown()})")
+            if result != z3.sat:
                 break
             m = solver.model()
             pre = decode_state_or_none(m, sym)

@@ -138,6 +138,21 @@ class TestSampledRefinement:
         assert found == []
         assert checked > 150
 
+    def test_an_undecided_sample_fails_instead_of_shrinking_the_check(
+            self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A Z3 unknown while sampling is reported as unknown and fails the verify check;
+        it never passes as '0 mismatches' over fewer samples."""
+        import z3
+
+        from dynmem.verification.errors import SolverUnknown
+        from dynmem.verification.proof_checks import check_sampled_refinement
+
+        monkeypatch.setattr(z3.Solver, "check", lambda self, *args: z3.unknown)
+        with pytest.raises(SolverUnknown, match="answered unknown"):
+            check_sampled(n_vms=1, per_case=1, actions=[BALLOON_REQUEST])
+        verdict = check_sampled_refinement()
+        assert not verdict.ok and verdict.summary.startswith("unknown")
+
     def test_sampling_catches_a_missing_reference_guard(self) -> None:
         """With the floor guard missing in the reference, the 'guard false' case reports it."""
         buggy = make_step({BalloonRequest: _balloon_below_floor})
