@@ -139,15 +139,27 @@ def enabled_events(
     demand_values = tuple(demands)
     events: list[Event] = []
     for vm in state.vms:
-        if not vm.running:
-            if state.free_mib >= vm.settings.startup_mib:
-                events.append(Start(vm.name))
-            continue
-        events.append(Stop(vm.name))
-        events += [Demand(vm.name, d) for d in demand_values if d != vm.demand_mib]
-        events += _guest_choices(vm, demand_values, adversarial)
+        events += enabled_vm_events(vm, state.free_mib, demand_values, adversarial)
     if plan(state):
         events.append(BalancerTick())
+    return events
+
+
+def enabled_vm_events(vm: Vm, free_mib: int, demands: tuple[int, ...] = (),
+                      adversarial: bool = False) -> list[Event]:
+    """The part of ``enabled_events`` that names ``vm``: it reads only the VM and free memory.
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import VmSettings
+    >>> enabled_vm_events(Vm("a", VmSettings(startup_mib=1024)), free_mib=512)
+    []
+    """
+    if not vm.running:
+        return [Start(vm.name)] if free_mib >= vm.settings.startup_mib else []
+    events: list[Event] = [Stop(vm.name)]
+    events += [Demand(vm.name, d) for d in demands if d != vm.demand_mib]
+    events += _guest_choices(vm, demands, adversarial)
     return events
 
 
@@ -218,5 +230,6 @@ __all__ = [
     "compute_honest_message",
     "compute_round",
     "enabled_events",
+    "enabled_vm_events",
     "settle",
 ]

@@ -4,7 +4,8 @@ Each ``process_<event>`` starts with its guards, one per line with the rule they
 a failed guard returns a rejection with a reason and leaves the state unchanged (a rejection
 is a normal outcome, never an exception). Updates name the fields they change: ``evolve_vm``
 (``attrs.evolve`` at half the cost, validators included), ``DmState.with_vm`` or
-``attrs.evolve``.
+``attrs.evolve``. A processor of an event that names a VM reads only that VM, free memory
+and the host settings, and changes only that VM and free memory (R-LOCAL).
 """
 
 from __future__ import annotations

@@ -33,20 +33,12 @@ import attrs
 import networkx as nx
 
 from dynmem.model.invariants import BY_ID, Violation
-from dynmem.model.vocabulary import SUPPORTED_VERSIONS
-from dynmem.reference.environment import compute_honest_message, enabled_events
+from dynmem.reference.environment import compute_honest_message
 from dynmem.reference.events import (
     EVENT_TYPES,
     BalancerTick,
-    BalloonRequest,
-    Configure,
     Create,
-    Delete,
     Event,
-    HotAddRequest,
-    Start,
-    UnballoonRequest,
-    VersionRequest,
 )
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm
@@ -54,11 +46,16 @@ from dynmem.reference.step import Plan, Step, StepResult, step
 from dynmem.verification.checking import InvariantCache
 from dynmem.verification.coverage import Coverage, compute_reason_key
 from dynmem.verification.explore_config import ExploreConfig
+from dynmem.verification.explore_memo import (
+    KIND_INDEX,
+    SlotMemo,
+    SlotStep,
+    get_vm_events,
+    get_vm_extras,
+)
 from dynmem.verification.symmetry import canonicalize
 
 KINDS = tuple(EVENT_TYPES)
-_KIND_INDEX = {cls: i for i, cls in enumerate(EVENT_TYPES.values())}
-_REQUESTS = (BalloonRequest, UnballoonRequest, HotAddRequest)
 
 ProgressCallback = Callable[[int, int, int], None]
 
@@ -67,54 +64,35 @@ ProgressCallback = Callable[[int, int, int], None]
 # event is sent only when the parent may need it (a new target, a violation).
 _Edge = tuple[int, int, bool, Event | None, list[Violation]]
 _Chunk = tuple[list[tuple[list[_Edge], bool]], list[DmState]]
+# One accepted step of a state: (kind index, event, free memory and VMs after, progress edge,
+# violations).
+_Step = tuple[int, Event, int, tuple[Vm, ...], bool, list[Violation]]
+_Key = tuple[int, tuple[Vm, ...]]  # a state's (free memory, VMs)
 _MIN_PARALLEL_LEVEL = 256  # smaller BFS levels are expanded in-process (a fork costs more)
 _PARENT_SHARE = 0.88  # of an even share: the parent also merges its chunk while workers run
 
 
-def get_candidate_events(state: DmState, config: ExploreConfig, plan: Plan,
-                         extras: dict[tuple[Vm, bool], list[Event]] | None = None,
-                         ) -> list[Event]:
+def get_candidate_events(state: DmState, config: ExploreConfig, plan: Plan) -> list[Event]:
     """The events offered in ``state``: the environment's, admin events and DM requests.
 
-    ``enabled_events`` lists what the reference accepts; the rest is tried and may be
-    rejected (a start without memory, a configure while running, a request the guards
-    refuse), so a planted bug that relaxes a guard is exercised. ``extras`` memoizes the
-    admin events and requests per (VM, start refused for lack of memory): they depend on
-    nothing else, and the search builds them for every state.
+    Per VM in order ``get_vm_events`` (what the reference accepts), then a BalancerTick if
+    the plan sends anything, then per VM ``get_vm_extras`` (tried and may be refused: a
+    start without memory, a configure while running, a request the guards refuse), then
+    Create for each absent VM when the lifecycle is explored.
     """
-    events = enabled_events(state, config.demands, config.adversarial, plan)
-    if not config.all_versions:
-        events = [e for e in events if not (isinstance(e, VersionRequest)
-                                            and e.version in SUPPORTED_VERSIONS[1:])]
-    present = set()
-    for vm in state.vms:
-        present.add(vm.name)
-        short = not vm.running and state.free_mib < vm.settings.startup_mib
-        if extras is None:
-            events += _get_vm_extras(vm, short, config)
-            continue
-        key = (vm, short)
-        more = extras.get(key)
-        if more is None:
-            more = extras[key] = _get_vm_extras(vm, short, config)
-        events += more
-    if config.lifecycle:
-        events += [Create(name, s) for name, s in config.vms if name not in present]
-    return events
+    free = state.free_mib
+    events = [e for vm in state.vms for e in get_vm_events(vm, free, config)]
+    if plan(state):
+        events.append(BalancerTick())
+    events += [e for vm in state.vms for e in get_vm_extras(vm, free, config)]
+    return events + _get_creates(state, config)
 
 
-def _get_vm_extras(vm: Vm, short: bool, config: ExploreConfig) -> list[Event]:
-    """The admin events and DM requests offered for ``vm`` beyond ``enabled_events``."""
-    events: list[Event] = []
-    if not vm.running:
-        if short:
-            events.append(Start(vm.name))
-        if config.lifecycle:
-            events.append(Delete(vm.name))
-    else:
-        events += [cls(vm.name, mib) for cls in _REQUESTS for mib in config.request_amounts]
-    events += [Configure(vm.name, s) for s in config.alternatives if s != vm.settings]
-    return events
+def _get_creates(state: DmState, config: ExploreConfig) -> list[Event]:
+    if not config.lifecycle:
+        return []
+    present = {vm.name for vm in state.vms}
+    return [Create(name, s) for name, s in config.vms if name not in present]
 
 
 @attrs.frozen
@@ -237,24 +215,29 @@ class _Search:
 
     def __init__(self, config: ExploreConfig, step_fn: Step, plan: Plan,
                  stop_at_first: bool, until_found: Collection[str], coverage: bool,
-                 workers: int = 1) -> None:
+                 workers: int = 1, memo: bool = True) -> None:
         self.x = Exploration(config, step_fn, plan, coverage=Coverage() if coverage else None)
         # Level-synchronous workers only where they give the same result as the serial loop:
         # no early stop (checked per state there) and no coverage (recorded in order).
         self.workers = workers if not (stop_at_first or until_found or coverage) else 1
         self.checker = InvariantCache()
-        self.ids: dict[DmState, int] = {}
-        self.raw: dict[DmState, int] = self.ids if not config.symmetry else {}
+        # States are keyed by (free memory, VMs): the host never changes in one exploration,
+        # and with every VM value interned (``pool``) tuple comparison stops at identity.
+        self.ids: dict[_Key, int] = {}
+        self.raw: dict[_Key, int] = self.ids if not config.symmetry else {}
+        self.pool: dict[Vm, Vm] = {}
         self.stop_at_first = stop_at_first
         self.until_found = frozenset(until_found)
         self.rejections: dict[tuple[str, str], int] = {}
         self.queue: deque[int] = deque()
-        self.extras: dict[tuple[Vm, bool], list[Event]] = {}
+        # Coverage records every candidate in its state, so it steps each one (direct).
+        self.memo = (SlotMemo(config, step_fn, self.checker.check_step, self.pool)
+                     if memo and not coverage else None)
 
     def add_state(self, state: DmState, parent: int, event: Event | None, depth: int) -> int:
         x = self.x
         sid = len(x.states)
-        self.ids[state] = sid
+        self.ids[(state.free_mib, state.vms)] = sid
         x.states.append(state)
         x.parent.append(parent)
         x.depth.append(depth)
@@ -269,13 +252,21 @@ class _Search:
         for inv in example.invariants:
             x.counterexamples.setdefault(inv, example)
 
-    def intern(self, post: DmState, source: int, event: Event) -> int:
-        """The id of ``post`` (canonicalised), adding and checking it when new."""
-        sid = self.raw.get(post)
+    def canonical(self, free: int, vms: tuple[Vm, ...]) -> DmState:
+        """The state (free, vms) in canonical form, its VMs taken from the pool."""
+        state = DmState(self.x.config.host, free, vms)
+        if self.x.config.symmetry:
+            state = canonicalize(state)[0]
+        pool = self.pool
+        return DmState(state.host, free, tuple(pool.setdefault(vm, vm) for vm in state.vms))
+
+    def intern(self, free: int, vms: tuple[Vm, ...], source: int, event: Event) -> int:
+        """The id of the state (free, vms) (canonicalised), adding and checking it if new."""
+        sid = self.raw.get((free, vms))
         if sid is not None:
             return sid
-        canon = canonicalize(post)[0] if self.x.config.symmetry else post
-        sid = self.ids.get(canon)
+        canon = self.canonical(free, vms)
+        sid = self.ids.get((free, canon.vms))
         if sid is None:
             sid = self.add_state(canon, source, event, self.x.depth[source] + 1)
             broken = self.checker.check_state(canon)
@@ -284,38 +275,95 @@ class _Search:
             if _is_expandable(broken):
                 self.queue.append(sid)
         if self.raw is not self.ids:
-            self.raw[post] = sid
+            self.raw[(free, vms)] = sid
         return sid
 
     def expand(self, sid: int) -> None:
-        x, state = self.x, self.x.states[sid]
-        honest = {m for m in map(compute_honest_message, state.vms) if m is not None}
+        x = self.x
+        edges, fixed = self.compute_edges(x.states[sid])
+        for kind, event, free, vms, progress, broken in edges:
+            tid = self.intern(free, vms, sid, event)
+            if broken:
+                self.found(sid, event, broken)
+            x.edge_src.append(sid)
+            x.edge_dst.append(tid)
+            x.edge_kind.append(kind)
+            x.edge_progress.append(progress)
+        if fixed:
+            x.fixed[sid] = 1
+
+    def compute_edges(self, state: DmState) -> tuple[list[_Step], bool]:
+        """The accepted steps of ``state`` in candidate order, and whether it is a fixed
+        point (no guest has a message to send and the plan sends nothing)."""
+        memo = self.memo
+        if memo is None:
+            return self.compute_edges_directly(state)
+        x = self.x
+        entries = [memo.get(state, i) for i in range(len(state.vms))]
+        out: list[_Step] = []
+        for i, entry in enumerate(entries):
+            self.add_slot_steps(state, i, entry.enabled, out)
+        planned = bool(x.plan(state))
+        if planned:
+            self.add_direct_step(state, BalancerTick(), True, out)
+        for i, entry in enumerate(entries):
+            self.add_slot_steps(state, i, entry.extra, out)
+        for event in _get_creates(state, x.config):
+            self.add_direct_step(state, event, False, out)
+        return out, not planned and not any(entry.honest for entry in entries)
+
+    def add_slot_steps(self, state: DmState, index: int, steps: list[SlotStep],
+                       out: list[_Step]) -> None:
+        """Add the memoized steps of VM ``index`` to ``out``: its VM and free memory put
+        into ``state``, or stepped again when the memo keeps the step direct."""
+        host, vms = state.host, state.vms
+        head, tail = vms[:index], vms[index + 1:]
+        for kind, event, after, free, progress, pair_ok in steps:
+            if after is None:
+                self.add_direct_step(state, event, progress, out)
+                continue
+            vms_after = (*head, after, *tail)
+            broken = [] if pair_ok else self.checker.check_step(
+                state, event, DmState(host, free, vms_after))
+            out.append((kind, event, free, vms_after, progress, broken))
+
+    def add_direct_step(self, state: DmState, event: Event, progress: bool,
+                        out: list[_Step]) -> None:
+        result = self.x.step_fn(state, event)
+        if result.reason is None:
+            out.append(self.get_step(state, event, result.state, progress))
+
+    def get_step(self, state: DmState, event: Event, post: DmState, progress: bool) -> _Step:
+        if post.host != state.host:
+            raise ValueError(f"{event!r} changed the host settings: {state.host} -> "
+                             f"{post.host}")
+        return (KIND_INDEX[type(event)], event, post.free_mib, post.vms, progress,
+                self.checker.check_step(state, event, post))
+
+    def compute_edges_directly(self, state: DmState) -> tuple[list[_Step], bool]:
+        """``compute_edges`` stepping every candidate (and recording coverage if asked)."""
+        x = self.x
         cov = x.coverage
-        for event in get_candidate_events(state, x.config, x.plan, self.extras):
+        honest = {m for m in map(compute_honest_message, state.vms) if m is not None}
+        out: list[_Step] = []
+        for event in get_candidate_events(state, x.config, x.plan):
             result = x.step_fn(state, event)
             if result.reason is not None:
                 if cov is not None:
                     key = (event.KIND, result.reason)
                     self.rejections[key] = self.rejections.get(key, 0) + 1
                 continue
-            post = result.state
-            broken = self.checker.check_step(state, event, post)
-            tid = self.intern(post, sid, event)
-            if broken:
-                self.found(sid, event, broken)
-            x.edge_src.append(sid)
-            x.edge_dst.append(tid)
-            x.edge_kind.append(_KIND_INDEX[type(event)])
-            x.edge_progress.append(isinstance(event, BalancerTick) or event in honest)
+            out.append(self.get_step(state, event, result.state,
+                                     isinstance(event, BalancerTick) or event in honest))
             if cov is not None:
                 cov.record(state, event, None, result.sent)
-        if not honest and not x.plan(state):
-            x.fixed[sid] = 1
+        return out, not honest and not x.plan(state)
 
     def run(self, on_progress: ProgressCallback | None) -> Exploration:
         x = self.x
         start = time.perf_counter()
-        root = canonicalize(x.config.initial())[0]
+        initial = x.config.initial()
+        root = self.canonical(initial.free_mib, initial.vms)
         broken = self.checker.check_state(root)
         self.add_state(root, -1, None, 0)
         if _is_expandable(broken):
@@ -417,33 +465,26 @@ class _Search:
         successors not known at the start of the level, each once."""
         x = self.x
         new: list[DmState] = []
-        new_ids: dict[DmState, int] = {}
+        new_ids: dict[_Key, int] = {}
         out = []
         for sid in chunk:
-            state = x.states[sid]
-            honest = {m for m in map(compute_honest_message, state.vms) if m is not None}
+            computed, fixed = self.compute_edges(x.states[sid])
             edges: list[_Edge] = []
-            for event in get_candidate_events(state, x.config, x.plan, self.extras):
-                result = x.step_fn(state, event)
-                if result.reason is not None:
-                    continue
-                post = result.state
-                broken = self.checker.check_step(state, event, post)
-                target = self.raw.get(post)
+            for kind, event, free, vms, progress, broken in computed:
+                target = self.raw.get((free, vms))
                 if target is None:
-                    canon = canonicalize(post)[0] if x.config.symmetry else post
-                    target = self.ids.get(canon)
+                    canon = self.canonical(free, vms)
+                    key = (free, canon.vms)
+                    target = self.ids.get(key)
                     if target is None:
-                        j = new_ids.get(canon)
+                        j = new_ids.get(key)
                         if j is None:
-                            j = new_ids[canon] = len(new)
+                            j = new_ids[key] = len(new)
                             new.append(canon)
                         target = -1 - j
                 keep = target < 0 or bool(broken)
-                edges.append((_KIND_INDEX[type(event)], target,
-                              isinstance(event, BalancerTick) or event in honest,
-                              event if keep else None, broken))
-            out.append((edges, not honest and not x.plan(state)))
+                edges.append((kind, target, progress, event if keep else None, broken))
+            out.append((edges, fixed))
         return out, new
 
     def merge(self, sid: int, edges: list[_Edge], fixed: bool, new: list[DmState]) -> None:
@@ -454,7 +495,7 @@ class _Search:
             tid = target
             if target < 0:
                 canon = new[-1 - target]
-                found = self.ids.get(canon)
+                found = self.ids.get((canon.free_mib, canon.vms))
                 if found is None:
                     assert event is not None
                     tid = self.add_state(canon, sid, event, depth)
@@ -506,7 +547,8 @@ def _is_expandable(broken: list[Violation]) -> bool:
 def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_plan, *,
             stop_at_first: bool = False, until_found: Collection[str] = (),
             coverage: bool = False, progress: bool = True,
-            on_progress: ProgressCallback | None = None, workers: int = 1) -> Exploration:
+            on_progress: ProgressCallback | None = None, workers: int = 1,
+            memo: bool = True) -> Exploration:
     """Explore every state reachable in ``config`` and check every invariant on the way.
 
     Parameters
@@ -531,6 +573,11 @@ def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_pl
     workers : int
         Processes that expand each BFS level (forked; POSIX only). The result is exactly the
         serial one; runs that stop early or record coverage are always serial.
+    memo : bool
+        Step each single-VM event once per (VM, free memory) and reuse the result
+        (``explore_memo``; sound for step functions that keep R-LOCAL, as the reference and
+        every planted bug do). False steps every candidate of every state. Coverage runs
+        always step directly.
 
     Returns
     -------
@@ -544,7 +591,8 @@ def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_pl
     >>> x.complete, x.ok, x.n_states > 100
     (True, True, True)
     """
-    search = _Search(config, step_fn, plan, stop_at_first, until_found, coverage, workers)
+    search = _Search(config, step_fn, plan, stop_at_first, until_found, coverage, workers,
+                     memo)
     x = search.run(on_progress)
     if progress and x.complete and not x.counterexamples:
         started = time.perf_counter()

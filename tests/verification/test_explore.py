@@ -9,6 +9,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from explore_helpers import same_search
 
 from dynmem.model.invariants import INVARIANTS, check_state, check_step
 from dynmem.model.ops import CONCRETE
@@ -195,23 +196,14 @@ class TestInvariantCache:
                     assert all(c.holds(CONCRETE, event, vm, vm) for c in pair)
 
 
-def _same_search(a: Exploration, b: Exploration) -> None:
-    """Two explorations built the same graph: ids, parent pointers, edges and findings."""
-    assert a.states == b.states
-    assert (a.parent, a.depth, a.via, a.fixed) == (b.parent, b.depth, b.via, b.fixed)
-    assert (a.edge_src, a.edge_dst, a.edge_kind, a.edge_progress) == (
-        b.edge_src, b.edge_dst, b.edge_kind, b.edge_progress)
-    assert (a.counterexamples, a.violating_steps, a.progress, a.complete) == (
-        b.counterexamples, b.violating_steps, b.progress, b.complete)
-
-
 class TestParallel:
     """Level-synchronous expansion by forked workers gives exactly the serial search."""
 
     def test_two_vm_preset_is_the_serial_graph(self, two_vms: Exploration) -> None:
         """Same state ids, BFS parents (shortest paths), edges and fixed points as the
-        serial (coverage-recording) run of the 2-VM preset."""
-        _same_search(explore(get_config(2), workers=2), two_vms)
+        serial (coverage-recording) run of the 2-VM preset. That run steps every candidate
+        directly, so this also compares the per-VM memo with direct stepping."""
+        same_search(explore(get_config(2), workers=2), two_vms)
 
     @pytest.mark.parametrize("mutant", ["stop_leaks_in_flight", "hot_add_ignores_maximum"])
     def test_planted_bug_has_the_serial_counterexamples(
@@ -223,7 +215,7 @@ class TestParallel:
         serial = explore(get_config(1), bug.reference_step, bug.policy)
         parallel = explore(get_config(1), bug.reference_step, bug.policy, workers=3)
         assert serial.counterexamples
-        _same_search(parallel, serial)
+        same_search(parallel, serial)
 
     def test_state_limit_stops_at_the_same_state(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """An incomplete run (max_states reached) stops where the serial one stops."""
@@ -231,7 +223,7 @@ class TestParallel:
         small = attrs.evolve(get_config(1), max_states=100)
         serial, parallel = explore(small), explore(small, workers=2)
         assert not serial.complete
-        _same_search(parallel, serial)
+        same_search(parallel, serial)
 
     def test_cli_workers_give_the_same_report(self, capsys: pytest.CaptureFixture[str]) -> None:
         """``dynmem explore --workers 2`` reports the serial counts."""

@@ -42,6 +42,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="processes expanding each BFS level (default 1; the result is "
                              "the same)")
+    parser.add_argument("--no-memo", action="store_true",
+                        help="step every candidate of every state instead of once per (VM, "
+                             "free memory) (slower; the same graph: specs/events.md R-LOCAL)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_exploration(args.vms, mutant=args.mutant,
                              symmetry=False if args.no_symmetry else None,
                              on_progress=None if args.json else _progress,
-                             workers=args.workers)
+                             workers=args.workers, memo=not args.no_memo)
     if not args.json:
         print(file=sys.stderr)
     if args.dot:
