@@ -18,16 +18,10 @@ builds the networkx ``DiGraph`` on demand.
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import os
 import time
-import traceback
 from array import array
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator
-from multiprocessing.connection import Connection
-from typing import Any
+from collections.abc import Callable, Collection, Iterable
 
 import attrs
 import networkx as nx
@@ -59,17 +53,10 @@ KINDS = tuple(EVENT_TYPES)
 
 ProgressCallback = Callable[[int, int, int], None]
 
-# One accepted step computed by a worker: (kind index, target, progress edge, event, step
-# violations). target >= 0 is a known state id; -1 - j is the chunk's j-th new state. The
-# event is sent only when the parent may need it (a new target, a violation).
-_Edge = tuple[int, int, bool, Event | None, list[Violation]]
-_Chunk = tuple[list[tuple[list[_Edge], bool]], list[DmState]]
 # One accepted step of a state: (kind index, event, free memory and VMs after, progress edge,
 # violations).
 _Step = tuple[int, Event, int, tuple[Vm, ...], bool, list[Violation]]
 _Key = tuple[int, tuple[Vm, ...]]  # a state's (free memory, VMs)
-_MIN_PARALLEL_LEVEL = 256  # smaller BFS levels are expanded in-process (a fork costs more)
-_PARENT_SHARE = 0.88  # of an even share: the parent also merges its chunk while workers run
 
 
 def get_candidate_events(state: DmState, config: ExploreConfig, plan: Plan) -> list[Event]:
@@ -215,11 +202,8 @@ class _Search:
 
     def __init__(self, config: ExploreConfig, step_fn: Step, plan: Plan,
                  stop_at_first: bool, until_found: Collection[str], coverage: bool,
-                 workers: int = 1, memo: bool = True) -> None:
+                 memo: bool = True) -> None:
         self.x = Exploration(config, step_fn, plan, coverage=Coverage() if coverage else None)
-        # Level-synchronous workers only where they give the same result as the serial loop:
-        # no early stop (checked per state there) and no coverage (recorded in order).
-        self.workers = workers if not (stop_at_first or until_found or coverage) else 1
         self.checker = InvariantCache()
         # States are keyed by (free memory, VMs): the host never changes in one exploration,
         # and with every VM value interned (``pool``) tuple comparison stops at identity.
@@ -368,153 +352,21 @@ class _Search:
         self.add_state(root, -1, None, 0)
         if _is_expandable(broken):
             self.queue.append(0)
-        if self.workers > 1:
-            self.run_levels(on_progress)
-        else:
-            expanded = 0
-            while self.queue:
-                if len(x.states) > x.config.max_states:
-                    break
-                if self.is_done():
-                    break
-                self.expand(self.queue.popleft())
-                expanded += 1
-                if on_progress is not None and expanded % 2000 == 0:
-                    on_progress(len(x.states), len(x.edge_src), len(self.queue))
+        expanded = 0
+        while self.queue:
+            if len(x.states) > x.config.max_states:
+                break
+            if self.is_done():
+                break
+            self.expand(self.queue.popleft())
+            expanded += 1
+            if on_progress is not None and expanded % 2000 == 0:
+                on_progress(len(x.states), len(x.edge_src), len(self.queue))
         x.complete = not self.queue
         x.stopped_early = bool(self.queue) and self.is_done()
         x.seconds = time.perf_counter() - start
         self.finish_coverage()
         return x
-
-    # --- level-synchronous parallel expansion (workers > 1) ---------------------------------
-    #
-    # A FIFO queue expands every state of BFS level d before any of level d + 1, so the serial
-    # search is level-synchronous already. Here each level is cut into contiguous chunks;
-    # forked workers (which see the search as it was at the start of the level) step the
-    # candidates of their chunk, check each step and look the successors up; the parent
-    # merges the chunks in queue order, so ids, parent pointers and first counterexamples
-    # are exactly the serial search's (a test compares the two).
-
-    def run_levels(self, on_progress: ProgressCallback | None) -> None:
-        x = self.x
-        while self.queue:
-            level = list(self.queue)
-            for sid, (edges, fixed), new in self.expand_level(level):
-                if len(x.states) > x.config.max_states:
-                    return
-                assert self.queue.popleft() == sid
-                self.merge(sid, edges, fixed, new)
-            if on_progress is not None:
-                on_progress(len(x.states), len(x.edge_src), len(self.queue))
-
-    def expand_level(self, level: list[int]
-                     ) -> Iterator[tuple[int, tuple[list[_Edge], bool], list[DmState]]]:
-        """Each state of ``level`` in order with its computed edges and its chunk's new
-        states. Forked workers compute all chunks but the first, which the parent computes
-        and hands over for merging while the workers still run (so it takes a smaller one)."""
-        n = self.workers if len(level) >= _MIN_PARALLEL_LEVEL else 1
-        if n == 1:
-            yield from _by_state(level, self.compute_chunk(level))
-            return
-        own = int(len(level) * _PARENT_SHARE / n)
-        bounds = [0] + [own + (len(level) - own) * i // (n - 1) for i in range(n)]
-        chunks = [level[bounds[i]:bounds[i + 1]] for i in range(n)]
-        ctx = multiprocessing.get_context("fork")
-        children: list[tuple[Any, Connection]] = []
-        # Frozen objects are left alone by the collector, which would otherwise touch (and so
-        # copy) every page shared with the forked workers.
-        gc.freeze()
-        try:
-            for chunk in chunks[1:]:
-                receive, send = ctx.Pipe(duplex=False)
-                child = ctx.Process(target=self.work, args=(chunk, send), daemon=True)
-                child.start()
-                send.close()
-                children.append((child, receive))
-            yield from _by_state(chunks[0], self.compute_chunk(chunks[0]))
-            for chunk, (_, receive) in zip(chunks[1:], children, strict=True):
-                try:
-                    answer = receive.recv()
-                except EOFError:
-                    answer = ("error", "the exploration worker died without an answer")
-                if isinstance(answer[0], str):
-                    raise RuntimeError(f"exploration worker failed: {answer[1]}")
-                yield from _by_state(chunk, answer)
-        finally:
-            gc.unfreeze()
-            for child, receive in children:  # all answered, or the merge stopped early
-                if child.is_alive():
-                    child.terminate()
-                child.join()
-                receive.close()
-
-    def work(self, chunk: list[int], send: Connection) -> None:
-        """A forked worker: compute ``chunk`` and send the result (or the error) back."""
-        gc.disable()  # the steps make no reference cycles, and the worker exits right after
-        try:
-            send.send(self.compute_chunk(chunk))
-        except BaseException:  # noqa: BLE001 - reported to the parent, which raises
-            send.send(("error", traceback.format_exc()))
-        finally:
-            send.close()
-            os._exit(0)  # skip the parent's atexit handlers and buffers
-
-    def compute_chunk(self, chunk: list[int]) -> _Chunk:
-        """The accepted steps of each state in ``chunk`` (see ``_Edge``) and the chunk's
-        successors not known at the start of the level, each once."""
-        x = self.x
-        new: list[DmState] = []
-        new_ids: dict[_Key, int] = {}
-        out = []
-        for sid in chunk:
-            computed, fixed = self.compute_edges(x.states[sid])
-            edges: list[_Edge] = []
-            for kind, event, free, vms, progress, broken in computed:
-                target = self.raw.get((free, vms))
-                if target is None:
-                    canon = self.canonical(free, vms)
-                    key = (free, canon.vms)
-                    target = self.ids.get(key)
-                    if target is None:
-                        j = new_ids.get(key)
-                        if j is None:
-                            j = new_ids[key] = len(new)
-                            new.append(canon)
-                        target = -1 - j
-                keep = target < 0 or bool(broken)
-                edges.append((kind, target, progress, event if keep else None, broken))
-            out.append((edges, fixed))
-        return out, new
-
-    def merge(self, sid: int, edges: list[_Edge], fixed: bool, new: list[DmState]) -> None:
-        """Add one expanded state's edges exactly as ``expand`` would have."""
-        x = self.x
-        depth = x.depth[sid] + 1
-        for kind, target, progress, event, broken in edges:
-            tid = target
-            if target < 0:
-                canon = new[-1 - target]
-                found = self.ids.get((canon.free_mib, canon.vms))
-                if found is None:
-                    assert event is not None
-                    tid = self.add_state(canon, sid, event, depth)
-                    bad = self.checker.check_state(canon)
-                    if bad:
-                        self.found(sid, event, bad)
-                    if _is_expandable(bad):
-                        self.queue.append(tid)
-                else:
-                    tid = found
-            if broken:
-                assert event is not None
-                self.found(sid, event, broken)
-            x.edge_src.append(sid)
-            x.edge_dst.append(tid)
-            x.edge_kind.append(kind)
-            x.edge_progress.append(progress)
-        if fixed:
-            x.fixed[sid] = 1
 
     def is_done(self) -> bool:
         found = self.x.counterexamples
@@ -531,13 +383,6 @@ class _Search:
             cov.outcomes[(kind, compute_reason_key(reason, names))] += count
 
 
-def _by_state(chunk: list[int], computed: _Chunk
-              ) -> Iterator[tuple[int, tuple[list[_Edge], bool], list[DmState]]]:
-    expanded, new = computed
-    for sid, edges in zip(chunk, expanded, strict=True):
-        yield sid, edges, new
-
-
 def _is_expandable(broken: list[Violation]) -> bool:
     """States that break only auxiliary invariants are expanded further, so that what a
     broken bookkeeping leads to (a safety violation) is also found; others are not."""
@@ -547,8 +392,7 @@ def _is_expandable(broken: list[Violation]) -> bool:
 def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_plan, *,
             stop_at_first: bool = False, until_found: Collection[str] = (),
             coverage: bool = False, progress: bool = True,
-            on_progress: ProgressCallback | None = None, workers: int = 1,
-            memo: bool = True) -> Exploration:
+            on_progress: ProgressCallback | None = None, memo: bool = True) -> Exploration:
     """Explore every state reachable in ``config`` and check every invariant on the way.
 
     Parameters
@@ -568,11 +412,8 @@ def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_pl
     progress : bool
         Check the progress properties on the finished graph.
     on_progress : callable, optional
-        Called every 2000 expanded states (with ``workers``, every BFS level) with (states,
+        Called every 2000 expanded states with (states,
         edges, queued).
-    workers : int
-        Processes that expand each BFS level (forked; POSIX only). The result is exactly the
-        serial one; runs that stop early or record coverage are always serial.
     memo : bool
         Step each single-VM event once per (VM, free memory) and reuse the result
         (``explore_memo``; sound for step functions that keep R-LOCAL, as the reference and
@@ -591,8 +432,7 @@ def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_pl
     >>> x.complete, x.ok, x.n_states > 100
     (True, True, True)
     """
-    search = _Search(config, step_fn, plan, stop_at_first, until_found, coverage, workers,
-                     memo)
+    search = _Search(config, step_fn, plan, stop_at_first, until_found, coverage, memo)
     x = search.run(on_progress)
     if progress and x.complete and not x.counterexamples:
         started = time.perf_counter()

@@ -81,13 +81,12 @@ class ExploreResult:
 def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
-                    workers: int = 1, memo: bool = True) -> ExploreResult:
+                    memo: bool = True) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
-    counterexample; a progress-only mutant is explored fully. ``workers`` processes expand
-    each BFS level of a full search (the result is the serial one); ``memo`` False steps
-    every candidate directly (see ``explore``).
+    counterexample; a progress-only mutant is explored fully. ``memo`` False steps every
+    candidate directly (see ``explore``).
 
     Examples
     --------
@@ -103,8 +102,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     bug = get_mutant(mutant) if mutant else None
     targets = [b for b in bug.breaks if not b.startswith("PROG")] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,
-                 on_progress=on_progress, workers=workers, memo=memo)
-         if bug else explore(cfg, on_progress=on_progress, workers=workers, memo=memo))
+                 on_progress=on_progress, memo=memo)
+         if bug else explore(cfg, on_progress=on_progress, memo=memo))
     return summarise(x, mutant)
 
 

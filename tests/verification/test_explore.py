@@ -142,7 +142,7 @@ class TestDot:
         """1 on a violation (a planted bug), 2 on bad input."""
         assert main(["explore", "--vms", "1", "--mutant", "stop_keeps_transaction"]) == 1
         assert main(["explore", "--vms", "9"]) == 2
-        assert main(["explore", "--vms", "1", "--workers", "0"]) == 2
+        assert main(["explore", "--vms", "0"]) == 2
 
 
 class TestInvariantCache:
@@ -196,40 +196,18 @@ class TestInvariantCache:
                     assert all(c.holds(CONCRETE, event, vm, vm) for c in pair)
 
 
-class TestParallel:
-    """Level-synchronous expansion by forked workers gives exactly the serial search."""
+class TestMemo:
+    """The per-VM memo (explore_memo.py) explores exactly what direct stepping does; more in
+    test_explore_memo.py."""
 
-    def test_two_vm_preset_is_the_serial_graph(self, two_vms: Exploration) -> None:
+    def test_two_vm_preset_is_the_direct_graph(self, two_vms: Exploration) -> None:
         """Same state ids, BFS parents (shortest paths), edges and fixed points as the
-        serial (coverage-recording) run of the 2-VM preset. That run steps every candidate
-        directly, so this also compares the per-VM memo with direct stepping."""
-        same_search(explore(get_config(2), workers=2), two_vms)
+        coverage-recording run of the 2-VM preset, which steps every candidate directly."""
+        same_search(explore(get_config(2)), two_vms)
 
-    @pytest.mark.parametrize("mutant", ["stop_leaks_in_flight", "hot_add_ignores_maximum"])
-    def test_planted_bug_has_the_serial_counterexamples(
-            self, mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        """INV-*: a planted bug's first (shortest) counterexamples and violating steps are
-        the serial ones, with a worker forked on every level."""
-        monkeypatch.setattr("dynmem.verification.explore._MIN_PARALLEL_LEVEL", 1)
-        bug = BY_NAME[mutant]
-        serial = explore(get_config(1), bug.reference_step, bug.policy)
-        parallel = explore(get_config(1), bug.reference_step, bug.policy, workers=3)
-        assert serial.counterexamples
-        same_search(parallel, serial)
-
-    def test_state_limit_stops_at_the_same_state(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """An incomplete run (max_states reached) stops where the serial one stops."""
-        monkeypatch.setattr("dynmem.verification.explore._MIN_PARALLEL_LEVEL", 1)
+    def test_state_limit_stops_at_the_same_state(self) -> None:
+        """An incomplete run (max_states reached) stops where the direct one stops."""
         small = attrs.evolve(get_config(1), max_states=100)
-        serial, parallel = explore(small), explore(small, workers=2)
-        assert not serial.complete
-        same_search(parallel, serial)
-
-    def test_cli_workers_give_the_same_report(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """``dynmem explore --workers 2`` reports the serial counts."""
-        counts = []
-        for workers in ("1", "2"):
-            assert main(["explore", "--vms", "1", "--json", "--workers", workers]) == 0
-            report = json.loads(capsys.readouterr().out)
-            counts.append((report["states"], report["edges"], report["fixed_points"]))
-        assert counts[0] == counts[1]
+        memoized, direct = explore(small), explore(small, memo=False)
+        assert not memoized.complete
+        same_search(memoized, direct)

@@ -39,9 +39,6 @@ def register(subparsers: Any) -> None:
                         help="explore a planted bug instead: " + ", ".join(BY_NAME))
     parser.add_argument("--no-symmetry", action="store_true",
                         help="do not merge states that differ by renaming identical VMs")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="processes expanding each BFS level (default 1; the result is "
-                             "the same)")
     parser.add_argument("--no-memo", action="store_true",
                         help="step every candidate of every state instead of once per (VM, "
                              "free memory) (slower; the same graph: specs/events.md R-LOCAL)")
@@ -64,12 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if args.vms not in PRESETS:
         raise InputError("command line", "--vms", args.vms,
                          f"must be one of {', '.join(map(str, sorted(PRESETS)))}")
-    if args.workers < 1:
-        raise InputError("command line", "--workers", args.workers, "must be at least 1")
     result = run_exploration(args.vms, mutant=args.mutant,
                              symmetry=False if args.no_symmetry else None,
                              on_progress=None if args.json else _progress,
-                             workers=args.workers, memo=not args.no_memo)
+                             memo=not args.no_memo)
     if not args.json:
         print(file=sys.stderr)
     if args.dot:
