@@ -71,6 +71,60 @@ def canonicalize(state: DmState) -> tuple[DmState, Renaming | None]:
     return DmState(state.host, state.free_mib, tuple(new)), renaming
 
 
+class Canonicalizer:
+    """``canonicalize(state)[0].vms`` for many states, faster, with every VM value taken from
+    ``pool`` (one object per value). The groups of same-settings positions are computed once
+    per settings layout, a VM's runtime sort key and its renamed copies once per value.
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import HostSettings
+    >>> from dynmem.model.vocabulary import Power
+    >>> same = VmSettings(dynamic=True, startup_mib=32, maximum_mib=64)
+    >>> vms = (Vm("lo1", same, power=Power.RUNNING, visible_mib=32), Vm("lo2", same))
+    >>> [vm.power.name for vm in Canonicalizer()(vms)]
+    ['OFF', 'RUNNING']
+    """
+
+    def __init__(self, pool: dict[Vm, Vm] | None = None) -> None:
+        self.pool: dict[Vm, Vm] = {} if pool is None else pool
+        self._groups: dict[tuple[VmSettings, ...], list[list[int]]] = {}
+        self._keys: dict[Vm, tuple[Any, ...]] = {}
+        self._renamed: dict[tuple[Vm, str], Vm] = {}
+
+    def __call__(self, vms: tuple[Vm, ...]) -> tuple[Vm, ...]:
+        pool = self.pool
+        layout = tuple(vm.settings for vm in vms)
+        groups = self._groups.get(layout)
+        if groups is None:
+            groups = self._groups[layout] = _get_groups(layout)
+        if not groups:
+            return tuple(pool.setdefault(vm, vm) for vm in vms)
+        new = list(vms)
+        keys = self._keys
+        for positions in groups:
+            order = sorted(positions, key=lambda i: keys.get(vms[i]) or keys.setdefault(
+                vms[i], get_runtime(vms[i])))
+            for slot, source in zip(positions, order, strict=True):
+                if slot != source:
+                    new[slot] = self._rename(vms[source], vms[slot].name)
+        return tuple(pool.setdefault(vm, vm) for vm in new)
+
+    def _rename(self, vm: Vm, name: str) -> Vm:
+        found = self._renamed.get((vm, name))
+        if found is None:
+            found = self._renamed[(vm, name)] = attrs.evolve(vm, name=name)
+        return found
+
+
+def _get_groups(layout: tuple[VmSettings, ...]) -> list[list[int]]:
+    """The positions of each settings value held by two VMs or more."""
+    groups: dict[VmSettings, list[int]] = {}
+    for index, value in enumerate(layout):
+        groups.setdefault(value, []).append(index)
+    return [positions for positions in groups.values() if len(positions) > 1]
+
+
 def rename_event(event: Event, renaming: Renaming) -> Event:
     """``event`` with its VM renamed through ``renaming`` (events without a VM unchanged)."""
     name = getattr(event, "vm", None)

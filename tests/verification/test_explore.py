@@ -23,7 +23,7 @@ from dynmem.verification.explore_run import run_exploration
 from dynmem.verification.mutants import BY_NAME
 from dynmem.verification.progress import PROG_FIXED_POINT
 from dynmem.verification.reachable import REACHABLE_PAIRS
-from dynmem.verification.symmetry import canonicalize
+from dynmem.verification.symmetry import Canonicalizer, canonicalize
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,18 @@ class TestSymmetry:
         assert reduced.ok and full.ok
         assert {canonicalize(s)[0] for s in full.states} == set(reduced.states)
         assert reduced.n_states < 0.6 * full.n_states
+
+    def test_canonicalizer_is_canonicalize(self) -> None:
+        """The explorer's cached ``Canonicalizer`` gives ``canonicalize``'s VMs on every state
+        of an unreduced search of identical VMs (where renamings happen)."""
+        full = explore(attrs.evolve(SYMMETRIC, symmetry=False), progress=False)
+        fast = Canonicalizer()
+        renamed = 0
+        for state in full.states:
+            canon, renaming = canonicalize(state)
+            renamed += renaming is not None
+            assert fast(state.vms) == canon.vms
+        assert renamed > 1000
 
     def test_counterexample_length_is_the_same_with_and_without(self) -> None:
         """A planted bug's shortest counterexample has the same length either way."""
