@@ -21,6 +21,7 @@ from dynmem.verification.errors import InputError
 from dynmem.verification.fuzz import FuzzResult, run_fuzz
 from dynmem.verification.mutants import BY_NAME, get_mutant
 from dynmem.verification.reachable import get_reachable_pairs
+from dynmem.verification.stateful import get_settings
 
 _BAR = 30
 
@@ -64,7 +65,9 @@ def _check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the campaign; print statistics (or JSON); 0 if nothing failed, else 1."""
     _check(args)
-    total = args.examples
+    # The bar runs to the profile's max_examples: Hypothesis counts valid examples only, so a
+    # campaign may start a few more than that (the bar then stays full).
+    total = args.examples or get_settings(args.profile).max_examples
 
     def progress(examples: int, steps: int, seconds: float) -> None:
         done = min(1.0, examples / total) if total else 0.0
