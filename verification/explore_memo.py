@@ -10,7 +10,7 @@ steps on the first state that has it and reuses them for every other.
 Each computed step is checked to change nothing else (the other VMs the same values, the
 host the same); one that does (Delete, or a planted bug that edits other VMs) is kept as
 *direct* and stepped again on every state. What a step reads cannot be checked here:
-tests/reference/test_locality.py checks R-LOCAL for the reference and every planted bug, and
+tests/verification/test_locality.py checks R-LOCAL for the reference and every planted bug, and
 tests/verification/test_explore_memo.py compares memoized and direct explorations.
 """
 
