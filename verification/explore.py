@@ -127,7 +127,8 @@ class Exploration:
     progress: list[ProgressFinding] = attrs.field(factory=list)
     complete: bool = False
     stopped_early: bool = False  # stopped on purpose at a violation (not the state limit)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the search and the progress analysis
+    search_seconds: float = 0.0  # the search alone
     coverage: Coverage | None = None
     index: dict[DmState, int] | None = None
 
@@ -365,7 +366,7 @@ class _Search:
                 on_progress(len(x.states), len(x.edge_src), len(self.queue))
         x.complete = not self.queue
         x.stopped_early = bool(self.queue) and self.is_done()
-        x.seconds = time.perf_counter() - start
+        x.seconds = x.search_seconds = time.perf_counter() - start
         self.finish_coverage()
         return x
 

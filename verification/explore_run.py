@@ -35,6 +35,7 @@ class ExploreResult:
     states: int
     edges: int
     seconds: float
+    search_seconds: float
     complete: bool
     stopped_early: bool
     violations: tuple[tuple[str, int], ...]
@@ -47,13 +48,15 @@ class ExploreResult:
 
     @property
     def states_per_second(self) -> float:
-        return self.states / self.seconds if self.seconds > 0 else 0.0
+        """States per second of the search (the progress analysis is not counted)."""
+        return self.states / self.search_seconds if self.search_seconds > 0 else 0.0
 
     def summary(self) -> str:
         """One line for people, e.g. ``2vm: 20773 states, 194882 edges, ... ok``."""
         head = (f"{self.config}{f' (mutant {self.mutant})' if self.mutant else ''}: "
-                f"{self.states} states, {self.edges} edges, {self.seconds:.2f} s "
-                f"({self.states_per_second:,.0f} states/s), {self.fixed_points} fixed points")
+                f"{self.states} states, {self.edges} edges, {self.seconds:.2f} s (search "
+                f"{self.search_seconds:.2f} s, {self.states_per_second:,.0f} states/s), "
+                f"{self.fixed_points} fixed points")
         if self.ok:
             return head + ": ok"
         found = [f"{inv} (shortest {n} steps)" for inv, n in self.violations]
@@ -68,6 +71,7 @@ class ExploreResult:
         return {
             "ok": self.ok, "config": self.config, "mutant": self.mutant,
             "states": self.states, "edges": self.edges, "seconds": round(self.seconds, 3),
+            "search_seconds": round(self.search_seconds, 3),
             "states_per_second": round(self.states_per_second), "complete": self.complete,
             "stopped_early": self.stopped_early,
             "violations": [{"invariant": i, "shortest": n} for i, n in self.violations],
@@ -120,7 +124,8 @@ def summarise(x: Exploration, mutant: str | None = None) -> ExploreResult:
     kinds = Counter(v.invariant for f in x.progress for v in f.violations)
     return ExploreResult(
         ok=x.ok, config=x.config.name, mutant=mutant, states=x.n_states, edges=x.n_edges,
-        seconds=x.seconds, complete=x.complete, stopped_early=x.stopped_early,
+        seconds=x.seconds, search_seconds=x.search_seconds, complete=x.complete,
+        stopped_early=x.stopped_early,
         violations=tuple((inv, c.length) for inv, c in examples),
         violating_steps=x.violating_steps,
         oscillations=sum(1 for f in x.progress if f.cycle),
