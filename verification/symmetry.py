@@ -46,19 +46,9 @@ def canonicalize(state: DmState) -> tuple[DmState, Renaming | None]:
     ([('lo1', 'OFF'), ('lo2', 'RUNNING')], {'lo2': 'lo1', 'lo1': 'lo2'})
     """
     vms = state.vms
-    if len(vms) < 2:
-        return state, None
-    settings = [vm.settings for vm in vms]
-    if len(set(settings)) == len(vms):
-        return state, None
-    groups: dict[VmSettings, list[int]] = {}
-    for index, value in enumerate(settings):
-        groups.setdefault(value, []).append(index)
     new = list(vms)
     renaming: Renaming = {}
-    for positions in groups.values():
-        if len(positions) < 2:
-            continue
+    for positions in _get_groups(tuple(vm.settings for vm in vms)):
         order = sorted(positions, key=lambda i: get_runtime(vms[i]))
         if order == positions:
             continue
