@@ -149,6 +149,16 @@ def response_variants(vm: Vm, adversarial: bool = True) -> list[Event]:
     return out
 
 
+def get_swing(vm: Vm) -> int:
+    """A demand that moves ``vm``'s target across what it has: above its visible memory
+    while it is small or has ballooned pages (a grant: unballoon, then hot-add), none once
+    it has grown (a balloon). Fixed demand values rarely chain grow, shrink and grow again
+    on one VM, the path where a policy must wait for an unballoon before it hot-adds."""
+    if vm.ballooned_mib > 0 or vm.assigned_mib <= vm.settings.startup_mib:
+        return vm.visible_mib + 512
+    return 0
+
+
 @attrs.frozen
 class EnabledEvents:
     """The default source: small hosts, 1-3 VMs, events from ``enabled_events``.
@@ -161,6 +171,22 @@ class EnabledEvents:
     adversarial: bool = True
     admin: bool = True
     max_vms: int = 3
+    # One example in ``lifecycles`` (0: none) is an honest lifecycle (see ``for_example``).
+    lifecycles: int = 0
+    varied_answers: bool = True  # guests also give partial, failed and empty answers
+    swings: bool = False  # half the demand changes are ``get_swing``
+
+    def for_example(self, draw: Draw) -> EnabledEvents:
+        """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
+        testing): guests answer only honestly, nothing is refused on purpose, no admin
+        events, and demand swings across what a VM has. Deep paths (grow, shrink, grow
+        again on one VM) are then common there instead of being cut short by a failed
+        hot-add or a reconfigured VM. Without ``lifecycles`` nothing is drawn, so the
+        examples are exactly those of the plain source."""
+        if self.lifecycles and draw(st.integers(0, self.lifecycles - 1)) == 0:
+            return attrs.evolve(self, varied_answers=False, admin=False, adversarial=False,
+                                swings=True)
+        return self
 
     def initial(self, draw: Draw) -> DmState:
         physical = draw(st.sampled_from((4096, 8192, 16384)))
@@ -179,9 +205,11 @@ class EnabledEvents:
         # Unballoons have one answer and are left to the honest progress below, so that
         # ticks still fall while they are in flight (a hot-add planned then is refused).
         busy = [vm for vm in running if vm.txn in (TxnKind.BALLOON, TxnKind.HOT_ADD)]
-        if busy and draw(st.integers(0, 2)) == 2:
+        if busy and self.varied_answers and draw(st.integers(0, 2)) == 2:
             return _pick(draw, response_variants(_pick(draw, busy), self.adversarial))
-        choice = draw(st.integers(0, 11))
+        # Without misbehaviour the last choices (refused events, any enabled event) are not
+        # drawn: every step moves a lifecycle on.
+        choice = draw(st.integers(0, 11 if self.adversarial else 8))
         if choice >= 10 and self.adversarial:
             # Half of these are starts that do not fit (the one guard on amounts, R-START);
             # the rest is spread over every other guard.
@@ -203,6 +231,8 @@ class EnabledEvents:
                 return self._vary(draw, state, _pick(draw, progress))
         if choice <= 8 and running:
             vm = _pick(draw, running)
+            if self.swings and draw(st.integers(0, 1)) == 1:
+                return Demand(vm.name, get_swing(vm))
             return Demand(vm.name, _pick(draw, _DEMANDS))
         options = enabled_events(state, _DEMANDS, self.adversarial, plan=lambda s: ())
         options.append(BalancerTick())
@@ -213,7 +243,7 @@ class EnabledEvents:
     def _vary(self, draw: Draw, state: DmState, event: Event) -> Event:
         """A guest's answer to its transaction: honest half the time, else any variant, so
         that partial, failed, empty and oversized answers are all drawn regularly."""
-        if not isinstance(event, (BalloonResponse, HotAddResponse)):
+        if not self.varied_answers or not isinstance(event, (BalloonResponse, HotAddResponse)):
             return event
         vm = state.get_vm(event.vm)
         if vm is None or draw(st.integers(0, 1)) == 0:
@@ -230,3 +260,16 @@ class EnabledEvents:
             if not vm.running and draw(st.integers(0, 3)) == 3:
                 out += [Configure(vm.name, draw(_SETTINGS)), Delete(vm.name)]
         return out
+
+
+def get_default_source(kind: str, max_steps: int = 60) -> EnabledEvents:
+    """The source ``dynmem oracle`` uses for an IUT of ``kind``. A policy IUT is judged only
+    on its plans, so what finds its bugs is reaching many planning situations: one example
+    in three is an honest lifecycle. Measured over seeds 1-20 on
+    examples/buggy_iuts/hot_add_during_unballoon.py at 100, 200 and 400 examples: caught 3
+    and 7 of 20 times, and 6 of 10 at 400, without lifecycles; 12, 17 and 19 of 20 with.
+    The other policy bug (ignores_maximum.py): 20 of 20 either way. A system IUT keeps the plain
+    source: its bugs are in handling guest answers and refused events, which honest
+    lifecycles draw less (a partial hot-add leak was caught 14 times in 20 instead of 16
+    with one example in six honest)."""
+    return EnabledEvents(max_steps=max_steps, lifecycles=3 if kind == "policy" else 0)

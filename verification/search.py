@@ -52,6 +52,10 @@ def generate_case(driver: Driver, kind: Kind, mode: Mode, source: EventSource, d
                   is_allowed: IsAllowed | None = None) -> CaseResult:
     """One generated example, events drawn from the harness state step by step."""
     runner = CaseRunner(driver, kind, mode, is_allowed)
+    # A source may tune itself per example (EnabledEvents.for_example: swarm testing).
+    tune = getattr(source, "for_example", None)
+    if tune is not None:
+        source = tune(draw)
     initial = source.initial(draw)
     events: list[Event] = []
     if runner.start(initial) is None:

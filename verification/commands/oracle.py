@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dynmem.verification.generate import EnabledEvents
+from dynmem.verification.generate import get_default_source
 from dynmem.verification.iut import IutFault, IutUnusable, Kind, Mode, SubprocessIut, check_hello
 from dynmem.verification.oracle import CaseResult, Divergence, IsAllowed, load_is_allowed
 from dynmem.verification.oracle_report import report_text, write_report
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         except IutFault as fault:
             result = _hello_failure(fault, kind, mode)
         else:
-            result = search(driver, kind, mode, EnabledEvents(max_steps=args.max_steps),
+            result = search(driver, kind, mode, get_default_source(kind, args.max_steps),
                             args.examples, args.seed, is_allowed, args.shrink_seconds,
                             progress)
     except IutUnusable as err:
