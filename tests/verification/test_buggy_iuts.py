@@ -89,3 +89,8 @@ def test_plain_source_is_unchanged_for_system_iuts() -> None:
     source's (the seed-pinned generator tests stay meaningful)."""
     assert get_default_source("system") == EnabledEvents()
     assert get_default_source("policy").lifecycles == 3
+
+    def no_draw(strategy: object) -> object:
+        raise AssertionError(f"drew {strategy!r}")
+
+    assert EnabledEvents().for_example(no_draw) == EnabledEvents()
