@@ -1,8 +1,8 @@
 """Time BMC to each planted bug's shortest counterexample at N <= 3 (goal: < 10 s each).
 
 A script, not a test: run it once and paste its markdown table into the README. For every
-model-level mutant (model/mutants.py) and N in ``--sizes``, two searches on the small
-concrete scope: for ANY invariant of the registry (what ``dynmem bmc --mutant NAME`` does)
+model-level mutant (verification/mutants/model_edits.py) and N in ``--sizes``, two searches on
+the small concrete scope: for ANY invariant of the registry (what ``dynmem bmc --mutant NAME`` does)
 and for the mutant's expected invariant only. Each row gives the depth of the shortest
 trace, what broke, the wall-clock time (search, decoding and the replay through the
 reference-level bug), and whether the replay reproduced it. A last table times the real
@@ -20,9 +20,9 @@ import sys
 import time
 
 from dynmem.model.invariants import BY_ID, INVARIANTS
-from dynmem.verification.bmc import Counterexample, NoViolation, check_bmc
-from dynmem.verification.bmc_scope import small_scope
-from dynmem.verification.mutant_models import list_variants
+from dynmem.verification.mutants.models import list_variants
+from dynmem.verification.symbolic.bmc import Counterexample, NoViolation, check_bmc
+from dynmem.verification.symbolic.scope import small_scope
 
 GOAL_S = 10.0
 

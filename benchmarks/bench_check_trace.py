@@ -1,6 +1,6 @@
 """Throughput of ``dynmem check-trace`` on a generated 1M-event log, on one core.
 
-A script, not a test: it writes a log of a well-behaved host (``verification.loggen``: 3
+A script, not a test: it writes a log of a well-behaved host (``verification.oracle.loggen``: 3
 dynamic VMs, honest guests, periodic status reports, balancer ticks), then checks it with the
 command's own code path (streaming from the file, the model's ``is_allowed`` and every
 invariant) and prints events/s (wall clock, and per CPU-second of this one process, which
@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from dynmem.verification.checktrace import check_log, format_log
-from dynmem.verification.loggen import log_initial, simulate_log
-from dynmem.verification.oracle import load_is_allowed
+from dynmem.verification.oracle.checktrace import check_log, format_log
+from dynmem.verification.oracle.judge import load_is_allowed
+from dynmem.verification.oracle.loggen import log_initial, simulate_log
 
 
 def _write_log(path: Path, events: int, vms: int, seed: int) -> float:

@@ -25,9 +25,9 @@ import subprocess
 import sys
 import time
 
-from dynmem.verification.explore import explore
-from dynmem.verification.explore_config import get_config
-from dynmem.verification.explore_progress import find_progress_violations
+from dynmem.verification.explore.config import get_config
+from dynmem.verification.explore.progress import find_progress_violations
+from dynmem.verification.explore.search import explore
 
 GOAL_STATES = 20_000
 GOAL_STEPS = 2_000
@@ -63,7 +63,7 @@ def bench_fuzz(examples: int | None, refinement: bool) -> str:
     process, so a campaign run after importing the explorer is a different (derandomized)
     campaign; the subprocess runs exactly what the command runs."""
     command = [sys.executable, "-c",
-               "import sys; from dynmem.verification.cli import main; sys.exit(main())",
+               "import sys; from dynmem.verification.cli.main import main; sys.exit(main())",
                "fuzz", "--profile", "ci", "--json"]
     if examples:
         command += ["--examples", str(examples)]

@@ -15,7 +15,7 @@ import platform
 import sys
 import time
 
-from dynmem.verification.inductive import check_inductive, get_obligations
+from dynmem.verification.symbolic.inductive import check_inductive, get_obligations
 
 
 def _row(label: str, n_vms: int | None, jobs: int, timeout_s: float, sliced: bool) -> str:

@@ -1,7 +1,7 @@
 """Per planted bug: which engine catches it, how fast, and how long the counterexample is.
 
 A script, not a test: it prints a markdown table. For every mutant of the shared catalogue
-(``verification/mutants.py``):
+(``verification/mutants/catalogue.py``):
 
 * exploration of its preset (``explore_vms``), stopping once each expected invariant has a
   counterexample (a progress bug is explored fully): time, what broke, the BFS shortest
@@ -24,9 +24,9 @@ import platform
 import sys
 import time
 
-from dynmem.verification.explore_run import run_exploration
-from dynmem.verification.fuzz import run_fuzz
-from dynmem.verification.mutants import MUTANTS, Mutant
+from dynmem.verification.explore.run import run_exploration
+from dynmem.verification.mutants.catalogue import MUTANTS, Mutant
+from dynmem.verification.stateful.fuzz import run_fuzz
 
 
 def explore_cells(bug: Mutant) -> tuple[bool, str]:

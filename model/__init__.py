@@ -1,1 +1,11 @@
-"""dynmem.model: the abstract Dynamic Memory system, written once for Python and for Z3."""
+"""dynmem.model: the abstract Dynamic Memory system, written once for Python and for Z3.
+
+The vocabulary and quantities (``vocabulary.py``, ``quantities.py``), the operator layer that
+reads both as Python values and as Z3 terms (``ops.py``), the state (``state.py``), the
+invariant registry (``invariants.py``: ``INVARIANTS``, ``check_state``, ``check_step``), the
+actions as guard + update + frame (``transitions.py``) and the any-N decomposition
+(``decomposition.py``). This face loads nothing: import the module you need (the symbolic
+ones load Z3).
+"""
+
+__all__: list[str] = []

@@ -45,6 +45,7 @@ from dynmem.reference.events import (
     UnballoonResponse,
     VersionRequest,
 )
+from dynmem.reference.policy import compute_plan
 from dynmem.reference.settings import check_vm_settings
 from dynmem.reference.state import DmState, Vm, evolve_vm
 
@@ -413,8 +414,6 @@ def apply_plan(
 
 def process_balancer_tick(state: DmState, event: BalancerTick) -> StepResult:
     """Run the reference policy and send its requests in order (R-TICK)."""
-    from dynmem.reference.policy import compute_plan
-
     return apply_plan(state, compute_plan(state))
 
 
@@ -449,8 +448,6 @@ def make_step(overrides: dict[type, Processor] | None = None,
 
     ``plan`` replaces the balancer policy used by BalancerTick. The result is pure too.
     """
-    from dynmem.reference.policy import compute_plan
-
     table = dict(_PROCESSORS)
     table.update(overrides or {})
     planner = plan or compute_plan

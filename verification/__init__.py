@@ -1,1 +1,9 @@
-"""dynmem.verification: proofs, model checking, testing engines, traces and the CLI."""
+"""dynmem.verification: proofs, model checking, testing engines, traces and the CLI.
+
+One package per concern (ARCHITECTURE.md): ``properties``, ``mutants``, ``traces``,
+``scenarios``, ``symbolic``, ``explore``, ``stateful``, ``oracle``, ``suite``, ``cli``; the root
+holds what all of them share: ``errors`` (the exception family), ``codec`` (JSON of values) and
+``atomic`` (the one safe writer). Importing this package loads no engine.
+"""
+
+__all__: list[str] = []

@@ -29,7 +29,7 @@ from dynmem.reference.events import (
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.reference.step import StepResult, check_request, make_step, process_request, step
-from dynmem.verification.refinement import check_run, check_sampled
+from dynmem.verification.symbolic.refinement import check_run, check_sampled
 
 
 def _ready_vm() -> DmState:
@@ -145,7 +145,7 @@ class TestSampledRefinement:
         import z3
 
         from dynmem.verification.errors import SolverUnknown
-        from dynmem.verification.proof_checks import check_sampled_refinement
+        from dynmem.verification.suite.proof_checks import check_sampled_refinement
 
         monkeypatch.setattr(z3.Solver, "check", lambda self, *args: z3.unknown)
         with pytest.raises(SolverUnknown, match="answered unknown"):

@@ -17,7 +17,7 @@ from dynmem.reference.events import (
 )
 from dynmem.reference.state import DmState
 from dynmem.reference.step import StepResult, check_request, make_step
-from dynmem.verification.trace import check_transition
+from dynmem.verification.traces.trace import check_transition
 
 
 def test_a_balloon_request_opens_a_transaction_and_frees_nothing_yet() -> None:

@@ -31,7 +31,7 @@ from dynmem.reference.policy import compute_plan, get_target, is_balanced
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, Vm, initial_state
 from dynmem.reference.step import Step, StepResult, make_step, step
-from dynmem.verification.trace import check_transition
+from dynmem.verification.traces.trace import check_transition
 
 RUNS = 200
 STEPS = 200

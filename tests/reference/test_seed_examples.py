@@ -14,7 +14,7 @@ from dynmem.reference.environment import settle
 from dynmem.reference.events import Demand, Start, StatusReport
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import DmState, compute_pressure
-from dynmem.verification.trace import check_transition
+from dynmem.verification.traces.trace import check_transition
 
 SEED_HOST = HostSettings(physical_mib=32 * 1024, reserve_mib=2 * 1024)
 

@@ -1,0 +1,35 @@
+"""The Node.js example IUT (examples/iut_node/): written from the spec alone, with its own
+proportional-sharing policy, it passes refinement mode and differs in lockstep mode."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from oracle_helpers import EXAMPLES
+
+from dynmem.verification.cli.main import main
+
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (examples/iut_node "
+                                                     "needs Node.js >= 16)")
+IUT = f"node {EXAMPLES}/iut_node/iut.js"
+
+
+def test_node_iut_passes_refinement(capsys: pytest.CaptureFixture[str]) -> None:
+    """Its own policy is safe: every step allowed by the model, every invariant kept."""
+    assert main(["oracle", "--iut", IUT, "--examples", "40", "--seed", "11"]) == 0
+    assert "verdict: PASS" in capsys.readouterr().out
+
+
+def test_node_iut_differs_in_lockstep(tmp_path: Path) -> None:
+    """Its policy is not the reference's: lockstep mode reports ``differs`` at a tick."""
+    out = tmp_path / "out"
+    code = main(["oracle", "--iut", IUT, "--mode", "lockstep", "--examples", "300", "--seed",
+                 "1", "--shrink-seconds", "5", "--out", str(out), "--json"])
+    assert code == 1
+    report = json.loads((out / "report.json").read_text())
+    assert report["class"] == "differs" and report["event"] == {"kind": "balancer_tick"}
+    assert report["diff"] and report["steps"] <= 20

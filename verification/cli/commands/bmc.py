@@ -1,0 +1,179 @@
+"""``dynmem bmc [--vms N] [--depth K] [--mutant NAME] [--invariant ID] [--symbolic]
+[--timeout S] [--out TRACE.itf.json] [--json]``: bounded model checking.
+
+Searches the model (or a planted-bug variant of it, ``--mutant``) for the SHORTEST path of
+at most K steps that breaks an invariant, replays it through the reference (the mutant's
+own reference step when the catalogue has one) and prints it like any trace. Exit 1 on a
+violation, on a model/reference mismatch (the model's path does not replay: a bug to fix)
+and on a Z3 unknown/timeout; 0 when no path of up to K steps breaks anything (bounded, not a
+proof: ``dynmem prove`` is the proof); 2 on bad usage. Progress goes to stderr (quiet with
+``--json``, which prints exactly one JSON document).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from dynmem.model.invariants import BY_ID, INVARIANTS, Invariant
+from dynmem.model.params import MINIMAL
+from dynmem.model.transitions import ACTIONS
+from dynmem.reference.step import step
+from dynmem.verification.errors import InputError
+from dynmem.verification.mutants.models import MutantVariant, get_variant, list_variants
+from dynmem.verification.symbolic.bmc import (
+    BmcOutcome,
+    Counterexample,
+    Mismatch,
+    NoViolation,
+    check_bmc,
+)
+from dynmem.verification.symbolic.scope import Scope, small_scope, symbolic_scope
+from dynmem.verification.traces.itf import trace_to_itf, write_itf
+from dynmem.verification.traces.render import render_text
+
+MAX_VMS = 16
+MAX_DEPTH = 60
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "bmc",
+        help="bounded model checking: the shortest trace breaking an invariant, replayed",
+        description="Search every path of at most K steps from the initial states for the "
+                    "shortest one that breaks an invariant; replay it through the reference. "
+                    "Exit 1: a violation, a model/reference mismatch or a Z3 unknown; 0: "
+                    "none up to K steps (bounded, not a proof); 2: bad usage.",
+    )
+    parser.add_argument("--vms", type=int, default=MINIMAL.n_vms, metavar="N",
+                        help=f"number of VM slots (default {MINIMAL.n_vms}, MINIMAL preset)")
+    parser.add_argument("--depth", type=int, default=MINIMAL.bmc_depth, metavar="K",
+                        help=f"largest number of steps (default {MINIMAL.bmc_depth})")
+    parser.add_argument("--mutant", metavar="NAME",
+                        help="check a planted-bug variant of the model (see dynmem mutants)")
+    parser.add_argument("--invariant", action="append", metavar="ID",
+                        help="look only for violations of this invariant (repeatable; "
+                             "default: the whole registry)")
+    parser.add_argument("--symbolic", action="store_true",
+                        help="symbolic host and VM settings instead of the small concrete "
+                             "preset (slower, more general)")
+    parser.add_argument("--timeout", type=float, default=MINIMAL.timeout_s, metavar="S",
+                        help=f"Z3 timeout per depth in seconds (default {MINIMAL.timeout_s:g});"
+                             " a timeout is an unknown and fails")
+    parser.add_argument("--out", metavar="TRACE.itf.json",
+                        help="write the counterexample trace as ITF JSON")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document instead of the trace")
+    parser.set_defaults(handler=run)
+
+
+def _check_usage(args: argparse.Namespace) -> tuple[MutantVariant | None, list[Invariant]]:
+    if not 1 <= args.vms <= MAX_VMS:
+        raise InputError("command line", "--vms", args.vms, f"must be 1..{MAX_VMS}")
+    if not 0 <= args.depth <= MAX_DEPTH:
+        raise InputError("command line", "--depth", args.depth, f"must be 0..{MAX_DEPTH}")
+    if not args.timeout > 0:
+        raise InputError("command line", "--timeout", args.timeout, "must be > 0 seconds")
+    unknown = [i for i in args.invariant or () if i not in BY_ID]
+    if unknown:
+        raise InputError("command line", "--invariant", unknown[0],
+                         f"unknown invariant; known: {', '.join(BY_ID)}")
+    invariants = [BY_ID[i] for i in args.invariant] if args.invariant else list(INVARIANTS)
+    if args.mutant is None:
+        return None, invariants
+    variant = get_variant(args.mutant)
+    if variant is None:
+        names = ", ".join(v.name for v in list_variants() if v.model is not None)
+        raise InputError("command line", "--mutant", args.mutant,
+                         f"no model-level mutant of that name; known: {names}")
+    return variant, invariants
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run BMC; print the trace (or JSON); write ITF if asked; exit 0/1 as documented."""
+    variant, invariants = _check_usage(args)
+    scope = symbolic_scope(args.vms) if args.symbolic else small_scope(args.vms)
+    if not args.json:
+        what = f"mutant {variant.name}" if variant else "the model"
+        print(f"[bmc] {what}, {scope.describe()}, depth 0..{args.depth}", file=sys.stderr)
+
+    def progress(depth: int, verdict: str, seconds: float) -> None:
+        word = {"unsat": "no violation", "sat": "VIOLATION"}.get(verdict, verdict)
+        print(f"[bmc depth {depth}] {word} ({seconds:.2f} s)", file=sys.stderr)
+
+    actions = variant.model.apply() if variant and variant.model else ACTIONS
+    step_fn = variant.step if variant and variant.step else step
+    outcome = check_bmc(scope, args.depth, actions, invariants, step_fn, args.timeout,
+                        None if args.json else progress,
+                        (("mutant", variant.name),) if variant else ())
+    trace = getattr(outcome, "trace", None)
+    if args.out and trace is not None:
+        write_itf(trace, args.out)
+    elif args.out and not args.json:
+        print(f"[bmc] no counterexample: {args.out} not written", file=sys.stderr)
+    if args.json:
+        json.dump(outcome_to_json(outcome, scope, variant, args.depth), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_outcome(outcome, scope, variant, args.depth))
+    return 0 if isinstance(outcome, NoViolation) else 1
+
+
+def _replayed_by(variant: MutantVariant | None) -> str:
+    if variant is None:
+        return "reference.step"
+    if variant.step is None:
+        return "reference.step (this mutant has no reference-level variant)"
+    return f"the reference-level mutant {variant.name}"
+
+
+def render_outcome(outcome: BmcOutcome, scope: Scope, variant: MutantVariant | None,
+                   depth: int) -> str:
+    """The readable report: the trace(s), then one verdict line."""
+    where = f"{scope.describe()}"
+    if isinstance(outcome, Counterexample):
+        expected = ""
+        if variant is not None:
+            other = ("" if variant.invariant in outcome.invariants
+                     else f" (another invariant broke first; --invariant {variant.invariant} "
+                          f"looks for it)")
+            expected = f"; the catalogue expects {variant.invariant}{other}"
+        return (render_text(outcome.trace)
+                + f"bmc: VIOLATION of {', '.join(outcome.invariants)} after {outcome.depth} "
+                  f"steps, the shortest ({where}); reproduced by {_replayed_by(variant)}"
+                  f"{expected}\n")
+    if isinstance(outcome, Mismatch):
+        text = "the model's path:\n"
+        text += render_text(outcome.trace) if outcome.trace else "    (a state breaks TypeOK)\n"
+        text += "the reference's replay, up to where it parts from the model:\n"
+        text += render_text(outcome.replayed)
+        return (text + f"bmc: MODEL/REFERENCE MISMATCH at depth {outcome.depth} "
+                       f"({', '.join(outcome.failed)} in the model): {outcome.reason}; "
+                       f"replayed by {_replayed_by(variant)}\n")
+    if isinstance(outcome, NoViolation):
+        return (f"bmc: no violation up to depth {depth} ({where}): bounded, not a proof "
+                f"({outcome.seconds:.2f} s)\n")
+    return f"bmc: UNKNOWN at depth {outcome.depth}: {outcome.reason}\n"
+
+
+def outcome_to_json(outcome: BmcOutcome, scope: Scope, variant: MutantVariant | None,
+                    depth: int) -> dict[str, Any]:
+    """``{"ok", "status", "depth", "max_depth", "scope", "mutant", ...}``; ``trace`` is the
+    ITF document of the (replayed) counterexample."""
+    data: dict[str, Any] = {
+        "ok": isinstance(outcome, NoViolation), "status": outcome.status,
+        "depth": outcome.depth, "max_depth": depth, "scope": scope.describe(),
+        "mutant": variant.name if variant else None, "seconds": round(outcome.seconds, 3),
+    }
+    if isinstance(outcome, Counterexample):
+        data.update(invariants=list(outcome.invariants), failed=list(outcome.failed),
+                    trace=trace_to_itf(outcome.trace))
+    elif isinstance(outcome, Mismatch):
+        data.update(reason=outcome.reason, failed=list(outcome.failed),
+                    trace=trace_to_itf(outcome.trace) if outcome.trace else None,
+                    replayed=trace_to_itf(outcome.replayed))
+    elif not isinstance(outcome, NoViolation):
+        data["reason"] = outcome.reason
+    return data

@@ -1,0 +1,85 @@
+"""``dynmem check-trace LOG.jsonl``: check a recorded log against the model, streaming.
+
+The log (specs/formats/oracle.md §5) is a header with the initial state, then one entry
+per event with the observation after it. Nothing is run: every step is judged as the oracle
+judges a system IUT in refinement mode. Exit 0: the log conforms; 1: a violation (the first
+one is shown with its line, class, diff and the readable trace of the last steps); 2: the
+log cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from dynmem.verification.errors import InputError
+from dynmem.verification.oracle.checktrace import LogResult, check_log
+from dynmem.verification.oracle.judge import CLASS_WORDS, load_is_allowed
+from dynmem.verification.traces.render import render_text
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check-trace",
+        help="check a recorded log of a real system against the model (streaming)",
+        description="Check a recorded log (JSON Lines: a header, then one entry per event "
+                    "with the observed state after it) against the model and every "
+                    "invariant. Exit 0: conforms; 1: a violation; 2: unreadable log.",
+    )
+    parser.add_argument("log", metavar="LOG.jsonl", help="the log (specs/formats/oracle.md §5)")
+    parser.add_argument("--window", type=int, default=8, metavar="N",
+                        help="steps of context shown before the violation (default 8)")
+    parser.add_argument("--no-fast", action="store_true",
+                        help="judge every step with the full check (slower, same verdicts)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(handler=run)
+
+
+def _summary(result: LogResult, log: str, seconds: float) -> dict[str, Any]:
+    d = result.divergence
+    return {"ok": d is None, "log": log, "events": result.events, "seconds": round(seconds, 3),
+            "line": result.line, "class": d.cls if d else None,
+            "reason": d.headline() if d else None,
+            "diff": [item.to_json() for item in d.diff] if d else [],
+            "violations": [{"invariant": v.invariant, "clause": v.clause, "vm": v.vm,
+                            "message": v.message} for v in d.violations] if d else []}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check ``args.log``; print the verdict; return the exit code."""
+    started = time.perf_counter()
+    try:
+        with open(args.log, encoding="utf-8") as handle:
+            result = check_log(handle, args.log, load_is_allowed(), not args.no_fast,
+                               max(1, args.window))
+    except OSError as err:
+        raise InputError(args.log, "", None, f"cannot read the log: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise InputError(args.log, "", None, f"is not UTF-8 text: {err}") from None
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(json.dumps(_summary(result, args.log, seconds), indent=2))
+    else:
+        _print(result, args.log, seconds)
+    return 0 if result.divergence is None else 1
+
+
+def _print(result: LogResult, log: str, seconds: float) -> None:
+    rate = result.events / seconds if seconds > 0 else 0.0
+    print(f"dynmem check-trace {log}: {result.events} events in {seconds:.2f} s "
+          f"({rate:,.0f} events/s)")
+    d = result.divergence
+    if d is None:
+        print("verdict: the log conforms to the model; no invariant violated")
+        return
+    print(f"verdict: VIOLATION at line {result.line} (event {d.step}): {CLASS_WORDS[d.cls]}")
+    print(f"first violation: {d.headline()}")
+    for item in d.diff:
+        print(f"    {item.path}: expected {item.expected!r}, observed {item.observed!r}")
+    if result.window is not None:
+        print(f"\nthe last {len(result.window.steps)} steps (step 1 here is event "
+              f"{dict(result.window.notes).get('first_step')} of the log):")
+        sys.stdout.write(render_text(result.window))

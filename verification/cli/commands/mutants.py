@@ -1,0 +1,62 @@
+"""``dynmem mutants [--json]``: the catalogue of planted bugs.
+
+One row per planted bug: its name, the invariant it must break, whether a model-level
+variant (``dynmem bmc --mutant NAME``) and a reference-level variant exist, and what it
+does. Exit 0 (listing cannot fail).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from dynmem.verification.mutants.models import MutantVariant, list_variants
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "mutants",
+        help="list the planted bugs (mutated models) every check must catch",
+        description="List the catalogue of planted bugs: name, the invariant each must "
+                    "break, and whether a model-level (dynmem bmc --mutant NAME) and a "
+                    "reference-level variant exist.",
+    )
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document instead of the table")
+    parser.set_defaults(handler=run)
+
+
+def variant_to_json(variant: MutantVariant) -> dict[str, Any]:
+    """``{"name", "invariant", "breaks", "model", "reference", "description", "note"}``."""
+    return {"name": variant.name, "invariant": variant.invariant or None,
+            "breaks": list(variant.breaks),
+            "model": variant.model is not None, "reference": variant.step is not None,
+            "description": variant.description, "note": variant.note or None}
+
+
+def render_table(variants: list[MutantVariant]) -> str:
+    """Name, invariant, levels, then the description, one row per planted bug."""
+    header = ("NAME", "INVARIANT", "MODEL", "REFERENCE", "DESCRIPTION")
+    rows = [(v.name, v.invariant or "-", "yes" if v.model else "no",
+             "yes" if v.step else "no", v.description) for v in variants]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True))
+             + "  " + row[4] for row in [header, *rows]]
+    lines += [f"{v.name}: no model-level variant: {v.note}" for v in variants if v.note]
+    with_model = sum(1 for v in variants if v.model)
+    lines.append(f"{len(variants)} planted bugs, {with_model} with a model-level variant "
+                 f"(run one: dynmem bmc --mutant NAME)")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the catalogue (table or JSON)."""
+    variants = list_variants()
+    if args.json:
+        json.dump({"mutants": [variant_to_json(v) for v in variants]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_table(variants))
+    return 0

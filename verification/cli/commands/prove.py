@@ -1,0 +1,243 @@
+"""``dynmem prove [--vms N] [--any-n] [--timeout S] [--jobs J] [--support] [--json]``.
+
+Proves every invariant of the registry inductive for the model (verification/symbolic/inductive.py):
+a table of invariant × action (proved / CTI / unknown) with times, then every failure in
+detail (a counterexample to induction is rendered like any trace), then the proof-support
+summary. Without ``--vms``/``--any-n`` both the MINIMAL preset's N and the any-N
+decomposition run. Exit 0 only if every obligation is proved; 1 on a CTI or an unknown
+(timeouts included); 2 on bad usage. Progress goes to stderr (quiet with ``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from dynmem.model.params import MINIMAL
+from dynmem.verification.codec import event_to_json
+from dynmem.verification.errors import InputError
+from dynmem.verification.symbolic.inductive import (
+    CounterexampleToInduction,
+    Model,
+    Outcome,
+    ProofRun,
+    Proved,
+    Unknown,
+    check_inductive,
+)
+from dynmem.verification.symbolic.support import Support, compute_support
+from dynmem.verification.symbolic.triage import render_triage_runs
+from dynmem.verification.traces.render import render_text
+
+MAX_VMS = 512
+# Column headings of the table, one per model action (others fall back to 4 letters).
+SHORT = {
+    "Create": "crt", "Configure": "cfg", "Delete": "del", "Start": "sta", "Stop": "stp",
+    "Demand": "dem", "VersionRequest": "ver", "CapabilitiesReport": "cap",
+    "QuietPeriodEnd": "qui", "StatusReport": "sts", "BalloonRequest": "b.rq",
+    "BalloonResponse": "b.rs", "UnballoonRequest": "u.rq", "UnballoonResponse": "u.rs",
+    "HotAddRequest": "h.rq", "HotAddResponse": "h.rs", "BalancerTick": "tick",
+}
+CELL = {"proved": "ok", "cti": "CTI", "unknown": "??"}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "prove",
+        help="prove every invariant inductive with Z3 (CTIs and unknowns fail)",
+        description="Prove that every invariant holds initially and is preserved by every "
+                    "model action (Z3 induction). Exit 0 only if everything is proved; 1 on "
+                    "a counterexample to induction or an unknown/timeout; 2 on bad usage.",
+    )
+    parser.add_argument("--vms", type=int, default=None, metavar="N",
+                        help=f"number of VM slots of the concrete encoding (default "
+                             f"{MINIMAL.n_vms}, the MINIMAL preset)")
+    parser.add_argument("--any-n", action="store_true",
+                        help="prove for every number of VMs (per-VM decomposition)")
+    parser.add_argument("--timeout", type=float, default=MINIMAL.timeout_s, metavar="S",
+                        help=f"Z3 timeout per obligation in seconds (default "
+                             f"{MINIMAL.timeout_s:g}); a timeout is an unknown and fails")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="J",
+                        help="solver processes (default: 2, or 1 on a single core)")
+    parser.add_argument("--support", action="store_true",
+                        help="list every obligation's unsat core (what its proof used)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document instead of the table")
+    parser.add_argument("--triage", action="store_true",
+                        help="after the table, search each CTI's pre-state by BMC: real bug "
+                             "or invariant too weak (verification/symbolic/triage.py)")
+    parser.set_defaults(handler=run)
+
+
+def _check_usage(args: argparse.Namespace) -> None:
+    if args.vms is not None and not 1 <= args.vms <= MAX_VMS:
+        raise InputError("command line", "--vms", args.vms, f"must be 1..{MAX_VMS}")
+    if not args.timeout > 0:
+        raise InputError("command line", "--timeout", args.timeout, "must be > 0 seconds")
+    if args.jobs < 1:
+        raise InputError("command line", "--jobs", args.jobs, "must be >= 1")
+
+
+def get_sizes(args: argparse.Namespace) -> list[int | None]:
+    """The runs asked for: N slots and/or any N (both by default)."""
+    if args.vms is None and not args.any_n:
+        return [MINIMAL.n_vms, None]
+    return ([args.vms] if args.vms is not None else []) + ([None] if args.any_n else [])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prove; print the table (or JSON); 0 if everything is proved, else 1."""
+    _check_usage(args)
+    model = Model()
+    runs = []
+    for n_vms in get_sizes(args):
+        scope = "any N" if n_vms is None else f"N={n_vms}"
+
+        def progress(done: int, total: int, outcome: Outcome, scope: str = scope) -> None:
+            if outcome.status != "proved" or done == total or done % 200 == 0:
+                print(f"[{scope} {done}/{total}] {outcome.obligation.label}: "
+                      f"{outcome.status}", file=sys.stderr)
+
+        runs.append(check_inductive(n_vms, model, args.timeout, args.jobs,
+                                    progress=None if args.json else progress))
+    ok = all(r.ok for r in runs)
+    support = compute_support(runs, model)
+    if args.json:
+        json.dump(runs_to_json(runs, support, ok), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write("\n".join(render_runs(runs, support, args.support)) + "\n")
+        if args.triage:
+            sys.stdout.write(render_triage_runs((o for r in runs for o in r.outcomes), model))
+    return 0 if ok else 1
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def _cell(outcomes: list[Outcome]) -> str:
+    if not outcomes:
+        return "-"
+    for status in ("cti", "unknown"):
+        if any(o.status == status for o in outcomes):
+            return CELL[status]
+    return CELL["proved"]
+
+
+def render_table(run: ProofRun) -> list[str]:
+    """Invariant × (init, action) cells, a time column per invariant and a time row."""
+    columns = ["init", *dict.fromkeys(o.obligation.action for o in run.outcomes
+                                      if o.obligation.action is not None)]
+    heads = [c if c == "init" else SHORT.get(c, c[:4].lower()) for c in columns]
+    rows = list(dict.fromkeys(o.obligation.invariant for o in run.outcomes
+                              if o.obligation.kind == "consecution"))
+    width = max(len(r) for r in [*rows, "INVARIANT"])
+
+    def select(inv: str | None, column: str) -> list[Outcome]:
+        return [o for o in run.outcomes if o.obligation.kind != "lemma"
+                and (inv is None or o.obligation.invariant == inv)
+                and (o.obligation.action or "init") == column]
+
+    lines = ["INVARIANT".ljust(width) + " " + " ".join(h.rjust(4) for h in heads) + "    TIME"]
+    for inv in rows:
+        cells = [_cell(select(inv, c)).rjust(4) for c in columns]
+        seconds = sum(o.seconds for o in run.outcomes if o.obligation.invariant == inv)
+        lines.append(inv.ljust(width) + " " + " ".join(cells) + f" {seconds:6.2f}s")
+    times = [f"{sum(o.seconds for o in select(None, c)):.1f}".rjust(4) for c in columns]
+    lines.append("time (s)".ljust(width) + " " + " ".join(times))
+    for o in run.outcomes:
+        if o.obligation.kind == "lemma":
+            lines.append(f"{o.obligation.label}: {o.status} ({o.seconds:.2f} s)")
+    return lines
+
+
+def _failure(outcome: Outcome) -> list[str]:
+    if isinstance(outcome, Unknown):
+        return [f"UNKNOWN {outcome.obligation.label}: {outcome.reason}"]
+    assert isinstance(outcome, CounterexampleToInduction)
+    lines = [f"CTI {outcome.message}"]
+    if outcome.trace is not None:
+        return lines + ["    " + line for line in render_text(outcome.trace).splitlines()]
+    lines.append("    (a state breaks TypeOK or the rest cannot be shown as VMs: raw values)")
+    return lines + [f"    {key}: {value!r}" for key, value in outcome.raw]
+
+
+def render_support(support: Support, runs: list[ProofRun], every: bool) -> list[str]:
+    """The proof-support summary (unused premises), and every core when ``every``."""
+    lines = [f"proof support ({support.proofs} proofs, unsat cores):",
+             "  invariant clauses no proof used: " + (", ".join(support.unused_clauses)
+                                                     or "none"),
+             "  guards no proof used: " + (", ".join(support.unused_guards) or "none")]
+    if every:
+        lines.append("  uses per premise: " + ", ".join(f"{k} ×{n}" for k, n in support.uses))
+        for run in runs:
+            lines += [f"  {o.obligation.label}: {', '.join(o.core) or '(nothing)'}"
+                      for o in run.outcomes if isinstance(o, Proved)]
+    return lines
+
+
+def render_runs(runs: list[ProofRun], support: Support, every: bool) -> list[str]:
+    lines: list[str] = []
+    for run in runs:
+        scope = "any number of VMs" if run.n_vms is None else f"N = {run.n_vms} VM slots"
+        lines += [f"dynmem prove: {scope}", *render_table(run), ""]
+        for outcome in run.outcomes:
+            if outcome.status != "proved":
+                lines += [*_failure(outcome), ""]
+        lines.append(f"{len(run.outcomes)} obligations: {run.count('proved')} proved, "
+                     f"{run.count('cti')} CTI, {run.count('unknown')} unknown "
+                     f"({run.seconds:.2f} s)")
+        lines.append("")
+    lines += render_support(support, runs, every)
+    ok = all(r.ok for r in runs)
+    lines.append("")
+    lines.append("PROVED: every invariant holds initially and is preserved by every action"
+                 if ok else "NOT PROVED: see the counterexamples and unknowns above")
+    lines.append("legend: " + ", ".join(f"{v} = {k}" for k, v in SHORT.items()))
+    return lines
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "KIND"):
+        return event_to_json(value)
+    return value
+
+
+def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
+    """One obligation: what it is, its status and time, and its core / CTI / reason."""
+    ob = outcome.obligation
+    data: dict[str, Any] = {"kind": ob.kind, "invariant": ob.invariant, "action": ob.action,
+                            "slot": ob.slot, "status": outcome.status,
+                            "seconds": round(outcome.seconds, 4)}
+    if isinstance(outcome, Proved):
+        data["core"] = list(outcome.core)
+    elif isinstance(outcome, CounterexampleToInduction):
+        data["message"] = outcome.message
+        data["failed"] = list(outcome.failed)
+        data["cti"] = {key: _plain(value) for key, value in outcome.raw}
+    else:
+        data["reason"] = outcome.reason
+    return data
+
+
+def runs_to_json(runs: list[ProofRun], support: Support, ok: bool) -> dict[str, Any]:
+    return {
+        "ok": ok,
+        "runs": [{"n_vms": r.n_vms, "ok": r.ok, "seconds": round(r.seconds, 3),
+                  "proved": r.count("proved"), "cti": r.count("cti"),
+                  "unknown": r.count("unknown"),
+                  "obligations": [outcome_to_json(o) for o in r.outcomes]} for r in runs],
+        "support": {"unused_clauses": list(support.unused_clauses),
+                    "unused_guards": list(support.unused_guards),
+                    "uses": dict(support.uses)},
+    }

@@ -1,0 +1,62 @@
+"""``dynmem show TRACE.itf.json``: read a trace, say what happened and why it failed.
+
+Prints only what changed at each step, the events in domain words and, at the failing step,
+the failing part of the invariant with its values. ``--plot`` writes the memory timeline
+(PNG or SVG), ``--html`` one self-contained report. Exit 0: the trace has no finding; 1: it
+has one; 2: bad input (the message names the file and the JSON path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from dynmem.verification.traces.html import write_report
+from dynmem.verification.traces.itf import read_itf
+from dynmem.verification.traces.plot import check_plot_path, write_plot
+from dynmem.verification.traces.show import check_vm_names, parse_steps, render_show
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "show",
+        help="show a trace (ITF JSON) readably: changes per step, events in words, blame",
+        description="Show a trace file written by any dynmem producer (simulate, bmc, "
+                    "prove, explore, oracle, shrink): only what changed at each step, the "
+                    "events in domain words and, at the failing step, which part of the "
+                    "invariant failed with its values. Exit 0: no finding; 1: a finding; "
+                    "2: bad input.",
+    )
+    parser.add_argument("file", metavar="TRACE.itf.json", help="trace in ITF JSON")
+    parser.add_argument("--full", action="store_true",
+                        help="show every VM and field at every step, not only changes")
+    parser.add_argument("--steps", metavar="A:B",
+                        help="show steps A..B only (both included; A:, :B and N work too; "
+                             "0 is the initial state)")
+    parser.add_argument("--vm", metavar="NAME", action="append",
+                        help="show rows for this VM only (repeatable); events and findings "
+                             "are always shown")
+    parser.add_argument("--ascii", action="store_true",
+                        help="use ASCII only (-> and x instead of arrows and crosses)")
+    parser.add_argument("--plot", metavar="FILE.png|svg",
+                        help="also write the memory timeline as a PNG or SVG image")
+    parser.add_argument("--html", metavar="FILE.html",
+                        help="also write a self-contained HTML report (plot, step table, "
+                             "blame, settings)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the trace; write the plot and report if asked; 0 ok, 1 finding."""
+    trace = read_itf(args.file)
+    steps = parse_steps(args.steps, len(trace.steps)) if args.steps is not None else None
+    vms = check_vm_names(trace, args.vm) if args.vm else None
+    if args.plot:
+        check_plot_path(args.plot)
+        write_plot(trace, args.plot)
+    if args.html:
+        write_report(trace, args.html, title=args.file)
+    sys.stdout.write(render_show(trace, full=args.full, vms=vms, steps=steps,
+                                 ascii=args.ascii))
+    return 0 if trace.ok else 1

@@ -1,0 +1,70 @@
+"""``dynmem shrink TRACE.itf.json [--out FILE]``: the smallest trace that still breaks it.
+
+Fewer steps (delta debugging), fewer VMs and smaller sizes, while the replay keeps violating
+the same invariant (verification/traces/shrink.py says exactly what is kept). Works on a trace from
+any source; a planted bug's trace needs the bug's step: ``--mutant NAME`` (taken from the
+trace's notes when it names one). Prints the shrunk trace as ``dynmem show`` does. Exit 0:
+shrunk (the result still violates, as required); 2: bad input, or nothing to shrink.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from dynmem.reference.step import Step, step
+from dynmem.verification.mutants.catalogue import get_mutant
+from dynmem.verification.traces.itf import read_itf, write_itf
+from dynmem.verification.traces.show import render_show
+from dynmem.verification.traces.shrink import count, shrink_trace
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "shrink",
+        help="shrink a violating trace (fewer steps, VMs, smaller sizes), same invariant",
+        description="Shrink a violating trace from any source (simulate, bmc, explore, "
+                    "prove, oracle) to fewer steps, fewer VMs and smaller sizes while its "
+                    "replay in the reference (or a planted bug, --mutant) still violates "
+                    "the same invariant. Exit 0: shrunk; 2: bad input or nothing to shrink.",
+    )
+    parser.add_argument("file", metavar="TRACE.itf.json", help="a violating trace (ITF JSON)")
+    parser.add_argument("--out", metavar="FILE.itf.json", help="write the shrunk trace here")
+    parser.add_argument("--mutant", metavar="NAME",
+                        help="replay with this planted bug's step (default: the one the "
+                             "trace's notes name, else the reference)")
+    parser.add_argument("--invariant", metavar="ID",
+                        help="the invariant to keep (default: the trace's first finding's)")
+    parser.add_argument("--max-seconds", type=float, default=60.0, metavar="S",
+                        help="time budget (default 60); the best trace so far is kept")
+    parser.add_argument("--ascii", action="store_true", help="ASCII-only text")
+    parser.set_defaults(handler=run)
+
+
+def get_mutant_step(name: str) -> Step:
+    """The step function of the planted bug ``name`` (verification/mutants/catalogue.py); an unknown
+    name is an InputError listing the known ones."""
+    return get_mutant(name).reference_step
+
+
+def run(args: argparse.Namespace) -> int:
+    """Shrink ``args.file``; print the result; write it with ``--out``."""
+    trace = read_itf(args.file)
+    mutant = args.mutant or dict(trace.notes).get("mutant")
+    mutant = mutant if isinstance(mutant, str) else None
+    step_fn = get_mutant_step(mutant) if mutant else step
+    print(f"shrink: {args.file}: {count(len(trace.steps), 'step')}, "
+          f"{count(len(trace.initial.vms), 'VM')}, replaying with "
+          f"{'mutant ' + mutant if mutant else 'the reference'}", file=sys.stderr)
+    result = shrink_trace(trace, step_fn, invariant=args.invariant,
+                          max_seconds=args.max_seconds, source=args.file, mutant=mutant,
+                          on_round=lambda n, case: print(
+                              f"shrink: round {n}: {count(len(case[1]), 'step')}, "
+                              f"{count(len(case[0].vms), 'VM')}", file=sys.stderr))
+    print(f"shrink: {result.describe()}", file=sys.stderr)
+    if args.out:
+        write_itf(result.trace, args.out)
+        print(f"shrink: wrote {args.out}", file=sys.stderr)
+    sys.stdout.write(render_show(result.trace, ascii=args.ascii))
+    return 0

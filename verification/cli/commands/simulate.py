@@ -1,0 +1,98 @@
+"""``dynmem simulate FILE [--json] [--out TRACE.itf.json]``: run one scenario (specs/formats.md).
+
+Prints the readable trace, or with ``--json`` exactly one JSON document on stdout. Exit 0 when
+no invariant is violated, every settle converged and the scenario's ``expect`` block (if any)
+holds; 1 otherwise (a finding); 2 on bad input. A rejected event, such as a start without
+enough free memory, is a normal outcome and not a finding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from dynmem.verification.codec import event_to_json
+from dynmem.verification.scenarios.expectations import check_expectations
+from dynmem.verification.scenarios.scenario import load_scenario
+from dynmem.verification.scenarios.simulate import Simulation, simulate
+from dynmem.verification.scenarios.summary import summarize_state
+from dynmem.verification.traces.itf import write_itf
+from dynmem.verification.traces.render import render_text
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="run a scenario through the reference, checking every invariant at every step",
+        description="Run a scenario file through the reference balancer and check every "
+                    "invariant after every step. Exit 0: no violation; 1: a violation, a "
+                    "settle that did not converge, or an unmet 'expect'; 2: bad input.",
+    )
+    parser.add_argument("file", metavar="FILE", help="scenario JSON file (specs/formats.md)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document instead of the readable trace")
+    parser.add_argument("--out", metavar="TRACE.itf.json",
+                        help="also write the trace in ITF JSON (Apalache/Quint format)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate ``args.file``; print the trace or the JSON document; write ITF if asked."""
+    scenario = load_scenario(args.file)
+    simulation = simulate(scenario)
+    unmet = check_expectations(simulation)
+    if args.out:
+        write_itf(simulation.trace, args.out)
+    ok = simulation.ok and not unmet
+    if args.json:
+        json.dump(simulation_to_json(simulation, unmet), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_text(simulation.trace))
+        for line in _footer(simulation, unmet):
+            print(line)
+    return 0 if ok else 1
+
+
+def _footer(simulation: Simulation, unmet: list[str]) -> list[str]:
+    """What the trace renderer does not know: settles and the scenario's expectations."""
+    lines = [("" if run.converged else "FINDING: ") + run.describe()
+             for run in simulation.settles]
+    if simulation.scenario.expect is not None:
+        if unmet:
+            lines += [f"expectation not met: {text}" for text in unmet]
+        else:
+            lines.append("expectations: all met")
+    return lines
+
+
+def simulation_to_json(simulation: Simulation, unmet: list[str]) -> dict[str, Any]:
+    """The ``--json`` document (specs/formats.md §simulate-json); ``ok`` matches exit code 0."""
+    trace = simulation.trace
+    return {
+        "ok": simulation.ok and not unmet,
+        "scenario": simulation.scenario.source,
+        "steps": len(trace.steps),
+        "converged": simulation.converged,
+        "violations": [
+            {"step": f.step, "invariant": f.invariant, "clause": f.violation.clause,
+             "vm": f.violation.vm, "message": f.violation.message}
+            for f in trace.findings
+        ],
+        "rejected": [
+            {"step": index, "scenario_event": origin, "event": event_to_json(item.event),
+             "reason": item.rejected}
+            for index, (origin, item) in enumerate(zip(simulation.origins, trace.steps,
+                                                       strict=True), start=1)
+            if item.rejected is not None
+        ],
+        "settles": [
+            {"scenario_event": run.event, "first_step": run.first_step, "steps": run.steps,
+             "max_steps": run.max_steps, "converged": run.converged}
+            for run in simulation.settles
+        ],
+        "expectations": {"present": simulation.scenario.expect is not None, "unmet": unmet},
+        "final": summarize_state(trace.final),
+    }

@@ -1,0 +1,145 @@
+"""``dynmem verify [--json] [--junit FILE] [--html FILE]``: the main job. Runs every check of
+every section of ``verification/suite/runner.py`` and prints a summary table (per check, then per
+section: checks, passed, failed, time).
+
+Exit 0 only if every check passes, 1 otherwise. Progress goes to stderr (quiet with
+``--json``, which prints exactly one JSON document on stdout). ``--junit`` writes JUnit XML
+(one test case per check) for CI; ``--html`` a report page that links each counterexample's
+own report and trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from dynmem.verification.errors import InputError
+from dynmem.verification.suite.checks import Check, CheckResult
+from dynmem.verification.suite.html import write_verify_report
+from dynmem.verification.suite.junit import write_junit
+from dynmem.verification.suite.runner import collect_checks, run_check
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="run every verification check (scenarios, proofs, bmc, exploration, fuzzing)",
+        description="Run every verification check and print a summary table. Exit 0 only "
+                    "if every check passes.",
+    )
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document instead of the table")
+    parser.add_argument("--section", action="append", metavar="NAME",
+                        help="run only this section (repeatable); default: every section")
+    parser.add_argument("--junit", metavar="FILE.xml",
+                        help="also write JUnit XML (one test case per check) for CI")
+    parser.add_argument("--html", metavar="FILE.html",
+                        help="also write an HTML report linking each counterexample's report")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the suite; print the table (or JSON); 0 if all checks pass, else 1."""
+    checks = select_sections(collect_checks(), args.section)
+    total = len(checks)
+    results: list[CheckResult] = []
+    live = sys.stderr.isatty()
+    for index, check in enumerate(checks, start=1):
+        if not args.json:  # progress: what runs now (a log keeps it), then its verdict
+            print(f"[{index}/{total}] {check.section}/{check.name} ...",
+                  end="\r" if live else "\n", file=sys.stderr, flush=True)
+        result = run_check(check)
+        results.append(result)
+        if not args.json:
+            word = "ok" if result.ok else "FAIL"
+            print(f"[{index}/{total}] {result.section}/{result.name}: {word} "
+                  f"({result.seconds:.2f} s)" + ("\x1b[K" if live else ""), file=sys.stderr,
+                  flush=True)
+    ok = bool(results) and all(r.ok for r in results)
+    _write_reports(args, results)
+    if args.json:
+        json.dump(results_to_json(results, ok), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_table(results, ok))
+    return 0 if ok else 1
+
+
+def select_sections(checks: list[Check], wanted: list[str] | None) -> list[Check]:
+    """The checks of the ``wanted`` sections (all when None); an unknown name is bad usage."""
+    if not wanted:
+        return checks
+    known = list(dict.fromkeys(c.section for c in checks))
+    for name in wanted:
+        if name not in known:
+            raise InputError("verify", "--section", name,
+                             "unknown section; known: " + ", ".join(known))
+    return [c for c in checks if c.section in wanted]
+
+
+def _write_reports(args: argparse.Namespace, results: list[CheckResult]) -> None:
+    """``--junit`` and ``--html`` (each written atomically)."""
+    if args.junit:
+        write_junit(results, args.junit)
+        if not args.json:
+            print(f"verify: wrote {args.junit}", file=sys.stderr)
+    if args.html:
+        extra = write_verify_report(results, args.html)
+        if not args.json:
+            traces = f" and {len(extra) // 2} counterexample reports" if extra else ""
+            print(f"verify: wrote {args.html}{traces}", file=sys.stderr)
+
+
+def section_totals(results: list[CheckResult]) -> list[str]:
+    """One line per section: checks, passed, failed and time, aligned."""
+    sections: dict[str, list[CheckResult]] = {}
+    for r in results:
+        sections.setdefault(r.section, []).append(r)
+    rows = [("SECTION", "CHECKS", "PASSED", "FAILED", "TIME")]
+    for name, members in sections.items():
+        failed = sum(1 for r in members if not r.ok)
+        rows.append((name, str(len(members)), str(len(members) - failed), str(failed),
+                     f"{sum(r.seconds for r in members):.2f} s"))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
+
+
+def results_to_json(results: list[CheckResult], ok: bool) -> dict[str, Any]:
+    """``{"ok", "checks": [{"section", "name", "ok", "summary", "seconds", "details"}]}``."""
+    return {
+        "ok": ok,
+        "checks": [
+            {"section": r.section, "name": r.name, "ok": r.ok, "summary": r.summary,
+             "seconds": round(r.seconds, 3), "details": list(r.details)}
+            for r in results
+        ],
+    }
+
+
+def render_table(results: list[CheckResult], ok: bool) -> str:
+    """One row per check (section, check, verdict, time, summary), failures' details below."""
+    header = ("SECTION", "CHECK", "VERDICT", "TIME", "SUMMARY")
+    rows = [(r.section, r.name, "ok" if r.ok else "FAIL", f"{r.seconds:.2f} s", r.summary)
+            for r in results]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True))
+             + "  " + row[4] for row in [header, *rows]]
+    for r in results:
+        if not r.ok:
+            lines.append("")
+            lines.append(f"{r.section}/{r.name} failed:")
+            lines += [f"    {line}" for line in r.details]
+    passed = sum(r.ok for r in results)
+    seconds = sum(r.seconds for r in results)
+    if results:
+        lines += ["", *section_totals(results)]
+    lines.append("")
+    if not results:
+        lines.append("verify: FAILED, no checks found")
+    else:
+        lines.append(f"verify: {'ok' if ok else 'FAILED'}, {passed}/{len(results)} checks "
+                     f"passed in {seconds:.2f} s")
+    return "\n".join(lines) + "\n"

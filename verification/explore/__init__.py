@@ -1,0 +1,18 @@
+"""Explicit-state exploration of small configurations: every reachable state, checked.
+
+``explore(get_config(n))`` runs the breadth-first search (per-VM memo, symmetry reduction)
+and returns an ``Exploration``; ``run_exploration`` wraps it as a result with the shortest
+counterexample trace; the progress properties are checked on the graph (``explore/progress.py``);
+``to_dot`` draws it. networkx is this package's graph library.
+"""
+
+from dynmem.verification.explore.config import ExploreConfig, get_config
+from dynmem.verification.explore.dot import to_dot
+from dynmem.verification.explore.graph import Exploration
+from dynmem.verification.explore.run import ExploreResult, run_exploration
+from dynmem.verification.explore.search import explore
+
+__all__ = [
+    "Exploration", "ExploreConfig", "ExploreResult", "explore", "get_config", "run_exploration",
+    "to_dot",
+]

@@ -1,0 +1,134 @@
+"""``run_exploration``: one exploration as a result object (for ``dynmem explore``, ``dynmem
+verify`` and the benchmarks).
+
+The result says whether the run is clean (complete, no invariant violated, no progress
+finding), gives the counts and timing, and carries the shortest counterexample trace (or
+the trace of the first progress finding, an oscillation first).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import attrs
+
+from dynmem.verification.explore.config import ExploreConfig, get_config
+from dynmem.verification.explore.graph import Exploration
+from dynmem.verification.explore.search import ProgressCallback, explore
+from dynmem.verification.explore.traces import counterexample_trace, progress_trace
+from dynmem.verification.mutants.catalogue import get_mutant
+from dynmem.verification.traces.trace import Trace
+
+
+@attrs.frozen
+class ExploreResult:
+    """The outcome of one exploration.
+
+    ``violations`` pairs each broken invariant with the length of its shortest
+    counterexample; ``progress`` counts progress findings by property id; ``trace`` is the
+    shortest counterexample (or the first progress finding's trace), None when clean.
+    """
+
+    ok: bool
+    config: str
+    mutant: str | None
+    states: int
+    edges: int
+    seconds: float
+    search_seconds: float
+    complete: bool
+    stopped_early: bool
+    violations: tuple[tuple[str, int], ...]
+    violating_steps: int
+    oscillations: int
+    progress: tuple[tuple[str, int], ...]
+    fixed_points: int
+    trace: Trace | None
+    exploration: Exploration = attrs.field(repr=False, eq=False)
+
+    @property
+    def states_per_second(self) -> float:
+        """States per second of the search (the progress analysis is not counted)."""
+        return self.states / self.search_seconds if self.search_seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """One line for people, e.g. ``2vm: 20773 states, 194882 edges, ... ok``."""
+        head = (f"{self.config}{f' (mutant {self.mutant})' if self.mutant else ''}: "
+                f"{self.states} states, {self.edges} edges, {self.seconds:.2f} s (search "
+                f"{self.search_seconds:.2f} s, {self.states_per_second:,.0f} states/s), "
+                f"{self.fixed_points} fixed points")
+        if self.ok:
+            return head + ": ok"
+        found = [f"{inv} (shortest {n} steps)" for inv, n in self.violations]
+        found += [f"{pid} x{n}" for pid, n in self.progress]
+        if self.stopped_early:
+            found.append("stopped at the first counterexamples")
+        elif not self.complete:
+            found.append("INCOMPLETE: the state limit was reached")
+        return head + ": " + "; ".join(found)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "config": self.config, "mutant": self.mutant,
+            "states": self.states, "edges": self.edges, "seconds": round(self.seconds, 3),
+            "search_seconds": round(self.search_seconds, 3),
+            "states_per_second": round(self.states_per_second), "complete": self.complete,
+            "stopped_early": self.stopped_early,
+            "violations": [{"invariant": i, "shortest": n} for i, n in self.violations],
+            "violating_steps": self.violating_steps, "oscillations": self.oscillations,
+            "progress": [{"property": p, "count": n} for p, n in self.progress],
+            "fixed_points": self.fixed_points,
+            "trace_steps": len(self.trace.steps) if self.trace is not None else None,
+        }
+
+
+def run_exploration(vms: int = 2, *, mutant: str | None = None,
+                    config: ExploreConfig | None = None, symmetry: bool | None = None,
+                    on_progress: ProgressCallback | None = None,
+                    memo: bool = True) -> ExploreResult:
+    """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
+
+    With a mutant the search stops once each invariant the mutant should break has a
+    counterexample; a progress-only mutant is explored fully. ``memo`` False steps every
+    candidate directly (see ``explore``).
+
+    Examples
+    --------
+    >>> r = run_exploration(1)
+    >>> r.ok, r.complete, r.trace is None
+    (True, True, True)
+    >>> run_exploration(1, mutant="stop_leaks_in_flight").violations
+    (('INV-CONSERVATION', 6),)
+    """
+    cfg = config or get_config(vms)
+    if symmetry is not None:
+        cfg = attrs.evolve(cfg, symmetry=symmetry)
+    bug = get_mutant(mutant) if mutant else None
+    targets = [b for b in bug.breaks if not b.startswith("PROG")] if bug else []
+    x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,
+                 on_progress=on_progress, memo=memo)
+         if bug else explore(cfg, on_progress=on_progress, memo=memo))
+    return summarise(x, mutant)
+
+
+def summarise(x: Exploration, mutant: str | None = None) -> ExploreResult:
+    """The :class:`ExploreResult` of a finished exploration (builds its trace)."""
+    notes = (("mutant", mutant),) if mutant else ()
+    examples = sorted(x.counterexamples.items(), key=lambda kv: (kv[1].length, kv[0]))
+    trace = None
+    if examples:
+        trace = counterexample_trace(x, examples[0][1], notes)
+    elif x.progress:
+        first = sorted(x.progress, key=lambda f: (not f.cycle, x.depth[f.state]))[0]
+        trace = progress_trace(x, first, notes)
+    kinds = Counter(v.invariant for f in x.progress for v in f.violations)
+    return ExploreResult(
+        ok=x.ok, config=x.config.name, mutant=mutant, states=x.n_states, edges=x.n_edges,
+        seconds=x.seconds, search_seconds=x.search_seconds, complete=x.complete,
+        stopped_early=x.stopped_early,
+        violations=tuple((inv, c.length) for inv, c in examples),
+        violating_steps=x.violating_steps,
+        oscillations=sum(1 for f in x.progress if f.cycle),
+        progress=tuple(sorted(kinds.items())), fixed_points=sum(x.fixed),
+        trace=trace, exploration=x)

@@ -1,0 +1,357 @@
+"""The shared catalogue of planted bugs (mutants): every engine must catch each one.
+
+A :class:`Mutant` is a realistic bug in a balancer, built as a patched reference step
+(``reference.step.make_step(overrides=..., plan=...)``): a request guard that forgets the
+reserve, a stop that forgets memory in flight, a policy without hysteresis, ... Each names
+the invariants (or progress properties) it should break; together they break every
+invariant of DOMAIN.md §3 (a test checks this). ``model_variant`` is the model-level twin of
+the same bug (``mutants/model_edits.py``, matched by name at the end of this module), for BMC.
+
+Engines that run mutants: exploration (``verification/explore/search.py``), the stateful tests
+(``verification/stateful/machine.py``); ``benchmarks/mutant_table.py`` compares them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MEMORY_UNIT_MIB, Channel, TxnKind
+from dynmem.reference.events import (
+    BalloonRequest,
+    BalloonResponse,
+    Configure,
+    DmRequest,
+    HotAddRequest,
+    Start,
+    Stop,
+    UnballoonRequest,
+)
+from dynmem.reference.policy import compute_plan, get_target, is_balanced
+from dynmem.reference.settings import check_vm_settings
+from dynmem.reference.state import DmState, Vm, compute_floor_to_unit
+from dynmem.reference.step import (
+    Plan,
+    Processor,
+    Step,
+    StepResult,
+    check_request,
+    compute_stopped,
+    make_step,
+    process_balloon_response,
+    process_configure,
+    process_request,
+    process_start,
+    process_stop,
+)
+from dynmem.verification.errors import InputError
+from dynmem.verification.mutants.model_edits import MODEL_MUTANTS
+
+
+@attrs.frozen
+class Mutant:
+    """A planted bug: its name, what it does, what it should break, and how to run it.
+
+    ``reference_step`` is the patched step; ``plan`` is the policy it uses for ticks (None:
+    the reference's), which generators must also use to decide when a tick is worth
+    offering. ``explore_vms`` is the smallest exploration preset that exhibits the bug.
+    """
+
+    name: str
+    description: str
+    breaks: tuple[str, ...]
+    reference_step: Step
+    plan: Plan | None = None
+    explore_vms: int = 1
+    model_variant: Any = None  # the model-level variant (filled by the Z3/BMC engine)
+
+    @property
+    def policy(self) -> Plan:
+        """The policy ticks run: the mutant's plan or the reference's."""
+        return self.plan or compute_plan
+
+
+# --- building blocks --------------------------------------------------------------------------
+
+_TXN_OF = {BalloonRequest: TxnKind.BALLOON, UnballoonRequest: TxnKind.UNBALLOON,
+           HotAddRequest: TxnKind.HOT_ADD}
+
+View = Callable[[DmState, str], DmState]
+
+
+def _send_unguarded(state: DmState, request: DmRequest) -> StepResult:
+    """The effect of sending ``request`` (as ``process_request``) without its guards."""
+    vm = state.get_vm(request.vm)
+    assert vm is not None
+    kind = _TXN_OF[type(request)]
+    nxt = attrs.evolve(vm, txn=kind, txn_mib=request.mib, txn_done_mib=0)
+    taken = 0 if kind == TxnKind.BALLOON else request.mib
+    return StepResult(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib - taken))
+
+
+def _guarded_by(view: View) -> Processor:
+    """A request processor whose guards see ``view(state, vm)`` instead of the state."""
+    def send(state: DmState, request: DmRequest) -> StepResult:
+        if state.get_vm(request.vm) is None:
+            return process_request(state, request)
+        reason = check_request(view(state, request.vm), request)
+        if reason is not None:
+            return StepResult(state, reason)
+        return _send_unguarded(state, request)
+
+    return send
+
+
+def _edit_vm(state: DmState, name: str, **changes: Any) -> DmState:
+    vm = state.get_vm(name)
+    return state if vm is None else state.with_vm(attrs.evolve(vm, **changes))
+
+
+def _edit_settings(state: DmState, name: str, **changes: Any) -> DmState:
+    vm = state.get_vm(name)
+    if vm is None:
+        return state
+    return state.with_vm(attrs.evolve(vm, settings=attrs.evolve(vm.settings, **changes)))
+
+
+def _all_requests(processor: Processor) -> dict[type, Processor]:
+    return {BalloonRequest: processor, UnballoonRequest: processor, HotAddRequest: processor}
+
+
+# --- the bugs ----------------------------------------------------------------------------------
+
+
+def _reserve_counted_free(state: DmState, name: str = "") -> DmState:
+    return attrs.evolve(state, free_mib=state.free_mib + state.host.reserve_mib)
+
+
+def _quiet_as_ready(state: DmState, name: str | None = None) -> DmState:
+    vms = tuple(attrs.evolve(vm, channel=Channel.READY) if vm.channel == Channel.QUIET
+                and (name is None or vm.name == name) else vm for vm in state.vms)
+    return attrs.evolve(state, vms=vms)
+
+
+def _maxima_ignored(state: DmState, name: str | None = None) -> DmState:
+    vms = tuple(attrs.evolve(vm, settings=attrs.evolve(vm.settings, maximum_mib=MAX_MAXIMUM_MIB))
+                if name is None or vm.name == name else vm for vm in state.vms)
+    return attrs.evolve(state, vms=vms)
+
+
+def _balloon_counted_at_request(state: DmState, request: BalloonRequest) -> StepResult:
+    result = process_request(state, request)
+    if not result.accepted:
+        return result
+    # BUG: the pages are counted free when asked for, not when they arrive.
+    return StepResult(attrs.evolve(result.state, free_mib=result.state.free_mib + request.mib))
+
+
+def _stop_leaking(state: DmState, event: Stop) -> StepResult:
+    vm = state.get_vm(event.vm)
+    result = process_stop(state, event)
+    if not result.accepted or vm is None:
+        return result
+    # BUG: only assigned memory returns; a hot-add or unballoon in flight is forgotten.
+    return StepResult(attrs.evolve(result.state,
+                                   free_mib=result.state.free_mib - vm.in_flight_mib))
+
+
+def _stop_keeping_txn(state: DmState, event: Stop) -> StepResult:
+    vm = state.get_vm(event.vm)
+    result = process_stop(state, event)
+    if not result.accepted or vm is None:
+        return result
+    # BUG: the transaction record survives power-off (and its in-flight memory with it).
+    off = attrs.evolve(compute_stopped(vm), txn=vm.txn, txn_mib=vm.txn_mib,
+                       txn_done_mib=vm.txn_done_mib)
+    return StepResult(attrs.evolve(result.state.with_vm(off),
+                                   free_mib=result.state.free_mib - vm.in_flight_mib))
+
+
+def _start_opening_static(state: DmState, event: Start) -> StepResult:
+    result = process_start(state, event)
+    vm = result.state.get_vm(event.vm)
+    if not result.accepted or vm is None or vm.settings.dynamic or not vm.settings.dm_capable:
+        return result
+    # BUG: the DM channel opens for static VMs too.
+    return StepResult(result.state.with_vm(attrs.evolve(vm, channel=Channel.NEGOTIATING)))
+
+
+def _configure_while_running(state: DmState, event: Configure) -> StepResult:
+    vm = state.get_vm(event.vm)
+    if vm is None or not vm.running:
+        return process_configure(state, event)
+    # BUG: the running check is missing; only the ranges are checked.
+    problems = check_vm_settings(event.settings)
+    if problems:
+        return StepResult(state, "invalid settings: " + "; ".join(map(str, problems)))
+    return StepResult(state.with_vm(attrs.evolve(vm, settings=event.settings)))
+
+
+def _balloon_response_unclamped(state: DmState, event: BalloonResponse) -> StepResult:
+    result = process_balloon_response(state, event)
+    vm = state.get_vm(event.vm)
+    if not result.accepted or vm is None:
+        return result
+    # BUG: the guest's amount is trusted: not clamped to what is outstanding.
+    taken = compute_floor_to_unit(event.mib)
+    done = vm.txn_done_mib + taken
+    finished = not event.more_pages or done >= vm.txn_mib
+    nxt = attrs.evolve(vm, ballooned_mib=vm.ballooned_mib + taken,
+                       txn=TxnKind.NONE if finished else TxnKind.BALLOON,
+                       txn_mib=0 if finished else vm.txn_mib,
+                       txn_done_mib=0 if finished else done)
+    return StepResult(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib + taken))
+
+
+def _balloon_taken_at_request(state: DmState, request: BalloonRequest) -> StepResult:
+    reason = check_request(state, request)
+    if reason is not None:
+        return StepResult(state, reason)
+    vm = state.get_vm(request.vm)
+    assert vm is not None
+    # BUG: the host reclaims the pages itself instead of waiting for the guest's answer.
+    nxt = attrs.evolve(vm, ballooned_mib=vm.ballooned_mib + request.mib)
+    return StepResult(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib + request.mib))
+
+
+def _start_overcommitting(state: DmState, event: Start) -> StepResult:
+    vm = state.get_vm(event.vm)
+    if vm is None or state.free_mib >= vm.settings.startup_mib:
+        return process_start(state, event)
+    # BUG: the free-memory check is missing.
+    padded = attrs.evolve(state, free_mib=vm.settings.startup_mib)
+    result = process_start(padded, event)
+    if not result.accepted:
+        return StepResult(state, result.reason)
+    return StepResult(attrs.evolve(result.state,
+                                   free_mib=state.free_mib - vm.settings.startup_mib))
+
+
+def plan_without_hysteresis(state: DmState) -> tuple[DmRequest, ...]:
+    """A policy with an off-by-one target comparison: it gives back at ``assigned >= target``
+    and grants at ``assigned <= target``, 2 MiB at a time, so a VM at its target is ballooned
+    and unballooned forever (PROG-FIXED-POINT). Every request respects the guards."""
+    requests: list[DmRequest] = []
+    free = state.free_mib
+    for vm in state.vms:
+        if not is_balanced(vm) or vm.txn != TxnKind.NONE:
+            continue
+        target, assigned = get_target(vm), vm.assigned_mib
+        if vm.cap_balloon and assigned >= target and assigned > vm.settings.startup_mib:
+            requests.append(BalloonRequest(vm.name, max(MEMORY_UNIT_MIB,
+                                                        compute_floor_to_unit(assigned - target))))
+        elif vm.ballooned_mib > 0 and assigned <= target and free >= MEMORY_UNIT_MIB:
+            give = min(vm.ballooned_mib, compute_floor_to_unit(free),
+                       max(MEMORY_UNIT_MIB, target - assigned))
+            requests.append(UnballoonRequest(vm.name, give))
+            free -= give
+        elif vm.ballooned_mib == 0 and assigned < target and _can_hot_add(vm):
+            give = compute_floor_to_unit(min(free, target - assigned,
+                                             vm.settings.maximum_mib - vm.visible_mib))
+            if give > 0:
+                requests.append(HotAddRequest(vm.name, give))
+                free -= give
+    return tuple(requests)
+
+
+def _can_hot_add(vm: Vm) -> bool:
+    return vm.cap_hot_add and vm.hot_add_enabled
+
+
+# --- the catalogue -----------------------------------------------------------------------------
+
+
+def _mutant(name: str, description: str, breaks: tuple[str, ...],
+            overrides: dict[type, Processor], plan: Plan | None = None,
+            explore_vms: int = 1) -> Mutant:
+    return Mutant(name, description, breaks, make_step(overrides, plan), plan, explore_vms)
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    _mutant("hot_add_ignores_reserve",
+            "grants (hot-add, unballoon) check free memory as if the host reserve were free, "
+            "in the guard and in the policy",
+            ("INV-PHYSICAL", "AUX-FREE"),
+            {HotAddRequest: _guarded_by(_reserve_counted_free),
+             UnballoonRequest: _guarded_by(_reserve_counted_free)},
+            plan=lambda s: compute_plan(_reserve_counted_free(s)), explore_vms=2),
+    _mutant("balloon_counted_free_at_request",
+            "a balloon's pages are counted free when requested (and again on the response)",
+            ("INV-CONSERVATION",),
+            {BalloonRequest: _balloon_counted_at_request}),
+    _mutant("stop_leaks_in_flight",
+            "stop returns assigned memory but forgets a hot-add or unballoon in flight",
+            ("INV-CONSERVATION",),
+            {Stop: _stop_leaking}),
+    _mutant("stop_keeps_transaction",
+            "stop powers the VM off but keeps its transaction (and its memory in flight)",
+            ("INV-OFF", "INV-ONE-TXN"),
+            {Stop: _stop_keeping_txn}),
+    _mutant("balloon_below_startup",
+            "the balloon guard checks the request against assigned, not assigned - startup",
+            ("INV-FLOOR", "AUX-TXN"),
+            {BalloonRequest: _guarded_by(lambda s, n: _edit_settings(s, n, startup_mib=0))}),
+    _mutant("static_vm_gets_dm_request",
+            "a static VM's DM channel opens at start and R-REQUEST-1 (dynamic only) is missing",
+            ("INV-STATIC",),
+            {Start: _start_opening_static,
+             **_all_requests(_guarded_by(lambda s, n: _edit_settings(s, n, dynamic=True)))}),
+    _mutant("settings_change_while_running",
+            "configure forgets that profile 2008R2SP1 freezes settings while the VM runs",
+            ("INV-CONFIG",),
+            {Configure: _configure_while_running}),
+    _mutant("oversized_answer_not_clamped",
+            "a balloon response is counted as the guest says, not clamped to what is "
+            "outstanding",
+            ("INV-NO-HOST-PAGING", "INV-FLOOR"),
+            {BalloonResponse: _balloon_response_unclamped}),
+    _mutant("second_txn_while_in_flight",
+            "R-REQUEST-2 is missing: a new request replaces the transaction in flight",
+            ("INV-ONE-TXN", "INV-CONSERVATION"),
+            _all_requests(_guarded_by(lambda s, n: _edit_vm(s, n, txn=TxnKind.NONE, txn_mib=0,
+                                                            txn_done_mib=0)))),
+    _mutant("take_without_balloon_response",
+            "the host takes ballooned pages when it asks, without the guest's response",
+            ("INV-NO-HOST-PAGING",),
+            {BalloonRequest: _balloon_taken_at_request}),
+    _mutant("start_without_free_memory",
+            "start forgets to check that startup memory is free (overcommit)",
+            ("INV-PHYSICAL", "AUX-FREE"),
+            {Start: _start_overcommitting}, explore_vms=2),
+    _mutant("hot_add_ignores_maximum",
+            "the hot-add guard and the policy read the 64 GiB limit instead of the VM's "
+            "maximum",
+            ("INV-CEILING", "AUX-TXN"),
+            {HotAddRequest: _guarded_by(_maxima_ignored)},
+            plan=lambda s: compute_plan(_maxima_ignored(s))),
+    _mutant("request_before_quiet_period_end",
+            "the request guards and the policy treat a channel in its quiet period as READY",
+            ("INV-ONE-TXN",),
+            _all_requests(_guarded_by(_quiet_as_ready)),
+            plan=lambda s: compute_plan(_quiet_as_ready(s))),
+    _mutant("oscillating_policy",
+            "a policy without hysteresis (plan_without_hysteresis): a VM at its target is "
+            "ballooned and unballooned 2 MiB forever",
+            ("PROG-FIXED-POINT",),
+            {}, plan=plan_without_hysteresis),
+)
+
+# The model-level twins (mutants/model_edits.py, same names), for BMC (dynmem bmc --mutant NAME).
+MUTANTS = tuple(attrs.evolve(m, model_variant=MODEL_MUTANTS.get(m.name)) for m in MUTANTS)
+BY_NAME: dict[str, Mutant] = {m.name: m for m in MUTANTS}
+
+
+def get_mutant(name: str) -> Mutant:
+    """The mutant called ``name``.
+
+    Raises
+    ------
+    InputError
+        If there is none; the message lists the known names.
+    """
+    if name not in BY_NAME:
+        raise InputError("command line", "--mutant", name,
+                         "unknown mutant; known: " + ", ".join(BY_NAME))
+    return BY_NAME[name]

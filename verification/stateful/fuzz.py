@@ -1,0 +1,170 @@
+"""``run_fuzz``: one Hypothesis campaign of the stateful machine, as a result object.
+
+The campaign runs ``verification.stateful.machine.DmMachine`` (or a planted bug's machine) under the
+``ci`` or ``thorough`` profile, optionally with another number of examples and a seed, and
+returns whether it passed, how much it did (examples, checked reference steps, coverage),
+how long it took (and how long until the first failure), and the shrunk failing trace with
+Hypothesis's runnable program.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+from hypothesis import Phase
+from hypothesis import seed as hypothesis_seed
+from hypothesis.stateful import get_state_machine_test
+
+from dynmem.verification.mutants.catalogue import get_mutant
+from dynmem.verification.properties.coverage import Coverage, Pair
+from dynmem.verification.stateful.machine import (
+    DmMachine,
+    StatefulFailure,
+    get_settings,
+    load_refinement,
+    machine_for,
+)
+from dynmem.verification.traces.trace import Trace
+
+FuzzProgress = Callable[[int, int, float], None]
+
+
+@attrs.frozen
+class FuzzResult:
+    """The outcome of one campaign.
+
+    ``examples`` counts the test cases Hypothesis ran (generation and shrinking), ``steps``
+    the reference steps checked; ``first_failure_seconds`` and ``first_failure_example`` say
+    when the first failing example came (before shrinking); ``trace`` and ``program`` are
+    the shrunk failure.
+    """
+
+    ok: bool
+    profile: str
+    mutant: str | None
+    examples: int
+    steps: int
+    seconds: float
+    first_failure_seconds: float | None
+    first_failure_example: int | None
+    message: str | None
+    program: str | None
+    trace: Trace | None
+    refinement_checked: bool
+    refinement_requested: bool
+    coverage: Coverage = attrs.field(eq=False, repr=False)
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        head = (f"fuzz {self.profile}{f' (mutant {self.mutant})' if self.mutant else ''}: "
+                f"{self.examples} examples, {self.steps} steps, {self.seconds:.2f} s "
+                f"({self.steps_per_second:,.0f} steps/s), {len(self.coverage.pairs)} "
+                f"coverage pairs")
+        if self.ok:
+            return head + ": ok"
+        return head + f": FAILED after {self.first_failure_seconds:.2f} s: {self.message}"
+
+    def to_json(self, reachable: set[Pair] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "ok": self.ok, "profile": self.profile, "mutant": self.mutant,
+            "examples": self.examples, "steps": self.steps, "seconds": round(self.seconds, 3),
+            "steps_per_second": round(self.steps_per_second),
+            "first_failure_seconds": (None if self.first_failure_seconds is None
+                                      else round(self.first_failure_seconds, 3)),
+            "first_failure_example": self.first_failure_example,
+            "message": self.message, "refinement_checked": self.refinement_checked,
+            "coverage_pairs": len(self.coverage.pairs),
+            "trace_steps": len(self.trace.steps) if self.trace is not None else None,
+        }
+        if reachable is not None:
+            data["coverage_share"] = round(self.coverage.share_of(reachable), 3)
+        return data
+
+
+def _reporting(machine: type[DmMachine], on_progress: FuzzProgress | None,
+               started: float) -> type[DmMachine]:
+    """``machine`` that calls ``on_progress`` every 25 examples."""
+    if on_progress is None:
+        return machine
+
+    def init(self: DmMachine) -> None:
+        machine.__init__(self)
+        n = type(self).examples_started
+        if n % 25 == 0:
+            on_progress(n, type(self).steps_taken, time.perf_counter() - started)
+
+    return type(machine.__name__, (machine,), {"__init__": init})
+
+
+def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | None = None,
+             seed: int | None = None, refinement: bool = True, shrink: bool = True,
+             failure_dir: Path | None = None,
+             on_progress: FuzzProgress | None = None) -> FuzzResult:
+    """Run the stateful machine under ``profile`` and return what happened.
+
+    Parameters
+    ----------
+    profile : {"ci", "thorough"}
+        The settings profile.
+    examples : int, optional
+        Override the profile's ``max_examples``.
+    mutant : str, optional
+        A planted bug from ``verification.mutants.catalogue`` to run instead of the reference.
+    seed : int, optional
+        A seed for a reproducible randomised run (the ``ci`` profile is derandomized).
+    refinement : bool
+        Check every step against the model's transition (when the model exists).
+    shrink : bool
+        Shrink a failure to a minimal program (the usual); without, the first failing
+        example is reported as found.
+    failure_dir : Path, optional
+        Where the shrunk failure's ITF and text traces go (default: the temp folder).
+    on_progress : callable, optional
+        Called with (examples, steps, seconds) every 25 examples.
+    """
+    bug = get_mutant(mutant) if mutant else None
+    base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement) if bug
+            else machine_for(refinement=refinement))
+    base.failure_dir = failure_dir
+    started = time.perf_counter()
+    machine = _reporting(base, on_progress, started)
+    machine.started = started
+    overrides: dict[str, Any] = {}
+    if examples is not None:
+        overrides["max_examples"] = examples
+    if seed is not None:
+        overrides["derandomize"] = False
+    if not shrink:
+        overrides["phases"] = (Phase.explicit, Phase.reuse, Phase.generate)
+    # Typed in newer Hypothesis releases, untyped in older ones: call it through Any so the
+    # type check passes with both (no version-dependent ignore).
+    make_test: Any = get_state_machine_test
+    test = make_test(machine, settings=get_settings(profile, **overrides))
+    if seed is not None:
+        test = hypothesis_seed(seed)(test)
+    message = program = None
+    try:
+        test()
+    except StatefulFailure as err:
+        message = str(err)
+        program = "\n".join(getattr(err, "__notes__", []))
+    except Exception as err:  # a crash of the step function is a finding too
+        message = f"{type(err).__name__}: {err}"
+        program = "\n".join(getattr(err, "__notes__", []))
+    seconds = time.perf_counter() - started
+    return FuzzResult(
+        ok=message is None, profile=profile, mutant=mutant,
+        examples=machine.examples_started, first_failure_example=machine.first_failure_example,
+        steps=machine.steps_taken, seconds=seconds,
+        first_failure_seconds=machine.first_failure_seconds, message=message,
+        program=program, trace=machine.last_failure if message else None,
+        refinement_checked=refinement and load_refinement() is not None,
+        refinement_requested=refinement,
+        coverage=machine.coverage)

@@ -1,0 +1,60 @@
+"""The types of ``dynmem verify``: a named :class:`Check`, its :class:`Verdict`, its result.
+
+A section is a module of this package with a ``SECTION`` name and a ``checks()`` function
+returning :class:`Check` values; ``suite/runner.py`` lists the sections and runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from dynmem.verification.traces.trace import Trace
+
+
+@attrs.frozen
+class Case:
+    """One obligation inside a check (e.g. one proof obligation), shown as its own JUnit case.
+
+    ``status`` is ``"passed"``, ``"failed"`` or ``"error"`` (undecided: e.g. a Z3 unknown).
+    """
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    message: str = ""
+
+
+@attrs.frozen
+class Verdict:
+    """What one check found: ``ok``, a one-line ``summary`` and detail lines for people."""
+
+    ok: bool
+    summary: str
+    details: tuple[str, ...] = ()
+    traces: tuple[Trace, ...] = ()  # counterexamples (the HTML report links one page each)
+    cases: tuple[Case, ...] = ()  # the obligations inside the check, for JUnit
+
+
+@attrs.frozen
+class Check:
+    """A named obligation of ``dynmem verify``; ``run`` does the work."""
+
+    name: str
+    section: str
+    run: Callable[[], Verdict]
+
+
+@attrs.frozen
+class CheckResult:
+    """A finished check: its name, section, verdict and wall-clock seconds."""
+
+    name: str
+    section: str
+    ok: bool
+    summary: str
+    seconds: float
+    details: tuple[str, ...] = ()
+    traces: tuple[Trace, ...] = ()
+    cases: tuple[Case, ...] = ()

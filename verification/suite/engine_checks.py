@@ -1,0 +1,69 @@
+"""The ``explore`` and ``fuzz`` sections of ``dynmem verify``: the CI-size runs of issue 4.
+
+* exploration: every reachable state of the 2-VM preset checked against every invariant,
+  with no oscillation (PROG-FIXED-POINT) and no starvation or weight-order finding;
+* oscillation detection is live: the planted policy without hysteresis is caught;
+* fuzzing: the ``ci`` Hypothesis profile (adversarial lifecycles, refinement against the
+  model after every step) finds nothing and covers at least ``MIN_COVERAGE`` of the
+  reachable (event kind × channel/transaction state) pairs.
+"""
+
+from __future__ import annotations
+
+from dynmem.verification.explore.run import ExploreResult, run_exploration
+from dynmem.verification.properties.reachable import REACHABLE_PAIRS
+from dynmem.verification.stateful.fuzz import run_fuzz
+from dynmem.verification.suite.checks import Check, Verdict
+from dynmem.verification.traces.render import ASCII_MARKS, describe_finding
+
+SECTION = "engines"
+MIN_COVERAGE = 0.8  # the ci profile's share of reachable pairs; tests/…/test_stateful pins it
+
+
+def _findings(result: ExploreResult) -> tuple[str, ...]:
+    lines = [f"{inv}: shortest counterexample {n} steps" for inv, n in result.violations]
+    lines += [f"{prop}: {n} findings" for prop, n in result.progress]
+    if result.trace is not None:
+        lines += [describe_finding(f, ASCII_MARKS) for f in result.trace.findings]
+    return tuple(lines)
+
+
+def check_exploration(vms: int = 2) -> Verdict:
+    """Exhaustive exploration of the ``vms``-VM preset finds no violation and no oscillation."""
+    r = run_exploration(vms)
+    summary = (f"{r.states} states, {r.edges} edges, {r.fixed_points} fixed points, "
+               f"{r.oscillations} oscillations ({r.states_per_second:,.0f} states/s)")
+    ok = r.ok and r.complete and not r.violations and not r.oscillations and not r.progress
+    traces = (r.trace,) if r.trace is not None else ()
+    return Verdict(ok, summary if ok else "FOUND: " + summary, _findings(r), traces)
+
+
+def check_oscillation_detected() -> Verdict:
+    """The planted oscillating policy must be reported (the progress check is not vacuous)."""
+    r = run_exploration(1, mutant="oscillating_policy")
+    caught = r.oscillations > 0 and r.trace is not None
+    summary = (f"planted oscillating policy caught: {r.oscillations} oscillations, "
+               f"cycle trace of {len(r.trace.steps)} steps" if caught and r.trace else
+               "planted oscillating policy NOT caught: the oscillation check is vacuous")
+    return Verdict(caught, summary)
+
+
+def check_fuzz() -> Verdict:
+    """The ``ci`` Hypothesis campaign finds nothing and covers enough reachable pairs."""
+    r = run_fuzz("ci")
+    share = r.coverage.share_of(REACHABLE_PAIRS)
+    summary = (f"{r.examples} examples, {r.steps} steps ({r.steps_per_second:,.0f}/s), "
+               f"coverage {share:.0%} of {len(REACHABLE_PAIRS)} reachable pairs, refinement "
+               f"{'checked' if r.refinement_checked else 'NOT checked'}")
+    ok = r.ok and r.refinement_checked and share >= MIN_COVERAGE
+    details = tuple(line for line in (r.message, r.program) if line)
+    traces = (r.trace,) if r.trace is not None else ()
+    return Verdict(ok, summary if ok else "FAILED: " + summary, details, traces)
+
+
+def checks() -> list[Check]:
+    return [
+        Check("exploration 2 VMs", SECTION, check_exploration),
+        Check("oscillation detection is live", SECTION, check_oscillation_detected),
+        Check("fuzz ci profile", SECTION, check_fuzz),
+    ]

@@ -1,0 +1,90 @@
+"""The ``proofs`` section of ``dynmem verify`` (specs/proofs.md): induction and refinement.
+
+Four checks, a few seconds in total:
+* the MINIMAL preset's N: every obligation proved (a CTI or an unknown fails);
+* any number of VMs: the decomposition and its lemmas proved;
+* refinement on random reference runs (every accepted step allowed by the model);
+* refinement on Z3-chosen pre-states at N = 2 (every guard true, each guard false).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from dynmem.model.params import MINIMAL
+from dynmem.verification.errors import SolverUnknown
+from dynmem.verification.suite.checks import Case, Check, Verdict
+from dynmem.verification.symbolic.inductive import (
+    CounterexampleToInduction,
+    Outcome,
+    ProofRun,
+    check_inductive,
+)
+from dynmem.verification.symbolic.refinement import check_run, check_sampled, random_steps
+from dynmem.verification.traces.render import ASCII_MARKS, describe_finding
+
+SECTION = "proofs"
+
+
+def _proof_verdict(run: ProofRun) -> Verdict:
+    details = []
+    traces = []
+    for outcome in run.outcomes:
+        if isinstance(outcome, CounterexampleToInduction):
+            details.append(f"CTI {outcome.message}")
+            if outcome.trace is not None:
+                traces.append(outcome.trace)
+                details += [f"    {describe_finding(f, ASCII_MARKS)}"
+                            for f in outcome.trace.findings]
+        elif outcome.status == "unknown":
+            details.append(f"UNKNOWN {outcome.obligation.label}: "
+                           f"{getattr(outcome, 'reason', '')}")
+    summary = (f"{len(run.outcomes)} obligations: {run.count('proved')} proved, "
+               f"{run.count('cti')} CTI, {run.count('unknown')} unknown")
+    return Verdict(run.ok, summary, tuple(details), tuple(traces),
+                   tuple(_case(outcome) for outcome in run.outcomes))
+
+
+def _case(outcome: Outcome) -> Case:
+    """One obligation as a JUnit case: proved passes, a CTI fails, an unknown is an error."""
+    label = outcome.obligation.label
+    if isinstance(outcome, CounterexampleToInduction):
+        return Case(label, "failed", outcome.seconds, outcome.message)
+    if outcome.status == "unknown":
+        return Case(label, "error", outcome.seconds,
+                    f"unknown (not proved): {getattr(outcome, 'reason', '')}")
+    return Case(label, "passed", outcome.seconds)
+
+
+def check_induction(n_vms: int | None) -> Verdict:
+    """Every obligation for ``n_vms`` slots (None: any N) is proved."""
+    return _proof_verdict(check_inductive(n_vms, timeout_s=MINIMAL.timeout_s, jobs=1))
+
+
+def check_random_refinement() -> Verdict:
+    """Every accepted step of 30 seeded random runs is a model step."""
+    steps = list(random_steps(seed=1, runs=30, steps=150))
+    found = list(check_run(steps))
+    details = tuple(f"{m.event!r}: {m.reason}" for m in found[:20])
+    return Verdict(not found, f"{len(steps)} reference steps, {len(found)} not allowed by the "
+                              f"model", details)
+
+
+def check_sampled_refinement() -> Verdict:
+    """Z3-chosen pre-states at N = 2: the reference accepts and rejects as the model says."""
+    try:
+        checked, found = check_sampled(n_vms=MINIMAL.n_vms, per_case=3)
+    except SolverUnknown as err:
+        return Verdict(False, "unknown: a Z3-chosen sample could not be decided", (str(err),))
+    details = tuple(f"{m.event!r}: {m.reason}" for m in found[:20])
+    return Verdict(not found, f"{checked} Z3-chosen steps, {len(found)} mismatches", details)
+
+
+def checks() -> list[Check]:
+    """The proofs section's checks, in run order."""
+    return [
+        Check(f"induction N={MINIMAL.n_vms}", SECTION, partial(check_induction, MINIMAL.n_vms)),
+        Check("induction any N", SECTION, partial(check_induction, None)),
+        Check("refinement random runs", SECTION, check_random_refinement),
+        Check("refinement Z3-chosen states", SECTION, check_sampled_refinement),
+    ]

@@ -1,0 +1,379 @@
+"""The memory timeline of a trace (``dynmem show --plot FILE.png|svg``), drawn with matplotlib.
+
+Top: the host's memory at every step, stacked: the reserve, each VM's assigned memory (and,
+hatched, what is in flight to it: a hot-add or unballoon taken from free), then free memory,
+up to the physical size. Anything above the physical line is overcommitted and is drawn
+red. DM requests (filled triangles: balloon down, hot-add up, unballoon diamond) and guest
+answers (hollow) sit on the VM's band; refused events are grey crosses on the axis.
+
+Below: one small panel per VM with its assigned memory, its workload's demand, the guest
+paging between them (demand above assigned, shaded), its startup (dashed) and maximum
+(dotted) sizes. The first violation is a red line through every panel, labelled in the top
+one. No display is needed: figures are built without pyplot and rendered by the Agg (PNG)
+or SVG canvas.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from dynmem.model.vocabulary import TxnKind
+from dynmem.reference.events import (
+    BalancerTick,
+    BalloonRequest,
+    BalloonResponse,
+    Event,
+    HotAddRequest,
+    HotAddResponse,
+    UnballoonRequest,
+    UnballoonResponse,
+)
+from dynmem.reference.state import DmState, Vm
+from dynmem.verification.atomic import write_atomic
+from dynmem.verification.errors import InputError
+from dynmem.verification.traces.trace import Trace
+
+FORMATS = ("png", "svg")
+WIDTH_IN = 12.0
+DPI = 100
+COLUMNS = 4  # VM panels per row
+RESERVE_COLOUR = "#9e9e9e"
+FREE_COLOUR = "#e8f5e9"
+OVER_COLOUR = "#d32f2f"
+PAGING_COLOUR = "#e53935"
+LOST_COLOUR = "#6a1b9a"  # memory neither free nor owned: the ledger lost it
+
+
+@attrs.frozen
+class Marker:
+    """A DM message drawn on a VM's band: at ``step``, of ``kind`` (balloon, hot-add,
+    unballoon), a host request or a guest answer."""
+
+    step: int
+    vm: str
+    kind: str
+    request: bool
+
+
+@attrs.frozen
+class Series:
+    """What the plot draws, extracted from a trace: one value per state (0 = initial)."""
+
+    names: tuple[str, ...]
+    physical: int
+    reserve: int
+    free: tuple[int, ...]
+    assigned: dict[str, tuple[int, ...]]
+    in_flight: dict[str, tuple[int, ...]]
+    demand: dict[str, tuple[int, ...]]  # of running VMs; 0 while off
+    startup: dict[str, int]
+    maximum: dict[str, int]
+    markers: tuple[Marker, ...]
+    refused: tuple[int, ...]
+    violation: tuple[int, str, str | None] | None  # step, invariant, VM concerned
+
+
+_KINDS: dict[type, tuple[str, bool]] = {
+    BalloonRequest: ("balloon", True), HotAddRequest: ("hot-add", True),
+    UnballoonRequest: ("unballoon", True), BalloonResponse: ("balloon", False),
+    HotAddResponse: ("hot-add", False), UnballoonResponse: ("unballoon", False),
+}
+
+
+def _markers(index: int, event: Event, sent: tuple[Event, ...]) -> list[Marker]:
+    messages = list(sent) if isinstance(event, BalancerTick) else [event]
+    out = []
+    for message in messages:
+        kind = _KINDS.get(type(message))
+        if kind is not None:
+            out.append(Marker(index, getattr(message, "vm", ""), kind[0], kind[1]))
+    return out
+
+
+def get_series(trace: Trace) -> Series:
+    """The per-step values the plot draws (a VM absent from a state counts as 0)."""
+    states: list[DmState] = [trace.initial, *(s.state for s in trace.steps)]
+    names: list[str] = []
+    for state in states:
+        names += [vm.name for vm in state.vms if vm.name not in names]
+
+    def per_vm(value: str) -> dict[str, tuple[int, ...]]:
+        out = {}
+        for name in names:
+            row = []
+            for state in states:
+                vm = state.get_vm(name)
+                row.append(0 if vm is None else _value(vm, value))
+            out[name] = tuple(row)
+        return out
+
+    settings = {}
+    for state in reversed(states):  # the last settings a VM had (Configure may change them)
+        settings.update({vm.name: vm.settings for vm in state.vms})
+    markers, refused = [], []
+    for index, item in enumerate(trace.steps, start=1):
+        if item.rejected is not None:
+            refused.append(index)
+        else:
+            markers += _markers(index, item.event, item.sent)
+    first = trace.first_finding
+    violation = None
+    if first is not None:
+        # A host-wide violation concerns the VM of the event that caused it (e.g. a start).
+        event = trace.steps[first.step - 1].event if first.step else None
+        vm = first.violation.vm or getattr(event, "vm", None)
+        violation = (first.step, first.invariant, vm if isinstance(vm, str) else None)
+    return Series(
+        names=tuple(names), physical=trace.initial.host.physical_mib,
+        reserve=trace.initial.host.reserve_mib, free=tuple(s.free_mib for s in states),
+        assigned=per_vm("assigned"), in_flight=per_vm("in_flight"), demand=per_vm("demand"),
+        startup={n: s.startup_mib for n, s in settings.items()},
+        maximum={n: s.maximum_mib for n, s in settings.items()},
+        markers=tuple(markers), refused=tuple(refused), violation=violation)
+
+
+def _value(vm: object, value: str) -> int:
+    assert isinstance(vm, Vm)
+    if value == "assigned":
+        return vm.assigned_mib
+    if value == "in_flight":
+        return vm.in_flight_mib if vm.txn != TxnKind.NONE else 0
+    return vm.demand_mib if vm.running else 0
+
+
+def _colours(n: int) -> list[str]:
+    """Distinct colours for ``n`` VMs: tab10 up to 9 VMs, tab20 beyond (cycled after 18),
+    without their reds, which mean overcommitment and violations here."""
+    from matplotlib import colormaps
+
+    small, large = colormaps["tab10"], colormaps["tab20"]
+    palette = ([_hex(small(i)) for i in range(10) if i != 3] if n <= 9
+               else [_hex(large(i)) for i in range(20) if i not in (6, 7)])
+    return [palette[i % len(palette)] for i in range(n)]
+
+
+def _hex(rgba: tuple[float, float, float, float]) -> str:
+    return "#" + "".join(f"{round(c * 255):02x}" for c in rgba[:3])
+
+
+def _steps_x(count: int) -> list[float]:
+    """The left edge of each state's column (centred on its step number), plus the right
+    edge of the last one."""
+    return [i - 0.5 for i in range(count + 1)]
+
+
+def _extend(values: Sequence[float]) -> list[float]:
+    """Values for ``fill_between(step="post")``: the last one repeated to close its column."""
+    return [*values, values[-1]]
+
+
+_SHAPES = {"balloon": "v", "hot-add": "^", "unballoon": "D"}
+
+
+def _draw_host(ax: Axes, s: Series, colours: dict[str, str]) -> list[float]:
+    """The stacked host panel; returns the top of every VM's band per state (for markers)."""
+    count = len(s.free)
+    x = _steps_x(count)
+    base = [float(s.reserve)] * count
+    ax.fill_between(x, 0, _extend(base), step="post", color=RESERVE_COLOUR, lw=0)
+    tops: dict[str, list[float]] = {}
+    for name in s.names:
+        low = list(base)
+        mid = [b + a for b, a in zip(base, s.assigned[name], strict=True)]
+        high = [m + f for m, f in zip(mid, s.in_flight[name], strict=True)]
+        ax.fill_between(x, _extend(low), _extend(mid), step="post", color=colours[name],
+                        lw=0)
+        if any(s.in_flight[name]):
+            ax.fill_between(x, _extend(mid), _extend(high), step="post", facecolor="white",
+                            edgecolor=colours[name], hatch="////", lw=0)
+        tops[name], base = high, high
+    free_top = [b + max(0, f) for b, f in zip(base, s.free, strict=True)]
+    ax.fill_between(x, _extend(base), _extend(free_top), step="post", color=FREE_COLOUR,
+                    lw=0)
+    over = [max(b, float(s.physical)) for b in base]
+    if any(b > s.physical for b in base):
+        ax.fill_between(x, s.physical, _extend(over), step="post", facecolor="none",
+                        edgecolor=OVER_COLOUR, hatch="xx", lw=0)
+    lost = [min(float(s.physical), b + max(0, f)) for b, f in zip(base, s.free, strict=True)]
+    if any(top < s.physical for top in lost):  # the ledger lost memory (INV-CONSERVATION)
+        ax.fill_between(x, _extend(lost), s.physical, step="post", facecolor="none",
+                        edgecolor=LOST_COLOUR, hatch="..", lw=0)
+    ax.axhline(s.physical, color="black", lw=1.4)
+    ax.text(0.02, s.physical, f"physical {s.physical} MiB", va="bottom", ha="left",
+            fontsize=8, transform=ax.get_yaxis_transform())
+    for m in s.markers:
+        if m.vm in tops:
+            ax.plot(m.step, tops[m.vm][m.step], _SHAPES[m.kind], ms=6,
+                    color=colours[m.vm], mec="black", mew=0.6,
+                    mfc=colours[m.vm] if m.request else "white", zorder=5)
+    for step in s.refused:
+        ax.plot(step, 0, "x", color="#616161", ms=6, clip_on=False, zorder=5)
+    top = max([float(s.physical), *base, *free_top])
+    ax.set_ylim(0, top * 1.12)
+    ax.set_xlim(-0.5, count - 0.5)
+    ax.set_ylabel("host memory (MiB)")
+    return [float(b) for b in base]
+
+
+def _draw_vm(ax: Axes, s: Series, name: str, colour: str, y_top: float) -> None:
+    count = len(s.free)
+    x = _steps_x(count)
+    assigned, demand = _extend(s.assigned[name]), _extend(s.demand[name])
+    paging = [max(a, d) for a, d in zip(assigned, demand, strict=True)]
+    ax.fill_between(x, assigned, paging, step="post", facecolor=PAGING_COLOUR, alpha=0.25,
+                    lw=0)
+    ax.step(x, demand, where="post", color="black", lw=0.9, ls=(0, (4, 2)))
+    ax.step(x, assigned, where="post", color=colour, lw=2.0)
+    ax.axhline(s.startup[name], color="#424242", lw=0.9, ls="--")
+    if s.maximum[name] <= y_top:
+        ax.axhline(s.maximum[name], color="#424242", lw=0.9, ls=":")
+    for m in s.markers:
+        if m.vm == name:
+            ax.plot(m.step, s.assigned[name][m.step], _SHAPES[m.kind], ms=5,
+                    color=colour, mec="black", mew=0.5,
+                    mfc=colour if m.request else "white", zorder=5)
+    broken = s.violation is not None and s.violation[2] == name
+    ax.set_title(name + (f" ({s.violation[1]})" if broken and s.violation else ""),
+                 fontsize=9, loc="left", fontweight="bold",
+                 color=OVER_COLOUR if broken else "black")
+    above = "" if s.maximum[name] <= y_top else " (off the chart)"
+    ax.text(0.02, 0.97, f"startup {s.startup[name]}, max {s.maximum[name]}{above}",
+            transform=ax.transAxes, ha="left", va="top", fontsize=6.5, color="#424242",
+            bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            zorder=8)
+    ax.set_xlim(-0.5, count - 0.5)
+    ax.set_ylim(0, y_top)
+    ax.tick_params(labelsize=7)
+
+
+def _mark_violation(axes: list[Axes], s: Series) -> None:
+    if s.violation is None:
+        return
+    step, invariant, vm = s.violation
+    for ax in axes:
+        ax.axvspan(step - 0.5, step + 0.5, color=OVER_COLOUR, alpha=0.13, lw=0, zorder=0.5)
+        ax.axvline(step - 0.5, color=OVER_COLOUR, lw=1.0, zorder=6)
+    where = f" ({vm})" if vm else ""
+    axes[0].annotate(f"{invariant} broken at step {step}{where}", xy=(step, 1.0),
+                     xycoords=("data", "axes fraction"), xytext=(4, -4),
+                     textcoords="offset points", va="top", fontsize=9, color="white",
+                     fontweight="bold", zorder=7,
+                     ha="left" if step < 0.6 * len(s.free) else "right",
+                     bbox={"boxstyle": "round,pad=0.3", "fc": OVER_COLOUR, "ec": "none"})
+
+
+def _legend(ax: Axes, s: Series, colours: dict[str, str]) -> None:
+    handles: list[Patch | Line2D] = [Patch(color=RESERVE_COLOUR, label="reserve")]
+    handles += [Patch(color=colours[n], label=f"{n} assigned") for n in s.names]
+    if any(any(v) for v in s.in_flight.values()):
+        handles.append(Patch(facecolor="white", edgecolor="#424242", hatch="////",
+                             label="in flight (hot-add/unballoon)"))
+    handles.append(Patch(facecolor=FREE_COLOUR, edgecolor="#bdbdbd", label="free"))
+    if any(b > s.physical for b in [s.reserve + sum(v[i] for v in s.assigned.values())
+                                    for i in range(len(s.free))]):
+        handles.append(Patch(facecolor="none", edgecolor=OVER_COLOUR, hatch="xx",
+                             label="overcommitted"))
+    stacks = [s.reserve + sum(v[i] + f[i] for v, f in zip(s.assigned.values(),
+                                                          s.in_flight.values(), strict=True))
+              + max(0, s.free[i]) for i in range(len(s.free))]
+    if any(top < s.physical for top in stacks):
+        handles.append(Patch(facecolor="none", edgecolor=LOST_COLOUR, hatch="..",
+                             label="unaccounted (neither free nor owned)"))
+    kinds = sorted({m.kind for m in s.markers})
+    handles += [Line2D([], [], ls="", marker=_SHAPES[k], color="#757575", mec="black",
+                       label=f"{k} request (hollow: answer)") for k in kinds]
+    if s.refused:
+        handles.append(Line2D([], [], ls="", marker="x", color="#616161",
+                              label="refused event"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              ncol=2 if len(handles) > 14 else 1, frameon=False)
+
+
+def _vm_legend(fig: Figure) -> None:
+    handles = [Line2D([], [], color="#424242", lw=2, label="assigned"),
+               Line2D([], [], color="black", lw=0.9, ls=(0, (4, 2)), label="demand"),
+               Patch(facecolor=PAGING_COLOUR, alpha=0.25, label="guest paging"),
+               Line2D([], [], color="#424242", lw=0.9, ls="--", label="startup"),
+               Line2D([], [], color="#424242", lw=0.9, ls=":", label="maximum")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=8,
+               frameon=False)
+
+
+def build_figure(trace: Trace) -> Figure:
+    """The timeline figure of ``trace`` (see the module docstring)."""
+    s = get_series(trace)
+    colours = dict(zip(s.names, _colours(len(s.names)), strict=True))
+    n = len(s.names)
+    cols = min(n, COLUMNS) or 1
+    rows = math.ceil(n / cols)
+    height = 4.2 + 2.1 * rows + (0.5 if n else 0)
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
+    grid = fig.add_gridspec(1 + rows, cols, height_ratios=[4.2] + [2.1] * rows)
+    host = fig.add_subplot(grid[0, :])
+    _draw_host(host, s, colours)
+    verdict = "ok" if s.violation is None else f"VIOLATED {s.violation[1]}"
+    steps = f"{len(trace.steps)} step{'' if len(trace.steps) == 1 else 's'}"
+    host.set_title(f"dynmem trace from {trace.source}: {steps}, {verdict}",
+                   loc="left", fontsize=11, fontweight="bold")
+    host.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
+    _legend(host, s, colours)
+    axes = [host]
+    data_top = max([1.0, *[max(max(s.assigned[v]), max(s.demand[v]), s.startup[v])
+                           for v in s.names]])
+    # Show the maximum lines too when they are near the data (not the 64 GiB default).
+    near = [s.maximum[v] for v in s.names if s.maximum[v] <= 1.6 * data_top]
+    y_top = 1.1 * max([data_top, *near])
+    for i, name in enumerate(s.names):
+        ax = fig.add_subplot(grid[1 + i // cols, i % cols], sharex=host)
+        _draw_vm(ax, s, name, colours[name], y_top)
+        axes.append(ax)
+        if i // cols == rows - 1:
+            ax.set_xlabel("step", fontsize=8)
+    if n:
+        _vm_legend(fig)
+    else:
+        host.set_xlabel("step")
+    _mark_violation(axes, s)
+    return fig
+
+
+def check_plot_path(path: str | os.PathLike[str]) -> str:
+    """The image format of ``path`` (``png`` or ``svg``, from its suffix), else InputError."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise InputError(str(path), "", None, "the plot must be a .png or .svg file")
+    return suffix
+
+
+def render_plot(trace: Trace, fmt: str = "png") -> bytes:
+    """The timeline of ``trace`` as PNG or SVG bytes."""
+    # SVG keeps its text as text (searchable, small); the viewer supplies the font.
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "dynmem"}):
+        fig = build_figure(trace)
+        out = io.BytesIO()
+        fig.savefig(out, format=fmt, dpi=DPI, metadata=_metadata(fmt))
+    return out.getvalue()
+
+
+def _metadata(fmt: str) -> dict[str, str | None]:
+    # No creation date or software version: the same trace gives the same bytes.
+    if fmt == "svg":
+        return {"Date": None, "Creator": None}
+    return {"Software": None}
+
+
+def write_plot(trace: Trace, path: str | os.PathLike[str]) -> None:
+    """Write the timeline of ``trace`` to ``path`` (.png or .svg) atomically."""
+    write_atomic(path, render_plot(trace, check_plot_path(path)))
