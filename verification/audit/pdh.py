@@ -164,7 +164,7 @@ def _value(cell: str, column: Column, source: str, line: int) -> int | Fraction 
         return None
     whole = parse_whole(cell)
     if whole is not None:
-        return Fraction(whole) if column.field in _PERCENT else whole
+        return whole
     if column.field in _PERCENT:
         exact = parse_decimal(cell)
         if exact is not None and exact >= 0:
