@@ -159,6 +159,7 @@ class Judge:
     findings: list[Finding] = attrs.Factory(list)
     counts: dict[tuple[str, str], int] = attrs.Factory(dict)
     samples: int = 0
+    steps_found: int = 0
     _last: dict[str, _Last] = attrs.Factory(dict)
 
     def _report(self, sample: Sample, vm: str | None, clause: tuple[str, str],
@@ -168,15 +169,17 @@ class Judge:
             self.findings.append(Finding(clause[0], clause[1], vm, sample.time_us,
                                          sample.where, message))
 
-    def feed(self, sample: Sample) -> int:
-        """Judge ``sample``; return how many findings it produced."""
+    def feed(self, sample: Sample) -> tuple[int, int]:
+        """Judge ``sample``; return how many findings it produced: (one-sample, step)."""
         before = sum(self.counts.values())
+        self.steps_found = 0
         self.samples += 1
         total = 0
         for vm, obs in sample.vms:
             total += self._feed_vm(sample, vm, obs)
         self._host(sample, total)
-        return sum(self.counts.values()) - before
+        found = sum(self.counts.values()) - before
+        return found - self.steps_found, self.steps_found
 
     def _feed_vm(self, sample: Sample, vm: str, obs: VmObs) -> int:
         running = is_running(obs)
@@ -198,6 +201,7 @@ class Judge:
         last = self._last.get(vm)
         if last is not None:
             for clause, text in _step(vm, last, obs):
+                self.steps_found += 1
                 self._report(sample, vm, clause, text)
         self._last[vm] = _Last(a, obs.visible_mib, obs.added_mib, obs.removed_mib)
         return a

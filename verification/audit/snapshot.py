@@ -51,7 +51,7 @@ GET_VMMEMORY_USED = ("VMName", "Name", "DynamicMemoryEnabled", "Startup", "Minim
                      "Buffer", "Priority")
 GET_VMHOST_USED = ("MemoryCapacity", "Name", "ComputerName")
 # Documented properties of the three object types that the audit reads past on purpose.
-KNOWN_UNUSED = frozenset("""
+_KNOWN_UNUSED_TEXT = """
 Id VMId ComputerName IsDeleted Status Uptime CPUUsage ProcessorCount Path ConfigurationLocation
 SnapshotFileLocation SmartPagingFilePath SmartPagingFileInUse CheckpointFileLocation Generation
 Version Notes Heartbeat ReplicationState ReplicationHealth ReplicationMode
@@ -75,7 +75,8 @@ VirtualMachineMigrationPerformanceOption FibreChannelWwnn FibreChannelWwpnMaximu
 FibreChannelWwpnMinimum EnableEnhancedSessionMode ResourceMeteringSaveInterval
 NumaStatus HostNumaStatus InternalNetworkAdapters ExternalNetworkAdapters
 IovSupport IovSupportReasons SupportedVmVersions
-""".split())
+"""
+KNOWN_UNUSED = frozenset(_KNOWN_UNUSED_TEXT.split())
 
 
 @attrs.frozen

@@ -48,10 +48,10 @@ def compute_mib_exact(nbytes: int, source: str, where: str) -> int:
     --------
     >>> compute_mib_exact(2147483648, "vm.json", "[0].MemoryStartup")
     2048
-    >>> compute_mib_exact(1000, "vm.json", "[0].MemoryStartup")
+    >>> compute_mib_exact(1000, "vm.json", "[0].MemoryStartup")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    dynmem.verification.errors.InputError: vm.json: [0].MemoryStartup = 1000: is not a whole MiB (0 MiB + 1000 bytes); byte amounts must be multiples of 1048576
+    dynmem.verification.errors.InputError: vm.json: [0].MemoryStartup = 1000: is not a whole...
     """
     if nbytes < 0:
         raise_bad(source, where, nbytes, "must be >= 0 (bytes)")
