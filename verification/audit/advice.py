@@ -2,7 +2,8 @@
 numbers it rests on.
 
 Statistics are accumulated sample by sample in constant memory: counters, peaks and a
-histogram of demand in 2 MiB buckets (bounded by the 64 GiB maximum). Demand is
+histogram of demand per MiB value (at most one entry per MiB up to the 64 GiB maximum).
+A static VM's demand of 0 is Hyper-V saying "no DM here", not a demand: it is not counted. Demand is
 ``MemoryDemand`` / QEMU's ``committed`` when observed, otherwise it is derived from the
 pressure counter: ``ceil(pressure × assigned / 100)`` (policy.md §6 read backwards).
 The wanted size of a VM is the model's target without the clamp:
@@ -79,13 +80,13 @@ class VmStats:
     statuses: dict[str, list[int]] = attrs.Factory(dict)
 
     def get_percentile_demand(self, percent: int) -> int:
-        """The demand at or below which ``percent`` % of the samples lie (2 MiB buckets)."""
+        """The demand at or below which ``percent`` % of the samples lie (exact MiB)."""
         rank = max(1, math.ceil(self.demand_samples * percent / 100))
         seen = 0
         for bucket in sorted(self.demand_buckets):
             seen += self.demand_buckets[bucket]
             if seen >= rank:
-                return bucket * 2
+                return bucket
         return self.peak_demand
 
 
@@ -143,11 +144,10 @@ class Advisor:
             st.over_100 += obs.pressure > 100
             st.peak_pressure = max(st.peak_pressure, obs.pressure)
         demand = get_demand(obs)
-        if demand is None:
+        if demand is None or (demand == 0 and config is not None and not config.dynamic):
             return 0
         st.demand_samples += 1
-        bucket = (demand + 1) // 2
-        st.demand_buckets[bucket] = st.demand_buckets.get(bucket, 0) + 1
+        st.demand_buckets[demand] = st.demand_buckets.get(demand, 0) + 1
         st.peak_demand = max(st.peak_demand, demand)
         st.sum_idle += a - demand
         return demand - a
