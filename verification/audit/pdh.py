@@ -49,7 +49,7 @@ BALANCER_COUNTERS: dict[str, str] = {
 BALANCER_COUNTERS_UNUSED = frozenset({"System Current Pressure",
                                       "Available Memory For Balancing"})
 _FIRST = re.compile(r"^\(PDH-CSV 4\.0\) \((?P<zone>[^)]*)\)\((?P<bias>-?\d+)\)$")
-_PATH = re.compile(r"^\\\\(?P<host>[^\\]+)\\(?P<object>[^\\(]+)\((?P<instance>.*)\)"
+_PATH = re.compile(r"^\\\\(?P<host>[^\\]+)\\(?P<object>[^\\(]+)(?:\((?P<instance>.*)\))?"
                    r"\\(?P<counter>[^\\]+)$")
 _TIME = re.compile(r"^(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?$")
 _EPOCH = datetime.date(1970, 1, 1).toordinal()
@@ -186,7 +186,7 @@ def iter_pdh(handle: TextIO, source: str) -> Iterator[Sample | PdhLayout]:
     except StopIteration:
         raise_bad(source, "", None, "is empty; a PDH CSV log starts with a header row")
     except csv.Error as err:
-        raise_bad(source, "line 1", None, f"is not CSV: {err}")
+        raise_bad(source, "", None, f"is not CSV at line 1: {err}")
     layout = parse_header(header, source)
     yield layout
     by_vm: dict[str | None, list[Column]] = {}
@@ -201,7 +201,7 @@ def iter_pdh(handle: TextIO, source: str) -> Iterator[Sample | PdhLayout]:
         except StopIteration:
             return
         except csv.Error as err:
-            raise_bad(source, f"line {reader.line_num}", None, f"is not CSV: {err}")
+            raise_bad(source, "", None, f"is not CSV at line {reader.line_num}: {err}")
         line = reader.line_num
         if len(row) != layout.width:
             if not row:

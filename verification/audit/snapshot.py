@@ -104,8 +104,8 @@ def load_json_document(text: str, source: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as err:
-        raise_bad(source, f"line {err.lineno}, column {err.colno}", None,
-                  f"malformed JSON: {err.msg}")
+        raise_bad(source, "", None,
+                  f"malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}")
     except ValueError as err:
         raise_bad(source, "", None, f"malformed JSON: {err}")
 

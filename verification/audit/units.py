@@ -20,20 +20,27 @@ MIB_BYTES = 1024 * 1024
 VALUE_CUT_CHARS = 80
 
 
+class _Cut(str):
+    """A value's ``repr`` already cut: shown as is (no second pair of quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def compute_cut(value: object) -> object:
     """``value`` itself, or its ``repr`` cut to 80 characters with ``…`` when longer.
 
     Examples
     --------
-    >>> compute_cut("x" * 100)[-3:]
-    'xx…'
+    >>> compute_cut("x" * 100)
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…
     >>> compute_cut(12)
     12
     """
     text = repr(value)
     if len(text) <= VALUE_CUT_CHARS:
         return value
-    return text[: VALUE_CUT_CHARS - 1] + "…"
+    return _Cut(text[: VALUE_CUT_CHARS - 1] + "…")
 
 
 def raise_bad(source: str, where: str, value: object, rule: str) -> NoReturn:
