@@ -92,16 +92,31 @@ class _State:
 
 
 class _Tracker:
-    """Assertions under readable labels, so an unsat core names clauses."""
+    """Assertions under readable labels, so an unsat core names clauses.
+
+    The model's own clauses (``INV-*``) are asserted first and the observation clauses
+    (``OBS-*``) only if those are satisfiable, so a core names a model invariant whenever
+    one alone rules the window out.
+    """
 
     def __init__(self, solver: z3.Solver) -> None:
         self.solver = solver
-        self.n = 0
+        self.pending: list[tuple[bool, str, Any]] = []
 
     def add(self, clause: tuple[str, str], vm: str | None, where: str, term: Any) -> None:
-        self.n += 1
-        label = f"{clause[0]} ({clause[1]}) vm={vm or '-'} at {where} #{self.n}"
-        self.solver.assert_and_track(term, z3.Bool(label))
+        label = f"{clause[0]} ({clause[1]}) vm={vm or '-'} at {where} #{len(self.pending) + 1}"
+        self.pending.append((clause[0].startswith("INV-"), label, term))
+
+    def check(self) -> z3.CheckSatResult:
+        """Check with the model's clauses, then with every clause if those are satisfiable."""
+        for first in (True, False):
+            for model, label, term in self.pending:
+                if model == first:
+                    self.solver.assert_and_track(term, z3.Bool(label))
+            answer = self.solver.check()
+            if answer != z3.sat:
+                return answer
+        return z3.sat
 
 
 def _vm_slot(name: str, j: int, config: VmConfig | None, floor: str) -> _SymVm:
@@ -234,7 +249,7 @@ def check_window(window: Sequence[Sample], configs: Mapping[str, VmConfig], host
             for a, b in zip(previous.vms, slots, strict=True):
                 _step(tracker, a, b, j, window[j - 1], sample)
         previous = state
-    answer = solver.check()
+    answer = tracker.check()
     first, last = window[0].where, window[-1].where
     if answer == z3.sat:
         return Explanation("explained", (), first, last, len(window))
