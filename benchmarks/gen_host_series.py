@@ -33,7 +33,8 @@ def _settings(n: int, rng: random.Random, broken: str | None) -> list[dict[str, 
     out = []
     for i in range(n):
         startup = rng.choice((512, 1024, 2048))
-        top = 65536 if broken in ("physical", "jump") and i == n - 1 else startup * rng.choice((2, 4, 8))
+        planted = broken in ("physical", "jump") and i == n - 1  # room to break one clause
+        top = 65536 if planted else startup * rng.choice((2, 4, 8))
         out.append({"startup": startup, "maximum": top,
                     "buffer": rng.choice((10, 20, 50)), "priority": rng.choice((30, 50, 80)),
                     "demand": startup * rng.randint(40, 180) // 100, "index": i})

@@ -124,7 +124,7 @@ class TestPdh:
 
     def test_bias_converts_local_time_to_utc(self) -> None:
         """The header's bias (minutes) is added to the local time."""
-        text = ('"(PDH-CSV 4.0) (Pacific Standard Time)(480)","\\\\H\\' + 
+        text = ('"(PDH-CSV 4.0) (Pacific Standard Time)(480)","\\\\H\\' +
                 'Hyper-V Dynamic Memory VM(a)\\Physical Memory"\n"01/01/1970 00:00:00.000","2"\n')
         assert _pdh(text)[1].time_us == 480 * 60 * 1_000_000  # type: ignore[attr-defined]
 
