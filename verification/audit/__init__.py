@@ -6,7 +6,7 @@ constant memory, :func:`check_window` decides with Z3 whether some run of the mo
 a window of samples (naming the clauses of the unsat core otherwise), :class:`Advisor` turns
 the series into advice with its numbers, :func:`run_audit` does all of it for a list of files
 and :func:`build_scenario` writes what was observed as a scenario for ``dynmem simulate``.
-The command line is ``command.register`` (``dynmem audit FILE...``).
+The command line is ``dynmem audit FILE...`` (verification/cli/commands/audit.py).
 """
 
 from dynmem.verification.audit.advice import Advice, Advisor

@@ -40,6 +40,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("explore", "explore", "explore every reachable state of a small configuration (BFS)"),
     ("fuzz", "fuzz",
      "run a Hypothesis campaign of random VM lifecycles against the reference"),
+    ("audit", "audit",
+     "judge real hosts' evidence (Hyper-V snapshots, PDH counters, QEMU QMP) against the "
+     "model and give right-sizing advice"),
 )
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import io
 from pathlib import Path
 
-from dynmem.verification.audit import command
-from dynmem.verification.errors import InputError
+from dynmem.verification.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[3]
 HOSTS = ROOT / "examples" / "hosts"
@@ -18,18 +16,11 @@ VM = "Hyper-V Dynamic Memory VM"
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    """Build a parser, ``register`` the command, run its handler as ``dynmem`` would:
-    return (exit code, stdout, stderr). Bad input is one ``dynmem: ...`` line, exit 2."""
-    parser = argparse.ArgumentParser(prog="dynmem")
-    command.register(parser.add_subparsers(dest="command"))
+    """Run ``dynmem audit ARGV`` through the real command line: (exit code, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            args = parser.parse_args(["audit", *argv])
-            code = int(args.handler(args))
-        except InputError as error:
-            print(f"dynmem: {error}", file=err)
-            code = 2
+            code = main(["audit", *argv])
         except SystemExit as exit_:
             code = int(exit_.code or 0)
     return code, out.getvalue(), err.getvalue()
