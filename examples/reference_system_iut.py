@@ -3,8 +3,8 @@
 
     dynmem oracle --iut "python3 examples/reference_system_iut.py" --mode lockstep
 """
-from dynmem.verification.oracle.iut import serve_jsonl
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
+from dynmem.verification.oracle.wire import serve_jsonl
 
 if __name__ == "__main__":
     raise SystemExit(serve_jsonl(ReferenceSystem()))

@@ -14,8 +14,8 @@ from dynmem.model.vocabulary import HOT_ADD_REQUEST_CAP_MIB, TxnKind
 from dynmem.reference.events import DmRequest, HotAddRequest
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, compute_floor_to_unit, compute_target
-from dynmem.verification.oracle.iut import serve_jsonl
 from dynmem.verification.oracle.reference_iut import ReferencePolicy
+from dynmem.verification.oracle.wire import serve_jsonl
 
 
 def plan_hot_add_early(view: DmState) -> tuple[DmRequest, ...]:

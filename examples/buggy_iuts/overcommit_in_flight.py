@@ -15,8 +15,8 @@ from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import BalloonRequest, BalloonResponse
 from dynmem.reference.state import DmState
 from dynmem.reference.step import StepResult, check_request, make_step, process_balloon_response
-from dynmem.verification.oracle.iut import serve_jsonl
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
+from dynmem.verification.oracle.wire import serve_jsonl
 
 
 def send_balloon_crediting_free(state: DmState, request: BalloonRequest) -> StepResult:

@@ -15,8 +15,8 @@ from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import HotAddResponse
 from dynmem.reference.state import DmState
 from dynmem.reference.step import StepResult, make_step, process_hot_add_response
-from dynmem.verification.oracle.iut import serve_jsonl
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
+from dynmem.verification.oracle.wire import serve_jsonl
 
 
 def hot_add_response_keeping_rest(state: DmState, event: HotAddResponse) -> StepResult:

@@ -12,8 +12,8 @@ from dynmem.model.vocabulary import Channel, Power
 from dynmem.reference.events import Start
 from dynmem.reference.state import DmState
 from dynmem.reference.step import StepResult, make_step
-from dynmem.verification.oracle.iut import serve_jsonl
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
+from dynmem.verification.oracle.wire import serve_jsonl
 
 
 def start_unchecked(state: DmState, event: Start) -> StepResult:

@@ -14,8 +14,8 @@ from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import BalloonRequest, BalloonResponse
 from dynmem.reference.state import DmState
 from dynmem.reference.step import StepResult, check_request, make_step
-from dynmem.verification.oracle.iut import serve_jsonl
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
+from dynmem.verification.oracle.wire import serve_jsonl
 
 
 def send_balloon_taking_now(state: DmState, request: BalloonRequest) -> StepResult:

@@ -1,20 +1,23 @@
 """Drive another implementation and judge it against the model and the reference.
 
-The IUT wire (``open_iut``, ``SystemIut``, ``PolicyIut``), the judge (``CaseRunner``,
+The IUT protocols (``SystemIut``, ``PolicyIut``) and JSON Lines wire (``open_iut``,
+``serve_jsonl``), the judge (``CaseRunner``,
 ``run_case``), the generators and the search that shrinks a failure (``search``), the report
 (``write_report``), ``check-trace`` for recorded logs (``check_log``) and the conformance
 vectors (``write_vectors``).
 """
 
 from dynmem.verification.oracle.checktrace import check_log
-from dynmem.verification.oracle.iut import PolicyIut, SystemIut, open_iut
+from dynmem.verification.oracle.iut import PolicyIut, SystemIut
 from dynmem.verification.oracle.judge import CaseRunner, run_case
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
 from dynmem.verification.oracle.report import write_report
 from dynmem.verification.oracle.search import SearchResult, search
 from dynmem.verification.oracle.vectors import write_vectors
+from dynmem.verification.oracle.wire import open_iut, serve_jsonl
 
 __all__ = [
     "CaseRunner", "PolicyIut", "ReferencePolicy", "ReferenceSystem", "SearchResult", "SystemIut",
-    "check_log", "open_iut", "run_case", "search", "write_report", "write_vectors",
+    "check_log", "open_iut", "run_case", "search", "serve_jsonl", "write_report",
+    "write_vectors",
 ]

@@ -14,8 +14,9 @@ from oracle_helpers import PYTHON, two_vm_host
 
 from dynmem.reference.events import Start
 from dynmem.verification.cli.main import main
-from dynmem.verification.oracle.iut import IutUnusable, SubprocessIut
+from dynmem.verification.oracle.iut import IutUnusable
 from dynmem.verification.oracle.judge import PROTOCOL, run_case
+from dynmem.verification.oracle.wire import SubprocessIut
 
 HELLO = ('{"type": "hello", "protocol": 1, "name": "t", '
          '"capabilities": {"kinds": ["system"]}}')

@@ -14,10 +14,10 @@ from oracle_helpers import ROOT, connect, two_vm_host
 from dynmem.reference.events import BalancerTick
 from dynmem.verification.cli.main import main
 from dynmem.verification.oracle.checktrace import format_log
-from dynmem.verification.oracle.iut import serve_jsonl
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
 from dynmem.verification.oracle.observation import view_to_json
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
+from dynmem.verification.oracle.wire import serve_jsonl
 
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")

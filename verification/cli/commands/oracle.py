@@ -23,12 +23,12 @@ from dynmem.verification.oracle.iut import (
     IutUnusable,
     Kind,
     Mode,
-    SubprocessIut,
     check_hello,
 )
 from dynmem.verification.oracle.judge import CaseResult, Divergence, IsAllowed, load_is_allowed
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
 from dynmem.verification.oracle.search import SearchResult, search
+from dynmem.verification.oracle.wire import SubprocessIut
 from dynmem.verification.traces.trace import Trace
 
 
