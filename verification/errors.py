@@ -26,3 +26,8 @@ class ModelError(DynmemError):
 
 class SolverUnknown(DynmemError):
     """Z3 answered unknown or timed out: reported as unknown, never as proved."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that every
+    ``finally`` runs (child processes ended, partial reports written); exit code 143."""

@@ -2,19 +2,31 @@
 
 Each command module exposes ``register(subparsers)``, which adds its parser and sets
 ``handler`` (a function ``(args) -> int`` exit code). Exit codes: 0 all good, 1 a finding
-(violation, counterexample, unknown), 2 bad input or usage.
+(violation, counterexample, unknown), 2 bad input or usage, 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM), 141 the reader of stdout went away (``dynmem ... | head``).
+
+Around every command: SIGTERM is turned into :class:`Terminated` (a KeyboardInterrupt), so a
+terminated run cleans up and reports like an interrupted one; stdout and stderr escape
+control characters (:mod:`.console`); every output path is checked before the run
+(:mod:`.paths`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+from collections.abc import Iterator, Sequence
+from types import FrameType, ModuleType
 
-from dynmem.verification.errors import InputError
+from dynmem.verification.atomic import claim_stdout
+from dynmem.verification.cli.console import SafeText
+from dynmem.verification.cli.paths import check_outputs
+from dynmem.verification.errors import InputError, Terminated
 
 # Every subcommand: (name, module under dynmem.verification.cli.commands, one-line help), in
 # help order. The help is written here so that ``dynmem --help`` imports no command module (and
@@ -81,23 +93,82 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what ``cat`` gives when its reader goes away
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _guarded_run() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated`; stdout and stderr escape control characters."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        previous = None
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeText(out), SafeText(err)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's last flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _quiet_unraisable(unraisable: object) -> None:
+    """After an interruption: an object cut off half-built (a Z3 context) may fail in its
+    ``__del__`` at exit; its traceback would read as a crash, and the run said what
+    happened already."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``dynmem`` command (``argv`` None: this process's arguments, the console script)."""
     words = sys.argv[1:] if argv is None else list(argv)
+    with _guarded_run():
+        return _main(words, whole_process=argv is None)
+
+
+def _main(words: list[str], whole_process: bool) -> int:
     parser = build_parser(words)
     args = parser.parse_args(words)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args))
+        to_stdout = check_outputs(args)
+        with claim_stdout() if to_stdout else contextlib.nullcontext():
+            code = int(args.handler(args))
+        sys.stdout.flush()
+        return code
     except InputError as err:
         print(f"dynmem: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("dynmem: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        if whole_process:  # it ends now; set before the cut-off frames are freed
+            sys.unraisablehook = _quiet_unraisable
+        terminated = isinstance(stop, Terminated)
+        print(f"dynmem: {'terminated (SIGTERM)' if terminated else 'interrupted (Ctrl-C)'}",
+              file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``dynmem ... | head``): stop quietly, as other tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT):
+            raise
+        # stdout (or stderr) cannot be written, e.g. ``> /dev/full``: not a finding.
+        _silence_stdout()
+        with contextlib.suppress(OSError):
+            print(f"dynmem: cannot write the output: {err.strerror}", file=sys.stderr)
+        return 2

@@ -6,7 +6,7 @@ returning :class:`Check` values; ``suite/runner.py`` lists the sections and runs
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -58,3 +58,18 @@ class CheckResult:
     details: tuple[str, ...] = ()
     traces: tuple[Trace, ...] = ()
     cases: tuple[Case, ...] = ()
+
+
+@attrs.frozen
+class Interruption:
+    """A run stopped early (Ctrl-C, SIGTERM): the checks that never ran, and how it ended."""
+
+    not_run: tuple[tuple[str, str], ...]  # (section, name) of each check not run
+    signal: str = "interrupted"  # "interrupted" (SIGINT) or "terminated" (SIGTERM)
+
+    def sentence(self, results: Sequence[CheckResult]) -> str:
+        """``interrupted after 17 of 21 checks: 16 passed, 1 failed``."""
+        done = len(results)
+        passed = sum(1 for r in results if r.ok)
+        return (f"{self.signal} after {done} of {done + len(self.not_run)} checks: "
+                f"{passed} passed, {done - passed} failed")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.errors import InputError
-from dynmem.verification.suite.checks import CheckResult
+from dynmem.verification.suite.checks import CheckResult, Interruption
 from dynmem.verification.traces.html import page, write_report
 from dynmem.verification.traces.itf import write_itf
 from dynmem.verification.traces.trace import Trace
@@ -75,12 +75,17 @@ def _check_rows(results: Sequence[CheckResult], links: Links) -> str:
             "<th>summary</th></tr>" + "".join(rows) + "</table>")
 
 
-def render_verify_report(results: Sequence[CheckResult], links: Links | None = None) -> str:
+def render_verify_report(results: Sequence[CheckResult], links: Links | None = None,
+                         interruption: Interruption | None = None) -> str:
     """The HTML document of a verify run; ``links`` maps checks to their trace reports."""
     links = links or {}
     failed = [r for r in results if not r.ok]
     ok = bool(results) and not failed
-    if ok:
+    if interruption is not None:
+        banner = (f'<div class="banner bad">verify: INTERRUPTED, '
+                  f'{_e(interruption.sentence(tuple(results)))}; not run: '
+                  + _e(", ".join(f"{s}/{n}" for s, n in interruption.not_run)) + "</div>")
+    elif ok:
         banner = f'<div class="banner good">verify: ok, {len(results)} checks passed</div>'
     else:
         what = f"{len(failed)} of {len(results)} checks failed" if results else "no checks"
@@ -95,19 +100,25 @@ def render_verify_report(results: Sequence[CheckResult], links: Links | None = N
     return page("dynmem verify", body, EXTRA_CSS)
 
 
-def write_verify_report(results: Sequence[CheckResult], path: str | os.PathLike[str]
-                        ) -> list[Path]:
+def traces_folder(path: str | os.PathLike[str]) -> Path:
+    """``<stem>-traces/`` beside the page ``path``: where its counterexamples go."""
+    target = Path(path)
+    return target.with_name(f"{target.stem}-traces")
+
+
+def write_verify_report(results: Sequence[CheckResult], path: str | os.PathLike[str],
+                        interruption: Interruption | None = None) -> list[Path]:
     """Write the run's page to ``path`` and one report + ITF trace per counterexample in
     ``<stem>-traces/`` beside it; returns the files written besides the page."""
     target = Path(path)
-    folder = target.with_name(f"{target.stem}-traces")
+    folder = traces_folder(path)
     links: Links = {}
     written: list[Path] = []
     for r in results:
         for number, trace in enumerate(r.traces, start=1):
             if not written:
                 try:
-                    folder.mkdir(exist_ok=True)
+                    folder.mkdir(parents=True, exist_ok=True)
                 except OSError as err:
                     raise InputError(str(folder), "", None,
                                      f"cannot create: {err.strerror}") from None
@@ -119,5 +130,5 @@ def write_verify_report(results: Sequence[CheckResult], path: str | os.PathLike[
             written += [report, itf]
             links.setdefault((r.section, r.name), []).append(
                 (describe_trace(trace, number), f"{folder.name}/{report.name}"))
-    write_atomic(target, render_verify_report(results, links))
+    write_atomic(target, render_verify_report(results, links, interruption))
     return written

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from dynmem.verification.atomic import write_atomic
-from dynmem.verification.suite.checks import Case, CheckResult
+from dynmem.verification.suite.checks import Case, CheckResult, Interruption
 
 CRASHED = "crashed: "  # suite.run_check's summary of a check that raised
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -79,7 +79,37 @@ def _counts(results: Sequence[CheckResult]) -> dict[str, str]:
             "time": _seconds(sum(r.seconds for r in results))}
 
 
-def build_junit(results: Sequence[CheckResult], name: str = "dynmem verify") -> ET.Element:
+def _not_run_case(section: str, name: str, why: str) -> ET.Element:
+    """A check the interrupted run never reached: skipped, saying why."""
+    case = ET.Element("testcase", {"classname": f"dynmem.{_clean(section)}",
+                                   "name": _clean(name), "time": _seconds(0)})
+    ET.SubElement(case, "skipped", {"message": _clean(f"not run: {why}")})
+    return case
+
+
+def _mark_interrupted(root: ET.Element, results: Sequence[CheckResult],
+                      stop: Interruption) -> None:
+    """Say on the root that the run was cut short; list each check not run as skipped."""
+    why = stop.sentence(tuple(results))
+    root.set("interrupted", why)
+    properties = ET.Element("properties")
+    ET.SubElement(properties, "property", {"name": "interrupted", "value": why})
+    root.insert(0, properties)
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    for section, name in stop.not_run:
+        suite = suites.get(_clean(section))
+        if suite is None:
+            suite = suites[_clean(section)] = ET.SubElement(
+                root, "testsuite", {"name": _clean(section), **_counts([])})
+        suite.append(_not_run_case(section, name, why))
+        suite.set("skipped", str(int(suite.get("skipped", "0")) + 1))
+        suite.set("tests", str(int(suite.get("tests", "0")) + 1))
+    root.set("skipped", str(len(stop.not_run)))
+    root.set("tests", str(int(root.get("tests", "0")) + len(stop.not_run)))
+
+
+def build_junit(results: Sequence[CheckResult], name: str = "dynmem verify",
+                interruption: Interruption | None = None) -> ET.Element:
     """The ``<testsuites>`` element of ``results``, one ``<testsuite>`` per section.
 
     Examples
@@ -97,16 +127,20 @@ def build_junit(results: Sequence[CheckResult], name: str = "dynmem verify") -> 
         suite = ET.SubElement(root, "testsuite", {"name": _clean(section),
                                                   **_counts(members)})
         suite.extend(case for r in members for case in _cases(r))
+    if interruption is not None:
+        _mark_interrupted(root, results, interruption)
     return root
 
 
-def render_junit(results: Sequence[CheckResult]) -> str:
+def render_junit(results: Sequence[CheckResult],
+                 interruption: Interruption | None = None) -> str:
     """The JUnit XML document of ``results`` as text."""
-    root = build_junit(results)
+    root = build_junit(results, interruption=interruption)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write_junit(results: Sequence[CheckResult], path: str | os.PathLike[str]) -> None:
-    """Write the JUnit XML of ``results`` to ``path`` atomically."""
-    write_atomic(path, render_junit(results))
+def write_junit(results: Sequence[CheckResult], path: str | os.PathLike[str],
+                interruption: Interruption | None = None) -> None:
+    """Write the JUnit XML of ``results`` to ``path`` atomically (marked if interrupted)."""
+    write_atomic(path, render_junit(results, interruption))

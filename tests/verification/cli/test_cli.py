@@ -57,11 +57,21 @@ class TestBadInput:
                       "or directory\n"
 
     def test_unwritable_out(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """An output under a path that is a file cannot be made: exit 2 before the run."""
         path = write(tmp_path, base())
-        code, _, err = _run(capsys, "simulate", str(path), "--out",
-                            str(tmp_path / "missing-dir" / "t.itf.json"))
-        assert code == 2
-        assert "cannot write" in err and "Traceback" not in err
+        (tmp_path / "a-file").write_text("x")
+        code, out, err = _run(capsys, "simulate", str(path), "--out",
+                              str(tmp_path / "a-file" / "t.itf.json"))
+        assert "cannot write: Not a directory" in err and "Traceback" not in err
+        assert code == 2 and out == ""
+
+    def test_missing_out_folder_is_created(self, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+        """Every command creates the missing folders of an output path (specs/formats.md §5)."""
+        path = write(tmp_path, base())
+        target = tmp_path / "missing-dir" / "t.itf.json"
+        code, _, err = _run(capsys, "simulate", str(path), "--out", str(target))
+        assert err == "" and code == 0 and target.is_file()
 
     def test_subprocess_bad_input(self, tmp_path: Path) -> None:
         """Through a real process (``python -m dynmem.verification.cli``): exit 2, the

@@ -52,9 +52,22 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _progress(states: int, edges: int, queued: int) -> None:
-    print(f"\rexplore: {states:,} states, {edges:,} edges, {queued:,} queued",
-          end="", file=sys.stderr, flush=True)
+class _Progress:
+    """The progress line on stderr (unless ``quiet``); remembers the counts for a summary."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.counts = quiet, (0, 0, 0)
+
+    def __call__(self, states: int, edges: int, queued: int) -> None:
+        self.counts = (states, edges, queued)
+        if not self.quiet:
+            print(f"\rexplore: {states:,} states, {edges:,} edges, {queued:,} queued",
+                  end="", file=sys.stderr, flush=True)
+
+    def interrupted(self) -> str:
+        states, edges, queued = self.counts
+        return (f"explore: interrupted after {states:,} states and {edges:,} edges "
+                f"({queued:,} still queued); no verdict")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,10 +75,14 @@ def run(args: argparse.Namespace) -> int:
     if args.vms not in PRESETS:
         raise InputError("command line", "--vms", args.vms,
                          f"must be one of {', '.join(map(str, sorted(PRESETS)))}")
-    result = run_exploration(args.vms, mutant=args.mutant,
-                             symmetry=False if args.no_symmetry else None,
-                             on_progress=None if args.json else _progress,
-                             memo=not args.no_memo)
+    progress = _Progress(args.json)
+    try:
+        result = run_exploration(args.vms, mutant=args.mutant,
+                                 symmetry=False if args.no_symmetry else None,
+                                 on_progress=progress, memo=not args.no_memo)
+    except KeyboardInterrupt:
+        print(f"\n{progress.interrupted()}", file=sys.stderr, flush=True)
+        raise
     if not args.json:
         print(file=sys.stderr)
     if args.dot:

@@ -58,8 +58,6 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError("command line", "--seed", args.seed, "must be >= 0")
     if args.mutant:
         get_mutant(args.mutant)
-    if args.out and not Path(args.out).is_dir():
-        raise InputError("command line", "--out", args.out, "must be an existing folder")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,16 +67,26 @@ def run(args: argparse.Namespace) -> int:
     # campaign may start a few more than that (the bar then stays full).
     total = args.examples or get_settings(args.profile).max_examples
 
+    seen = [0, 0]  # examples and steps so far: the summary of an interrupted campaign
+
     def progress(examples: int, steps: int, seconds: float) -> None:
+        seen[:] = [examples, steps]
+        if args.json:
+            return
         done = min(1.0, examples / total) if total else 0.0
         bar = "#" * int(done * _BAR) + "." * (_BAR - int(done * _BAR))
         print(f"\rfuzz [{bar}] {examples} examples, {steps:,} steps, {seconds:.1f} s",
               end="", file=sys.stderr, flush=True)
 
-    result = run_fuzz(args.profile, examples=args.examples, mutant=args.mutant,
-                      seed=args.seed, refinement=not args.no_refinement,
-                      failure_dir=Path(args.out) if args.out else None,
-                      on_progress=None if args.json else progress)
+    try:
+        result = run_fuzz(args.profile, examples=args.examples, mutant=args.mutant,
+                          seed=args.seed, refinement=not args.no_refinement,
+                          failure_dir=Path(args.out) if args.out else None,
+                          on_progress=progress)
+    except KeyboardInterrupt:
+        print(f"\nfuzz: interrupted after {seen[0]} of {total} examples ({seen[1]:,} steps); "
+              "no failure found in them", file=sys.stderr, flush=True)
+        raise
     if not args.json:
         print(file=sys.stderr)
     reachable = get_reachable_pairs()

@@ -76,8 +76,10 @@ class _Progress:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet, self.shown = quiet, False
+        self.count = self.shrink_runs = 0  # for the summary of an interrupted run
 
     def __call__(self, count: int, shrink_runs: int) -> None:
+        self.count, self.shrink_runs = count, shrink_runs
         if self.quiet or (count % 10 and not shrink_runs) or shrink_runs % 10:
             return
         text = f"{count} examples" + (f", shrinking ({shrink_runs} runs)" if shrink_runs
@@ -125,6 +127,13 @@ def run(args: argparse.Namespace) -> int:
         progress.done()
         print(f"dynmem: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        progress.done()
+        shrinking = (f"; a failure was being shrunk ({progress.shrink_runs} runs)"
+                     if progress.shrink_runs else "; no failure found in them")
+        print(f"oracle: interrupted after {progress.count} of {args.examples} examples"
+              f"{shrinking}", file=sys.stderr, flush=True)
+        raise
     finally:
         progress.done()
         driver.close()

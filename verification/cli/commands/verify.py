@@ -15,9 +15,10 @@ import json
 import sys
 from typing import Any
 
-from dynmem.verification.errors import InputError
-from dynmem.verification.suite.checks import Check, CheckResult
-from dynmem.verification.suite.html import write_verify_report
+from dynmem.verification.atomic import check_output_folder
+from dynmem.verification.errors import InputError, Terminated
+from dynmem.verification.suite.checks import Check, CheckResult, Interruption
+from dynmem.verification.suite.html import traces_folder, write_verify_report
 from dynmem.verification.suite.junit import write_junit
 from dynmem.verification.suite.runner import collect_checks, run_check
 
@@ -41,29 +42,52 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the suite; print the table (or JSON); 0 if all checks pass, else 1."""
+    """Run the suite; print the table (or JSON); 0 if all checks pass, else 1.
+
+    Interrupted (Ctrl-C, SIGTERM), it still writes the reports of the checks that finished,
+    marked as interrupted, says how far it got, and lets the interruption end the command.
+    """
     checks = select_sections(collect_checks(), args.section)
-    total = len(checks)
+    if args.html:  # the counterexamples' folder, checked before hours of work
+        check_output_folder(traces_folder(args.html))
     results: list[CheckResult] = []
+    try:
+        for index, check in enumerate(checks, start=1):
+            results.append(_run_one(check, index, len(checks), quiet=args.json))
+    except KeyboardInterrupt as stop:
+        word = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        cut = Interruption(tuple((c.section, c.name) for c in checks[len(results):]), word)
+        _finish(args, results, cut)
+        print(f"verify: {cut.sentence(results)}", file=sys.stderr, flush=True)
+        raise
+    return _finish(args, results, None)
+
+
+def _run_one(check: Check, index: int, total: int, quiet: bool) -> CheckResult:
+    """Run one check, with its progress line on stderr unless ``quiet``."""
     live = sys.stderr.isatty()
-    for index, check in enumerate(checks, start=1):
-        if not args.json:  # progress: what runs now (a log keeps it), then its verdict
-            print(f"[{index}/{total}] {check.section}/{check.name} ...",
-                  end="\r" if live else "\n", file=sys.stderr, flush=True)
-        result = run_check(check)
-        results.append(result)
-        if not args.json:
-            word = "ok" if result.ok else "FAIL"
-            print(f"[{index}/{total}] {result.section}/{result.name}: {word} "
-                  f"({result.seconds:.2f} s)" + ("\x1b[K" if live else ""), file=sys.stderr,
-                  flush=True)
-    ok = bool(results) and all(r.ok for r in results)
-    _write_reports(args, results)
+    if not quiet:  # progress: what runs now (a log keeps it), then its verdict
+        print(f"[{index}/{total}] {check.section}/{check.name} ...",
+              end="\r" if live else "\n", file=sys.stderr, flush=True)
+    result = run_check(check)
+    if not quiet:
+        word = "ok" if result.ok else "FAIL"
+        print(f"[{index}/{total}] {result.section}/{result.name}: {word} "
+              f"({result.seconds:.2f} s)", file=sys.stderr, flush=True)
+    return result
+
+
+def _finish(args: argparse.Namespace, results: list[CheckResult],
+            cut: Interruption | None) -> int:
+    """Write the reports and print the table or JSON; the exit code of a whole run."""
+    ok = bool(results) and all(r.ok for r in results) and cut is None
+    _write_reports(args, results, cut)
     if args.json:
-        json.dump(results_to_json(results, ok), sys.stdout, indent=2)
+        json.dump(results_to_json(results, ok, cut), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_table(results, ok))
+        sys.stdout.write(render_table(results, ok, cut))
+    sys.stdout.flush()
     return 0 if ok else 1
 
 
@@ -79,14 +103,15 @@ def select_sections(checks: list[Check], wanted: list[str] | None) -> list[Check
     return [c for c in checks if c.section in wanted]
 
 
-def _write_reports(args: argparse.Namespace, results: list[CheckResult]) -> None:
-    """``--junit`` and ``--html`` (each written atomically)."""
+def _write_reports(args: argparse.Namespace, results: list[CheckResult],
+                   cut: Interruption | None) -> None:
+    """``--junit`` and ``--html`` (each written atomically, marked if ``cut``)."""
     if args.junit:
-        write_junit(results, args.junit)
+        write_junit(results, args.junit, cut)
         if not args.json:
             print(f"verify: wrote {args.junit}", file=sys.stderr)
     if args.html:
-        extra = write_verify_report(results, args.html)
+        extra = write_verify_report(results, args.html, cut)
         if not args.json:
             traces = f" and {len(extra) // 2} counterexample reports" if extra else ""
             print(f"verify: wrote {args.html}{traces}", file=sys.stderr)
@@ -107,10 +132,16 @@ def section_totals(results: list[CheckResult]) -> list[str]:
             for row in rows]
 
 
-def results_to_json(results: list[CheckResult], ok: bool) -> dict[str, Any]:
-    """``{"ok", "checks": [{"section", "name", "ok", "summary", "seconds", "details"}]}``."""
+def results_to_json(results: list[CheckResult], ok: bool,
+                    cut: Interruption | None = None) -> dict[str, Any]:
+    """``{"ok", "checks": [{"section", "name", "ok", "summary", "seconds", "details"}]}``;
+    an interrupted run adds ``"interrupted"`` (a sentence) and ``"not_run"``."""
+    extra: dict[str, Any] = {} if cut is None else {
+        "interrupted": cut.sentence(results),
+        "not_run": [{"section": s, "name": n} for s, n in cut.not_run]}
     return {
         "ok": ok,
+        **extra,
         "checks": [
             {"section": r.section, "name": r.name, "ok": r.ok, "summary": r.summary,
              "seconds": round(r.seconds, 3), "details": list(r.details)}
@@ -119,7 +150,8 @@ def results_to_json(results: list[CheckResult], ok: bool) -> dict[str, Any]:
     }
 
 
-def render_table(results: list[CheckResult], ok: bool) -> str:
+def render_table(results: list[CheckResult], ok: bool,
+                 cut: Interruption | None = None) -> str:
     """One row per check (section, check, verdict, time, summary), failures' details below."""
     header = ("SECTION", "CHECK", "VERDICT", "TIME", "SUMMARY")
     rows = [(r.section, r.name, "ok" if r.ok else "FAIL", f"{r.seconds:.2f} s", r.summary)
@@ -137,7 +169,9 @@ def render_table(results: list[CheckResult], ok: bool) -> str:
     if results:
         lines += ["", *section_totals(results)]
     lines.append("")
-    if not results:
+    if cut is not None:
+        lines.append(f"verify: INTERRUPTED, {cut.sentence(results)}")
+    elif not results:
         lines.append("verify: FAILED, no checks found")
     else:
         lines.append(f"verify: {'ok' if ok else 'FAILED'}, {passed}/{len(results)} checks "

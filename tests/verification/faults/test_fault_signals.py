@@ -1,0 +1,67 @@
+"""Interrupted runs (Ctrl-C, SIGTERM): what was done is said, partial reports are kept and
+marked, and the exit code is the conventional 130 (SIGINT) or 143 (SIGTERM)."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+from fault_cases import expect_signal_exit, interrupt_when, run_cli
+
+from dynmem.verification.cli.commands import verify as verify_command
+from dynmem.verification.errors import Terminated
+from dynmem.verification.suite.checks import Check, CheckResult
+from dynmem.verification.suite.runner import run_check
+
+CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+WORDS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
+
+class TestVerify:
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["int", "term"])
+    def test_partial_reports_marked_and_counts_said(self, signum: int, tmp_path: Path) -> None:
+        """Stopped at the first proof: the JUnit, HTML and the table still come out."""
+        junit, page = tmp_path / "r.xml", tmp_path / "sub" / "r.html"
+        outcome = interrupt_when(["verify", "--section", "scenarios", "--section", "proofs",
+                                  "--junit", str(junit), "--html", str(page)],
+                                 "proofs/", signum)
+        expect_signal_exit(outcome, CODES[signum], f"verify: {WORDS[signum]} after ",
+                           f"dynmem: {WORDS[signum]}")
+        assert "passed, 0 failed" in outcome.err
+        assert 'interrupted="' in junit.read_text() and "<skipped" in junit.read_text()
+        assert "INTERRUPTED" in page.read_text()
+        assert "verify: INTERRUPTED" in outcome.out
+
+    def test_json_document_marked(self, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+        """SIGTERM (as the handler raises it) at the third check: one JSON document that
+        says so and lists the checks not run; the counterexamples found are kept."""
+        calls = []
+
+        def stop_at_third(check: Check) -> CheckResult:
+            calls.append(check)
+            if len(calls) == 3:
+                raise Terminated
+            return run_check(check)
+
+        monkeypatch.setattr(verify_command, "run_check", stop_at_third)
+        outcome = run_cli(capsys, ["verify", "--json", "--section", "scenarios"])
+        expect_signal_exit(outcome, 143, "verify: terminated after 2 of 11 checks: 2 passed")
+        document = json.loads(outcome.out)
+        assert document["interrupted"] == "terminated after 2 of 11 checks: 2 passed, 0 failed"
+        assert len(document["checks"]) == 2 and len(document["not_run"]) == 9
+        assert document["ok"] is False
+
+
+class TestEngines:
+    @pytest.mark.parametrize("argv,marker,summary", [
+        (["fuzz", "--examples", "100000"], "fuzz [", "fuzz: interrupted after "),
+        (["explore", "--vms", "3"], "explore: ", "explore: interrupted after "),
+    ], ids=["fuzz", "explore"])
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["int", "term"])
+    def test_summary_of_work_done(self, argv: list[str], marker: str, summary: str,
+                                  signum: int) -> None:
+        outcome = interrupt_when(argv, marker, signum)
+        expect_signal_exit(outcome, CODES[signum], summary, f"dynmem: {WORDS[signum]}")
