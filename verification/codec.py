@@ -8,9 +8,12 @@ suggestion for a likely typo. Encoding is the exact inverse (``decode(encode(x))
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from enum import IntEnum
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
@@ -250,9 +253,199 @@ def state_from_json(data: Any, source: str, path: str = "") -> DmState:
     vms = obj.get("vms", [])
     if not isinstance(vms, list):
         raise InputError(source, _join(path, "vms"), vms, "must be a JSON array")
+    seen: set[Any] = set()
+    for i, vm in enumerate(vms):  # two VMs of one name: bad input, not a model violation
+        name = vm.get("name") if isinstance(vm, Mapping) else None
+        if name in seen:
+            raise InputError(source, _join(_join(_join(path, "vms"), i), "name"), name,
+                             "names a VM twice (VM names are unique)")
+        seen.add(name)
     return DmState(
         host=host,
         free_mib=read_value(obj, "free_mib", int, source, path),
         vms=tuple(vm_from_json(v, source, _join(_join(path, "vms"), i)) for i, v in
                   enumerate(vms)),
     )
+
+
+# --- reading JSON: bounded, strict --------------------------------------------------------------
+
+MAX_JSON_DEPTH = 64  # nesting levels; every dynmem document needs fewer than 10
+MAX_INT_DIGITS = 40  # an integer's digits; 2**128 (a seed) has 39, MiB amounts need 20
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a document read whole (a trace, a scenario)
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as parsed, before duplicate keys are checked."""
+
+
+class _BigInt(str):
+    """An integer literal with more than :data:`MAX_INT_DIGITS` digits, kept as its text
+    until its path is known (``int()`` of 5000 digits is slow, and Python refuses more)."""
+
+
+def _parse_int(text: str) -> int | _BigInt:
+    return _BigInt(text) if len(text.lstrip("-")) > MAX_INT_DIGITS else int(text)
+
+
+def _bad_text(text: str) -> str | None:
+    """Why ``text`` (a JSON string) cannot be used: a lone surrogate cannot be encoded."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return (f"holds a lone surrogate \\u{ord(text[err.start]):04x} at character "
+                f"{err.start}: not a Unicode character")
+    return None
+
+
+def _checked(data: Any, source: str, path: str, depth: int) -> Any:
+    """``data`` with its objects as dicts, each value checked (duplicate keys, depth,
+    integer size, lone surrogates)."""
+    if isinstance(data, _BigInt):
+        digits = len(data.lstrip("-"))
+        raise InputError(source, path, str(data),
+                         f"an integer of {digits} digits; at most {MAX_INT_DIGITS} are read")
+    if isinstance(data, str):
+        problem = _bad_text(data)
+        if problem:
+            raise InputError(source, path, data, problem)
+        return data
+    if not isinstance(data, list):
+        return data
+    if depth >= MAX_JSON_DEPTH:
+        raise InputError(source, path, None,
+                         f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    if not isinstance(data, _Pairs):
+        return [_checked(v, source, join_path(path, i), depth + 1) for i, v in enumerate(data)]
+    out: dict[str, Any] = {}
+    for key, value in data:
+        where = join_path(path, key)
+        problem = _bad_text(key)
+        if problem:
+            raise InputError(source, path, key, f"a key {problem}")
+        if key in out:
+            raise InputError(source, where, value,
+                             "given twice in the same object (which one was meant?)")
+        out[key] = _checked(value, source, where, depth + 1)
+    return out
+
+
+def load_json(text: str, source: str, path: str = "") -> Any:
+    """``text`` as JSON, strictly and within bounds: the one JSON reader of dynmem.
+
+    A key given twice in one object, nesting deeper than :data:`MAX_JSON_DEPTH`, an integer
+    of more than :data:`MAX_INT_DIGITS` digits, a lone surrogate (``"\\ud800"``) and
+    ``NaN``/``Infinity`` are errors naming ``source`` and the path (``path`` prefixes it: a
+    log line's number).
+
+    Raises
+    ------
+    InputError
+        On malformed JSON (with its line and column) or a value beyond the bounds.
+
+    Examples
+    --------
+    >>> load_json('{"a": [1, {"b": 2}]}', "x.json")
+    {'a': [1, {'b': 2}]}
+    >>> load_json('{"a": 1, "a": 2}', "x.json")
+    Traceback (most recent call last):
+    ...
+    dynmem.verification.errors.InputError: x.json: a = 2: given twice in the same object \
+(which one was meant?)
+    """
+    try:
+        data = json.loads(text, object_pairs_hook=_Pairs, parse_int=_parse_int,
+                          parse_constant=_no_constant)
+    except json.JSONDecodeError as err:
+        raise InputError(source, path, None, f"malformed JSON at line {err.lineno}, column "
+                                             f"{err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise InputError(source, path, None,
+                         f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except ValueError as err:
+        raise InputError(source, path, None, f"unreadable JSON: {err}") from None
+    return _checked(data, source, path, 0)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def read_text(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of the file ``path``, refused (not read) beyond ``max_bytes``.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, is larger than ``max_bytes`` (a huge trace must not end in
+        a MemoryError) or is not UTF-8 text.
+    """
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            raw = handle.read(max_bytes + 1)
+    except OSError as err:
+        raise InputError(source, "", None, f"cannot read the file: {err.strerror}") from None
+    if len(raw) > max_bytes:
+        raise InputError(source, "", None,
+                         f"the file is {max(size, len(raw)):,} bytes; documents are read "
+                         f"whole, up to {max_bytes:,} bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(source, "", None, f"not UTF-8 text (byte {raw[err.start]:#04x} at "
+                                           f"offset {err.start})") from None
+
+
+MAX_LINE_CHARS = 1024 * 1024  # of one line of a JSON Lines stream (a log, an IUT answer)
+
+
+def read_lines(handle: Iterable[str] | IO[str], source: str,
+               max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+    """The lines of ``handle`` (a text file), each refused beyond ``max_chars`` characters
+    before it is held whole (a log of one 2 GB line must not end in a MemoryError).
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the line number and the limit.
+    """
+    readline = getattr(handle, "readline", None)
+    if readline is None:  # an iterable of lines already in memory (tests, generators)
+        for number, line in enumerate(handle, start=1):
+            _check_line(line, source, number, max_chars)
+            yield line
+        return
+    number = 0
+    while True:
+        line = readline(max_chars + 1)
+        if not line:
+            return
+        number += 1
+        _check_line(line, source, number, max_chars)
+        yield line
+
+
+def _check_line(line: str, source: str, number: int, max_chars: int) -> None:
+    if len(line) > max_chars and len(line.rstrip("\r\n")) > max_chars:
+        raise InputError(source, f"line {number}", None,
+                         f"longer than {max_chars:,} characters: lines are read up to that")
+
+
+_KEY_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*:')
+
+
+def count_key_tokens(text: str) -> int:
+    """How many object keys the JSON ``text`` writes (at least: a string holding ``":`` may
+    add one), for a parser that keeps the last of two equal keys silently."""
+    return len(_KEY_TOKEN.findall(text))
+
+
+def count_keys(data: Any) -> int:
+    """How many keys the decoded objects of ``data`` hold, all levels."""
+    if isinstance(data, dict):
+        return len(data) + sum(count_keys(v) for v in data.values())
+    if isinstance(data, list):
+        return sum(count_keys(v) for v in data)
+    return 0

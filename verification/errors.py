@@ -11,12 +11,30 @@ class DynmemError(Exception):
     """Root of every error dynmem raises on purpose."""
 
 
+MAX_ECHO_CHARS = 80  # of a value (or path, source) echoed in a message; then its length
+
+
+def cut(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and its length (a 100 MB value must not
+    become a 100 MB error line).
+
+    Examples
+    --------
+    >>> cut("x" * 100, 5)
+    'xxxxx… (100 characters)'
+    """
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 class InputError(DynmemError):
-    """Bad user input: ``source: path = value: rule``."""
+    """Bad user input: ``source: path = value: rule``; long values and paths are cut."""
 
     def __init__(self, source: str, path: str, value: object, rule: str) -> None:
         self.source, self.path, self.value, self.rule = source, path, value, rule
-        where = f"{path} = {value!r}" if path else repr(value) if value is not None else ""
+        shown = cut(repr(value))
+        path = cut(path, 4 * MAX_ECHO_CHARS)
+        where = f"{path} = {shown}" if path else shown if value is not None else ""
+        source = cut(source, 4 * MAX_ECHO_CHARS)
         super().__init__(f"{source}: {where}: {rule}" if where else f"{source}: {rule}")
 
 

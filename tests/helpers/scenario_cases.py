@@ -100,9 +100,9 @@ BAD: list[Bad] = [
     Bad("top-level-array", "[1, 2]", None, None,
         "the top level must be a JSON object, not an array"),
     Bad("nested-too-deeply", "[" * 100_000 + "]" * 100_000, None, None,
-        "JSON nested too deeply"),
-    Bad("integer-too-long", '{"host": {"physical_mib": ' + "9" * 5000 + "}}", None, None,
-        "unreadable JSON: Exceeds the limit (4300 digits)"),
+        "JSON nested more than 64 levels deep"),
+    Bad("integer-too-long", '{"host": {"physical_mib": ' + "9" * 5000 + "}}",
+        "host.physical_mib", "9" * 5000, "an integer of 5000 digits; at most 40 are read"),
     Bad("duplicate-key", '{"host": {"physical_mib": 16384, "reserve_mib": 1024, '
                          '"reserve_mib": 2048}, "events": []}',
         "host.reserve_mib", 2048, "given twice in the same object"),

@@ -47,9 +47,13 @@ import orjson
 from dynmem.reference.events import BalancerTick, Configure, Create, Delete, DmRequest, Event
 from dynmem.reference.state import DmState, Vm
 from dynmem.verification.codec import (
+    count_key_tokens,
+    count_keys,
     event_from_json,
     event_to_json,
     expect_object,
+    load_json,
+    read_lines,
     state_from_json,
     state_to_json,
 )
@@ -127,11 +131,7 @@ class _Entry:
 
 def read_header(text: str, source: str) -> DmState:
     """The initial state from a log's first line (Rule L1)."""
-    try:
-        data = json.loads(text)
-    except ValueError as err:
-        raise InputError(source, "line 1", text[:80], f"is not JSON: {err}") from None
-    obj = expect_object(data, source, "line 1")
+    obj = expect_object(load_json(text, source, "line 1"), source, "line 1")
     if obj.get("type") != "header" or obj.get("format") != "dynmem-log":
         raise InputError(source, "line 1", obj.get("format"),
                          'must be a header {"type": "header", "format": "dynmem-log", ...}')
@@ -251,6 +251,8 @@ class LogChecker:
             data = _fast_loads(text)
         except ValueError:
             return None
+        if count_keys(data) != count_key_tokens(text):  # a key given twice: the full path
+            return None
         if (type(data) is not dict or "event" not in data or "observed" not in data
                 or not data.keys() <= _ENTRY_KEY_SET):
             return None
@@ -361,10 +363,7 @@ class LogChecker:
         if not text.strip():
             return None
         where = f"line {line}"
-        try:
-            entry = json.loads(text)
-        except ValueError as err:
-            raise InputError(self.source, where, text[:80], f"is not JSON: {err}") from None
+        entry = load_json(text, self.source, where)
         if not isinstance(entry, dict) or "event" not in entry or "observed" not in entry:
             raise InputError(self.source, where, text[:80],
                              "must be an entry {\"event\": ..., \"observed\": ...}")
@@ -522,7 +521,7 @@ def check_log(lines: Iterable[str], source: str, is_allowed: IsAllowed | None,
     >>> check_log([json.dumps(header)], "log", None).events
     0
     """
-    numbered: Iterator[tuple[int, str]] = enumerate(lines, start=1)
+    numbered: Iterator[tuple[int, str]] = enumerate(read_lines(lines, source), start=1)
     first = next(numbered, None)
     if first is None:
         raise InputError(source, "", None, "is empty: the first line must be the header")

@@ -10,7 +10,6 @@ and the value, found before anything runs.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -27,6 +26,8 @@ from dynmem.verification.codec import (
     field_kind,
     host_from_json,
     join_path,
+    load_json,
+    read_text,
     read_value,
     suggest,
 )
@@ -95,10 +96,6 @@ class Scenario:
 # --- reading the file ----------------------------------------------------------------------
 
 
-class _Pairs(list[tuple[str, Any]]):
-    """A JSON object as read, before duplicate keys are ruled out."""
-
-
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate the scenario file at ``path``.
 
@@ -115,52 +112,17 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     Raises
     ------
     InputError
-        The file cannot be read, is not JSON, or breaks a rule of the format.
+        The file cannot be read, is too large, is not JSON (within the reader's bounds:
+        verification/codec.py ``load_json``), or breaks a rule of the format.
     """
     source = os.fspath(path)
-    try:
-        with open(source, "rb") as handle:
-            raw = handle.read()
-    except OSError as err:
-        raise InputError(source, "", None, f"cannot read the file: {err.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(source, "", None,
-                         f"not UTF-8 text (byte {raw[err.start]:#04x} at offset "
-                         f"{err.start})") from None
-    return parse_scenario(parse_json(text, source), source)
+    return parse_scenario(parse_json(read_text(source), source), source)
 
 
 def parse_json(text: str, source: str) -> Any:
-    """``text`` as JSON; malformed JSON and duplicate keys are errors with their position."""
-    try:
-        data = json.loads(text, object_pairs_hook=_Pairs)
-        return _plain(data, source, "")
-    except json.JSONDecodeError as err:
-        raise InputError(source, "", None,
-                         f"malformed JSON at line {err.lineno}, column {err.colno}: "
-                         f"{err.msg}") from None
-    except RecursionError:
-        raise InputError(source, "", None, "JSON nested too deeply") from None
-    except ValueError as err:  # e.g. an integer with more digits than Python converts
-        raise InputError(source, "", None, f"unreadable JSON: {err}") from None
-
-
-def _plain(data: Any, source: str, path: str) -> Any:
-    """Turn ``_Pairs`` into dicts, rejecting a key given twice (JSON would keep the last)."""
-    if isinstance(data, _Pairs):
-        out: dict[str, Any] = {}
-        for key, value in data:
-            where = join_path(path, key)
-            if key in out:
-                raise InputError(source, where, value,
-                                 "given twice in the same object (which one was meant?)")
-            out[key] = _plain(value, source, where)
-        return out
-    if isinstance(data, list):
-        return [_plain(v, source, join_path(path, i)) for i, v in enumerate(data)]
-    return data
+    """``text`` as JSON; malformed JSON, duplicate keys and values beyond the reader's
+    bounds are errors with their position (the codec's one reader)."""
+    return load_json(text, source)
 
 
 # --- the scenario ---------------------------------------------------------------------------

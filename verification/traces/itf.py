@@ -20,7 +20,6 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -38,12 +37,15 @@ from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import DmState, Vm
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.codec import (
+    MAX_INT_DIGITS,
     check_keys,
     event_from_json,
     event_to_json,
     expect_object,
     field_kind,
     host_from_json,
+    load_json,
+    read_text,
     read_value,
     settings_from_json,
     settings_to_json,
@@ -237,6 +239,10 @@ def _plain(value: Any, source: str, path: str, floats: bool = False) -> Any:
         text = value["#bigint"]
         if len(value) != 1 or not isinstance(text, str) or not _BIGINT.fullmatch(text):
             raise _fail(source, path, value, 'must be {"#bigint": "<optional minus><digits>"}')
+        if len(text.lstrip("-")) > MAX_INT_DIGITS:
+            raise _fail(source, f"{path}.#bigint", text,
+                        f"an integer of {len(text.lstrip('-'))} digits; at most "
+                        f"{MAX_INT_DIGITS} are read")
         return int(text)
     return {k: _plain(v, source, f"{path}.{k}", floats) for k, v in value.items()}
 
@@ -475,21 +481,5 @@ def read_itf(path: str | os.PathLike[str]) -> Trace:
     InputError
         When the file cannot be read, is not JSON, or is not a dynmem ITF trace.
     """
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise InputError(source, "", None, f"cannot read: {reason}") from None
-    try:
-        data = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as err:
-        raise InputError(source, "", None, f"not valid JSON at line {err.lineno} column "
-                                           f"{err.colno}: {err.msg}") from None
-    except ValueError as err:
-        raise InputError(source, "", None, f"not valid JSON: {err}") from None
-    return trace_from_itf(data, source)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
+    source = os.fspath(path)
+    return trace_from_itf(load_json(read_text(source), source), source)

@@ -91,8 +91,8 @@ def test_roundtrip_odd_values() -> None:
     assert isinstance(back.notes[2][1], tuple) and isinstance(back.notes[3][1]["k"], list)
 
 
-json_leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.floats(
-    allow_nan=False, allow_infinity=False)
+json_leaf = (st.none() | st.booleans() | st.integers(-10**40 + 1, 10**40 - 1)
+             | st.text(max_size=5) | st.floats(allow_nan=False, allow_infinity=False))
 note_values = st.recursive(
     json_leaf,
     lambda inner: st.lists(inner, max_size=3) | st.lists(inner, max_size=3).map(tuple)
@@ -186,11 +186,18 @@ def test_write_is_atomic_and_leaves_no_temp(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["t.itf.json"]
 
 
-def test_write_to_missing_directory_is_input_error(tmp_path: Path) -> None:
-    """An --out path in a directory that does not exist is bad input, named in the message."""
+def test_write_to_missing_directory_creates_it(tmp_path: Path) -> None:
+    """Missing folders of an output path are created (specs/formats.md §5)."""
     target = tmp_path / "nope" / "t.itf.json"
+    write_itf(trace_cases.static_host_full(), target)
+    assert read_itf(target) == trace_cases.static_host_full()
+
+
+def test_write_under_a_file_is_input_error(tmp_path: Path) -> None:
+    """An output path under a file is bad input, named in the message."""
+    (tmp_path / "nope").write_text("x")
     with pytest.raises(InputError, match="nope/t.itf.json: cannot write"):
-        write_itf(trace_cases.static_host_full(), target)
+        write_itf(trace_cases.static_host_full(), tmp_path / "nope" / "t.itf.json")
 
 
 # --- strict reading ------------------------------------------------------------------------------
@@ -272,10 +279,11 @@ def test_base_document_reads() -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("{", "not valid JSON at line 1 column 2: Expecting property name enclosed in double quotes"),
+    ("{", "malformed JSON at line 1, column 2: Expecting property name enclosed in double "
+          "quotes"),
     ("[1, 2]", "(document) = [1, 2]: must be a JSON object (an ITF trace)"),
-    ('{"#meta": NaN}', "not valid JSON: NaN is not a JSON value"),
-    (b"\xff\xfe", "cannot read: not UTF-8 text"),
+    ('{"#meta": NaN}', "unreadable JSON: NaN is not a JSON value"),
+    (b"\xff\xfe", "not UTF-8 text (byte 0xff at offset 0)"),
 ])
 def test_bad_files(tmp_path: Path, text: str | bytes, expected: str) -> None:
     """Files that are not JSON, or not an object, are InputErrors naming the file."""
@@ -291,7 +299,7 @@ def test_bad_files(tmp_path: Path, text: str | bytes, expected: str) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     """A missing file is an InputError, not a traceback."""
-    with pytest.raises(InputError, match="cannot read: No such file"):
+    with pytest.raises(InputError, match="cannot read the file: No such file"):
         read_itf(tmp_path / "missing.itf.json")
 
 

@@ -164,4 +164,4 @@ class TestCommand:
         path = tmp_path / "t.itf.json"
         path.write_text("{\n  nope", "utf-8")
         code, _, err = _run(capsys, "show", str(path))
-        assert code == 2 and "t.itf.json: not valid JSON at line 2 column 3" in err
+        assert code == 2 and "t.itf.json: malformed JSON at line 2, column 3" in err
