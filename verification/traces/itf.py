@@ -54,6 +54,7 @@ from dynmem.verification.codec import (
     vm_to_json,
 )
 from dynmem.verification.errors import InputError
+from dynmem.verification.traces.recheck import Recheck, rechecked
 from dynmem.verification.traces.trace import Finding, Trace, TraceStep
 
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
@@ -435,7 +436,21 @@ def _meta_from(data: Any, source: str) -> Mapping[str, Any]:
 
 
 def trace_from_itf(data: Any, source: str) -> Trace:
-    """The trace an ITF document holds; ``source`` (a file name) is used in error messages.
+    """The trace an ITF document holds, its findings re-checked (:func:`checked_trace_from_itf`).
+    """
+    return checked_trace_from_itf(data, source)[0]
+
+
+def checked_trace_from_itf(data: Any, source: str) -> tuple[Trace, Recheck]:
+    """The trace an ITF document holds, with the findings of re-checking it against the
+    model (``traces/recheck.py``) in place of the file's, and that re-check."""
+    return rechecked(decode_itf(data, source))
+
+
+def decode_itf(data: Any, source: str) -> Trace:
+    """The trace an ITF document holds exactly as written, its findings the file's claims
+    (the format's inverse of :func:`trace_to_itf`; readers use :func:`read_itf`, which
+    re-checks them). ``source`` (a file name) is used in error messages.
 
     Raises
     ------
@@ -447,11 +462,12 @@ def trace_from_itf(data: Any, source: str) -> Trace:
     if not isinstance(data, Mapping):
         raise _fail(source, "(document)", data, "must be a JSON object (an ITF trace)")
     top = data
+    names = _array(top.get("vars"), source, "vars")  # first: is this a dynmem trace at all?
+    if sorted(names, key=str) != sorted(VARS):
+        raise _fail(source, "vars", names, f"must list exactly {', '.join(VARS)} (the "
+                                           "variables of a dynmem trace, specs/formats/itf.md)")
     check_keys(top, ["#meta", "vars", "states"], source, "")
     meta = _meta_from(top.get("#meta"), source)
-    names = _array(top.get("vars"), source, "vars")
-    if sorted(names, key=str) != sorted(VARS):
-        raise _fail(source, "vars", names, f"must list exactly {', '.join(VARS)}")
     raw_states = _array(top.get("states"), source, "states")
     if not raw_states:
         raise _fail(source, "states", raw_states, "must hold at least the initial state")
@@ -474,12 +490,19 @@ def trace_from_itf(data: Any, source: str) -> Trace:
 
 
 def read_itf(path: str | os.PathLike[str]) -> Trace:
-    """Read the ITF trace file at ``path`` (see :func:`trace_from_itf`).
+    """Read the ITF trace file at ``path``, its findings re-checked (:func:`read_checked_itf`).
+    """
+    return read_checked_itf(path)[0]
+
+
+def read_checked_itf(path: str | os.PathLike[str]) -> tuple[Trace, Recheck]:
+    """Read the ITF trace file at ``path`` (see :func:`checked_trace_from_itf`).
 
     Raises
     ------
     InputError
-        When the file cannot be read, is not JSON, or is not a dynmem ITF trace.
+        When the file cannot be read, is too large, is not JSON within the reader's bounds,
+        or is not a dynmem ITF trace.
     """
     source = os.fspath(path)
-    return trace_from_itf(load_json(read_text(source), source), source)
+    return checked_trace_from_itf(load_json(read_text(source), source), source)

@@ -389,13 +389,16 @@ def _rounds(case: Case, oracle: _Oracle) -> Iterator[Case]:
 
 
 def get_target(trace: Trace, invariant: str | None, source: str) -> Invariant:
-    """The registry invariant to keep: ``invariant`` or the trace's first finding's."""
+    """The registry invariant to keep: ``invariant`` or the trace's first registry finding's
+    (a re-checked trace may also hold TRACE-STEP/TRACE-SHAPE findings: not invariants)."""
     if invariant is None:
         first = trace.first_finding
         if first is None:
             raise InputError(source, "#meta.findings", [],
-                             "the trace violates nothing, so there is nothing to shrink")
-        invariant = first.invariant
+                             "re-checking the trace finds no violation, so there is nothing "
+                             "to shrink")
+        invariant = next((f.invariant for f in trace.findings if f.invariant in BY_ID),
+                         first.invariant)
     if invariant not in BY_ID:
         known = ", ".join(inv.id for inv in INVARIANTS)
         raise InputError(source, "invariant", invariant,

@@ -4,6 +4,7 @@ the per-section totals (verification/suite/junit.py, verification/suite/html.py)
 from __future__ import annotations
 
 import doctest
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from dynmem.verification.suite import runner as suite
 from dynmem.verification.suite.checks import CheckResult
 from dynmem.verification.suite.html import render_verify_report, write_verify_report
 from dynmem.verification.suite.junit import build_junit, render_junit
-from dynmem.verification.traces.itf import read_itf
+from dynmem.verification.traces.itf import decode_itf
 
 RESULTS = [
     CheckResult("a", "scenarios", True, "12 steps, invariants hold", 0.25),
@@ -91,7 +92,9 @@ class TestHtml:
         assert "verify: FAILED, 2 of 3 checks failed" in html
         report = tmp_path / "verify-traces" / "bmc-b-1.html"
         assert report in written and "INV-PHYSICAL" in report.read_text("utf-8")
-        assert read_itf(tmp_path / "verify-traces" / "bmc-b-1.itf.json") == RESULTS[1].traces[0]
+        written = decode_itf(json.loads((tmp_path / "verify-traces" / "bmc-b-1.itf.json")
+                                        .read_text()), "t")
+        assert written == RESULTS[1].traces[0]
 
     def test_all_ok(self) -> None:
         html = render_verify_report(RESULTS[:1])

@@ -3,7 +3,9 @@
 Prints only what changed at each step, the events in domain words and, at the failing step,
 the failing part of the invariant with its values. ``--plot`` writes the memory timeline
 (PNG or SVG), ``--html`` one self-contained report. Exit 0: the trace has no finding; 1: it
-has one; 2: bad input (the message names the file and the JSON path).
+has one; 2: bad input (the message names the file and the JSON path). The verdict is the
+re-check's (``traces/recheck.py``: every step replayed, every invariant checked), never the
+file's own findings list; where they differ, a ``re-check:`` line says so.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from typing import Any
 
 from dynmem.verification.traces.html import write_report
-from dynmem.verification.traces.itf import read_itf
+from dynmem.verification.traces.itf import read_checked_itf
 from dynmem.verification.traces.plot import check_plot_path, write_plot
 from dynmem.verification.traces.show import check_vm_names, parse_steps, render_show
 
@@ -49,7 +51,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the trace; write the plot and report if asked; 0 ok, 1 finding."""
-    trace = read_itf(args.file)
+    trace, check = read_checked_itf(args.file)
     steps = parse_steps(args.steps, len(trace.steps)) if args.steps is not None else None
     vms = check_vm_names(trace, args.vm) if args.vm else None
     if args.plot:
@@ -59,4 +61,6 @@ def run(args: argparse.Namespace) -> int:
         write_report(trace, args.html, title=args.file)
     sys.stdout.write(render_show(trace, full=args.full, vms=vms, steps=steps,
                                  ascii=args.ascii))
+    for sentence in check.sentences():  # where the file's own verdict was wrong
+        print(f"re-check: {sentence}")
     return 0 if trace.ok else 1
