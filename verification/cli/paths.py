@@ -28,6 +28,7 @@ OUTPUTS: dict[str, dict[str, Kind]] = {
     "fuzz": {"out": "folder"},
     "oracle": {"out": "folder"},
     "vectors": {"out": "folder"},
+    "audit": {"scenario": "file-or-stdout", "plot": "file", "html": "file-or-stdout"},
 }
 
 

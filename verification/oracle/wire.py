@@ -20,7 +20,13 @@ from typing import IO, Any
 
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.state import DmState
-from dynmem.verification.codec import event_from_json, event_to_json, state_from_json, state_to_json
+from dynmem.verification.codec import (
+    event_from_json,
+    event_to_json,
+    load_json,
+    state_from_json,
+    state_to_json,
+)
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.iut import (
     PROTOCOL_VERSION,
@@ -202,11 +208,14 @@ class SubprocessIut:
 
     def _decode(self, line: bytes, request: dict[str, Any], expect: str) -> dict[str, Any]:
         shown = line[:200].decode("utf-8", "replace")
-        try:
-            answer = json.loads(line)
-        except (ValueError, UnicodeDecodeError) as err:
+        try:  # the strict, bounded reader: duplicate keys, depth, huge integers, surrogates
+            answer = load_json(line.decode("utf-8"), "answer")
+        except UnicodeDecodeError as err:
             raise self._fault("malformed", f"answer to {request['type']!r} is not JSON "
                                            f"({err}): {shown!r}") from None
+        except InputError as err:
+            raise self._fault("malformed", f"answer to {request['type']!r} is not usable "
+                                           f"JSON ({err}): {shown!r}") from None
         if not isinstance(answer, dict):
             raise self._fault("schema", f"answer to {request['type']!r} is not a JSON "
                                         f"object: {shown!r}")
