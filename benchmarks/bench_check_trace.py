@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.oracle.checktrace import check_log, format_log
-from dynmem.verification.oracle.judge import load_is_allowed
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
 
 
@@ -41,7 +41,6 @@ def _write_log(path: Path, events: int, vms: int, seed: int) -> float:
 
 
 def _check(path: Path, fast: bool, limit: int | None) -> tuple[float, float, object]:
-    is_allowed = load_is_allowed()
     started, cpu = time.perf_counter(), time.process_time()
     with path.open(encoding="utf-8") as handle:
         lines = handle if limit is None else itertools.islice(handle, limit + 1)
@@ -75,7 +74,7 @@ def main() -> int:
             "reused_line_share": round(result.reused_lines / max(1, result.events), 3),  # type: ignore[attr-defined]
             "conforms": result.divergence is None,  # type: ignore[attr-defined]
             "peak_rss_mib": round(rss), "log_mb": round(size / 1e6),
-            "model": "dynmem.model.transitions.is_allowed" if load_is_allowed() else "rules",
+            "model": "dynmem.model.concrete_steps.is_allowed",
             "python": platform.python_version(), "cpus": os.cpu_count(),
         }
         if args.full:

@@ -12,11 +12,12 @@ from typing import Any
 import attrs
 import z3
 
-VM_INT_FIELDS = ("power", "visible_mib", "ballooned_mib", "demand_mib", "report_mib", "channel",
-                 "protocol_version", "txn", "txn_mib", "txn_done_mib")
-VM_BOOL_FIELDS = ("has_report", "cap_balloon", "cap_hot_add", "hot_add_enabled")
-SETTINGS_INT_FIELDS = ("startup_mib", "maximum_mib", "buffer_pct", "weight")
-SETTINGS_BOOL_FIELDS = ("dynamic", "dm_capable")
+from dynmem.model.fields import (
+    SETTINGS_BOOL_FIELDS,
+    SETTINGS_INT_FIELDS,
+    VM_BOOL_FIELDS,
+    VM_INT_FIELDS,
+)
 
 
 @attrs.frozen

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import attrs
 
-from dynmem.model.transitions import Action
+from dynmem.model.actions import Action
 from dynmem.reference.events import Start
 from dynmem.reference.state import DmState
 from dynmem.reference.step import Step, StepResult, make_step, process_start

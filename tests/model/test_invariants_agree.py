@@ -31,8 +31,9 @@ from dynmem.model.invariants import (
     holds,
     holds_step,
 )
-from dynmem.model.ops import CONCRETE, SYMBOLIC
+from dynmem.model.ops import CONCRETE
 from dynmem.model.state import SymState, bind, make_state
+from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.vocabulary import Channel, Power, TxnKind
 from dynmem.reference.environment import enabled_events
 from dynmem.reference.events import (

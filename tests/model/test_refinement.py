@@ -13,7 +13,8 @@ import attrs
 import pytest
 from model_runs import random_steps
 
-from dynmem.model.transitions import BALLOON_REQUEST, HOT_ADD_REQUEST, is_allowed
+from dynmem.model.actions import BALLOON_REQUEST, HOT_ADD_REQUEST
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import (
     EVENT_TYPES,

@@ -1,4 +1,4 @@
-"""The model's actions (model/transitions.py): one per event kind, frames, two interpretations.
+"""The model's actions (model/actions.py): one per event kind, frames, two interpretations.
 
 * every event kind of reference/events.py has a model action of the same name and kind;
 * every action's update writes exactly the fields it declares (the frame helper adds the
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +23,24 @@ import pytest
 import z3
 from model_runs import random_steps
 
-from dynmem.model.ops import CONCRETE, SYMBOLIC
-from dynmem.model.state import bind, make_state
-from dynmem.model.transitions import (
-    ACTIONS,
-    BY_KIND,
+from dynmem.model.actions import ACTIONS, BY_KIND, is_initial
+from dynmem.model.fields import (
     HOST_FIELDS,
     RUNTIME_FIELDS,
     SETTINGS_FIELDS,
     SLOT_FIELDS,
+    read_field,
+)
+from dynmem.model.instances import get_guards, get_updates
+from dynmem.model.ops import CONCRETE
+from dynmem.model.state import bind, make_state
+from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.model.symbolic_steps import (
     compute_post,
     get_frame,
-    get_guards,
     get_next,
     get_transition,
-    get_updates,
-    is_initial,
     make_instance,
-    read_field,
 )
 from dynmem.reference.events import EVENT_TYPES, BalancerTick, Event
 from dynmem.reference.settings import HostSettings, VmSettings
@@ -183,7 +185,7 @@ class TestTwoInterpretationsAgree:
         s = initial_state(HostSettings(8192, 1024),
                           (("a", VmSettings(dynamic=True, startup_mib=1024)),
                            ("b", VmSettings(startup_mib=512))))
-        from dynmem.model.transitions import _align  # the concrete slot view
+        from dynmem.model.concrete_steps import _align  # the concrete slot view
 
         view, _ = _align(s, s)
         assert is_initial(CONCRETE, view)
@@ -198,7 +200,8 @@ def _as_python(value: Any) -> int:
 
 
 def _concrete_guards(pre: DmState, event: Event, slot: int) -> list[bool]:
-    from dynmem.model.transitions import Instance, _align
+    from dynmem.model.concrete_steps import _align
+    from dynmem.model.instances import Instance
 
     view, _ = _align(pre, pre)
     inst = Instance(BY_KIND[event.KIND], slot, event)
@@ -248,3 +251,14 @@ def test_random_steps_helper_is_seeded() -> None:
     a = [(e, r.state) for _, e, r in random_steps(seed=3, runs=2, steps=20)]
     b = [(e, r.state) for _, e, r in random_steps(seed=3, runs=2, steps=20)]
     assert a == b and random.Random(3).random() == random.Random(3).random()
+
+
+def test_the_concrete_reading_loads_no_z3() -> None:
+    """``is_allowed``, the invariants and the oracle's judge import without loading Z3."""
+    code = ("import sys\n"
+            "import dynmem.model.concrete_steps, dynmem.model.invariants\n"
+            "import dynmem.verification.oracle.judge, dynmem.verification.oracle.checktrace\n"
+            "print(sorted(m for m in sys.modules if m == 'z3' or m.startswith('z3.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]", out

@@ -1,8 +1,8 @@
 """Planted bugs at the model level: each a small, pure edit of the model's actions.
 
-A model mutant is a function from the action tuple of model/transitions.py to a new tuple in
+A model mutant is a function from the action tuple of model/actions.py to a new tuple in
 which one guard is dropped or weakened, or one update is replaced. Nothing is copied: the
-helpers below rebuild just the touched :class:`~dynmem.model.transitions.Action` with
+helpers below rebuild just the touched :class:`~dynmem.model.actions.Action` with
 ``attrs.evolve``, and refuse (``ValueError``) to edit a guard or action that does not exist,
 so a renamed guard cannot silently turn a mutant into the real model.
 
@@ -24,15 +24,9 @@ from typing import Any
 
 import attrs
 
+from dynmem.model.actions import ACTIONS, Action, Guard, HostView, UpdateFn
 from dynmem.model.ops import Ops, Term
 from dynmem.model.quantities import assigned
-from dynmem.model.transitions import (
-    ACTIONS,
-    Action,
-    Guard,
-    HostView,
-    UpdateFn,
-)
 from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MEMORY_UNIT_MIB, Channel, TxnKind
 
 Actions = tuple[Action, ...]

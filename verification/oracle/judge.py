@@ -4,13 +4,12 @@
 event (or, for a policy, plays it with the reference and asks for a plan at ticks) and
 returns the first :class:`Divergence`, if any. Modes: *refinement* (every step allowed by the
 model and every invariant kept) and *lockstep* (exactly the reference). The model's
-transition relation is ``dynmem.model.transitions.is_allowed`` when that module exists;
-until then the reference's rules stand in for it (``check_allowed_by_rules``).
+transition relation is ``dynmem.model.concrete_steps.is_allowed`` (plain Python, no Z3);
+with ``is_allowed=None`` the reference's rules stand in for it (``check_allowed_by_rules``).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -76,18 +75,6 @@ class Divergence:
             why = self.reason or ", ".join(f"{d.path} {d.expected!r} -> {d.observed!r}"
                                            for d in self.diff[:3])
         return f"{what} at step {self.step}: {why}"
-
-
-def load_is_allowed() -> IsAllowed | None:
-    """The model's ``is_allowed(pre, event, post, sent)``, or None if the module is missing."""
-    try:
-        module = importlib.import_module("dynmem.model.transitions")
-    except ModuleNotFoundError as err:
-        if err.name in ("dynmem.model.transitions",):
-            return None
-        raise
-    found: IsAllowed | None = getattr(module, "is_allowed", None)
-    return found
 
 
 def check_allowed_by_rules(template: DmState, observation: Observation) -> str | None:

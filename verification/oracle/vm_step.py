@@ -9,7 +9,7 @@ evaluates only what can differ:
 
 * the reference step (``reference.step.step``) gives the template of ``x``'s unobserved
   fields, exactly as the full check lifts the observation onto it;
-* the model: with ``dynmem.model.transitions.is_allowed`` the acting slot's action is
+* the model: with ``dynmem.model.concrete_steps.is_allowed`` the acting slot's action is
   evaluated directly (:func:`is_slot_step_allowed`: its guards, its declared update of the
   slot and of free, the frame of every other field), which is what ``is_allowed`` does for a
   slot action when no other VM changes; without the model, the rules (the observation must
@@ -27,14 +27,15 @@ on random reference steps with perturbed observations (tests/verification/test_v
 
 from __future__ import annotations
 
-import importlib
 import operator
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from dynmem.model.actions import BY_KIND, Action, HostView
+from dynmem.model.concrete_steps import is_allowed as model_is_allowed
+from dynmem.model.fields import RUNTIME_FIELDS, SETTINGS_FIELDS
 from dynmem.model.invariants import INVARIANTS, Clause
 from dynmem.model.ops import CONCRETE
 from dynmem.reference.events import BalancerTick, Event
@@ -52,23 +53,9 @@ _HOST_CLAUSES: tuple[Clause, ...] = tuple(c for inv in INVARIANTS for c in inv.c
 _TICK = BalancerTick()
 
 
-def get_model() -> Any:
-    """The model module ``dynmem.model.transitions``, or None when it does not exist."""
-    module = sys.modules.get("dynmem.model.transitions")
-    if module is not None:
-        return module
-    try:
-        return importlib.import_module("dynmem.model.transitions")
-    except ModuleNotFoundError as err:
-        if err.name == "dynmem.model.transitions":
-            return None
-        raise
-
-
 def is_model_relation(is_allowed: IsAllowed | None) -> bool:
     """Whether ``is_allowed`` is the model's own ``is_allowed`` (so the slot shortcut holds)."""
-    model = get_model()
-    return is_allowed is not None and model is not None and is_allowed is model.is_allowed
+    return is_allowed is not None and is_allowed is model_is_allowed
 
 
 class _Slot:
@@ -97,14 +84,14 @@ class _ActionShape:
 _SHAPES: dict[str, _ActionShape] = {}
 
 
-def _shape(model: Any, action: Any) -> _ActionShape:
+def _shape(action: Action) -> _ActionShape:
     found = _SHAPES.get(action.name)
     if found is None:
         declared = frozenset(action.modifies)
         found = _SHAPES[action.name] = _ActionShape(
             declared, any(f.startswith("settings.") for f in declared),
-            operator.attrgetter(*model.RUNTIME_FIELDS),
-            {f: i for i, f in enumerate(model.RUNTIME_FIELDS)})
+            operator.attrgetter(*RUNTIME_FIELDS),
+            {f: i for i, f in enumerate(RUNTIME_FIELDS)})
     return found
 
 
@@ -113,26 +100,25 @@ def is_slot_step_allowed(pre: DmState, index: int, event: Event, post_vm: Vm,
     """Whether the model allows ``pre --event--> post`` where ``post`` is ``pre`` with VM
     ``index`` replaced by ``post_vm`` and free memory ``free_after``.
 
-    For a slot action (one VM acts) this is ``transitions.is_allowed(pre, event, post) is
+    For a slot action (one VM acts) this is ``concrete_steps.is_allowed(pre, event, post) is
     None``: the action's guards on the slot and the host view, then every slot field equal to
     the declared update or, if undeclared, to its value before (the frame), and free memory
     likewise; the other VMs are the same objects, so their frame holds. Create and Delete
     (which make or remove a slot) and the tick are not slot steps here: False.
     """
-    model = get_model()
-    action = model.BY_KIND.get(event.KIND) if model is not None else None
+    action = BY_KIND.get(event.KIND)
     if action is None or action.scope != "slot":
         return False
     vm = pre.vms[index]
     if getattr(event, "vm", None) != vm.name or post_vm.name != vm.name:
         return False
     slot = _Slot(vm)
-    host = model.HostView(pre.host, pre.free_mib)
+    host = HostView(pre.host, pre.free_mib)
     for guard in action.guards:
         if not guard.holds(CONCRETE, host, slot, event):
             return False
     updates = action.update(CONCRETE, host, slot, event)
-    shape = _shape(model, action)
+    shape = _shape(action)
     if updates.keys() != shape.declared or "exists" in updates:
         return False  # an update that writes undeclared fields is a model bug: full check
     # Runtime fields: the declared update, or the value before (the frame).
@@ -145,7 +131,7 @@ def is_slot_step_allowed(pre: DmState, index: int, event: Event, post_vm: Vm,
         return False
     # Settings: the same object on both sides (the usual case) is equal field by field.
     if shape.settings or post_vm.settings is not vm.settings:
-        for field in model.SETTINGS_FIELDS:
+        for field in SETTINGS_FIELDS:
             key = f"settings.{field}"
             expected = updates[key] if key in updates else getattr(vm.settings, field)
             if expected != getattr(post_vm.settings, field):

@@ -25,7 +25,6 @@ from dynmem.verification.stateful.machine import (
     DmMachine,
     StatefulFailure,
     get_settings,
-    load_refinement,
     machine_for,
 )
 from dynmem.verification.traces.trace import Trace
@@ -165,6 +164,6 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
         steps=machine.steps_taken, seconds=seconds,
         first_failure_seconds=machine.first_failure_seconds, message=message,
         program=program, trace=machine.last_failure if message else None,
-        refinement_checked=refinement and load_refinement() is not None,
+        refinement_checked=refinement,
         refinement_requested=refinement,
         coverage=machine.coverage)

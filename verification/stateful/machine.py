@@ -10,7 +10,7 @@ middle of a transaction.
 
 After every step, ``every_step_checks`` checks R-REJECT (a rejected event leaves the state
 unchanged), refinement (each accepted step against the model's transition,
-``dynmem.model.transitions.is_allowed``, skipped only while that module does not exist) and
+``dynmem.model.concrete_steps.is_allowed``) and
 every invariant of the registry through its concrete form
 (``verification.traces.trace.check_transition``, cached per VM value as in the explorer). The rule
 ``deliver_until_settled`` checks the progress properties (PROG-*, specs/invariants.md §3)
@@ -25,10 +25,8 @@ Profiles: ``ci`` (fast, derandomized, no database) and ``thorough``.
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,6 +45,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
 from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, TxnKind
 from dynmem.reference.environment import enabled_events
@@ -102,17 +101,6 @@ def get_settings(profile: str, **overrides: Any) -> settings:
     return settings(settings.get_profile(profile), **overrides)
 
 
-def load_refinement() -> Callable[..., str | None] | None:
-    """``dynmem.model.transitions.is_allowed``, or None while that module does not exist."""
-    try:
-        module = importlib.import_module("dynmem.model.transitions")
-    except ModuleNotFoundError as err:
-        if err.name != "dynmem.model.transitions":
-            raise
-        return None
-    return getattr(module, "is_allowed", None)
-
-
 class StatefulFailure(AssertionError):
     """A stateful run broke an invariant, a progress property or refinement; ``trace`` is
     the checked trace of the run up to the failure."""
@@ -152,7 +140,7 @@ class DmMachine(RuleBasedStateMachine):
         self.pairs: set[tuple[str, str]] = set()
         self._enabled_for: DmState | None = None
         self._enabled: dict[str, list[Event]] = {}
-        self.is_allowed = load_refinement() if self.check_refinement else None
+        self.is_allowed = is_allowed if self.check_refinement else None
 
     # --- driving the reference ---------------------------------------------------------------
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import attrs
 
+from dynmem.model.actions import ACTIONS, Action
 from dynmem.model.invariants import INVARIANTS, Invariant
-from dynmem.model.ops import SYMBOLIC
-from dynmem.model.transitions import ACTIONS, Action
+from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.reference.step import Step, step
 from dynmem.verification.symbolic.replay import get_unreproduced, model_trace, replay_path
 from dynmem.verification.symbolic.scope import Scope

@@ -12,13 +12,15 @@ from typing import Any
 
 import z3
 
-from dynmem.model.state import (
+from dynmem.model.fields import (
+    RUNTIME_FIELDS,
     SETTINGS_BOOL_FIELDS,
+    SETTINGS_FIELDS,
     SETTINGS_INT_FIELDS,
     VM_BOOL_FIELDS,
     VM_INT_FIELDS,
 )
-from dynmem.model.transitions import RUNTIME_FIELDS, SETTINGS_FIELDS, Instance
+from dynmem.model.instances import Instance
 from dynmem.model.vocabulary import Channel, Power, TxnKind
 from dynmem.reference.events import (
     EVENT_TYPES,

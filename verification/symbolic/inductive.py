@@ -37,20 +37,14 @@ from typing import Any, Literal
 import attrs
 import z3
 
+from dynmem.model.actions import ACTIONS, Action, is_initial
 from dynmem.model.decomposition import AnyNState, SlotState, make_any_n_state
+from dynmem.model.instances import Instance, get_guards
 from dynmem.model.invariants import INVARIANTS, Clause, Invariant
-from dynmem.model.ops import SYMBOLIC
 from dynmem.model.quantities import owned
 from dynmem.model.state import SymHost, SymState, make_state, make_vm
-from dynmem.model.transitions import (
-    ACTIONS,
-    Action,
-    Instance,
-    compute_post,
-    get_guards,
-    is_initial,
-    make_instance,
-)
+from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.model.symbolic_steps import compute_post, make_instance
 from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MIN_STARTUP_MIB, Power
 from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import Vm

@@ -1,6 +1,6 @@
 """Refinement: every reference step is a step the model allows (specs/proofs.md §4).
 
-Two checks connect ``reference.step`` to the model (model/transitions.py):
+Two checks connect ``reference.step`` to the model (model/actions.py):
 
 * :func:`check_run` (concrete): on every step of a run, an accepted event must satisfy
   ``is_allowed(pre, event, post, sent)``, and a rejected event must leave the state
@@ -23,10 +23,13 @@ from typing import Any
 import attrs
 import z3
 
+from dynmem.model.actions import ACTIONS, Action
+from dynmem.model.concrete_steps import is_allowed
+from dynmem.model.instances import get_guards
 from dynmem.model.invariants import INVARIANTS
-from dynmem.model.ops import SYMBOLIC
 from dynmem.model.state import make_state
-from dynmem.model.transitions import ACTIONS, Action, get_guards, is_allowed, make_instance
+from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.model.symbolic_steps import make_instance
 from dynmem.reference.environment import compute_honest_message, enabled_events
 from dynmem.reference.events import (
     BalloonRequest,

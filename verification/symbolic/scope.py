@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import attrs
 
-from dynmem.model.ops import SYMBOLIC
+from dynmem.model.actions import is_initial
 from dynmem.model.state import SymState, bind
-from dynmem.model.transitions import is_initial
+from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 

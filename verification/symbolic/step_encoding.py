@@ -25,18 +25,12 @@ from typing import Any
 
 import z3
 
-from dynmem.model.ops import SYMBOLIC
-from dynmem.model.state import SETTINGS_BOOL_FIELDS, SETTINGS_INT_FIELDS, SymSettings, SymState
-from dynmem.model.transitions import (
-    SLOT_FIELDS,
-    Action,
-    Instance,
-    NextStep,
-    Param,
-    get_guards,
-    get_updates,
-    read_field,
-)
+from dynmem.model.actions import Action, Param
+from dynmem.model.fields import SETTINGS_BOOL_FIELDS, SETTINGS_INT_FIELDS, SLOT_FIELDS, read_field
+from dynmem.model.instances import Instance, get_guards, get_updates
+from dynmem.model.state import SymSettings, SymState
+from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.model.symbolic_steps import NextStep
 
 
 class _SharedParams:

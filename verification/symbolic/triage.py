@@ -25,11 +25,13 @@ from typing import Any, Literal
 
 import attrs
 
+from dynmem.model.actions import ACTIONS, Action
+from dynmem.model.fields import SLOT_FIELDS, read_field
 from dynmem.model.invariants import INVARIANTS, Invariant, check_state
-from dynmem.model.ops import CONCRETE, SYMBOLIC
+from dynmem.model.ops import CONCRETE
 from dynmem.model.params import MINIMAL
 from dynmem.model.state import SymState, SymVm
-from dynmem.model.transitions import ACTIONS, SLOT_FIELDS, Action, read_field
+from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Step, step
 from dynmem.verification.symbolic.bmc import Counterexample, confirm

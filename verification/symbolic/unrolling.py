@@ -22,10 +22,13 @@ from typing import Any
 import attrs
 import z3
 
+from dynmem.model.actions import Action
+from dynmem.model.fields import SLOT_FIELDS, read_field
+from dynmem.model.instances import Instance
 from dynmem.model.invariants import Clause, Invariant
-from dynmem.model.ops import SYMBOLIC
 from dynmem.model.state import SymState, make_state
-from dynmem.model.transitions import SLOT_FIELDS, Action, Instance, NextStep, read_field
+from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.model.symbolic_steps import NextStep
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.state import DmState
 from dynmem.verification.symbolic.decode import decode_event, raw_state, state_from_raw, value_of

@@ -17,9 +17,9 @@ from typing import Any
 
 import attrs
 
+from dynmem.model.actions import ACTIONS, Action
 from dynmem.model.invariants import INVARIANTS
-from dynmem.model.ops import SYMBOLIC
-from dynmem.model.transitions import ACTIONS, Action
+from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.reference.step import Step, step
 from dynmem.verification.symbolic.replay import replay_path
 from dynmem.verification.symbolic.scope import Scope
@@ -98,7 +98,7 @@ def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS
     Examples
     --------
     >>> from dynmem.verification.symbolic.scope import small_scope
-    >>> from dynmem.model.transitions import START, STOP
+    >>> from dynmem.model.actions import START, STOP
     >>> run = find_witnesses(small_scope(1), 2, actions=(START, STOP))
     >>> run.ok, [(w.action, w.step) for w in run.witnesses]
     (True, [('Start', 1), ('Stop', 2)])

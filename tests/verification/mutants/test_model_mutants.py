@@ -16,8 +16,8 @@ import json
 
 import pytest
 
+from dynmem.model.actions import ACTIONS, START
 from dynmem.model.invariants import BY_ID
-from dynmem.model.transitions import ACTIONS, START
 from dynmem.verification.cli.main import main
 from dynmem.verification.mutants.catalogue import BY_NAME, MUTANTS
 from dynmem.verification.mutants.model_edits import (

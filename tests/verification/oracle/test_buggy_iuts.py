@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from oracle_helpers import EXAMPLES, PYTHON, load_example
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.cli.main import main
 from dynmem.verification.oracle.generate import EnabledEvents, get_default_source
 from dynmem.verification.oracle.iut import InProcessIut
-from dynmem.verification.oracle.judge import INVARIANT, NOT_ALLOWED, load_is_allowed
+from dynmem.verification.oracle.judge import INVARIANT, NOT_ALLOWED
 from dynmem.verification.oracle.search import search
 
 # file, kind, class, invariants accepted as the first broken one, bound on shrunk length
@@ -32,7 +33,7 @@ def test_planted_bug_is_caught_with_a_short_trace(name: str, kind: str, cls: str
     """The oracle finds the bug in refinement mode and shrinks it to a few events."""
     iut = load_example(f"buggy_iuts/{name}.py").make_iut()
     result = search(InProcessIut(iut), kind, "refinement", get_default_source(kind), 400,  # type: ignore[arg-type]
-                    seed=2, is_allowed=load_is_allowed(), shrink_seconds=4)
+                    seed=2, is_allowed=is_allowed, shrink_seconds=4)
     assert result.failure is not None, f"{name} was not caught"
     d = result.failure.divergence
     assert d is not None and d.cls == cls
@@ -79,7 +80,7 @@ def test_deep_policy_bug_is_caught_across_seeds(seed: int) -> None:
     lifecycles, 400 examples find it for five seeds (19 of seeds 1-20; 6 of 10 without)."""
     iut = load_example("buggy_iuts/hot_add_during_unballoon.py").make_iut()
     result = search(InProcessIut(iut), "policy", "refinement", get_default_source("policy"),
-                    400, seed=seed, is_allowed=load_is_allowed(), shrink_seconds=0)
+                    400, seed=seed, is_allowed=is_allowed, shrink_seconds=0)
     assert result.failure is not None and result.failure.divergence is not None
     assert result.failure.divergence.cls == NOT_ALLOWED
 

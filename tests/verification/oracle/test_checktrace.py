@@ -12,14 +12,14 @@ import pytest
 from oracle_helpers import load_example
 
 import dynmem.verification.oracle.checktrace as checktrace
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.cli.main import main
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.checktrace import check_log, format_log
-from dynmem.verification.oracle.judge import load_is_allowed
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
 from dynmem.verification.traces.render import render_text
 
-IS_ALLOWED = load_is_allowed()
+IS_ALLOWED = is_allowed
 
 
 def _log(events: int, seed: int, vms: int = 3, step_fn: object = None) -> list[str]:
@@ -189,7 +189,7 @@ def test_fast_path_equals_full_check_on_faulty_ticks(seed: int, relation: str) -
 
 @pytest.mark.parametrize("seed", range(6))
 def test_fast_path_equals_full_check_without_the_model(seed: int) -> None:
-    """Without dynmem.model.transitions the rules judge; the fast path follows them."""
+    """Without the model's relation the rules judge; the fast path follows them."""
     lines = _mutate(_log(400, seed=seed + 20), random.Random(seed))
     assert _verdict(lines, True, None) == _verdict(lines, False, None)
 

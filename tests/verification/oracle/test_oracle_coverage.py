@@ -15,6 +15,7 @@ import attrs
 import pytest
 from oracle_helpers import PYTHON, connect, load_example, two_vm_host
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import (
     BalancerTick,
@@ -31,12 +32,12 @@ from dynmem.reference.step import step
 from dynmem.verification.cli.main import main
 from dynmem.verification.oracle.generate import EnabledEvents, refused_events, response_variants
 from dynmem.verification.oracle.iut import InProcessIut, Observed
-from dynmem.verification.oracle.judge import INVARIANT, NOT_ALLOWED, load_is_allowed, run_case
+from dynmem.verification.oracle.judge import INVARIANT, NOT_ALLOWED, run_case
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
 from dynmem.verification.oracle.report import report_text, report_to_json
 from dynmem.verification.oracle.search import SearchResult, search
 
-IS_ALLOWED = load_is_allowed()
+IS_ALLOWED = is_allowed
 
 
 def _classify(state: DmState, event: Event) -> str | None:

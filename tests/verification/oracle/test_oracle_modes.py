@@ -6,6 +6,7 @@ import attrs
 import pytest
 from oracle_helpers import connect, two_vm_host
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.reference.events import BalancerTick, BalloonRequest, HotAddRequest, Start
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState
@@ -17,14 +18,13 @@ from dynmem.verification.oracle.judge import (
     INVARIANT,
     NOT_ALLOWED,
     PROTOCOL,
-    load_is_allowed,
     run_case,
 )
 from dynmem.verification.oracle.observation import observe
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
 from dynmem.verification.oracle.search import search
 
-IS_ALLOWED = load_is_allowed()
+IS_ALLOWED = is_allowed
 EVENTS = connect("hi", 3000) + connect("lo", 3000) + [BalancerTick()]
 
 

@@ -21,9 +21,10 @@ import pytest
 
 import dynmem.verification.oracle.judge as oracle
 import dynmem.verification.oracle.vm_step as vm_step
+from dynmem.model.actions import BY_KIND, HostView
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import INVARIANTS, check_state
 from dynmem.model.ops import CONCRETE
-from dynmem.model.transitions import BY_KIND, HostView, is_allowed
 from dynmem.model.vocabulary import Channel, Power, TxnKind
 from dynmem.reference.events import (
     EVENT_TYPES,

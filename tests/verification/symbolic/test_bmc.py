@@ -22,9 +22,10 @@ import pytest
 import z3
 from bmc_cases import START_ANYWAY_ACTIONS, START_ANYWAY_STEP
 
+from dynmem.model.actions import ACTIONS, START, Action, Guard
 from dynmem.model.invariants import BY_ID
 from dynmem.model.state import make_state
-from dynmem.model.transitions import ACTIONS, START, Action, Guard, get_transition
+from dynmem.model.symbolic_steps import get_transition
 from dynmem.reference.events import Start
 from dynmem.reference.step import step
 from dynmem.verification.cli.main import main

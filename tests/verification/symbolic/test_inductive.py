@@ -12,16 +12,10 @@ from typing import Any
 import attrs
 import pytest
 
+from dynmem.model.actions import ACTIONS, BALLOON_RESPONSE, HOT_ADD_REQUEST, STOP, Action
+from dynmem.model.fields import OFF_RUNTIME
 from dynmem.model.invariants import INVARIANTS, Clause, Invariant, check_state
 from dynmem.model.quantities import assigned
-from dynmem.model.transitions import (
-    ACTIONS,
-    BALLOON_RESPONSE,
-    HOT_ADD_REQUEST,
-    OFF_RUNTIME,
-    STOP,
-    Action,
-)
 from dynmem.reference.events import HotAddRequest, Stop
 from dynmem.verification.symbolic.inductive import (
     CounterexampleToInduction,
@@ -219,7 +213,7 @@ class TestProofSupport:
 
 def test_lemmas_are_killable() -> None:
     """L-TICK-OWNED fails for a tick that opens a hot-add without counting it as taken."""
-    from dynmem.model.transitions import BALANCER_TICK
+    from dynmem.model.actions import BALANCER_TICK
 
     agg = BALANCER_TICK.aggregate
     assert agg is not None

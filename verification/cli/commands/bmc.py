@@ -17,9 +17,9 @@ import json
 import sys
 from typing import Any
 
+from dynmem.model.actions import ACTIONS
 from dynmem.model.invariants import BY_ID, INVARIANTS, Invariant
 from dynmem.model.params import MINIMAL
-from dynmem.model.transitions import ACTIONS
 from dynmem.reference.step import step
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.models import MutantVariant, get_variant, list_variants

@@ -15,9 +15,10 @@ import sys
 import time
 from typing import Any
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.checktrace import LogResult, check_log
-from dynmem.verification.oracle.judge import CLASS_WORDS, load_is_allowed
+from dynmem.verification.oracle.judge import CLASS_WORDS
 from dynmem.verification.traces.render import render_text
 
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         with open(args.log, encoding="utf-8") as handle:
-            result = check_log(handle, args.log, load_is_allowed(), not args.no_fast,
+            result = check_log(handle, args.log, is_allowed, not args.no_fast,
                                max(1, args.window))
     except OSError as err:
         raise InputError(args.log, "", None, f"cannot read the log: {err.strerror}") from None

@@ -104,8 +104,7 @@ def render_statistics(result: FuzzResult, reachable: set[tuple[str, str]]) -> st
     lines = [result.summary(),
              f"coverage: {len(reachable & set(cov.pairs))}/{len(reachable)} reachable "
              f"(event kind x channel/transaction) pairs ({100 * cov.share_of(reachable):.0f}%)"
-             + ("" if result.refinement_checked else "; refinement off (--no-refinement)"
-                if not result.refinement_requested else "; refinement NOT checked: no model")]
+             + ("" if result.refinement_checked else "; refinement off (--no-refinement)")]
     missing = cov.missing(reachable)
     if missing:
         lines.append("  not reached: " + ", ".join(f"{k}@{s}" for k, s in missing))

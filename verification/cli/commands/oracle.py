@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dynmem.model.concrete_steps import is_allowed as model_is_allowed
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import initial_state
 from dynmem.verification.oracle.generate import get_default_source
@@ -25,7 +26,7 @@ from dynmem.verification.oracle.iut import (
     Mode,
     check_hello,
 )
-from dynmem.verification.oracle.judge import CaseResult, Divergence, IsAllowed, load_is_allowed
+from dynmem.verification.oracle.judge import CaseResult, Divergence, IsAllowed
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
 from dynmem.verification.oracle.search import SearchResult, search
 from dynmem.verification.oracle.wire import SubprocessIut
@@ -109,9 +110,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the oracle; print and write the report; return the exit code."""
     kind: Kind = args.kind
     mode: Mode = args.mode
-    is_allowed: IsAllowed | None = load_is_allowed()
-    model = ("dynmem.model.transitions.is_allowed" if is_allowed is not None
-             else "reference rules (dynmem.model.transitions not available)")
+    is_allowed: IsAllowed = model_is_allowed
+    model = "dynmem.model.concrete_steps.is_allowed"
     driver = SubprocessIut(args.iut, timeout=args.timeout)
     progress = _Progress(args.json)
     try:

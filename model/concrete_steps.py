@@ -1,0 +1,225 @@
+"""The concrete interpretation of the model's actions: ``is_allowed`` in plain Python.
+
+:func:`is_allowed` checks one reference step against the model (refinement on every
+replayed step, every stateful step, every oracle answer): the action's guards on the acting
+slot, its declared update, and the frame of every other field. It reads the same definitions
+as the symbolic builder (model/actions.py through model/instances.py) and loads no Z3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import attrs
+
+from dynmem.model.actions import BY_KIND, REQUEST_GUARDS, Guard, HostView
+from dynmem.model.fields import SLOT_FIELDS, read_field
+from dynmem.model.instances import Instance, get_acting, get_taken, get_updates, host_view
+from dynmem.model.ops import CONCRETE, Term
+from dynmem.model.vocabulary import TxnKind
+
+
+class _Present:
+    """A reference VM seen as a model slot (``exists`` is True)."""
+
+    __slots__ = ("_vm",)
+    exists = True
+
+    def __init__(self, vm: Any) -> None:
+        self._vm = vm
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._vm, name)
+
+
+@attrs.frozen
+class _Absent:
+    """A slot that holds no VM (before Create, after Delete)."""
+
+    name: str
+    exists: bool = False
+
+
+@attrs.frozen
+class _View:
+    """A reference state seen as model slots aligned by VM name."""
+
+    host: Any
+    free_mib: int
+    vms: tuple[Any, ...]
+
+
+def _align(pre: Any, post: Any) -> tuple[_View, _View]:
+    names = [vm.name for vm in pre.vms]
+    names += [vm.name for vm in post.vms if vm.name not in names]
+
+    def view(state: Any) -> _View:
+        by_name = {vm.name: vm for vm in state.vms}
+        slots = tuple(_Present(by_name[n]) if n in by_name else _Absent(n) for n in names)
+        return _View(state.host, state.free_mib, slots)
+
+    return view(pre), view(post)
+
+
+class _Reads:
+    """Records the plain values a guard reads, to explain why it failed."""
+
+    def __init__(self, target: Any, prefix: str, log: dict[str, Any]) -> None:
+        self._target, self._prefix, self._log = target, prefix, log
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if isinstance(value, bool | int):
+            self._log[self._prefix + name] = value
+            return value
+        if name in ("settings", "host"):
+            return _Reads(value, f"{self._prefix}{name}.", self._log)
+        return value
+
+
+def _explain_guard(guard: Guard, h: HostView, vm: Any, p: Any) -> str:
+    log: dict[str, Any] = {}
+    reads_host: Any = _Reads(h, "", log)  # a HostView that records what is read
+    guard.holds(CONCRETE, reads_host, _Reads(vm, f"{vm.name}.", log), _Reads(p, "", log))
+    values = ", ".join(f"{k}={_show(v)}" for k, v in log.items())
+    return f"guard '{guard.name}' ({guard.spec}) fails" + (f" with {values}" if values else "")
+
+
+def _show(value: Any) -> str:
+    return value.name if hasattr(value, "name") and not isinstance(value, bool) else repr(value)
+
+
+def _tick_choices(pre: _View, post: _View, sent: Sequence[Any] | None) -> tuple[Any, ...] | str:
+    """Each slot's request in a tick: from ``sent`` or recovered from the per-VM diffs."""
+    kinds = {"balloon_request": TxnKind.BALLOON, "unballoon_request": TxnKind.UNBALLOON,
+             "hot_add_request": TxnKind.HOT_ADD}
+    names = [vm.name for vm in pre.vms]
+    chosen: dict[str, Any] = {}
+    if sent is not None:
+        for request in sent:
+            if request.vm in chosen:
+                return f"the tick sent {request.vm!r} more than one request: R-TICK allows one"
+            if request.vm not in names or request.KIND not in kinds:
+                return f"the tick sent {request!r}, which is not a DM request to a known VM"
+            chosen[request.vm] = SimpleNamespace(request=kinds[request.KIND], mib=request.mib)
+    else:
+        for a, b in zip(pre.vms, post.vms, strict=True):
+            if a.exists and b.exists and a.txn == TxnKind.NONE and b.txn != TxnKind.NONE:
+                chosen[a.name] = SimpleNamespace(request=b.txn, mib=b.txn_mib)
+    idle = SimpleNamespace(request=TxnKind.NONE, mib=0)
+    return tuple(chosen.get(n, idle) for n in names)
+
+
+def _event_instance(pre: _View, post: _View, event: Any,
+                    sent: Sequence[Any] | None) -> Instance | str:
+    action = BY_KIND.get(getattr(event, "KIND", ""))
+    if action is None:
+        return f"{event!r} is not an event kind of the model"
+    if action.scope == "all":
+        choices = _tick_choices(pre, post, sent)
+        return choices if isinstance(choices, str) else Instance(action, None, choices)
+    names = [vm.name for vm in pre.vms]
+    if event.vm not in names:
+        return f"{event!r} names VM {event.vm!r}, which is in neither state"
+    return Instance(action, names.index(event.vm), event)
+
+
+def _diff_slot(a: Any, b: Any, expected: Mapping[str, Term], event: Any) -> str | None:
+    exists_after = expected.get("exists", a.exists)
+    if bool(b.exists) != bool(exists_after):
+        how = "exist" if exists_after else "be gone"
+        return f"{a.name}: the model expects the VM to {how} after {event!r}"
+    if not b.exists:
+        return None  # an absent slot has no fields to compare
+    for field in SLOT_FIELDS[1:]:
+        want = expected[field] if field in expected else read_field(a, field)
+        got = read_field(b, field)
+        if want != got:
+            why = "update" if field in expected else "unchanged (frame)"
+            return (f"{a.name}.{field}: the model expects {_show(want)} ({why}), the step "
+                    f"has {_show(got)}")
+    return None
+
+
+def is_allowed(pre: Any, event: Any, post: Any,
+               sent: Sequence[Any] | None = None) -> str | None:
+    """Whether the model allows the reference step ``pre --event--> post``, in plain Python.
+
+    Parameters
+    ----------
+    pre, post : reference.state.DmState
+        The states before and after the step (VMs are matched by name).
+    event : reference.events.Event
+        The event; its fields are the action's parameters.
+    sent : sequence of DmRequest, optional
+        For a BalancerTick, the requests it sent; without it they are recovered from the
+        per-VM differences (a VM whose transaction opened).
+
+    Returns
+    -------
+    str or None
+        None if the model allows the step; otherwise why not: the failed guard with the
+        values it read, or the first field whose update or frame differs, with both values.
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import HostSettings, VmSettings
+    >>> from dynmem.reference.state import initial_state
+    >>> from dynmem.reference.events import Start
+    >>> from dynmem.reference.step import step
+    >>> s = initial_state(HostSettings(4096, 1024), (("a", VmSettings(startup_mib=1024)),))
+    >>> is_allowed(s, Start("a"), step(s, Start("a")).state) is None
+    True
+    >>> is_allowed(s, Start("a"), s)
+    'a.power: the model expects RUNNING (update), the step has OFF'
+    """
+    if pre.host != post.host:
+        return f"the host changed from {pre.host!r} to {post.host!r}: it is constant"
+    a, b = _align(pre, post)
+    inst = _event_instance(a, b, event, sent)
+    if isinstance(inst, str):
+        return inst
+    reason = _failed_guard(inst, a)
+    if reason is not None:
+        return f"{event!r}: {reason}"
+    updates = get_updates(CONCRETE, inst, a)
+    for k, (x, y) in enumerate(zip(a.vms, b.vms, strict=True)):
+        reason = _diff_slot(x, y, updates.slots.get(k, {}), event)
+        if reason is not None:
+            return reason
+    want_free = updates.host.get("free_mib", a.free_mib)
+    if want_free != b.free_mib:
+        why = "update" if "free_mib" in updates.host else "unchanged (frame)"
+        return f"free_mib: the model expects {want_free} ({why}), the step has {b.free_mib}"
+    return None
+
+
+def _failed_guard(inst: Instance, pre: _View) -> str | None:
+    h = host_view(pre)
+    for _, vm, p in get_acting(inst, pre):
+        if inst.slot is None and not vm.exists:
+            continue  # a tick makes no choice for an empty slot
+        for guard in inst.action.guards:
+            if not guard.holds(CONCRETE, h, vm, p):
+                if inst.slot is None:
+                    return f"{vm.name}: " + _explain_tick_choice(h, vm, p)
+                return _explain_guard(guard, h, vm, p)
+    agg = inst.action.aggregate
+    if agg is not None:
+        taken = get_taken(CONCRETE, inst, pre)
+        if taken > h.free_mib:
+            return (f"guard '{agg.name}' ({agg.spec}) fails: the requests take {taken} MiB, "
+                    f"free is {h.free_mib} MiB")
+    return None
+
+
+def _explain_tick_choice(h: HostView, vm: Any, p: Any) -> str:
+    kind = TxnKind(p.request) if p.request in {k.value for k in TxnKind} else None
+    if kind is None or kind == TxnKind.NONE:
+        return f"request kind {p.request!r} is not a DM request"
+    for guard in REQUEST_GUARDS[kind]:
+        if not guard.holds(CONCRETE, h, vm, p):
+            return f"{kind.name} request of {p.mib} MiB: " + _explain_guard(guard, h, vm, p)
+    return f"{kind.name} request of {p.mib} MiB is not allowed"
