@@ -15,7 +15,8 @@ import platform
 import sys
 import time
 
-from dynmem.verification.symbolic.inductive import check_inductive, get_obligations
+from dynmem.verification.symbolic.inductive import check_inductive
+from dynmem.verification.symbolic.obligations import get_obligations
 
 
 def _row(label: str, n_vms: int | None, jobs: int, timeout_s: float, sliced: bool) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from dynmem.verification.symbolic.inductive import REAL_MODEL, Model, ProofRun, Proved
+from dynmem.verification.symbolic.obligations import REAL_MODEL, Model, ProofRun, Proved
 
 
 @attrs.frozen

@@ -35,7 +35,7 @@ from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Step, step
 from dynmem.verification.symbolic.bmc import Counterexample, confirm
-from dynmem.verification.symbolic.inductive import CounterexampleToInduction, Model
+from dynmem.verification.symbolic.obligations import CounterexampleToInduction, Model
 from dynmem.verification.symbolic.scope import Scope
 from dynmem.verification.symbolic.unrolling import (
     Hit,

@@ -17,14 +17,13 @@ from dynmem.model.fields import OFF_RUNTIME
 from dynmem.model.invariants import INVARIANTS, Clause, Invariant, check_state
 from dynmem.model.quantities import assigned
 from dynmem.reference.events import HotAddRequest, Stop
-from dynmem.verification.symbolic.inductive import (
+from dynmem.verification.symbolic.inductive import check_inductive, check_obligation
+from dynmem.verification.symbolic.obligations import (
     CounterexampleToInduction,
     Model,
     Obligation,
     Proved,
     Unknown,
-    check_inductive,
-    check_obligation,
     get_obligations,
 )
 from dynmem.verification.symbolic.support import compute_support, get_premise_labels
@@ -136,7 +135,7 @@ class TestUnknownFailsTheRun:
 
     def test_run_with_an_unknown_is_not_ok(self) -> None:
         """ProofRun.ok is False as soon as one obligation is not proved."""
-        from dynmem.verification.symbolic.inductive import ProofRun
+        from dynmem.verification.symbolic.obligations import ProofRun
 
         proved = Proved(Obligation("initiation", "INV-TYPE", n_vms=1), 0.0)
         unknown = Unknown(Obligation("initiation", "INV-OFF", n_vms=1), 0.0, "timeout")

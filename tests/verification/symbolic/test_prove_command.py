@@ -8,7 +8,7 @@ import pytest
 
 from dynmem.verification.cli.commands import prove
 from dynmem.verification.cli.main import main
-from dynmem.verification.symbolic.inductive import Obligation, ProofRun, Proved, Unknown
+from dynmem.verification.symbolic.obligations import Obligation, ProofRun, Proved, Unknown
 
 
 def test_prove_prints_the_table_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

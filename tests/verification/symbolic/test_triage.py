@@ -23,12 +23,12 @@ from dynmem.reference.events import Start
 from dynmem.verification.cli.commands import prove as prove_command
 from dynmem.verification.cli.main import main
 from dynmem.verification.symbolic import triage
-from dynmem.verification.symbolic.inductive import (
+from dynmem.verification.symbolic.inductive import check_obligation
+from dynmem.verification.symbolic.obligations import (
     CounterexampleToInduction,
     Model,
     Obligation,
     ProofRun,
-    check_obligation,
 )
 from dynmem.verification.symbolic.triage import get_read_fields, render_triage, triage_cti
 

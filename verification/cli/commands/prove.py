@@ -19,14 +19,14 @@ from typing import Any
 from dynmem.model.params import MINIMAL
 from dynmem.verification.codec import event_to_json
 from dynmem.verification.errors import InputError
-from dynmem.verification.symbolic.inductive import (
+from dynmem.verification.symbolic.inductive import check_inductive
+from dynmem.verification.symbolic.obligations import (
     CounterexampleToInduction,
     Model,
     Outcome,
     ProofRun,
     Proved,
     Unknown,
-    check_inductive,
 )
 from dynmem.verification.symbolic.support import Support, compute_support
 from dynmem.verification.symbolic.triage import render_triage_runs
