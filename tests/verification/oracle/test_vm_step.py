@@ -405,7 +405,7 @@ def test_each_part_of_the_shortcut_is_needed(plant: str,
                for c, f, r in zip(cases, full, right, strict=True)) > 0
     assert _disagreements(relation, cases, full) == 0
     if part == "_shape":  # compare no field with the model's update or frame
-        monkeypatch.setattr(vm_step, part, lambda model, action: vm_step._ActionShape(
+        monkeypatch.setattr(vm_step, part, lambda action: vm_step._ActionShape(
             frozenset(action.modifies), False, lambda vm: (), {}))
     else:
         monkeypatch.setattr(vm_step, part, ())
