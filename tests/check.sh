@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test job: lint, type-check (strict for model/ and reference/), then pytest.
+# The whole test job: lint, type-check (mypy --strict, the global setting), then pytest.
 # mypy reads the package through .typecheck/dynmem/* links, since the folders sit at the
 # root under other names (setuptools package-dir mapping).
 set -euo pipefail
