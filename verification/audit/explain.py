@@ -24,7 +24,7 @@ import attrs
 import z3
 
 from dynmem.model.invariants import CEILING, FLOOR, PHYSICAL, STATIC
-from dynmem.model.ops import SYMBOLIC
+from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Power, TxnKind
 from dynmem.verification.audit.judge import (
     CLAUSE_AVAILABLE,

@@ -3,7 +3,7 @@
 A trace file is only a claim. :func:`recheck_trace` judges it again: every step is replayed
 with the reference (or the planted bug the trace names in its ``mutant`` note) from the state
 before it; a step the reference does not reproduce must at least be allowed by the model's
-transition (``model.transitions.is_allowed``: another safe policy, an IUT in refinement
+transition (``model.concrete_steps.is_allowed``: another safe policy, an IUT in refinement
 mode), else it is a ``TRACE-STEP`` finding; the host, and the set of VMs outside a
 create/delete, must not change (``TRACE-SHAPE``); every invariant of the registry is checked
 on every recorded state and step. A progress finding the file claims (``PROG-…``) is checked
@@ -18,8 +18,8 @@ from typing import Any
 
 import attrs
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import Violation, check_state
-from dynmem.model.transitions import is_allowed
 from dynmem.reference.events import Create, Delete
 from dynmem.reference.state import DmState
 from dynmem.reference.step import Step, step
