@@ -9,4 +9,6 @@ from fault_cases import TALLY
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if TALLY:
         parts = ", ".join(f"{name}: {count}" for name, count in TALLY.items())
-        terminalreporter.write_line(f"fault injection: {parts}, tracebacks: 0")
+        failed = len(terminalreporter.stats.get("failed", []))
+        verdict = "no traceback, no replaced file" if not failed else f"{failed} FAILED"
+        terminalreporter.write_line(f"fault injection: {parts}; {verdict}")

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 from pathlib import Path
 
 import pytest
-from fault_cases import expect_signal_exit, interrupt_when, run_cli
+from fault_cases import REPO, expect_signal_exit, interrupt_when, run_cli
 
 from dynmem.verification.cli.commands import verify as verify_command
 from dynmem.verification.errors import Terminated
 from dynmem.verification.suite.checks import Check, CheckResult
 from dynmem.verification.suite.runner import run_check
 
+EXAMPLES = REPO / "examples"
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 WORDS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 
@@ -65,3 +67,12 @@ class TestEngines:
                                   signum: int) -> None:
         outcome = interrupt_when(argv, marker, signum)
         expect_signal_exit(outcome, CODES[signum], summary, f"dynmem: {WORDS[signum]}")
+
+
+def test_oracle_says_how_far_it_got() -> None:
+    """``oracle`` interrupted: how many examples ran, exit 130, the IUT ended."""
+    iut = f"{sys.executable} {EXAMPLES / 'reference_system_iut.py'}"
+    outcome = interrupt_when(["oracle", "--iut", iut, "--examples", "100000"],
+                             "dynmem oracle: 10 examples", signal.SIGINT)
+    expect_signal_exit(outcome, 130, "oracle: interrupted after ", " of 100000 examples",
+                       "dynmem: interrupted")
