@@ -76,7 +76,20 @@ def read_value(data: Mapping[str, Any], key: str, kind: type, source: str, path:
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if not ok:
         raise InputError(source, where, value, f"must be {_TYPE_WORDS.get(kind, kind.__name__)}")
+    if key in NAME_KEYS and isinstance(value, str):
+        check_name(value, source, where)
     return value
+
+
+NAME_KEYS = frozenset(("name", "vm"))  # the fields that hold a VM name
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def check_name(name: str, source: str, path: str) -> None:
+    """A VM name is one line: a line break in it could forge a line of a report (``x\n
+    verdict: ok``). Other control characters are allowed and printed escaped."""
+    if any(c in _LINE_BREAKS for c in name):
+        raise InputError(source, path, name, "a VM name must not contain a line break")
 
 
 _TYPE_WORDS = {int: "an integer (MiB)", bool: "true or false", str: "a string",

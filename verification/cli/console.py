@@ -11,32 +11,34 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-_KEEP = {"\n", "\t", "\r"}
-_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7f, 0xa0))
-            if chr(code) not in _KEEP}
+_CONTROLS = (*range(0x20), *range(0x7f, 0xa0))
+# stderr keeps carriage returns (progress lines rewrite themselves); stdout, a report or a
+# document, does not (a name holding ``\r`` would overwrite a line on a terminal).
+_ESCAPES = {code: f"\\x{code:02x}" for code in _CONTROLS if chr(code) not in "\n\t\r"}
+_ESCAPES_NO_CR = {**_ESCAPES, ord("\r"): "\\x0d"}
 
 
-def escape_controls(text: str) -> str:
-    r"""``text`` with control characters (but newline, tab and CR) escaped.
+def escape_controls(text: str, keep_cr: bool = True) -> str:
+    r"""``text`` with control characters (but newline, tab and, if ``keep_cr``, CR) escaped.
 
     Examples
     --------
     >>> escape_controls("vm\x1b[2Jx\n")
     'vm\\x1b[2Jx\n'
     """
-    return text.translate(_ESCAPES)
+    return text.translate(_ESCAPES if keep_cr else _ESCAPES_NO_CR)
 
 
 class SafeText:
     """A text stream that escapes control characters and never fails on encoding."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO, keep_cr: bool = True) -> None:
+        self._stream, self._keep_cr = stream, keep_cr
         encoding = getattr(stream, "encoding", None) or "utf-8"
         self._encoding = encoding
 
     def write(self, text: str) -> int:
-        safe = escape_controls(text)
+        safe = escape_controls(text, self._keep_cr)
         try:
             safe.encode(self._encoding)
         except (UnicodeEncodeError, LookupError):

@@ -110,7 +110,7 @@ def _guarded_run() -> Iterator[None]:
     except ValueError:  # not the main thread (an embedding program): leave signals alone
         previous = None
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = SafeText(out), SafeText(err)
+    sys.stdout, sys.stderr = SafeText(out, keep_cr=False), SafeText(err)
     try:
         yield
     finally:

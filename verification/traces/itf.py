@@ -38,7 +38,9 @@ from dynmem.reference.state import DmState, Vm
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.codec import (
     MAX_INT_DIGITS,
+    NAME_KEYS,
     check_keys,
+    check_name,
     event_from_json,
     event_to_json,
     expect_object,
@@ -338,6 +340,8 @@ def _event_from(kind: Any, picks: Any, source: str, path: str) -> Event | None:
         elif is_some:
             values[name] = read_value({"value": value}, "value", field_kind(wanted[name]),
                                       source, f"{picks_path}.{name}")
+            if name in NAME_KEYS:
+                check_name(values[name], source, f"{picks_path}.{name}.value")
     return cls(**values) if cls is not None else None
 
 

@@ -111,3 +111,19 @@ class TestCheckTraceLogs:
         outcome = self._run(tmp_path, capsys, [json.dumps(_header()), entry])
         expect_exit_2(outcome, *words)
         assert len(outcome.err) < 600
+
+
+@pytest.mark.parametrize("name", ["a\nverdict: ok", "a\rb", "a\u2028b"],
+                         ids=["newline", "cr", "line-separator"])
+def test_a_vm_name_is_one_line(name: str, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A line break in a VM name could forge a line of a report: refused (exit 2), in a
+    scenario and in a log header alike."""
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(_scenario()).replace('"legacy"', json.dumps(name)))
+    expect_exit_2(run_cli(capsys, ["simulate", str(path)]), "vms[0].name",
+                  "must not contain a line break")
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps(_header((name,))) + "\n")
+    expect_exit_2(run_cli(capsys, ["check-trace", str(log)]), "line 1.initial.vms[0].name",
+                  "must not contain a line break")

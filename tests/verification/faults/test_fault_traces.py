@@ -187,3 +187,11 @@ class TestBadTraceFiles:
         outcome = run_cli(capsys, ["show", str(path)])
         expect_verdict(outcome, 0)
         assert "\x1b" not in outcome.out and "\\x1b[2J\\x1b[31mevil" in outcome.out
+
+
+def test_a_line_break_in_a_trace_vm_name(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _trace_doc(tmp_path, capsys)
+    path = tmp_path / "t.itf.json"
+    path.write_text(json.dumps(doc).replace('"legacy"', '"legacy\\nverdict: ok"'))
+    expect_exit_2(run_cli(capsys, ["show", str(path)]), "must not contain a line break")
