@@ -1,8 +1,10 @@
 """One immutable class per event kind (specs/events.md).
 
 Every class has ``KIND``, its spelling in scenario files and traces (snake case of the class
-name), and ``SPEC``, the id of its rule in specs/events.md. ``EVENT_TYPES`` maps kinds to
-classes; a test checks that specs/, the model and the reference agree on the list.
+name), ``SPEC``, the id of its rule in specs/events.md, and ``SHORT``, its column heading in
+the ``dynmem prove`` table (at most 4 letters). ``EVENT_TYPES`` maps kinds to classes;
+tests/test_event_kinds.py checks that every other piece of a kind (model action, processor,
+words in a trace, stateful rule, coverage) exists, naming the file to edit when one is missing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Create:
 
     KIND: ClassVar[str] = "create"
     SPEC: ClassVar[str] = "R-CREATE"
+    SHORT: ClassVar[str] = "crt"
     vm: str
     settings: VmSettings
 
@@ -30,6 +33,7 @@ class Configure:
 
     KIND: ClassVar[str] = "configure"
     SPEC: ClassVar[str] = "R-CONFIGURE"
+    SHORT: ClassVar[str] = "cfg"
     vm: str
     settings: VmSettings
 
@@ -40,6 +44,7 @@ class Delete:
 
     KIND: ClassVar[str] = "delete"
     SPEC: ClassVar[str] = "R-DELETE"
+    SHORT: ClassVar[str] = "del"
     vm: str
 
 
@@ -49,6 +54,7 @@ class Start:
 
     KIND: ClassVar[str] = "start"
     SPEC: ClassVar[str] = "R-START"
+    SHORT: ClassVar[str] = "sta"
     vm: str
 
 
@@ -58,6 +64,7 @@ class Stop:
 
     KIND: ClassVar[str] = "stop"
     SPEC: ClassVar[str] = "R-STOP"
+    SHORT: ClassVar[str] = "stp"
     vm: str
 
 
@@ -67,6 +74,7 @@ class Demand:
 
     KIND: ClassVar[str] = "demand"
     SPEC: ClassVar[str] = "R-DEMAND"
+    SHORT: ClassVar[str] = "dem"
     vm: str
     mib: int
 
@@ -77,6 +85,7 @@ class VersionRequest:
 
     KIND: ClassVar[str] = "version_request"
     SPEC: ClassVar[str] = "R-VERSION"
+    SHORT: ClassVar[str] = "ver"
     vm: str
     version: int
     last_attempt: bool = False
@@ -88,6 +97,7 @@ class CapabilitiesReport:
 
     KIND: ClassVar[str] = "capabilities_report"
     SPEC: ClassVar[str] = "R-CAPS"
+    SHORT: ClassVar[str] = "cap"
     vm: str
     balloon: bool = True
     hot_add: bool = True
@@ -99,6 +109,7 @@ class QuietPeriodEnd:
 
     KIND: ClassVar[str] = "quiet_period_end"
     SPEC: ClassVar[str] = "R-QUIET"
+    SHORT: ClassVar[str] = "qui"
     vm: str
 
 
@@ -108,6 +119,7 @@ class StatusReport:
 
     KIND: ClassVar[str] = "status_report"
     SPEC: ClassVar[str] = "R-STATUS"
+    SHORT: ClassVar[str] = "sts"
     vm: str
     committed_mib: int
 
@@ -118,6 +130,7 @@ class BalloonRequest:
 
     KIND: ClassVar[str] = "balloon_request"
     SPEC: ClassVar[str] = "R-BALLOON-REQUEST"
+    SHORT: ClassVar[str] = "b.rq"
     vm: str
     mib: int
 
@@ -128,6 +141,7 @@ class BalloonResponse:
 
     KIND: ClassVar[str] = "balloon_response"
     SPEC: ClassVar[str] = "R-BALLOON-RESPONSE"
+    SHORT: ClassVar[str] = "b.rs"
     vm: str
     mib: int
     more_pages: bool = False
@@ -139,6 +153,7 @@ class UnballoonRequest:
 
     KIND: ClassVar[str] = "unballoon_request"
     SPEC: ClassVar[str] = "R-UNBALLOON-REQUEST"
+    SHORT: ClassVar[str] = "u.rq"
     vm: str
     mib: int
 
@@ -149,6 +164,7 @@ class UnballoonResponse:
 
     KIND: ClassVar[str] = "unballoon_response"
     SPEC: ClassVar[str] = "R-UNBALLOON-RESPONSE"
+    SHORT: ClassVar[str] = "u.rs"
     vm: str
 
 
@@ -158,6 +174,7 @@ class HotAddRequest:
 
     KIND: ClassVar[str] = "hot_add_request"
     SPEC: ClassVar[str] = "R-HOT-ADD-REQUEST"
+    SHORT: ClassVar[str] = "h.rq"
     vm: str
     mib: int
 
@@ -172,6 +189,7 @@ class HotAddResponse:
 
     KIND: ClassVar[str] = "hot_add_response"
     SPEC: ClassVar[str] = "R-HOT-ADD-RESPONSE"
+    SHORT: ClassVar[str] = "h.rs"
     vm: str
     mib: int
     success: bool = True
@@ -183,6 +201,7 @@ class BalancerTick:
 
     KIND: ClassVar[str] = "balancer_tick"
     SPEC: ClassVar[str] = "R-TICK"
+    SHORT: ClassVar[str] = "tick"
 
 
 DmRequest = BalloonRequest | UnballoonRequest | HotAddRequest

@@ -44,7 +44,17 @@ from typing import Any
 import attrs
 import orjson
 
-from dynmem.reference.events import BalancerTick, Configure, Create, Delete, DmRequest, Event
+from dynmem.model.actions import BY_KIND
+from dynmem.model.dependence import is_free_blind
+from dynmem.reference.events import (
+    EVENT_TYPES,
+    BalancerTick,
+    Configure,
+    Create,
+    Delete,
+    DmRequest,
+    Event,
+)
 from dynmem.reference.state import DmState, Vm
 from dynmem.verification.codec import (
     count_key_tokens,
@@ -84,13 +94,14 @@ except ImportError:  # pragma: no cover - orjson is a dependency; stay usable wi
 
 MEMO_LIMIT = 200_000
 LINE_CACHE_CHARS = 8_000_000  # text of the lines kept per generation (two are kept)
-# Kinds whose judgement does not read free memory when free stays the same: their model
-# actions and reference processors neither read nor write free_mib, and with free and the
-# VM's owned memory unchanged the host sums are the (valid) ones of the state before.
-# tests/verification/test_vm_step.py checks this claim on random states.
-FREE_BLIND = frozenset(("status_report", "demand", "version_request", "capabilities_report",
-                        "quiet_period_end", "unballoon_response"))
 _MULTI_VM = (BalancerTick, Create, Configure, Delete)
+# Single-VM kinds whose judgement does not read free memory when free stays the same: their
+# model actions neither read nor write free_mib (derived from the action's guards, update and
+# frame: model/dependence.py), and with free and the VM's owned memory unchanged the host
+# sums are the (valid) ones of the state before. That the reference's processors agree is
+# checked on random states (tests/verification/oracle/test_vm_step.py).
+FREE_BLIND = frozenset(kind for kind, action in BY_KIND.items()
+                       if is_free_blind(action) and EVENT_TYPES[kind] not in _MULTI_VM)
 _ENTRY_KEYS = ("event", "observed", "sent", "rejected")
 _ENTRY_KEY_SET = frozenset(_ENTRY_KEYS)
 _TICK = BalancerTick()

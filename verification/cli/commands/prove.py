@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from dynmem.model.params import MINIMAL
+from dynmem.reference.events import EVENT_TYPES
 from dynmem.verification.codec import event_to_json
 from dynmem.verification.errors import InputError
 from dynmem.verification.symbolic.inductive import check_inductive
@@ -33,14 +34,9 @@ from dynmem.verification.symbolic.triage import render_triage_runs
 from dynmem.verification.traces.render import render_text
 
 MAX_VMS = 512
-# Column headings of the table, one per model action (others fall back to 4 letters).
-SHORT = {
-    "Create": "crt", "Configure": "cfg", "Delete": "del", "Start": "sta", "Stop": "stp",
-    "Demand": "dem", "VersionRequest": "ver", "CapabilitiesReport": "cap",
-    "QuietPeriodEnd": "qui", "StatusReport": "sts", "BalloonRequest": "b.rq",
-    "BalloonResponse": "b.rs", "UnballoonRequest": "u.rq", "UnballoonResponse": "u.rs",
-    "HotAddRequest": "h.rq", "HotAddResponse": "h.rs", "BalancerTick": "tick",
-}
+# Column headings of the table, one per model action: the event class's SHORT (an action
+# without an event class, in a planted-bug model, falls back to 4 letters).
+SHORT = {cls.__name__: cls.SHORT for cls in EVENT_TYPES.values()}
 CELL = {"proved": "ok", "cti": "CTI", "unknown": "??"}
 
 
