@@ -39,6 +39,7 @@ from dynmem.model.fields import (
 )
 from dynmem.model.ops import Ops, Term
 from dynmem.model.quantities import assigned, is_running, owned
+from dynmem.model.shapes import HostLike, SettingsLike, SlotLike
 from dynmem.model.vocabulary import (
     BALLOON_REQUEST_CAP_MIB,
     HOT_ADD_REQUEST_CAP_MIB,
@@ -61,12 +62,13 @@ from dynmem.model.vocabulary import (
 class HostView:
     """What a per-slot guard or update may read besides its slot: host constants and free."""
 
-    host: Any
+    host: HostLike
     free_mib: Term
 
 
-GuardFn = Callable[[Ops, HostView, Any, Any], Term]  # (ops, host view, slot, params)
-UpdateFn = Callable[[Ops, HostView, Any, Any], dict[str, Term]]
+# (ops, host view, slot, params); params are the reference event's fields (or fresh terms)
+GuardFn = Callable[[Ops, HostView, SlotLike, Any], Term]
+UpdateFn = Callable[[Ops, HostView, SlotLike, Any], dict[str, Term]]
 
 
 @attrs.frozen
@@ -96,7 +98,7 @@ class Aggregate:
 
     name: str
     spec: str
-    taken: Callable[[Ops, Any, Any], Term]  # (ops, slot, params)
+    taken: Callable[[Ops, SlotLike, Any], Term]  # (ops, slot, params)
 
 
 @attrs.frozen
@@ -152,7 +154,7 @@ def _txn(spec: str, kind: TxnKind) -> Guard:
     return _g(f"{kind.name} in flight", spec, lambda ops, h, vm, p: vm.txn == kind)
 
 
-def is_valid_settings(ops: Ops, st: Any) -> Term:
+def is_valid_settings(ops: Ops, st: SettingsLike) -> Term:
     """The range rules of a VM's settings, profile 2008R2SP1 (specs/domain.md §1.2)."""
     return ops.And(
         st.startup_mib >= MIN_STARTUP_MIB, st.startup_mib % MEMORY_UNIT_MIB == 0,
@@ -388,7 +390,7 @@ def _fits_in_free(spec: str) -> Guard:
 
 
 def _open_txn(kind: TxnKind) -> UpdateFn:
-    def update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+    def update(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> dict[str, Term]:
         opened: dict[str, Term] = {"txn": kind, "txn_mib": p.mib, "txn_done_mib": 0}
         if kind != TxnKind.BALLOON:  # a balloon's memory is free only when it arrives
             opened["free_mib"] = h.free_mib - p.mib
@@ -428,12 +430,13 @@ def _even_part(mib: Term) -> Term:
     return mib - mib % MEMORY_UNIT_MIB
 
 
-def _balloon_taken(ops: Ops, vm: Any, p: Any) -> Term:
+def _balloon_taken(ops: Ops, vm: SlotLike, p: Any) -> Term:
     # count at most what is still outstanding, in 2 MiB units (the guest is not trusted)
     return ops.Min(_even_part(p.mib), vm.txn_mib - vm.txn_done_mib)
 
 
-def _balloon_response_update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+def _balloon_response_update(ops: Ops, h: HostView, vm: SlotLike, p: Any
+                             ) -> dict[str, Term]:
     taken = _balloon_taken(ops, vm, p)
     done = vm.txn_done_mib + taken
     finished = ops.Or(ops.Not(p.more_pages), done == vm.txn_mib)
@@ -479,7 +482,8 @@ UNBALLOON_RESPONSE = Action(
 )
 
 
-def _hot_add_response_update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+def _hot_add_response_update(ops: Ops, h: HostView, vm: SlotLike, p: Any
+                             ) -> dict[str, Term]:
     # a failed result adds nothing; an oversized answer is clamped to the request
     added = ops.If(p.success, ops.Min(_even_part(p.mib), vm.txn_mib), 0)
     # a partial or empty success disables hot-add until the VM restarts
@@ -518,7 +522,7 @@ REQUEST_GUARDS = {
 }
 
 
-def _is_request_allowed(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
+def _is_request_allowed(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
     """The slot's choice is no request, or a request its slot guards allow."""
     def kind_allowed(kind: TxnKind) -> Term:
         return ops.And(p.request == kind, *[g.holds(ops, h, vm, p) for g in REQUEST_GUARDS[kind]])
@@ -526,12 +530,12 @@ def _is_request_allowed(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
     return ops.Or(p.request == TxnKind.NONE, *[kind_allowed(k) for k in REQUEST_GUARDS])
 
 
-def _tick_taken(ops: Ops, vm: Any, p: Any) -> Term:
+def _tick_taken(ops: Ops, vm: SlotLike, p: Any) -> Term:
     grants = ops.Or(p.request == TxnKind.UNBALLOON, p.request == TxnKind.HOT_ADD)
     return ops.If(grants, p.mib, 0)
 
 
-def _tick_update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+def _tick_update(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> dict[str, Term]:
     idle = p.request == TxnKind.NONE
     return {
         "txn": ops.If(idle, vm.txn, p.request),
@@ -574,7 +578,7 @@ def is_initial(ops: Ops, state: Any) -> Term:
 
     Mirrors ``reference.state.initial_state`` (any host with 0 <= reserve <= physical).
     """
-    def created_off(vm: Any) -> Term:
+    def created_off(vm: SlotLike) -> Term:
         return ops.And(is_valid_settings(ops, vm.settings),
                        *[read_field(vm, f) == v for f, v in OFF_RUNTIME.items()])
 

@@ -26,6 +26,7 @@ class _Probe:
     """Any value of a definition; ``from_free`` when it was computed from free memory."""
 
     __slots__ = ("from_free",)
+    name = "probe"  # a slot's name is a Python string in both readings
 
     def __init__(self, from_free: bool = False) -> None:
         self.from_free = from_free

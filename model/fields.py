@@ -8,9 +8,9 @@ where an action declares what it modifies.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from dynmem.model.ops import Term
+from dynmem.model.shapes import VmLike
 from dynmem.model.vocabulary import Channel, Power, TxnKind
 
 # The reference ``Vm``'s own fields by sort (a symbolic slot has one Z3 constant each).
@@ -47,7 +47,7 @@ OFF_RUNTIME: Mapping[str, int | bool] = {
 }
 
 
-def read_field(vm: Any, field: str) -> Term:
+def read_field(vm: VmLike, field: str) -> Term:
     """The value of ``field`` (``settings.<f>`` for a setting) on a slot or reference VM."""
     if field.startswith("settings."):
         return getattr(vm.settings, field[len("settings."):])

@@ -25,6 +25,7 @@ from dynmem.model.quantities import (
     owned,
     total_owned,
 )
+from dynmem.model.shapes import VmLike
 from dynmem.model.vocabulary import (
     MAX_BUFFER_PERCENT,
     MAX_MAXIMUM_MIB,
@@ -79,8 +80,8 @@ class Violation:
 # --- clause helpers ----------------------------------------------------------------------------
 
 
-def _vm(name: str, holds: Callable[[Ops, Any, Any], Term],
-        explain: Callable[[Any, Any], str]) -> Clause:
+def _vm(name: str, holds: Callable[[Ops, Any, VmLike], Term],
+        explain: Callable[[Any, VmLike], str]) -> Clause:
     return Clause(name, "vm", holds, explain)
 
 
@@ -88,12 +89,12 @@ def _host(name: str, holds: Callable[[Ops, Any], Term], explain: Callable[[Any],
     return Clause(name, "host", holds, explain)
 
 
-def _pair(name: str, holds: Callable[[Ops, Any, Any, Any], Term],
-          explain: Callable[[Any, Any, Any], str]) -> Clause:
+def _pair(name: str, holds: Callable[[Ops, Any, VmLike, VmLike], Term],
+          explain: Callable[[Any, VmLike, VmLike], str]) -> Clause:
     return Clause(name, "pair", holds, explain)
 
 
-def _dynamic_running(vm: Any, ops: Ops) -> Term:
+def _dynamic_running(vm: VmLike, ops: Ops) -> Term:
     return ops.And(is_running(vm), vm.settings.dynamic)
 
 
@@ -204,7 +205,7 @@ CONSERVATION = Invariant(
 )
 
 
-def _balloon_answer_to(event: Any, vm: Any) -> bool:
+def _balloon_answer_to(event: Any, vm: VmLike) -> bool:
     """Whether ``event`` is a balloon response from ``vm`` (a Python bool in both modes)."""
     return bool(event.KIND == "balloon_response" and event.vm == vm.name)
 
@@ -293,7 +294,7 @@ ONE_TXN = Invariant(
 _SETTINGS = ("dynamic", "startup_mib", "maximum_mib", "buffer_pct", "weight", "dm_capable")
 
 
-def _settings_equal(ops: Ops, a: Any, b: Any) -> Term:
+def _settings_equal(ops: Ops, a: VmLike, b: VmLike) -> Term:
     return ops.And(*[getattr(a.settings, f) == getattr(b.settings, f) for f in _SETTINGS])
 
 

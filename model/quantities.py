@@ -9,31 +9,32 @@ from __future__ import annotations
 from typing import Any
 
 from dynmem.model.ops import Ops, Term
+from dynmem.model.shapes import VmLike
 from dynmem.model.vocabulary import Power, TxnKind
 
 
-def assigned(vm: Any) -> Term:
+def assigned(vm: VmLike) -> Term:
     """Host memory backing the VM: visible minus ballooned (specs/domain.md §1.3)."""
     return vm.visible_mib - vm.ballooned_mib
 
 
-def in_flight(ops: Ops, vm: Any) -> Term:
+def in_flight(ops: Ops, vm: VmLike) -> Term:
     """Memory taken from free for a hot-add or unballoon that has not been answered."""
     granting = ops.Or(vm.txn == TxnKind.HOT_ADD, vm.txn == TxnKind.UNBALLOON)
     return ops.If(granting, vm.txn_mib, 0)
 
 
-def owned(ops: Ops, vm: Any) -> Term:
+def owned(ops: Ops, vm: VmLike) -> Term:
     """Everything the VM owns or is promised: assigned plus in flight."""
     return assigned(vm) + in_flight(ops, vm)
 
 
-def outstanding_balloon(ops: Ops, vm: Any) -> Term:
+def outstanding_balloon(ops: Ops, vm: VmLike) -> Term:
     """Balloon pages requested and not yet received (0 without a balloon in flight)."""
     return ops.If(vm.txn == TxnKind.BALLOON, vm.txn_mib - vm.txn_done_mib, 0)
 
 
-def is_running(vm: Any) -> Term:
+def is_running(vm: VmLike) -> Term:
     return vm.power == Power.RUNNING
 
 

@@ -27,6 +27,7 @@ import attrs
 from dynmem.model.actions import ACTIONS, Action, Guard, HostView, UpdateFn
 from dynmem.model.ops import Ops, Term
 from dynmem.model.quantities import assigned
+from dynmem.model.shapes import SlotLike
 from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MEMORY_UNIT_MIB, Channel, TxnKind
 
 Actions = tuple[Action, ...]
@@ -110,33 +111,33 @@ def _one(name: str, edit: Callable[[Action], Action]) -> Mutation:
 # --- the mutated guards and updates -----------------------------------------------------------
 
 
-def _fits_with_reserve(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
+def _fits_with_reserve(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
     # BUG: the reserve is counted as available (grants take from free only:
     # R-HOT-ADD-REQUEST, R-UNBALLOON-REQUEST)
     return p.mib <= h.free_mib + h.host.reserve_mib
 
 
-def _within_assigned(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
+def _within_assigned(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
     # BUG: the floor is forgotten (R-BALLOON-REQUEST keeps assigned - mib >= startup)
     return p.mib <= assigned(vm)
 
 
-def _within_limit(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
+def _within_limit(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
     # BUG: the profile's 64 GiB limit is read instead of the VM's maximum (R-HOT-ADD-REQUEST)
     return vm.visible_mib + p.mib <= MAX_MAXIMUM_MIB
 
 
-def _quiet_or_ready(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
+def _quiet_or_ready(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
     # BUG: requests go out during the quiet period too (R-REQUEST-1 wants READY)
     return ops.Or(vm.channel == Channel.QUIET, vm.channel == Channel.READY)
 
 
-def _with_update(action: Action, extra: Callable[[Ops, HostView, Any, Any], dict[str, Term]],
+def _with_update(action: Action, extra: UpdateFn,
                  modifies: tuple[str, ...]) -> Action:
     """``action`` whose update is the original one overridden by ``extra``'s values."""
     original = action.update
 
-    def update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+    def update(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> dict[str, Term]:
         return {**original(ops, h, vm, p), **extra(ops, h, vm, p)}
 
     return swap_update(action, update, modifies)
@@ -169,7 +170,7 @@ def _stop_keeps_txn(action: Action) -> Action:
     # memory in flight: only the assigned memory returns; the frame keeps the txn fields
     original = action.update
 
-    def update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+    def update(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> dict[str, Term]:
         kept = {f: v for f, v in original(ops, h, vm, p).items() if f not in _TXN_FIELDS}
         return {**kept, "free_mib": h.free_mib + assigned(vm)}
 
@@ -185,7 +186,7 @@ def _start_opens_channel_for_all(action: Action) -> Action:
 
 def _balloon_answer_unclamped(action: Action) -> Action:
     # BUG: the guest's amount is trusted, not clamped to what is still outstanding
-    def update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+    def update(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> dict[str, Term]:
         taken = p.mib - p.mib % MEMORY_UNIT_MIB
         done = vm.txn_done_mib + taken
         finished = ops.Or(ops.Not(p.more_pages), done >= vm.txn_mib)
