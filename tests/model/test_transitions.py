@@ -229,7 +229,7 @@ class TestRelationalAndFunctionalAgree:
         pre = make_state(2, "@0")
         post = make_state(2, "@1", pre.host)
         nxt = get_next(pre, post, "@0")
-        assert len(nxt.instances) == 16 * 2 + 1
+        assert len(nxt.instances) == (len(ACTIONS) - 1) * 2 + 1  # two slots each, one tick
         solver = z3.Solver()
         start0 = next(i for i, inst in enumerate(nxt.instances)
                       if inst.action.name == "Start" and inst.slot == 0)
