@@ -1,7 +1,6 @@
 """Every event kind has each of its pieces, and a missing one is named with the file to edit.
 
-An event kind is a class in ``reference/events.py`` (``KIND``, ``SPEC``, ``SHORT``, and
-``WORDS`` where ``describe_event`` has no case for it) listed in
+An event kind is a class in ``reference/events.py`` (``KIND``, ``SPEC``, ``SHORT``) listed in
 ``EVENT_TYPES``. The pieces that live elsewhere are each checked here against
 ``EVENT_TYPES``, so a new kind fails one test per missing piece, and the failure says where
 the piece goes (CONTRIBUTING.md, "Add an event kind"). Two facts need no edit, being derived:
@@ -15,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 import pytest
@@ -32,7 +31,7 @@ from dynmem.reference.step import step
 from dynmem.verification.oracle import checktrace
 from dynmem.verification.properties import reachable
 from dynmem.verification.stateful.machine import DmMachine
-from dynmem.verification.traces import describe_event
+from dynmem.verification.traces.render import describe_event
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = sorted(EVENT_TYPES)
@@ -88,22 +87,8 @@ def test_a_trace_has_words_for_it(kind: str) -> None:
     """``describe_event`` says the event in domain words, not as its repr."""
     event = sample(kind)
     assert describe_event(event) != repr(event), (
-        f"event kind {kind!r} has no words in a trace: give {type(event).__name__} a WORDS "
-        f"template in {where(events)}, or add a case to describe_event in "
+        f"event kind {kind!r} has no words in a trace: add a case to describe_event in "
         f"{where(describe_event)}")
-
-
-def test_a_class_may_state_its_words() -> None:
-    """A kind without a case in ``describe_event`` is said by its class's ``WORDS``."""
-
-    @attrs.frozen
-    class Nap:
-        KIND: ClassVar[str] = "nap"
-        WORDS: ClassVar[str] = "{vm} naps for {mib} MiB"
-        vm: str
-        mib: int
-
-    assert describe_event(Nap("web", 2)) == "web naps for 2 MiB"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", KINDS)
