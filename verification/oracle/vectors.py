@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -25,13 +26,14 @@ from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState
 from dynmem.reference.step import StepResult, apply_plan, step
 from dynmem.verification.atomic import write_atomic
-from dynmem.verification.codec import event_to_json, state_to_json
+from dynmem.verification.codec import event_to_json, load_json, read_text, state_to_json
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle import vector_cases
 from dynmem.verification.oracle.fingerprint import compute_fingerprint
 from dynmem.verification.oracle.observation import observation_to_json, observe
 
 CASE_KINDS = ("exact", "reject", "refinement")
+_CASE_NAME = re.compile(r"(?!\.+$)[A-Za-z0-9_.-]{1,200}")
 
 
 @attrs.frozen
@@ -189,16 +191,17 @@ def promote_case(source: Path, out: Path) -> dict[str, Any]:
     """Copy a case directory (e.g. an oracle's shrunk ``case/``) into ``out``, keeping its
     fingerprint; the directory is named after the case."""
     meta_path = source / "meta.json"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputError(str(meta_path), "", None, f"cannot read a vector's meta.json: {err}") \
-            from None
+    meta = load_json(read_text(meta_path), str(meta_path))
     if not isinstance(meta, dict) or not all(k in meta for k in ("name", "kind", "expected",
                                                                   "fingerprint")):
         raise InputError(str(meta_path), "", None,
                          "must have name, kind, expected and fingerprint")
-    target = out / str(meta["name"])
+    name = meta["name"]
+    if not isinstance(name, str) or not _CASE_NAME.fullmatch(name):
+        # the folder is named after it: "../x" or "/x" would write outside OUT
+        raise InputError(str(meta_path), "name", name,
+                         "must be a case name: letters, digits, '_', '-' and '.', not only dots")
+    target = out / name
     if target.resolve() != source.resolve():
         shutil.copytree(source, target, dirs_exist_ok=True)
     return {k: meta[k] for k in ("name", "kind", "expected", "fingerprint")}

@@ -127,3 +127,25 @@ def test_a_vm_name_is_one_line(name: str, tmp_path: Path,
     log.write_text(json.dumps(_header((name,))) + "\n")
     expect_exit_2(run_cli(capsys, ["check-trace", str(log)]), "line 1.initial.vms[0].name",
                   "must not contain a line break")
+
+
+class TestPromotedCases:
+    @pytest.mark.parametrize("name", ["../escaped", "/tmp/abs", "..", "a/b", "x" * 300])
+    def test_a_case_name_cannot_leave_out(self, name: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+        """A promoted case's name becomes a folder of OUT: a path in it is refused."""
+        case = tmp_path / "case"
+        case.mkdir()
+        (case / "meta.json").write_text(json.dumps(
+            {"name": name, "kind": "exact", "expected": "x", "fingerprint": "f"}))
+        outcome = run_cli(capsys, ["vectors", str(tmp_path / "out"), "--promote", str(case)])
+        expect_exit_2(outcome, "meta.json", "must be a case name")
+        assert not (tmp_path / "escaped").exists()
+
+    def test_meta_with_a_duplicate_key(self, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+        case = tmp_path / "case"
+        case.mkdir()
+        (case / "meta.json").write_text('{"name": "a", "name": "b"}')
+        outcome = run_cli(capsys, ["vectors", str(tmp_path / "out"), "--promote", str(case)])
+        expect_exit_2(outcome, "meta.json", "given twice")
