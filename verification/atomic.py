@@ -81,6 +81,18 @@ def _check_folder_creatable(folder: Path, source: str) -> None:
                                            f"{str(base)!r} is not writable")
 
 
+_SYSTEM = (Path("/dev"), Path("/proc"), Path("/sys"))
+
+
+def _is_system_path(path: Path) -> bool:
+    """Whether ``path`` (as given, or where it leads) is under /dev, /proc or /sys: their
+    links (``/dev/stdout``, ``/proc/self/fd/1``) lead to whatever the process has open, and
+    writing through one replaces, say, the file a shell redirected stdout to."""
+    given = Path(os.path.abspath(path))
+    real = Path(os.path.realpath(path))
+    return any(p == root or root in p.parents for p in (given, real) for root in _SYSTEM)
+
+
 def resolve_output(path: str | os.PathLike[str]) -> Path:
     """The regular file ``path`` writes to (a symlink's target), checked (see the module).
 
@@ -95,11 +107,14 @@ def resolve_output(path: str | os.PathLike[str]) -> Path:
     >>> resolve_output("/dev/null")
     Traceback (most recent call last):
     ...
-    dynmem.verification.errors.InputError: /dev/null: exists and is a character device: \
-refusing to replace it (give a regular file's path)
+    dynmem.verification.errors.InputError: /dev/null: is a system path (/dev, /proc, /sys): \
+refusing to write there; give '-' for stdout
     """
     source = os.fspath(path)
     target = Path(source)
+    if _is_system_path(target):
+        raise InputError(source, "", None, "is a system path (/dev, /proc, /sys): refusing to "
+                                           "write there; give '-' for stdout")
     if target.is_symlink():
         real = Path(os.path.realpath(target))
         if not real.exists():

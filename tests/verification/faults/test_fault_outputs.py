@@ -182,3 +182,14 @@ def test_every_output_option_is_checked_before_the_run() -> None:
         dests = {a.dest for a in command._actions}
         assert dests & output_like == set(OUTPUTS.get(name, {})) & output_like, name
         assert set(OUTPUTS.get(name, {})) <= dests, name
+
+
+@pytest.mark.parametrize("path", ["/dev/stdout", "/proc/self/fd/1", "/dev/full", "/dev/null"])
+def test_system_paths_are_refused(path: str, tmp_path: Path) -> None:
+    """``--out /dev/stdout`` with stdout redirected to a file would replace that file (the
+    link leads there): every path under /dev, /proc and /sys is refused; ``-`` is stdout."""
+    captured = tmp_path / "stdout.txt"
+    with open(captured, "w") as handle:
+        outcome = run_process(["simulate", str(OK_SCENARIO), "--out", path], stdout=handle)
+    expect_exit_2(outcome, path, "is a system path", "give '-' for stdout")
+    assert file_kind(captured) == "file" and captured.read_text() == ""
