@@ -103,7 +103,7 @@ def _progress_trace(x: Exploration, finding: ProgressFinding,
                     notes: tuple[tuple[str, object], ...]) -> Trace | None:
     path: Path = list(x.path_to(finding.state))
     cycle = finding.cycle
-    for here, nxt in zip(cycle, (*cycle[1:], cycle[0]), strict=True):
+    for here, nxt in zip(cycle, (*cycle[1:], *cycle[:1]), strict=True):  # () at a fixed point
         event = _progress_event(x, here, nxt)
         if event is None:
             return None

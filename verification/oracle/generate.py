@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 from hypothesis import strategies as st
 
-from dynmem.model.vocabulary import VERSION_WIN10, TxnKind
+from dynmem.model.vocabulary import VERSION_WIN10, Channel, TxnKind
 from dynmem.reference.environment import compute_honest_message, enabled_events
 from dynmem.reference.events import (
     BalancerTick,
@@ -118,13 +118,52 @@ def refused_events(state: DmState) -> list[Event]:
     return [event for event in out if not step(state, event).accepted]
 
 
+def allowed_requests(state: DmState) -> list[Event]:
+    """DM request events the guards allow here (Rule P3: the IUT must accept them), one of
+    each kind per VM that can take it: balloon 2 MiB, unballoon up to 2 MiB, hot-add 2 MiB.
+    An IUT that is too strict (refuses a valid request, e.g. after a transient hot-add
+    failure) is caught only by these."""
+    out: list[Event] = []
+    for vm in state.vms:
+        out += [BalloonRequest(vm.name, 2), HotAddRequest(vm.name, 2)]
+        if vm.ballooned_mib >= 2:
+            out.append(UnballoonRequest(vm.name, 2))
+    return [event for event in out if step(state, event).accepted]
+
+
+def early_reports(state: DmState) -> list[Event]:
+    """Status reports of guests whose channel is not READY yet (CAPS or quiet period): the
+    host keeps them (R-STATUS), and a policy must still not send before READY."""
+    return [StatusReport(vm.name, vm.demand_mib) for vm in state.vms
+            if vm.running and vm.channel in (Channel.CAPS, Channel.QUIET)]
+
+
+def crowd_events(state: DmState) -> list[Event]:
+    """Events that make every connected VM short at once: its demand far above what it has,
+    then its report. With three VMs that is the contention a policy must order by weight."""
+    out: list[Event] = []
+    for vm in state.vms:
+        if not vm.running or vm.channel != Channel.READY:
+            continue
+        if vm.demand_mib <= vm.visible_mib:
+            out.append(Demand(vm.name, vm.visible_mib + 4096))
+        elif not vm.has_report or vm.report_mib != vm.demand_mib:
+            out.append(StatusReport(vm.name, vm.demand_mib))
+    return out
+
+
+# Hypothesis draws index 0 most: the rare families first, "none" last.
+FOCUSES = ("stops", "requests", "early", "crowd", "none")
+
+
 def response_variants(vm: Vm, adversarial: bool = True) -> list[Event]:
     """Every kind of answer the guest of ``vm`` may give to its transaction in flight.
 
     Hot-add (R-HOT-ADD-RESPONSE): full, partial, permanent failure (0 MiB, success),
     transient failure (success False) and, if ``adversarial``, oversized. Balloon
     (R-BALLOON-RESPONSE): the honest answer, a multi-part one (2 MiB, more pages), an empty
-    final one ("at floor") and, if ``adversarial``, oversized. Unballoon: the one answer.
+    final one ("at floor"), if ``adversarial`` oversized, and one that completes the request
+    but still says more pages (the transaction ends all the same). Unballoon: the one answer.
     Empty when nothing is in flight. Every listed event is accepted by the reference.
     """
     name, asked = vm.name, vm.txn_mib
@@ -139,11 +178,14 @@ def response_variants(vm: Vm, adversarial: bool = True) -> list[Event]:
             out.append(HotAddResponse(name, 2 * asked + 2, True))
     elif vm.txn == TxnKind.BALLOON:
         out.append(compute_honest_message(vm) or BalloonResponse(name, 0))
-        if vm.txn_mib - vm.txn_done_mib > 2:
+        outstanding = vm.txn_mib - vm.txn_done_mib
+        if outstanding > 2:
             out.append(BalloonResponse(name, 2, more_pages=True))  # one part of several
         out.append(BalloonResponse(name, 0, more_pages=False))  # empty final: "at floor"
         if adversarial:
             out.append(BalloonResponse(name, 2 * asked + 2, more_pages=False))
+        if outstanding > 0:  # everything asked, yet "more pages" (the request still ends)
+            out.append(BalloonResponse(name, outstanding, more_pages=True))
     elif vm.txn == TxnKind.UNBALLOON:
         out.append(UnballoonResponse(name))
     return out
@@ -175,6 +217,10 @@ class EnabledEvents:
     lifecycles: int = 0
     varied_answers: bool = True  # guests also give partial, failed and empty answers
     swings: bool = False  # half the demand changes are ``get_swing``
+    # Swarm testing: each example draws a focus from ``FOCUSES`` that makes one rare family
+    # common (stops mid-transaction, early reports, allowed DM request events).
+    swarm: bool = False
+    focus: str = "none"
 
     def for_example(self, draw: Draw) -> EnabledEvents:
         """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
@@ -186,12 +232,16 @@ class EnabledEvents:
         if self.lifecycles and draw(st.integers(0, self.lifecycles - 1)) == 0:
             return attrs.evolve(self, varied_answers=False, admin=False, adversarial=False,
                                 swings=True)
+        if self.swarm:
+            return attrs.evolve(self, focus=_pick(draw, FOCUSES))
         return self
 
     def initial(self, draw: Draw) -> DmState:
         physical = draw(st.sampled_from((4096, 8192, 16384)))
         reserve = draw(st.sampled_from((1024, 512)))
         count = draw(st.sampled_from((2, 1, 3)[: self.max_vms]))
+        if self.focus == "crowd":
+            count = self.max_vms  # contention needs every VM there is
         vms = tuple((f"vm{i}", draw(_SETTINGS)) for i in range(count))
         return initial_state(HostSettings(physical, reserve), vms)
 
@@ -199,6 +249,9 @@ class EnabledEvents:
         if index >= self.max_steps or (index > 0 and draw(st.integers(0, 39)) == 39):
             return None
         running = [vm for vm in state.vms if vm.running]
+        focused = self._focused(draw, state, running)
+        if focused is not None:
+            return focused
         # A guest with a transaction in flight answers often, with every kind of answer
         # (R-HOT-ADD-RESPONSE, R-BALLOON-RESPONSE): a bug in a rare branch (a partial
         # hot-add, an empty balloon answer) is then reached in a few hundred examples.
@@ -240,6 +293,25 @@ class EnabledEvents:
             options += self._admin(draw, state)
         return _pick(draw, options)
 
+    def _focused(self, draw: Draw, state: DmState, running: list[Vm]) -> Event | None:
+        """The swarm focus's event, drawn first and often (Hypothesis favours 0): a stop of a
+        VM with a transaction in flight, a valid DM request event, an early report, or a
+        crowd of short VMs."""
+        options: list[Event]
+        if self.focus == "stops":
+            options = [Stop(vm.name) for vm in running if vm.txn != TxnKind.NONE]
+        elif self.focus == "requests":
+            options = allowed_requests(state)
+        elif self.focus == "early":
+            options = early_reports(state)
+        elif self.focus == "crowd":
+            options = crowd_events(state)
+        else:
+            return None
+        if not options or draw(st.integers(0, 1)) != 0:
+            return None
+        return _pick(draw, options)
+
     def _vary(self, draw: Draw, state: DmState, event: Event) -> Event:
         """A guest's answer to its transaction: honest half the time, else any variant, so
         that partial, failed, empty and oversized answers are all drawn regularly."""
@@ -271,5 +343,8 @@ def get_default_source(kind: str, max_steps: int = 60) -> EnabledEvents:
     The other policy bug (ignores_maximum.py): 20 of 20 either way. A system IUT keeps the plain
     source: its bugs are in handling guest answers and refused events, which honest
     lifecycles draw less (a partial hot-add leak was caught 14 times in 20 instead of 16
-    with one example in six honest)."""
-    return EnabledEvents(max_steps=max_steps, lifecycles=3 if kind == "policy" else 0)
+    with one example in six honest). Both use swarm testing (``FOCUSES``): each example
+    makes one rare family common, so stops mid-transaction, early reports and valid DM
+    request events all occur in every run of 100 examples (the cells of issue 12)."""
+    return EnabledEvents(max_steps=max_steps, lifecycles=3 if kind == "policy" else 0,
+                         swarm=True)

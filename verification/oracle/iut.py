@@ -111,7 +111,14 @@ class Driver(Protocol):
     def reset(self, state: DmState) -> None: ...
     def event(self, step: int, event: Event) -> Observed: ...
     def plan(self, step: int, view: DmState) -> tuple[DmRequest, ...]: ...
+    def probe_many(self, items: list[tuple[DmState, Event]]) -> Probed: ...
+    def plan_many(self, views: list[DmState]) -> Planned: ...
     def close(self) -> None: ...
+
+
+# Answers to a batch, in order, and the fault that ended it early (the rest unanswered).
+Probed = tuple[list[Observed], "IutFault | None"]
+Planned = tuple[list[tuple[DmRequest, ...]], "IutFault | None"]
 
 
 # --- in-process ------------------------------------------------------------------------------
@@ -159,5 +166,36 @@ class InProcessIut:
         except (InputError, TypeError, AttributeError) as err:
             raise IutFault("schema", f"plan() returned {answer!r}: {err}") from None
 
+    def probe_many(self, items: list[tuple[DmState, Event]]) -> Probed:
+        """Reset to each state and send its event, one pair after another."""
+        return probe_one_by_one(self, items)
+
+    def plan_many(self, views: list[DmState]) -> Planned:
+        """The plan for each view, one after another."""
+        return plan_one_by_one(self, views)
+
     def close(self) -> None:
         return None
+
+
+def probe_one_by_one(driver: Driver, items: list[tuple[DmState, Event]]) -> Probed:
+    """``probe_many`` without pipelining: reset, event, reset, event, ... one at a time."""
+    out: list[Observed] = []
+    for state, event in items:
+        try:
+            driver.reset(state)
+            out.append(driver.event(1, event))
+        except IutFault as fault:
+            return out, fault
+    return out, None
+
+
+def plan_one_by_one(driver: Driver, views: list[DmState]) -> Planned:
+    """``plan_many`` without pipelining."""
+    out: list[tuple[DmRequest, ...]] = []
+    for view in views:
+        try:
+            out.append(driver.plan(1, view))
+        except IutFault as fault:
+            return out, fault
+    return out, None

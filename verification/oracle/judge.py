@@ -35,9 +35,11 @@ from dynmem.verification.oracle.observation import (
 from dynmem.verification.traces.trace import Finding, Trace, TraceStep, check_transition
 
 INVARIANT, NOT_ALLOWED, DIFFERS, PROTOCOL = "invariant", "not-allowed", "differs", "protocol"
-CLASS_ORDER = (INVARIANT, NOT_ALLOWED, DIFFERS, PROTOCOL)
+NO_PROGRESS = "no-progress"
+CLASS_ORDER = (INVARIANT, NOT_ALLOWED, DIFFERS, PROTOCOL, NO_PROGRESS)
 CLASS_WORDS = {INVARIANT: "invariant broken", NOT_ALLOWED: "step not allowed by the model",
-               DIFFERS: "differs from the reference", PROTOCOL: "protocol fault"}
+               DIFFERS: "differs from the reference", PROTOCOL: "protocol fault",
+               NO_PROGRESS: "no progress (the policy does not settle)"}
 
 IsAllowed = Callable[[DmState, Event, DmState, "Sequence[DmRequest] | None"], "str | None"]
 
@@ -153,33 +155,15 @@ class CaseRunner:
             requests = self.driver.plan(index, view_of(pre))
         except IutFault as fault:
             return _protocol(index, event, fault)
-        plan = [event_to_json(r) for r in reference.sent]
-        observed = [event_to_json(r) for r in requests]
-        lockstep = self.mode == "lockstep"
-        # In refinement the reference's plan is no requirement: it is reported apart.
-        expected, other = (plan, None) if lockstep else (None, plan)
-        diff = tuple(diff_requests(reference.sent, requests)) if lockstep else ()
-        applied = apply_plan(pre, requests)
-        if not applied.accepted:
-            self.steps.append(TraceStep(event, pre, applied.reason, requests))
-            return Divergence(NOT_ALLOWED, index, event, applied.reason, None, expected,
-                              observed, diff, reference_plan=other)
-        violations = check_transition(pre, event, applied.state)
-        self.steps.append(TraceStep(event, applied.state, None, requests))
-        self.findings += [Finding(index, v) for v in violations]
-        self.state = applied.state
-        if violations:
-            return Divergence(INVARIANT, index, event, None, None, expected, observed, diff,
-                              tuple(violations), reference_plan=other)
-        reason = (self.is_allowed(pre, event, applied.state, requests)
-                  if self.is_allowed is not None and not lockstep else None)
-        if reason is not None:
-            return Divergence(NOT_ALLOWED, index, event, reason, None, expected, observed, diff,
-                              reference_plan=other)
-        if diff:
-            return Divergence(DIFFERS, index, event, "the plan differs from the reference's",
-                              None, expected, observed, diff)
-        return None
+        judged = judge_plan(index, pre, event, requests, self.mode, self.is_allowed,
+                            reference.sent)
+        if judged.post is None:
+            self.steps.append(TraceStep(event, pre, judged.refused, requests))
+            return judged.divergence
+        self.steps.append(TraceStep(event, judged.post, None, requests))
+        self.findings += [Finding(index, v) for v in judged.violations]
+        self.state = judged.post
+        return judged.divergence
 
     # trace ----------------------------------------------------------------------------------
 
@@ -190,6 +174,57 @@ class CaseRunner:
         if self.divergence is not None:
             notes += (("divergence", self.divergence.headline()),)
         return Trace(self.initial, tuple(self.steps), tuple(self.findings), "oracle", notes)
+
+
+@attrs.frozen
+class PlanJudgement:
+    """A policy's plan judged: the state after it (None when a request is refused, with
+    ``refused`` the reason), broken clauses and the divergence."""
+
+    post: DmState | None
+    violations: tuple[Violation, ...] = ()
+    divergence: Divergence | None = None
+    refused: str | None = None
+
+
+def judge_plan(index: int, pre: DmState, event: Event, requests: tuple[DmRequest, ...],
+               mode: Mode, is_allowed: IsAllowed | None,
+               reference_sent: tuple[DmRequest, ...] | None = None) -> PlanJudgement:
+    """Judge a policy's plan at a tick in ``pre`` (Rule P4, §3); pure.
+
+    Used by the oracle at each generated tick and by the exhaustive phase at every reachable
+    view. ``reference_sent`` is the reference's plan (computed when not given).
+    """
+    if reference_sent is None:
+        reference_sent = compute_plan(pre)
+    plan = [event_to_json(r) for r in reference_sent]
+    observed = [event_to_json(r) for r in requests]
+    lockstep = mode == "lockstep"
+    # In refinement the reference's plan is no requirement: it is reported apart.
+    expected, other = (plan, None) if lockstep else (None, plan)
+    diff = tuple(diff_requests(reference_sent, requests)) if lockstep else ()
+    applied = apply_plan(pre, requests)
+    if not applied.accepted:
+        return PlanJudgement(None, (), Divergence(NOT_ALLOWED, index, event, applied.reason,
+                                                  None, expected, observed, diff,
+                                                  reference_plan=other), applied.reason)
+    post = applied.state
+    violations = tuple(check_transition(pre, event, post))
+    if violations:
+        return PlanJudgement(post, violations, Divergence(
+            INVARIANT, index, event, None, None, expected, observed, diff, violations,
+            reference_plan=other))
+    reason = (is_allowed(pre, event, post, requests)
+              if is_allowed is not None and not lockstep else None)
+    if reason is not None:
+        return PlanJudgement(post, (), Divergence(NOT_ALLOWED, index, event, reason, None,
+                                                  expected, observed, diff,
+                                                  reference_plan=other))
+    if diff:
+        return PlanJudgement(post, (), Divergence(
+            DIFFERS, index, event, "the plan differs from the reference's", None, expected,
+            observed, diff))
+    return PlanJudgement(post)
 
 
 @attrs.frozen

@@ -55,7 +55,34 @@ def report_to_json(result: SearchResult, kind: str, mode: str, iut: str,
         "shrunk": result.shrunk, "model": model,
         "stderr_tail": d.stderr_tail if d else "",
         "reference_plan": d.reference_plan if d else None,
+        "phases": [dict(p) for p in result.phases],
+        "cells": _cells_to_json(result),
     }
+
+
+def _cells_to_json(result: SearchResult) -> dict[str, Any] | None:
+    """The random phase's coverage against the exhaustive phase's reachable cells."""
+    if not result.random_phase or not result.reachable_cells:
+        return None
+    want = result.reachable_cells
+    return {"reachable": len(want), "hit": len(want & result.cells),
+            "missed": [list(c) for c in sorted(want - result.cells)],
+            "situations_hit": sorted(result.situations & result.reachable_situations),
+            "situations_missed": sorted(result.reachable_situations - result.situations)}
+
+
+def cells_text(result: SearchResult) -> list[str]:
+    """The random phase's cells hit and missed, for people."""
+    data = _cells_to_json(result)
+    if data is None:
+        return []
+    lines = [f"random phase coverage: {data['hit']} of {data['reachable']} cells reachable in "
+             f"the exhaustive presets hit (event kind x channel x transaction x answer)"]
+    lines += [f"    missed: {' / '.join(cell)}" for cell in data["missed"]]
+    lines.append(f"situations of issue 12 met: {len(data['situations_hit'])} of "
+                 f"{len(data['situations_hit']) + len(data['situations_missed'])}")
+    lines += [f"    missed: {name}" for name in data["situations_missed"]]
+    return lines
 
 
 def _trace_lines(case: CaseResult, kind: str) -> list[str]:
@@ -76,10 +103,18 @@ def report_text(result: SearchResult, kind: str, mode: str, iut: str, model: str
     runs = f", then {result.shrink_runs} shrink runs" if result.shrink_runs else ""
     case = result.failure
     seed = "" if before_any_state(case) else f", seed {result.seed}"
-    head = [f"dynmem oracle: {iut} ({kind}, {mode} mode; model: {model})",
-            f"examples generated: {result.examples}{runs}{seed}"]
+    head = [f"dynmem oracle: {iut} ({kind}, {mode} mode; model: {model})"]
+    head += [f"exhaustive phase: {p['verdict']} ({p['requests_per_second']:,} requests/s)"
+             for p in result.phases]
+    if result.random_phase:
+        head.append(f"random phase: examples generated: {result.examples}{runs}{seed}")
+        head += cells_text(result)
     if case is None or case.divergence is None:
-        return "\n".join(head + ["verdict: PASS, no divergence found"]) + "\n"
+        verdict = ("verdict: PASS, no divergence found" if not result.phases else
+                   "verdict: PASS, conforms on every reachable state of the presets above"
+                   + (f" and no divergence in {result.examples} random examples"
+                      if result.examples else ""))
+        return "\n".join(head + [verdict]) + "\n"
     d = case.divergence
     lines = head + [
         f"verdict: FAIL, {CLASS_WORDS[d.cls]}" + (f" ({d.detail})" if d.detail else ""),

@@ -16,7 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import IO, Any
+
+import attrs
 
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.state import DmState
@@ -37,8 +40,12 @@ from dynmem.verification.oracle.iut import (
     Kind,
     Mode,
     Observed,
+    Planned,
     PolicyIut,
+    Probed,
     SystemIut,
+    plan_one_by_one,
+    probe_one_by_one,
 )
 from dynmem.verification.oracle.observation import (
     observation_from_json,
@@ -90,8 +97,12 @@ class SubprocessIut:
     """
 
     def __init__(self, command: str, timeout: float = 10.0, cwd: str | None = None,
-                 grace: float = 1.0) -> None:
+                 grace: float = 1.0, pipelined: bool = True) -> None:
         self.command, self.timeout, self.cwd, self.grace = command, timeout, cwd, grace
+        self.pipelined = pipelined  # batches pipelined (Rule P8), or one request at a time
+        self._lines: dict[DmState, bytes] = {}
+        self._events: dict[Event, bytes] = {}
+        self._answers: dict[bytes, Observed] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.reader: _LineReader | None = None
         self.stderr: IO[bytes] | None = None
@@ -191,6 +202,92 @@ class SubprocessIut:
             raise self._ended(request)
         return self._decode(line, request, expect)
 
+    def exchange_many(self, lines: list[bytes], types: list[str], expects: list[str]
+                      ) -> tuple[list[dict[str, Any]], IutFault | None]:
+        """Send the encoded request ``lines`` pipelined and decode their answers in order.
+
+        ``types`` are the requests' types (for messages), ``expects`` the answer types.
+        Returns the answers and the fault that ended the batch early, if any (the IUT is
+        then killed, and restarted by the next request).
+        """
+        raw, fault = self.exchange_raw(lines, types)
+        answers: list[dict[str, Any]] = []
+        for index, line in enumerate(raw):
+            try:
+                answers.append(self._decode(line, {"type": types[index]}, expects[index]))
+            except IutFault as bad:
+                return answers, bad
+        return answers, fault
+
+    def exchange_raw(self, lines: list[bytes], types: list[str]
+                     ) -> tuple[list[bytes], IutFault | None]:
+        """Send ``lines`` pipelined (Rule P8); the answer lines read, undecoded, and the
+        fault that ended the batch early (timeout, exit, crash), if any.
+
+        Requests are written while answers are read (select on both pipes), so neither
+        side can block the other; the per-request timeout counts from the last answer.
+        """
+        if not lines:
+            return [], None
+        if self.proc is None:
+            try:
+                self._spawn()
+                if self.greeting is not None:
+                    self._exchange(_hello_request(*self.greeting), "hello")
+            except IutFault as fault:
+                return [], fault
+        answers: list[bytes] = []
+        try:
+            self._pipeline(b"".join(lines), types, answers)
+        except IutFault as fault:
+            return answers, fault
+        return answers, None
+
+    def _pipeline(self, payload: bytes, types: list[str], answers: list[bytes]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None and self.reader
+        reader, wanted = self.reader, len(types)
+        try:
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._ended({"type": types[0]}) from None
+        out_fd, in_fd = self.proc.stdin.fileno(), reader.fd
+        os.set_blocking(out_fd, False)
+        sent = 0
+        deadline = time.monotonic() + self.timeout
+        try:
+            while len(answers) < wanted:
+                if b"\n" in reader.buffer:
+                    *complete, reader.buffer = reader.buffer.split(b"\n")
+                    answers += complete[: wanted - len(answers)]
+                    deadline = time.monotonic() + self.timeout
+                    continue
+                pending = {"type": types[len(answers)]}
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._fault("timeout", f"no answer to {pending['type']!r} within "
+                                                 f"{self.timeout:g} s")
+                writing = [out_fd] if sent < len(payload) else []
+                readable, writable, _ = select.select([in_fd], writing, [], left)
+                if writable:
+                    try:
+                        sent += os.write(out_fd, payload[sent:sent + 65536])
+                    except BlockingIOError:
+                        pass
+                    except (BrokenPipeError, OSError):
+                        raise self._ended(pending) from None
+                if readable:
+                    chunk = os.read(in_fd, 1 << 20)
+                    if not chunk:
+                        raise self._ended(pending)
+                    reader.buffer += chunk
+                    if len(reader.buffer) > MAX_LINE_BYTES and b"\n" not in reader.buffer:
+                        raise self._fault("malformed",
+                                          f"answer line longer than {MAX_LINE_BYTES} bytes")
+        finally:
+            if self.proc is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    os.set_blocking(out_fd, True)
+
     def _ended(self, request: dict[str, Any]) -> IutFault:
         assert self.proc is not None
         try:
@@ -242,8 +339,7 @@ class SubprocessIut:
 
     def reset(self, state: DmState) -> None:
         answer = self._exchange({"type": "reset", "state": state_to_json(state)}, "ready")
-        if set(answer) != {"type"}:
-            raise self._fault("schema", f"the ready answer has unknown fields: {answer!r}")
+        self._ready(answer)
 
     def event(self, step: int, event: Event) -> Observed:
         answer = self._exchange({"type": "event", "step": step, "event": event_to_json(event)},
@@ -261,6 +357,86 @@ class SubprocessIut:
             return requests_from_json(answer.get("requests"), "IUT answer", "requests")
         except InputError as err:
             raise self._schema(err) from None
+
+
+    # batches (pipelined; Rule P8)
+
+    def probe_many(self, items: list[tuple[DmState, Event]]) -> Probed:
+        """``reset`` to each state and send its ``event``: all pairs pipelined, unless
+        ``pipelined`` is False (then one request at a time, to measure what it saves)."""
+        if not self.pipelined:
+            return probe_one_by_one(self, items)
+        lines: list[bytes] = []
+        for state, event in items:
+            lines += [self._encoded_reset(state), self._encoded_event(event)]
+        types = ["reset", "event"] * len(items)
+        raw, fault = self.exchange_raw(lines, types)
+        out: list[Observed] = []
+        for ready, observed in zip(raw[::2], raw[1::2], strict=False):
+            try:
+                if ready != b'{"type": "ready"}' and ready != b'{"type":"ready"}':
+                    self._ready(self._decode(ready, {"type": "reset"}, "ready"))
+                out.append(self._observed(observed))
+            except IutFault as bad:
+                return out, bad
+        return out, fault
+
+    def _ready(self, answer: dict[str, Any]) -> None:
+        if set(answer) != {"type"}:
+            raise self._fault("schema", f"the ready answer has unknown fields: {answer!r}")
+
+    def _observed(self, line: bytes) -> Observed:
+        # Many questions get the same answer (a refused event: the state as it was), so
+        # each distinct answer line is decoded once (a bounded cache).
+        found = self._answers.get(line)
+        if found is None:
+            try:
+                found = observed_from_json(self._decode(line, {"type": "event"}, "observed"),
+                                           "IUT answer")
+            except InputError as err:
+                raise self._schema(err) from None
+            if len(self._answers) > 65536:
+                self._answers.clear()
+            self._answers[line] = found
+        return found
+
+    def _encoded_reset(self, state: DmState) -> bytes:
+        # A state is asked many questions in a row: encode it once (a bounded cache).
+        line = self._lines.get(state)
+        if line is None:
+            if len(self._lines) > 4096:
+                self._lines.clear()
+            line = self._lines[state] = (json.dumps({"type": "reset",
+                                                     "state": state_to_json(state)})
+                                         .encode() + b"\n")
+        return line
+
+    def _encoded_event(self, event: Event) -> bytes:
+        line = self._events.get(event)
+        if line is None:
+            if len(self._events) > 4096:
+                self._events.clear()
+            line = self._events[event] = (json.dumps({"type": "event", "step": 1,
+                                                      "event": event_to_json(event)})
+                                          .encode() + b"\n")
+        return line
+
+    def plan_many(self, views: list[DmState]) -> Planned:
+        """The plan for each view, pipelined (or one at a time without ``pipelined``)."""
+        if not self.pipelined:
+            return plan_one_by_one(self, views)
+        lines = [json.dumps({"type": "plan", "step": 1, "view": view_to_json(v)}).encode()
+                 + b"\n" for v in views]
+        answers, fault = self.exchange_many(lines, ["plan"] * len(views), ["plan"] * len(views))
+        out: list[tuple[DmRequest, ...]] = []
+        for answer in answers:
+            try:
+                _only(answer, ("type", "requests"), "IUT answer")
+                out.append(requests_from_json(answer.get("requests"), "IUT answer",
+                                              "requests"))
+            except InputError as err:
+                return out, self._schema(err)
+        return out, fault
 
 
 def _hello_request(kind: Kind, mode: Mode) -> dict[str, Any]:
@@ -327,11 +503,12 @@ def _serve_one(iut: Any, request: dict[str, Any]) -> dict[str, Any] | None:
         return {"type": "hello", "protocol": hello.protocol, "name": hello.name,
                 "capabilities": {"kinds": list(hello.kinds)}}
     if kind == "reset":
-        iut.reset(state_from_json(request.get("state"), "reset", "state"))
+        iut.reset(_decode_field(request.get("state"), state_from_json, "reset", "state"))
         return {"type": "ready"}
     if kind == "event":
         observed: Observed = iut.event(request.get("step", 0),
-                                       event_from_json(request.get("event"), "event", "event"))
+                                       _decode_field(request.get("event"), event_from_json,
+                                                     "event", "event"))
         return {"type": "observed", "observed": observation_to_json(observed.observation),
                 "sent": [event_to_json(r) for r in observed.sent],
                 "rejected": observed.rejected}
@@ -341,6 +518,46 @@ def _serve_one(iut: Any, request: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "bye":
         return None
     return {"type": "error", "message": f"unknown request type {kind!r}"}
+
+
+class _Requests:
+    """Decoded request lines. The exhaustive phase resets to one state before each of many
+    events and asks the same events in many states, so the last reset and every event line
+    seen are decoded once (their JSON, not their meaning: each is still processed)."""
+
+    def __init__(self) -> None:
+        self.reset: tuple[str, dict[str, Any]] | None = None
+        self.events: dict[str, dict[str, Any]] = {}
+
+    def get(self, line: str) -> Any:
+        if self.reset is not None and self.reset[0] == line:
+            return self.reset[1]
+        found = self.events.get(line)
+        if found is not None:
+            return found
+        request = json.loads(line)
+        kind = request.get("type") if isinstance(request, dict) else None
+        if kind == "reset":
+            request["state"] = _Decoded(state_from_json(request.get("state"), "reset", "state"))
+            self.reset = (line, request)
+        elif kind == "event":
+            request["event"] = _Decoded(event_from_json(request.get("event"), "event", "event"))
+            if len(self.events) > 4096:
+                self.events.clear()
+            self.events[line] = request
+        return request
+
+
+@attrs.frozen
+class _Decoded:
+    """A request field already decoded (by ``_Requests``)."""
+
+    value: Any
+
+
+def _decode_field(data: Any, decode: Callable[[Any, str, str], Any], source: str,
+                  path: str) -> Any:
+    return data.value if isinstance(data, _Decoded) else decode(data, source, path)
 
 
 def serve_jsonl(iut: SystemIut | PolicyIut, stdin: IO[str] | None = None,
@@ -361,11 +578,12 @@ def serve_jsonl(iut: SystemIut | PolicyIut, stdin: IO[str] | None = None,
     """
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    decoded = _Requests()
     for line in stdin:
         if not line.strip():
             continue
         try:
-            answer = _serve_one(iut, json.loads(line))
+            answer = _serve_one(iut, decoded.get(line))
         except (InputError, ValueError) as err:
             answer = {"type": "error", "message": str(err)}
         if answer is None:

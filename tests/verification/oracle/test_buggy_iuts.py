@@ -33,7 +33,7 @@ def test_planted_bug_is_caught_with_a_short_trace(name: str, kind: str, cls: str
     """The oracle finds the bug in refinement mode and shrinks it to a few events."""
     iut = load_example(f"buggy_iuts/{name}.py").make_iut()
     result = search(InProcessIut(iut), kind, "refinement", get_default_source(kind), 400,  # type: ignore[arg-type]
-                    seed=2, is_allowed=is_allowed, shrink_seconds=4)
+                    seed=2, is_allowed=is_allowed, shrink_replays=300)
     assert result.failure is not None, f"{name} was not caught"
     d = result.failure.divergence
     assert d is not None and d.cls == cls
@@ -48,8 +48,8 @@ def test_buggy_subprocess_through_the_cli(tmp_path: Path,
     """`dynmem oracle` on a buggy JSON Lines IUT: exit 1 and every report file written."""
     out = tmp_path / "out"
     code = main(["oracle", "--iut", f"{PYTHON} {EXAMPLES}/buggy_iuts/starts_without_free.py",
-                 "--examples", "200", "--seed", "3", "--shrink-seconds", "5",
-                 "--out", str(out)])
+                 "--no-exhaustive", "--examples", "200", "--seed", "3",
+                 "--shrink-replays", "300", "--out", str(out)])
     assert code == 1
     report = json.loads((out / "report.json").read_text())
     assert report["verdict"] == "fail" and report["class"] == "invariant"
@@ -66,7 +66,7 @@ def test_buggy_policy_subprocess_through_the_cli(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code = main(["oracle", "--iut", f"{PYTHON} {EXAMPLES}/buggy_iuts/ignores_maximum.py",
                  "--kind", "policy", "--examples", "150", "--seed", "2",
-                 "--shrink-seconds", "4", "--out", str(out)])
+                 "--shrink-replays", "300", "--out", str(out)])
     assert code == 1
     report = json.loads((out / "report.json").read_text())
     assert report["class"] == "not-allowed" and "maximum" in report["reason"]
@@ -80,15 +80,15 @@ def test_deep_policy_bug_is_caught_across_seeds(seed: int) -> None:
     lifecycles, 400 examples find it for five seeds (19 of seeds 1-20; 6 of 10 without)."""
     iut = load_example("buggy_iuts/hot_add_during_unballoon.py").make_iut()
     result = search(InProcessIut(iut), "policy", "refinement", get_default_source("policy"),
-                    400, seed=seed, is_allowed=is_allowed, shrink_seconds=0)
+                    400, seed=seed, is_allowed=is_allowed, shrink_replays=0)
     assert result.failure is not None and result.failure.divergence is not None
     assert result.failure.divergence.cls == NOT_ALLOWED
 
 
 def test_plain_source_is_unchanged_for_system_iuts() -> None:
-    """A system IUT's source draws no lifecycle choice, so its examples are the plain
-    source's (the seed-pinned generator tests stay meaningful)."""
-    assert get_default_source("system") == EnabledEvents()
+    """A system IUT's source draws no lifecycle choice, only its swarm focus; the plain
+    source draws neither (the seed-pinned generator tests stay meaningful)."""
+    assert get_default_source("system") == EnabledEvents(swarm=True)
     assert get_default_source("policy").lifecycles == 3
 
     def no_draw(strategy: object) -> object:

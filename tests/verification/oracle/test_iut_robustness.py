@@ -138,7 +138,7 @@ def test_cli_reports_a_crash_with_exit_1(tmp_path: Path,
     body, _ = BEHAVIOURS["crash"]
     out = tmp_path / "out"
     code = main(["oracle", "--iut", _write_iut(tmp_path, body), "--examples", "5",
-                 "--seed", "1", "--shrink-seconds", "3", "--out", str(out)])
+                 "--seed", "1", "--shrink-replays", "300", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 1 and "Traceback" not in captured.err
     report = json.loads((out / "report.json").read_text())

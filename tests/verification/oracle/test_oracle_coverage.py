@@ -30,7 +30,12 @@ from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.reference.step import step
 from dynmem.verification.cli.main import main
-from dynmem.verification.oracle.generate import EnabledEvents, refused_events, response_variants
+from dynmem.verification.oracle.generate import (
+    EnabledEvents,
+    get_default_source,
+    refused_events,
+    response_variants,
+)
 from dynmem.verification.oracle.iut import InProcessIut, Observed
 from dynmem.verification.oracle.judge import INVARIANT, NOT_ALLOWED, run_case
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
@@ -59,13 +64,16 @@ def _classify(state: DmState, event: Event) -> str | None:
             return "balloon oversized"
         if event.more_pages and event.mib < outstanding:
             return "balloon multi-part"
+        if event.more_pages and event.mib == outstanding:
+            return "balloon complete, more pages"
         return "balloon empty final" if event.mib == 0 else "balloon honest final"
     return None
 
 
 ALL_ANSWERS = {"hot-add full", "hot-add partial", "hot-add permanent failure",
                "hot-add transient failure", "hot-add oversized", "balloon honest final",
-               "balloon multi-part", "balloon empty final", "balloon oversized"}
+               "balloon multi-part", "balloon empty final", "balloon oversized",
+               "balloon complete, more pages"}
 
 
 class _Recorder(ReferenceSystem):
@@ -101,11 +109,11 @@ def test_response_variants_are_complete_and_accepted() -> None:
 
 
 def test_generator_draws_every_kind_of_answer() -> None:
-    """Over 200 examples every answer kind is drawn (the newcomer's run drew
-    no partial hot-add in 402 responses)."""
+    """Over 200 examples of the default source every answer kind is drawn (the newcomer's
+    run drew no partial hot-add in 402 responses)."""
     recorder = _Recorder()
-    result = search(InProcessIut(recorder), "system", "refinement", EnabledEvents(), 200,
-                    seed=1, is_allowed=IS_ALLOWED)
+    result = search(InProcessIut(recorder), "system", "refinement",
+                    get_default_source("system"), 200, seed=1, is_allowed=IS_ALLOWED)
     assert result.failure is None
     rare = {k: recorder.seen[k] for k in ALL_ANSWERS if recorder.seen[k] < 1}
     assert not rare, f"answer kinds never drawn: {rare} of {dict(recorder.seen)}"
@@ -119,7 +127,7 @@ def _leaky_partial_hot_add() -> ReferenceSystem:
 def test_partial_hot_add_leak_is_caught_at_the_default_count() -> None:
     """The planted bug (only partial hot-adds leak) is caught at 100 examples, shrunk."""
     result = search(InProcessIut(_leaky_partial_hot_add()), "system", "refinement",
-                    EnabledEvents(), 100, seed=1, is_allowed=IS_ALLOWED, shrink_seconds=3)
+                    EnabledEvents(), 100, seed=1, is_allowed=IS_ALLOWED, shrink_replays=300)
     assert result.failure is not None and result.failure.divergence is not None
     d = result.failure.divergence
     assert d.cls == INVARIANT and d.violations[0].invariant == "INV-CONSERVATION"
@@ -133,7 +141,7 @@ def test_partial_hot_add_leak_is_caught_across_seeds(seed: int) -> None:
     """Not one lucky seed: 200 examples find it for five seeds (shrinking cut short; at
     100 examples about 9 seeds in 10 find it)."""
     result = search(InProcessIut(_leaky_partial_hot_add()), "system", "refinement",
-                    EnabledEvents(), 200, seed=seed, is_allowed=IS_ALLOWED, shrink_seconds=0)
+                    EnabledEvents(), 200, seed=seed, is_allowed=IS_ALLOWED, shrink_replays=0)
     assert result.failure is not None and result.failure.divergence is not None
     assert result.failure.divergence.cls == INVARIANT
 
@@ -173,7 +181,7 @@ def test_accepting_a_refused_event_is_not_allowed(mode: str) -> None:
 def test_never_rejecting_probe_is_caught_by_search() -> None:
     """The generator sends refused events, so the probe fails a generated run too."""
     result = search(InProcessIut(_NeverRejects()), "system", "refinement", EnabledEvents(),
-                    100, seed=1, is_allowed=IS_ALLOWED, shrink_seconds=1)
+                    100, seed=1, is_allowed=IS_ALLOWED, shrink_replays=300)
     assert result.failure is not None and result.failure.divergence is not None
     assert result.failure.divergence.cls == NOT_ALLOWED
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from oracle_helpers import ROOT, connect, two_vm_host
+from oracle_helpers import connect, two_vm_host
 
 from dynmem.reference.events import BalancerTick
 from dynmem.verification.cli.main import main
@@ -21,23 +21,7 @@ from dynmem.verification.oracle.wire import serve_jsonl
 
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
-SCHEMAS = ROOT / "specs" / "formats" / "schemas"
-
-
-def _registry() -> Any:
-    resources = []
-    for path in SCHEMAS.glob("*.json"):
-        data = json.loads(path.read_text())
-        resources.append((data["$id"], referencing.Resource.from_contents(data)))
-    return referencing.Registry().with_resources(resources)
-
-
-REGISTRY = _registry()
-
-
-def validate(schema: str, value: Any) -> None:
-    data = json.loads((SCHEMAS / schema).read_text())
-    jsonschema.Draft202012Validator(data, registry=REGISTRY).validate(value)
+from schema_helpers import SCHEMAS, validate  # noqa: E402 - needs jsonschema
 
 
 def test_every_schema_is_valid_draft_2020_12() -> None:
@@ -106,7 +90,7 @@ def test_report_and_vectors_match_their_schemas(tmp_path: Path) -> None:
 
     out = tmp_path / "out"
     main(["oracle", "--iut", f"{PYTHON} {EXAMPLES}/buggy_iuts/starts_without_free.py",
-          "--examples", "100", "--seed", "3", "--shrink-seconds", "2", "--out", str(out)])
+          "--examples", "100", "--seed", "3", "--shrink-replays", "300", "--out", str(out)])
     validate("report.schema.json", json.loads((out / "report.json").read_text()))
     vectors = tmp_path / "vectors"
     main(["vectors", str(vectors)])

@@ -75,7 +75,7 @@ def test_promote_a_shrunk_failure(tmp_path: Path) -> None:
     """An oracle's shrunk case/ is promoted into the vectors, keeping its fingerprint."""
     out = tmp_path / "oracle"
     main(["oracle", "--iut", f"{PYTHON} {EXAMPLES}/buggy_iuts/starts_without_free.py",
-          "--examples", "200", "--seed", "3", "--shrink-seconds", "3", "--out", str(out)])
+          "--examples", "200", "--seed", "3", "--shrink-replays", "300", "--out", str(out)])
     report = json.loads((out / "report.json").read_text())
     vectors = tmp_path / "vectors"
     assert main(["vectors", str(vectors), "--promote", str(out / "case")]) == 0

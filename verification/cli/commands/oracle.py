@@ -1,10 +1,14 @@
 """``dynmem oracle --iut "CMD"``: check another implementation against the model or the
 reference (specs/formats/oracle.md).
 
-Drives the IUT (a program speaking the JSON Lines protocol of §2) with generated event
-sequences; on a failure shrinks the example and writes the first-divergence report. Exit 0:
-every example passed; 1: the IUT is at fault; 2: bad usage (including an IUT that does not
-start, speaks another protocol version or lacks the requested kind).
+Two phases. The first is bounded-exhaustive (``verification/conformance``): every reachable
+state of the explorer's presets of 1..``--vms`` VMs, every event the explorer offers there,
+each answer judged; for a policy also the progress properties on its whole graph. The
+second drives the IUT (a program speaking the JSON Lines protocol of §2) with generated
+event sequences. The first failure ends the run: it is shrunk (random phase) or already
+shortest (exhaustive phase) and written as the first-divergence report. Exit 0: both phases
+passed; 1: the IUT is at fault; 2: bad usage (including an IUT that does not start, speaks
+another protocol version or lacks the requested kind).
 """
 
 from __future__ import annotations
@@ -15,9 +19,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from dynmem.model.concrete_steps import is_allowed as model_is_allowed
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import initial_state
+from dynmem.verification.conformance import (
+    ConformanceResult,
+    check_policy,
+    check_system,
+    get_reachable,
+)
+from dynmem.verification.explore.config import get_config
 from dynmem.verification.oracle.generate import get_default_source
 from dynmem.verification.oracle.iut import (
     IutFault,
@@ -28,7 +41,7 @@ from dynmem.verification.oracle.iut import (
 )
 from dynmem.verification.oracle.judge import CaseResult, Divergence, IsAllowed
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
-from dynmem.verification.oracle.search import SearchResult, search
+from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult, search
 from dynmem.verification.oracle.wire import SubprocessIut
 from dynmem.verification.traces.trace import Trace
 
@@ -38,9 +51,16 @@ def register(subparsers: Any) -> None:
         "oracle",
         help="check an implementation under test against the model or the reference",
         description="Drive an implementation under test (a program speaking the JSON Lines "
-                    "protocol of specs/formats/oracle.md) with generated events; shrink and "
-                    "report the first divergence. Exit 0: pass; 1: the IUT is at fault; "
-                    "2: bad usage.",
+                    "protocol of specs/formats/oracle.md): first every reachable state of the "
+                    "explorer's presets of 1..--vms VMs with every event offered there "
+                    "(bounded-exhaustive; for a policy also its progress), then generated "
+                    "random lifecycles; report the first divergence (a shortest trace from "
+                    "the exhaustive phase, a shrunk one from the random phase). Verdicts are "
+                    "deterministic: the same IUT, --seed and flags give the same verdict, "
+                    "example count and shrunk trace on any machine under any load (shrinking "
+                    "is bounded by --shrink-replays, a count of replays, never by seconds; "
+                    "only --timeout, a protocol fault, is in seconds). Exit 0: pass; 1: the "
+                    "IUT is at fault; 2: bad usage.",
     )
     parser.add_argument("--iut", required=True, metavar="CMD",
                         help="command that starts the IUT (run with /bin/sh -c)")
@@ -48,21 +68,40 @@ def register(subparsers: Any) -> None:
                         help="what the IUT implements (default: system)")
     parser.add_argument("--mode", choices=("refinement", "lockstep"), default="refinement",
                         help="refinement: any safe policy; lockstep: exactly the reference")
+    parser.add_argument("--exhaustive", action="store_true",
+                        help="run only the bounded-exhaustive phase")
+    parser.add_argument("--no-exhaustive", action="store_true",
+                        help="run only the random phase")
+    parser.add_argument("--vms", type=int, choices=(1, 2, 3), default=2, metavar="N",
+                        help="the exhaustive phase covers the presets of 1..N VMs (1, 2 or 3; "
+                             "default 2; 3 is about 700,000 states)")
     parser.add_argument("--examples", type=_positive, default=100, metavar="N",
-                        help="generated examples to run (default 100)")
+                        help="random phase: examples that pass before the verdict is PASS "
+                             "(default 100); a failing run counts the examples up to and "
+                             "including the first failure; shrink replays are counted apart")
     parser.add_argument("--seed", type=int, default=None, metavar="S",
                         help="random seed (default: a fresh one, printed in the report)")
     parser.add_argument("--max-steps", type=_positive, default=60, metavar="N",
                         help="events per example at most (default 60)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="per-request timeout (default 10)")
-    parser.add_argument("--shrink-seconds", type=float, default=60.0, metavar="SECONDS",
-                        help="time budget for shrinking a failure (default 60)")
+    parser.add_argument("--shrink-replays", type=_natural, default=SHRINK_REPLAYS,
+                        metavar="N",
+                        help="replays of the IUT spent shrinking a random-phase failure at "
+                             f"most (default {SHRINK_REPLAYS}; a count, so the shrunk trace "
+                             "does not depend on the machine's speed)")
     parser.add_argument("--out", metavar="DIR",
                         help="write report.json, report.txt, trace.itf.json and case/ here")
     parser.add_argument("--json", action="store_true",
                         help="print report.json on stdout instead of the text report")
     parser.set_defaults(handler=run)
+
+
+def _natural(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -106,10 +145,43 @@ def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
     return SearchResult(0, CaseResult(empty, (), divergence, trace), 0)
 
 
+def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
+                vms: int, quiet: bool) -> SearchResult:
+    """The exhaustive phase over the presets of 1..``vms`` VMs, stopping at the first
+    failure; ``phases`` says what each preset covered."""
+    phases: list[dict[str, object]] = []
+    for n in range(1, vms + 1):
+        config = get_config(n)
+        if not quiet:
+            print(f"dynmem oracle: exhaustive phase, preset {config.name} ...", file=sys.stderr,
+                  flush=True)
+        check = check_policy if kind == "policy" else check_system
+        found = check(driver, config, mode, is_allowed)
+        phases.append(describe_phase(found))
+        if found.failure is not None:
+            return SearchResult(0, found.failure, 0, phases=tuple(phases), notes=(
+                "exhaustive phase: the trace is a shortest one (breadth-first), not shrunk",),
+                random_phase=False)
+    return SearchResult(0, None, 0, phases=tuple(phases), random_phase=False)
+
+
+def describe_phase(found: ConformanceResult) -> dict[str, object]:
+    """The report's record of one exhaustive preset (report.json ``phases``)."""
+    return {"phase": "exhaustive", "preset": found.preset, "states": found.states,
+            "transitions": found.transitions, "requests": found.requests,
+            "probes": found.probes, "plans_judged": found.views,
+            "progress_checked": found.progress_checked, "complete": found.complete,
+            "verdict": found.verdict(),
+            "requests_per_second": round(found.requests_per_second)}
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the oracle; print and write the report; return the exit code."""
     kind: Kind = args.kind
     mode: Mode = args.mode
+    if args.exhaustive and args.no_exhaustive:
+        print("dynmem: --exhaustive and --no-exhaustive exclude each other", file=sys.stderr)
+        return 2
     is_allowed: IsAllowed = model_is_allowed
     model = "dynmem.model.concrete_steps.is_allowed"
     driver = SubprocessIut(args.iut, timeout=args.timeout)
@@ -120,9 +192,7 @@ def run(args: argparse.Namespace) -> int:
         except IutFault as fault:
             result = _hello_failure(fault, kind, mode)
         else:
-            result = search(driver, kind, mode, get_default_source(kind, args.max_steps),
-                            args.examples, args.seed, is_allowed, args.shrink_seconds,
-                            progress)
+            result = _phases(args, driver, kind, mode, is_allowed, progress)
     except IutUnusable as err:
         progress.done()
         print(f"dynmem: {err}", file=sys.stderr)
@@ -140,8 +210,25 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         write_report(Path(args.out), result, kind, mode, args.iut, model)
     if args.json:
-
         print(json.dumps(report_to_json(result, kind, mode, args.iut, model), indent=2))
     else:
         sys.stdout.write(report_text(result, kind, mode, args.iut, model))
     return 0 if result.failure is None else 1
+
+
+def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: Mode,
+            is_allowed: IsAllowed | None, progress: _Progress) -> SearchResult:
+    """The exhaustive phase (unless --no-exhaustive), then the random one (unless
+    --exhaustive); the first failure ends the run."""
+    first = SearchResult(0, None, 0)
+    if not args.no_exhaustive:
+        first = _exhaustive(driver, kind, mode, is_allowed, args.vms, args.json)
+        if first.failure is not None or args.exhaustive:
+            return first
+    found = search(driver, kind, mode, get_default_source(kind, args.max_steps),
+                   args.examples, args.seed, is_allowed, args.shrink_replays, progress)
+    reachable = [get_reachable(get_config(n)) for n in range(1, args.vms + 1)]
+    return attrs.evolve(
+        found, phases=first.phases,
+        reachable_cells=frozenset().union(*(r.cells for r in reachable)),
+        reachable_situations=frozenset().union(*(r.situations for r in reachable)))
