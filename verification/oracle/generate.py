@@ -153,7 +153,7 @@ def crowd_events(state: DmState) -> list[Event]:
 
 
 # Hypothesis draws index 0 most: the rare families first, "none" last.
-FOCUSES = ("stops", "requests", "early", "crowd", "none")
+FOCUSES = ("answers", "stops", "requests", "early", "crowd", "none")
 
 
 def response_variants(vm: Vm, adversarial: bool = True) -> list[Event]:
@@ -218,7 +218,8 @@ class EnabledEvents:
     varied_answers: bool = True  # guests also give partial, failed and empty answers
     swings: bool = False  # half the demand changes are ``get_swing``
     # Swarm testing: each example draws a focus from ``FOCUSES`` that makes one rare family
-    # common (stops mid-transaction, early reports, allowed DM request events).
+    # common (every kind of answer, stops mid-transaction, early reports, allowed DM request
+    # events, several VMs short at once).
     swarm: bool = False
     focus: str = "none"
 
@@ -294,11 +295,13 @@ class EnabledEvents:
         return _pick(draw, options)
 
     def _focused(self, draw: Draw, state: DmState, running: list[Vm]) -> Event | None:
-        """The swarm focus's event, drawn first and often (Hypothesis favours 0): a stop of a
-        VM with a transaction in flight, a valid DM request event, an early report, or a
-        crowd of short VMs."""
+        """The swarm focus's event, drawn first and often (Hypothesis favours 0): any answer
+        to a transaction in flight, a stop of a VM with a transaction in flight, a valid DM
+        request event, an early report, or a crowd of short VMs."""
         options: list[Event]
-        if self.focus == "stops":
+        if self.focus == "answers":
+            options = [e for vm in running for e in response_variants(vm, self.adversarial)]
+        elif self.focus == "stops":
             options = [Stop(vm.name) for vm in running if vm.txn != TxnKind.NONE]
         elif self.focus == "requests":
             options = allowed_requests(state)
