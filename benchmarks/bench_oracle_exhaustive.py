@@ -24,10 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.conformance import ConformanceResult, check_system
 from dynmem.verification.explore import get_config
 from dynmem.verification.oracle.iut import Mode
-from dynmem.verification.oracle.judge import load_is_allowed
 from dynmem.verification.oracle.wire import SubprocessIut
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def _run(name: str, command: str, mode: Mode, vms: int, pipelined: bool) -> Conf
     wall, cpu, child = time.perf_counter(), time.process_time(), _children_cpu()
     try:
         driver.hello("system", mode)
-        result = check_system(driver, get_config(vms), mode, load_is_allowed())
+        result = check_system(driver, get_config(vms), mode, is_allowed)
     finally:
         driver.close()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

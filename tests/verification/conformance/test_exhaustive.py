@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 from oracle_helpers import EXAMPLES, PYTHON, load_example
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.conformance import check_policy, check_system
 from dynmem.verification.explore import explore, get_config
 from dynmem.verification.oracle.iut import InProcessIut
-from dynmem.verification.oracle.judge import INVARIANT, NOT_ALLOWED, load_is_allowed
+from dynmem.verification.oracle.judge import INVARIANT, NOT_ALLOWED
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
 from dynmem.verification.oracle.wire import SubprocessIut
 
-IS_ALLOWED = load_is_allowed()
+IS_ALLOWED = is_allowed
 
 
 @pytest.mark.parametrize("mode", ["refinement", "lockstep"])

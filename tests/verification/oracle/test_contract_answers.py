@@ -6,6 +6,7 @@ from __future__ import annotations
 from dm_builders import dyn, make, ready, settled
 from oracle_helpers import load_example
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.vocabulary import Channel, Power, TxnKind
 from dynmem.reference.events import Start, Stop
 from dynmem.reference.policy import compute_plan
@@ -15,7 +16,6 @@ from dynmem.reference.step import step
 from dynmem.verification.codec import state_from_json
 from dynmem.verification.oracle.generate import allowed_requests, get_default_source
 from dynmem.verification.oracle.iut import InProcessIut
-from dynmem.verification.oracle.judge import load_is_allowed
 from dynmem.verification.oracle.observation import view_of, view_to_json
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
 from dynmem.verification.oracle.search import search
@@ -87,7 +87,7 @@ def test_examples_means_complete_examples_and_shrinking_is_counted() -> None:
     verdict, count and shrunk trace."""
     iut = load_example("buggy_iuts/partial_hot_add_leak.py").make_iut()
     runs = [search(InProcessIut(iut), "system", "refinement", get_default_source("system"),
-                   300, seed=4, is_allowed=load_is_allowed(), shrink_replays=60)
+                   300, seed=4, is_allowed=is_allowed, shrink_replays=60)
             for _ in range(2)]
     first, second = runs
     assert first.failure is not None and second.failure is not None
