@@ -21,20 +21,21 @@ from dynmem.verification.traces.trace import Trace
 
 
 def replay_case(driver: Driver, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
-                initial: DmState, path: Sequence[Event], state: DmState, event: Event,
-                divergence: Divergence) -> CaseResult:
-    """The failure at (``state``, ``event``) as a case from ``initial`` along ``path``."""
-    got = run_case(driver, kind, mode, initial, [*path, event], is_allowed)
+                initial: DmState, path: Sequence[Event], state: DmState,
+                events: Sequence[Event], divergence: Divergence) -> CaseResult:
+    """The failure of ``events`` sent from ``state`` (the last one diverged) as a case from
+    ``initial`` along ``path``, which leads to ``state``."""
+    got = run_case(driver, kind, mode, initial, [*path, *events], is_allowed)
     if got.divergence is not None:
         return got
-    got = run_case(driver, kind, mode, state, [event], is_allowed)
+    got = run_case(driver, kind, mode, state, list(events), is_allowed)
     if got.divergence is not None:
         return _noted(got, "replayed from the failing state: the run from the initial state "
                            "did not fail again (does the IUT keep history a reset forgets?)")
     trace = Trace(state, source="oracle", notes=(
         ("kind", kind), ("mode", mode), ("divergence", divergence.headline()),
         ("note", "not reproduced on replay: the IUT answers differently each time")))
-    return CaseResult(state, (event,), divergence, trace)
+    return CaseResult(state, tuple(events), divergence, trace)
 
 
 def _noted(case: CaseResult, note: str) -> CaseResult:

@@ -152,7 +152,7 @@ def _first_failure(driver: Driver, mode: Mode, is_allowed: IsAllowed | None,
         path = [e for e, _ in x.path_to(sid)] if sid is not None else []
         initial = x.config.initial() if sid is not None else state
         return replay_case(driver, "policy", mode, is_allowed, initial, path, state,
-                           BalancerTick(), plan.divergences[state])
+                           [BalancerTick()], plan.divergences[state])
     if x.counterexamples:
         example = min(x.counterexamples.values(), key=lambda c: c.length)
         return _case_of(counterexample_trace(x, example), Divergence(

@@ -12,20 +12,38 @@ would multiply the state space for nothing:
 - an early status report while the channel still waits for the capabilities (R-STATUS);
 - a balloon part that completes the request but still says ``more_pages: true``
   (R-BALLOON-RESPONSE: the transaction ends when everything asked has arrived).
+
+*Follow-ups* look behind the observation. A reset gives the IUT every field of a state, so
+a field the observation does not show (the channel, the capabilities, the report,
+``hot_add_enabled``) is only ever as the harness set it, and an IUT that keeps a wrong value
+of it after an event would go unseen. So after each accepted event that may change such a
+field (a guest message, a start), its VM's next events are asked without a reset: the
+honest next message and every DM request event of the preset's sizes that the guards allow
+in the state after it. They are judged in that state; their successors are not explored.
 """
 
 from __future__ import annotations
 
 from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Channel, TxnKind
+from dynmem.reference.environment import compute_honest_message
 from dynmem.reference.events import (
     BalancerTick,
+    BalloonRequest,
     BalloonResponse,
+    CapabilitiesReport,
     DmRequest,
     Event,
+    HotAddRequest,
+    HotAddResponse,
+    QuietPeriodEnd,
+    Start,
     StatusReport,
+    UnballoonRequest,
+    UnballoonResponse,
     VersionRequest,
 )
 from dynmem.reference.state import DmState, Vm
+from dynmem.reference.step import step
 from dynmem.verification.explore.candidates import get_candidate_events
 from dynmem.verification.explore.config import ExploreConfig
 
@@ -58,3 +76,21 @@ def get_questions(state: DmState, config: ExploreConfig) -> list[tuple[Event, bo
         for event in get_probes(vm, config):
             asked.setdefault(event, False)
     return list(asked.items())
+
+
+# Events whose effect the observation may not show in full: their VM is followed up.
+FOLLOWED = (VersionRequest, CapabilitiesReport, QuietPeriodEnd, StatusReport, HotAddResponse,
+            BalloonResponse, UnballoonResponse, Start)
+_REQUESTS = (HotAddRequest, BalloonRequest, UnballoonRequest)
+
+
+def get_follow_ups(event: Event, post: DmState, config: ExploreConfig) -> list[Event]:
+    """The events asked right after the accepted ``event`` (no reset), in ``post``."""
+    name = getattr(event, "vm", None)
+    vm = post.get_vm(name) if isinstance(event, FOLLOWED) and isinstance(name, str) else None
+    if vm is None or not vm.running:
+        return []
+    honest = compute_honest_message(vm)
+    out = [honest] if honest is not None else []
+    return out + [request for cls in _REQUESTS for mib in config.request_amounts
+                  for request in (cls(vm.name, mib),) if step(post, request).accepted]

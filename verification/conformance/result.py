@@ -13,9 +13,10 @@ class ConformanceResult:
 
     ``states`` and ``transitions`` are those of the IUT's own graph (a system's accepted
     steps, a policy's exploration with its plans); ``requests`` the distinct questions
-    asked ((state, event) pairs for a system, views for a policy); ``probes`` how many of
-    them were probes whose successors are not explored; ``views`` the plans judged (a
-    policy). ``complete`` is False when a failure stopped the search early.
+    asked ((state, events) questions for a system, views for a policy); ``probes`` and
+    ``follow_ups`` how many of them were probes and follow-ups, whose successors are not
+    explored; ``views`` the plans judged (a policy). ``complete`` is False when a failure
+    stopped the search early.
     """
 
     preset: str
@@ -27,6 +28,7 @@ class ConformanceResult:
     complete: bool
     failure: CaseResult | None = None
     probes: int = 0
+    follow_ups: int = 0
     views: int = 0
     progress_checked: bool = False
     seconds: float = 0.0  # wall clock of the IUT phase, for the rate only (never a verdict)

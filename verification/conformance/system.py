@@ -1,7 +1,8 @@
 """Bounded-exhaustive conformance of a *system* IUT (issue 12, item 1).
 
 Breadth-first over the IUT's own reachable states of a preset: every state is reset into
-the IUT and every question of ``probes.get_questions`` is asked; each answer is judged as in
+the IUT and every question of ``probes.get_questions`` is asked, then the follow-ups of
+``probes.get_follow_ups`` (two events after one reset); each answer is judged as in
 a random run (``oracle.judge.judge_system_step``: refinement or lockstep, acceptance in both
 directions, every invariant), and an accepted step's lifted post state is queued if new
 (keyed by its canonical form under symmetry reduction). Questions go to the IUT in pipelined
@@ -13,14 +14,16 @@ initial state to give the reported case.
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
+
+import attrs
 
 from dynmem.reference.events import Event
 from dynmem.reference.state import DmState
 from dynmem.reference.step import StepResult, step
 from dynmem.verification.conformance.cases import replay_case
-from dynmem.verification.conformance.probes import get_questions
+from dynmem.verification.conformance.probes import get_follow_ups, get_questions
 from dynmem.verification.conformance.result import ConformanceResult
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.explore.search import explore
@@ -28,6 +31,7 @@ from dynmem.verification.explore.symmetry import canonicalize
 from dynmem.verification.oracle.iut import Driver, Mode, Observed
 from dynmem.verification.oracle.judge import (
     PROTOCOL,
+    CaseResult,
     Divergence,
     IsAllowed,
     judge_system_step,
@@ -73,11 +77,23 @@ class _Graph:
         return events[::-1]
 
 
+@attrs.frozen
+class _Question:
+    """Events sent to the IUT after a reset to the state ``sid``; the last one is judged in
+    ``pre`` (the state itself, or for a follow-up the state after the first event)."""
+
+    sid: int
+    events: tuple[Event, ...]
+    pre: DmState
+    role: str  # "question" (successor explored), "probe" or "follow-up"
+
+
 def check_system(driver: Driver, config: ExploreConfig, mode: Mode,
                  is_allowed: IsAllowed | None = None, batch_states: int = BATCH_STATES,
-                 progress: Progress | None = None, shortcut: bool = True
-                 ) -> ConformanceResult:
-    """Ask a system IUT every question in every state it can reach in ``config``.
+                 progress: Progress | None = None, shortcut: bool = True,
+                 follow_ups: bool = True) -> ConformanceResult:
+    """Ask a system IUT every question in every state it can reach in ``config``, and the
+    follow-ups of ``probes.get_follow_ups`` (unless ``follow_ups`` is False).
 
     Examples
     --------
@@ -92,34 +108,50 @@ def check_system(driver: Driver, config: ExploreConfig, mode: Mode,
     judge = _Judge(config, mode, is_allowed, shortcut)
     graph = _Graph(config)
     queue: deque[int] = deque([0])
-    requests = probes = transitions = 0
-    while queue:
+    later: list[_Question] = []  # follow-ups, asked with the next batch
+    counts = Counter[str]()
+    while queue or later:
         sids = [queue.popleft() for _ in range(min(batch_states, len(queue)))]
-        asked = [(sid, event, explored) for sid in sids
-                 for event, explored in get_questions(graph.states[sid], config)]
-        answers, fault = driver.probe_many([(graph.states[s], e) for s, e, _ in asked])
-        for (sid, event, explored), answer in zip(asked, answers, strict=False):
-            requests += 1
-            probes += not explored
-            found = judge(graph.states[sid], event, answer)
+        asked = [_Question(sid, (event,), graph.states[sid],
+                           "question" if explored else "probe")
+                 for sid in sids for event, explored in get_questions(graph.states[sid], config)]
+        asked, later = asked + later, []
+        answers, fault = driver.probe_many([(graph.states[q.sid], q.events) for q in asked])
+        for question, answer in zip(asked, answers, strict=False):
+            counts[question.role] += 1
+            event = question.events[-1]
+            found = judge(question.pre, event, answer[-1])
             if isinstance(found, Divergence):
-                return _failed(driver, config, mode, is_allowed, graph, sid, event, found,
-                               (requests, probes, transitions), started)
-            if found is not None and explored:
-                transitions += 1
-                new = graph.add(found, sid, event)
+                return _failed(driver, config, mode, is_allowed, graph, question, found,
+                               counts, started)
+            if found is None or question.role == "follow-up":
+                continue
+            if question.role == "question":
+                counts["transitions"] += 1
+                new = graph.add(found, question.sid, event)
                 if new is not None:
                     queue.append(new)
+            if follow_ups:
+                later += [_Question(question.sid, (event, then), found, "follow-up")
+                          for then in get_follow_ups(event, found, config)]
         if fault is not None:
-            sid, event, explored = asked[len(answers)]
-            divergence = Divergence(PROTOCOL, 1, event, fault.message, fault.detail,
-                                    stderr_tail=fault.stderr_tail)
-            return _failed(driver, config, mode, is_allowed, graph, sid, event, divergence,
-                           (requests + 1, probes, transitions), started)
+            question = asked[len(answers)]
+            counts[question.role] += 1
+            divergence = Divergence(PROTOCOL, len(question.events), question.events[-1],
+                                    fault.message, fault.detail, stderr_tail=fault.stderr_tail)
+            return _failed(driver, config, mode, is_allowed, graph, question, divergence,
+                           counts, started)
         if progress is not None:
-            progress(len(graph.states) - len(queue), requests)
-    return ConformanceResult(config.name, "system", mode, len(graph.states), transitions,
-                             requests, True, None, probes,
+            progress(len(graph.states) - len(queue), counts.total() - counts["transitions"])
+    return _result(config, mode, graph, counts, True, None, started)
+
+
+def _result(config: ExploreConfig, mode: Mode, graph: _Graph, counts: Counter[str],
+            complete: bool, case: CaseResult | None, started: float) -> ConformanceResult:
+    asked = counts["question"] + counts["probe"] + counts["follow-up"]
+    return ConformanceResult(config.name, "system", mode, len(graph.states),
+                             counts["transitions"], asked, complete, case, counts["probe"],
+                             follow_ups=counts["follow-up"],
                              seconds=time.perf_counter() - started)
 
 
@@ -172,12 +204,9 @@ def _judge(pre: DmState, event: Event, answer: Observed, mode: Mode,
 
 
 def _failed(driver: Driver, config: ExploreConfig, mode: Mode, is_allowed: IsAllowed | None,
-            graph: _Graph, sid: int, event: Event, divergence: Divergence,
-            counts: tuple[int, int, int], started: float) -> ConformanceResult:
-    seconds = time.perf_counter() - started
+            graph: _Graph, question: _Question, divergence: Divergence, counts: Counter[str],
+            started: float) -> ConformanceResult:
     case = replay_case(driver, "system", mode, is_allowed, config.initial(),
-                       graph.path_to(sid), graph.states[sid], event, divergence)
-    requests, probes, transitions = counts
-    return ConformanceResult(config.name, "system", mode, len(graph.states), transitions,
-                             requests, False, case, probes, seconds=seconds)
-
+                       graph.path_to(question.sid), graph.states[question.sid],
+                       question.events, divergence)
+    return _result(config, mode, graph, counts, False, case, started)

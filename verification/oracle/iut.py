@@ -111,13 +111,13 @@ class Driver(Protocol):
     def reset(self, state: DmState) -> None: ...
     def event(self, step: int, event: Event) -> Observed: ...
     def plan(self, step: int, view: DmState) -> tuple[DmRequest, ...]: ...
-    def probe_many(self, items: list[tuple[DmState, Event]]) -> Probed: ...
+    def probe_many(self, items: list[tuple[DmState, tuple[Event, ...]]]) -> Probed: ...
     def plan_many(self, views: list[DmState]) -> Planned: ...
     def close(self) -> None: ...
 
 
 # Answers to a batch, in order, and the fault that ended it early (the rest unanswered).
-Probed = tuple[list[Observed], "IutFault | None"]
+Probed = tuple[list[tuple[Observed, ...]], "IutFault | None"]
 Planned = tuple[list[tuple[DmRequest, ...]], "IutFault | None"]
 
 
@@ -166,8 +166,8 @@ class InProcessIut:
         except (InputError, TypeError, AttributeError) as err:
             raise IutFault("schema", f"plan() returned {answer!r}: {err}") from None
 
-    def probe_many(self, items: list[tuple[DmState, Event]]) -> Probed:
-        """Reset to each state and send its event, one pair after another."""
+    def probe_many(self, items: list[tuple[DmState, tuple[Event, ...]]]) -> Probed:
+        """Reset to each state and send its events, one item after another."""
         return probe_one_by_one(self, items)
 
     def plan_many(self, views: list[DmState]) -> Planned:
@@ -178,13 +178,14 @@ class InProcessIut:
         return None
 
 
-def probe_one_by_one(driver: Driver, items: list[tuple[DmState, Event]]) -> Probed:
-    """``probe_many`` without pipelining: reset, event, reset, event, ... one at a time."""
-    out: list[Observed] = []
-    for state, event in items:
+def probe_one_by_one(driver: Driver, items: list[tuple[DmState, tuple[Event, ...]]]
+                     ) -> Probed:
+    """``probe_many`` without pipelining: reset, events, reset, ... one at a time."""
+    out: list[tuple[Observed, ...]] = []
+    for state, events in items:
         try:
             driver.reset(state)
-            out.append(driver.event(1, event))
+            out.append(tuple(driver.event(i, event) for i, event in enumerate(events, 1)))
         except IutFault as fault:
             return out, fault
     return out, None

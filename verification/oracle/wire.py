@@ -361,22 +361,29 @@ class SubprocessIut:
 
     # batches (pipelined; Rule P8)
 
-    def probe_many(self, items: list[tuple[DmState, Event]]) -> Probed:
-        """``reset`` to each state and send its ``event``: all pairs pipelined, unless
+    def probe_many(self, items: list[tuple[DmState, tuple[Event, ...]]]) -> Probed:
+        """``reset`` to each state and send its events: every item pipelined, unless
         ``pipelined`` is False (then one request at a time, to measure what it saves)."""
         if not self.pipelined:
             return probe_one_by_one(self, items)
         lines: list[bytes] = []
-        for state, event in items:
-            lines += [self._encoded_reset(state), self._encoded_event(event)]
-        types = ["reset", "event"] * len(items)
+        types: list[str] = []
+        for state, events in items:
+            lines.append(self._encoded_reset(state))
+            lines += [self._encoded_event(event) for event in events]
+            types += ["reset", *["event"] * len(events)]
         raw, fault = self.exchange_raw(lines, types)
-        out: list[Observed] = []
-        for ready, observed in zip(raw[::2], raw[1::2], strict=False):
+        out: list[tuple[Observed, ...]] = []
+        at = 0
+        for _state, events in items:
+            if at + 1 + len(events) > len(raw):
+                break
+            ready, answers = raw[at], raw[at + 1:at + 1 + len(events)]
+            at += 1 + len(events)
             try:
                 if ready != b'{"type": "ready"}' and ready != b'{"type":"ready"}':
                     self._ready(self._decode(ready, {"type": "reset"}, "ready"))
-                out.append(self._observed(observed))
+                out.append(tuple(self._observed(line) for line in answers))
             except IutFault as bad:
                 return out, bad
         return out, fault

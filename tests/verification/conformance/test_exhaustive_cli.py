@@ -22,7 +22,7 @@ def test_reference_conforms_on_every_reachable_state(tmp_path: Path,
     text = capsys.readouterr().out
     assert code == 0
     assert ("conforms on every reachable state of preset 1vm (223 states, 1,441 transitions, "
-            "2,945 requests)") in text
+            "3,930 requests)") in text
     assert "random phase" not in text
     report = json.loads((out / "report.json").read_text())
     validate("report.schema.json", report)

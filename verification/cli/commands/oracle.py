@@ -169,7 +169,8 @@ def describe_phase(found: ConformanceResult) -> dict[str, object]:
     """The report's record of one exhaustive preset (report.json ``phases``)."""
     return {"phase": "exhaustive", "preset": found.preset, "states": found.states,
             "transitions": found.transitions, "requests": found.requests,
-            "probes": found.probes, "plans_judged": found.views,
+            "probes": found.probes, "follow_ups": found.follow_ups,
+            "plans_judged": found.views,
             "progress_checked": found.progress_checked, "complete": found.complete,
             "verdict": found.verdict(),
             "requests_per_second": round(found.requests_per_second)}
