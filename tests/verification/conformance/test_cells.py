@@ -10,6 +10,7 @@ from dynmem.reference.events import (
     BalancerTick,
     CapabilitiesReport,
     Demand,
+    HotAddResponse,
     QuietPeriodEnd,
     Start,
     StatusReport,
@@ -17,7 +18,7 @@ from dynmem.reference.events import (
 )
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.step import step
-from dynmem.verification.conformance import get_reachable
+from dynmem.verification.conformance import POLICY_THREE, get_preset, get_reachable
 from dynmem.verification.explore import get_config
 from dynmem.verification.explore.candidates import get_candidate_events
 from dynmem.verification.oracle.generate import get_default_source
@@ -73,3 +74,24 @@ def test_report_lists_cells_hit_and_missed() -> None:
     assert lines[0].startswith(f"random phase coverage: {hit} of {len(reachable.cells)} cells")
     assert sum(line.startswith("    missed: ") for line in lines) == \
         len(reachable.cells - result.cells) + len(set(SITUATION_NAMES) - result.situations)
+
+
+def test_policy_preset_three_has_two_short_vms_above_a_donor() -> None:
+    """``--vms 3`` for a policy explores three weights: a path of explorer events leads to a
+    tick where two VMs are short and a lighter one can give (where a policy's donor choice
+    and its bookkeeping of used donors show)."""
+    config = get_preset("policy", 3)
+    assert config is POLICY_THREE and get_preset("system", 3) == get_config(3)
+    state = config.initial()
+    for name in ("lo", "hi", "mid"):
+        for event in (Start(name), VersionRequest(name, VERSION_WIN10), CapabilitiesReport(name),
+                      QuietPeriodEnd(name), Demand(name, 32), StatusReport(name, 32)):
+            assert event in get_candidate_events(state, config, compute_plan)
+            state = step(state, event).state
+        while name == "lo" and compute_plan(state):  # lo grows first, while memory is free
+            state = step(state, BalancerTick()).state
+            lo = state.vms[2]
+            state = step(state, HotAddResponse("lo", lo.txn_mib)).state
+    plan = compute_plan(state)
+    assert [r.vm for r in plan if r.KIND == "balloon_request"] == ["lo"]
+    assert is_three_short(state, BalancerTick(), True) is False  # lo is not short

@@ -1,0 +1,40 @@
+"""The presets of the exhaustive phase: the explorer's, and one for policies at 3 VMs.
+
+A system IUT is checked on the explorer's presets (``explore.config.get_config``). For a
+policy IUT at 3 VMs the explorer's preset has two identical light VMs, so no tick ever has
+two short VMs of different weights above a lighter donor, where a policy's donor choice
+shows; ``POLICY_THREE`` gives the three VMs three weights (8000, 5000, 2000) on a host with
+6 MiB above their startups, and fewer environment choices (honest guests, demand 0 or 32, no
+explicit DM request events: a policy is judged on its plans, and the harness plays every
+other event with the reference). It has 305,116 states.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from dynmem.reference.settings import HostSettings
+from dynmem.verification.explore.config import SMALL, ExploreConfig, get_config
+
+POLICY_THREE = ExploreConfig(
+    name="3vm-weights",
+    host=HostSettings(physical_mib=134, reserve_mib=32),
+    vms=(("hi", attrs.evolve(SMALL, weight=8000)), ("mid", SMALL),
+         ("lo", attrs.evolve(SMALL, weight=2000))),
+    demands=(32,),
+    adversarial=False,
+    max_states=1_000_000,
+)
+
+
+def get_preset(kind: str, vms: int) -> ExploreConfig:
+    """The preset the exhaustive phase uses for an IUT of ``kind`` with ``vms`` VMs.
+
+    Raises
+    ------
+    InputError
+        If there is no preset of that size.
+    """
+    if kind == "policy" and vms == 3:
+        return POLICY_THREE
+    return get_config(vms)
