@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
-import networkx as nx
 
 from dynmem.model.invariants import Violation
 from dynmem.reference.events import EVENT_TYPES, Event
@@ -21,6 +21,11 @@ from dynmem.verification.explore.candidates import get_candidate_events
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.explore.symmetry import canonicalize
 from dynmem.verification.properties.coverage import Coverage
+
+# networkx is imported where a graph is built, not here: it is half the start-up of
+# ``dynmem explore`` and ``dynmem verify``, and the search itself does not use it.
+if TYPE_CHECKING:
+    import networkx as nx
 
 KINDS = tuple(EVENT_TYPES)
 
@@ -116,6 +121,8 @@ class Exploration:
 
         With ``kinds`` each edge carries ``kinds``, the set of event kinds between the pair.
         """
+        import networkx as nx  # lazy: see the imports
+
         g = nx.DiGraph()
         g.add_nodes_from((i, {"depth": d}) for i, d in enumerate(self.depth))
         if not kinds:
@@ -130,6 +137,8 @@ class Exploration:
 
     def progress_graph(self) -> nx.DiGraph:
         """The subgraph of progress edges (honest messages and ticks, demand constant)."""
+        import networkx as nx  # lazy: see the imports
+
         g = nx.DiGraph()
         g.add_nodes_from(range(self.n_states))
         g.add_edges_from((s, t) for s, t, p in zip(self.edge_src, self.edge_dst,

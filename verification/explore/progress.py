@@ -13,7 +13,7 @@ most (number of identical VMs)! times closes it for real.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from dynmem.model.invariants import Violation
 from dynmem.verification.explore.graph import Exploration, ProgressFinding
@@ -23,12 +23,18 @@ from dynmem.verification.properties.progress import (
     is_fixed_point,
 )
 
+# networkx loads when the progress graph is analysed (start-up: see explore/graph.py).
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 def find_oscillations(x: Exploration) -> list[ProgressFinding]:
     """Non-trivial strongly connected components of the progress subgraph, one finding each.
 
     The cycle is a shortest one through the component's state nearest the initial state.
     """
+    import networkx as nx  # lazy: see the imports
+
     g = x.progress_graph()
     found = []
     for component in nx.strongly_connected_components(g):
@@ -46,6 +52,8 @@ def find_oscillations(x: Exploration) -> list[ProgressFinding]:
 
 
 def _shortest_cycle(g: nx.DiGraph, entry: int) -> tuple[int, ...]:
+    import networkx as nx  # lazy: see the imports
+
     if g.has_edge(entry, entry):
         return (entry,)
     best: list[int] | None = None

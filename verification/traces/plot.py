@@ -20,14 +20,9 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-from matplotlib import rc_context
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
 
 from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import (
@@ -44,6 +39,14 @@ from dynmem.reference.state import DmState, Vm
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.errors import InputError
 from dynmem.verification.traces.trace import Trace
+
+# matplotlib is imported by the functions that draw, not here: it is most of the start-up of
+# ``dynmem show`` and ``dynmem verify``, which draw only when asked (``--plot``, ``--html``).
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
 FORMATS = ("png", "svg")
 WIDTH_IN = 12.0
@@ -156,7 +159,7 @@ def _value(vm: object, value: str) -> int:
 def _colours(n: int) -> list[str]:
     """Distinct colours for ``n`` VMs: tab10 up to 9 VMs, tab20 beyond (cycled after 18),
     without their reds, which mean overcommitment and violations here."""
-    from matplotlib import colormaps
+    from matplotlib import colormaps  # lazy: see the imports
 
     small, large = colormaps["tab10"], colormaps["tab20"]
     palette = ([_hex(small(i)) for i in range(10) if i != 3] if n <= 9
@@ -275,6 +278,9 @@ def _mark_violation(axes: list[Axes], s: Series) -> None:
 
 
 def _legend(ax: Axes, s: Series, colours: dict[str, str]) -> None:
+    from matplotlib.lines import Line2D  # lazy: see the imports
+    from matplotlib.patches import Patch
+
     handles: list[Patch | Line2D] = [Patch(color=RESERVE_COLOUR, label="reserve")]
     handles += [Patch(color=colours[n], label=f"{n} assigned") for n in s.names]
     if any(any(v) for v in s.in_flight.values()):
@@ -302,6 +308,9 @@ def _legend(ax: Axes, s: Series, colours: dict[str, str]) -> None:
 
 
 def _vm_legend(fig: Figure) -> None:
+    from matplotlib.lines import Line2D  # lazy: see the imports
+    from matplotlib.patches import Patch
+
     handles = [Line2D([], [], color="#424242", lw=2, label="assigned"),
                Line2D([], [], color="black", lw=0.9, ls=(0, (4, 2)), label="demand"),
                Patch(facecolor=PAGING_COLOUR, alpha=0.25, label="guest paging"),
@@ -313,6 +322,9 @@ def _vm_legend(fig: Figure) -> None:
 
 def build_figure(trace: Trace) -> Figure:
     """The timeline figure of ``trace`` (see the module docstring)."""
+    from matplotlib.figure import Figure  # lazy: see the imports
+    from matplotlib.ticker import MaxNLocator
+
     s = get_series(trace)
     colours = dict(zip(s.names, _colours(len(s.names)), strict=True))
     n = len(s.names)
@@ -359,6 +371,8 @@ def check_plot_path(path: str | os.PathLike[str]) -> str:
 
 def render_plot(trace: Trace, fmt: str = "png") -> bytes:
     """The timeline of ``trace`` as PNG or SVG bytes."""
+    from matplotlib import rc_context  # lazy: see the imports
+
     # SVG keeps its text as text (searchable, small); the viewer supplies the font.
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "dynmem"}):
         fig = build_figure(trace)

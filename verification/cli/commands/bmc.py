@@ -21,6 +21,7 @@ from dynmem.model.actions import ACTIONS
 from dynmem.model.invariants import BY_ID, INVARIANTS, Invariant
 from dynmem.model.params import MINIMAL
 from dynmem.reference.step import step
+from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.models import MutantVariant, get_variant, list_variants
 from dynmem.verification.symbolic.bmc import (
@@ -47,25 +48,19 @@ def register(subparsers: Any) -> None:
                     "Exit 1: a violation, a model/reference mismatch or a Z3 unknown; 0: "
                     "none up to K steps (bounded, not a proof); 2: bad usage.",
     )
-    parser.add_argument("--vms", type=int, default=MINIMAL.n_vms, metavar="N",
-                        help=f"number of VM slots (default {MINIMAL.n_vms}, MINIMAL preset)")
+    options.add_vms(parser, MINIMAL.n_vms, f"{MINIMAL.n_vms}, the MINIMAL preset")
     parser.add_argument("--depth", type=int, default=MINIMAL.bmc_depth, metavar="K",
                         help=f"largest number of steps (default {MINIMAL.bmc_depth})")
-    parser.add_argument("--mutant", metavar="NAME",
-                        help="check a planted-bug variant of the model (see dynmem mutants)")
-    parser.add_argument("--invariant", action="append", metavar="ID",
-                        help="look only for violations of this invariant (repeatable; "
-                             "default: the whole registry)")
+    options.add_mutant(parser, "check the model with")
+    options.add_invariant(parser, "look only for violations of", "every invariant",
+                          repeatable=True)
     parser.add_argument("--symbolic", action="store_true",
                         help="symbolic host and VM settings instead of the small concrete "
                              "preset (slower, more general)")
-    parser.add_argument("--timeout", type=float, default=MINIMAL.timeout_s, metavar="S",
-                        help=f"Z3 timeout per depth in seconds (default {MINIMAL.timeout_s:g});"
-                             " a timeout is an unknown and fails")
-    parser.add_argument("--out", metavar="TRACE.itf.json",
-                        help="write the counterexample trace as ITF JSON")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON document instead of the trace")
+    options.add_timeout(parser, MINIMAL.timeout_s, "depth's Z3 query",
+                        "a timeout is an unknown and fails")
+    options.add_trace_out(parser, "the counterexample trace")
+    options.add_json(parser)
     parser.set_defaults(handler=run)
 
 

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from dynmem.model.concrete_steps import is_allowed
+from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.checktrace import LogResult, check_log
 from dynmem.verification.oracle.judge import CLASS_WORDS
@@ -35,7 +36,7 @@ def register(subparsers: Any) -> None:
                         help="steps of context shown before the violation (default 8)")
     parser.add_argument("--no-fast", action="store_true",
                         help="judge every step with the full check (slower, same verdicts)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    options.add_json(parser)
     parser.set_defaults(handler=run)
 
 

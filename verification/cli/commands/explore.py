@@ -14,13 +14,13 @@ import json
 import sys
 from typing import Any
 
+from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError
 from dynmem.verification.explore.config import PRESETS
 from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_text
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.explore.symmetry import canonicalize
-from dynmem.verification.mutants.catalogue import BY_NAME
 from dynmem.verification.traces.itf import write_itf
 from dynmem.verification.traces.render import render_text
 
@@ -34,21 +34,18 @@ def register(subparsers: Any) -> None:
                     "clean; 1: a violation, an oscillation or an incomplete search; 2: bad "
                     "input.",
     )
-    parser.add_argument("--vms", type=int, default=2,
-                        help=f"preset size: {', '.join(map(str, sorted(PRESETS)))} (default 2)")
-    parser.add_argument("--mutant", metavar="NAME",
-                        help="explore a planted bug instead: " + ", ".join(BY_NAME))
+    options.add_vms(parser, 2, f"2; presets: {', '.join(map(str, sorted(PRESETS)))}")
+    options.add_mutant(parser, "explore")
     parser.add_argument("--no-symmetry", action="store_true",
                         help="do not merge states that differ by renaming identical VMs")
     parser.add_argument("--no-memo", action="store_true",
                         help="step every candidate of every state instead of once per (VM, "
                              "free memory) (slower; the same graph: specs/events.md R-LOCAL)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
                              "there is one)")
-    parser.add_argument("--out", metavar="TRACE.itf.json",
-                        help="write the counterexample trace in ITF JSON")
+    options.add_trace_out(parser, "the counterexample trace")
     parser.set_defaults(handler=run)
 
 

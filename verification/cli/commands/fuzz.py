@@ -17,8 +17,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError
-from dynmem.verification.mutants.catalogue import BY_NAME, get_mutant
+from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.reachable import get_reachable_pairs
 from dynmem.verification.stateful.fuzz import FuzzResult, run_fuzz
 from dynmem.verification.stateful.machine import get_settings
@@ -37,23 +38,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--profile", choices=("ci", "thorough"), default="ci",
                         help="settings profile (default ci: fast, derandomized)")
-    parser.add_argument("--examples", type=int, metavar="N",
-                        help="number of examples (default: the profile's)")
-    parser.add_argument("--mutant", metavar="NAME",
-                        help="run a planted bug instead: " + ", ".join(BY_NAME))
-    parser.add_argument("--seed", type=int, metavar="S",
-                        help="seed a randomised run (reproducible)")
+    options.add_examples(parser, None, "the profile's")
+    options.add_mutant(parser, "run the campaign against")
+    options.add_seed(parser, "the profile's; ci is derandomized")
     parser.add_argument("--no-refinement", action="store_true",
                         help="do not check steps against the model's transition")
-    parser.add_argument("--out", metavar="DIR",
-                        help="folder for the failure's ITF and text traces (default: temp)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    options.add_out_dir(parser, "the failure's ITF and text traces (an existing one; "
+                                "default: a temporary folder)")
+    options.add_json(parser)
     parser.set_defaults(handler=run)
 
 
 def _check(args: argparse.Namespace) -> None:
-    if args.examples is not None and args.examples <= 0:
-        raise InputError("command line", "--examples", args.examples, "must be > 0")
     if args.seed is not None and args.seed < 0:
         raise InputError("command line", "--seed", args.seed, "must be >= 0")
     if args.mutant:

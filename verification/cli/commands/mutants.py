@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from dynmem.verification.cli import options
 from dynmem.verification.mutants.models import MutantVariant, list_variants
 
 
@@ -23,8 +24,7 @@ def register(subparsers: Any) -> None:
                     "break, and whether a model-level (dynmem bmc --mutant NAME) and a "
                     "reference-level variant exist.",
     )
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON document instead of the table")
+    options.add_json(parser)
     parser.set_defaults(handler=run)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from dynmem.model.params import MINIMAL
 from dynmem.reference.events import EVENT_TYPES
+from dynmem.verification.cli import options
 from dynmem.verification.codec import event_to_json
 from dynmem.verification.errors import InputError
 from dynmem.verification.symbolic.inductive import check_inductive
@@ -48,20 +49,16 @@ def register(subparsers: Any) -> None:
                     "model action (Z3 induction). Exit 0 only if everything is proved; 1 on "
                     "a counterexample to induction or an unknown/timeout; 2 on bad usage.",
     )
-    parser.add_argument("--vms", type=int, default=None, metavar="N",
-                        help=f"number of VM slots of the concrete encoding (default "
-                             f"{MINIMAL.n_vms}, the MINIMAL preset)")
+    options.add_vms(parser, None, f"{MINIMAL.n_vms}, the MINIMAL preset, and --any-n")
     parser.add_argument("--any-n", action="store_true",
                         help="prove for every number of VMs (per-VM decomposition)")
-    parser.add_argument("--timeout", type=float, default=MINIMAL.timeout_s, metavar="S",
-                        help=f"Z3 timeout per obligation in seconds (default "
-                             f"{MINIMAL.timeout_s:g}); a timeout is an unknown and fails")
+    options.add_timeout(parser, MINIMAL.timeout_s, "obligation's Z3 query",
+                        "a timeout is an unknown and fails")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="J",
                         help="solver processes (default: 2, or 1 on a single core)")
     parser.add_argument("--support", action="store_true",
                         help="list every obligation's unsat core (what its proof used)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON document instead of the table")
+    options.add_json(parser)
     parser.add_argument("--triage", action="store_true",
                         help="after the table, search each CTI's pre-state by BMC: real bug "
                              "or invariant too weak (verification/symbolic/triage.py)")

@@ -14,6 +14,7 @@ import argparse
 import sys
 from typing import Any
 
+from dynmem.verification.cli import options
 from dynmem.verification.traces.html import write_report
 from dynmem.verification.traces.itf import read_checked_itf
 from dynmem.verification.traces.plot import check_plot_path, write_plot
@@ -30,7 +31,7 @@ def register(subparsers: Any) -> None:
                     "invariant failed with its values. Exit 0: no finding; 1: a finding; "
                     "2: bad input.",
     )
-    parser.add_argument("file", metavar="TRACE.itf.json", help="trace in ITF JSON")
+    options.add_trace_file(parser, "the trace to show")
     parser.add_argument("--full", action="store_true",
                         help="show every VM and field at every step, not only changes")
     parser.add_argument("--steps", metavar="A:B",
@@ -39,13 +40,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--vm", metavar="NAME", action="append",
                         help="show rows for this VM only (repeatable); events and findings "
                              "are always shown")
-    parser.add_argument("--ascii", action="store_true",
-                        help="use ASCII only (-> and x instead of arrows and crosses)")
+    options.add_ascii(parser)
     parser.add_argument("--plot", metavar="FILE.png|svg",
                         help="also write the memory timeline as a PNG or SVG image")
-    parser.add_argument("--html", metavar="FILE.html",
-                        help="also write a self-contained HTML report (plot, step table, "
-                             "blame, settings)")
+    options.add_html(parser, "the plot, the step table, the blame and the settings")
     parser.set_defaults(handler=run)
 
 

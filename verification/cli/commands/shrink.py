@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from dynmem.reference.step import Step, step
+from dynmem.verification.cli import options
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.traces.itf import read_itf, write_itf
 from dynmem.verification.traces.show import render_show
@@ -29,16 +30,15 @@ def register(subparsers: Any) -> None:
                     "replay in the reference (or a planted bug, --mutant) still violates "
                     "the same invariant. Exit 0: shrunk; 2: bad input or nothing to shrink.",
     )
-    parser.add_argument("file", metavar="TRACE.itf.json", help="a violating trace (ITF JSON)")
-    parser.add_argument("--out", metavar="FILE.itf.json", help="write the shrunk trace here")
-    parser.add_argument("--mutant", metavar="NAME",
-                        help="replay with this planted bug's step (default: the one the "
-                             "trace's notes name, else the reference)")
-    parser.add_argument("--invariant", metavar="ID",
-                        help="the invariant to keep (default: the trace's first finding's)")
+    options.add_trace_file(parser, "a violating trace")
+    options.add_trace_out(parser, "the shrunk trace")
+    options.add_mutant(parser, "replay with",
+                       "the one the trace's notes name, else the reference")
+    options.add_invariant(parser, "keep breaking", "the trace's first finding's",
+                          repeatable=False)
     parser.add_argument("--max-seconds", type=float, default=60.0, metavar="S",
                         help="time budget (default 60); the best trace so far is kept")
-    parser.add_argument("--ascii", action="store_true", help="ASCII-only text")
+    options.add_ascii(parser)
     parser.set_defaults(handler=run)
 
 

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from dynmem.verification.cli import options
 from dynmem.verification.codec import event_to_json
 from dynmem.verification.scenarios.expectations import check_expectations
 from dynmem.verification.scenarios.scenario import load_scenario
@@ -31,10 +32,8 @@ def register(subparsers: Any) -> None:
                     "settle that did not converge, or an unmet 'expect'; 2: bad input.",
     )
     parser.add_argument("file", metavar="FILE", help="scenario JSON file (specs/formats.md)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON document instead of the readable trace")
-    parser.add_argument("--out", metavar="TRACE.itf.json",
-                        help="also write the trace in ITF JSON (Apalache/Quint format)")
+    options.add_json(parser)
+    options.add_trace_out(parser, "the trace too")
     parser.set_defaults(handler=run)
 
 

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from dynmem.verification.atomic import check_output_folder
+from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError, Terminated
 from dynmem.verification.suite.checks import Check, CheckResult, Interruption
 from dynmem.verification.suite.html import traces_folder, write_verify_report
@@ -30,14 +31,12 @@ def register(subparsers: Any) -> None:
         description="Run every verification check and print a summary table. Exit 0 only "
                     "if every check passes.",
     )
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON document instead of the table")
+    options.add_json(parser)
     parser.add_argument("--section", action="append", metavar="NAME",
                         help="run only this section (repeatable); default: every section")
     parser.add_argument("--junit", metavar="FILE.xml",
                         help="also write JUnit XML (one test case per check) for CI")
-    parser.add_argument("--html", metavar="FILE.html",
-                        help="also write an HTML report linking each counterexample's report")
+    options.add_html(parser, "every check, linking each counterexample's own report")
     parser.set_defaults(handler=run)
 
 

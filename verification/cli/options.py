@@ -1,0 +1,107 @@
+"""The flags several ``dynmem`` commands share: one spelling and one help text each.
+
+A command module adds a shared flag by calling its ``add_*`` function here, never with its own
+``add_argument`` (a test checks that no flag is spelled in two command modules). What truly
+differs between commands (a default, what a file holds, what a timeout bounds) is a parameter;
+the words around it are written once. Nothing here imports an engine: the parsers are built
+before anything runs (verification/cli/main.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+# Every flag spelled here; a command module spells only its own.
+SHARED = ("--json", "--out", "--timeout", "--seed", "--vms", "--mutant", "--invariant",
+          "--examples", "--ascii", "--html")
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """``--json``: exactly one JSON document on stdout (progress, if any, stays on stderr)."""
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document on stdout instead of the text")
+
+
+def add_trace_out(parser: argparse.ArgumentParser, trace: str) -> None:
+    """``--out TRACE.itf.json``: where to write ``trace`` (e.g. "the counterexample trace")."""
+    parser.add_argument("--out", metavar="TRACE.itf.json",
+                        help=f"write {trace} as ITF JSON (the Apalache/Quint trace format)")
+
+
+def add_out_dir(parser: argparse.ArgumentParser, contents: str) -> None:
+    """``--out DIR``: the folder for ``contents`` (e.g. "the report files")."""
+    parser.add_argument("--out", metavar="DIR", help=f"folder for {contents}")
+
+
+def add_timeout(parser: argparse.ArgumentParser, default: float, each: str,
+                expired: str) -> None:
+    """``--timeout S``: seconds for ``each`` unit of work; ``expired`` says what a late one is."""
+    parser.add_argument("--timeout", type=float, default=default, metavar="S",
+                        help=f"seconds allowed for each {each} (default: {default:g}); "
+                             f"{expired}")
+
+
+def add_seed(parser: argparse.ArgumentParser, unseeded: str) -> None:
+    """``--seed S``: the random seed; ``unseeded`` says what runs without one."""
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help=f"random seed, to repeat a run exactly (default: {unseeded})")
+
+
+def add_vms(parser: argparse.ArgumentParser, default: int | None, shown: str) -> None:
+    """``--vms N``: the number of VM slots; ``shown`` is the default as the help says it."""
+    parser.add_argument("--vms", type=int, default=default, metavar="N",
+                        help=f"number of VM slots (default: {shown})")
+
+
+def _default(words: str | None) -> str:
+    return f"; default: {words}" if words else ""
+
+
+def add_mutant(parser: argparse.ArgumentParser, does: str, default: str | None = None) -> None:
+    """``--mutant NAME``: a planted bug; ``does`` says what the command does with it."""
+    parser.add_argument("--mutant", metavar="NAME",
+                        help=f"{does} the planted bug NAME (dynmem mutants lists them)"
+                             f"{_default(default)}")
+
+
+def add_invariant(parser: argparse.ArgumentParser, does: str, default: str,
+                  repeatable: bool) -> None:
+    """``--invariant ID``: an invariant of the registry; ``does`` says what it is for."""
+    more = "; repeatable" if repeatable else ""
+    parser.add_argument("--invariant", action="append" if repeatable else "store",
+                        metavar="ID", help=f"{does} the invariant ID (such as INV-03){more}"
+                                           f"{_default(default)}")
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (argparse type; anything else is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def add_examples(parser: argparse.ArgumentParser, default: int | None, shown: str) -> None:
+    """``--examples N``: how many generated examples to run (``shown``: the default's words)."""
+    parser.add_argument("--examples", type=positive_int, default=default, metavar="N",
+                        help=f"generated examples to run (default: {shown})")
+
+
+def add_ascii(parser: argparse.ArgumentParser) -> None:
+    """``--ascii``: the text in ASCII only."""
+    parser.add_argument("--ascii", action="store_true",
+                        help="use ASCII only (-> and x instead of arrows and crosses)")
+
+
+def add_html(parser: argparse.ArgumentParser, contents: str) -> None:
+    """``--html FILE.html``: also write a self-contained page of ``contents``."""
+    parser.add_argument("--html", metavar="FILE.html",
+                        help=f"also write a self-contained HTML report: {contents}")
+
+
+def add_trace_file(parser: argparse.ArgumentParser, trace: str) -> None:
+    """The positional ``TRACE.itf.json`` a command reads (``trace``: what it must hold)."""
+    parser.add_argument("file", metavar="TRACE.itf.json", help=f"{trace} (ITF JSON)")
