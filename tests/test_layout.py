@@ -139,7 +139,7 @@ def test_every_package_has_a_face() -> None:
      "from dynmem.verification.traces.trace import Trace", "a later package"),
     ("dynmem.verification.explore.dot",
      "from dynmem.verification.oracle.iut import SystemIut", "a sibling"),
-    ("dynmem.verification.traces.render",
+    ("dynmem.verification.traces.text",
      "def f() -> None:\n    import dynmem.verification.codec", "function-level import"),
     ("dynmem.verification.oracle.iut",
      "from dynmem.verification.oracle.judge import CaseRunner", "import circle"),

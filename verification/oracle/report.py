@@ -18,8 +18,8 @@ from dynmem.verification.oracle.fingerprint import compute_fingerprint
 from dynmem.verification.oracle.judge import CLASS_WORDS, CaseResult
 from dynmem.verification.oracle.search import SearchResult
 from dynmem.verification.oracle.vectors import VectorCase, write_vector
+from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
-from dynmem.verification.traces.render import render_text
 
 
 def before_any_state(case: CaseResult | None) -> bool:

@@ -17,7 +17,7 @@ every invariant of the registry through its concrete form
 from the current state.
 
 A failing run prints as a runnable program (Hypothesis), and the final, shrunk failure is
-written as an ITF trace and a text trace (``verification/traces/itf.py``, ``render.py``); their
+written as an ITF trace and a text trace (``verification/traces/itf.py``, ``text.py``); their
 paths are in the failure's notes.
 
 Profiles: ``ci`` (fast, derandomized, no database) and ``thorough``.
@@ -75,8 +75,8 @@ from dynmem.verification.properties.progress import (
     settle_fairly,
 )
 from dynmem.verification.stateful import strategies as dms
+from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
-from dynmem.verification.traces.render import render_text
 from dynmem.verification.traces.trace import Finding, Trace, record
 
 MAX_VMS = 3

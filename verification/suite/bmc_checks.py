@@ -22,7 +22,7 @@ from dynmem.verification.suite.checks import Check, Verdict
 from dynmem.verification.symbolic.bmc import Counterexample, Mismatch, NoViolation, check_bmc
 from dynmem.verification.symbolic.scope import small_scope
 from dynmem.verification.symbolic.witness import find_witnesses
-from dynmem.verification.traces.render import ASCII_MARKS, describe_finding
+from dynmem.verification.traces import ASCII_MARKS, describe_finding
 from dynmem.verification.traces.trace import Trace
 
 SECTION = "bmc"

@@ -14,7 +14,7 @@ from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.properties.reachable import REACHABLE_PAIRS
 from dynmem.verification.stateful.fuzz import run_fuzz
 from dynmem.verification.suite.checks import Check, Verdict
-from dynmem.verification.traces.render import ASCII_MARKS, describe_finding
+from dynmem.verification.traces import ASCII_MARKS, describe_finding
 
 SECTION = "engines"
 MIN_COVERAGE = 0.8  # the ci profile's share of reachable pairs; tests/…/test_stateful pins it

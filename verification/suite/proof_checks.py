@@ -17,7 +17,7 @@ from dynmem.verification.suite.checks import Case, Check, Verdict
 from dynmem.verification.symbolic.inductive import check_inductive
 from dynmem.verification.symbolic.obligations import CounterexampleToInduction, Outcome, ProofRun
 from dynmem.verification.symbolic.refinement import check_run, check_sampled, random_steps
-from dynmem.verification.traces.render import ASCII_MARKS, describe_finding
+from dynmem.verification.traces import ASCII_MARKS, describe_finding
 
 SECTION = "proofs"
 

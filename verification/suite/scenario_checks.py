@@ -14,7 +14,7 @@ from dynmem.verification.scenarios.expectations import check_expectations, get_r
 from dynmem.verification.scenarios.scenario import Scenario, parse_json, parse_scenario
 from dynmem.verification.scenarios.simulate import simulate
 from dynmem.verification.suite.checks import Check, Verdict
-from dynmem.verification.traces.render import ASCII_MARKS, describe_finding
+from dynmem.verification.traces import ASCII_MARKS, describe_finding
 
 SECTION = "scenarios"
 

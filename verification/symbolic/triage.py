@@ -46,7 +46,7 @@ from dynmem.verification.symbolic.unrolling import (
     is_action_taken,
     search,
 )
-from dynmem.verification.traces.render import render_text
+from dynmem.verification.traces import render_text
 from dynmem.verification.traces.trace import Finding, Trace
 
 Verdict = Literal["reachable", "unreachable", "unknown", "mismatch", "untriaged"]

@@ -19,9 +19,9 @@ from dynmem.reference.state import DmState, Vm, compute_pressure
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.traces.blame import Why, blame_lines, describe_why
 from dynmem.verification.traces.plot import render_plot
-from dynmem.verification.traces.render import describe_event, describe_settings
 from dynmem.verification.traces.show import where_words
 from dynmem.verification.traces.trace import Trace
+from dynmem.verification.traces.words import describe_event, describe_settings
 
 CHANGED_COLOUR = "#fff176"  # a changed value (the screenshot test looks for it)
 BANNER_BAD = "#c62828"  # the verdict of a violating trace

@@ -1,6 +1,6 @@
 """The text of ``dynmem show``: the readable trace with clause-level blame and a short "why".
 
-``render_text`` (verification/traces/render.py) prints the events in domain words, what changed at
+``render_text`` (verification/traces/text.py) prints the events in domain words, what changed at
 each step and the broken clauses with the registry's explanation. This adds, under each
 finding of the first failing step, the part of the clause that failed with the values of its
 sub-terms (verification/traces/blame.py), and ends with a block that answers a newcomer's four
@@ -14,9 +14,10 @@ from collections.abc import Iterable
 
 from dynmem.verification.errors import InputError
 from dynmem.verification.traces.blame import blame_lines, describe_why, first_failing_step
-from dynmem.verification.traces.render import ASCII_MARKS, Marks, describe_event, describe_finding
-from dynmem.verification.traces.render import render_text as render_trace
+from dynmem.verification.traces.text import ASCII_MARKS, Marks, describe_finding
+from dynmem.verification.traces.text import render_text as render_trace
 from dynmem.verification.traces.trace import Trace
+from dynmem.verification.traces.words import describe_event
 
 BLAME_INDENT = " " * 8
 WIDTH = 100  # blame lines wrap here, continuing under their text

@@ -17,7 +17,7 @@ from dynmem.verification.cli.main import main
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.checktrace import check_log, format_log
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
-from dynmem.verification.traces.render import render_text
+from dynmem.verification.traces import render_text
 
 IS_ALLOWED = is_allowed
 

@@ -1,19 +1,17 @@
-"""The readable trace and the runnable program (verification/traces/render.py), pinned by goldens.
-
-Set ``DYNMEM_UPDATE_GOLDEN=1`` to rewrite the golden files after an intended change; the run
-that rewrites them fails, so a changed rendering is always looked at before it is accepted.
-"""
+"""Events in words, the readable trace and the runnable program (verification/traces/words.py,
+text.py, program.py), pinned by goldens (tests/helpers/golden.py: ``DYNMEM_UPDATE_GOLDEN=1``
+rewrites them)."""
 
 from __future__ import annotations
 
 import doctest
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 import pytest
 import trace_cases
+from golden import check_golden, golden_dir
 
 from dynmem.model.vocabulary import VERSION_WIN8
 from dynmem.reference.events import (
@@ -37,11 +35,15 @@ from dynmem.reference.events import (
     VersionRequest,
 )
 from dynmem.reference.settings import VmSettings
-from dynmem.verification.traces import render
-from dynmem.verification.traces.render import describe_event, render_program, render_text
+from dynmem.verification.traces import program as program_py
+from dynmem.verification.traces import text as text_py
+from dynmem.verification.traces import words as words_py
+from dynmem.verification.traces.program import render_program
+from dynmem.verification.traces.text import render_text
 from dynmem.verification.traces.trace import Trace
+from dynmem.verification.traces.words import describe_event
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = golden_dir(__file__)
 
 CASES: dict[str, Callable[[], str]] = {
     "static_host_full.txt": lambda: render_text(trace_cases.static_host_full()),
@@ -57,12 +59,7 @@ CASES: dict[str, Callable[[], str]] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name: str) -> None:
     """The rendering is byte-for-byte the pinned text (any change fails)."""
-    text = CASES[name]()
-    path = GOLDEN / name
-    if os.environ.get("DYNMEM_UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-        pytest.fail(f"rewrote {path}; review the diff and run again without the variable")
-    assert text == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / name, CASES[name]())
 
 
 def test_golden_is_sensitive() -> None:
@@ -76,8 +73,8 @@ def test_golden_is_sensitive() -> None:
 
 
 def test_doctests() -> None:
-    """The module's examples run."""
-    assert doctest.testmod(render).failed == 0
+    """The modules' examples run."""
+    assert all(doctest.testmod(module).failed == 0 for module in (words_py, text_py, program_py))
 
 
 # --- events in words --------------------------------------------------------------------------
@@ -235,7 +232,7 @@ def test_program_names_the_divergence() -> None:
             "startup 2048 MiB > free 0 MiB);") in program
 
 
-BUILTIN = sorted((Path(render.__file__).parents[1] / "scenarios").glob("*.json"))
+BUILTIN = sorted((Path(text_py.__file__).parents[1] / "scenarios").glob("*.json"))
 
 
 @pytest.mark.parametrize("scenario", BUILTIN, ids=[p.stem for p in BUILTIN])

@@ -1,14 +1,12 @@
 """``dynmem show`` (verification/traces/show.py, commands/show.py): goldens and the command line.
 
-Set ``DYNMEM_UPDATE_GOLDEN=1`` to rewrite the golden files after an intended change; the run
-that rewrites them fails, so a changed rendering is always looked at before it is accepted.
+The goldens are checked by tests/helpers/golden.py (``DYNMEM_UPDATE_GOLDEN=1`` rewrites them).
 """
 
 from __future__ import annotations
 
 import doctest
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 import report_cases as rc
 import trace_cases as tc
+from golden import check_golden, golden_dir
 
 from dynmem.verification.cli.main import main
 from dynmem.verification.traces import show
@@ -25,7 +24,7 @@ from dynmem.verification.traces.show import render_show
 from dynmem.verification.traces.shrink import shrink_trace
 from dynmem.verification.traces.trace import Trace
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = golden_dir(__file__)
 
 CASES: dict[str, Callable[[], str]] = {
     "show_planted_overcommit.txt": lambda: render_show(tc.planted_overcommit()),
@@ -41,12 +40,7 @@ CASES: dict[str, Callable[[], str]] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name: str) -> None:
     """The text of ``dynmem show`` is byte-for-byte the pinned text (any change fails)."""
-    text = CASES[name]()
-    path = GOLDEN / name
-    if os.environ.get("DYNMEM_UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-        pytest.fail(f"rewrote {path}; review the diff and run again without the variable")
-    assert text == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / name, CASES[name]())
 
 
 def test_the_failing_step_carries_its_blame() -> None:

@@ -32,8 +32,8 @@ from dynmem.verification.symbolic.bmc import (
     check_bmc,
 )
 from dynmem.verification.symbolic.scope import Scope, small_scope, symbolic_scope
+from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import trace_to_itf, write_itf
-from dynmem.verification.traces.render import render_text
 
 MAX_VMS = 16
 MAX_DEPTH = 60

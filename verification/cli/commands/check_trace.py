@@ -20,7 +20,7 @@ from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.checktrace import LogResult, check_log
 from dynmem.verification.oracle.judge import CLASS_WORDS
-from dynmem.verification.traces.render import render_text
+from dynmem.verification.traces import render_text
 
 
 def register(subparsers: Any) -> None:

@@ -21,8 +21,8 @@ from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_tex
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.explore.symmetry import canonicalize
+from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
-from dynmem.verification.traces.render import render_text
 
 
 def register(subparsers: Any) -> None:

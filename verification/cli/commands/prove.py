@@ -32,7 +32,7 @@ from dynmem.verification.symbolic.obligations import (
 )
 from dynmem.verification.symbolic.support import Support, compute_support
 from dynmem.verification.symbolic.triage import render_triage_runs
-from dynmem.verification.traces.render import render_text
+from dynmem.verification.traces import render_text
 
 MAX_VMS = 512
 # Column headings of the table, one per model action: the event class's SHORT (an action

@@ -19,8 +19,8 @@ from dynmem.verification.scenarios.expectations import check_expectations
 from dynmem.verification.scenarios.scenario import load_scenario
 from dynmem.verification.scenarios.simulate import Simulation, simulate
 from dynmem.verification.scenarios.summary import summarize_state
+from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
-from dynmem.verification.traces.render import render_text
 
 
 def register(subparsers: Any) -> None:

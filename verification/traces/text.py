@@ -1,168 +1,25 @@
-"""Traces for people: a readable text trace and the same trace as a runnable program.
+"""The text trace for people: ``render_text``.
 
-``render_text`` prints, per step, the event in domain words ("host asks web to balloon 512
-MiB"), then only what changed per VM and on the host (``assigned 2048→2560*``), and at a
-failing step the broken invariant clause with its values (clause-level blame). It ends with a
-verdict line. ``render_program`` prints the trace as Python that replays it with the
-reference and ends at the failing check (STYLE rule 12). ``describe_event`` is the one place
-that puts an event into words; every other renderer reuses it.
+Per step, the event in domain words (``words.py``), then only what changed per VM and on the
+host (``assigned 2048→2560*``), and at a failing step the broken invariant clause with its
+values (clause-level blame, ``describe_finding``). It ends with a verdict line.
 
-Marks: ``→`` for a change and ``✗`` for a broken invariant; ``ascii=True`` uses ``->`` and
-``x`` instead, and everything else is ASCII.
+Marks: ``→`` for a change and ``✗`` for a broken invariant; ``ascii=True`` (``ASCII_MARKS``)
+uses ``->`` and ``x`` instead, and everything else is ASCII.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable
 from enum import IntEnum
-from typing import Any, cast
 
 import attrs
 
-from dynmem.model.vocabulary import VERSION_NAMES, Channel, Power, TxnKind
-from dynmem.reference.events import (
-    BalancerTick,
-    BalloonRequest,
-    BalloonResponse,
-    CapabilitiesReport,
-    Configure,
-    Create,
-    Delete,
-    Demand,
-    DmRequest,
-    Event,
-    HotAddRequest,
-    HotAddResponse,
-    QuietPeriodEnd,
-    Start,
-    StatusReport,
-    Stop,
-    UnballoonRequest,
-    UnballoonResponse,
-    VersionRequest,
-)
+from dynmem.model.vocabulary import Channel, Power, TxnKind
 from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import DmState, Vm, compute_pressure, initial_state
-from dynmem.reference.step import step as reference_step
 from dynmem.verification.traces.trace import Finding, Trace
-
-# --- events in domain words -----------------------------------------------------------------
-
-
-def describe_settings(settings: VmSettings) -> str:
-    """One line of VM settings, e.g. ``dynamic, startup 2048, maximum 8192, buffer 20%, ...``.
-
-    Examples
-    --------
-    >>> describe_settings(VmSettings(startup_mib=4096))
-    'static 4096 MiB, weight 5000'
-    """
-    if not settings.dynamic:
-        text = f"static {settings.startup_mib} MiB, weight {settings.weight}"
-    else:
-        text = (f"dynamic, startup {settings.startup_mib} MiB, maximum "
-                f"{settings.maximum_mib} MiB, buffer {settings.buffer_pct}%, weight "
-                f"{settings.weight}")
-    return text + ("" if settings.dm_capable else ", guest without DM support")
-
-
-def _version(version: int) -> str:
-    return VERSION_NAMES.get(version, f"{version:#x} (unknown)")
-
-
-def describe_request(request: DmRequest) -> str:
-    """A DM request as the balancer's plan line, e.g. ``balloon 704 MiB from lo``."""
-    if isinstance(request, BalloonRequest):
-        return f"balloon {request.mib} MiB from {request.vm}"
-    if isinstance(request, UnballoonRequest):
-        return f"unballoon {request.mib} MiB to {request.vm}"
-    return f"hot-add {request.mib} MiB to {request.vm}"
-
-
-def _describe_hot_add_response(event: HotAddResponse, before: DmState | None) -> str:
-    who = f"{event.vm}'s guest"
-    if not event.success:
-        return f"{who} reports the hot-add failed (transient, may retry)"
-    vm = before.get_vm(event.vm) if before is not None else None
-    asked = vm.txn_mib if vm is not None and vm.txn == TxnKind.HOT_ADD else None
-    if event.mib == 0:
-        return f"{who} adds nothing (hot-add failed for good)"
-    if asked is None:  # no context, or no hot-add in flight (a duplicate answer)
-        return f"{who} reports {event.mib} MiB hot-added"
-    if event.mib == asked:
-        return f"{who} adds {event.mib} MiB (hot-add done)"
-    if event.mib > asked:
-        return f"{who} claims {event.mib} MiB added, more than the {asked} MiB asked"
-    return f"{who} adds only {event.mib} of {asked} MiB (partial: no more hot-add)"
-
-
-def _describe_balloon_response(event: BalloonResponse, before: DmState | None) -> str:
-    who = f"{event.vm}'s guest"
-    if event.mib == 0 and not event.more_pages:
-        return f"{who} hands back nothing (at its floor)"
-    part = "more to come" if event.more_pages else "final part"
-    vm = before.get_vm(event.vm) if before is not None else None
-    if vm is not None and vm.txn == TxnKind.BALLOON and event.mib > vm.txn_mib - vm.txn_done_mib:
-        part += f"; only {vm.txn_mib - vm.txn_done_mib} MiB was outstanding"
-    return f"{who} hands back {event.mib} MiB ({part})"
-
-
-def describe_event(event: Event, result_sent: Sequence[DmRequest] = (), *,
-                   before: DmState | None = None) -> str:
-    """``event`` in domain words; a BalancerTick lists the requests it sent.
-
-    ``before`` (the state the event met) adds context where the event alone cannot say it,
-    e.g. whether a hot-add answer is partial.
-
-    Examples
-    --------
-    >>> describe_event(BalloonRequest("web", 512))
-    'host asks web to balloon 512 MiB'
-    >>> describe_event(BalloonResponse("web", 512, more_pages=False))
-    "web's guest hands back 512 MiB (final part)"
-    >>> describe_event(BalancerTick(), (HotAddRequest("hi", 2048), BalloonRequest("lo", 704)))
-    'balancer tick: hot-add 2048 MiB to hi; balloon 704 MiB from lo'
-    """
-    match event:
-        case Create(vm=vm, settings=settings):
-            return f"create {vm} ({describe_settings(settings)})"
-        case Configure(vm=vm, settings=settings):
-            return f"configure {vm}: {describe_settings(settings)}"
-        case Delete(vm=vm):
-            return f"delete {vm}"
-        case Start(vm=vm):
-            return f"start {vm}"
-        case Stop(vm=vm):
-            return f"stop {vm}"
-        case Demand(vm=vm, mib=mib):
-            return f"{vm}'s workload now commits {mib} MiB"
-        case VersionRequest(vm=vm, version=version, last_attempt=last):
-            tail = ", its last attempt" if last else ""
-            return f"{vm}'s guest proposes protocol {_version(version)}{tail}"
-        case CapabilitiesReport(vm=vm, balloon=balloon, hot_add=hot_add):
-            caps = [n for n, on in (("balloon", balloon), ("hot-add", hot_add)) if on]
-            return f"{vm}'s guest reports capabilities: {', '.join(caps) or 'none'}"
-        case QuietPeriodEnd(vm=vm):
-            return f"{vm}'s quiet period ends"
-        case StatusReport(vm=vm, committed_mib=mib):
-            return f"{vm}'s guest reports {mib} MiB committed"
-        case BalloonRequest(vm=vm, mib=mib):
-            return f"host asks {vm} to balloon {mib} MiB"
-        case BalloonResponse():
-            return _describe_balloon_response(event, before)
-        case UnballoonRequest(vm=vm, mib=mib):
-            return f"host returns {mib} MiB of ballooned memory to {vm}"
-        case UnballoonResponse(vm=vm):
-            return f"{vm}'s guest takes the unballooned memory back"
-        case HotAddRequest(vm=vm, mib=mib):
-            return f"host hot-adds {mib} MiB to {vm}"
-        case HotAddResponse():
-            return _describe_hot_add_response(event, before)
-        case BalancerTick():
-            plan = "; ".join(describe_request(r) for r in result_sent)
-            return f"balancer tick: {plan or 'nothing to send'}"
-    return repr(event)  # an event kind added later still prints, exactly
-
+from dynmem.verification.traces.words import describe_event, describe_settings, describe_version
 
 # --- per-VM rows ------------------------------------------------------------------------------
 
@@ -203,7 +60,7 @@ def _detail_fields(vm: Vm) -> list[tuple[str, str]]:
     s = vm.settings
     return [
         ("report", str(vm.report_mib) if vm.has_report else "none"),
-        ("protocol", _version(vm.protocol_version) if vm.protocol_version else "none"),
+        ("protocol", describe_version(vm.protocol_version) if vm.protocol_version else "none"),
         ("caps", "+".join(caps) or "none"),
         ("hot-add", "enabled" if vm.hot_add_enabled else "disabled"),
         ("dynamic", "yes" if s.dynamic else "no"),
@@ -341,7 +198,7 @@ def _header(trace: Trace) -> list[str]:
     return lines
 
 
-def _is_fresh(state: DmState) -> bool:
+def is_fresh(state: DmState) -> bool:
     """Whether ``state`` is what ``initial_state`` builds (all VMs created and off)."""
     vms = tuple((vm.name, vm.settings) for vm in state.vms)
     return state == initial_state(state.host, vms)
@@ -351,7 +208,7 @@ def _initial_block(trace: Trace, full: bool, vms: Container[str] | None,
                    marks: Marks) -> list[str]:
     """Step 0: one line for a fresh start; the whole table for any other initial state."""
     start = trace.initial
-    if _is_fresh(start) and not full:
+    if is_fresh(start) and not full:
         lines = ["step 0: initial state, every VM off"]
     else:
         lines = ["step 0: initial state"]
@@ -456,112 +313,3 @@ def render_text(trace: Trace, *, full: bool = False, vms: Iterable[str] | None =
         lines.append(f"... {_count(hidden, 'step')} not shown")
     lines.append(_verdict(trace))
     return "\n".join(lines) + "\n"
-
-
-# --- the trace as a runnable program ----------------------------------------------------------
-
-
-def _literal(value: object, names: set[str]) -> str:
-    """Python source for a settings/state value; records the names it needs in ``names``."""
-    if isinstance(value, IntEnum):
-        names.add(type(value).__name__)
-        return f"{type(value).__name__}.{value.name}"
-    if isinstance(value, tuple):
-        items = [_literal(v, names) for v in value]
-        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-    if attrs.has(type(value)):
-        names.add(type(value).__name__)
-        parts = []
-        for f in attrs.fields(cast(Any, type(value))):
-            v = getattr(value, f.name)
-            if f.default is attrs.NOTHING or v != f.default:
-                parts.append(f"{f.name}={_literal(v, names)}")
-        return f"{type(value).__name__}({', '.join(parts)})"
-    return repr(value)
-
-
-_MODULES = {
-    "HostSettings": "dynmem.reference.settings", "VmSettings": "dynmem.reference.settings",
-    "DmState": "dynmem.reference.state", "Vm": "dynmem.reference.state",
-    "initial_state": "dynmem.reference.state", "step": "dynmem.reference.step",
-    "Power": "dynmem.model.vocabulary", "Channel": "dynmem.model.vocabulary",
-    "TxnKind": "dynmem.model.vocabulary", "check_state": "dynmem.model.invariants",
-    "check_transition": "dynmem.verification.traces.trace",
-}
-
-
-def _state_literal(state: DmState, names: set[str]) -> str:
-    """A ``DmState(...)`` expression with one VM per line."""
-    names.add("DmState")
-    vms = "".join(f"    {_literal(vm, names)},\n" for vm in state.vms)
-    return (f"DmState(host={_literal(state.host, names)}, free_mib={state.free_mib!r}, "
-            f"vms=(\n{vms}))")
-
-
-def _imports(names: set[str]) -> list[str]:
-    modules: dict[str, list[str]] = {}
-    for name in names:
-        modules.setdefault(_MODULES.get(name, "dynmem.reference.events"), []).append(name)
-    return [f"from {m} import {', '.join(sorted(ns))}" for m, ns in sorted(modules.items())]
-
-
-def _initial_lines(state: DmState, names: set[str]) -> list[str]:
-    if not _is_fresh(state):
-        return [f"state = {_state_literal(state, names)}"]
-    names.add("initial_state")
-    vms = "".join(f"    ({vm.name!r}, {_literal(vm.settings, names)}),\n" for vm in state.vms)
-    host = _literal(state.host, names)
-    return [f"state = initial_state({host}, (\n{vms}))" if vms
-            else f"state = initial_state({host})"]
-
-
-def render_program(trace: Trace) -> str:
-    """The trace as Python that replays it with the reference and ends at the failing check.
-
-    One ``state = step(state, Event(...)).state`` line per event. Where the reference
-    reaches a different state than the trace records (a planted bug, another implementation),
-    the program says so and continues from the recorded state. An ok trace ends with
-    ``assert not check_state(state)``; a violating one stops at its first finding with the
-    check that fails there (an ``AssertionError`` naming the invariant).
-    """
-    names = {"step"}
-    body = _initial_lines(trace.initial, names)
-    first = trace.first_finding
-    last = first.step if first is not None else len(trace.steps)
-    state = trace.initial
-    if first is not None and first.step == 0:
-        names.add("check_state")
-    for index, item in enumerate(trace.steps[:last], start=1):
-        event = _literal(item.event, names)
-        comment = describe_event(item.event, item.sent, before=state)
-        if item.rejected is not None:
-            comment += f" (fails: {item.rejected})"
-        if index == last and first is not None:
-            names.add("check_transition")
-            body += [f"before, event = state, {event}"]
-            event = "event"
-            state_var = "before"
-        else:
-            state_var = "state"
-        body.append(f"state = step({state_var}, {event}).state  # step {index}: {comment}")
-        replayed = reference_step(state, item.event)
-        if replayed.state != item.state:
-            refused = f" (it refuses: {replayed.reason})" if replayed.reason else ""
-            body += [f"# the reference disagrees at step {index}{refused};",
-                     f"# the trace ({trace.source}) recorded this state:",
-                     f"state = {_state_literal(item.state, names)}"]
-        state = item.state
-    body += _final_check(first, names)
-    return "\n".join([f"# dynmem trace from {trace.source}, replayed with the reference",
-                      *_imports(names), "", *body]) + "\n"
-
-
-def _final_check(first: Finding | None, names: set[str]) -> list[str]:
-    if first is None:
-        names.add("check_state")
-        return ["assert not check_state(state), check_state(state)"]
-    expect = f"  # {first.invariant} ({first.violation.clause}) fails here"
-    if first.step == 0:
-        return [f"assert not check_state(state), check_state(state){expect}"]
-    return ["violations = check_transition(before, event, state)",
-            f"assert not violations, violations{expect}"]

@@ -1,0 +1,149 @@
+"""Events in domain words: the one place that puts an event, a request or VM settings into
+words ("host asks web to balloon 512 MiB"). The text trace, the program's comments, ``dynmem
+show`` and the HTML report all reuse ``describe_event``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dynmem.model.vocabulary import VERSION_NAMES, TxnKind
+from dynmem.reference.events import (
+    BalancerTick,
+    BalloonRequest,
+    BalloonResponse,
+    CapabilitiesReport,
+    Configure,
+    Create,
+    Delete,
+    Demand,
+    DmRequest,
+    Event,
+    HotAddRequest,
+    HotAddResponse,
+    QuietPeriodEnd,
+    Start,
+    StatusReport,
+    Stop,
+    UnballoonRequest,
+    UnballoonResponse,
+    VersionRequest,
+)
+from dynmem.reference.settings import VmSettings
+from dynmem.reference.state import DmState
+
+
+def describe_settings(settings: VmSettings) -> str:
+    """One line of VM settings, e.g. ``dynamic, startup 2048, maximum 8192, buffer 20%, ...``.
+
+    Examples
+    --------
+    >>> describe_settings(VmSettings(startup_mib=4096))
+    'static 4096 MiB, weight 5000'
+    """
+    if not settings.dynamic:
+        text = f"static {settings.startup_mib} MiB, weight {settings.weight}"
+    else:
+        text = (f"dynamic, startup {settings.startup_mib} MiB, maximum "
+                f"{settings.maximum_mib} MiB, buffer {settings.buffer_pct}%, weight "
+                f"{settings.weight}")
+    return text + ("" if settings.dm_capable else ", guest without DM support")
+
+
+def describe_version(version: int) -> str:
+    """A protocol version's name, e.g. ``Windows 10``; an unknown one in hex."""
+    return VERSION_NAMES.get(version, f"{version:#x} (unknown)")
+
+
+def describe_request(request: DmRequest) -> str:
+    """A DM request as the balancer's plan line, e.g. ``balloon 704 MiB from lo``."""
+    if isinstance(request, BalloonRequest):
+        return f"balloon {request.mib} MiB from {request.vm}"
+    if isinstance(request, UnballoonRequest):
+        return f"unballoon {request.mib} MiB to {request.vm}"
+    return f"hot-add {request.mib} MiB to {request.vm}"
+
+
+def _describe_hot_add_response(event: HotAddResponse, before: DmState | None) -> str:
+    who = f"{event.vm}'s guest"
+    if not event.success:
+        return f"{who} reports the hot-add failed (transient, may retry)"
+    vm = before.get_vm(event.vm) if before is not None else None
+    asked = vm.txn_mib if vm is not None and vm.txn == TxnKind.HOT_ADD else None
+    if event.mib == 0:
+        return f"{who} adds nothing (hot-add failed for good)"
+    if asked is None:  # no context, or no hot-add in flight (a duplicate answer)
+        return f"{who} reports {event.mib} MiB hot-added"
+    if event.mib == asked:
+        return f"{who} adds {event.mib} MiB (hot-add done)"
+    if event.mib > asked:
+        return f"{who} claims {event.mib} MiB added, more than the {asked} MiB asked"
+    return f"{who} adds only {event.mib} of {asked} MiB (partial: no more hot-add)"
+
+
+def _describe_balloon_response(event: BalloonResponse, before: DmState | None) -> str:
+    who = f"{event.vm}'s guest"
+    if event.mib == 0 and not event.more_pages:
+        return f"{who} hands back nothing (at its floor)"
+    part = "more to come" if event.more_pages else "final part"
+    vm = before.get_vm(event.vm) if before is not None else None
+    if vm is not None and vm.txn == TxnKind.BALLOON and event.mib > vm.txn_mib - vm.txn_done_mib:
+        part += f"; only {vm.txn_mib - vm.txn_done_mib} MiB was outstanding"
+    return f"{who} hands back {event.mib} MiB ({part})"
+
+
+def describe_event(event: Event, result_sent: Sequence[DmRequest] = (), *,
+                   before: DmState | None = None) -> str:
+    """``event`` in domain words; a BalancerTick lists the requests it sent.
+
+    ``before`` (the state the event met) adds context where the event alone cannot say it,
+    e.g. whether a hot-add answer is partial.
+
+    Examples
+    --------
+    >>> describe_event(BalloonRequest("web", 512))
+    'host asks web to balloon 512 MiB'
+    >>> describe_event(BalloonResponse("web", 512, more_pages=False))
+    "web's guest hands back 512 MiB (final part)"
+    >>> describe_event(BalancerTick(), (HotAddRequest("hi", 2048), BalloonRequest("lo", 704)))
+    'balancer tick: hot-add 2048 MiB to hi; balloon 704 MiB from lo'
+    """
+    match event:
+        case Create(vm=vm, settings=settings):
+            return f"create {vm} ({describe_settings(settings)})"
+        case Configure(vm=vm, settings=settings):
+            return f"configure {vm}: {describe_settings(settings)}"
+        case Delete(vm=vm):
+            return f"delete {vm}"
+        case Start(vm=vm):
+            return f"start {vm}"
+        case Stop(vm=vm):
+            return f"stop {vm}"
+        case Demand(vm=vm, mib=mib):
+            return f"{vm}'s workload now commits {mib} MiB"
+        case VersionRequest(vm=vm, version=version, last_attempt=last):
+            tail = ", its last attempt" if last else ""
+            return f"{vm}'s guest proposes protocol {describe_version(version)}{tail}"
+        case CapabilitiesReport(vm=vm, balloon=balloon, hot_add=hot_add):
+            caps = [n for n, on in (("balloon", balloon), ("hot-add", hot_add)) if on]
+            return f"{vm}'s guest reports capabilities: {', '.join(caps) or 'none'}"
+        case QuietPeriodEnd(vm=vm):
+            return f"{vm}'s quiet period ends"
+        case StatusReport(vm=vm, committed_mib=mib):
+            return f"{vm}'s guest reports {mib} MiB committed"
+        case BalloonRequest(vm=vm, mib=mib):
+            return f"host asks {vm} to balloon {mib} MiB"
+        case BalloonResponse():
+            return _describe_balloon_response(event, before)
+        case UnballoonRequest(vm=vm, mib=mib):
+            return f"host returns {mib} MiB of ballooned memory to {vm}"
+        case UnballoonResponse(vm=vm):
+            return f"{vm}'s guest takes the unballooned memory back"
+        case HotAddRequest(vm=vm, mib=mib):
+            return f"host hot-adds {mib} MiB to {vm}"
+        case HotAddResponse():
+            return _describe_hot_add_response(event, before)
+        case BalancerTick():
+            plan = "; ".join(describe_request(r) for r in result_sent)
+            return f"balancer tick: {plan or 'nothing to send'}"
+    return repr(event)  # an event kind added later still prints, exactly
