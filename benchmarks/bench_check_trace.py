@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from dynmem.model.concrete_steps import is_allowed
-from dynmem.verification.oracle.checktrace import check_log, format_log
+from dynmem.verification.oracle import check_log, format_log
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
 
 

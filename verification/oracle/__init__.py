@@ -1,15 +1,16 @@
 """Drive another implementation and judge it against the model and the reference.
 
 The IUT protocols (``SystemIut``, ``PolicyIut``) and JSON Lines wire (``open_iut``,
-``serve_jsonl``), the judge (``CaseRunner``,
-``run_case``), the generators and the search that shrinks a failure (``search``), the report
-(``write_report``), ``check-trace`` for recorded logs (``check_log``) and the conformance
-vectors (``write_vectors``).
+``serve_jsonl``), the judge (``CaseRunner``, ``run_case``), the generators and the search that
+shrinks a failure (``search``), the report (``write_report``), ``check-trace`` for recorded
+logs (``check_log``; ``format_log`` writes one) and the conformance vectors
+(``write_vectors``).
 """
 
 from dynmem.verification.oracle.checktrace import check_log
 from dynmem.verification.oracle.iut import PolicyIut, SystemIut
 from dynmem.verification.oracle.judge import CaseRunner, run_case
+from dynmem.verification.oracle.logwriter import format_log
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
 from dynmem.verification.oracle.report import write_report
 from dynmem.verification.oracle.search import SearchResult, search
@@ -18,6 +19,6 @@ from dynmem.verification.oracle.wire import open_iut, serve_jsonl
 
 __all__ = [
     "CaseRunner", "PolicyIut", "ReferencePolicy", "ReferenceSystem", "SearchResult", "SystemIut",
-    "check_log", "open_iut", "run_case", "search", "serve_jsonl", "write_report",
+    "check_log", "format_log", "open_iut", "run_case", "search", "serve_jsonl", "write_report",
     "write_vectors",
 ]

@@ -25,8 +25,8 @@ unchecked header) to the full check, so verdicts and messages are the full check
   another (each a single-VM step, the two-state invariants seeing the tick); a tick that
   sends nothing and changes nothing needs only the two-state clauses on unchanged VMs.
 
-``tests/verification/test_checktrace.py`` proves the fast path equivalent to the full check
-on random logs with planted faults; ``tests/verification/test_vm_step.py`` proves the one-VM
+``tests/verification/oracle/test_checktrace.py`` proves the fast path equivalent to the full check
+on random logs with planted faults; ``tests/verification/oracle/test_vm_step.py`` proves the one-VM
 judgement equivalent to ``judge_system_step`` and checks the properties of the invariant
 registry it relies on. Every cache is cleared when it grows past its bound.
 """
@@ -60,20 +60,18 @@ from dynmem.verification.codec import (
     count_key_tokens,
     count_keys,
     event_from_json,
-    event_to_json,
     expect_object,
     load_json,
     read_lines,
     state_from_json,
-    state_to_json,
 )
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.iut import Observed
 from dynmem.verification.oracle.judge import Divergence, IsAllowed, judge_system_step
+from dynmem.verification.oracle.logwriter import LOG_FORMAT, LOG_VERSION
 from dynmem.verification.oracle.observation import (
     Observation,
     ObservedVm,
-    observation_to_json,
     observe_vm,
     observed_vm_from_json,
     requests_from_json,
@@ -143,11 +141,11 @@ class _Entry:
 def read_header(text: str, source: str) -> DmState:
     """The initial state from a log's first line (Rule L1)."""
     obj = expect_object(load_json(text, source, "line 1"), source, "line 1")
-    if obj.get("type") != "header" or obj.get("format") != "dynmem-log":
+    if obj.get("type") != "header" or obj.get("format") != LOG_FORMAT:
         raise InputError(source, "line 1", obj.get("format"),
-                         'must be a header {"type": "header", "format": "dynmem-log", ...}')
-    if obj.get("version") != 1:
-        raise InputError(source, "line 1.version", obj.get("version"), "must be 1")
+                         f'must be a header {{"type": "header", "format": "{LOG_FORMAT}", ...}}')
+    if obj.get("version") != LOG_VERSION:
+        raise InputError(source, "line 1.version", obj.get("version"), f"must be {LOG_VERSION}")
     return state_from_json(obj.get("initial"), source, "line 1.initial")
 
 
@@ -564,19 +562,3 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
-
-
-def format_log(initial: DmState, entries: Iterable[tuple[Event, Observed]],
-               source: str = "dynmem") -> Iterator[str]:
-    """The lines of a log (§5) for ``initial`` and ``(event, answer)`` pairs, header first."""
-
-    yield json.dumps({"type": "header", "format": "dynmem-log", "version": 1,
-                      "initial": state_to_json(initial), "source": source})
-    for event, answer in entries:
-        entry: dict[str, Any] = {"event": event_to_json(event),
-                                 "observed": observation_to_json(answer.observation)}
-        if answer.sent:
-            entry["sent"] = [event_to_json(r) for r in answer.sent]
-        if answer.rejected is not None:
-            entry["rejected"] = answer.rejected
-        yield json.dumps(entry)

@@ -15,8 +15,9 @@ import dynmem.verification.oracle.checktrace as checktrace
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.cli.main import main
 from dynmem.verification.errors import InputError
-from dynmem.verification.oracle.checktrace import check_log, format_log
+from dynmem.verification.oracle.checktrace import check_log
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
+from dynmem.verification.oracle.logwriter import format_log
 from dynmem.verification.traces import render_text
 
 IS_ALLOWED = is_allowed

@@ -13,8 +13,8 @@ from oracle_helpers import connect, two_vm_host
 
 from dynmem.reference.events import BalancerTick
 from dynmem.verification.cli.main import main
-from dynmem.verification.oracle.checktrace import format_log
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
+from dynmem.verification.oracle.logwriter import format_log
 from dynmem.verification.oracle.observation import view_to_json
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
 from dynmem.verification.oracle.wire import serve_jsonl
