@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 # Code whose R-/P- citations must match specs/ (comments, docstrings and SPEC strings).
 CODE_DIRS = (ROOT / "reference", ROOT / "model")
+# Code that may cite ids (every one must exist) without having to cite every rule.
+CITING_DIRS = (ROOT / "verification",)
 
 # A whole id token: "R-REQUEST-1..3" cites R-REQUEST-1; a family wildcard "R-REQUEST-*" or a
 # placeholder "R-…" cites nothing.
@@ -49,6 +51,12 @@ def read_code() -> dict[str, str]:
     """Every module of the code directories by relative path."""
     return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
             for d in CODE_DIRS for p in sorted(d.glob("*.py"))}
+
+
+def read_citing_code() -> dict[str, str]:
+    """Every module under the citing directories (sub-packages too) by relative path."""
+    return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
+            for d in CITING_DIRS for p in sorted(d.rglob("*.py"))}
 
 
 def get_defined_rule_ids(specs: Mapping[str, str]) -> dict[str, list[str]]:
@@ -220,6 +228,15 @@ def test_code_mentions_only_registered_invariants() -> None:
     assert compare_mentions(read_code(), (inv.id for inv in INVARIANTS), INVARIANT_ID) == []
 
 
+def test_verification_cites_only_existing_ids() -> None:
+    """Every R-/P- id verification/ cites has its heading in specs/, and every INV-/AUX- id it
+    cites is a registry entry (it need not cite every rule: model/ and reference/ do)."""
+    code = read_citing_code()
+    assert code, "no verification modules found"
+    assert compare_mentions(code, get_defined_rule_ids(read_specs()), RULE_ID) == []
+    assert compare_mentions(code, (inv.id for inv in INVARIANTS), INVARIANT_ID) == []
+
+
 # --- the checks catch mismatches --------------------------------------------------------------
 
 
@@ -302,6 +319,19 @@ class TestChecksCatchMismatches:
                                      "deliberately not cited in code): R-START.")
         problems = compare_rule_citations(specs, read_code())
         assert any("documentation-only id R-START is cited" in p for p in problems), problems
+
+    @pytest.mark.parametrize(("planted", "pattern"), [
+        ("# R-TELEPORT: move memory by magic\n", RULE_ID),
+        ('"""Checks INV-TELEPORT on every state."""\n', INVARIANT_ID),
+    ])
+    def test_verification_cites_unknown_id(self, planted: str, pattern: re.Pattern[str]) -> None:
+        """An id cited in a verification sub-package but defined nowhere is reported."""
+        code = {**read_citing_code(), "verification/explore/extra.py": planted}
+        known = (get_defined_rule_ids(read_specs()) if pattern is RULE_ID
+                 else [inv.id for inv in INVARIANTS])
+        problems = compare_mentions(code, known, pattern)
+        assert any("TELEPORT is mentioned in ['verification/explore/extra.py']" in p
+                   for p in problems), problems
 
     def test_dangling_mention_in_specs(self) -> None:
         """A spec that mentions an id nobody defines is reported."""

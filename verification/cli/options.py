@@ -69,7 +69,7 @@ def add_invariant(parser: argparse.ArgumentParser, does: str, default: str,
     """``--invariant ID``: an invariant of the registry; ``does`` says what it is for."""
     more = "; repeatable" if repeatable else ""
     parser.add_argument("--invariant", action="append" if repeatable else "store",
-                        metavar="ID", help=f"{does} the invariant ID (such as INV-03){more}"
+                        metavar="ID", help=f"{does} the invariant ID (such as INV-PHYSICAL){more}"
                                            f"{_default(default)}")
 
 

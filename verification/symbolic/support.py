@@ -31,7 +31,7 @@ class Support:
 
 
 def get_premise_labels(model: Model) -> tuple[list[str], list[str]]:
-    """Every clause premise label (``INV-X: clause``) and guard label of ``model``."""
+    """Every clause premise label (``INV-…: clause``) and guard label of ``model``."""
     clauses = [f"{inv.id}: {c.name}" for inv in model.invariants for c in inv.clauses
                if c.scope != "pair"]
     guards = [f"guard {a.name}: {g.name}" for a in model.actions for g in a.guards]
