@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from dynmem.verification.errors import InputError
+
 # Every flag spelled here; a command module spells only its own.
 SHARED = ("--json", "--out", "--timeout", "--seed", "--vms", "--mutant", "--invariant",
           "--examples", "--ascii", "--html")
@@ -73,21 +75,17 @@ def add_invariant(parser: argparse.ArgumentParser, does: str, default: str,
                                            f"{_default(default)}")
 
 
-def positive_int(text: str) -> int:
-    """An integer of at least 1 (argparse type; anything else is a usage error, exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
-
-
 def add_examples(parser: argparse.ArgumentParser, default: int | None, shown: str) -> None:
-    """``--examples N``: how many generated examples to run (``shown``: the default's words)."""
-    parser.add_argument("--examples", type=positive_int, default=default, metavar="N",
+    """``--examples N``: how many generated examples to run (``shown``: the default's words);
+    the command checks it with ``check_examples`` when it runs."""
+    parser.add_argument("--examples", type=int, default=default, metavar="N",
                         help=f"generated examples to run (default: {shown})")
+
+
+def check_examples(examples: int | None) -> None:
+    """``--examples`` is at least 1 when given (else an InputError: exit 2, one line)."""
+    if examples is not None and examples <= 0:
+        raise InputError("command line", "--examples", examples, "must be > 0")
 
 
 def add_ascii(parser: argparse.ArgumentParser) -> None:

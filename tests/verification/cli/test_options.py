@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dynmem.verification.cli import options
-from dynmem.verification.cli.main import build_parser
+from dynmem.verification.cli.main import build_parser, main
 
 COMMANDS_DIR = Path(options.__file__).parent / "commands"
 
@@ -75,11 +75,8 @@ def test_every_shared_flag_is_used_by_two_commands() -> None:
     assert {f: sorted(users[f]) for f in options.SHARED if len(users[f]) < 2} == {}
 
 
-@pytest.mark.parametrize(("text", "ok"), [("1", True), ("40", True), ("0", False),
-                                          ("-3", False), ("x", False)])
-def test_positive_int(text: str, ok: bool) -> None:
-    if ok:
-        assert options.positive_int(text) == int(text)
-    else:
-        with pytest.raises(argparse.ArgumentTypeError):
-            options.positive_int(text)
+@pytest.mark.parametrize("command", ["fuzz", "oracle"])
+def test_examples_below_one_is_bad_usage(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--examples 0`` exits 2 with one line naming the option, before anything runs."""
+    assert main([command, "--examples", "0", *(["--iut", "true"] * (command == "oracle"))]) == 2
+    assert "--examples = 0: must be > 0" in capsys.readouterr().err

@@ -50,6 +50,7 @@ def register(subparsers: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
+    options.check_examples(args.examples)
     if args.seed is not None and args.seed < 0:
         raise InputError("command line", "--seed", args.seed, "must be >= 0")
     if args.mutant:
