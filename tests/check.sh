@@ -15,4 +15,5 @@ fi
 python3 -m ruff check .
 (cd .typecheck && python3 -m mypy --config-file ../pyproject.toml \
     -p dynmem.model -p dynmem.reference -p dynmem.verification)
-python3 -m pytest "$@"
+# -m "" runs every test, the slow campaigns too (a bare pytest leaves them out: pyproject.toml)
+python3 -m pytest -m "" "$@"

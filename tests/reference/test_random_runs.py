@@ -12,6 +12,7 @@ import copy
 import random
 
 import attrs
+import pytest
 
 from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.environment import enabled_events, settle
@@ -117,6 +118,7 @@ def random_run(seed: int, steps: int = STEPS, step_fn: Step = step
     return initial, events, states
 
 
+@pytest.mark.slow  # the longest runs; the other random-run tests here stay in the fast run
 def test_invariants_hold_over_long_random_runs() -> None:
     """INV-*: 200 seeded runs of 200 steps (honest and adversarial) never break an invariant."""
     kinds: set[str] = set()

@@ -3,8 +3,8 @@
 ``Trace`` and ``run_events`` (``trace.py``); ITF JSON (``write_itf``, ``read_itf``); events in
 words (``describe_event``, ``words.py``), the text trace for people (``render_text``,
 ``text.py``), the runnable program (``render_program``, ``program.py``) and ``dynmem show``
-(``render_show``);
-clause-level blame (``blame.py``, ``traced.py``); the cross-engine shrinker (``shrink_trace``).
+(``render_show``); clause-level blame (``blame.py``, ``traced.py``); the cross-engine shrinker
+(``shrink_trace``).
 The matplotlib timeline (``plot.py``) and the HTML page (``html.py``) are not loaded by this
 face: import them where a picture is wanted.
 """

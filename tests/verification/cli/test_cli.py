@@ -207,6 +207,7 @@ class TestSimulate:
 
 
 class TestVerify:
+    @pytest.mark.slow  # the whole of dynmem verify
     def test_all_builtins_pass(self, capsys: pytest.CaptureFixture[str]) -> None:
         """``dynmem verify`` (every section): a row per check, progress on stderr, exit 0."""
         code, out, err = _run(capsys, "verify")

@@ -38,6 +38,7 @@ SLOTS = {name: 3 if name == "start_without_free_memory" else 2 for name in MODEL
 MAX_DEPTH = 8
 
 
+@pytest.mark.slow  # BMC of every model-level mutant (test_bmc.py keeps one in the fast run)
 @pytest.mark.parametrize("name", list(MODEL_MUTANTS))
 def test_caught_and_replayed_in_reference_mutant(name: str) -> None:
     """BMC finds the mutant's invariant broken within 8 steps; the shortest trace replays,

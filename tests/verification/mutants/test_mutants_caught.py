@@ -63,6 +63,7 @@ def test_exploration_catches(name: str) -> None:
     assert any(f"✗ {inv}" in text for inv in bug.breaks), text
 
 
+@pytest.mark.slow  # a Hypothesis campaign per planted bug
 @pytest.mark.parametrize("name", STATEFUL)
 def test_stateful_catches(name: str) -> None:
     """The ci campaign (invariants only, no shrinking here) fails on the bug with one of

@@ -27,6 +27,7 @@ BUGS = [
 ]
 
 
+@pytest.mark.slow  # an oracle campaign and shrink per buggy IUT
 @pytest.mark.parametrize(("name", "kind", "cls", "invariants", "bound"), BUGS)
 def test_planted_bug_is_caught_with_a_short_trace(name: str, kind: str, cls: str,
                                                  invariants: set[str], bound: int) -> None:
@@ -73,6 +74,7 @@ def test_buggy_policy_subprocess_through_the_cli(tmp_path: Path) -> None:
     assert report["event"] == {"kind": "balancer_tick"} and report["steps"] <= 10
 
 
+@pytest.mark.slow  # the same campaign on five seeds
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_deep_policy_bug_is_caught_across_seeds(seed: int) -> None:
     """A policy that hot-adds while an unballoon is in flight needs a deep lifecycle (grow,

@@ -24,6 +24,7 @@ def test_node_iut_passes_refinement(capsys: pytest.CaptureFixture[str]) -> None:
     assert "verdict: PASS" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a 300-example lockstep campaign against the Node.js IUT
 def test_node_iut_differs_in_lockstep(tmp_path: Path) -> None:
     """Its policy is not the reference's: lockstep mode reports ``differs`` at a tick."""
     out = tmp_path / "out"

@@ -61,6 +61,7 @@ def _runner(vectors: Path, command: str, *extra: str) -> subprocess.CompletedPro
                            *extra], capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow  # the stand-alone runner over every vector, twice, in subprocesses
 def test_tiny_runner_passes_the_reference_and_catches_a_bug(tmp_path: Path) -> None:
     """examples/vectors_runner.py: the reference passes every case; a buggy IUT fails."""
     main(["vectors", str(tmp_path)])

@@ -41,6 +41,7 @@ def ci_run() -> FuzzResult:
     return run_fuzz("ci")
 
 
+@pytest.mark.slow  # the ci campaign, run once for the class
 class TestCiProfile:
     def test_finds_nothing_on_the_reference(self, ci_run: FuzzResult) -> None:
         """The ci campaign passes: every invariant, R-REJECT, refinement, PROG-* hold."""
