@@ -10,12 +10,13 @@ before anything runs (verification/cli/main.py).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from dynmem.verification.errors import InputError
 
 # Every flag spelled here; a command module spells only its own.
 SHARED = ("--json", "--out", "--timeout", "--seed", "--vms", "--mutant", "--invariant",
-          "--examples", "--ascii", "--html")
+          "--examples", "--ascii", "--html", "--plot", "--window")
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -98,6 +99,18 @@ def add_html(parser: argparse.ArgumentParser, contents: str) -> None:
     """``--html FILE.html``: also write a self-contained page of ``contents``."""
     parser.add_argument("--html", metavar="FILE.html",
                         help=f"also write a self-contained HTML report: {contents}")
+
+
+def add_plot(parser: argparse.ArgumentParser, picture: str, metavar: str) -> None:
+    """``--plot FILE``: also draw ``picture`` (``metavar`` names the image formats)."""
+    parser.add_argument("--plot", metavar=metavar, help=f"also draw {picture} (matplotlib)")
+
+
+def add_window(parser: argparse.ArgumentParser, default: int, metavar: str, what: str,
+               number: Callable[[str], int] = int) -> None:
+    """``--window N``: how many steps or samples ``what`` spans (read by ``number``)."""
+    parser.add_argument("--window", type=number, default=default, metavar=metavar,
+                        help=f"{what} (default {default})")
 
 
 def add_trace_file(parser: argparse.ArgumentParser, trace: str) -> None:

@@ -17,6 +17,7 @@ from dynmem.verification.audit.explain import DEFAULT_RLIMIT
 from dynmem.verification.audit.report import render_text, summarize, write_html, write_plot
 from dynmem.verification.audit.run import Options, run_audit
 from dynmem.verification.audit.scenario import DEFAULT_PHASES, write_scenario
+from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError
 
 
@@ -54,8 +55,7 @@ def register(subparsers: Any) -> None:
                         help="memory the parent partition keeps (default 0)")
     parser.add_argument("--floor", choices=("startup", "minimum"), default="startup",
                         help="the floor judged: startup (2008R2SP1, default) or minimum (2012+)")
-    parser.add_argument("--window", type=_positive, default=8, metavar="W",
-                        help="samples per Z3 window (default 8)")
+    options.add_window(parser, 8, "W", "samples per Z3 window", _positive)
     parser.add_argument("--z3-windows", type=_non_negative, default=20, metavar="N",
                         help="windows Z3 decides per file, besides --exact (default 20)")
     parser.add_argument("--exact", action="store_true",
@@ -66,13 +66,13 @@ def register(subparsers: Any) -> None:
                         help="size of the VMs counted by the 'more VMs' advice (default 2048)")
     parser.add_argument("--qmp-vm", metavar="NAME",
                         help="the VM of QMP transcripts (default: the file's stem)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    options.add_json(parser)
     parser.add_argument("--scenario", metavar="OUT.json",
                         help="write a scenario of the observed VMs and demands")
     parser.add_argument("--phases", type=_positive, default=DEFAULT_PHASES, metavar="N",
                         help=f"demand phases in the scenario (default {DEFAULT_PHASES})")
-    parser.add_argument("--plot", metavar="F.png", help="draw the series (matplotlib)")
-    parser.add_argument("--html", metavar="F.html", help="write an HTML report")
+    options.add_plot(parser, "the series as a PNG image", "FILE.png")
+    options.add_html(parser, "the series drawn, the findings and the advice")
     parser.set_defaults(handler=run)
 
 

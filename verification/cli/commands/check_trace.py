@@ -32,8 +32,7 @@ def register(subparsers: Any) -> None:
                     "invariant. Exit 0: conforms; 1: a violation; 2: unreadable log.",
     )
     parser.add_argument("log", metavar="LOG.jsonl", help="the log (specs/formats/oracle.md §5)")
-    parser.add_argument("--window", type=int, default=8, metavar="N",
-                        help="steps of context shown before the violation (default 8)")
+    options.add_window(parser, 8, "N", "steps of context shown before the violation")
     parser.add_argument("--no-fast", action="store_true",
                         help="judge every step with the full check (slower, same verdicts)")
     options.add_json(parser)

@@ -41,8 +41,7 @@ def register(subparsers: Any) -> None:
                         help="show rows for this VM only (repeatable); events and findings "
                              "are always shown")
     options.add_ascii(parser)
-    parser.add_argument("--plot", metavar="FILE.png|svg",
-                        help="also write the memory timeline as a PNG or SVG image")
+    options.add_plot(parser, "the memory timeline as a PNG or SVG image", "FILE.png|svg")
     options.add_html(parser, "the plot, the step table, the blame and the settings")
     parser.set_defaults(handler=run)
 
