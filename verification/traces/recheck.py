@@ -154,10 +154,10 @@ def recheck_trace(trace: Trace) -> Recheck:
     >>> t = Trace(DmState(HostSettings(4096, 1024), 3072))
     >>> recheck_trace(t).ok
     True
-    >>> forged = attrs.evolve(t, findings=(Finding(0, Violation("INV-FREE", "x", None, "")),))
+    >>> forged = attrs.evolve(t, findings=(Finding(0, Violation("INV-PHYSICAL", "x", None, "")),))
     >>> r = recheck_trace(forged)
     >>> r.ok, r.sentences()
-    (True, ['the file claims INV-FREE (x) at step 0; re-checking finds no such violation'])
+    (True, ['the file claims INV-PHYSICAL (x) at step 0; re-checking finds no such violation'])
     """
     step_fn, label = _step_fn(trace)
     found = list(_replayed(trace, step_fn, label))
