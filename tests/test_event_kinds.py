@@ -31,7 +31,7 @@ from dynmem.reference.step import step
 from dynmem.verification.oracle import checktrace
 from dynmem.verification.properties import reachable
 from dynmem.verification.stateful.machine import DmMachine
-from dynmem.verification.traces.render import describe_event
+from dynmem.verification.traces.words import describe_event
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = sorted(EVENT_TYPES)
