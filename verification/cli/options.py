@@ -50,9 +50,10 @@ def add_seed(parser: argparse.ArgumentParser, unseeded: str) -> None:
                         help=f"random seed, to repeat a run exactly (default: {unseeded})")
 
 
-def add_vms(parser: argparse.ArgumentParser, default: int | None, shown: str) -> None:
+def add_vms(parser: argparse.ArgumentParser, default: int | None, shown: str,
+            choices: tuple[int, ...] | None = None) -> None:
     """``--vms N``: the number of VM slots; ``shown`` is the default as the help says it."""
-    parser.add_argument("--vms", type=int, default=default, metavar="N",
+    parser.add_argument("--vms", type=int, default=default, metavar="N", choices=choices,
                         help=f"number of VM slots (default: {shown})")
 
 
@@ -76,11 +77,13 @@ def add_invariant(parser: argparse.ArgumentParser, does: str, default: str,
                                            f"{_default(default)}")
 
 
-def add_examples(parser: argparse.ArgumentParser, default: int | None, shown: str) -> None:
-    """``--examples N``: how many generated examples to run (``shown``: the default's words);
-    the command checks it with ``check_examples`` when it runs."""
+def add_examples(parser: argparse.ArgumentParser, default: int | None, shown: str,
+                 note: str = "") -> None:
+    """``--examples N``: how many generated examples to run (``shown``: the default's words;
+    ``note``: what else the command says); checked by ``check_examples`` when it runs."""
     parser.add_argument("--examples", type=int, default=default, metavar="N",
-                        help=f"generated examples to run (default: {shown})")
+                        help=f"generated examples to run (default: {shown})"
+                             + (f"; {note}" if note else ""))
 
 
 def check_examples(examples: int | None) -> None:

@@ -24,6 +24,7 @@ import attrs
 from dynmem.model.concrete_steps import is_allowed as model_is_allowed
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import initial_state
+from dynmem.verification.cli import options
 from dynmem.verification.conformance import (
     ConformanceResult,
     check_policy,
@@ -73,29 +74,24 @@ def register(subparsers: Any) -> None:
                         help="run only the bounded-exhaustive phase")
     parser.add_argument("--no-exhaustive", action="store_true",
                         help="run only the random phase")
-    parser.add_argument("--vms", type=int, choices=(1, 2, 3), default=2, metavar="N",
-                        help="the exhaustive phase covers the presets of 1..N VMs (1, 2 or 3; "
-                             "default 2; 3 is 700,978 states for a system, 305,116 with three "
-                             "weights for a policy: minutes)")
-    parser.add_argument("--examples", type=_positive, default=100, metavar="N",
-                        help="random phase: examples that pass before the verdict is PASS "
-                             "(default 100); a failing run counts the examples up to and "
-                             "including the first failure; shrink replays are counted apart")
-    parser.add_argument("--seed", type=int, default=None, metavar="S",
-                        help="random seed (default: a fresh one, printed in the report)")
+    options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs; 3 is "
+                               "700,978 states for a system, 305,116 with three weights for a "
+                               "policy: minutes", choices=(1, 2, 3))
+    options.add_examples(parser, 100, "100", "in the random phase, examples that pass before "
+                         "the verdict is PASS; a failing run counts the examples up to and "
+                         "including the first failure; shrink replays are counted apart")
+    options.add_seed(parser, "a fresh one, printed in the report")
     parser.add_argument("--max-steps", type=_positive, default=60, metavar="N",
                         help="events per example at most (default 60)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="per-request timeout (default 10)")
+    options.add_timeout(parser, 10.0, "request to the IUT",
+                        "a late answer is the IUT's fault (a protocol fault)")
     parser.add_argument("--shrink-replays", type=_natural, default=SHRINK_REPLAYS,
                         metavar="N",
                         help="replays of the IUT spent shrinking a random-phase failure at "
                              f"most (default {SHRINK_REPLAYS}; a count, so the shrunk trace "
                              "does not depend on the machine's speed)")
-    parser.add_argument("--out", metavar="DIR",
-                        help="write report.json, report.txt, trace.itf.json and case/ here")
-    parser.add_argument("--json", action="store_true",
-                        help="print report.json on stdout instead of the text report")
+    options.add_out_dir(parser, "report.json, report.txt, trace.itf.json and case/")
+    options.add_json(parser)
     parser.set_defaults(handler=run)
 
 
@@ -180,6 +176,7 @@ def describe_phase(found: ConformanceResult) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the oracle; print and write the report; return the exit code."""
+    options.check_examples(args.examples)
     kind: Kind = args.kind
     mode: Mode = args.mode
     if args.exhaustive and args.no_exhaustive:
