@@ -144,11 +144,15 @@ class TestMismatch:
         assert "the model has" in outcome.reason and "the reference has" in outcome.reason
 
 
-def test_timeout_is_unknown_not_clean() -> None:
-    """A 1 ms budget per depth cannot decide depth 6: BmcUnknown, never NoViolation."""
-    outcome = check_bmc(small_scope(2), 6, timeout_s=0.001)
-    assert isinstance(outcome, BmcUnknown)
-    assert "unknown" in outcome.reason
+def test_exhausted_budget_is_unknown_not_clean() -> None:
+    """1,000 rlimit units per depth cannot decide depth 1: BmcUnknown naming the query, the
+    budget and the flag, never NoViolation; the default budget decides it."""
+    outcome = check_bmc(small_scope(2), 6, rlimit=1000)
+    assert isinstance(outcome, BmcUnknown), outcome
+    assert "gave up on the depth-" in outcome.reason
+    assert "of its 1,000 rlimit units (budget exhausted" in outcome.reason
+    assert "raise it with --rlimit 10000" in outcome.reason
+    assert isinstance(check_bmc(small_scope(2), outcome.depth), NoViolation)
 
 
 class TestWitnesses:
@@ -214,8 +218,8 @@ class TestCli:
 
     @pytest.mark.parametrize("argv", [
         ["--vms", "0"], ["--depth", "-1"], ["--mutant", "nope"], ["--invariant", "INV-NOPE"],
-        ["--timeout", "0"],
-    ], ids=["vms", "depth", "mutant", "invariant", "timeout"])
+        ["--rlimit", "0"],
+    ], ids=["vms", "depth", "mutant", "invariant", "rlimit"])
     def test_bad_usage_exit_2(self, argv: list[str],
                               capsys: pytest.CaptureFixture[str]) -> None:
         code, out, err = _run(capsys, "bmc", *argv)

@@ -36,7 +36,8 @@ def test_prove_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--vms", "0"], "--vms = 0: must be 1..512"),
-    (["--timeout", "0"], "--timeout = 0.0: must be > 0 seconds"),
+    (["--rlimit", "0"], "--rlimit = 0: must be 1..4294967295"),
+    (["--rlimit", "4294967296"], "--rlimit = 4294967296: must be 1..4294967295"),
     (["--jobs", "0"], "--jobs = 0: must be >= 1"),
 ])
 def test_bad_usage_exits_2(argv: list[str], message: str,
@@ -51,7 +52,7 @@ def test_unknown_is_shown_and_exits_1(monkeypatch: pytest.MonkeyPatch,
     """An unknown obligation is shown as ?? with its reason, never as proved: exit 1."""
     ob = Obligation("consecution", "INV-FLOOR", "Demand", 0, 1)
     fake = ProofRun(1, (Proved(Obligation("initiation", "INV-FLOOR", n_vms=1), 0.01),
-                        Unknown(ob, 0.02, "Z3 answered unknown (timeout)")), 0.03)
+                        Unknown(ob, 0.02, "Z3 answered unknown (canceled)")), 0.03)
     monkeypatch.setattr(prove, "check_inductive", lambda *a, **k: fake)
     assert main(["prove", "--vms", "1"]) == 1
     out = capsys.readouterr().out
@@ -73,3 +74,16 @@ def test_cti_is_rendered_as_a_trace(monkeypatch: pytest.MonkeyPatch,
     out = capsys.readouterr().out
     assert "CTI event HotAddRequest does not preserve INV-PHYSICAL" in out
     assert "✗ INV-PHYSICAL" in out or "x INV-PHYSICAL" in out
+
+
+def test_starved_budget_is_unknown_naming_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--rlimit 50`` starves every obligation: exit 1, each reported UNKNOWN with the
+    budget and the flag that raises it (the message comes first, then the exit code)."""
+    code = main(["prove", "--vms", "1", "--rlimit", "50", "--jobs", "1"])
+    out = capsys.readouterr().out
+    assert ("UNKNOWN initial states satisfy INV-TYPE (N=1): Z3 gave up on obligation "
+            "'initial states satisfy INV-TYPE (N=1)' after 50 of its 50 rlimit units "
+            "(budget exhausted") in out
+    assert "undecided, not proved; raise it with --rlimit 500" in out
+    assert "NOT PROVED" in out
+    assert code == 1
