@@ -186,9 +186,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 class TestCli:
     def test_clean_exit_0(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, err = _run(capsys, "bmc", "--vms", "1", "--depth", "2")
-        assert code == 0
-        assert out.startswith("bmc: no violation up to depth 2 (") and "not a proof" in out
+        assert out.startswith("bmc: no violation up to depth 2 (") and "not a proof" in out, out
         assert "[bmc depth 2] no violation" in err
+        assert code == 0
 
     def test_mutant_exit_1_with_trace_and_itf(self, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,24 +196,24 @@ class TestCli:
         out_file = tmp_path / "cex.itf.json"
         code, out, _ = _run(capsys, "bmc", "--mutant", "start_without_free_memory",
                             "--vms", "3", "--depth", "4", "--out", str(out_file))
+        assert "step 2: start" in out and "INV-PHYSICAL" in out, out
         assert code == 1
-        assert "step 2: start" in out and "INV-PHYSICAL" in out
         trace = read_itf(out_file)
         assert dict(trace.notes)["mutant"] == "start_without_free_memory"
         assert len(trace.steps) == 2
 
     def test_json_is_one_document_and_quiet(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, err = _run(capsys, "bmc", "--vms", "1", "--depth", "1", "--json")
-        assert code == 0 and err == ""
         data = json.loads(out)
-        assert data["ok"] is True and data["status"] == "none" and data["max_depth"] == 1
+        assert data["ok"] is True and data["status"] == "none" and data["max_depth"] == 1, out
+        assert code == 0 and err == ""
 
     def test_json_counterexample(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = _run(capsys, "bmc", "--mutant", "settings_change_while_running",
                             "--depth", "3", "--json")
-        assert code == 1
         data = json.loads(out)
-        assert data["ok"] is False and data["depth"] == 2
+        assert data["ok"] is False and data["depth"] == 2, out
+        assert code == 1
         assert data["trace"]["#meta"]["format"] == "ITF"
 
     @pytest.mark.parametrize("argv", [

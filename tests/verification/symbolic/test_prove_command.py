@@ -13,21 +13,25 @@ from dynmem.verification.symbolic.obligations import Obligation, ProofRun, Prove
 
 def test_prove_prints_the_table_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     """Default run: N=2 and any N, a table row per invariant, PROVED, exit 0."""
-    assert main(["prove", "--jobs", "1"]) == 0
+    code = main(["prove", "--jobs", "1"])
     out = capsys.readouterr()
+    assert "PROVED:" in out.out, out.out  # the output first: a failure shows what failed
     assert "dynmem prove: N = 2 VM slots" in out.out
     assert "dynmem prove: any number of VMs" in out.out
-    assert "INV-CONSERVATION" in out.out and "PROVED:" in out.out
+    assert "INV-CONSERVATION" in out.out
     assert "lemma L-OWNED-NONNEG (any N): proved" in out.out
     assert "[N=2 409/409]" in out.err  # progress goes to stderr
+    assert code == 0
 
 
 def test_prove_json(capsys: pytest.CaptureFixture[str]) -> None:
     """--json prints one document with every obligation and its unsat core."""
-    assert main(["prove", "--vms", "1", "--json"]) == 0
+    code = main(["prove", "--vms", "1", "--json"])
     out = capsys.readouterr()
     data = json.loads(out.out)
-    assert out.err == ""
+    assert data["ok"], [o for r in data["runs"] for o in r["obligations"]
+                        if o["status"] != "proved"]
+    assert out.err == "" and code == 0
     assert data["ok"] and [r["n_vms"] for r in data["runs"]] == [1]
     first = data["runs"][0]["obligations"][0]
     assert first["status"] == "proved" and first["core"] == ["Init"]
