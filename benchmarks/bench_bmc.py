@@ -20,6 +20,7 @@ import sys
 import time
 
 from dynmem.model.invariants import BY_ID, INVARIANTS
+from dynmem.model.params import STANDARD
 from dynmem.verification.mutants.models import list_variants
 from dynmem.verification.symbolic.bmc import Counterexample, NoViolation, check_bmc
 from dynmem.verification.symbolic.scope import small_scope
@@ -33,7 +34,7 @@ def _search(name: str, n: int, depth: int, expected: str | None) -> tuple[str, b
     invariants = [BY_ID[expected]] if expected else list(INVARIANTS)
     started = time.perf_counter()
     outcome = check_bmc(small_scope(n), depth, variant.model.apply(), invariants, variant.step,
-                        timeout_s=120)
+                        rlimit=STANDARD.rlimit)
     wall = time.perf_counter() - started
     if not isinstance(outcome, Counterexample):
         return f"{outcome.status} at depth {outcome.depth} | - | {wall:.2f}", False
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n| model | N | result | time (s) |\n|---|---|---|---|")
     for n in sizes:
         started = time.perf_counter()
-        outcome = check_bmc(small_scope(n), args.clean_depth, timeout_s=600)
+        outcome = check_bmc(small_scope(n), args.clean_depth, rlimit=STANDARD.rlimit)
         wall = time.perf_counter() - started
         word = (f"no violation up to depth {args.clean_depth}"
                 if isinstance(outcome, NoViolation) else outcome.status)

@@ -4,7 +4,7 @@ A script, not a test: run it once on a quiet machine and paste its markdown tabl
 README. It exits 1 if any run is not fully proved (a CTI or an unknown), so a number is
 never reported for a failed proof.
 
-    python3 benchmarks/bench_prove.py [--sizes 2,4,8,16,32,64] [--jobs 2] [--timeout 120]
+    python3 benchmarks/bench_prove.py [--sizes 2,4,8,16,32,64] [--jobs 2] [--rlimit N]
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import platform
 import sys
 import time
 
+from dynmem.model.params import STANDARD
 from dynmem.verification.symbolic.inductive import check_inductive
 from dynmem.verification.symbolic.obligations import get_obligations
 
 
-def _row(label: str, n_vms: int | None, jobs: int, timeout_s: float, sliced: bool) -> str:
+def _row(label: str, n_vms: int | None, jobs: int, rlimit: int, sliced: bool) -> str:
     started = time.perf_counter()
-    run = check_inductive(n_vms, timeout_s=timeout_s, jobs=jobs, sliced=sliced)
+    run = check_inductive(n_vms, rlimit=rlimit, jobs=jobs, sliced=sliced)
     wall = time.perf_counter() - started
     slowest = max(run.outcomes, key=lambda o: o.seconds)
     verdict = "proved" if run.ok else (f"NOT PROVED ({run.count('cti')} CTI, "
@@ -38,22 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2,4,8,16,32,64")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--rlimit", type=int, default=STANDARD.rlimit)
     parser.add_argument("--full-up-to", type=int, default=8,
                         help="also time the unsliced queries up to this N")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"dynmem prove, {args.jobs} solver processes, timeout {args.timeout:g} s per "
+    print(f"dynmem prove, {args.jobs} solver processes, {args.rlimit:,} rlimit units per "
           f"obligation; {os.cpu_count()} cores, load {load:.1f} at the start; "
           f"Python {platform.python_version()}\n")
     print("| N | obligations | total (s, wall) | slowest obligation (s) | result |")
     print("|---|---|---|---|---|")
     for n in sizes:
-        print(_row(f"N={n}", n, args.jobs, args.timeout, sliced=True), flush=True)
-    print(_row("any N", None, args.jobs, args.timeout, sliced=True), flush=True)
+        print(_row(f"N={n}", n, args.jobs, args.rlimit, sliced=True), flush=True)
+    print(_row("any N", None, args.jobs, args.rlimit, sliced=True), flush=True)
     for n in (n for n in sizes if n <= args.full_up_to):
-        print(_row(f"N={n} unsliced", n, args.jobs, args.timeout, sliced=False), flush=True)
+        print(_row(f"N={n} unsliced", n, args.jobs, args.rlimit, sliced=False), flush=True)
     return 0
 
 

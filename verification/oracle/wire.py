@@ -1,7 +1,9 @@
 """The JSON Lines wire (specs/formats/oracle.md §2): drive a program that speaks it, or speak it.
 
 :class:`SubprocessIut` drives any program through stdin/stdout; it runs in its own process
-group, which is always killed when the driver closes or gives up. :func:`serve_jsonl` turns
+group, which is always killed when the driver closes or gives up, and so is every process the
+IUT started that left the group (``verification/oracle/reaper.py``). Its stderr is drained
+into a bounded buffer: memory stays small whatever the IUT writes. :func:`serve_jsonl` turns
 a Python IUT object into a protocol speaker.
 """
 
@@ -14,9 +16,10 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Callable
+from itertools import count
 from typing import IO, Any
 
 import attrs
@@ -54,9 +57,52 @@ from dynmem.verification.oracle.observation import (
     view_of,
     view_to_json,
 )
+from dynmem.verification.oracle.reaper import MARKER, become_subreaper, end_session
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
-STDERR_TAIL_BYTES = 2048
+STDERR_TAIL_BYTES = 2048  # shown with a fault
+STDERR_KEEP_BYTES = 16 * 1024  # kept in memory (a ring of the last bytes), never a file
+_SESSIONS = count(1)
+
+
+class _StderrTail:
+    """Drain the IUT's stderr in a thread, keeping only the last bytes (bounded memory).
+
+    The pipe is read to its end, so an IUT that floods stderr never stalls on a full pipe;
+    the buffer is cut back to ``STDERR_KEEP_BYTES`` whenever it passes twice that.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream, self.data, self.seen = stream, bytearray(), 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._drain, daemon=True, name="iut-stderr")
+        self.thread.start()
+
+    def _drain(self) -> None:
+        fd = self.stream.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self.lock:
+                self.seen += len(chunk)
+                self.data += chunk
+                if len(self.data) > 2 * STDERR_KEEP_BYTES:
+                    del self.data[:-STDERR_KEEP_BYTES]
+
+    def tail(self, size: int = STDERR_TAIL_BYTES) -> str:
+        """The last ``size`` bytes received, decoded."""
+        with self.lock:
+            return bytes(self.data[-size:]).decode("utf-8", "replace")
+
+    def finish(self) -> None:
+        """Wait for the end of the pipe (every writer is gone once the session ended)."""
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.stream.close()
 
 
 # --- subprocess ------------------------------------------------------------------------------
@@ -93,7 +139,9 @@ class SubprocessIut:
 
     The program is started lazily (``/bin/sh -c command`` in a new session, so it and every
     child it spawns share one process group) and restarted after a fault, with the same
-    ``hello``. ``close`` sends ``bye``, waits ``grace`` seconds and kills the group.
+    ``hello``. ``close`` sends ``bye``, waits ``grace`` seconds and kills the group, then
+    every other process of the session (one that called ``setsid()``, one the harness
+    adopted as child subreaper: ``verification/oracle/reaper.py``).
     """
 
     def __init__(self, command: str, timeout: float = 10.0, cwd: str | None = None,
@@ -105,25 +153,27 @@ class SubprocessIut:
         self._answers: dict[bytes, Observed] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.reader: _LineReader | None = None
-        self.stderr: IO[bytes] | None = None
+        self.stderr: _StderrTail | None = None
+        self.marker = ""
         self.greeting: tuple[Kind, Mode] | None = None
         self.pids: list[int] = []  # every process group leader started (tests check cleanup)
 
     # lifecycle
 
     def _spawn(self) -> None:
-        # Kept open for the IUT's lifetime (closed in close()): a pipe could fill and block it.
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        become_subreaper()  # orphans of the IUT's processes stay ours to find and end
+        self.marker = f"{os.getpid()}-{next(_SESSIONS)}"
         try:
             self.proc = subprocess.Popen(
                 ["/bin/sh", "-c", self.command], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=self.stderr, cwd=self.cwd,
-                start_new_session=True)
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.cwd,
+                env=dict(os.environ, **{MARKER: self.marker}), start_new_session=True)
         except OSError as err:
             raise IutUnusable(f"cannot start the IUT {self.command!r}: {err}") from None
-        assert self.proc.stdout is not None
+        assert self.proc.stdout is not None and self.proc.stderr is not None
         self.pids.append(self.proc.pid)
         self.reader = _LineReader(self.proc.stdout.fileno())
+        self.stderr = _StderrTail(self.proc.stderr)
 
     def _kill_group(self) -> None:
         proc = self.proc
@@ -139,6 +189,9 @@ class SubprocessIut:
                 pass
         with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
             proc.wait(timeout=5)
+        end_session(proc.pid, self.marker)  # those that left the group, or were adopted
+        if self.stderr is not None:
+            self.stderr.finish()
         self.proc = self.reader = None
 
     def close(self) -> None:
@@ -153,29 +206,27 @@ class SubprocessIut:
             except (OSError, ValueError, subprocess.TimeoutExpired):
                 pass
         self._kill_group()
-        if self.stderr is not None:
-            self.stderr.close()
-            self.stderr = None
 
     def stderr_tail(self) -> str:
         """The last 2 KiB the IUT wrote on stderr."""
-        if self.stderr is None:
-            return ""
-        try:
-            self.stderr.seek(0, os.SEEK_END)
-            size = self.stderr.tell()
-            self.stderr.seek(max(0, size - STDERR_TAIL_BYTES))
-            return self.stderr.read().decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return ""
+        return self.stderr.tail() if self.stderr is not None else ""
+
+    @property
+    def stderr_seen(self) -> int:
+        """Bytes the current (or last) IUT process wrote on stderr in all."""
+        return self.stderr.seen if self.stderr is not None else 0
+
+    @property
+    def stderr_kept(self) -> int:
+        """Bytes of it held in memory now."""
+        return len(self.stderr.data) if self.stderr is not None else 0
 
     def _fault(self, detail: FaultDetail, message: str) -> IutFault:
         if detail in ("crash", "exit") and self.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=1)
-        tail = self.stderr_tail()
-        self._kill_group()
-        return IutFault(detail, message, tail)
+        self._kill_group()  # first: the pipe then ends, so the tail is complete
+        return IutFault(detail, message, self.stderr_tail())
 
     # one request, one answer
 
@@ -295,8 +346,8 @@ class SubprocessIut:
         except subprocess.TimeoutExpired:
             return self._fault("exit", f"closed stdout before answering {request['type']!r}")
         if code == 127 and request["type"] == "hello":
-            tail = self.stderr_tail()
             self._kill_group()
+            tail = self.stderr_tail()
             raise IutUnusable(f"cannot run the IUT {self.command!r}: {tail.strip()}")
         how = ("exited with status 0" if code == 0 else
                f"was killed by signal {-code}" if code < 0 else f"exited with status {code}")

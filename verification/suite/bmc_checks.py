@@ -18,7 +18,7 @@ from dynmem.model.invariants import BY_ID
 from dynmem.model.params import MINIMAL
 from dynmem.reference.step import step
 from dynmem.verification.mutants.models import list_variants
-from dynmem.verification.suite.checks import Check, Verdict
+from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Check, Verdict
 from dynmem.verification.symbolic.bmc import Counterexample, Mismatch, NoViolation, check_bmc
 from dynmem.verification.symbolic.scope import small_scope
 from dynmem.verification.symbolic.witness import find_witnesses
@@ -30,9 +30,10 @@ WITNESS_DEPTH = 10  # a balloon response needs 8 steps from power-on, an unballo
 MUTANT_DEPTH = 8
 
 
-def check_model_clean(n_vms: int = MINIMAL.n_vms, depth: int = MINIMAL.bmc_depth) -> Verdict:
+def check_model_clean(n_vms: int = MINIMAL.n_vms, depth: int = MINIMAL.bmc_depth,
+                      rlimit: int = MINIMAL.rlimit) -> Verdict:
     """The real model: no violation up to ``depth`` steps (bounded, not a proof)."""
-    outcome = check_bmc(small_scope(n_vms), depth, timeout_s=MINIMAL.timeout_s)
+    outcome = check_bmc(small_scope(n_vms), depth, rlimit=rlimit)
     if isinstance(outcome, NoViolation):
         return Verdict(True, f"no violation up to depth {depth}, N={n_vms} "
                              f"(bounded, not a proof)")
@@ -46,9 +47,10 @@ def check_model_clean(n_vms: int = MINIMAL.n_vms, depth: int = MINIMAL.bmc_depth
     return Verdict(False, "unknown", (outcome.reason,))
 
 
-def check_witnesses(n_vms: int = 1, depth: int = WITNESS_DEPTH) -> Verdict:
+def check_witnesses(n_vms: int = 1, depth: int = WITNESS_DEPTH,
+                    rlimit: int = MINIMAL.rlimit) -> Verdict:
     """Every action has a reachability witness within ``depth`` steps."""
-    run = find_witnesses(small_scope(n_vms), depth, timeout_s=MINIMAL.timeout_s)
+    run = find_witnesses(small_scope(n_vms), depth, rlimit=rlimit)
     if run.ok:
         deepest = max(w.step for w in run.witnesses)
         return Verdict(True, f"{len(run.witnesses)} actions fire (deepest witness "
@@ -58,7 +60,8 @@ def check_witnesses(n_vms: int = 1, depth: int = WITNESS_DEPTH) -> Verdict:
     return Verdict(False, f"{len(run.missing)} actions without a witness", tuple(details))
 
 
-def check_mutants(n_vms: int = MINIMAL.n_vms, depth: int = MUTANT_DEPTH) -> Verdict:
+def check_mutants(n_vms: int = MINIMAL.n_vms, depth: int = MUTANT_DEPTH,
+                  rlimit: int = MINIMAL.rlimit) -> Verdict:
     """Each model-level mutant: caught, and its trace reproduced in its reference bug."""
     problems: list[str] = []
     traces: list[Trace] = []
@@ -66,7 +69,7 @@ def check_mutants(n_vms: int = MINIMAL.n_vms, depth: int = MUTANT_DEPTH) -> Verd
     for v in variants:
         assert v.model is not None
         outcome = check_bmc(small_scope(n_vms), depth, v.model.apply(), [BY_ID[v.invariant]],
-                            v.step or step, timeout_s=MINIMAL.timeout_s,
+                            v.step or step, rlimit=rlimit,
                             notes=(("mutant", v.name),))
         if isinstance(outcome, Counterexample):
             continue
@@ -79,8 +82,9 @@ def check_mutants(n_vms: int = MINIMAL.n_vms, depth: int = MUTANT_DEPTH) -> Verd
     return Verdict(True, f"{len(variants)} mutants caught and reproduced (N={n_vms})")
 
 
-def checks() -> list[Check]:
-    """The three BMC checks of ``dynmem verify``."""
-    return [Check("model has no violation", SECTION, partial(check_model_clean)),
-            Check("every action has a witness", SECTION, partial(check_witnesses)),
-            Check("every mutant is caught", SECTION, partial(check_mutants))]
+def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
+    """The three BMC checks of ``dynmem verify``, each Z3 check within ``budgets.rlimit``."""
+    rlimit = budgets.rlimit
+    return [Check("model has no violation", SECTION, partial(check_model_clean, rlimit=rlimit)),
+            Check("every action has a witness", SECTION, partial(check_witnesses, rlimit=rlimit)),
+            Check("every mutant is caught", SECTION, partial(check_mutants, rlimit=rlimit))]

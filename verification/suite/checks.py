@@ -1,7 +1,8 @@
 """The types of ``dynmem verify``: a named :class:`Check`, its :class:`Verdict`, its result.
 
-A section is a module of this package with a ``SECTION`` name and a ``checks()`` function
-returning :class:`Check` values; ``suite/runner.py`` lists the sections and runs them.
+A section is a module of this package with a ``SECTION`` name and a ``checks(budgets)``
+function returning :class:`Check` values (:class:`Budgets` bounds their work);
+``suite/runner.py`` lists the sections and runs them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,21 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from dynmem.model.params import MINIMAL
 from dynmem.verification.traces.trace import Trace
+
+
+@attrs.frozen
+class Budgets:
+    """The counts that bound the suite's work, so its verdicts do not depend on the machine.
+
+    ``rlimit`` is the Z3 resource budget of each solver check (``dynmem verify --rlimit``).
+    """
+
+    rlimit: int = MINIMAL.rlimit
+
+
+DEFAULT_BUDGETS = Budgets()
 
 
 @attrs.frozen

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.properties.reachable import REACHABLE_PAIRS
 from dynmem.verification.stateful.fuzz import run_fuzz
-from dynmem.verification.suite.checks import Check, Verdict
+from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Check, Verdict
 from dynmem.verification.traces import ASCII_MARKS, describe_finding
 
 SECTION = "engines"
@@ -61,7 +61,8 @@ def check_fuzz() -> Verdict:
     return Verdict(ok, summary if ok else "FAILED: " + summary, details, traces)
 
 
-def checks() -> list[Check]:
+def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
+    """The engines' checks (bounded by their own counts: states, examples)."""
     return [
         Check("exploration 2 VMs", SECTION, check_exploration),
         Check("oscillation detection is live", SECTION, check_oscillation_detected),

@@ -13,7 +13,7 @@ from functools import partial
 
 from dynmem.model.params import MINIMAL
 from dynmem.verification.errors import SolverUnknown
-from dynmem.verification.suite.checks import Case, Check, Verdict
+from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Case, Check, Verdict
 from dynmem.verification.symbolic.inductive import check_inductive
 from dynmem.verification.symbolic.obligations import CounterexampleToInduction, Outcome, ProofRun
 from dynmem.verification.symbolic.refinement import check_run, check_sampled, random_steps
@@ -52,9 +52,9 @@ def _case(outcome: Outcome) -> Case:
     return Case(label, "passed", outcome.seconds)
 
 
-def check_induction(n_vms: int | None) -> Verdict:
-    """Every obligation for ``n_vms`` slots (None: any N) is proved."""
-    return _proof_verdict(check_inductive(n_vms, timeout_s=MINIMAL.timeout_s, jobs=1))
+def check_induction(n_vms: int | None, rlimit: int = MINIMAL.rlimit) -> Verdict:
+    """Every obligation for ``n_vms`` slots (None: any N) is proved within ``rlimit`` each."""
+    return _proof_verdict(check_inductive(n_vms, rlimit=rlimit, jobs=1))
 
 
 def check_random_refinement() -> Verdict:
@@ -66,21 +66,23 @@ def check_random_refinement() -> Verdict:
                               f"model", details)
 
 
-def check_sampled_refinement() -> Verdict:
+def check_sampled_refinement(rlimit: int = MINIMAL.rlimit) -> Verdict:
     """Z3-chosen pre-states at N = 2: the reference accepts and rejects as the model says."""
     try:
-        checked, found = check_sampled(n_vms=MINIMAL.n_vms, per_case=3)
+        checked, found = check_sampled(n_vms=MINIMAL.n_vms, per_case=3, rlimit=rlimit)
     except SolverUnknown as err:
         return Verdict(False, "unknown: a Z3-chosen sample could not be decided", (str(err),))
     details = tuple(f"{m.event!r}: {m.reason}" for m in found[:20])
     return Verdict(not found, f"{checked} Z3-chosen steps, {len(found)} mismatches", details)
 
 
-def checks() -> list[Check]:
-    """The proofs section's checks, in run order."""
+def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
+    """The proofs section's checks, in run order, each Z3 check within ``budgets.rlimit``."""
+    rlimit = budgets.rlimit
     return [
-        Check(f"induction N={MINIMAL.n_vms}", SECTION, partial(check_induction, MINIMAL.n_vms)),
-        Check("induction any N", SECTION, partial(check_induction, None)),
+        Check(f"induction N={MINIMAL.n_vms}", SECTION,
+              partial(check_induction, MINIMAL.n_vms, rlimit)),
+        Check("induction any N", SECTION, partial(check_induction, None, rlimit)),
         Check("refinement random runs", SECTION, check_random_refinement),
-        Check("refinement Z3-chosen states", SECTION, check_sampled_refinement),
+        Check("refinement Z3-chosen states", SECTION, partial(check_sampled_refinement, rlimit)),
     ]

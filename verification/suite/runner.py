@@ -1,7 +1,7 @@
 """The runner of ``dynmem verify``: every check of every section, each giving a result.
 
 The sections are the modules listed in :data:`SECTIONS`, imported as plain modules; each has a
-``SECTION`` name and a ``checks()`` function returning :class:`Check` values
+``SECTION`` name and a ``checks(budgets)`` function returning :class:`Check` values
 (``suite/checks.py``). A later issue adds a section by adding one import and one entry to
 ``SECTIONS``. A check that raises is a failed check with the exception in its details, never a
 pass.
@@ -15,17 +15,18 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 
 from dynmem.verification.suite import bmc_checks, engine_checks, proof_checks, scenario_checks
-from dynmem.verification.suite.checks import Check, CheckResult, Verdict
+from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Check, CheckResult, Verdict
 
 # The sections, in run order.
 SECTIONS: tuple[ModuleType, ...] = (scenario_checks, proof_checks, bmc_checks, engine_checks)
 
 
-def collect_checks(sections: Iterable[ModuleType] = SECTIONS) -> list[Check]:
-    """Every check of every section, in order."""
+def collect_checks(sections: Iterable[ModuleType] = SECTIONS,
+                   budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
+    """Every check of every section, in order, each bounded by ``budgets``."""
     checks: list[Check] = []
     for module in sections:
-        checks += module.checks()
+        checks += module.checks(budgets)
     return checks
 
 

@@ -13,7 +13,7 @@ from dynmem.verification.errors import InputError
 from dynmem.verification.scenarios.expectations import check_expectations, get_rejections
 from dynmem.verification.scenarios.scenario import Scenario, parse_json, parse_scenario
 from dynmem.verification.scenarios.simulate import simulate
-from dynmem.verification.suite.checks import Check, Verdict
+from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Check, Verdict
 from dynmem.verification.traces import ASCII_MARKS, describe_finding
 
 SECTION = "scenarios"
@@ -54,7 +54,7 @@ def check_builtin(entry: Traversable) -> Verdict:
     return Verdict(True, f"{steps} steps, invariants hold, {refused}, expectations met")
 
 
-def checks() -> list[Check]:
-    """One check per shipped scenario, named after its file."""
+def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
+    """One check per shipped scenario, named after its file (no budget needed)."""
     return [Check(entry.name.removesuffix(".json"), SECTION, partial(check_builtin, entry))
             for entry in list_builtin()]

@@ -13,7 +13,8 @@ states, and break the same invariants at the last step. Outcomes:
 * :class:`Mismatch` — the model's path does not replay (a bug in the model, the reference
   or the decoding), with the model's own trace and where the two part;
 * :class:`NoViolation` — nothing up to ``depth`` steps: bounded, NOT a proof;
-* :class:`BmcUnknown` — Z3 answered unknown or timed out: a failure, never a pass.
+* :class:`BmcUnknown` — Z3 answered unknown (its ``rlimit`` budget ran out): a failure,
+  never a pass.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import attrs
 
 from dynmem.model.actions import ACTIONS, Action
 from dynmem.model.invariants import INVARIANTS, Invariant
+from dynmem.model.params import MINIMAL
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.reference.step import Step, step
 from dynmem.verification.symbolic.replay import get_unreproduced, model_trace, replay_path
@@ -111,7 +113,7 @@ def _broken_at_end(invariants: Sequence[Invariant]) -> Any:
 
 def check_bmc(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS,
               invariants: Sequence[Invariant] = INVARIANTS, step_fn: Step = step,
-              timeout_s: float = 60.0, progress: Progress | None = None,
+              rlimit: int = MINIMAL.rlimit, progress: Progress | None = None,
               notes: tuple[tuple[str, Any], ...] = ()) -> BmcOutcome:
     """The shortest path of at most ``depth`` steps breaking one of ``invariants``.
 
@@ -127,8 +129,9 @@ def check_bmc(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS,
         What must not break (default: the whole registry).
     step_fn : callable
         The reference step the counterexample is replayed through (a planted bug's own).
-    timeout_s : float
-        Z3 timeout per depth; a timeout is a :class:`BmcUnknown`.
+    rlimit : int
+        Z3 resource budget per depth (verification/symbolic/budget.py); running out is a
+        :class:`BmcUnknown`.
     progress : callable, optional
         ``progress(depth, verdict, seconds)`` after each depth.
     notes : tuple of (str, value)
@@ -147,7 +150,7 @@ def check_bmc(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS,
     if depth < 0:
         raise ValueError(f"depth must be >= 0, got {depth}")
     found = search(scope, actions, range(depth + 1), _broken_at_end(invariants),
-                   _holds_at(invariants), timeout_s, progress)
+                   _holds_at(invariants), rlimit, progress)
     if isinstance(found, Miss):
         return NoViolation(found.depth, found.seconds)
     if not isinstance(found, Hit):

@@ -7,7 +7,9 @@ goals, decoder; the any-N decomposition; slicing) in verification/symbolic/encod
 Obligations that share premises form a group (one action at one slot, or the initial
 states): a FRESH ``z3.Solver`` per group, the premises asserted once (tracked by named
 Bools for the unsat cores), then one ``check`` per invariant under its own goal literal.
-An unknown or timeout FAILS the run; it is never shown as proved.
+Each check is bounded by a Z3 resource budget, ``rlimit`` (verification/symbolic/budget.py),
+never by seconds, and each outcome records the units it used. An unknown (the budget ran out,
+or Z3 gave up) FAILS the run; it is never shown as proved.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 import attrs
 import z3
 
+from dynmem.model.params import MINIMAL
+from dynmem.verification.symbolic.budget import describe_unknown, new_solver, run_check
 from dynmem.verification.symbolic.decode import value_of
 from dynmem.verification.symbolic.encodings import encode
 from dynmem.verification.symbolic.obligations import (
@@ -40,17 +44,16 @@ def _failing(goal: list[tuple[str, Any]], inv_id: str, m: z3.ModelRef) -> tuple[
     return tuple(f"{inv_id}: {name}" for name, term in goal if not value_of(m, term))
 
 
-def check_group(group: Group, model: Model = REAL_MODEL, timeout_s: float = 60.0,
+def check_group(group: Group, model: Model = REAL_MODEL, rlimit: int = MINIMAL.rlimit,
                 sliced: bool = True) -> list[Outcome]:
     """Decide every obligation of ``group`` on one fresh solver (a check per invariant).
 
-    A sliced query that answers sat is re-decided on the full query, so a counterexample is
-    never an artefact of slicing.
+    Each check may use ``rlimit`` units of Z3 work. A sliced query that answers sat is
+    re-decided on the full query, so a counterexample is never an artefact of slicing.
     """
     started = time.perf_counter()
     enc = encode(group, model, sliced)
-    solver = z3.Solver()
-    solver.set("timeout", max(1, int(timeout_s * 1000)))
+    solver = new_solver(rlimit)
     labels = {}
     for i, (label, term) in enumerate(enc.premises):
         labels[f"p{i}"] = label
@@ -63,27 +66,27 @@ def check_group(group: Group, model: Model = REAL_MODEL, timeout_s: float = 60.0
     outcomes: list[Outcome] = []
     for ob in group.obligations:
         tick = time.perf_counter()
-        result = solver.check(literals[ob.invariant])
+        result, used = run_check(solver, literals[ob.invariant])
         seconds = share + time.perf_counter() - tick
         if result == z3.unsat:
             core = tuple(sorted(labels[str(t)] for t in solver.unsat_core() if str(t) in labels))
-            outcomes.append(Proved(ob, seconds, core))
+            outcomes.append(Proved(ob, seconds, core, rlimit_used=used))
         elif result == z3.sat and sliced and group.n_vms is not None and group.slot is not None:
             full = attrs.evolve(group, invariants=(ob.invariant,))
-            outcomes.append(check_group(full, model, timeout_s, sliced=False)[0])
+            outcomes.append(check_group(full, model, rlimit, sliced=False)[0])
         elif result == z3.sat:
             m = solver.model()
             trace, raw = enc.decode(m)
             failed = _failing(enc.goals[ob.invariant], ob.invariant, m)
-            outcomes.append(CounterexampleToInduction(ob, seconds, failed, trace, raw))
+            outcomes.append(CounterexampleToInduction(ob, seconds, failed, trace, raw,
+                                                      rlimit_used=used))
         else:
-            why = solver.reason_unknown() or "unknown"
-            outcomes.append(Unknown(ob, seconds, f"Z3 answered unknown ({why}) after "
-                                                 f"{seconds:.2f} s (timeout {timeout_s:g} s)"))
+            reason = describe_unknown(solver, f"obligation '{ob.label}'", used, rlimit)
+            outcomes.append(Unknown(ob, seconds, reason, rlimit_used=used))
     return outcomes
 
 
-def check_obligation(ob: Obligation, model: Model = REAL_MODEL, timeout_s: float = 60.0,
+def check_obligation(ob: Obligation, model: Model = REAL_MODEL, rlimit: int = MINIMAL.rlimit,
                      sliced: bool = True) -> Outcome:
     """Decide one obligation: Proved, CounterexampleToInduction or Unknown.
 
@@ -95,36 +98,37 @@ def check_obligation(ob: Obligation, model: Model = REAL_MODEL, timeout_s: float
     'proved'
     """
     group = Group(ob.kind, (ob.invariant,), ob.action, ob.slot, ob.n_vms)
-    return check_group(group, model, timeout_s, sliced)[0]
+    return check_group(group, model, rlimit, sliced)[0]
 
 
 # Worker state, set once per process by the pool initializer (fork: nothing is pickled).
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model: Model, timeout_s: float, sliced: bool) -> None:
-    _WORKER.update(model=model, timeout_s=timeout_s, sliced=sliced)
+def _init_worker(model: Model, rlimit: int, sliced: bool) -> None:
+    _WORKER.update(model=model, rlimit=rlimit, sliced=sliced)
 
 
 def _solve(group: Group) -> list[Outcome]:
-    return check_group(group, _WORKER["model"], _WORKER["timeout_s"], _WORKER["sliced"])
+    return check_group(group, _WORKER["model"], _WORKER["rlimit"], _WORKER["sliced"])
 
 
-def iter_outcomes(groups: Sequence[Group], model: Model = REAL_MODEL, timeout_s: float = 60.0,
-                  jobs: int = 1, sliced: bool = True) -> Iterator[list[Outcome]]:
+def iter_outcomes(groups: Sequence[Group], model: Model = REAL_MODEL,
+                  rlimit: int = MINIMAL.rlimit, jobs: int = 1,
+                  sliced: bool = True) -> Iterator[list[Outcome]]:
     """Decide ``groups``, in ``jobs`` processes; yields each group's outcomes when done."""
     if jobs <= 1 or len(groups) < 4:
         for group in groups:
-            yield check_group(group, model, timeout_s, sliced)
+            yield check_group(group, model, rlimit, sliced)
         return
     ctx = multiprocessing.get_context("fork")
     chunk = max(1, min(8, len(groups) // (jobs * 8)))
-    with ctx.Pool(jobs, _init_worker, (model, timeout_s, sliced)) as pool:
+    with ctx.Pool(jobs, _init_worker, (model, rlimit, sliced)) as pool:
         yield from pool.imap_unordered(_solve, groups, chunksize=chunk)
 
 
-def check_inductive(n_vms: int | None, model: Model = REAL_MODEL, timeout_s: float = 60.0,
-                    jobs: int = 1, sliced: bool = True,
+def check_inductive(n_vms: int | None, model: Model = REAL_MODEL,
+                    rlimit: int = MINIMAL.rlimit, jobs: int = 1, sliced: bool = True,
                     progress: Callable[[int, int, Outcome], None] | None = None) -> ProofRun:
     """Decide every obligation for ``n_vms`` slots (None: any N) and collect the outcomes.
 
@@ -134,7 +138,7 @@ def check_inductive(n_vms: int | None, model: Model = REAL_MODEL, timeout_s: flo
     order = {ob: i for i, ob in enumerate(o for g in groups for o in g.obligations)}
     started = time.perf_counter()
     done: list[Outcome] = []
-    for outcomes in iter_outcomes(groups, model, timeout_s, jobs, sliced):
+    for outcomes in iter_outcomes(groups, model, rlimit, jobs, sliced):
         for outcome in outcomes:
             done.append(outcome)
             if progress is not None:

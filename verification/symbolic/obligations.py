@@ -10,7 +10,7 @@ and aux). The obligations:
 
 Each obligation has one of three outcomes: :class:`Proved` (with its unsat core: the
 premises and guards the proof used), :class:`CounterexampleToInduction` (the state pair
-decoded into reference values, as a ``Trace``) or :class:`Unknown` (timeout or solver
+decoded into reference values, as a ``Trace``) or :class:`Unknown` (budget ran out or solver
 unknown: it FAILS the run and is never shown as proved). Obligations that share premises
 form a :class:`Group`, decided on one solver (verification/symbolic/inductive.py); the
 encodings of a group are in verification/symbolic/encodings.py.
@@ -90,6 +90,7 @@ class Proved:
     seconds: float
     core: tuple[str, ...] = ()
     status: str = "proved"
+    rlimit_used: int = 0  # Z3 work units the check used
 
 
 @attrs.frozen
@@ -107,6 +108,7 @@ class CounterexampleToInduction:
     trace: Trace | None
     raw: tuple[tuple[str, Any], ...]
     status: str = "cti"
+    rlimit_used: int = 0
 
     @property
     def message(self) -> str:
@@ -122,12 +124,13 @@ class CounterexampleToInduction:
 
 @attrs.frozen
 class Unknown:
-    """Z3 could not decide (timeout or unknown): the run FAILS; this is never a proof."""
+    """Z3 could not decide (budget exhausted or unknown): the run FAILS; never a proof."""
 
     obligation: Obligation
     seconds: float
     reason: str
     status: str = "unknown"
+    rlimit_used: int = 0
 
 
 Outcome = Proved | CounterexampleToInduction | Unknown

@@ -27,6 +27,7 @@ from dynmem.model.actions import ACTIONS, Action
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.instances import get_guards
 from dynmem.model.invariants import INVARIANTS
+from dynmem.model.params import MINIMAL
 from dynmem.model.state import make_state
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.symbolic_steps import make_instance
@@ -48,6 +49,7 @@ from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.reference.step import Step, StepResult, check_request, step
 from dynmem.verification.errors import SolverUnknown
+from dynmem.verification.symbolic.budget import describe_unknown, new_solver, run_check
 from dynmem.verification.symbolic.decode import decode_event, decode_state_or_none, value_of
 
 
@@ -183,7 +185,7 @@ class Sample:
     case: str
 
 
-def _samples(action: Action, n_vms: int, per_case: int, step_fn: Step) -> Iterator[Sample]:
+def _samples(action: Action, n_vms: int, per_case: int, rlimit: int) -> Iterator[Sample]:
     sym = make_state(n_vms, "@pre")
     slot = None if action.scope == "all" else 0
     inst = make_instance(action, n_vms, slot, "@s")
@@ -210,18 +212,17 @@ def _samples(action: Action, n_vms: int, per_case: int, step_fn: Step) -> Iterat
                    [z3.Not(g.term), *[h.term for h in guards if h is not g]], False)
                   for g in guards]
     for case, constraints, enabled in cases:
-        solver = z3.Solver()
-        solver.set("timeout", 10_000)
+        solver = new_solver(rlimit)
         solver.add(*_ind_inv(sym), *constraints)
         # keep amounts small and even so that decoded states look like real ones
         solver.add(*[z3.And(v % 2 == 0, v <= 65536) for v in
                      (sym.free_mib, sym.host.physical_mib, *[x.visible_mib for x in sym.vms])])
         for _ in range(per_case):
-            result = solver.check()
+            result, used = run_check(solver)
             if result == z3.unknown:
                 # a sample Z3 could not decide must not shrink the check silently
-                raise SolverUnknown(f"refinement sampling of {inst.action.name} ({case}): Z3 "
-                                    f"answered unknown ({solver.reason_unknown()})")
+                what = f"refinement sampling of {inst.action.name} ({case})"
+                raise SolverUnknown(describe_unknown(solver, what, used, rlimit))
             if result != z3.sat:
                 break
             m = solver.model()
@@ -235,11 +236,15 @@ def _samples(action: Action, n_vms: int, per_case: int, step_fn: Step) -> Iterat
 
 
 def check_sampled(n_vms: int = 2, per_case: int = 4, actions: Iterable[Action] = ACTIONS,
-                  step_fn: Step = step) -> tuple[int, list[Mismatch]]:
-    """Z3-sampled refinement: (how many steps were checked, the mismatches found)."""
+                  step_fn: Step = step,
+                  rlimit: int = MINIMAL.rlimit) -> tuple[int, list[Mismatch]]:
+    """Z3-sampled refinement: (how many steps were checked, the mismatches found).
+
+    Each Z3 check may use ``rlimit`` units; an undecided sample raises ``SolverUnknown``.
+    """
     checked, found = 0, []
     for action in actions:
-        for sample in _samples(action, n_vms, per_case, step_fn):
+        for sample in _samples(action, n_vms, per_case, rlimit):
             checked += 1
             result = step_fn(sample.pre, sample.event)
             reason = check_step(sample.pre, sample.event, result)

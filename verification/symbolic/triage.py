@@ -253,7 +253,7 @@ def _read_cti(cti: CounterexampleToInduction, actions: Sequence[Action],
 def triage_cti(cti: CounterexampleToInduction, depth: int = MINIMAL.bmc_depth,
                actions: Sequence[Action] = ACTIONS,
                invariants: Sequence[Invariant] = INVARIANTS, step_fn: Step = step,
-               timeout_s: float = 60.0, progress: Progress | None = None) -> Triage:
+               rlimit: int = MINIMAL.rlimit, progress: Progress | None = None) -> Triage:
     """Is ``cti``'s pre-state reachable within ``depth`` steps? (see the module docstring)
 
     ``actions``/``invariants`` are the model the CTI came from (a mutant's own), ``step_fn``
@@ -276,7 +276,7 @@ def triage_cti(cti: CounterexampleToInduction, depth: int = MINIMAL.bmc_depth,
         return Triage("untriaged", label, conjuncts, depth, f"not triaged: {info}")
     scope = Scope("cti", info.n_slots, info.pre.host)
     any_path = search(scope, actions, range(depth + 2), _broken(info.inv), _holds(info.inv),
-                      timeout_s, progress)
+                      rlimit, progress)
     if isinstance(any_path, Stuck):
         return Triage("unknown", label, conjuncts, depth, any_path.reason,
                       seconds=any_path.seconds)
@@ -284,12 +284,12 @@ def triage_cti(cti: CounterexampleToInduction, depth: int = MINIMAL.bmc_depth,
         return Triage("unreachable", label, conjuncts, depth, _too_weak(info, depth),
                       seconds=any_path.seconds)
     return _show_real_bug(info, any_path, scope, label, conjuncts, depth, actions, step_fn,
-                          timeout_s, progress)
+                          rlimit, progress)
 
 
 def _show_real_bug(info: _Cti, any_path: Hit, scope: Scope, label: str,
                    conjuncts: tuple[str, ...], depth: int, actions: Sequence[Action],
-                   step_fn: Step, timeout_s: float, progress: Progress | None) -> Triage:
+                   step_fn: Step, rlimit: int, progress: Progress | None) -> Triage:
     tries: list[tuple[Match, Any]] = [
         ("exact", lambda s: _is_exact(info.pre, info.slots, s)),
         ("generalised", lambda s: _agrees(info.fields, info.slots, s)),
@@ -299,7 +299,7 @@ def _show_real_bug(info: _Cti, any_path: Hit, scope: Scope, label: str,
     for name, matcher in tries:
         found = search(scope, actions, range(max(1, any_path.depth), depth + 2),
                        _from(matcher, info.inv, info.action, info.slot), _holds(info.inv),
-                       timeout_s, progress)
+                       rlimit, progress)
         spent += found.seconds
         if isinstance(found, Hit):
             hit, match = found, name
@@ -365,7 +365,7 @@ def render_triage(result: Triage) -> str:
 
 
 def render_triage_runs(outcomes: Iterable[Any], model: Model, depth: int = MINIMAL.bmc_depth,
-                       timeout_s: float = 60.0) -> str:
+                       rlimit: int = MINIMAL.rlimit) -> str:
     """Triage every CTI among ``outcomes`` (a prove run's) with ``model``; the text of all.
 
     This is what ``dynmem prove --triage`` prints after its table.
@@ -374,6 +374,6 @@ def render_triage_runs(outcomes: Iterable[Any], model: Model, depth: int = MINIM
     for outcome in outcomes:
         if isinstance(outcome, CounterexampleToInduction):
             result = triage_cti(outcome, depth, model.actions, model.invariants,
-                                timeout_s=timeout_s)
+                                rlimit=rlimit)
             parts.append(render_triage(result))
     return "\n".join(parts) if parts else "triage: no counterexample to induction\n"

@@ -26,11 +26,13 @@ from dynmem.model.actions import Action
 from dynmem.model.fields import SLOT_FIELDS, read_field
 from dynmem.model.instances import Instance
 from dynmem.model.invariants import Clause, Invariant
+from dynmem.model.params import MINIMAL
 from dynmem.model.state import SymState, make_state
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.symbolic_steps import NextStep
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.state import DmState
+from dynmem.verification.symbolic.budget import describe_unknown, new_solver, run_check
 from dynmem.verification.symbolic.decode import decode_event, raw_state, state_from_raw, value_of
 from dynmem.verification.symbolic.scope import Scope
 from dynmem.verification.symbolic.step_encoding import get_step
@@ -170,7 +172,7 @@ class Miss:
 
 @attrs.frozen
 class Stuck:
-    """Z3 answered unknown (or timed out) at ``depth``: never read as "no path"."""
+    """Z3 answered unknown (its budget ran out) at ``depth``: never read as "no path"."""
 
     depth: int
     reason: str
@@ -181,35 +183,33 @@ Progress = Callable[[int, str, float], None]
 
 
 def search(scope: Scope, actions: Sequence[Action], depths: range, goal: Goal,
-           lemma: Lemma | None = None, timeout_s: float = 60.0,
+           lemma: Lemma | None = None, rlimit: int = MINIMAL.rlimit,
            progress: Progress | None = None) -> Hit | Miss | Stuck:
     """The shortest path (depth in ``depths``, ascending) whose last state meets ``goal``.
 
     ``lemma(u, i)`` is assumed on state ``i`` for ``i < depth`` (it must hold on the prefix
-    of a shortest path, or the search may miss one). ``progress(depth, verdict, seconds)``
-    is called after each depth.
+    of a shortest path, or the search may miss one). Each depth's query may use ``rlimit``
+    units of Z3 work. ``progress(depth, verdict, seconds)`` is called after each depth.
     """
     started = time.perf_counter()
     for depth in depths:
         began = time.perf_counter()
         u = unroll(scope, actions, depth)
-        solver = z3.Solver()
-        solver.set("timeout", max(1, int(timeout_s * 1000)))
+        solver = new_solver(rlimit)
         solver.set("arith.solver", ARITH_SOLVER)
         solver.add(*get_path_constraints(u))
         if lemma is not None:
             solver.add(*[lemma(u, i) for i in range(depth)])
         solver.add(goal(u))
-        result = solver.check()
+        result, used = run_check(solver)
         spent = time.perf_counter() - began
         if progress is not None:
             progress(depth, str(result), spent)
         if result == z3.sat:
             return Hit(depth, u, solver.model(), time.perf_counter() - started)
         if result != z3.unsat:
-            reason = solver.reason_unknown() or "unknown"
-            return Stuck(depth, f"Z3 answered unknown ({reason}) at depth {depth} after "
-                                f"{spent:.2f} s (timeout {timeout_s:g} s)",
+            what = f"the depth-{depth} query ({scope.name} scope)"
+            return Stuck(depth, describe_unknown(solver, what, used, rlimit),
                          time.perf_counter() - started)
     return Miss(depths[-1] if len(depths) else 0, time.perf_counter() - started)
 

@@ -19,6 +19,7 @@ import attrs
 
 from dynmem.model.actions import ACTIONS, Action
 from dynmem.model.invariants import INVARIANTS
+from dynmem.model.params import MINIMAL
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.reference.step import Step, step
 from dynmem.verification.symbolic.replay import replay_path
@@ -91,7 +92,7 @@ def _changing_steps(path: ModelPath) -> list[tuple[int, str]]:
 
 
 def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS,
-                   step_fn: Step = step, timeout_s: float = 60.0,
+                   step_fn: Step = step, rlimit: int = MINIMAL.rlimit,
                    progress: Progress | None = None) -> WitnessRun:
     """A reachability witness per action, searching paths of 1..``depth`` steps.
 
@@ -110,7 +111,7 @@ def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS
     while current <= depth and len(found) < len(names):
         missing = [n for n in names if n not in found]
         hit = search(scope, actions, range(current, current + 1), _fires(missing),
-                     _invariants_hold, timeout_s, progress)
+                     _invariants_hold, rlimit, progress)
         if isinstance(hit, Stuck):
             return _run(depth, found, names, hit.reason, started)
         if not isinstance(hit, Hit):

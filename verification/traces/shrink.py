@@ -15,7 +15,8 @@ the final pass removes every refused event (keeping them only if, against that r
 them loses the violation). The shrunk trace therefore holds only accepted events unless the
 step function changes state on a refusal.
 
-Passes, repeated until none makes progress or the time budget runs out:
+Passes, repeated until none makes progress or the replay budget (a count of candidate
+replays, never seconds, so the result is the same on any machine) runs out:
 
 * cut everything after the first step that violates the target;
 * delta debugging (ddmin) over the events: fewer steps;
@@ -33,7 +34,6 @@ mutant), not an estimate. The search is deterministic.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -53,6 +53,9 @@ Case = tuple[DmState, tuple[Event, ...]]
 # Event fields the size pass shrinks (the protocol version is a code, not a size).
 AMOUNT_FIELDS = ("mib", "committed_mib")
 SETTINGS_SIZES = ("startup_mib", "maximum_mib")
+# Candidate replays a shrink may spend (a count, so the result does not depend on the machine);
+# the traces of the test suite shrink completely in a few hundred.
+MAX_REPLAYS = 20_000
 
 
 @attrs.frozen
@@ -64,16 +67,16 @@ class ShrinkResult:
     original_steps: int
     original_vms: int
     replays: int
-    seconds: float
-    complete: bool  # False when the time budget stopped the search early
+    complete: bool  # False when the replay budget stopped the search early
 
     def describe(self) -> str:
         """``shrunk 29 steps, 4 VMs to 1 step, 1 VM keeping INV-PHYSICAL (...)``."""
-        stopped = "" if self.complete else "; stopped by the time budget"
+        stopped = ("" if self.complete else
+                   "; stopped by the replay budget, --max-replays raises it")
         return (f"shrunk {count(self.original_steps, 'step')}, "
                 f"{count(self.original_vms, 'VM')} to {count(len(self.trace.steps), 'step')}, "
                 f"{count(len(self.trace.initial.vms), 'VM')} keeping {self.invariant} "
-                f"({self.replays} replays, {self.seconds:.2f} s{stopped})")
+                f"({self.replays:,} replays{stopped})")
 
 
 def count(n: int, word: str) -> str:
@@ -108,22 +111,28 @@ def first_violation(case: Case, step_fn: Step, invariant: Invariant) -> int | No
 
 
 class _Oracle:
-    """The shrinking property, with a cache and counters: does a candidate keep the target?"""
+    """The shrinking property, with a cache and counters: does a candidate keep the target?
+
+    ``max_replays`` bounds the candidates replayed after the original; once it is spent, an
+    unseen candidate counts as not a keeper, so the search stops where the count says.
+    """
 
     def __init__(self, step_fn: Step, invariant: Invariant, start_broken: set[str],
-                 deadline: float) -> None:
+                 max_replays: int) -> None:
         self.step_fn, self.invariant = step_fn, invariant
-        self.start_broken, self.deadline = start_broken, deadline
+        self.start_broken, self.max_replays = start_broken, max_replays
         self.cache: dict[Case, int | None] = {}
         self.replays = 0
 
     @property
-    def out_of_time(self) -> bool:
-        return time.monotonic() > self.deadline
+    def out_of_budget(self) -> bool:
+        return self.replays > self.max_replays  # the original's replay is not a candidate
 
     def where(self, case: Case) -> int | None:
         """The first violating step of ``case`` (None: not a keeper)."""
         if case not in self.cache:
+            if self.out_of_budget:
+                return None
             self.replays += 1
             new = {v.invariant for v in check_state(case[0])} - self.start_broken
             self.cache[case] = None if new else first_violation(case, self.step_fn,
@@ -171,7 +180,7 @@ def ddmin(items: Sequence[Any], keeps: Callable[[tuple[Any, ...]], bool],
 def _events_pass(case: Case, oracle: _Oracle) -> Case:
     start = case[0]
     events = ddmin(case[1], lambda evs: oracle.keeps((start, evs)),
-                   lambda: oracle.out_of_time)
+                   lambda: oracle.out_of_budget)
     return start, events
 
 
@@ -192,7 +201,7 @@ def _vm_names(case: Case) -> list[str]:
 
 def _vms_pass(case: Case, oracle: _Oracle) -> Case:
     for name in _vm_names(case):
-        if oracle.out_of_time:
+        if oracle.out_of_budget:
             break
         candidate = _without_vm(case, name)
         if oracle.keeps(candidate):
@@ -346,12 +355,12 @@ def _smallest(case: Case, knob: Knob, oracle: _Oracle) -> Case:
     """Binary search for the smallest value of ``knob`` that keeps the violation."""
     get, put = knob.get, knob.put
     value, low = get(case), knob.floor(case)
-    if value <= low or oracle.out_of_time:
+    if value <= low or oracle.out_of_budget:
         return case
     if oracle.keeps(put(case, low)):
         return put(case, low)
     bad, good = low, value  # put(bad) loses the violation, put(good) keeps it
-    while good - bad > MEMORY_UNIT_MIB and not oracle.out_of_time:
+    while good - bad > MEMORY_UNIT_MIB and not oracle.out_of_budget:
         mid = _round_up((bad + good) // 2)
         if not bad < mid < good:
             break
@@ -364,7 +373,7 @@ def _smallest(case: Case, knob: Knob, oracle: _Oracle) -> Case:
 
 def _sizes_pass(case: Case, oracle: _Oracle) -> Case:
     for knob in get_knobs(case):
-        if oracle.out_of_time:
+        if oracle.out_of_budget:
             break
         case = _smallest(case, knob, oracle)
     return case
@@ -381,7 +390,7 @@ def _rounds(case: Case, oracle: _Oracle) -> Iterator[Case]:
         for shrink_pass in PASSES:
             case = shrink_pass(case, oracle)
         yield case
-        if case == before or oracle.out_of_time:
+        if case == before or oracle.out_of_budget:
             return
 
 
@@ -425,12 +434,13 @@ def _not_reproduced(trace: Trace, step_fn: Step, target: Invariant, source: str,
 
 
 def shrink_trace(trace: Trace, step_fn: Step = step, *, invariant: str | None = None,
-                 max_seconds: float = 60.0, source: str = "trace",
+                 max_replays: int = MAX_REPLAYS, source: str = "trace",
                  mutant: str | None = None,
                  on_round: Callable[[int, Case], None] | None = None) -> ShrinkResult:
     """Shrink ``trace`` (see the module docstring for what is kept and how).
 
-    ``on_round(n, case)`` is called after each round of passes (progress).
+    At most ``max_replays`` candidates are replayed (a count: the same result on any
+    machine). ``on_round(n, case)`` is called after each round of passes (progress).
 
     Raises
     ------
@@ -446,11 +456,10 @@ def shrink_trace(trace: Trace, step_fn: Step = step, *, invariant: str | None = 
     >>> shrink_trace(broken).trace.initial.free_mib < 0
     True
     """
-    started = time.monotonic()
     target = get_target(trace, invariant, source)
     case: Case = (trace.initial, tuple(s.event for s in trace.steps))
     start_broken = {v.invariant for v in check_state(trace.initial)}
-    oracle = _Oracle(step_fn, target, start_broken, started + max_seconds)
+    oracle = _Oracle(step_fn, target, start_broken, max_replays)
     if not oracle.keeps(case):
         raise _not_reproduced(trace, step_fn, target, source, mutant)
     for number, shrunk_case in enumerate(_rounds(case, oracle), start=1):
@@ -464,5 +473,5 @@ def shrink_trace(trace: Trace, step_fn: Step = step, *, invariant: str | None = 
     notes += (("mutant", mutant),) if mutant else ()
     shrunk = record(case[0], replay(case, step_fn), source="shrink", notes=notes)
     return ShrinkResult(shrunk, target.id, len(trace.steps), len(trace.initial.vms),
-                        oracle.replays, time.monotonic() - started, not oracle.out_of_time)
+                        oracle.replays, not oracle.out_of_budget)
 

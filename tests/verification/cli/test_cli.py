@@ -211,18 +211,39 @@ class TestVerify:
     def test_all_builtins_pass(self, capsys: pytest.CaptureFixture[str]) -> None:
         """``dynmem verify`` (every section): a row per check, progress on stderr, exit 0."""
         code, out, err = _run(capsys, "verify")
-        assert code == 0
         lines = out.splitlines()
+        # the output first: a failure then shows the failing check's own message
+        assert lines[-1].startswith("verify: ok, "), out + err
         assert lines[0].split() == ["SECTION", "CHECK", "VERDICT", "TIME", "SUMMARY"]
         assert any(line.startswith("scenarios  weight-contention-hi-lo") for line in lines)
-        assert lines[-1].startswith("verify: ok, ")
         assert "[1/" in err and "Traceback" not in err
+        assert code == 0
+
+    def test_starved_solver_budget_fails_naming_the_flag(
+            self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``--rlimit 50`` leaves every Z3 check undecided: the proofs fail (never pass) and
+        each unknown names its obligation, the budget used and the flag that raises it."""
+        code, out, err = _run(capsys, "verify", "--section", "proofs", "--rlimit", "50")
+        assert "proofs/induction N=2 failed:" in out, out + err
+        assert ("UNKNOWN initial states satisfy INV-TYPE (N=2): Z3 gave up on obligation "
+                "'initial states satisfy INV-TYPE (N=2)' after 50 of its 50 rlimit units "
+                "(budget exhausted; Z3 says: ") in out
+        assert "undecided, not proved; raise it with --rlimit 500" in out
+        assert "refinement sampling of" in out  # the Z3-chosen refinement check too
+        assert out.splitlines()[-1].startswith("verify: FAILED, 1/4 checks passed")
+        assert code == 1
+
+    def test_bad_rlimit_is_bad_usage(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = _run(capsys, "verify", "--rlimit", "0")
+        assert "--rlimit = 0: must be 1..4294967295" in err and out == ""
+        assert code == 2
 
     def test_json(self, capsys: pytest.CaptureFixture[str]) -> None:
         """``--json`` prints one document; ``--section`` keeps only the sections named."""
         code, out, err = _run(capsys, "verify", "--json", "--section", "scenarios")
         doc = json.loads(out)
-        assert code == 0 and doc["ok"] is True and err == ""
+        assert doc["ok"] is True and err == "", out + err
+        assert code == 0
         assert all(set(c) == {"section", "name", "ok", "summary", "seconds", "details"}
                    for c in doc["checks"])
         assert len(doc["checks"]) >= 8
@@ -244,15 +265,15 @@ class TestVerify:
                  checks.Check("crash", "planted", boom)]
         real = suite.collect_checks
 
-        def collect() -> list[checks.Check]:
+        def collect(**_budgets: object) -> list[checks.Check]:
             return [c for c in real() if c.section == "scenarios"] + extra
 
         from dynmem.verification.cli.commands import verify as verify_command
         monkeypatch.setattr(verify_command, "collect_checks", collect)
         code, out, _ = _run(capsys, "verify")
-        assert code == 1
         assert "planted/wrong failed:\n    why" in out
         assert "crashed: RuntimeError: planted" in out
         assert out.splitlines()[-1].startswith("verify: FAILED, ")
+        assert code == 1
         code, out, _ = _run(capsys, "verify", "--json")
-        assert code == 1 and json.loads(out)["ok"] is False
+        assert json.loads(out)["ok"] is False and code == 1

@@ -51,9 +51,9 @@ def test_buggy_subprocess_through_the_cli(tmp_path: Path,
     code = main(["oracle", "--iut", f"{PYTHON} {EXAMPLES}/buggy_iuts/starts_without_free.py",
                  "--no-exhaustive", "--examples", "200", "--seed", "3",
                  "--shrink-replays", "300", "--out", str(out)])
-    assert code == 1
     report = json.loads((out / "report.json").read_text())
-    assert report["verdict"] == "fail" and report["class"] == "invariant"
+    assert report["verdict"] == "fail" and report["class"] == "invariant", report
+    assert code == 1
     assert report["steps"] <= 4 and report["fingerprint"].startswith("sha256:")
     text = (out / "report.txt").read_text()
     assert "INV-PHYSICAL" in text and "verdict: FAIL" in text and "step 1:" in text
@@ -68,9 +68,9 @@ def test_buggy_policy_subprocess_through_the_cli(tmp_path: Path) -> None:
     code = main(["oracle", "--iut", f"{PYTHON} {EXAMPLES}/buggy_iuts/ignores_maximum.py",
                  "--kind", "policy", "--examples", "150", "--seed", "2",
                  "--shrink-replays", "300", "--out", str(out)])
-    assert code == 1
     report = json.loads((out / "report.json").read_text())
-    assert report["class"] == "not-allowed" and "maximum" in report["reason"]
+    assert report["class"] == "not-allowed" and "maximum" in report["reason"], report
+    assert code == 1
     assert report["event"] == {"kind": "balancer_tick"} and report["steps"] <= 10
 
 

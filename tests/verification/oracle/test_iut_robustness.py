@@ -67,14 +67,13 @@ def _alive(pid: int) -> bool:
 def test_misbehaving_iut_gets_a_protocol_verdict(tmp_path: Path, behaviour: str) -> None:
     """Each misbehaviour is classified, with the trace up to it, and nothing is left running."""
     body, detail = BEHAVIOURS[behaviour]
-    driver = SubprocessIut(_write_iut(tmp_path, body), timeout=0.5)
+    driver = SubprocessIut(_write_iut(tmp_path, body), timeout=30)  # starting, on a busy machine
     driver.hello("system", "refinement")
-    started = time.monotonic()
+    driver.timeout = 2  # a hang is then noticed soon; the others answer in milliseconds
     try:
         result = run_case(driver, "system", "refinement", two_vm_host(), [Start("hi")])
     finally:
         driver.close()
-    assert time.monotonic() - started < 5
     d = result.divergence
     assert d is not None and (d.cls, d.detail) == (PROTOCOL, detail)
     assert d.step == 1 and result.events == (Start("hi"),)
@@ -86,8 +85,9 @@ def test_grandchildren_are_killed_too(tmp_path: Path) -> None:
     marker = tmp_path / "child.pid"
     body = (f"        p = subprocess.Popen(['sleep', '300']); open({str(marker)!r}, 'w')"
             ".write(str(p.pid)); time = __import__('time'); time.sleep(60)")
-    driver = SubprocessIut(_write_iut(tmp_path, body), timeout=0.5)
+    driver = SubprocessIut(_write_iut(tmp_path, body), timeout=30)
     driver.hello("system", "refinement")
+    driver.timeout = 2
     try:
         result = run_case(driver, "system", "refinement", two_vm_host(), [Start("hi")])
     finally:

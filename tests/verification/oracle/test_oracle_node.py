@@ -20,8 +20,10 @@ IUT = f"node {EXAMPLES}/iut_node/iut.js"
 
 def test_node_iut_passes_refinement(capsys: pytest.CaptureFixture[str]) -> None:
     """Its own policy is safe: every step allowed by the model, every invariant kept."""
-    assert main(["oracle", "--iut", IUT, "--vms", "1", "--examples", "40", "--seed", "11"]) == 0
-    assert "verdict: PASS" in capsys.readouterr().out
+    code = main(["oracle", "--iut", IUT, "--vms", "1", "--examples", "40", "--seed", "11"])
+    out = capsys.readouterr().out
+    assert "verdict: PASS" in out, out  # the report first: a failure shows the divergence
+    assert code == 0
 
 
 @pytest.mark.slow  # a 300-example lockstep campaign against the Node.js IUT
@@ -30,7 +32,7 @@ def test_node_iut_differs_in_lockstep(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code = main(["oracle", "--iut", IUT, "--mode", "lockstep", "--examples", "300", "--seed",
                  "1", "--shrink-replays", "300", "--out", str(out), "--json"])
-    assert code == 1
     report = json.loads((out / "report.json").read_text())
-    assert report["class"] == "differs" and report["event"] == {"kind": "balancer_tick"}
+    assert report["class"] == "differs" and report["event"] == {"kind": "balancer_tick"}, report
+    assert code == 1
     assert report["diff"] and report["steps"] <= 20

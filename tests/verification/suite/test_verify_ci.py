@@ -112,7 +112,7 @@ class TestCommand:
         def real() -> list[checks.Check]:
             return suite.collect_checks([scenario_checks])  # fast: the other sections are slower
 
-        def collect() -> list[checks.Check]:
+        def collect(**_budgets: object) -> list[checks.Check]:
             return [*real(), planted]
 
         from dynmem.verification.cli.commands import verify as verify_command
@@ -120,7 +120,8 @@ class TestCommand:
         xml, html = tmp_path / "junit.xml", tmp_path / "report.html"
         code = main(["verify", "--junit", str(xml), "--html", str(html)])
         out, err = capsys.readouterr()
-        assert code == 1
+        assert "planted/off-with-txn failed:" in out
+        assert code == 1, out + err
         total = len(real()) + 1
         root = ET.parse(xml).getroot()
         assert len(root.findall("./testsuite/testcase")) == total
@@ -135,10 +136,12 @@ class TestCommand:
         from dynmem.verification.cli.commands import verify as verify_command
 
         checks = suite.collect_checks([scenario_checks])
-        monkeypatch.setattr(verify_command, "collect_checks", lambda: checks)
+        monkeypatch.setattr(verify_command, "collect_checks", lambda **_budgets: checks)
         xml = tmp_path / "j.xml"
-        assert main(["verify", "--junit", str(xml), "--json"]) == 0
-        _, err = capsys.readouterr()
+        code = main(["verify", "--junit", str(xml), "--json"])
+        out, err = capsys.readouterr()
+        assert json.loads(out)["ok"] is True, out
+        assert code == 0
         root = ET.parse(xml).getroot()
         assert root.get("failures") == "0" and root.get("errors") == "0" and err == ""
         assert len(root.findall("./testsuite/testcase")) == len(checks)

@@ -144,11 +144,15 @@ class TestMismatch:
         assert "the model has" in outcome.reason and "the reference has" in outcome.reason
 
 
-def test_timeout_is_unknown_not_clean() -> None:
-    """A 1 ms budget per depth cannot decide depth 6: BmcUnknown, never NoViolation."""
-    outcome = check_bmc(small_scope(2), 6, timeout_s=0.001)
-    assert isinstance(outcome, BmcUnknown)
-    assert "unknown" in outcome.reason
+def test_exhausted_budget_is_unknown_not_clean() -> None:
+    """1,000 rlimit units per depth cannot decide depth 1: BmcUnknown naming the query, the
+    budget and the flag, never NoViolation; the default budget decides it."""
+    outcome = check_bmc(small_scope(2), 6, rlimit=1000)
+    assert isinstance(outcome, BmcUnknown), outcome
+    assert "gave up on the depth-" in outcome.reason
+    assert "of its 1,000 rlimit units (budget exhausted" in outcome.reason
+    assert "raise it with --rlimit 10000" in outcome.reason
+    assert isinstance(check_bmc(small_scope(2), outcome.depth), NoViolation)
 
 
 class TestWitnesses:
@@ -182,9 +186,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 class TestCli:
     def test_clean_exit_0(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, err = _run(capsys, "bmc", "--vms", "1", "--depth", "2")
-        assert code == 0
-        assert out.startswith("bmc: no violation up to depth 2 (") and "not a proof" in out
+        assert out.startswith("bmc: no violation up to depth 2 (") and "not a proof" in out, out
         assert "[bmc depth 2] no violation" in err
+        assert code == 0
 
     def test_mutant_exit_1_with_trace_and_itf(self, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
@@ -192,30 +196,30 @@ class TestCli:
         out_file = tmp_path / "cex.itf.json"
         code, out, _ = _run(capsys, "bmc", "--mutant", "start_without_free_memory",
                             "--vms", "3", "--depth", "4", "--out", str(out_file))
+        assert "step 2: start" in out and "INV-PHYSICAL" in out, out
         assert code == 1
-        assert "step 2: start" in out and "INV-PHYSICAL" in out
         trace = read_itf(out_file)
         assert dict(trace.notes)["mutant"] == "start_without_free_memory"
         assert len(trace.steps) == 2
 
     def test_json_is_one_document_and_quiet(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, err = _run(capsys, "bmc", "--vms", "1", "--depth", "1", "--json")
-        assert code == 0 and err == ""
         data = json.loads(out)
-        assert data["ok"] is True and data["status"] == "none" and data["max_depth"] == 1
+        assert data["ok"] is True and data["status"] == "none" and data["max_depth"] == 1, out
+        assert code == 0 and err == ""
 
     def test_json_counterexample(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = _run(capsys, "bmc", "--mutant", "settings_change_while_running",
                             "--depth", "3", "--json")
-        assert code == 1
         data = json.loads(out)
-        assert data["ok"] is False and data["depth"] == 2
+        assert data["ok"] is False and data["depth"] == 2, out
+        assert code == 1
         assert data["trace"]["#meta"]["format"] == "ITF"
 
     @pytest.mark.parametrize("argv", [
         ["--vms", "0"], ["--depth", "-1"], ["--mutant", "nope"], ["--invariant", "INV-NOPE"],
-        ["--timeout", "0"],
-    ], ids=["vms", "depth", "mutant", "invariant", "timeout"])
+        ["--rlimit", "0"],
+    ], ids=["vms", "depth", "mutant", "invariant", "rlimit"])
     def test_bad_usage_exit_2(self, argv: list[str],
                               capsys: pytest.CaptureFixture[str]) -> None:
         code, out, err = _run(capsys, "bmc", *argv)

@@ -15,6 +15,7 @@ import pytest
 from dynmem.model.actions import ACTIONS, BALLOON_RESPONSE, HOT_ADD_REQUEST, STOP, Action
 from dynmem.model.fields import OFF_RUNTIME
 from dynmem.model.invariants import INVARIANTS, Clause, Invariant, check_state
+from dynmem.model.params import MINIMAL
 from dynmem.model.quantities import assigned
 from dynmem.reference.events import HotAddRequest, Stop
 from dynmem.verification.symbolic.inductive import check_inductive, check_obligation
@@ -126,12 +127,19 @@ class TestPlantedModelBugs:
 
 
 class TestUnknownFailsTheRun:
-    def test_timeout_is_unknown_never_proved(self) -> None:
-        """A 1 ms timeout on a large tick obligation: Unknown with the reason, run not ok."""
-        ob = Obligation("consecution", "INV-CONSERVATION", "BalancerTick", None, 16)
-        outcome = check_obligation(ob, timeout_s=0.001)
-        assert isinstance(outcome, Unknown)
-        assert "unknown" in outcome.reason and "timeout 0.001 s" in outcome.reason
+    def test_tiny_budget_is_unknown_default_proves(self) -> None:
+        """The same obligation: with 50 rlimit units an Unknown naming the obligation, the
+        budget used and the flag that raises it; with the default budget, proved."""
+        ob = Obligation("consecution", "INV-CONSERVATION", "BalancerTick", None, 2)
+        starved = check_obligation(ob, rlimit=50)
+        assert isinstance(starved, Unknown), starved
+        assert f"on obligation '{ob.label}'" in starved.reason
+        assert "of its 50 rlimit units (budget exhausted" in starved.reason
+        assert "raise it with --rlimit 500" in starved.reason
+        assert starved.rlimit_used >= 50
+        proved = check_obligation(ob)
+        assert isinstance(proved, Proved), proved
+        assert 50 < proved.rlimit_used < MINIMAL.rlimit // 10  # the default's margin
 
     def test_run_with_an_unknown_is_not_ok(self) -> None:
         """ProofRun.ok is False as soon as one obligation is not proved."""

@@ -37,7 +37,7 @@ BUGGY = Model(actions=START_ANYWAY_ACTIONS)
 
 
 def _cti(ob: Obligation, model: Model) -> CounterexampleToInduction:
-    outcome = check_obligation(ob, model, timeout_s=30)
+    outcome = check_obligation(ob, model)
     assert isinstance(outcome, CounterexampleToInduction), outcome
     return outcome
 

@@ -99,7 +99,7 @@ class TestSources:
 
         mutant = get_mutant("start_without_free_memory")
         outcome = check_bmc(small_scope(2), 3, actions=mutant.model_variant.apply(),
-                            step_fn=mutant.reference_step, timeout_s=60,
+                            step_fn=mutant.reference_step,
                             notes=(("mutant", mutant.name),))
         trace = outcome.trace  # type: ignore[union-attr]
         assert trace.source == "bmc" and trace.first_finding.invariant == "INV-PHYSICAL"
@@ -153,11 +153,17 @@ class TestRefusals:
         assert result.invariant == "INV-ONE-TXN"
         assert "INV-ONE-TXN" in {f.invariant for f in result.trace.findings}
 
-    def test_time_budget(self) -> None:
-        """With no time left the search stops early but still returns a violating trace."""
-        result = shrink_trace(rc.padded_overcommit(), rc.UNCHECKED_START, max_seconds=0)
+    def test_replay_budget(self) -> None:
+        """With no replays left the search stops early but still returns a violating trace,
+        says which flag raises the budget, and a budget gives the same result every time."""
+        result = shrink_trace(rc.padded_overcommit(), rc.UNCHECKED_START, max_replays=0)
+        assert "stopped by the replay budget, --max-replays raises it" in result.describe()
         assert not result.complete and not result.trace.ok
-        assert "stopped by the time budget" in result.describe()
+        runs = [shrink_trace(rc.padded_overcommit(), rc.UNCHECKED_START, max_replays=6)
+                for _ in range(2)]
+        assert runs[0].trace == runs[1].trace and runs[0].replays == 7
+        full = shrink_trace(rc.padded_overcommit(), rc.UNCHECKED_START)
+        assert full.complete and len(full.trace.steps) < len(runs[0].trace.steps)
 
 
 class TestDdmin:

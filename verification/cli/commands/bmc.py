@@ -1,13 +1,13 @@
 """``dynmem bmc [--vms N] [--depth K] [--mutant NAME] [--invariant ID] [--symbolic]
-[--timeout S] [--out TRACE.itf.json] [--json]``: bounded model checking.
+[--rlimit N] [--out TRACE.itf.json] [--json]``: bounded model checking.
 
 Searches the model (or a planted-bug variant of it, ``--mutant``) for the SHORTEST path of
 at most K steps that breaks an invariant, replays it through the reference (the mutant's
 own reference step when the catalogue has one) and prints it like any trace. Exit 1 on a
 violation, on a model/reference mismatch (the model's path does not replay: a bug to fix)
-and on a Z3 unknown/timeout; 0 when no path of up to K steps breaks anything (bounded, not a
-proof: ``dynmem prove`` is the proof); 2 on bad usage. Progress goes to stderr (quiet with
-``--json``, which prints exactly one JSON document).
+and on a Z3 unknown (an exhausted ``--rlimit`` budget); 0 when no path of up to K steps
+breaks anything (bounded, not a proof: ``dynmem prove`` is the proof); 2 on bad usage.
+Progress goes to stderr (quiet with ``--json``, which prints exactly one JSON document).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from dynmem.model.actions import ACTIONS
 from dynmem.model.invariants import BY_ID, INVARIANTS, Invariant
-from dynmem.model.params import MINIMAL
+from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError
@@ -57,8 +57,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--symbolic", action="store_true",
                         help="symbolic host and VM settings instead of the small concrete "
                              "preset (slower, more general)")
-    options.add_timeout(parser, MINIMAL.timeout_s, "depth's Z3 query",
-                        "a timeout is an unknown and fails")
+    options.add_rlimit(parser, MINIMAL.rlimit, "depth")
     options.add_trace_out(parser, "the counterexample trace")
     options.add_json(parser)
     parser.set_defaults(handler=run)
@@ -69,8 +68,9 @@ def _check_usage(args: argparse.Namespace) -> tuple[MutantVariant | None, list[I
         raise InputError("command line", "--vms", args.vms, f"must be 1..{MAX_VMS}")
     if not 0 <= args.depth <= MAX_DEPTH:
         raise InputError("command line", "--depth", args.depth, f"must be 0..{MAX_DEPTH}")
-    if not args.timeout > 0:
-        raise InputError("command line", "--timeout", args.timeout, "must be > 0 seconds")
+    if not 1 <= args.rlimit <= MAX_RLIMIT:
+        raise InputError("command line", "--rlimit", args.rlimit,
+                         f"must be 1..{MAX_RLIMIT} (Z3 work units per depth)")
     unknown = [i for i in args.invariant or () if i not in BY_ID]
     if unknown:
         raise InputError("command line", "--invariant", unknown[0],
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     actions = variant.model.apply() if variant and variant.model else ACTIONS
     step_fn = variant.step if variant and variant.step else step
-    outcome = check_bmc(scope, args.depth, actions, invariants, step_fn, args.timeout,
+    outcome = check_bmc(scope, args.depth, actions, invariants, step_fn, args.rlimit,
                         None if args.json else progress,
                         (("mutant", variant.name),) if variant else ())
     trace = getattr(outcome, "trace", None)

@@ -1,11 +1,12 @@
-"""``dynmem prove [--vms N] [--any-n] [--timeout S] [--jobs J] [--support] [--json]``.
+"""``dynmem prove [--vms N] [--any-n] [--rlimit N] [--jobs J] [--support] [--json]``.
 
 Proves every invariant of the registry inductive for the model (verification/symbolic/inductive.py):
 a table of invariant × action (proved / CTI / unknown) with times, then every failure in
 detail (a counterexample to induction is rendered like any trace), then the proof-support
 summary. Without ``--vms``/``--any-n`` both the MINIMAL preset's N and the any-N
 decomposition run. Exit 0 only if every obligation is proved; 1 on a CTI or an unknown
-(timeouts included); 2 on bad usage. Progress goes to stderr (quiet with ``--json``).
+(an exhausted ``--rlimit`` budget included); 2 on bad usage. Progress goes to stderr
+(quiet with ``--json``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from dynmem.model.params import MINIMAL
+from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.reference.events import EVENT_TYPES
 from dynmem.verification.cli import options
 from dynmem.verification.codec import event_to_json
@@ -47,13 +48,12 @@ def register(subparsers: Any) -> None:
         help="prove every invariant inductive with Z3 (CTIs and unknowns fail)",
         description="Prove that every invariant holds initially and is preserved by every "
                     "model action (Z3 induction). Exit 0 only if everything is proved; 1 on "
-                    "a counterexample to induction or an unknown/timeout; 2 on bad usage.",
+                    "a counterexample to induction or an unknown; 2 on bad usage.",
     )
     options.add_vms(parser, None, f"{MINIMAL.n_vms}, the MINIMAL preset, and --any-n")
     parser.add_argument("--any-n", action="store_true",
                         help="prove for every number of VMs (per-VM decomposition)")
-    options.add_timeout(parser, MINIMAL.timeout_s, "obligation's Z3 query",
-                        "a timeout is an unknown and fails")
+    options.add_rlimit(parser, MINIMAL.rlimit, "obligation")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="J",
                         help="solver processes (default: 2, or 1 on a single core)")
     parser.add_argument("--support", action="store_true",
@@ -68,8 +68,9 @@ def register(subparsers: Any) -> None:
 def _check_usage(args: argparse.Namespace) -> None:
     if args.vms is not None and not 1 <= args.vms <= MAX_VMS:
         raise InputError("command line", "--vms", args.vms, f"must be 1..{MAX_VMS}")
-    if not args.timeout > 0:
-        raise InputError("command line", "--timeout", args.timeout, "must be > 0 seconds")
+    if not 1 <= args.rlimit <= MAX_RLIMIT:
+        raise InputError("command line", "--rlimit", args.rlimit,
+                         f"must be 1..{MAX_RLIMIT} (Z3 work units per obligation)")
     if args.jobs < 1:
         raise InputError("command line", "--jobs", args.jobs, "must be >= 1")
 
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"[{scope} {done}/{total}] {outcome.obligation.label}: "
                       f"{outcome.status}", file=sys.stderr)
 
-        runs.append(check_inductive(n_vms, model, args.timeout, args.jobs,
+        runs.append(check_inductive(n_vms, model, args.rlimit, args.jobs,
                                     progress=None if args.json else progress))
     ok = all(r.ok for r in runs)
     support = compute_support(runs, model)
@@ -104,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write("\n".join(render_runs(runs, support, args.support)) + "\n")
         if args.triage:
-            sys.stdout.write(render_triage_runs((o for r in runs for o in r.outcomes), model))
+            sys.stdout.write(render_triage_runs((o for r in runs for o in r.outcomes), model,
+                                                rlimit=args.rlimit))
     return 0 if ok else 1
 
 

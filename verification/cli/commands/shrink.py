@@ -15,10 +15,11 @@ from typing import Any
 
 from dynmem.reference.step import Step, step
 from dynmem.verification.cli import options
+from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.traces.itf import read_itf, write_itf
 from dynmem.verification.traces.show import render_show
-from dynmem.verification.traces.shrink import count, shrink_trace
+from dynmem.verification.traces.shrink import MAX_REPLAYS, count, shrink_trace
 
 
 def register(subparsers: Any) -> None:
@@ -36,8 +37,10 @@ def register(subparsers: Any) -> None:
                        "the one the trace's notes name, else the reference")
     options.add_invariant(parser, "keep breaking", "the trace's first finding's",
                           repeatable=False)
-    parser.add_argument("--max-seconds", type=float, default=60.0, metavar="S",
-                        help="time budget (default 60); the best trace so far is kept")
+    parser.add_argument("--max-replays", type=int, default=MAX_REPLAYS, metavar="N",
+                        help=f"candidate replays allowed (default {MAX_REPLAYS:,}; a count, so "
+                             f"the result is the same on any machine); when they run out the "
+                             f"best trace so far is kept")
     options.add_ascii(parser)
     parser.set_defaults(handler=run)
 
@@ -50,6 +53,8 @@ def get_mutant_step(name: str) -> Step:
 
 def run(args: argparse.Namespace) -> int:
     """Shrink ``args.file``; print the result; write it with ``--out``."""
+    if args.max_replays < 0:
+        raise InputError("command line", "--max-replays", args.max_replays, "must be >= 0")
     trace = read_itf(args.file)
     mutant = args.mutant or dict(trace.notes).get("mutant")
     mutant = mutant if isinstance(mutant, str) else None
@@ -58,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
           f"{count(len(trace.initial.vms), 'VM')}, replaying with "
           f"{'mutant ' + mutant if mutant else 'the reference'}", file=sys.stderr)
     result = shrink_trace(trace, step_fn, invariant=args.invariant,
-                          max_seconds=args.max_seconds, source=args.file, mutant=mutant,
+                          max_replays=args.max_replays, source=args.file, mutant=mutant,
                           on_round=lambda n, case: print(
                               f"shrink: round {n}: {count(len(case[1]), 'step')}, "
                               f"{count(len(case[0].vms), 'VM')}", file=sys.stderr))

@@ -1,11 +1,13 @@
-"""``dynmem verify [--json] [--junit FILE] [--html FILE]``: the main job. Runs every check of
-every section of ``verification/suite/runner.py`` and prints a summary table (per check, then per
-section: checks, passed, failed, time).
+"""``dynmem verify [--json] [--junit FILE] [--html FILE] [--rlimit N]``: the main job.
+
+Runs every check of every section of ``verification/suite/runner.py`` and prints a summary
+table (per check, then per section: checks, passed, failed, time).
 
 Exit 0 only if every check passes, 1 otherwise. Progress goes to stderr (quiet with
 ``--json``, which prints exactly one JSON document on stdout). ``--junit`` writes JUnit XML
 (one test case per check) for CI; ``--html`` a report page that links each counterexample's
-own report and trace.
+own report and trace. ``--rlimit`` is the Z3 resource budget of every solver check (a count,
+so the verdicts do not depend on the machine's load).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import json
 import sys
 from typing import Any
 
+from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.verification.atomic import check_output_folder
 from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError, Terminated
-from dynmem.verification.suite.checks import Check, CheckResult, Interruption
+from dynmem.verification.suite.checks import Budgets, Check, CheckResult, Interruption
 from dynmem.verification.suite.html import traces_folder, write_verify_report
 from dynmem.verification.suite.junit import write_junit
 from dynmem.verification.suite.runner import collect_checks, run_check
@@ -37,6 +40,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--junit", metavar="FILE.xml",
                         help="also write JUnit XML (one test case per check) for CI")
     options.add_html(parser, "every check, linking each counterexample's own report")
+    options.add_rlimit(parser, MINIMAL.rlimit, "solver check")
     parser.set_defaults(handler=run)
 
 
@@ -46,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
     Interrupted (Ctrl-C, SIGTERM), it still writes the reports of the checks that finished,
     marked as interrupted, says how far it got, and lets the interruption end the command.
     """
-    checks = select_sections(collect_checks(), args.section)
+    if not 1 <= args.rlimit <= MAX_RLIMIT:
+        raise InputError("command line", "--rlimit", args.rlimit,
+                         f"must be 1..{MAX_RLIMIT} (Z3 work units per solver check)")
+    checks = select_sections(collect_checks(budgets=Budgets(rlimit=args.rlimit)), args.section)
     if args.html:  # the counterexamples' folder, checked before hours of work
         check_output_folder(traces_folder(args.html))
     results: list[CheckResult] = []
