@@ -24,8 +24,8 @@ from typing import Any
 
 import attrs
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import BY_ID
-from dynmem.model.transitions import is_allowed
 from dynmem.reference.events import Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState

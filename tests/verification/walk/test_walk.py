@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dynmem.model.transitions import is_allowed
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.reference.step import step
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore.config import get_config
