@@ -223,6 +223,7 @@ class _Search:
             if on_progress is not None and expanded % 2000 == 0:
                 on_progress(len(x.states), len(x.edge_src), len(self.queue))
         x.complete = not self.queue
+        x.queued = len(self.queue)
         x.stopped_early = bool(self.queue) and self.is_done()
         x.seconds = x.search_seconds = time.perf_counter() - start
         self.finish_coverage()
@@ -300,6 +301,7 @@ def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_pl
     gc.disable()
     try:
         x = search.run(on_progress)
+        del search  # its interning tables and memo: not needed by the progress analysis
         if progress and x.complete and not x.counterexamples:
             started = time.perf_counter()
             x.progress = find_progress_violations(x)
