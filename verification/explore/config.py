@@ -97,7 +97,7 @@ PRESETS[4] = ExploreConfig(
     vms=(("hi", SMALL_HEAVY), ("lo1", SMALL), ("lo2", SMALL), ("lo3", SMALL)),
     demands=(0, 32),
     request_amounts=(16,),
-    max_states=20_000_000,
+    max_states=6_000_000,  # about 4 GiB at ~650 bytes a state: raise with --max-states
 )
 
 # Two identical VMs: the smallest configuration where symmetry reduction merges states.
