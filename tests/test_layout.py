@@ -32,6 +32,7 @@ RANKS = {
     "dynmem.verification.symbolic": 5,
     "dynmem.verification.explore": 5,
     "dynmem.verification.stateful": 5,
+    "dynmem.verification.walk": 5,
     "dynmem.verification.oracle": 5,
     "dynmem.verification.audit": 5,
     "dynmem.verification.conformance": 6,  # imports explore and oracle (siblings)

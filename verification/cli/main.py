@@ -51,7 +51,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "shrink a violating trace (fewer steps, VMs, smaller sizes), same invariant"),
     ("explore", "explore", "explore every reachable state of a small configuration (BFS)"),
     ("fuzz", "fuzz",
-     "run a Hypothesis campaign of random VM lifecycles against the reference"),
+     "random VM lifecycles against the reference: Hypothesis, or fast seeded random walks"),
     ("audit", "audit",
      "judge real hosts' evidence (Hyper-V snapshots, PDH counters, QEMU QMP) against the "
      "model and give right-sizing advice"),

@@ -73,6 +73,7 @@ class Exploration:
     progress: list[ProgressFinding] = attrs.field(factory=list)
     complete: bool = False
     stopped_early: bool = False  # stopped on purpose at a violation (not the state limit)
+    queued: int = 0  # states found but not expanded when the search stopped
     seconds: float = 0.0  # the search and the progress analysis
     search_seconds: float = 0.0  # the search alone
     coverage: Coverage | None = None

@@ -35,6 +35,7 @@ from dynmem.reference.events import (
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Step
 from dynmem.verification.explore.config import ExploreConfig
+from dynmem.verification.properties.locality import is_slot_change
 
 KIND_INDEX = {cls: i for i, cls in enumerate(EVENT_TYPES.values())}
 _REQUESTS = (BalloonRequest, UnballoonRequest, HotAddRequest)
@@ -118,19 +119,9 @@ class SlotMemo:
                 continue
             post = result.state
             after: Vm | None = None
-            if _is_slot_change(state, index, post):
+            if is_slot_change(state, index, post):
                 after = self.pool.setdefault(post.vms[index], post.vms[index])
             steps.append((KIND_INDEX[type(event)], event, after, post.free_mib,
                           event == honest, not self.check_step(state, event, post)))
         return steps
 
-
-def _is_slot_change(pre: DmState, index: int, post: DmState) -> bool:
-    """Whether ``post`` is ``pre`` with at most VM ``index`` and free memory changed."""
-    before, after = pre.vms, post.vms
-    if post.host != pre.host or len(after) != len(before):
-        return False
-    if after[index].name != before[index].name:
-        return False
-    return all(a is b or a == b for j, (a, b) in enumerate(zip(before, after, strict=True))
-               if j != index)

@@ -39,6 +39,8 @@ class ExploreResult:
     search_seconds: float
     complete: bool
     stopped_early: bool
+    max_states: int
+    queued: int
     violations: tuple[tuple[str, int], ...]
     violating_steps: int
     oscillations: int
@@ -65,8 +67,14 @@ class ExploreResult:
         if self.stopped_early:
             found.append("stopped at the first counterexamples")
         elif not self.complete:
-            found.append("INCOMPLETE: the state limit was reached")
+            found.append(self.describe_incomplete())
         return head + ": " + "; ".join(found)
+
+    def describe_incomplete(self) -> str:
+        """Why the search stopped before the end, and how to finish it."""
+        return (f"INCOMPLETE: the state limit --max-states {self.max_states:,} was reached "
+                f"with {self.queued:,} states still queued; nothing is claimed about the "
+                f"rest: rerun with a larger --max-states to complete it")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,7 +82,8 @@ class ExploreResult:
             "states": self.states, "edges": self.edges, "seconds": round(self.seconds, 3),
             "search_seconds": round(self.search_seconds, 3),
             "states_per_second": round(self.states_per_second), "complete": self.complete,
-            "stopped_early": self.stopped_early,
+            "stopped_early": self.stopped_early, "max_states": self.max_states,
+            "queued": self.queued,
             "violations": [{"invariant": i, "shortest": n} for i, n in self.violations],
             "violating_steps": self.violating_steps, "oscillations": self.oscillations,
             "progress": [{"property": p, "count": n} for p, n in self.progress],
@@ -86,12 +95,12 @@ class ExploreResult:
 def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
-                    memo: bool = True) -> ExploreResult:
+                    memo: bool = True, max_states: int | None = None) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
     counterexample; a progress-only mutant is explored fully. ``memo`` False steps every
-    candidate directly (see ``explore``).
+    candidate directly (see ``explore``); ``max_states`` replaces the preset's state limit.
 
     Examples
     --------
@@ -104,6 +113,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     cfg = config or get_config(vms)
     if symmetry is not None:
         cfg = attrs.evolve(cfg, symmetry=symmetry)
+    if max_states is not None:
+        cfg = attrs.evolve(cfg, max_states=max_states)
     bug = get_mutant(mutant) if mutant else None
     targets = [b for b in bug.breaks if not b.startswith("PROG")] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,
@@ -126,7 +137,7 @@ def summarise(x: Exploration, mutant: str | None = None) -> ExploreResult:
     return ExploreResult(
         ok=x.ok, config=x.config.name, mutant=mutant, states=x.n_states, edges=x.n_edges,
         seconds=x.seconds, search_seconds=x.search_seconds, complete=x.complete,
-        stopped_early=x.stopped_early,
+        stopped_early=x.stopped_early, max_states=x.config.max_states, queued=x.queued,
         violations=tuple((inv, c.length) for inv, c in examples),
         violating_steps=x.violating_steps,
         oscillations=sum(1 for f in x.progress if f.cycle),

@@ -224,3 +224,25 @@ class TestMemo:
         memoized, direct = explore(small), explore(small, memo=False)
         assert not memoized.complete
         same_search(memoized, direct)
+
+
+class TestStateLimit:
+    def test_incomplete_search_says_how_to_complete(
+            self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``--max-states`` below the state space: exit 1, the limit, the queue and the flag
+        to raise are named; the JSON says incomplete."""
+        assert main(["explore", "--vms", "1", "--max-states", "50"]) == 1
+        out = capsys.readouterr().out
+        assert "INCOMPLETE" in out and "--max-states 50" in out and "queued" in out
+        assert main(["explore", "--vms", "1", "--max-states", "50", "--json"]) == 1
+        data = json.loads(capsys.readouterr().out)
+        assert not data["complete"] and data["max_states"] == 50 and data["queued"] > 0
+
+    def test_limit_must_be_positive(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A limit of 0: one line naming the flag, exit 2."""
+        assert main(["explore", "--max-states", "0"]) == 2
+        assert "--max-states" in capsys.readouterr().err
+
+    def test_three_vm_preset_limit_fits_the_unreduced_space(self) -> None:
+        """The 3-VM preset's default limit is above its 1,392,439 unreduced states."""
+        assert get_config(3).max_states > 1_392_439

@@ -1,4 +1,5 @@
-"""``dynmem fuzz [--profile ci|thorough] [--examples N] [--mutant NAME] [--seed S]``.
+"""``dynmem fuzz [--engine hypothesis|walk] [--profile ci|thorough] [--examples N] [--mutant NAME]
+[--seed S]``; with ``--engine walk``: ``[--preset NAME] [--episodes N] [--depth N]``.
 
 A Hypothesis campaign of the stateful machine (``verification/stateful/machine.py``) with a progress
 bar on stderr and statistics at the end: examples, checked steps, steps per second, the
@@ -6,6 +7,10 @@ coverage of (event kind x channel/transaction state) pairs against what explorat
 and the accepted/rejected outcomes per event kind. On a failure it prints the shrunk program
 (runnable) and the readable trace, and writes the ITF and text traces (``--out``). Exit 0 when
 nothing fails, 1 on a failure, 2 on bad input.
+
+``--engine walk`` runs seeded random walks instead (``verification/walk``): no Hypothesis,
+every check on every step, swarm masks, over an explorer preset or a real-sized one; a
+failure is minimised by the cross-engine shrinker.
 """
 
 from __future__ import annotations
@@ -17,12 +22,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from dynmem.reference.policy import compute_plan
+from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.errors import InputError
+from dynmem.verification.explore.config import PRESETS
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.reachable import get_reachable_pairs
 from dynmem.verification.stateful.fuzz import FuzzResult, run_fuzz
 from dynmem.verification.stateful.machine import get_settings
+from dynmem.verification.traces.render import render_text
+from dynmem.verification.walk.config import WALK_PRESETS, WalkSpace
+from dynmem.verification.walk.run import WalkResult, run_walk
 
 _BAR = 30
 
@@ -30,12 +41,23 @@ _BAR = 30
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "fuzz",
-        help="run a Hypothesis campaign of random VM lifecycles against the reference",
+        help="random VM lifecycles against the reference: Hypothesis, or fast seeded random "
+             "walks",
         description="Hypothesis stateful testing: random lifecycles, adversarial guests, "
                     "every invariant after every step, refinement, progress. Exit 0: no "
                     "failure; 1: a failure (its shrunk program and trace are printed); 2: "
                     "bad input.",
     )
+    parser.add_argument("--engine", choices=("hypothesis", "walk"), default="hypothesis",
+                        help="hypothesis (default): the stateful machine; walk: seeded random "
+                             "walks, much faster, every check on every step")
+    parser.add_argument("--preset", default="2vm", metavar="NAME",
+                        help="walk: the configuration, an explorer preset (1vm, 2vm, 3vm) or "
+                             f"{', '.join(WALK_PRESETS)} (default 2vm)")
+    parser.add_argument("--episodes", type=int, default=200, metavar="N",
+                        help="walk: episodes, each from the initial state (default 200)")
+    parser.add_argument("--depth", type=int, default=500, metavar="N",
+                        help="walk: steps per episode (default 500)")
     parser.add_argument("--profile", choices=("ci", "thorough"), default="ci",
                         help="settings profile (default ci: fast, derandomized)")
     options.add_examples(parser, None, "the profile's")
@@ -57,9 +79,71 @@ def _check(args: argparse.Namespace) -> None:
         get_mutant(args.mutant)
 
 
+def get_walk_space(name: str) -> WalkSpace:
+    """The walk preset ``name``: an explorer preset (``2vm``) or a walk-only one.
+
+    Raises
+    ------
+    InputError
+        If there is none; the message lists the known names.
+    """
+    spaces: dict[str, WalkSpace] = {c.name: c for c in PRESETS.values()}
+    spaces.update(WALK_PRESETS)
+    if name not in spaces:
+        raise InputError("command line", "--preset", name, "unknown preset; known: "
+                         + ", ".join(spaces))
+    return spaces[name]
+
+
+def run_walk_command(args: argparse.Namespace) -> int:
+    """``--engine walk``: run the walks; print the summary (or JSON); 0 if nothing failed."""
+    for flag in ("episodes", "depth"):
+        if getattr(args, flag) <= 0:
+            raise InputError("command line", f"--{flag}", getattr(args, flag), "must be > 0")
+    space = get_walk_space(args.preset)
+    bug = get_mutant(args.mutant) if args.mutant else None
+
+    def progress(episodes: int, steps: int) -> None:
+        if episodes % max(1, args.episodes // 50) and episodes != args.episodes:
+            return
+        done = episodes / args.episodes
+        bar = "#" * int(done * _BAR) + "." * (_BAR - int(done * _BAR))
+        print(f"\rwalk [{bar}] {episodes} episodes, {steps:,} steps", end="",
+              file=sys.stderr, flush=True)
+
+    result = run_walk(space, episodes=args.episodes, depth=args.depth, seed=args.seed or 0,
+                      step_fn=bug.reference_step if bug else step,
+                      plan=bug.policy if bug else compute_plan, mutant=args.mutant,
+                      refinement=not args.no_refinement,
+                      failure_dir=Path(args.out) if args.out else None,
+                      on_progress=None if args.json else progress)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(file=sys.stderr)
+        sys.stdout.write(render_walk(result))
+    return 0 if result.ok else 1
+
+
+def render_walk(result: WalkResult) -> str:
+    """The summary and, on a failure, the (shrunk) trace and where it was written."""
+    lines = [result.summary()]
+    f = result.failure
+    if f is not None:
+        lines.append(f"episode {f.episode} kinds: {', '.join(f.kinds)}")
+        if f.shrunk is not None:
+            lines.append(f.shrunk.describe())
+        lines += ["", render_text(f.trace if f.shrunk is None else f.shrunk.trace),
+                  f"trace written to {' and '.join(f.files)}"]
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the campaign; print statistics (or JSON); 0 if nothing failed, else 1."""
     _check(args)
+    if args.engine == "walk":
+        return run_walk_command(args)
     # The bar runs to the profile's max_examples: Hypothesis counts valid examples only, so a
     # campaign may start a few more than that (the bar then stays full).
     total = args.examples or get_settings(args.profile).max_examples

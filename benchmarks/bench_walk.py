@@ -1,0 +1,96 @@
+"""The walk engine: checked steps per CPU second, and the planted bugs it catches beside
+Hypothesis and exploration.
+
+A script, not a test. Throughput: ``run_walk`` on the 2-VM preset and on ``8vm-gib``
+(refinement and every invariant on every step), CPU seconds (user + system of this process)
+beside wall. Mutant table (``--mutants``): for every planted bug, the walk (2-VM preset,
+invariants only, seed 0), the Hypothesis ``ci`` campaign (invariants only, as
+``mutant_table.py``) and exploration of the bug's preset: caught or not, the work to the
+catch (walk: checked steps; Hypothesis: checked steps of the whole campaign with shrinking;
+exploration: states) and CPU seconds (walk: to the catch, before shrinking; the others: the
+whole run).
+
+    python3 benchmarks/bench_walk.py [--episodes 1000] [--depth 500] [--mutants]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+from dynmem.verification.explore.config import get_config
+from dynmem.verification.explore.run import run_exploration
+from dynmem.verification.mutants.catalogue import MUTANTS, Mutant
+from dynmem.verification.stateful.fuzz import run_fuzz
+from dynmem.verification.walk import REAL_8VM, WalkSpace, run_walk
+
+GOAL = 50_000
+
+
+def throughput(space: WalkSpace, episodes: int, depth: int, refinement: bool) -> str:
+    r = run_walk(space, episodes=episodes, depth=depth, seed=1, refinement=refinement)
+    rate = r.steps_per_cpu_second
+    return (f"| {space.name} | {'on' if refinement else 'off'} | {r.episodes} x {r.depth} | "
+            f"{r.steps:,} ({r.accepted:,} accepted) | {r.settle_steps:,} | "
+            f"{r.cpu_seconds:.2f} | {r.wall_seconds:.2f} | **{rate:,.0f}** | "
+            f"{'met' if rate >= GOAL else 'NOT met'} | {'ok' if r.ok else 'FAILED'} |")
+
+
+def walk_cells(bug: Mutant) -> str:
+    r = run_walk(get_config(2), episodes=1000, depth=500, seed=0, step_fn=bug.reference_step,
+                 plan=bug.policy, mutant=bug.name, refinement=False)
+    f = r.failure
+    if f is None:
+        return f"no | {r.steps:,} | {r.cpu_seconds:.2f} | - |"
+    broke = f.message.split(" ")[0].rstrip(":")
+    shrunk = len(f.shrunk.trace.steps) if f.shrunk is not None else len(f.trace.steps)
+    return f"yes: {broke} | {f.steps:,} | {f.cpu_seconds:.2f} | {shrunk} |"
+
+
+def fuzz_cells(bug: Mutant) -> str:
+    cpu = time.process_time()
+    r = run_fuzz("ci", mutant=bug.name, refinement=False)
+    cpu = time.process_time() - cpu
+    caught = "no" if r.ok else "yes"
+    return f"{caught} | {r.steps:,} | {cpu:.2f} |"
+
+
+def explore_cells(bug: Mutant) -> str:
+    cpu = time.process_time()
+    r = run_exploration(bug.explore_vms, mutant=bug.name)
+    cpu = time.process_time() - cpu
+    caught = "no" if r.ok else "yes"
+    return f"{caught} ({bug.explore_vms} VMs) | {r.states:,} | {cpu:.2f} |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--depth", type=int, default=500)
+    parser.add_argument("--mutants", action="store_true", help="also the planted-bug table")
+    args = parser.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+          f"{load:.1f} at the start (shared machine: compare CPU seconds)\n")
+    print("| preset | refinement | episodes x depth | steps checked | settling steps | "
+          "CPU s | wall s | steps per CPU s | goal 50,000 | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for space in (get_config(2), REAL_8VM):
+        for refinement in (True, False):
+            print(throughput(space, args.episodes, args.depth, refinement), flush=True)
+    if not args.mutants:
+        return 0
+    print("\n| mutant | walk: caught | walk steps | walk CPU s | shrunk steps | "
+          "hypothesis ci: caught | steps | CPU s | explore: caught | states | CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for bug in MUTANTS:
+        print(f"| {bug.name} | {walk_cells(bug)} {fuzz_cells(bug)} {explore_cells(bug)}",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

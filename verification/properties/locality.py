@@ -1,0 +1,24 @@
+"""R-LOCAL as the engines use it: did a step change at most one VM and free memory?
+
+An event that names one VM reads only that VM, free memory and the host settings, and
+changes at most that VM and free memory (R-LOCAL, specs/events.md). The explorer's memo and
+the walk's reuse a step's result on every state with the same (VM value, free memory); a
+step that changes anything else (a delete, a planted bug that edits other VMs) is stepped
+again on every state instead. tests/verification/explore/test_locality.py checks what a
+step reads.
+"""
+
+from __future__ import annotations
+
+from dynmem.reference.state import DmState
+
+
+def is_slot_change(pre: DmState, index: int, post: DmState) -> bool:
+    """Whether ``post`` is ``pre`` with at most VM ``index`` and free memory changed."""
+    before, after = pre.vms, post.vms
+    if post.host != pre.host or len(after) != len(before):
+        return False
+    if after[index].name != before[index].name:
+        return False
+    return all(a is b or a == b for j, (a, b) in enumerate(zip(before, after, strict=True))
+               if j != index)

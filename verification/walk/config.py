@@ -1,0 +1,85 @@
+"""What a random walk runs over: a host, its VMs and the environment's value choices.
+
+``WalkSpace`` is the shape the walk reads; the explorer's presets (``ExploreConfig``) have it,
+so ``dynmem fuzz --engine walk --preset 2vm`` walks exactly the model the explorer searches.
+``REAL_8VM`` is a real-sized configuration the explorer cannot search: eight VMs with GiB
+sizes on a 64 GiB host, demands that swing across the whole range.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+
+from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.reference.state import DmState, initial_state
+
+
+class WalkSpace(Protocol):
+    """The fields of a configuration a walk reads (``ExploreConfig`` has them all)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def host(self) -> HostSettings: ...
+    @property
+    def vms(self) -> tuple[tuple[str, VmSettings], ...]: ...
+    @property
+    def demands(self) -> tuple[int, ...]: ...
+    @property
+    def adversarial(self) -> bool: ...
+    @property
+    def alternatives(self) -> tuple[VmSettings, ...]: ...
+    @property
+    def request_amounts(self) -> tuple[int, ...]: ...
+    @property
+    def lifecycle(self) -> bool: ...
+
+    def initial(self) -> DmState: ...
+
+
+@attrs.frozen
+class WalkConfig:
+    """A configuration for walks only (too large to explore); fields as ``ExploreConfig``."""
+
+    name: str
+    host: HostSettings
+    vms: tuple[tuple[str, VmSettings], ...]
+    demands: tuple[int, ...]
+    adversarial: bool = True
+    alternatives: tuple[VmSettings, ...] = ()
+    request_amounts: tuple[int, ...] = ()
+    lifecycle: bool = False
+
+    def initial(self) -> DmState:
+        """Every VM created and off."""
+        return initial_state(self.host, self.vms)
+
+
+_GIB = 1024
+
+
+def _dynamic(startup_gib: int, maximum_gib: int, weight: int = 5000) -> VmSettings:
+    return VmSettings(dynamic=True, startup_mib=startup_gib * _GIB,
+                      maximum_mib=maximum_gib * _GIB, weight=weight)
+
+
+# Eight VMs whose startups (26 GiB) fit the host but whose maxima (84 GiB) do not: the
+# balancer is always short of memory once demand rises. Two weights, one static VM, sizes
+# that are not multiples of each other so partial answers and clamps happen.
+REAL_8VM = WalkConfig(
+    name="8vm-gib",
+    host=HostSettings(physical_mib=64 * _GIB, reserve_mib=2 * _GIB),
+    vms=(("sql", _dynamic(4, 16, weight=9000)), ("web1", _dynamic(2, 8)),
+         ("web2", _dynamic(2, 8)), ("web3", _dynamic(2, 8)), ("batch", _dynamic(4, 16, 1000)),
+         ("cache", _dynamic(6, 12, 7000)), ("dev", _dynamic(1, 4, 2000)),
+         ("legacy", VmSettings(dynamic=False, startup_mib=5 * _GIB, maximum_mib=5 * _GIB))),
+    demands=(0, 512, 1536, 3 * _GIB, 6 * _GIB, 10 * _GIB, 15 * _GIB),
+    alternatives=(VmSettings(dynamic=False, startup_mib=2 * _GIB, maximum_mib=2 * _GIB),
+                  _dynamic(1, 24, weight=100)),
+    request_amounts=(128, 1000, 4 * _GIB),
+    lifecycle=True,
+)
+
+WALK_PRESETS: dict[str, WalkConfig] = {REAL_8VM.name: REAL_8VM}

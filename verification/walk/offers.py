@@ -1,0 +1,70 @@
+"""The events a walk may pick for one VM, and swarm masks of event kinds.
+
+A VM offers what its guest and the admin may send (``reference.environment``'s
+``enabled_vm_events``: every one accepted) plus events that are tried and may be refused: a
+start without memory, explicit DM requests of the configured sizes (any policy's choice,
+not only the reference's ticks), a configure to another setting, a delete. Refused events
+exercise the guards (a planted bug that relaxes one is caught) and R-REJECT.
+
+Everything here reads only the VM value (a start is offered whether or not it fits), so a
+VM's offer is computed once per VM value and reused on every step that has it.
+
+A swarm mask (Groce et al., "Swarm testing", ISSTA 2012) is the set of event kinds one
+episode may pick, as a bit mask over ``KINDS``: leaving kinds out lets the others run
+longer (no stop cutting every lifecycle short, no demand changes, ...). Only the optional
+kinds (``OPTIONAL``) are left out.
+"""
+
+from __future__ import annotations
+
+import random
+
+from dynmem.reference.environment import enabled_vm_events
+from dynmem.reference.events import (
+    EVENT_TYPES,
+    BalloonRequest,
+    Configure,
+    Delete,
+    Event,
+    HotAddRequest,
+    Start,
+    UnballoonRequest,
+)
+from dynmem.reference.state import Vm
+from dynmem.verification.walk.config import WalkSpace
+
+KINDS: tuple[str, ...] = tuple(EVENT_TYPES)
+KIND_BIT: dict[str, int] = {kind: 1 << i for i, kind in enumerate(KINDS)}
+ALL_KINDS = (1 << len(KINDS)) - 1
+# Kinds a swarm mask may leave out: the admin's and the workload's moves and explicit DM
+# requests. Every other kind (start, the guest's protocol messages and answers, the tick) is
+# always kept: a mask without one of them would end most lifecycles before READY.
+OPTIONAL = ("stop", "delete", "create", "configure", "demand", "balloon_request",
+            "unballoon_request", "hot_add_request")
+ALWAYS = ALL_KINDS & ~sum(KIND_BIT[kind] for kind in OPTIONAL)
+_REQUESTS = (BalloonRequest, UnballoonRequest, HotAddRequest)
+
+
+def get_offer(vm: Vm, space: WalkSpace) -> tuple[Event, ...]:
+    """Every event the walk may pick for ``vm``."""
+    name = vm.name
+    if not vm.running:
+        events: list[Event] = [Start(name)]
+        if space.lifecycle:
+            events.append(Delete(name))
+    else:
+        # For a running VM enabled_vm_events does not read free memory (only a start does).
+        events = enabled_vm_events(vm, 0, space.demands, space.adversarial)
+        events += [cls(name, mib) for cls in _REQUESTS for mib in space.request_amounts]
+    events += [Configure(name, s) for s in space.alternatives if s != vm.settings]
+    return tuple(events)
+
+
+def pick_mask(rng: random.Random) -> int:
+    """A swarm mask: each optional kind kept with probability 1/2, plus ``ALWAYS``."""
+    return rng.getrandbits(len(KINDS)) | ALWAYS
+
+
+def describe_mask(mask: int) -> list[str]:
+    """The kinds in ``mask``, in ``KINDS`` order."""
+    return [kind for kind in KINDS if mask & KIND_BIT[kind]]
