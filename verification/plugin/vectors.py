@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import attrs
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.oracle.check import Iut, open_driver
 from dynmem.verification.oracle.iut import Mode, check_hello
-from dynmem.verification.oracle.judge import CaseResult, load_is_allowed, run_case
+from dynmem.verification.oracle.judge import CaseResult, run_case
 from dynmem.verification.oracle.vectors import VectorCase
 from dynmem.verification.plugin.settings import OracleSettings
 from dynmem.verification.traces.render import render_text
@@ -46,7 +47,7 @@ class VectorCheck:
         try:
             check_hello(driver.hello("system", self.mode), "system")
             return run_case(driver, "system", self.mode, self.case.pre, self.case.events,
-                            load_is_allowed())
+                            is_allowed)
         finally:
             driver.close()
 
