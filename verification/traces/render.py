@@ -13,6 +13,7 @@ Marks: ``→`` for a change and ``✗`` for a broken invariant; ``ascii=True`` u
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Container, Iterable, Sequence
 from enum import IntEnum
 from typing import Any, cast
@@ -337,7 +338,9 @@ def _header(trace: Trace) -> list[str]:
     ]
     lines += [f"vm {vm.name}: {describe_settings(vm.settings)}" for vm in start.vms]
     if trace.notes:
-        lines.append("notes: " + ", ".join(f"{k}={v!r}" for k, v in trace.notes))
+        # Values as JSON, the vocabulary of specs/formats, not Python reprs.
+        lines.append("notes: " + ", ".join(f"{k}={json.dumps(v, default=str)}"
+                                           for k, v in trace.notes))
     return lines
 
 
