@@ -66,7 +66,7 @@ class OracleFixture:
         try:
             run = check_iut(iut, kind=s.kind, mode=s.mode, examples=s.examples, seed=s.seed,
                             max_steps=s.max_steps, timeout=s.timeout,
-                            shrink_seconds=s.shrink_seconds)
+                            shrink_replays=s.shrink_replays)
         except IutUnusable as err:
             unusable = f"dynmem oracle: the IUT cannot be used: {err}"
         else:

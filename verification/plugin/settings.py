@@ -8,6 +8,7 @@ import attrs
 
 from dynmem.verification.errors import DynmemError
 from dynmem.verification.oracle.iut import Kind, Mode
+from dynmem.verification.oracle.search import SHRINK_REPLAYS
 
 KINDS: tuple[str, ...] = get_args(Kind)
 MODES: tuple[str, ...] = get_args(Mode)
@@ -57,7 +58,7 @@ class OracleSettings:
     seed: int | None = attrs.field(default=None, validator=_seed)
     max_steps: int = attrs.field(default=60, validator=_positive("max_steps"))
     timeout: float = 10.0
-    shrink_seconds: float = 60.0
+    shrink_replays: int = SHRINK_REPLAYS
 
     def merged(self, changes: dict[str, Any]) -> OracleSettings:
         """These settings with ``changes`` (None values ignored); unknown names raise."""
