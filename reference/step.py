@@ -10,6 +10,7 @@ and the host settings, and changes only that VM and free memory (R-LOCAL).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -405,11 +406,16 @@ def apply_plan(
         result = send(current, request)
         # A policy must only plan requests the guards allow; a refused one is a policy bug.
         if not result.accepted:
-            return _reject(state, f"the plan has a refused request {request!r}: "
+            return _reject(state, f"the plan has a refused request {_wire(request)}: "
                                   f"{result.reason}")
         current = result.state
         sent.append(request)
     return StepResult(state=current, sent=tuple(sent))
+
+
+def _wire(request: DmRequest) -> str:
+    """``request`` as the JSON line of specs/formats.md (what an IUT sends and reads)."""
+    return json.dumps({"kind": request.KIND, "vm": request.vm, "mib": request.mib})
 
 
 def process_balancer_tick(state: DmState, event: BalancerTick) -> StepResult:

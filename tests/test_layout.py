@@ -1,8 +1,9 @@
 """The package order of ARCHITECTURE.md, checked on the AST of every module (issue 10).
 
 ``model < reference < verification root (errors, codec, atomic) < properties, mutants < traces
-< {scenarios | symbolic | explore | stateful | oracle | audit} < conformance < suite < cli``:
-a module imports only from its own package or from packages of a lower rank, never from a
+< {scenarios | symbolic | explore | stateful | oracle | audit} < conformance < suite
+< {cli | plugin}``: a module imports only from its own package or from packages of a lower
+rank, never from a
 sibling; there is no import circle between modules; and an import inside a function is a
 deliberate lazy load of a heavy third-party library, never of dynmem itself (a hidden circle
 or a hidden back-arrow).
@@ -37,6 +38,7 @@ RANKS = {
     "dynmem.verification.audit": 5,
     "dynmem.verification.conformance": 6,  # imports explore and oracle (siblings)
     "dynmem.verification.suite": 7,
+    "dynmem.verification.plugin": 8,  # the pytest plugin: a face for users, like the CLI
     "dynmem.verification.cli": 8,
 }
 # Heavy third-party libraries a function may import lazily (start-up time of the CLI).

@@ -59,3 +59,18 @@ def test_readme_scenario_output_is_real(tmp_path: Path, monkeypatch: pytest.Monk
     assert main(["simulate", name]) == 0
     shown = _code_blocks("text")[0]
     assert capsys.readouterr().out.rstrip("\n") == shown
+
+
+def test_readme_python_api_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python API example runs as written (its asserts hold), beside the README's
+    scenario file and the shipped sample log."""
+    block = next(b for b in re.findall(r"```python\n(.*?)\n```", README, flags=re.DOTALL)
+                 if "check_iut(" in b and "dynmem_oracle" not in b)
+    script = next(b for b in _code_blocks("bash") if "<<'EOF'" in b)
+    scenario = script.split("<<'EOF'\n", 1)[1].split("\nEOF", 1)[0]
+    (tmp_path / "two-vms.json").write_text(scenario + "\n", encoding="utf-8")
+    (tmp_path / "examples").mkdir()
+    log = "examples/sample_host.log.jsonl"
+    (tmp_path / log).write_text((ROOT / log).read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md (Python API)", "exec"), {})

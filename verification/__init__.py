@@ -6,4 +6,8 @@ holds what all of them share: ``errors`` (the exception family), ``codec`` (JSON
 ``atomic`` (the one safe writer). Importing this package loads no engine.
 """
 
-__all__: list[str] = []
+__version__ = "0.1.0"  # the one place; pyproject reads it (setuptools dynamic version)
+
+__all__ = [
+    "__version__",
+]

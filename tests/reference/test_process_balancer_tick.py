@@ -208,7 +208,8 @@ def test_a_plan_with_a_refused_request_refuses_the_whole_tick() -> None:
     broken = make_step(plan=lambda s: (HotAddRequest("a", 2), BalloonRequest("b", 2)))
     result = broken(state, BalancerTick())
     assert result.reason is not None
-    assert result.reason.startswith("the plan has a refused request BalloonRequest(")
+    assert result.reason.startswith('the plan has a refused request {"kind": '
+                                    '"balloon_request", "vm": "b", "mib": 2}: ')
     assert (result.state, result.sent) == (state, ())
     assert reject(state, BalloonRequest("b", 2)).endswith("below startup 1024 MiB "
                                                           "(assigned 1024 MiB)")

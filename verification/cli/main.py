@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from types import FrameType, ModuleType
 
+from dynmem.verification import __version__
 from dynmem.verification.atomic import claim_stdout
 from dynmem.verification.cli.console import SafeText
 from dynmem.verification.cli.paths import check_outputs
@@ -55,6 +56,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("audit", "audit",
      "judge real hosts' evidence (Hyper-V snapshots, PDH counters, QEMU QMP) against the "
      "model and give right-sizing advice"),
+    ("specs", "specs", "show where the installed specification and JSON Schemas are"),
 )
 
 
@@ -83,6 +85,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Formal model, reference and verification suite for Hyper-V Dynamic "
                     "Memory balancers.",
     )
+    parser.add_argument("--version", action="version", version=f"dynmem {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = chosen_command(argv) if argv is not None else None
     for name, module, help_text in COMMANDS:

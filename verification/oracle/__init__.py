@@ -1,12 +1,14 @@
 """Drive another implementation and judge it against the model and the reference.
 
-The IUT protocols (``SystemIut``, ``PolicyIut``) and JSON Lines wire (``open_iut``,
-``serve_jsonl``), the judge (``CaseRunner``, ``run_case``), the generators and the search that
-shrinks a failure (``search``), the report (``write_report``), ``check-trace`` for recorded
-logs (``check_log``; ``format_log`` writes one) and the conformance vectors
-(``write_vectors``).
+``check_iut`` runs the whole oracle on a Python object or a command and returns an
+``OracleRun`` (its ``report`` is what ``dynmem oracle`` prints). The IUT protocols
+(``SystemIut``, ``PolicyIut``) and JSON Lines wire (``open_iut``, ``serve_jsonl``), the judge
+(``CaseRunner``, ``run_case``), the generators and the search that shrinks a failure
+(``search``), the report (``write_report``), ``check-trace`` for recorded logs
+(``check_log``; ``format_log`` writes one) and the conformance vectors (``write_vectors``).
 """
 
+from dynmem.verification.oracle.check import OracleRun, check_iut
 from dynmem.verification.oracle.checktrace import check_log
 from dynmem.verification.oracle.iut import PolicyIut, SystemIut
 from dynmem.verification.oracle.judge import CaseRunner, run_case
@@ -18,7 +20,7 @@ from dynmem.verification.oracle.vectors import write_vectors
 from dynmem.verification.oracle.wire import open_iut, serve_jsonl
 
 __all__ = [
-    "CaseRunner", "PolicyIut", "ReferencePolicy", "ReferenceSystem", "SearchResult", "SystemIut",
-    "check_log", "format_log", "open_iut", "run_case", "search", "serve_jsonl", "write_report",
-    "write_vectors",
+    "CaseRunner", "OracleRun", "PolicyIut", "ReferencePolicy", "ReferenceSystem", "SearchResult",
+    "SystemIut", "check_iut", "check_log", "format_log", "open_iut", "run_case", "search",
+    "serve_jsonl", "write_report", "write_vectors",
 ]

@@ -74,8 +74,7 @@ class Divergence:
             v = self.violations[0]
             why = f"{v.invariant} [{v.clause}]: {v.message}"
         else:
-            why = self.reason or ", ".join(f"{d.path} {d.expected!r} -> {d.observed!r}"
-                                           for d in self.diff[:3])
+            why = self.reason or ", ".join(d.to_text() for d in self.diff[:3])
         return f"{what} at step {self.step}: {why}"
 
 
@@ -88,8 +87,8 @@ def check_allowed_by_rules(template: DmState, observation: Observation) -> str |
     diff = diff_observations(observe(template), observation)
     if not diff:
         return None
-    shown = "; ".join(f"{d.path} should be {d.expected!r}, is {d.observed!r}" for d in diff[:4])
-    return f"the rules give a different state: {shown}"
+    shown = "; ".join(d.to_text() for d in diff[:4])
+    return f"the rules give a different state (expected -> observed): {shown}"
 
 
 @attrs.define

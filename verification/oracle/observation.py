@@ -9,6 +9,7 @@ field-level differences (paths like ``vms[web].assigned_mib``) for divergence re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -78,6 +79,17 @@ class DiffItem:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "expected": self.expected, "observed": self.observed}
+
+    def to_text(self) -> str:
+        """``path: expected -> observed`` with both values as JSON (what the IUT sends).
+
+        Examples
+        --------
+        >>> DiffItem("vms[web].txn", "none", None).to_text()
+        'vms[web].txn: "none" -> null'
+        """
+        return (f"{self.path}: {json.dumps(self.expected, default=str)} -> "
+                f"{json.dumps(self.observed, default=str)}")
 
 
 def observe_vm(vm: Vm) -> ObservedVm:

@@ -133,7 +133,7 @@ def report_text(result: SearchResult, kind: str, mode: str, iut: str, model: str
         lines.append(f"broken: {v.invariant} [{v.clause}] {v.message}")
     if d.diff:
         lines.append("diff (path: expected -> observed):")
-        lines += [f"    {item.path}: {item.expected!r} -> {item.observed!r}" for item in d.diff]
+        lines += [f"    {item.to_text()}" for item in d.diff]
     if d.reference_plan is not None:
         lines.append("for information, the reference would plan (not required in "
                      f"refinement mode): {json.dumps(d.reference_plan)}")

@@ -102,6 +102,28 @@ def _reporting(machine: type[DmMachine], on_progress: FuzzProgress | None,
     return type(machine.__name__, (machine,), {"__init__": init})
 
 
+# Hypothesis's own notes: how to replay inside a Hypothesis test and its search statistics.
+# The user replays with ``dynmem fuzz --seed S`` and reads the runnable program; these would
+# only point at internals.
+HYPOTHESIS_NOTES = ("You can reproduce this", "@reproduce_failure", "@seed(",
+                    "Highest target score", "Failing test case: <state machine>",
+                    "Falsifying example")
+
+
+def get_program(notes: list[str]) -> str:
+    """The runnable program and our trace out of a failure's notes, without Hypothesis's own.
+
+    Examples
+    --------
+    >>> get_program(["Failing test case: <state machine>", "state = DmMachine()",
+    ...              "Highest target score: 25  (label='pairs')",
+    ...              "You can reproduce this example by temporarily adding @seed(1)"])
+    'state = DmMachine()'
+    """
+    kept = [note for note in notes if not note.lstrip().startswith(HYPOTHESIS_NOTES)]
+    return "\n".join(kept).strip("\n")
+
+
 def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | None = None,
              seed: int | None = None, refinement: bool = True, shrink: bool = True,
              failure_dir: Path | None = None,
@@ -153,10 +175,10 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
         test()
     except StatefulFailure as err:
         message = str(err)
-        program = "\n".join(getattr(err, "__notes__", []))
+        program = get_program(getattr(err, "__notes__", []))
     except Exception as err:  # a crash of the step function is a finding too
         message = f"{type(err).__name__}: {err}"
-        program = "\n".join(getattr(err, "__notes__", []))
+        program = get_program(getattr(err, "__notes__", []))
     seconds = time.perf_counter() - started
     return FuzzResult(
         ok=message is None, profile=profile, mutant=mutant,

@@ -25,6 +25,7 @@ Profiles: ``ci`` (fast, derandomized, no database) and ``thorough``.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -67,6 +68,7 @@ from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.reference.step import Plan, Step, StepResult, check_request, step
 from dynmem.verification.atomic import write_atomic
+from dynmem.verification.codec import event_to_json
 from dynmem.verification.properties.coverage import Coverage, get_pairs
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.progress import (
@@ -100,6 +102,10 @@ def get_settings(profile: str, **overrides: Any) -> settings:
     """The registered ``profile`` (``ci`` or ``thorough``) with ``overrides``."""
     return settings(settings.get_profile(profile), **overrides)
 
+
+def _wire(event: Event) -> str:
+    """``event`` as its JSON line (specs/formats.md): how failures name events to people."""
+    return json.dumps(event_to_json(event))
 
 class StatefulFailure(AssertionError):
     """A stateful run broke an invariant, a progress property or refinement; ``trace`` is
@@ -378,13 +384,13 @@ class DmMachine(RuleBasedStateMachine):
         for pre, ev, result in self.new_steps():
             if not result.accepted:
                 if result.state is not pre:
-                    self.fail(f"R-REJECT: {ev!r} was rejected ({result.reason}) but changed "
-                              "the state")
+                    self.fail(f"R-REJECT: {_wire(ev)} was rejected ({result.reason}) but "
+                              "changed the state")
                 continue
             if self.is_allowed is not None:
                 why = self.is_allowed(pre, ev, result.state, result.sent)
                 if why is not None:
-                    self.fail(f"refinement: the model does not allow {ev!r}: {why}")
+                    self.fail(f"refinement: the model does not allow {_wire(ev)}: {why}")
             broken = _get_checker(self.registry).check_transition(pre, ev, result.state)
             if broken:
                 self.fail(f"{broken[0].invariant} ({broken[0].clause}): {broken[0].message}")

@@ -132,7 +132,14 @@ def check_inductive(n_vms: int | None, model: Model = REAL_MODEL,
                     progress: Callable[[int, int, Outcome], None] | None = None) -> ProofRun:
     """Decide every obligation for ``n_vms`` slots (None: any N) and collect the outcomes.
 
-    ``progress(done, total, outcome)`` is called after each obligation.
+    ``progress(done, total, outcome)`` is called after each obligation. This is what
+    ``dynmem prove`` runs; a counterexample to induction or an unknown makes ``ok`` false.
+
+    Examples
+    --------
+    >>> run = check_inductive(None)  # every number of VMs (the per-VM decomposition)
+    >>> run.ok, run.count("proved") == len(run.outcomes)
+    (True, True)
     """
     groups = get_groups(n_vms, model)
     order = {ob: i for i, ob in enumerate(o for g in groups for o in g.obligations)}

@@ -193,7 +193,7 @@ def _verdict(trace: Trace) -> str:
     first = trace.first_finding
     if first is None:
         refused = sum(1 for s in trace.steps if s.rejected is not None)
-        tail = f", {refused} refused events" if refused else ""
+        tail = f", {refused} refused event{'s' if refused != 1 else ''}" if refused else ""
         return (f'<div class="banner good">ok: no invariant violated in {len(trace.steps)} '
                 f"steps{_e(tail)}</div>")
     broken = ", ".join(sorted({f.invariant for f in trace.findings}))

@@ -10,6 +10,7 @@ uses ``->`` and ``x`` instead, and everything else is ASCII.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Container, Iterable
 from enum import IntEnum
 
@@ -194,7 +195,9 @@ def _header(trace: Trace) -> list[str]:
     ]
     lines += [f"vm {vm.name}: {describe_settings(vm.settings)}" for vm in start.vms]
     if trace.notes:
-        lines.append("notes: " + ", ".join(f"{k}={v!r}" for k, v in trace.notes))
+        # Values as JSON, the vocabulary of specs/formats, not Python reprs.
+        lines.append("notes: " + ", ".join(f"{k}={json.dumps(v, default=str)}"
+                                           for k, v in trace.notes))
     return lines
 
 

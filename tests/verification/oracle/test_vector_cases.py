@@ -83,3 +83,24 @@ def test_promote_a_shrunk_failure(tmp_path: Path) -> None:
     index = json.loads((vectors / "index.json").read_text())
     promoted = [c for c in index["cases"] if c["fingerprint"] == report["fingerprint"]]
     assert len(promoted) == 1 and promoted[0]["kind"] == "refinement"
+
+
+def test_runner_usage_and_bad_folders_exit_2(tmp_path: Path) -> None:
+    """Without arguments: the usage, exit 2 (not a traceback); a missing or empty folder: 2."""
+    bare = subprocess.run([PYTHON, str(EXAMPLES / "vectors_runner.py")], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert bare.returncode == 2 and bare.stderr.startswith("usage: vectors_runner.py")
+    assert "Traceback" not in bare.stderr
+    missing = _runner(tmp_path / "nowhere", "true")
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
+    empty = _runner(tmp_path, "true")
+    assert empty.returncode == 2 and "no vectors in it" in empty.stderr
+
+
+def test_runner_times_out_a_hanging_iut(tmp_path: Path) -> None:
+    """An IUT that never answers fails each case at the per-case timeout, then the run ends."""
+    main(["vectors", str(tmp_path)])
+    hung = _runner(tmp_path, "sleep 600", "--timeout", "0.2")
+    assert hung.returncode == 1
+    assert "FAIL start_static_vm: timed out after 0.2 s" in hung.stdout
+    assert "0 passed, 20 failed, 2 not run" in hung.stdout

@@ -78,8 +78,10 @@ def _print(result: LogResult, log: str, seconds: float) -> None:
         return
     print(f"verdict: VIOLATION at line {result.line} (event {d.step}): {CLASS_WORDS[d.cls]}")
     print(f"first violation: {d.headline()}")
+    if d.diff:
+        print("diff (path: expected -> observed):")
     for item in d.diff:
-        print(f"    {item.path}: expected {item.expected!r}, observed {item.observed!r}")
+        print(f"    {item.to_text()}")
     if result.window is not None:
         print(f"\nthe last {len(result.window.steps)} steps (step 1 here is event "
               f"{dict(result.window.notes).get('first_step')} of the log):")

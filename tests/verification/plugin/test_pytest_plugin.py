@@ -1,0 +1,125 @@
+"""The pytest plugin (issue 16): a user's own repository checks its IUT with dynmem.
+
+The README's example test file is copied into a temporary repository with the Node example
+IUT (it passes: the oracle and every conformance vector) and run against a planted-bug IUT
+(it fails with the readable trace); markers, options and calls set the oracle's settings.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from dynmem.verification.oracle.vectors import collect_cases
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ROOT / "examples"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+NODE = shutil.which("node")
+
+
+def readme_example() -> str:
+    """The example test file of the README (the python block that uses the fixtures)."""
+    blocks = re.findall(r"```python\n(.*?)\n```", README, flags=re.DOTALL)
+    (example,) = [b for b in blocks if "def test_conformance(dynmem_vector)" in b]
+    return example + "\n"
+
+
+def make_user_repo(pytester: pytest.Pytester) -> None:
+    """A user's repository: the README's test file beside the Node example IUT."""
+    pytester.makepyfile(test_my_balancer=readme_example())
+    shutil.copy(EXAMPLES / "iut_node" / "iut.js", pytester.path / "iut.js")
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed (the example IUT is Node.js)")
+def test_the_readme_example_passes_on_the_node_iut(pytester: pytest.Pytester) -> None:
+    """The oracle and all conformance vectors pass on a correct IUT of another language."""
+    make_user_repo(pytester)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dynmem-seed", "3")
+    result.assert_outcomes(passed=1 + len(vector_names()))
+
+
+def test_the_readme_example_fails_on_a_buggy_iut(pytester: pytest.Pytester,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planted bug fails the user's test with the shrunk, readable trace and no traceback."""
+    make_user_repo(pytester)
+    buggy = EXAMPLES / "buggy_iuts" / "starts_without_free.py"
+    monkeypatch.setenv("MY_IUT", f"{sys.executable} {buggy}")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dynmem-seed", "4",
+                                           "-k", "refines or start_without_free")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert "verdict: FAIL, invariant broken" in out and "seed 4" in out
+    assert "example: 2 events, shrunk" in out
+    assert "step 1: start vm0" in out and "step 2: start vm1" in out
+    assert "INV-PHYSICAL [reserve + owned <= physical]" in out
+    assert "conformance vector invalid_start_without_free_memory" in out
+    assert "Traceback" not in out and "site-packages" not in out
+
+
+def vector_names() -> list[str]:
+    return [case.name for case in collect_cases()]
+
+
+SETTINGS_PROBE = """
+import pytest
+from dynmem.verification.oracle import ReferencePolicy, ReferenceSystem
+
+def test_defaults_and_options(dynmem_oracle):
+    run = dynmem_oracle(ReferenceSystem())
+    assert (run.kind, run.mode, run.result.examples, run.result.seed) == (
+        "system", "refinement", 4, 11)
+
+@pytest.mark.dynmem(kind="policy", mode="lockstep", examples=3)
+def test_marker_over_options(dynmem_oracle):
+    run = dynmem_oracle(ReferencePolicy())
+    assert (run.kind, run.mode, run.result.examples) == ("policy", "lockstep", 3)
+
+@pytest.mark.dynmem(examples=3)
+def test_call_over_marker(dynmem_oracle):
+    assert dynmem_oracle(ReferenceSystem(), examples=2).result.examples == 2
+
+@pytest.mark.dynmem(examples=0)
+def test_bad_marker_value(dynmem_oracle):
+    dynmem_oracle(ReferenceSystem())
+
+@pytest.mark.dynmem(exampels=5)
+def test_misspelt_setting(dynmem_oracle):
+    dynmem_oracle(ReferenceSystem())
+
+def test_a_policy_iut_skips_the_vectors(dynmem_vector):
+    dynmem_vector.check(ReferencePolicy())
+"""
+
+
+def test_settings_come_from_options_marker_and_call(pytester: pytest.Pytester) -> None:
+    """Defaults < ``--dynmem-*`` options < marker < call; bad settings are one clear error."""
+    pytester.makepyfile(test_settings=SETTINGS_PROBE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dynmem-examples", "4",
+                                "--dynmem-seed", "11", "-k", "not vectors")
+    result.assert_outcomes(passed=3, failed=2)
+    out = result.stdout.str()
+    assert "dynmem setting examples=0: must be an integer >= 1" in out
+    assert "unknown dynmem setting 'exampels'" in out
+
+
+def test_vectors_are_parametrised_and_skip_a_policy_iut(pytester: pytest.Pytester) -> None:
+    """One test per conformance case, named after it; a policy IUT cannot run them."""
+    pytester.makepyfile(test_settings=SETTINGS_PROBE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "vectors", "-rs")
+    result.assert_outcomes(skipped=len(vector_names()))
+    assert "conformance vectors drive system IUTs" in result.stdout.str()
+    collected = pytester.runpytest("-p", "no:cacheprovider", "-k", "vectors",
+                                   "--collect-only", "-q").stdout.str()
+    assert all(f"[{name}]" in collected for name in vector_names())
+
+
+def test_options_and_marker_are_documented(pytester: pytest.Pytester) -> None:
+    """``pytest --help`` shows the options and ``--markers`` the marker."""
+    helped = pytester.runpytest("--help").stdout.str()
+    assert all(f"--dynmem-{name}" in helped for name in ("kind", "mode", "examples", "seed"))
+    assert "@pytest.mark.dynmem(kind=" in pytester.runpytest("--markers").stdout.str()

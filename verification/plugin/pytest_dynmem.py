@@ -1,0 +1,123 @@
+"""The pytest entry point (``pytest11``): options, the ``dynmem`` marker and the fixtures.
+
+``dynmem_oracle(iut, **settings)`` runs the oracle and fails the test with the readable
+report; ``dynmem_vector`` parametrises a test over every conformance vector, and its
+``check(iut)`` fails the test with the first divergence and the trace. Settings come from
+the defaults, then ``--dynmem-*`` options, then ``@pytest.mark.dynmem(...)``, then the call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+
+from dynmem.verification.errors import DynmemError
+from dynmem.verification.oracle.check import Iut, OracleRun, check_iut
+from dynmem.verification.oracle.iut import IutUnusable
+from dynmem.verification.oracle.vectors import collect_cases
+from dynmem.verification.plugin.settings import KINDS, MODES, OracleSettings, get_settings
+from dynmem.verification.plugin.vectors import VectorCheck, vector_report
+
+MARKER = ("dynmem(kind='system', mode='refinement', examples=100, seed=None, max_steps=60): "
+          "how the dynmem fixtures run the oracle in this test")
+OPTIONS = ("kind", "mode", "examples", "seed")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dynmem", "dynmem oracle (pytest plugin of dynmem)")
+    group.addoption("--dynmem-kind", choices=KINDS, default=None,
+                    help="what the IUTs implement: system or policy (default system)")
+    group.addoption("--dynmem-mode", choices=MODES, default=None,
+                    help="refinement (any safe policy, default) or lockstep (the reference's)")
+    group.addoption("--dynmem-examples", type=int, default=None, metavar="N",
+                    help="generated examples per oracle run (default 100)")
+    group.addoption("--dynmem-seed", type=int, default=None, metavar="S",
+                    help="random seed of every oracle run (default: fresh, in the report)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+def settings_for(request: pytest.FixtureRequest, call: dict[str, Any] | None = None
+                 ) -> OracleSettings:
+    """The settings of the requesting test (options, then marker, then ``call``)."""
+    options = {name: request.config.getoption(f"dynmem_{name}") for name in OPTIONS}
+    marker = request.node.get_closest_marker("dynmem")
+    if marker is not None and marker.args:
+        raise pytest.UsageError("@pytest.mark.dynmem takes keyword arguments only "
+                                "(kind=, mode=, examples=, seed=, max_steps=)")
+    try:
+        return get_settings(options, marker.kwargs if marker else None, call)
+    except DynmemError as err:
+        raise pytest.UsageError(f"{request.node.nodeid}: {err}") from None
+
+
+@attrs.frozen
+class OracleFixture:
+    """``dynmem_oracle``: call it with an IUT; the test fails with the report on a finding."""
+
+    request: pytest.FixtureRequest
+
+    def __call__(self, iut: Iut, **settings: Any) -> OracleRun:
+        s = settings_for(self.request, settings)
+        try:
+            run = check_iut(iut, kind=s.kind, mode=s.mode, examples=s.examples, seed=s.seed,
+                            max_steps=s.max_steps, timeout=s.timeout,
+                            shrink_replays=s.shrink_replays)
+        except IutUnusable as err:
+            unusable = f"dynmem oracle: the IUT cannot be used: {err}"
+        else:
+            if not run.ok:
+                pytest.fail(run.report, pytrace=False)
+            return run
+        pytest.fail(unusable, pytrace=False)  # outside ``except``: no chained traceback
+
+
+@pytest.fixture
+def dynmem_oracle(request: pytest.FixtureRequest) -> OracleFixture:
+    """Run the dynmem oracle on an IUT: ``dynmem_oracle(MyBalancer())`` or
+    ``dynmem_oracle("node my_iut.js", kind="system")``; fails the test with the readable
+    counterexample."""
+    return OracleFixture(request)
+
+
+@attrs.frozen
+class VectorFixture:
+    """``dynmem_vector``: one conformance case; ``check(iut)`` fails the test on a finding."""
+
+    request: pytest.FixtureRequest
+    case: Any  # VectorCase
+
+    def check(self, iut: Iut, **settings: Any) -> None:
+        vector = VectorCheck(self.case, settings_for(self.request, settings))
+        try:
+            result = vector.run(iut)
+        except IutUnusable as err:
+            skipped = f"conformance vectors drive system IUTs: {err}"
+        except DynmemError as err:
+            failed = f"conformance vector {self.case.name}: the IUT failed at hello: {err}"
+        else:
+            if result.divergence is not None:
+                pytest.fail(vector_report(vector, result), pytrace=False)
+            return
+        # outside ``except``: no chained traceback in the test's report
+        if "skipped" in locals():
+            pytest.skip(skipped)
+        pytest.fail(failed, pytrace=False)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "dynmem_vector" in metafunc.fixturenames:
+        cases = collect_cases()
+        metafunc.parametrize("dynmem_vector", cases, ids=[c.name for c in cases],
+                             indirect=True)
+
+
+@pytest.fixture
+def dynmem_vector(request: pytest.FixtureRequest) -> VectorFixture:
+    """One conformance vector (a test using it runs once per case): ``dynmem_vector.check(
+    "python3 my_host.py")``."""
+    return VectorFixture(request, request.param)
