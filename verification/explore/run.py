@@ -86,12 +86,13 @@ class ExploreResult:
 def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
-                    memo: bool = True) -> ExploreResult:
+                    memo: bool = True, lifecycle: bool = False) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
     counterexample; a progress-only mutant is explored fully. ``memo`` False steps every
-    candidate directly (see ``explore``).
+    candidate directly (see ``explore``). ``lifecycle`` adds the events of specs/lifecycle.md
+    to the preset (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it).
 
     Examples
     --------
@@ -105,6 +106,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     if symmetry is not None:
         cfg = attrs.evolve(cfg, symmetry=symmetry)
     bug = get_mutant(mutant) if mutant else None
+    if (lifecycle or (bug is not None and bug.explore_lifecycle)) and not cfg.vm_lifecycle:
+        cfg = attrs.evolve(cfg, name=f"{cfg.name}+lifecycle", vm_lifecycle=True)
     targets = [b for b in bug.breaks if not b.startswith("PROG")] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,
                  on_progress=on_progress, memo=memo)

@@ -47,9 +47,10 @@ from hypothesis.stateful import (
 
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
-from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, TxnKind
+from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, Power, TxnKind
 from dynmem.reference.environment import enabled_events
 from dynmem.reference.events import (
+    LIFECYCLE_EVENTS,
     BalancerTick,
     BalloonRequest,
     Configure,
@@ -58,7 +59,9 @@ from dynmem.reference.events import (
     DmRequest,
     Event,
     HotAddRequest,
+    Restore,
     Start,
+    StartAdmit,
     Stop,
     UnballoonRequest,
 )
@@ -229,6 +232,25 @@ class DmMachine(RuleBasedStateMachine):
     def stop(self, vm: str) -> None:
         """Stop a VM (from the bundle, or one in the middle of a transaction)."""
         self.apply(Stop(vm))
+
+    def lifecycle_events(self) -> list[Event]:
+        """The lifecycle events the reference accepts now (specs/lifecycle.md), and a restore
+        or an admission tried whatever free memory is (so a bug that skips its guard shows)."""
+        events = [e for e in enabled_events(self.state, (), False, type(self).plan,
+                                            lifecycle=True) if isinstance(e, LIFECYCLE_EVENTS)]
+        tried: list[Event] = [Restore(vm.name) if vm.power == Power.SAVED else StartAdmit(vm.name)
+                              for vm in self.state.vms
+                              if vm.power in (Power.SAVED, Power.STARTING)]
+        return events + [e for e in tried if e not in events]
+
+    @precondition(lambda self: self.state.vms)
+    @rule(data=st.data())
+    def lifecycle(self, data: st.DataObject) -> None:
+        """A restart, channel reset, watchdog timeout, save/restore, migration or a waiting
+        start's end, when one is possible."""
+        choices = self.lifecycle_events()
+        if choices:
+            self.apply(data.draw(st.sampled_from(choices), label="lifecycle"))
 
     # --- workload and guests -----------------------------------------------------------------
 

@@ -17,8 +17,11 @@ NAMES = (
     "settings_change_while_running", "oversized_answer_not_clamped",
     "second_txn_while_in_flight", "take_without_balloon_response",
     "start_without_free_memory", "hot_add_ignores_maximum",
-    "request_before_quiet_period_end", "oscillating_policy",
+    "request_before_quiet_period_end", "reset_keeps_ballooned_pages", "restore_at_startup",
+    "stuck_frees_unreceived", "migrate_out_leaks_in_flight", "restart_keeps_report",
+    "admit_without_free_memory", "oscillating_policy",
 )
+
 DOMAIN_INVARIANTS = {
     "INV-FLOOR", "INV-CEILING", "INV-PHYSICAL", "INV-NO-HOST-PAGING", "INV-CONSERVATION",
     "INV-STATIC", "INV-OFF", "INV-ONE-TXN", "INV-CONFIG",

@@ -43,6 +43,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-memo", action="store_true",
                         help="step every candidate of every state instead of once per (VM, "
                              "free memory) (slower; the same graph: specs/events.md R-LOCAL)")
+    parser.add_argument("--lifecycle", action="store_true",
+                        help="add restarts, channel resets, the watchdog, save/restore, "
+                             "migration and starts that wait for reclaim (specs/lifecycle.md)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
@@ -79,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_exploration(args.vms, mutant=args.mutant,
                                  symmetry=False if args.no_symmetry else None,
-                                 on_progress=progress, memo=not args.no_memo)
+                                 on_progress=progress, memo=not args.no_memo,
+                                 lifecycle=args.lifecycle)
     except KeyboardInterrupt:
         print(f"\n{progress.interrupted()}", file=sys.stderr, flush=True)
         raise
