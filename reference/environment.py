@@ -288,7 +288,8 @@ def compute_round(state: DmState, plan: Plan = compute_plan,
             free -= vm.settings.startup_mib
         elif get_reclaimable(state, vm) < vm.settings.startup_mib:
             pending.append(StartAbort(vm.name))
-    if plan(state):
+    aborting = any(isinstance(e, StartAbort) for e in pending)
+    if plan(state) and not aborting:  # the plan may reclaim for a start that is failing
         pending.append(BalancerTick())
     return pending
 

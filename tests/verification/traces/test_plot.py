@@ -57,7 +57,7 @@ class TestSeries:
 
     def test_refused_events(self) -> None:
         s = get_series(tc.static_host_full())
-        assert s.refused == (4,)
+        assert s.refused == (6,)
 
 
 class TestImage:
