@@ -250,6 +250,7 @@ def _balloon_answer_unclamped(action: Action) -> Action:
                 "txn": ops.If(finished, TxnKind.NONE, TxnKind.BALLOON),
                 "txn_mib": ops.If(finished, 0, vm.txn_mib),
                 "txn_done_mib": ops.If(finished, 0, done),
+                "stuck": False,
                 "free_mib": h.free_mib + taken}
 
     return swap_update(action, update)
