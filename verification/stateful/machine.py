@@ -143,6 +143,8 @@ class DmMachine(RuleBasedStateMachine):
         self.pairs: set[tuple[str, str]] = set()
         self._enabled_for: DmState | None = None
         self._enabled: dict[str, list[Event]] = {}
+        self._lifecycle_for: DmState | None = None
+        self._lifecycle: list[Event] = []
         self.is_allowed = is_allowed if self.check_refinement else None
 
     # --- driving the reference ---------------------------------------------------------------
@@ -236,21 +238,23 @@ class DmMachine(RuleBasedStateMachine):
     def lifecycle_events(self) -> list[Event]:
         """The lifecycle events the reference accepts now (specs/lifecycle.md), and a restore
         or an admission tried whatever free memory is (so a bug that skips its guard shows)."""
+        if self._lifecycle_for is self.state:
+            return self._lifecycle
         events = [e for e in enabled_events(self.state, (), False, type(self).plan,
                                             lifecycle=True) if isinstance(e, LIFECYCLE_EVENTS)]
         tried: list[Event] = [Restore(vm.name) if vm.power == Power.SAVED else StartAdmit(vm.name)
                               for vm in self.state.vms
                               if vm.power in (Power.SAVED, Power.STARTING)]
-        return events + [e for e in tried if e not in events]
+        self._lifecycle_for = self.state
+        self._lifecycle = events + [e for e in tried if e not in events]
+        return self._lifecycle
 
-    @precondition(lambda self: self.state.vms)
-    @rule(data=st.data())
-    def lifecycle(self, data: st.DataObject) -> None:
+    @precondition(lambda self: self.lifecycle_events())
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_events()))
+    def lifecycle(self, ev: Event) -> None:
         """A restart, channel reset, watchdog timeout, save/restore, migration or a waiting
         start's end, when one is possible."""
-        choices = self.lifecycle_events()
-        if choices:
-            self.apply(data.draw(st.sampled_from(choices), label="lifecycle"))
+        self.apply(ev)
 
     # --- workload and guests -----------------------------------------------------------------
 
