@@ -143,6 +143,7 @@ class DmMachine(RuleBasedStateMachine):
         self.pairs: set[tuple[str, str]] = set()
         self._enabled_for: DmState | None = None
         self._enabled: dict[str, list[Event]] = {}
+        self.lifecycle_on = False
         self._lifecycle_for: DmState | None = None
         self._lifecycle: list[Event] = []
         self.is_allowed = is_allowed if self.check_refinement else None
@@ -199,9 +200,14 @@ class DmMachine(RuleBasedStateMachine):
 
     # --- admin -------------------------------------------------------------------------------
 
-    @initialize(target=vms, host=dms.host_settings(), vms=dms.vm_fleets())
-    def host(self, host: HostSettings, vms: tuple[tuple[str, VmSettings], ...]) -> Any:
-        """A host with a few VMs created (more may come and go through the admin rules)."""
+    @initialize(target=vms, host=dms.host_settings(), vms=dms.vm_fleets(),
+                lifecycle=st.sampled_from((False, False, False, True)))
+    def host(self, host: HostSettings, vms: tuple[tuple[str, VmSettings], ...],
+             lifecycle: bool = False) -> Any:
+        """A host with a few VMs created (more may come and go through the admin rules);
+        in about a quarter of the runs the lifecycle events (specs/lifecycle.md) happen too,
+        so the other rules keep their share of the steps."""
+        self.lifecycle_on = lifecycle
         self.initial = initial_state(host)
         self.state = self.initial
         created = [name for name, settings in vms
@@ -249,11 +255,53 @@ class DmMachine(RuleBasedStateMachine):
         self._lifecycle = events + [e for e in tried if e not in events]
         return self._lifecycle
 
-    @precondition(lambda self: self.lifecycle_events())
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_events()))
-    def lifecycle(self, ev: Event) -> None:
-        """A restart, channel reset, watchdog timeout, save/restore, migration or a waiting
-        start's end, when one is possible."""
+    def lifecycle_of(self, kind: str) -> list[Event]:
+        """The lifecycle events of ``kind`` to try now (``lifecycle_events``)."""
+        return [e for e in self.lifecycle_events() if kind == e.KIND]
+
+    @precondition(lambda self: self.lifecycle_of("start_admit"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("start_admit")))
+    def start_admit(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("start_abort"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("start_abort")))
+    def start_abort(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("guest_restart"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("guest_restart")))
+    def guest_restart(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("channel_reset"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("channel_reset")))
+    def channel_reset(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("stuck_timeout"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("stuck_timeout")))
+    def stuck_timeout(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("save"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("save")))
+    def save(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("restore"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("restore")))
+    def restore(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("migrate_out"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("migrate_out")))
+    def migrate_out(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("migrate_in"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("migrate_in")))
+    def migrate_in(self, ev: Event) -> None:
         self.apply(ev)
 
     # --- workload and guests -----------------------------------------------------------------
