@@ -24,7 +24,7 @@ respects the guards, not only the reference's (which is checked by refinement).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -188,8 +188,9 @@ CONFIGURE = Action(
     "Configure", "configure", "R-CONFIGURE", (Param("settings", "settings"),),
     guards=(
         _exists("R-CONFIGURE"),
-        # R-CONFIGURE: no memory setting changes while the VM runs (profile 2008R2SP1)
-        _g("vm off", "R-CONFIGURE", lambda ops, h, vm, p: ops.Not(is_running(vm))),
+        # R-CONFIGURE: no memory setting changes while the VM runs (profile 2008R2SP1), is
+        # saved or waits to start
+        _g("vm off", "R-CONFIGURE", lambda ops, h, vm, p: vm.power == Power.OFF),
         # R-CONFIGURE: the new settings are in range
         _g("settings in range", "R-CONFIGURE",
            lambda ops, h, vm, p: is_valid_settings(ops, p.settings)),
@@ -203,35 +204,50 @@ DELETE = Action(
     guards=(
         _exists("R-DELETE"),
         # R-DELETE: only an off VM can be deleted
-        _g("vm off", "R-DELETE", lambda ops, h, vm, p: ops.Not(is_running(vm))),
+        _g("vm off", "R-DELETE", lambda ops, h, vm, p: vm.power == Power.OFF),
     ),
     modifies=("exists",),
     update=lambda ops, h, vm, p: {"exists": False},
 )
 
-START = Action(
-    "Start", "start", "R-START", (),
-    guards=(
-        _exists("R-START"),
-        # R-START: the VM is off
-        _g("vm off", "R-START", lambda ops, h, vm, p: ops.Not(is_running(vm))),
-        # R-START: startup memory must be free; no overcommit, ever (INV-PHYSICAL)
-        _g("startup <= free", "R-START",
-           lambda ops, h, vm, p: vm.settings.startup_mib <= h.free_mib),
-    ),
-    modifies=("power", "visible_mib", "ballooned_mib", "demand_mib", "channel",
-              "hot_add_enabled", "free_mib"),
-    update=lambda ops, h, vm, p: {
+def _boot(ops: Ops, vm: Any, visible: Term) -> dict[str, Term]:
+    """A VM running at ``visible`` with a fresh DM session, or none (R-START)."""
+    return {
         "power": Power.RUNNING,
-        "visible_mib": vm.settings.startup_mib,
+        "visible_mib": visible,
         "ballooned_mib": 0,
         "demand_mib": 0,
         # only a dynamic VM with a DM-capable guest opens the channel
         "channel": ops.If(ops.And(vm.settings.dynamic, vm.settings.dm_capable),
                           Channel.NEGOTIATING, Channel.NONE),
         "hot_add_enabled": True,
-        "free_mib": h.free_mib - vm.settings.startup_mib,
-    },
+    }
+
+
+_BOOT_FIELDS = ("power", "visible_mib", "ballooned_mib", "demand_mib", "channel",
+                "hot_add_enabled")
+
+
+def _start_update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+    # R-START: with startup free the VM runs now; otherwise the start waits for reclaim and
+    # owns nothing (whether reclaim could cover it is the policy's business, P-RECLAIM)
+    fits = vm.settings.startup_mib <= h.free_mib
+    booted = _boot(ops, vm, vm.settings.startup_mib)
+    update = {f: ops.If(fits, booted[f], read_field(vm, f)) for f in _BOOT_FIELDS}
+    update["power"] = ops.If(fits, Power.RUNNING, Power.STARTING)
+    update["free_mib"] = ops.If(fits, h.free_mib - vm.settings.startup_mib, h.free_mib)
+    return update
+
+
+START = Action(
+    "Start", "start", "R-START", (),
+    guards=(
+        _exists("R-START"),
+        # R-START: the VM is off (not running, saved or already starting)
+        _g("vm off", "R-START", lambda ops, h, vm, p: vm.power == Power.OFF),
+    ),
+    modifies=(*_BOOT_FIELDS, "free_mib"),
+    update=_start_update,
 )
 
 STOP = Action(
@@ -445,6 +461,7 @@ def _balloon_response_update(ops: Ops, h: HostView, vm: SlotLike, p: Any
         "txn": ops.If(finished, TxnKind.NONE, TxnKind.BALLOON),
         "txn_mib": ops.If(finished, 0, vm.txn_mib),
         "txn_done_mib": ops.If(finished, 0, done),
+        "stuck": False,  # it answered (R-STUCK)
         # memory becomes free only now, and only what the response carries
         "free_mib": h.free_mib + taken,
     }
@@ -461,7 +478,7 @@ BALLOON_RESPONSE = Action(
         # R-BALLOON-RESPONSE: a negative amount is malformed
         _g("mib >= 0", "R-BALLOON-RESPONSE", lambda ops, h, vm, p: p.mib >= 0),
     ),
-    modifies=("ballooned_mib", *_TXN_FIELDS, "free_mib"),
+    modifies=("ballooned_mib", *_TXN_FIELDS, "stuck", "free_mib"),
     update=_balloon_response_update,
 )
 
@@ -473,11 +490,11 @@ UNBALLOON_RESPONSE = Action(
         # R-UNBALLOON-RESPONSE: answers an unballoon request in flight
         _txn("R-UNBALLOON-RESPONSE", TxnKind.UNBALLOON),
     ),
-    modifies=("ballooned_mib", *_TXN_FIELDS),
+    modifies=("ballooned_mib", *_TXN_FIELDS, "stuck"),
     # the returned pages, already taken from free at request time, are the guest's again
     update=lambda ops, h, vm, p: {
         "ballooned_mib": vm.ballooned_mib - vm.txn_mib,
-        "txn": TxnKind.NONE, "txn_mib": 0, "txn_done_mib": 0,
+        "txn": TxnKind.NONE, "txn_mib": 0, "txn_done_mib": 0, "stuck": False,
     },
 )
 
@@ -491,7 +508,7 @@ def _hot_add_response_update(ops: Ops, h: HostView, vm: SlotLike, p: Any
     return {
         "visible_mib": vm.visible_mib + added,
         "hot_add_enabled": ops.And(vm.hot_add_enabled, ops.Not(disable)),
-        "txn": TxnKind.NONE, "txn_mib": 0, "txn_done_mib": 0,
+        "txn": TxnKind.NONE, "txn_mib": 0, "txn_done_mib": 0, "stuck": False,
         # what was taken for the request and not added goes back to free
         "free_mib": h.free_mib + vm.txn_mib - added,
     }
@@ -508,7 +525,7 @@ HOT_ADD_RESPONSE = Action(
         # R-HOT-ADD-RESPONSE: a negative amount is malformed
         _g("mib >= 0", "R-HOT-ADD-RESPONSE", lambda ops, h, vm, p: p.mib >= 0),
     ),
-    modifies=("visible_mib", "hot_add_enabled", *_TXN_FIELDS, "free_mib"),
+    modifies=("visible_mib", "hot_add_enabled", *_TXN_FIELDS, "stuck", "free_mib"),
     update=_hot_add_response_update,
 )
 
@@ -559,10 +576,170 @@ BALANCER_TICK = Action(
     aggregate=Aggregate("requests fit in free", "R-TICK", _tick_taken),
 )
 
+# --- the lifecycle of a running VM (specs/lifecycle.md) -----------------------------------------
+
+
+def _power(spec: str, power: Power) -> Guard:
+    return _g(f"vm {power.name.lower()}", spec, lambda ops, h, vm, p: vm.power == power)
+
+
+def _grant_in_flight(ops: Ops, vm: Any, kind: TxnKind) -> Term:
+    return ops.If(vm.txn == kind, vm.txn_mib, 0)
+
+
+def _regained(ops: Ops, vm: Any) -> Term:
+    # R-CLOSE: an unballoon in flight completes, so only the rest of the ballooned pages is
+    # regained from free
+    return vm.ballooned_mib - _grant_in_flight(ops, vm, TxnKind.UNBALLOON)
+
+
+_FRESH_SESSION: Mapping[str, int | bool] = {
+    "has_report": False, "report_mib": 0, "protocol_version": 0, "cap_balloon": False,
+    "cap_hot_add": False, "txn": TxnKind.NONE, "txn_mib": 0, "txn_done_mib": 0,
+    "stuck": False,
+}
+
+START_ADMIT = Action(
+    "StartAdmit", "start_admit", "R-START-ADMIT", (),
+    guards=(
+        _exists("R-START-ADMIT"),
+        # R-START-ADMIT: only a start waiting for reclaim completes
+        _power("R-START-ADMIT", Power.STARTING),
+        # R-START-ADMIT: once its startup is free (INV-PHYSICAL)
+        _g("startup <= free", "R-START-ADMIT",
+           lambda ops, h, vm, p: vm.settings.startup_mib <= h.free_mib),
+    ),
+    modifies=(*RUNTIME_FIELDS, "free_mib"),
+    update=lambda ops, h, vm, p: {**OFF_RUNTIME, **_boot(ops, vm, vm.settings.startup_mib),
+                                  "free_mib": h.free_mib - vm.settings.startup_mib},
+)
+
+START_ABORT = Action(
+    "StartAbort", "start_abort", "R-START-ABORT", (),
+    guards=(
+        _exists("R-START-ABORT"),
+        # R-START-ABORT: only a start waiting for reclaim gives up
+        _power("R-START-ABORT", Power.STARTING),
+    ),
+    modifies=RUNTIME_FIELDS,
+    # it owned nothing, so free is unchanged
+    update=lambda ops, h, vm, p: dict(OFF_RUNTIME),
+)
+
+GUEST_RESTART = Action(
+    "GuestRestart", "guest_restart", "R-RESTART", (),
+    guards=(_exists("R-RESTART"), _running("R-RESTART")),
+    modifies=(*RUNTIME_FIELDS, "free_mib"),
+    # R-RESTART: back at startup with a new session; everything above startup returns
+    update=lambda ops, h, vm, p: {
+        **OFF_RUNTIME, **_boot(ops, vm, vm.settings.startup_mib),
+        "free_mib": h.free_mib + owned(ops, vm) - vm.settings.startup_mib,
+    },
+)
+
+CHANNEL_RESET = Action(
+    "ChannelReset", "channel_reset", "R-CHANNEL-RESET", (),
+    guards=(
+        _exists("R-CHANNEL-RESET"),
+        _running("R-CHANNEL-RESET"),
+        # R-CHANNEL-RESET: only a VM with a DM channel has one to reset
+        _g("channel not NONE", "R-CHANNEL-RESET",
+           lambda ops, h, vm, p: vm.channel != Channel.NONE),
+        # R-CHANNEL-RESET: the regained ballooned pages are backed from free, or the reset
+        # is refused (INV-PHYSICAL)
+        _g("regained <= free", "R-CHANNEL-RESET",
+           lambda ops, h, vm, p: _regained(ops, vm) <= h.free_mib),
+    ),
+    modifies=("visible_mib", "ballooned_mib", "channel", *_FRESH_SESSION, "free_mib"),
+    # R-CLOSE: a hot-add in flight counts as added; then the session starts clean
+    update=lambda ops, h, vm, p: {
+        **_FRESH_SESSION,
+        "visible_mib": vm.visible_mib + _grant_in_flight(ops, vm, TxnKind.HOT_ADD),
+        "ballooned_mib": 0,
+        "channel": Channel.NEGOTIATING,
+        "free_mib": h.free_mib - _regained(ops, vm),
+    },
+)
+
+STUCK_TIMEOUT = Action(
+    "StuckTimeout", "stuck_timeout", "R-STUCK", (),
+    guards=(
+        _exists("R-STUCK"),
+        _running("R-STUCK"),
+        # R-STUCK: the watchdog fires on a transaction in flight, once
+        _g("transaction in flight", "R-STUCK", lambda ops, h, vm, p: vm.txn != TxnKind.NONE),
+        _g("not stuck", "R-STUCK", lambda ops, h, vm, p: ops.Not(vm.stuck)),
+    ),
+    modifies=("stuck",),
+    # nothing is freed: memory never received stays the guest's
+    update=lambda ops, h, vm, p: {"stuck": True},
+)
+
+SAVE = Action(
+    "Save", "save", "R-SAVE", (),
+    guards=(_exists("R-SAVE"), _running("R-SAVE")),
+    modifies=(*RUNTIME_FIELDS, "free_mib"),
+    # R-SAVE: by R-CLOSE the image is everything the VM owns; all of it returns
+    update=lambda ops, h, vm, p: {
+        **OFF_RUNTIME, "power": Power.SAVED, "demand_mib": vm.demand_mib,
+        "saved_mib": owned(ops, vm), "free_mib": h.free_mib + owned(ops, vm),
+    },
+)
+
+RESTORE = Action(
+    "Restore", "restore", "R-RESTORE", (),
+    guards=(
+        _exists("R-RESTORE"),
+        _power("R-RESTORE", Power.SAVED),
+        # R-RESTORE: its saved (current) memory must be free, not startup (INV-PHYSICAL)
+        _g("saved <= free", "R-RESTORE", lambda ops, h, vm, p: vm.saved_mib <= h.free_mib),
+    ),
+    modifies=(*RUNTIME_FIELDS, "free_mib"),
+    update=lambda ops, h, vm, p: {
+        **OFF_RUNTIME, **_boot(ops, vm, vm.saved_mib), "demand_mib": vm.demand_mib,
+        "free_mib": h.free_mib - vm.saved_mib,
+    },
+)
+
+MIGRATE_OUT = Action(
+    "MigrateOut", "migrate_out", "R-MIGRATE-OUT", (),
+    guards=(_exists("R-MIGRATE-OUT"), _running("R-MIGRATE-OUT")),
+    modifies=(*RUNTIME_FIELDS, "free_mib"),
+    # R-MIGRATE-OUT: everything it owns returns, transactions in flight included
+    update=lambda ops, h, vm, p: {**OFF_RUNTIME, "free_mib": h.free_mib + owned(ops, vm)},
+)
+
+
+def _arrival_fits(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
+    # R-MIGRATE-IN: within startup..maximum with DM; exactly startup without
+    with_dm = ops.And(vm.settings.dynamic, vm.settings.dm_capable)
+    return ops.If(with_dm, ops.And(vm.settings.startup_mib <= p.mib,
+                                   p.mib <= vm.settings.maximum_mib),
+                  p.mib == vm.settings.startup_mib)
+
+
+MIGRATE_IN = Action(
+    "MigrateIn", "migrate_in", "R-MIGRATE-IN", (Param("mib", "int"),),
+    guards=(
+        _exists("R-MIGRATE-IN"),
+        _power("R-MIGRATE-IN", Power.OFF),
+        # R-MIGRATE-IN: a multiple of 2 MiB that fits the VM's settings
+        _g("mib even", "R-MIGRATE-IN", lambda ops, h, vm, p: p.mib % MEMORY_UNIT_MIB == 0),
+        _g("mib fits the settings", "R-MIGRATE-IN", _arrival_fits),
+        # R-MIGRATE-IN: its current memory must be free (INV-PHYSICAL)
+        _g("mib <= free", "R-MIGRATE-IN", lambda ops, h, vm, p: p.mib <= h.free_mib),
+    ),
+    modifies=(*RUNTIME_FIELDS, "free_mib"),
+    update=lambda ops, h, vm, p: {**OFF_RUNTIME, **_boot(ops, vm, p.mib),
+                                  "free_mib": h.free_mib - p.mib},
+)
+
 ACTIONS: tuple[Action, ...] = (
     CREATE, CONFIGURE, DELETE, START, STOP, DEMAND, VERSION_REQUEST, CAPABILITIES_REPORT,
     QUIET_PERIOD_END, STATUS_REPORT, BALLOON_REQUEST, BALLOON_RESPONSE, UNBALLOON_REQUEST,
     UNBALLOON_RESPONSE, HOT_ADD_REQUEST, HOT_ADD_RESPONSE, BALANCER_TICK,
+    START_ADMIT, START_ABORT, GUEST_RESTART, CHANNEL_RESET, STUCK_TIMEOUT, SAVE, RESTORE,
+    MIGRATE_OUT, MIGRATE_IN,
 )
 BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}
 BY_KIND: dict[str, Action] = {a.kind: a for a in ACTIONS}

@@ -35,6 +35,7 @@ from dynmem.model.vocabulary import (
     MIN_STARTUP_MIB,
     MIN_WEIGHT,
     Channel,
+    Power,
     TxnKind,
 )
 
@@ -122,7 +123,7 @@ def _txn(value: int) -> str:
 # --- layer (a): TypeOK -------------------------------------------------------------------------
 
 _AMOUNTS = ("visible_mib", "ballooned_mib", "demand_mib", "report_mib", "txn_mib",
-            "txn_done_mib")
+            "txn_done_mib", "saved_mib")
 
 TYPE_OK = Invariant(
     "INV-TYPE", "type_ok",
@@ -134,7 +135,7 @@ TYPE_OK = Invariant(
             lambda s, vm: f"{vm.name}: " + ", ".join(
                 f"{f} {getattr(vm, f)}" for f in _AMOUNTS if getattr(vm, f) < 0)),
         _vm("enumerations in range",
-            lambda ops, s, vm: ops.And(vm.power >= 0, vm.power <= 1, vm.channel >= 0,
+            lambda ops, s, vm: ops.And(vm.power >= 0, vm.power <= 3, vm.channel >= 0,
                                        vm.channel <= 5, vm.txn >= 0, vm.txn <= 3),
             lambda s, vm: f"{vm.name}: power {vm.power}, channel {vm.channel}, txn {vm.txn}"),
         _host("reserve within physical",
@@ -210,14 +211,19 @@ def _balloon_answer_to(event: Any, vm: VmLike) -> bool:
     return bool(event.KIND == "balloon_response" and event.vm == vm.name)
 
 
+def _restart_of(event: Any, vm: Any) -> bool:
+    """Whether ``event`` reboots ``vm``'s guest: it gives up its memory itself (R-RESTART)."""
+    return bool(event.KIND == "guest_restart" and getattr(event, "vm", None) == vm.name)
+
+
 NO_HOST_PAGING = Invariant(
     "INV-NO-HOST-PAGING", "memory_leaves_only_by_balloon",
     "assigned memory of a running VM drops only by a balloon response, by at most what was "
-    "asked, and its visible memory never shrinks",
+    "asked, or by a reboot of its guest, and its visible memory never shrinks until then",
     "safety",
     (
         _pair("assigned drops only by balloon response",
-              lambda ops, e, a, b: ops.Implies(
+              lambda ops, e, a, b: _restart_of(e, a) or ops.Implies(
                   ops.And(is_running(a), is_running(b), assigned(b) < assigned(a)),
                   ops.And(_balloon_answer_to(e, a),
                           assigned(a) - assigned(b) <= outstanding_balloon(ops, a))),
@@ -225,7 +231,8 @@ NO_HOST_PAGING = Invariant(
                               f"{e.KIND} (outstanding balloon "
                               f"{outstanding_balloon(CONCRETE, a)} MiB)"),
         _pair("visible never shrinks while running",
-              lambda ops, e, a, b: ops.Implies(ops.And(is_running(a), is_running(b)),
+              lambda ops, e, a, b: _restart_of(e, a) or ops.Implies(
+                  ops.And(is_running(a), is_running(b)),
                                                b.visible_mib >= a.visible_mib),
               lambda e, a, b: f"{a.name}: visible {a.visible_mib} -> {b.visible_mib} MiB on "
                               f"{e.KIND} while running"),
@@ -362,9 +369,99 @@ FREE_NONNEG = Invariant(
     ),
 )
 
+
+# --- the lifecycle (specs/lifecycle.md) --------------------------------------------------------
+
+
+def _with_dm(ops: Ops, vm: Any) -> Term:
+    return ops.And(vm.settings.dynamic, vm.settings.dm_capable)
+
+
+NO_DM_AT_STARTUP = Invariant(
+    "INV-NO-DM-STARTUP", "no_dm_guest_stays_at_startup",
+    "a running VM without a DM-capable guest stays at startup: nothing hot-added or "
+    "ballooned, no DM channel",
+    "safety",
+    (
+        _vm("running without DM => at startup, no channel",
+            lambda ops, s, vm: ops.Implies(
+                ops.And(is_running(vm), vm.settings.dynamic, ops.Not(vm.settings.dm_capable)),
+                ops.And(vm.visible_mib == vm.settings.startup_mib, vm.ballooned_mib == 0,
+                        vm.channel == Channel.NONE)),
+            lambda s, vm: f"{vm.name}: no DM guest, visible {vm.visible_mib} (startup "
+                          f"{vm.settings.startup_mib}), ballooned {vm.ballooned_mib}, channel "
+                          f"{_channel(vm.channel)}"),
+    ),
+)
+
+SESSION = Invariant(
+    "INV-SESSION", "new_session_starts_clean",
+    "a DM session starts clean: nothing is ballooned before it is READY, and no report "
+    "survives the end of a session",
+    "safety",
+    (
+        _vm("not READY => nothing ballooned",
+            lambda ops, s, vm: ops.Implies(vm.channel != Channel.READY, vm.ballooned_mib == 0),
+            lambda s, vm: f"{vm.name}: {vm.ballooned_mib} MiB ballooned on channel "
+                          f"{_channel(vm.channel)}"),
+        _vm("new session or off => no report",
+            lambda ops, s, vm: ops.Implies(
+                ops.Or(vm.channel == Channel.NEGOTIATING, ops.Not(is_running(vm))),
+                ops.Not(vm.has_report)),
+            lambda s, vm: f"{vm.name}: report {vm.report_mib} MiB kept on channel "
+                          f"{_channel(vm.channel)}"),
+    ),
+)
+
+
+def _restore_of(event: Any, vm: Any) -> bool:
+    """Whether ``event`` restores ``vm`` (a Python bool in both modes)."""
+    return bool(event.KIND == "restore" and getattr(event, "vm", None) == vm.name)
+
+
+RESTORED = Invariant(
+    "INV-RESTORED", "restored_vm_owns_its_saved_amount",
+    "a restored VM owns exactly its saved amount, nothing ballooned or in flight",
+    "safety",
+    (
+        _pair("restore => owns the saved amount",
+              # a VM the step leaves alone satisfies it (L-PAIR-REFLEXIVE): a saved one is
+              # not running
+              lambda ops, e, a, b: (not _restore_of(e, a)) or ops.Or(
+                  a.power != Power.SAVED, ops.Not(is_running(b)),
+                  ops.And(owned(ops, b) == a.saved_mib, b.ballooned_mib == 0,
+                          b.txn == TxnKind.NONE)),
+              lambda e, a, b: f"{a.name}: saved {a.saved_mib} MiB, restored owning "
+                              f"{owned(CONCRETE, b)} (ballooned {b.ballooned_mib}, txn "
+                              f"{_txn(b.txn)})"),
+    ),
+)
+
+LIFECYCLE = Invariant(
+    "AUX-LIFECYCLE", "lifecycle_bookkeeping",
+    "only a saved VM has an image, and it fits its settings; only a transaction in flight "
+    "can be stuck",
+    "aux",
+    (
+        _vm("saved image fits",
+            lambda ops, s, vm: ops.If(
+                vm.power == Power.SAVED,
+                ops.If(_with_dm(ops, vm),
+                       ops.And(vm.saved_mib >= vm.settings.startup_mib,
+                               vm.saved_mib <= vm.settings.maximum_mib),
+                       vm.saved_mib == vm.settings.startup_mib),
+                vm.saved_mib == 0),
+            lambda s, vm: f"{vm.name}: power {vm.power}, saved {vm.saved_mib} MiB (startup "
+                          f"{vm.settings.startup_mib}, maximum {vm.settings.maximum_mib})"),
+        _vm("stuck => transaction",
+            lambda ops, s, vm: ops.Implies(vm.stuck, vm.txn != TxnKind.NONE),
+            lambda s, vm: f"{vm.name}: stuck with no transaction"),
+    ),
+)
+
 INVARIANTS: tuple[Invariant, ...] = (
     TYPE_OK, FLOOR, CEILING, PHYSICAL, NO_HOST_PAGING, CONSERVATION, STATIC, OFF, ONE_TXN,
-    CONFIG, TXN_SHAPE, FREE_NONNEG,
+    CONFIG, NO_DM_AT_STARTUP, SESSION, RESTORED, TXN_SHAPE, FREE_NONNEG, LIFECYCLE,
 )
 BY_ID: dict[str, Invariant] = {inv.id: inv for inv in INVARIANTS}
 

@@ -51,6 +51,8 @@ class SymVm:
     txn: Any
     txn_mib: Any
     txn_done_mib: Any
+    stuck: Any
+    saved_mib: Any
 
 
 @attrs.frozen

@@ -15,6 +15,8 @@ class Power(IntEnum):
 
     OFF = 0
     RUNNING = 1
+    SAVED = 2  # saved to disk: owns no host memory, remembers its image size (saved_mib)
+    STARTING = 3  # a start waiting for reclaim: owns nothing until StartAdmit (specs/lifecycle.md)
 
 
 class Channel(IntEnum):

@@ -9,7 +9,8 @@ more happens (specs/events.md §5).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from enum import Enum
 
 import attrs
 
@@ -17,23 +18,33 @@ from dynmem.model.vocabulary import (
     BALLOON_RESPONSE_CAP_MIB,
     SUPPORTED_VERSIONS,
     Channel,
+    Power,
     TxnKind,
 )
 from dynmem.reference.events import (
     BalancerTick,
     BalloonResponse,
     CapabilitiesReport,
+    ChannelReset,
     Demand,
     Event,
+    GuestRestart,
     HotAddResponse,
+    MigrateIn,
+    MigrateOut,
     QuietPeriodEnd,
+    Restore,
+    Save,
     Start,
+    StartAbort,
+    StartAdmit,
     StatusReport,
     Stop,
+    StuckTimeout,
     UnballoonResponse,
     VersionRequest,
 )
-from dynmem.reference.policy import compute_plan
+from dynmem.reference.policy import compute_plan, get_reclaimable, is_waiting_start
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Plan, Step, StepResult, step
 
@@ -51,21 +62,61 @@ def compute_balloon_answer(vm: Vm) -> BalloonResponse:
     return BalloonResponse(vm.name, give, more_pages=more)
 
 
-def compute_honest_message(vm: Vm) -> Event | None:
-    """The message a well-behaved guest (or the quiet-period timer) sends next, if any."""
+class GuestProfile(Enum):
+    """What kind of guest runs in a VM (specs/lifecycle.md §1): what it says and answers.
+
+    - ``windows``: honest; reports balloon and hot-add; keeps hot-added memory until reboot.
+    - ``linux``: honest like ``windows``; may also reset its channel while running (a
+      suspend/resume or a driver reload).
+    - ``linux_hibernate``: a Linux guest with hibernation enabled: it reports balloon but not
+      hot-add, still sends status reports, and never answers a balloon or unballoon request.
+    """
+
+    WINDOWS = "windows"
+    LINUX = "linux"
+    LINUX_HIBERNATE = "linux_hibernate"
+
+
+Profiles = Mapping[str, GuestProfile]  # VM name -> profile; a VM not named is WINDOWS
+
+# Balancer ticks without progress on a transaction before the host's watchdog fires (R-STUCK).
+STUCK_AFTER_TICKS = 3
+
+
+def get_profile(profiles: Profiles, name: str) -> GuestProfile:
+    """The profile of the guest in VM ``name`` (``windows`` unless named)."""
+    return profiles.get(name, GuestProfile.WINDOWS)
+
+
+def compute_honest_message(vm: Vm, profile: GuestProfile = GuestProfile.WINDOWS,
+                           free_mib: int | None = None) -> Event | None:
+    """The message a well-behaved guest (or the quiet-period timer) sends next, if any.
+
+    A ``linux_hibernate`` guest reports balloon without hot-add and never answers a balloon
+    or an unballoon (specs/lifecycle.md §1). Given ``free_mib``, a start waiting for reclaim
+    has the host's next word too: ``StartAdmit`` once its startup is free, else
+    ``StartAbort`` (a fair host may give up at any time); ``settle`` decides that itself.
+    """
+    if vm.power == Power.STARTING and free_mib is not None:
+        if free_mib >= vm.settings.startup_mib:
+            return StartAdmit(vm.name)
+        return StartAbort(vm.name)
     if not vm.running:
         return None
+    hibernating = profile == GuestProfile.LINUX_HIBERNATE
     if vm.channel == Channel.NEGOTIATING:
         return VersionRequest(vm.name, SUPPORTED_VERSIONS[0])
     if vm.channel == Channel.CAPS:
-        return CapabilitiesReport(vm.name, balloon=True, hot_add=True)
+        return CapabilitiesReport(vm.name, balloon=True, hot_add=not hibernating)
     if vm.channel == Channel.QUIET:
         return QuietPeriodEnd(vm.name)
-    if vm.txn == TxnKind.BALLOON:
+    if vm.txn in (TxnKind.BALLOON, TxnKind.UNBALLOON) and hibernating:
+        pass  # it ignores the request: no answer, ever
+    elif vm.txn == TxnKind.BALLOON:
         return compute_balloon_answer(vm)
-    if vm.txn == TxnKind.UNBALLOON:
+    elif vm.txn == TxnKind.UNBALLOON:
         return UnballoonResponse(vm.name)
-    if vm.txn == TxnKind.HOT_ADD:
+    elif vm.txn == TxnKind.HOT_ADD:
         return HotAddResponse(vm.name, vm.txn_mib, success=True)
     if vm.channel == Channel.READY and (not vm.has_report or vm.report_mib != vm.demand_mib):
         return StatusReport(vm.name, vm.demand_mib)
@@ -119,12 +170,15 @@ def enabled_events(
     demands: Iterable[int] = (),
     adversarial: bool = False,
     plan: Plan = compute_plan,
+    lifecycle: bool = False,
 ) -> list[Event]:
     """Every event the reference accepts in ``state`` for the environment's value choices.
 
     ``demands`` are the workload values to offer (``Demand`` events); ``adversarial`` adds
     misbehaving guests (oversized answers, lying reports, failed negotiation); ``plan`` is
-    the balancer policy that decides whether a BalancerTick would send anything. Admin
+    the balancer policy that decides whether a BalancerTick would send anything;
+    ``lifecycle`` adds the events of specs/lifecycle.md (restarts, resets, save/restore,
+    migration, the watchdog, starts that wait for reclaim). Admin
     ``Create``/``Configure``/``Delete`` need settings values and are left to generators.
     Every listed event is accepted by ``step`` (a test checks this).
 
@@ -139,14 +193,14 @@ def enabled_events(
     demand_values = tuple(demands)
     events: list[Event] = []
     for vm in state.vms:
-        events += enabled_vm_events(vm, state.free_mib, demand_values, adversarial)
+        events += enabled_vm_events(vm, state.free_mib, demand_values, adversarial, lifecycle)
     if plan(state):
         events.append(BalancerTick())
     return events
 
 
 def enabled_vm_events(vm: Vm, free_mib: int, demands: tuple[int, ...] = (),
-                      adversarial: bool = False) -> list[Event]:
+                      adversarial: bool = False, lifecycle: bool = False) -> list[Event]:
     """The part of ``enabled_events`` that names ``vm``: it reads only the VM and free memory.
 
     Examples
@@ -155,12 +209,46 @@ def enabled_vm_events(vm: Vm, free_mib: int, demands: tuple[int, ...] = (),
     >>> enabled_vm_events(Vm("a", VmSettings(startup_mib=1024)), free_mib=512)
     []
     """
+    if vm.power == Power.OFF:
+        # Without startup free a start waits for reclaim: offered only with ``lifecycle``, so
+        # the explorer presets of before keep their event sets.
+        waits = lifecycle or free_mib >= vm.settings.startup_mib
+        events: list[Event] = [Start(vm.name)] if waits else []
+        return events + (_arrivals(vm, free_mib) if lifecycle else [])
     if not vm.running:
-        return [Start(vm.name)] if free_mib >= vm.settings.startup_mib else []
-    events: list[Event] = [Stop(vm.name)]
+        return _waiting_choices(vm, free_mib) if lifecycle else []
+    events = [Stop(vm.name)]
     events += [Demand(vm.name, d) for d in demands if d != vm.demand_mib]
     events += _guest_choices(vm, demands, adversarial)
-    return events
+    return events + (_lifecycle_choices(vm, free_mib) if lifecycle else [])
+
+
+def _arrivals(vm: Vm, free_mib: int) -> list[Event]:
+    """An off VM may arrive by migration at startup, or (with DM) at its maximum."""
+    sizes = {vm.settings.startup_mib}
+    if vm.settings.dynamic and vm.settings.dm_capable:
+        sizes.add(vm.settings.maximum_mib)
+    return [MigrateIn(vm.name, mib) for mib in sorted(sizes) if mib <= free_mib]
+
+
+def _waiting_choices(vm: Vm, free_mib: int) -> list[Event]:
+    """A saved VM may be restored; a waiting start may complete or give up."""
+    if vm.power == Power.SAVED:
+        return [Restore(vm.name)] if vm.saved_mib <= free_mib else []
+    admit: list[Event] = [StartAdmit(vm.name)] if free_mib >= vm.settings.startup_mib else []
+    return admit + [StartAbort(vm.name)]
+
+
+def _lifecycle_choices(vm: Vm, free_mib: int) -> list[Event]:
+    """What may happen to a running VM: restart, reset, watchdog, save, migration out."""
+    name = vm.name
+    events: list[Event] = [GuestRestart(name)]
+    regained = vm.ballooned_mib - (vm.txn_mib if vm.txn == TxnKind.UNBALLOON else 0)
+    if vm.channel != Channel.NONE and regained <= free_mib:
+        events.append(ChannelReset(name))
+    if vm.txn != TxnKind.NONE and not vm.stuck:
+        events.append(StuckTimeout(name))
+    return events + [Save(name), MigrateOut(name)]
 
 
 @attrs.frozen
@@ -182,13 +270,54 @@ class Settled:
 
 
 def compute_round(state: DmState, plan: Plan = compute_plan,
-                  silent: Collection[str] = ()) -> list[Event]:
-    """One fair round: each VM's next honest message (in order), then a tick if useful."""
+                  silent: Collection[str] = (), profiles: Profiles | None = None) -> list[Event]:
+    """One fair round: each VM's next honest message (in order), then a tick if useful.
+
+    A start waiting for reclaim is admitted (``StartAdmit``) as soon as its startup is free,
+    before the tick, so nothing grows into the memory it waits for; it fails at once
+    (``StartAbort``) when reclaim from lower weights cannot cover it (P-RECLAIM).
+    """
+    profiles = profiles or {}
     pending = [m for vm in state.vms if vm.name not in silent
-               for m in (compute_honest_message(vm),) if m is not None]
-    if plan(state):
+               for m in (compute_honest_message(vm, get_profile(profiles, vm.name)),)
+               if m is not None]
+    free = state.free_mib
+    for vm in filter(is_waiting_start, state.vms):
+        if free >= vm.settings.startup_mib:
+            pending.append(StartAdmit(vm.name))
+            free -= vm.settings.startup_mib
+        elif get_reclaimable(state, vm) < vm.settings.startup_mib:
+            pending.append(StartAbort(vm.name))
+    aborting = any(isinstance(e, StartAbort) for e in pending)
+    if plan(state) and not aborting:  # the plan may reclaim for a start that is failing
         pending.append(BalancerTick())
     return pending
+
+
+def _is_waiting(vm: Vm) -> bool:
+    """Whether the host waits on ``vm``'s answer (a transaction in flight, not given up)."""
+    return vm.txn != TxnKind.NONE and not vm.stuck
+
+
+_Watch = dict[str, tuple[tuple[int, int, int], int]]  # VM -> (transaction, ticks unchanged)
+
+
+def compute_watchdog(state: DmState, watch: _Watch, stuck_after: int) -> tuple[_Watch, list[Event]]:
+    """Count one more balancer tick for every transaction without progress (R-STUCK).
+
+    Returns the new counts and a ``StuckTimeout`` for each transaction that has gone
+    ``stuck_after`` ticks without progress.
+    """
+    counts: _Watch = {}
+    fired: list[Event] = []
+    for vm in filter(_is_waiting, state.vms):
+        shape = (int(vm.txn), vm.txn_mib, vm.txn_done_mib)
+        seen, ticks = watch.get(vm.name, (shape, -1))
+        ticks = ticks + 1 if seen == shape else 0
+        counts[vm.name] = (shape, ticks)
+        if ticks >= stuck_after:
+            fired.append(StuckTimeout(vm.name))
+    return counts, fired
 
 
 def settle(
@@ -197,6 +326,8 @@ def settle(
     step_fn: Step = step,
     plan: Plan = compute_plan,
     silent: Collection[str] = (),
+    profiles: Profiles | None = None,
+    stuck_after: int | None = None,
 ) -> Settled:
     """Deliver honest guest messages round-robin and tick the balancer until nothing happens.
 
@@ -204,17 +335,30 @@ def settle(
     has anything to send (R-SETTLE). ``converged`` is False when the run returns to the state
     at the start of an earlier round (an oscillation: it would loop forever) or ``max_steps``
     runs out first (a finding: the system does not settle). Guests named in ``silent`` never
-    answer (their transactions stay in flight). ``step_fn`` and ``plan`` default to the
+    answer (their transactions stay in flight); ``profiles`` name each guest's profile.
+    With ``stuck_after`` = K, every round is a balancer period: a transaction without progress
+    for K rounds gets the watchdog's ``StuckTimeout``, and a round with nothing else to do but
+    wait delivers an empty tick. A start still waiting when nothing else can happen gives up
+    (``StartAbort``: reclaim could not free enough). ``step_fn`` and ``plan`` default to the
     reference's; planted bugs and other policies pass their own.
     """
     steps: list[tuple[Event, StepResult]] = []
     current = state
-    rounds: dict[DmState, int] = {}
+    rounds: dict[tuple[DmState, tuple[object, ...]], int] = {}
+    watch: _Watch = {}
     while len(steps) < max_steps:
-        if current in rounds:
-            return Settled(tuple(steps), converged=False, cycle_start=rounds[current])
-        rounds[current] = len(steps)
-        pending = compute_round(current, plan, silent)
+        key = (current, tuple(sorted(watch.items())))
+        if key in rounds:
+            return Settled(tuple(steps), converged=False, cycle_start=rounds[key])
+        rounds[key] = len(steps)
+        pending = compute_round(current, plan, silent, profiles)
+        if stuck_after is not None:
+            watch, fired = compute_watchdog(current, watch, stuck_after)
+            pending = fired + pending
+            if not pending and any(map(_is_waiting, current.vms)):
+                pending = [BalancerTick()]  # the balancer's timer runs; nothing to send
+        if not pending:
+            pending = [StartAbort(vm.name) for vm in current.vms if is_waiting_start(vm)]
         if not pending:
             return Settled(tuple(steps), converged=True)
         for event in pending[: max_steps - len(steps)]:
@@ -225,7 +369,12 @@ def settle(
 
 
 __all__ = [
+    "STUCK_AFTER_TICKS",
+    "GuestProfile",
+    "Profiles",
     "Settled",
+    "compute_watchdog",
+    "get_profile",
     "compute_balloon_answer",
     "compute_honest_message",
     "compute_round",

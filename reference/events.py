@@ -204,6 +204,104 @@ class BalancerTick:
     SHORT: ClassVar[str] = "tick"
 
 
+# --- the lifecycle of a running VM (specs/lifecycle.md) --------------------------------------
+
+
+@attrs.frozen
+class StartAdmit:
+    """A start waiting for reclaim completes once its startup memory is free (R-START-ADMIT)."""
+
+    KIND: ClassVar[str] = "start_admit"
+    SPEC: ClassVar[str] = "R-START-ADMIT"
+    SHORT: ClassVar[str] = "s.ad"
+    vm: str
+
+
+@attrs.frozen
+class StartAbort:
+    """A start waiting for reclaim gives up: reclaim could not free enough (R-START-ABORT)."""
+
+    KIND: ClassVar[str] = "start_abort"
+    SPEC: ClassVar[str] = "R-START-ABORT"
+    SHORT: ClassVar[str] = "s.ab"
+    vm: str
+
+
+@attrs.frozen
+class GuestRestart:
+    """The guest reboots (or the host resets the VM): it comes back at startup (R-RESTART)."""
+
+    KIND: ClassVar[str] = "guest_restart"
+    SPEC: ClassVar[str] = "R-RESTART"
+    SHORT: ClassVar[str] = "rbt"
+    vm: str
+
+
+@attrs.frozen
+class ChannelReset:
+    """The DM channel closes and reopens while the VM runs; in-flight work drops
+    (R-CHANNEL-RESET)."""
+
+    KIND: ClassVar[str] = "channel_reset"
+    SPEC: ClassVar[str] = "R-CHANNEL-RESET"
+    SHORT: ClassVar[str] = "rst"
+    vm: str
+
+
+@attrs.frozen
+class StuckTimeout:
+    """The host's watchdog: the VM's transaction made no progress for K balancer ticks
+    (R-STUCK)."""
+
+    KIND: ClassVar[str] = "stuck_timeout"
+    SPEC: ClassVar[str] = "R-STUCK"
+    SHORT: ClassVar[str] = "stk"
+    vm: str
+
+
+@attrs.frozen
+class Save:
+    """Admin saves a running VM: its memory returns to the host, its image size is kept
+    (R-SAVE)."""
+
+    KIND: ClassVar[str] = "save"
+    SPEC: ClassVar[str] = "R-SAVE"
+    SHORT: ClassVar[str] = "sav"
+    vm: str
+
+
+@attrs.frozen
+class Restore:
+    """Admin restores a saved VM; it needs its saved (current) memory free (R-RESTORE)."""
+
+    KIND: ClassVar[str] = "restore"
+    SPEC: ClassVar[str] = "R-RESTORE"
+    SHORT: ClassVar[str] = "rsto"
+    vm: str
+
+
+@attrs.frozen
+class MigrateOut:
+    """A running VM live-migrates to another host; everything it owns returns
+    (R-MIGRATE-OUT)."""
+
+    KIND: ClassVar[str] = "migrate_out"
+    SPEC: ClassVar[str] = "R-MIGRATE-OUT"
+    SHORT: ClassVar[str] = "mout"
+    vm: str
+
+
+@attrs.frozen
+class MigrateIn:
+    """A VM arrives by live migration with ``mib`` of current memory (R-MIGRATE-IN)."""
+
+    KIND: ClassVar[str] = "migrate_in"
+    SPEC: ClassVar[str] = "R-MIGRATE-IN"
+    SHORT: ClassVar[str] = "min"
+    vm: str
+    mib: int
+
+
 DmRequest = BalloonRequest | UnballoonRequest | HotAddRequest
 
 Event = (
@@ -211,6 +309,14 @@ Event = (
     | VersionRequest | CapabilitiesReport | QuietPeriodEnd | StatusReport
     | BalloonRequest | BalloonResponse | UnballoonRequest | UnballoonResponse
     | HotAddRequest | HotAddResponse | BalancerTick
+    | StartAdmit | StartAbort | GuestRestart | ChannelReset | StuckTimeout
+    | Save | Restore | MigrateOut | MigrateIn
+)
+
+# The lifecycle events (specs/lifecycle.md); explore presets of before keep without them.
+LIFECYCLE_EVENTS: tuple[type[Event], ...] = (
+    StartAdmit, StartAbort, GuestRestart, ChannelReset, StuckTimeout,
+    Save, Restore, MigrateOut, MigrateIn,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -219,6 +325,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Create, Configure, Delete, Start, Stop, Demand,
         VersionRequest, CapabilitiesReport, QuietPeriodEnd, StatusReport,
         BalloonRequest, BalloonResponse, UnballoonRequest, UnballoonResponse,
-        HotAddRequest, HotAddResponse, BalancerTick,
+        HotAddRequest, HotAddResponse, BalancerTick, *LIFECYCLE_EVENTS,
     )
 }

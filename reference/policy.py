@@ -10,6 +10,10 @@ transaction in flight and have sent a status report:
 3. contention (P-CONTENTION): for a VM still short when free memory is exhausted, balloon VMs
    of strictly lower weight, lowest first, never below their startup. Memory already on its
    way back (balloons in flight) is counted first, so nothing is squeezed twice.
+
+A start waiting for reclaim (P-RECLAIM) claims its startup from free before any grant, and
+squeezes strictly lower-weight VMs the same way. A stuck VM (R-STUCK) is not managed: its
+outstanding balloon is not counted as incoming and it gets no request (P-STUCK).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dynmem.model.vocabulary import (
     HOT_ADD_REQUEST_CAP_MIB,
     UNBALLOON_REQUEST_CAP_MIB,
     Channel,
+    Power,
     TxnKind,
 )
 from dynmem.reference.events import (
@@ -31,8 +36,36 @@ from dynmem.reference.state import DmState, Vm, compute_floor_to_unit, compute_t
 
 
 def is_balanced(vm: Vm) -> bool:
-    """Whether the balancer manages ``vm``: running, dynamic, READY and reported."""
-    return vm.running and vm.settings.dynamic and vm.channel == Channel.READY and vm.has_report
+    """Whether the balancer manages ``vm``: running, dynamic, READY, reported, not stuck.
+
+    A stuck VM (P-STUCK) is left alone until it answers: its balloon is not incoming memory.
+    """
+    return (vm.running and vm.settings.dynamic and vm.channel == Channel.READY
+            and vm.has_report and not vm.stuck)
+
+
+def is_waiting_start(vm: Vm) -> bool:
+    """Whether ``vm`` is a start waiting for reclaim (P-RECLAIM)."""
+    return vm.power == Power.STARTING
+
+
+def get_spare(vm: Vm) -> int:
+    """What ballooning could take from ``vm`` at most: its assigned memory above startup."""
+    return compute_floor_to_unit(max(0, vm.assigned_mib - vm.settings.startup_mib))
+
+
+def get_reclaimable(state: DmState, starting: Vm) -> int:
+    """Memory a start of ``starting`` could have: free plus what reclaim may take (P-RECLAIM).
+
+    Reclaim takes only from managed, balloon-capable VMs of strictly lower weight, never below
+    their startup; other waiting starts claim their startup first.
+    """
+    spare = sum(get_spare(vm) for vm in state.vms
+                if is_balanced(vm) and vm.cap_balloon
+                and vm.settings.weight < starting.settings.weight)
+    waiting = sum(vm.settings.startup_mib for vm in state.vms
+                  if is_waiting_start(vm) and vm.name != starting.name)
+    return state.free_mib + spare - waiting
 
 
 def get_target(vm: Vm) -> int:
@@ -105,6 +138,12 @@ def compute_plan(state: DmState) -> tuple[DmRequest, ...]:
     requests: list[DmRequest] = [BalloonRequest(n, mib) for n, mib in give_back.items()]
     free = state.free_mib
     unmet: list[tuple[Vm, int]] = []
+    # P-RECLAIM: a waiting start claims its startup before anything grows.
+    for vm in sorted(filter(is_waiting_start, state.vms), key=_by_weight_desc):
+        claim = min(vm.settings.startup_mib, free)
+        free -= claim
+        if vm.settings.startup_mib > claim:
+            unmet.append((vm, vm.settings.startup_mib - claim))
     for vm in sorted(vms, key=_by_weight_desc):
         need = get_shortfall(vm)
         if need <= 0 or vm.name in give_back:

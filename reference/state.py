@@ -50,6 +50,11 @@ class Vm:
     txn: TxnKind = TxnKind.NONE
     txn_mib: int = attrs.field(default=0, validator=_nonneg)  # amount requested
     txn_done_mib: int = attrs.field(default=0, validator=_nonneg)  # balloon pages received
+    # The host's watchdog gave up waiting on the transaction in flight (R-STUCK): the policy
+    # neither counts its outstanding balloon as incoming nor manages the VM until it answers.
+    stuck: bool = attrs.field(default=False, validator=_bool)
+    # A saved VM's memory image (its assigned memory when saved); 0 unless power is SAVED.
+    saved_mib: int = attrs.field(default=0, validator=_nonneg)
 
     @property
     def assigned_mib(self) -> int:

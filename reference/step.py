@@ -30,18 +30,27 @@ from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
     CapabilitiesReport,
+    ChannelReset,
     Configure,
     Create,
     Delete,
     Demand,
     DmRequest,
     Event,
+    GuestRestart,
     HotAddRequest,
     HotAddResponse,
+    MigrateIn,
+    MigrateOut,
     QuietPeriodEnd,
+    Restore,
+    Save,
     Start,
+    StartAbort,
+    StartAdmit,
     StatusReport,
     Stop,
+    StuckTimeout,
     UnballoonRequest,
     UnballoonResponse,
     VersionRequest,
@@ -113,6 +122,10 @@ def process_configure(state: DmState, event: Configure) -> StepResult:
     # R-CONFIGURE: profile 2008R2SP1 changes no memory setting while the VM runs
     if vm.running:
         return _reject(state, f"{vm.name} is running: settings change only while it is off")
+    # R-CONFIGURE: nor while it is saved or waiting to start (its image and claim use them)
+    if vm.power != Power.OFF:
+        return _reject(state, f"{vm.name} is {vm.power.name.lower()}: settings change only "
+                              f"while it is off")
     # R-CONFIGURE: the new settings are in range
     problems = check_vm_settings(event.settings)
     if problems:
@@ -127,6 +140,10 @@ def process_delete(state: DmState, event: Delete) -> StepResult:
     # R-DELETE: only an off VM can be deleted
     if vm.running:
         return _reject(state, f"{vm.name} is running: stop it before deleting it")
+    # R-DELETE: a saved VM or a waiting start is not off either
+    if vm.power != Power.OFF:
+        return _reject(state, f"{vm.name} is {vm.power.name.lower()}: only an off VM can be "
+                              f"deleted")
     return _ok(attrs.evolve(state, vms=tuple(v for v in state.vms if v.name != vm.name)))
 
 
@@ -135,16 +152,14 @@ def process_start(state: DmState, event: Start) -> StepResult:
     if isinstance(vm, str):
         return _reject(state, vm)
     # R-START: the VM is off
-    if vm.running:
-        return _reject(state, f"{vm.name} is already running")
-    # R-START: startup memory must be free; no overcommit, ever (INV-PHYSICAL)
+    if vm.power != Power.OFF:
+        return _reject(state, f"{vm.name} is already {_POWER_WORDS[vm.power]}")
+    # R-START: without startup free the start waits while the balancer reclaims memory from
+    # lower weights (P-RECLAIM); it owns nothing until StartAdmit, and StartAbort ends it when
+    # reclaim cannot free enough. No overcommit, ever (INV-PHYSICAL).
     startup = vm.settings.startup_mib
     if state.free_mib < startup:
-        return _reject(
-            state,
-            f"not enough memory to start {vm.name}: startup {startup} MiB > free "
-            f"{state.free_mib} MiB",
-        )
+        return _ok(state.with_vm(evolve_vm(vm, power=Power.STARTING)))
     # A dynamic VM with a DM-capable guest opens the channel; others never get DM requests.
     opens = vm.settings.dynamic and vm.settings.dm_capable
     started = evolve_vm(
@@ -157,6 +172,21 @@ def process_start(state: DmState, event: Start) -> StepResult:
         hot_add_enabled=True,
     )
     return _ok(state.with_vm(started, free_mib=state.free_mib - startup))
+
+
+_POWER_WORDS = {Power.RUNNING: "running", Power.SAVED: "saved",
+                Power.STARTING: "starting (waiting for reclaim)", Power.OFF: "off"}
+
+
+def compute_booted(vm: Vm, visible_mib: int) -> Vm:
+    """``vm`` running with ``visible_mib`` backed, a fresh DM session (or none) and no report.
+
+    A dynamic VM with a DM-capable guest opens the channel; others never get DM requests.
+    """
+    opens = vm.settings.dynamic and vm.settings.dm_capable
+    return Vm(name=vm.name, settings=vm.settings, power=Power.RUNNING, visible_mib=visible_mib,
+              demand_mib=vm.demand_mib if vm.power == Power.SAVED else 0,
+              channel=Channel.NEGOTIATING if opens else Channel.NONE)
 
 
 def compute_stopped(vm: Vm) -> Vm:
@@ -346,6 +376,7 @@ def process_balloon_response(state: DmState, event: BalloonResponse) -> StepResu
         txn=TxnKind.NONE if finished else TxnKind.BALLOON,
         txn_mib=0 if finished else vm.txn_mib,
         txn_done_mib=0 if finished else done,
+        stuck=False,  # it answered (R-STUCK)
     )
     # Memory becomes free only now, and only what the response carries.
     return _ok(state.with_vm(nxt, free_mib=state.free_mib + taken))
@@ -357,7 +388,7 @@ def process_unballoon_response(state: DmState, event: UnballoonResponse) -> Step
         return _reject(state, vm)
     # R-UNBALLOON-RESPONSE: the returned pages, already taken from free, are the guest's again.
     nxt = evolve_vm(vm, ballooned_mib=vm.ballooned_mib - vm.txn_mib, txn=TxnKind.NONE,
-                       txn_mib=0, txn_done_mib=0)
+                    txn_mib=0, txn_done_mib=0, stuck=False)
     return _ok(state.with_vm(nxt))
 
 
@@ -379,9 +410,167 @@ def process_hot_add_response(state: DmState, event: HotAddResponse) -> StepResul
         txn=TxnKind.NONE,
         txn_mib=0,
         txn_done_mib=0,
+        stuck=False,
     )
     released = vm.txn_mib - added
     return _ok(state.with_vm(nxt, free_mib=state.free_mib + released))
+
+
+# --- the lifecycle of a running VM (specs/lifecycle.md) ----------------------------------------
+
+
+def _power_or_reason(state: DmState, name: str, power: Power) -> Vm | str:
+    vm = _vm_or_reason(state, name)
+    if isinstance(vm, Vm) and vm.power != power:
+        return f"{vm.name} is {_POWER_WORDS[vm.power]}, not {_POWER_WORDS[power]}"
+    return vm
+
+
+def process_start_admit(state: DmState, event: StartAdmit) -> StepResult:
+    vm = _power_or_reason(state, event.vm, Power.STARTING)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-START-ADMIT: the waiting start completes only once its startup is free (INV-PHYSICAL)
+    startup = vm.settings.startup_mib
+    if state.free_mib < startup:
+        return _reject(state, f"{vm.name} still waits: startup {startup} MiB > free "
+                              f"{state.free_mib} MiB")
+    return _ok(state.with_vm(compute_booted(vm, startup), free_mib=state.free_mib - startup))
+
+
+def process_start_abort(state: DmState, event: StartAbort) -> StepResult:
+    vm = _power_or_reason(state, event.vm, Power.STARTING)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-START-ABORT: the start fails; it owned nothing, and what reclaim freed stays free.
+    return _ok(state.with_vm(compute_stopped(vm)))
+
+
+def process_guest_restart(state: DmState, event: GuestRestart) -> StepResult:
+    vm = _running_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-RESTART: the guest reboots at startup; everything above it (hot-added memory, grants
+    # in flight) returns to the host, the old session and its report are gone.
+    startup = vm.settings.startup_mib
+    returned = vm.owned_mib - startup
+    return _ok(state.with_vm(compute_booted(evolve_vm(vm, power=Power.OFF), startup),
+                             free_mib=state.free_mib + returned))
+
+
+def compute_closed(vm: Vm) -> Vm:
+    """``vm`` with its transaction resolved as a channel close resolves it (R-CLOSE).
+
+    The guest keeps whatever it may have received: an unballoon in flight completes, a hot-add
+    in flight counts as added (Windows keeps hot-added memory until reboot); a balloon's
+    outstanding pages were never received, so they stay assigned. Owned memory is unchanged.
+    """
+    visible, ballooned = vm.visible_mib, vm.ballooned_mib
+    if vm.txn == TxnKind.UNBALLOON:
+        ballooned -= vm.txn_mib
+    elif vm.txn == TxnKind.HOT_ADD:
+        visible += vm.txn_mib
+    return evolve_vm(vm, visible_mib=visible, ballooned_mib=ballooned, txn=TxnKind.NONE,
+                     txn_mib=0, txn_done_mib=0, stuck=False)
+
+
+def process_channel_reset(state: DmState, event: ChannelReset) -> StepResult:
+    vm = _running_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-CHANNEL-RESET: only a VM with a DM channel can have it reset
+    if vm.channel == Channel.NONE:
+        return _reject(state, f"{vm.name} has no DM channel to reset")
+    closed = compute_closed(vm)
+    # R-CHANNEL-RESET: the device forgets the ballooned pages, so the guest regains them; the
+    # host must back them from free memory or refuse the reset (INV-PHYSICAL)
+    regained = closed.ballooned_mib
+    if regained > state.free_mib:
+        return _reject(state, f"a reset would give {vm.name} back {regained} MiB ballooned but "
+                              f"only {state.free_mib} MiB is free")
+    nxt = evolve_vm(closed, ballooned_mib=0, channel=Channel.NEGOTIATING, protocol_version=0,
+                    cap_balloon=False, cap_hot_add=False, has_report=False, report_mib=0)
+    return _ok(state.with_vm(nxt, free_mib=state.free_mib - regained))
+
+
+def process_stuck_timeout(state: DmState, event: StuckTimeout) -> StepResult:
+    vm = _running_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-STUCK: the watchdog fires only on a transaction in flight
+    if vm.txn == TxnKind.NONE:
+        return _reject(state, f"{vm.name} has no transaction in flight")
+    # R-STUCK: once per transaction
+    if vm.stuck:
+        return _reject(state, f"{vm.name} is already stuck")
+    # Nothing is freed: memory never received stays the guest's (principle 2, domain.md §2).
+    return _ok(state.with_vm(evolve_vm(vm, stuck=True)))
+
+
+def process_save(state: DmState, event: Save) -> StepResult:
+    vm = _running_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-SAVE: in-flight work resolves as at a close (R-CLOSE); the image is the assigned
+    # memory, and all of it returns to the host.
+    closed = compute_closed(vm)
+    image = closed.assigned_mib
+    saved = Vm(name=vm.name, settings=vm.settings, power=Power.SAVED,
+               demand_mib=vm.demand_mib, saved_mib=image)
+    return _ok(state.with_vm(saved, free_mib=state.free_mib + vm.owned_mib))
+
+
+def process_restore(state: DmState, event: Restore) -> StepResult:
+    vm = _power_or_reason(state, event.vm, Power.SAVED)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-RESTORE: the saved (current) memory must be free, not just startup (INV-PHYSICAL)
+    if vm.saved_mib > state.free_mib:
+        return _reject(state, f"not enough memory to restore {vm.name}: saved "
+                              f"{vm.saved_mib} MiB > free {state.free_mib} MiB")
+    return _ok(state.with_vm(compute_booted(vm, vm.saved_mib),
+                             free_mib=state.free_mib - vm.saved_mib))
+
+
+def process_migrate_out(state: DmState, event: MigrateOut) -> StepResult:
+    vm = _running_or_reason(state, event.vm)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-MIGRATE-OUT: everything the VM owns returns, transactions in flight included; its
+    # configuration stays here, off.
+    return _ok(state.with_vm(compute_stopped(vm), free_mib=state.free_mib + vm.owned_mib))
+
+
+def check_arrival(vm: Vm, mib: int) -> str | None:
+    """Why ``vm`` cannot arrive with ``mib`` of current memory, or None (R-MIGRATE-IN)."""
+    startup = vm.settings.startup_mib
+    if mib % 2:
+        return f"arriving memory must be a multiple of 2 MiB, got {mib}"
+    if not (vm.settings.dynamic and vm.settings.dm_capable):
+        # without DM a VM runs at exactly startup
+        return None if mib == startup else (
+            f"{vm.name} has no DM-capable guest: it arrives with startup {startup} MiB, "
+            f"not {mib}")
+    if not startup <= mib <= vm.settings.maximum_mib:
+        return (f"arriving memory {mib} MiB outside {vm.name}'s startup..maximum "
+                f"{startup}..{vm.settings.maximum_mib} MiB")
+    return None
+
+
+def process_migrate_in(state: DmState, event: MigrateIn) -> StepResult:
+    vm = _power_or_reason(state, event.vm, Power.OFF)
+    if isinstance(vm, str):
+        return _reject(state, vm)
+    # R-MIGRATE-IN: the amount fits the VM's settings
+    problem = check_arrival(vm, event.mib)
+    if problem is not None:
+        return _reject(state, problem)
+    # R-MIGRATE-IN: its current memory must be free (INV-PHYSICAL)
+    if event.mib > state.free_mib:
+        return _reject(state, f"not enough memory for {vm.name} to arrive: {event.mib} MiB > "
+                              f"free {state.free_mib} MiB")
+    return _ok(state.with_vm(compute_booted(vm, event.mib),
+                             free_mib=state.free_mib - event.mib))
 
 
 # --- balancer --------------------------------------------------------------------------------
@@ -441,6 +630,15 @@ _PROCESSORS: dict[type, Callable[[DmState, Any], StepResult]] = {
     UnballoonResponse: process_unballoon_response,
     HotAddResponse: process_hot_add_response,
     BalancerTick: process_balancer_tick,
+    StartAdmit: process_start_admit,
+    StartAbort: process_start_abort,
+    GuestRestart: process_guest_restart,
+    ChannelReset: process_channel_reset,
+    StuckTimeout: process_stuck_timeout,
+    Save: process_save,
+    Restore: process_restore,
+    MigrateOut: process_migrate_out,
+    MigrateIn: process_migrate_in,
 }
 
 
@@ -478,7 +676,7 @@ def step(state: DmState, event: Event) -> StepResult:
     >>> from dynmem.reference.settings import HostSettings, VmSettings
     >>> from dynmem.reference.state import initial_state
     >>> s = initial_state(HostSettings(4096, 1024), (("a", VmSettings(startup_mib=4096)),))
-    >>> step(s, Start("a")).reason
-    'not enough memory to start a: startup 4096 MiB > free 3072 MiB'
+    >>> step(s, Start("a")).state.vms[0].power.name  # it waits for reclaim (P-RECLAIM)
+    'STARTING'
     """
     return _PROCESSORS[type(event)](state, event)

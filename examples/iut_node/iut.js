@@ -111,17 +111,26 @@ function apply(e, sent) {
       vms.push(offVm(e.vm, s)); return null;
     }
     case "configure": {
-      if (!vm) return "no such VM"; if (running) return "running";
+      if (!vm) return "no such VM"; if (vm.power !== "off") return "not off";
       const s = Object.assign({}, DEFAULTS, e.settings || {});
       const bad = settingsProblem(s); if (bad) return bad;
       vm.settings = s; return null;
     }
     case "delete":
-      if (!vm) return "no such VM"; if (running) return "running";
+      if (!vm) return "no such VM"; if (vm.power !== "off") return "not off";
       vms = vms.filter((v) => v !== vm); return null;
-    case "start": {
-      if (!vm) return "no such VM"; if (running) return "already running";
+    case "start_abort":  // a start waiting for reclaim gives up (it owned nothing)
+      if (!vm || vm.power !== "starting") return "not starting";
+      Object.assign(vm, offVm(vm.name, vm.settings)); return null;
+    case "start_admit":
+      if (!vm || vm.power !== "starting") return "not starting";
       if (free < vm.settings.startup_mib) return "not enough memory";
+      // falls through: the waiting start completes as a start with memory free
+    case "start": {
+      if (!vm) return "no such VM";
+      if (e.kind === "start" && vm.power !== "off") return "not off";
+      // without startup free a start waits for reclaim (this IUT reclaims nothing)
+      if (free < vm.settings.startup_mib) { vm.power = "starting"; return null; }
       const opens = vm.settings.dynamic && vm.settings.dm_capable;
       Object.assign(vm, { power: "running", visible_mib: vm.settings.startup_mib, ballooned_mib: 0,
         demand_mib: 0, channel: opens ? "negotiating" : "none", hot_add_enabled: true });

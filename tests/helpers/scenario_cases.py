@@ -223,4 +223,25 @@ BAD: list[Bad] = [
         "expect.final.vms.web.power", "on", "must be one of off, running"),
     Bad("expect-negative-free", _edit(_expect({"final": {"free_mib": -1}})),
         "expect.final.free_mib", -1, "must be >= 0"),
+    # the lifecycle's new fields (specs/lifecycle.md): the guest profile and migrate_in's mib
+    Bad("unknown-guest-profile", _edit(_set(["vms", 0, "guest"], "linux_hibernating")),
+        "vms[0].guest", "linux_hibernating",
+        "must be one of windows, linux, linux_hibernate (did you mean 'linux_hibernate'?)"),
+    Bad("guest-not-a-string", _edit(_set(["vms", 0, "guest"], 3)), "vms[0].guest", 3,
+        "must be a string"),
+    Bad("migrate-in-without-mib", _edit(_append_event({"kind": "migrate_in", "vm": "db"})),
+        "events[5].mib", None, "is required"),
+    Bad("migrate-in-negative-mib", _edit(_append_event(
+        {"kind": "migrate_in", "vm": "db", "mib": -4096})), "events[5].mib", -4096,
+        "must be >= 0"),
+    Bad("migrate-in-string-mib", _edit(_append_event(
+        {"kind": "migrate_in", "vm": "db", "mib": "4096"})), "events[5].mib", "4096",
+        "must be an integer (MiB)"),
+    Bad("restart-unknown-vm", _edit(_append_event({"kind": "guest_restart", "vm": "dbb"})),
+        "events[5].vm", "dbb",
+        "no VM of that name at this point of the scenario (did you mean 'db'?); VMs: db, web"),
+    Bad("save-extra-field", _edit(_append_event({"kind": "save", "vm": "web", "mib": 2})),
+        "events[5].mib", 2, "unknown field; known: vm"),
+    Bad("reset-vm-not-a-string", _edit(_append_event({"kind": "channel_reset", "vm": 7})),
+        "events[5].vm", 7, "must be a string"),
 ]

@@ -47,6 +47,7 @@ from dynmem.reference.events import (
     HotAddRequest,
     HotAddResponse,
     QuietPeriodEnd,
+    Restore,
     Start,
     StatusReport,
     Stop,
@@ -327,7 +328,7 @@ STATE_WITNESSES: dict[tuple[str, str], list[StateWitness]] = {
     ("INV-TYPE", "amounts >= 0"): [lambda: with_vm(base(), 0, demand_mib=-2)],
     ("INV-TYPE", "enumerations in range"): [
         lambda: with_vm(base(), 1, channel=7), lambda: with_vm(base(), 0, txn=4),
-        lambda: with_vm(base(), 2, power=2)],
+        lambda: with_vm(base(), 2, power=4)],
     ("INV-TYPE", "reserve within physical"): [
         lambda: attrs.evolve(base(), host=HostSettings(8192, 8194))],
     ("INV-FLOOR", "running dynamic => assigned >= startup"): [
@@ -368,6 +369,17 @@ STATE_WITNESSES: dict[tuple[str, str], list[StateWitness]] = {
         lambda: with_vm(base(), 0, txn=TxnKind.UNBALLOON, txn_mib=2),
         lambda: with_vm(base(), 0, txn=TxnKind.HOT_ADD, txn_mib=2, txn_done_mib=2)],
     ("AUX-FREE", "free >= 0"): [lambda: attrs.evolve(base(), free_mib=-2)],
+    ("INV-NO-DM-STARTUP", "running without DM => at startup, no channel"): [
+        lambda: with_settings(base(), 0, dm_capable=False)],
+    ("INV-SESSION", "not READY => nothing ballooned"): [
+        lambda: with_vm(base(), 0, channel=Channel.NEGOTIATING, ballooned_mib=2)],
+    ("INV-SESSION", "new session or off => no report"): [
+        lambda: with_vm(base(), 0, channel=Channel.NEGOTIATING),
+        lambda: with_vm(base(), 2, has_report=True)],
+    ("AUX-LIFECYCLE", "saved image fits"): [
+        lambda: with_vm(base(), 2, power=Power.SAVED, saved_mib=256),
+        lambda: with_vm(base(), 2, saved_mib=512)],
+    ("AUX-LIFECYCLE", "stuck => transaction"): [lambda: with_vm(base(), 0, stuck=True)],
 }
 
 STEP_WITNESSES: dict[tuple[str, str], list[StepWitness]] = {
@@ -392,6 +404,9 @@ STEP_WITNESSES: dict[tuple[str, str], list[StepWitness]] = {
         # the same balloon sent again after part of it arrived: the progress is lost
         lambda: (ballooning(100), BalloonRequest("vm0", 512),
                  with_vm(ballooning(100), 0, txn_done_mib=0))],
+    ("INV-RESTORED", "restore => owns the saved amount"): [
+        lambda: (with_vm(base(), 2, power=Power.SAVED, saved_mib=1024), Restore("vm2"),
+                 with_vm(base(), 2, power=Power.RUNNING, visible_mib=512))],
     ("INV-CONFIG", "settings change only while off"): [
         lambda: (base(), Configure("vm0", VmSettings()),
                  with_settings(base(), 0, weight=9000)),

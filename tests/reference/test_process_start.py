@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from dm_builders import accept, connect, dyn, make, reject, static
+from dm_builders import accept, connect, dyn, make, ready, reject, settled, static
+from reclaim_cases import full_dynamic_host
 
 from dynmem.model.vocabulary import Channel, Power, TxnKind
-from dynmem.reference.events import BalancerTick, HotAddResponse, Start, Stop
+from dynmem.reference.environment import compute_round
+from dynmem.reference.events import (
+    BalancerTick,
+    BalloonRequest,
+    HotAddResponse,
+    Start,
+    StartAbort,
+    Stop,
+)
+from dynmem.reference.policy import compute_plan, get_reclaimable
 from dynmem.reference.settings import HostSettings
 
 
@@ -40,11 +50,14 @@ def test_start_with_free_exactly_startup_succeeds() -> None:
     assert accept(state, Start("a")).free_mib == 0
 
 
-def test_start_without_enough_free_memory_fails_and_changes_nothing() -> None:
-    """R-START: free < startup is a normal refusal, "not enough memory" (INV-PHYSICAL)."""
+def test_start_without_enough_free_memory_waits_and_takes_nothing() -> None:
+    """R-START: free < startup never overcommits: the start waits owning nothing, and with
+    nothing to reclaim (static VMs only) the host fails it at once (R-START-ABORT)."""
     state = accept(make(("a", static(6144)), ("b", static(1026))), Start("a"))
-    reason = reject(state, Start("b"))
-    assert reason == "not enough memory to start b: startup 1026 MiB > free 1024 MiB"
+    waiting = accept(state, Start("b"))
+    assert (waiting.vms[1].power, waiting.free_mib) == (Power.STARTING, 1024)
+    assert compute_round(waiting) == [StartAbort("b")]
+    assert settled(waiting).vms[1].power == Power.OFF
 
 
 def test_start_counts_memory_already_promised_to_a_hot_add() -> None:
@@ -56,7 +69,7 @@ def test_start_counts_memory_already_promised_to_a_hot_add() -> None:
     state = accept(state, BalancerTick())  # hot-add 2048 sent: taken from free at once
     assert (state.vms[0].txn, state.vms[0].txn_mib, state.free_mib) == (
         TxnKind.HOT_ADD, 2048, 1024)
-    assert "not enough memory" in reject(state, Start("s"))
+    assert accept(state, Start("s")).vms[1].power == Power.STARTING
 
 
 def test_start_is_refused_when_already_running() -> None:
@@ -80,3 +93,33 @@ def test_restart_begins_a_fresh_session() -> None:
     assert (vm.hot_add_enabled, vm.has_report, vm.report_mib, vm.visible_mib) == (
         True, False, 0, 1024)
     assert vm.channel == Channel.NEGOTIATING
+
+
+def test_start_on_a_full_dynamic_host_waits_for_reclaim() -> None:
+    """R-START: lower weights can give startup back, so the start waits (P-RECLAIM)."""
+    state = full_dynamic_host()
+    after = accept(state, Start("hi"))
+    vm = after.get_vm("hi")
+    assert vm is not None and (vm.power, vm.owned_mib) == (Power.STARTING, 0)
+    assert after.free_mib == 0
+    # lowest weight first, then by name: lo1 alone can give the whole startup
+    assert compute_plan(after) == (BalloonRequest("lo1", 2048),)
+
+
+def test_start_never_reclaims_from_equal_or_higher_weights() -> None:
+    """P-RECLAIM: peer weighs as much as the running VMs: nothing to reclaim, it fails."""
+    waiting = accept(full_dynamic_host(), Start("peer"))
+    assert get_reclaimable(waiting, waiting.vms[3]) == 0
+    assert compute_plan(waiting) == ()
+    assert compute_round(waiting) == [StartAbort("peer")]
+
+
+def test_reclaim_that_cannot_cover_startup_fails_at_once() -> None:
+    """P-RECLAIM: free 848 plus 176 above lo's startup cannot cover 2048 MiB."""
+    state = make(("lo", dyn(maximum=8192, weight=1000)), ("s", static(5120)),
+                 ("big", dyn(startup=2048, weight=9000)))
+    state = settled(ready(accept(state, Start("s")), "lo", report=1000))
+    assert state.free_mib == 7168 - 5120 - 1200
+    waiting = accept(state, Start("big"))
+    assert get_reclaimable(waiting, waiting.vms[2]) == 1024
+    assert StartAbort("big") in compute_round(waiting)

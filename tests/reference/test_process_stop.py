@@ -5,49 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from dm_builders import accept, dyn, grown, make, ready, reject, static
+from dm_builders import (
+    accept,
+    balloon_in_flight,
+    grown,
+    hot_add_in_flight,
+    make,
+    reject,
+    static,
+    unballoon_in_flight,
+)
 
-from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import (
-    BalancerTick,
     BalloonResponse,
     Event,
     HotAddResponse,
     Start,
-    StatusReport,
     Stop,
     UnballoonResponse,
 )
 from dynmem.reference.state import DmState, Vm
 
 ALL_FREE = 7168
-
-
-def balloon_in_flight() -> DmState:
-    """``a`` at 3072 MiB asked to balloon 2048 MiB, 1000 MiB of it received so far."""
-    state = accept(grown(), StatusReport("a", 500), BalancerTick(),
-                   BalloonResponse("a", 1000, more_pages=True))
-    vm = state.vms[0]
-    assert (vm.txn, vm.txn_mib, vm.txn_done_mib, vm.ballooned_mib) == (
-        TxnKind.BALLOON, 2048, 1000, 1000)
-    return state
-
-
-def unballoon_in_flight() -> DmState:
-    """``a`` ballooned by 2048 MiB, then given 2048 MiB back, not yet acknowledged."""
-    state = accept(grown(), StatusReport("a", 500), BalancerTick(), BalloonResponse("a", 2048))
-    state = accept(state, StatusReport("a", 3000), BalancerTick())
-    vm = state.vms[0]
-    assert (vm.txn, vm.txn_mib, vm.ballooned_mib) == (TxnKind.UNBALLOON, 2048, 2048)
-    return state
-
-
-def hot_add_in_flight() -> DmState:
-    """``a`` at startup with a 2048 MiB hot-add sent and not answered."""
-    state = ready(make(("a", dyn(startup=1024, maximum=4096))), "a", report=3000)
-    state = accept(state, BalancerTick())
-    assert (state.vms[0].txn, state.vms[0].txn_mib) == (TxnKind.HOT_ADD, 2048)
-    return state
 
 
 def test_stop_static_vm_returns_its_startup() -> None:

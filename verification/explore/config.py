@@ -23,6 +23,8 @@ class ExploreConfig:
     to ``Configure`` (tried on every VM, so a guard that lets a running VM change is caught);
     ``request_amounts`` are explicit DM requests of those sizes tried on every running VM
     (any policy, not only the reference's ticks); ``lifecycle`` adds Delete and re-Create;
+    ``vm_lifecycle`` adds the events of specs/lifecycle.md (restarts, channel resets, the
+    watchdog, save/restore, migration, starts that wait for reclaim);
     ``symmetry`` merges states that differ by a renaming of same-settings VMs;
     ``all_versions`` offers every supported protocol version (by default only the newest:
     the reference records the version and never reads it, so the others add only copies).
@@ -36,6 +38,7 @@ class ExploreConfig:
     alternatives: tuple[VmSettings, ...] = ()
     request_amounts: tuple[int, ...] = ()
     lifecycle: bool = False
+    vm_lifecycle: bool = False
     symmetry: bool = True
     all_versions: bool = False
     max_states: int = 200_000

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dynmem.model.invariants import Violation
-from dynmem.model.vocabulary import SUPPORTED_VERSIONS
+from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Power
 from dynmem.reference.environment import compute_honest_message, enabled_vm_events
 from dynmem.reference.events import (
     EVENT_TYPES,
@@ -28,7 +28,8 @@ from dynmem.reference.events import (
     Delete,
     Event,
     HotAddRequest,
-    Start,
+    Restore,
+    StartAdmit,
     UnballoonRequest,
     VersionRequest,
 )
@@ -61,7 +62,8 @@ class SlotEntry:
 
 def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
     """The events of ``enabled_vm_events`` the explorer offers for ``vm``."""
-    events = enabled_vm_events(vm, free_mib, config.demands, config.adversarial)
+    events = enabled_vm_events(vm, free_mib, config.demands, config.adversarial,
+                               config.vm_lifecycle)
     if config.all_versions:
         return events
     return [e for e in events
@@ -72,9 +74,13 @@ def get_vm_extras(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
     """The admin events and DM requests offered for ``vm`` beyond ``enabled_vm_events``: they
     are tried and may be refused, so a planted bug that relaxes a guard is exercised."""
     events: list[Event] = []
+    if config.vm_lifecycle and vm.power == Power.SAVED:
+        events.append(Restore(vm.name))  # tried without its memory free, too
+    if config.vm_lifecycle and vm.power == Power.STARTING:
+        events.append(StartAdmit(vm.name))
     if not vm.running:
-        if free_mib < vm.settings.startup_mib:
-            events.append(Start(vm.name))
+        # Without startup free a start waits for reclaim (R-START): a lifecycle event, so
+        # the presets of before offer it only with ``vm_lifecycle`` (enabled_vm_events).
         if config.lifecycle:
             events.append(Delete(vm.name))
     else:
@@ -105,7 +111,7 @@ class SlotMemo:
 
     def _compute(self, state: DmState, index: int) -> SlotEntry:
         vm, free, config = state.vms[index], state.free_mib, self.config
-        honest = compute_honest_message(vm)
+        honest = compute_honest_message(vm, free_mib=free)
         return SlotEntry(self._steps(state, index, get_vm_events(vm, free, config), honest),
                          self._steps(state, index, get_vm_extras(vm, free, config), honest),
                          honest is not None)

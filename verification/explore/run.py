@@ -95,12 +95,15 @@ class ExploreResult:
 def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
-                    memo: bool = True, max_states: int | None = None) -> ExploreResult:
+                    memo: bool = True, max_states: int | None = None,
+                    lifecycle: bool = False) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
     counterexample; a progress-only mutant is explored fully. ``memo`` False steps every
     candidate directly (see ``explore``); ``max_states`` replaces the preset's state limit.
+    ``lifecycle`` adds the events of specs/lifecycle.md to the preset
+    (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it).
 
     Examples
     --------
@@ -116,6 +119,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     if max_states is not None:
         cfg = attrs.evolve(cfg, max_states=max_states)
     bug = get_mutant(mutant) if mutant else None
+    if (lifecycle or (bug is not None and bug.explore_lifecycle)) and not cfg.vm_lifecycle:
+        cfg = attrs.evolve(cfg, name=f"{cfg.name}+lifecycle", vm_lifecycle=True)
     targets = [b for b in bug.breaks if not b.startswith("PROG")] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,
                  on_progress=on_progress, memo=memo)

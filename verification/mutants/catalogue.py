@@ -22,11 +22,17 @@ from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MEMORY_UNIT_MIB, Channel, T
 from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
+    ChannelReset,
     Configure,
     DmRequest,
+    GuestRestart,
     HotAddRequest,
+    MigrateOut,
+    Restore,
     Start,
+    StartAdmit,
     Stop,
+    StuckTimeout,
     UnballoonRequest,
 )
 from dynmem.reference.policy import compute_plan, get_target, is_balanced
@@ -38,13 +44,20 @@ from dynmem.reference.step import (
     Step,
     StepResult,
     check_request,
+    compute_closed,
     compute_stopped,
     make_step,
     process_balloon_response,
+    process_channel_reset,
     process_configure,
+    process_guest_restart,
+    process_migrate_out,
     process_request,
+    process_restore,
     process_start,
+    process_start_admit,
     process_stop,
+    process_stuck_timeout,
 )
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.model_edits import MODEL_MUTANTS
@@ -65,6 +78,8 @@ class Mutant:
     reference_step: Step
     plan: Plan | None = None
     explore_vms: int = 1
+    # the exploration needs the lifecycle events (specs/lifecycle.md, ExploreConfig.vm_lifecycle)
+    explore_lifecycle: bool = False
     model_variant: Any = None  # the model-level variant (filled by the Z3/BMC engine)
 
     @property
@@ -229,6 +244,75 @@ def _start_overcommitting(state: DmState, event: Start) -> StepResult:
                                    free_mib=state.free_mib - vm.settings.startup_mib))
 
 
+# --- planted bugs of the lifecycle (specs/lifecycle.md) ----------------------------------------
+
+
+def _reset_keeping_ballooned(state: DmState, event: ChannelReset) -> StepResult:
+    vm = state.get_vm(event.vm)
+    result = process_channel_reset(state, event)
+    after = result.state.get_vm(event.vm)
+    if not result.accepted or vm is None or after is None:
+        return result
+    # BUG: the host forgets that a device reset gives the ballooned pages back to the guest:
+    # it keeps them ballooned (and counted free) in the new session.
+    kept = compute_closed(vm).ballooned_mib
+    return StepResult(attrs.evolve(result.state.with_vm(attrs.evolve(after, ballooned_mib=kept)),
+                                   free_mib=result.state.free_mib + kept))
+
+
+def _restore_at_startup(state: DmState, event: Restore) -> StepResult:
+    vm = state.get_vm(event.vm)
+    if vm is None or vm.saved_mib <= state.free_mib or state.free_mib < vm.settings.startup_mib:
+        return process_restore(state, event)
+    # BUG: the restore is admitted when startup is free, not the saved (current) memory.
+    rich = process_restore(attrs.evolve(state, free_mib=vm.saved_mib), event)
+    return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.saved_mib))
+
+
+def _stuck_frees_unreceived(state: DmState, event: StuckTimeout) -> StepResult:
+    vm = state.get_vm(event.vm)
+    result = process_stuck_timeout(state, event)
+    if not result.accepted or vm is None or vm.txn != TxnKind.BALLOON:
+        return result
+    # BUG: giving up on a balloon counts its outstanding pages as received.
+    outstanding = vm.txn_mib - vm.txn_done_mib
+    nxt = attrs.evolve(vm, ballooned_mib=vm.ballooned_mib + outstanding, txn=TxnKind.NONE,
+                       txn_mib=0, txn_done_mib=0)
+    return StepResult(attrs.evolve(state.with_vm(nxt), free_mib=state.free_mib + outstanding))
+
+
+def _migrate_out_leaking(state: DmState, event: MigrateOut) -> StepResult:
+    vm = state.get_vm(event.vm)
+    result = process_migrate_out(state, event)
+    if not result.accepted or vm is None:
+        return result
+    # BUG: only assigned memory returns; a hot-add or unballoon in flight is forgotten.
+    return StepResult(attrs.evolve(result.state,
+                                   free_mib=result.state.free_mib - vm.in_flight_mib))
+
+
+def _restart_keeping_report(state: DmState, event: GuestRestart) -> StepResult:
+    vm = state.get_vm(event.vm)
+    result = process_guest_restart(state, event)
+    after = result.state.get_vm(event.vm)
+    if not result.accepted or vm is None or after is None:
+        return result
+    # BUG: the status report from before the reboot survives into the new session.
+    return StepResult(result.state.with_vm(attrs.evolve(after, has_report=vm.has_report,
+                                                        report_mib=vm.report_mib)))
+
+
+def _admit_without_free(state: DmState, event: StartAdmit) -> StepResult:
+    vm = state.get_vm(event.vm)
+    if vm is None or state.free_mib >= vm.settings.startup_mib:
+        return process_start_admit(state, event)
+    # BUG: a waiting start is admitted before its startup is free.
+    rich = process_start_admit(attrs.evolve(state, free_mib=vm.settings.startup_mib), event)
+    if not rich.accepted:
+        return StepResult(state, rich.reason)
+    return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.settings.startup_mib))
+
+
 def plan_without_hysteresis(state: DmState) -> tuple[DmRequest, ...]:
     """A policy with an off-by-one target comparison: it gives back at ``assigned >= target``
     and grants at ``assigned <= target``, 2 MiB at a time, so a VM at its target is ballooned
@@ -265,8 +349,9 @@ def _can_hot_add(vm: Vm) -> bool:
 
 def _mutant(name: str, description: str, breaks: tuple[str, ...],
             overrides: dict[type, Processor], plan: Plan | None = None,
-            explore_vms: int = 1) -> Mutant:
-    return Mutant(name, description, breaks, make_step(overrides, plan), plan, explore_vms)
+            explore_vms: int = 1, explore_lifecycle: bool = False) -> Mutant:
+    return Mutant(name, description, breaks, make_step(overrides, plan), plan, explore_vms,
+                  explore_lifecycle)
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -319,7 +404,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _mutant("start_without_free_memory",
             "start forgets to check that startup memory is free (overcommit)",
             ("INV-PHYSICAL", "AUX-FREE"),
-            {Start: _start_overcommitting}, explore_vms=2),
+            {Start: _start_overcommitting}, explore_vms=2, explore_lifecycle=True),
     _mutant("hot_add_ignores_maximum",
             "the hot-add guard and the policy read the 64 GiB limit instead of the VM's "
             "maximum",
@@ -331,6 +416,32 @@ MUTANTS: tuple[Mutant, ...] = (
             ("INV-ONE-TXN",),
             _all_requests(_guarded_by(_quiet_as_ready)),
             plan=lambda s: compute_plan(_quiet_as_ready(s))),
+    _mutant("reset_keeps_ballooned_pages",
+            "a channel reset forgets that the guest regains its ballooned pages: they stay "
+            "ballooned (and free) in the new session",
+            ("INV-SESSION",),
+            {ChannelReset: _reset_keeping_ballooned}, explore_lifecycle=True),
+    _mutant("restore_at_startup",
+            "a restore is admitted when startup is free instead of the saved (current) memory",
+            ("INV-PHYSICAL", "AUX-FREE"),
+            {Restore: _restore_at_startup}, explore_vms=2, explore_lifecycle=True),
+    _mutant("stuck_frees_unreceived",
+            "the watchdog counts a stuck balloon's outstanding pages as received",
+            ("INV-NO-HOST-PAGING",),
+            {StuckTimeout: _stuck_frees_unreceived}, explore_lifecycle=True),
+    _mutant("migrate_out_leaks_in_flight",
+            "a migration out returns assigned memory but forgets a hot-add or unballoon in "
+            "flight",
+            ("INV-CONSERVATION",),
+            {MigrateOut: _migrate_out_leaking}, explore_lifecycle=True),
+    _mutant("restart_keeps_report",
+            "a guest restart keeps the status report from before the reboot",
+            ("INV-SESSION",),
+            {GuestRestart: _restart_keeping_report}, explore_lifecycle=True),
+    _mutant("admit_without_free_memory",
+            "a waiting start is admitted before its startup memory is free (overcommit)",
+            ("INV-PHYSICAL", "AUX-FREE"),
+            {StartAdmit: _admit_without_free}, explore_vms=2, explore_lifecycle=True),
     _mutant("oscillating_policy",
             "a policy without hysteresis (plan_without_hysteresis): a VM at its target is "
             "ballooned and unballooned 2 MiB forever",

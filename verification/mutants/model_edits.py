@@ -177,6 +177,62 @@ def _stop_keeps_txn(action: Action) -> Action:
     return swap_update(action, update, tuple(f for f in action.modifies if f not in _TXN_FIELDS))
 
 
+def _start_without_free(action: Action) -> Action:
+    # BUG: R-START boots the VM even when startup is not free (it should wait for reclaim):
+    # the original update, shown a free ledger that always fits, then charged the real one
+    original = action.update
+
+    def update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+        startup = vm.settings.startup_mib
+        fits = HostView(h.host, ops.If(startup <= h.free_mib, h.free_mib, startup))
+        return {**original(ops, fits, vm, p), "free_mib": h.free_mib - startup}
+
+    return swap_update(action, update)
+
+
+def _reset_keeps_ballooned(action: Action) -> Action:
+    # BUG: the reset forgets that the guest regains its ballooned pages (R-CHANNEL-RESET):
+    # they stay ballooned and free; only an unballoon in flight completes
+    return _with_update(action, lambda ops, h, vm, p: {
+        "ballooned_mib": vm.ballooned_mib - ops.If(vm.txn == TxnKind.UNBALLOON, vm.txn_mib, 0),
+        "free_mib": h.free_mib,
+    }, action.modifies)
+
+
+def _stuck_takes_outstanding(action: Action) -> Action:
+    # BUG: giving up on a balloon counts its outstanding pages as received (R-STUCK frees
+    # nothing)
+    def update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+        balloon = vm.txn == TxnKind.BALLOON
+        outstanding = ops.If(balloon, vm.txn_mib - vm.txn_done_mib, 0)
+        return {"stuck": ops.Not(balloon),
+                "ballooned_mib": vm.ballooned_mib + outstanding,
+                "txn": ops.If(balloon, TxnKind.NONE, vm.txn),
+                "txn_mib": ops.If(balloon, 0, vm.txn_mib),
+                "txn_done_mib": ops.If(balloon, 0, vm.txn_done_mib),
+                "free_mib": h.free_mib + outstanding}
+
+    return swap_update(action, update, ("stuck", "ballooned_mib", *_TXN_FIELDS, "free_mib"))
+
+
+def _restart_keeps_report(action: Action) -> Action:
+    # BUG: the report from before the reboot survives (R-RESTART drops it): the update no
+    # longer sets it, so the frame keeps it
+    original = action.update
+
+    def update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+        return {f: v for f, v in original(ops, h, vm, p).items()
+                if f not in ("has_report", "report_mib")}
+
+    return swap_update(action, update, tuple(f for f in action.modifies
+                                             if f not in ("has_report", "report_mib")))
+
+
+def _restore_when_startup_free(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
+    # BUG: the restore checks startup, not the saved (current) memory (R-RESTORE)
+    return vm.settings.startup_mib <= h.free_mib
+
+
 def _start_opens_channel_for_all(action: Action) -> Action:
     # BUG: every DM-capable guest gets a DM channel, static VMs too (R-START: dynamic only)
     return _with_update(action, lambda ops, h, vm, p: {
@@ -194,6 +250,7 @@ def _balloon_answer_unclamped(action: Action) -> Action:
                 "txn": ops.If(finished, TxnKind.NONE, TxnKind.BALLOON),
                 "txn_mib": ops.If(finished, 0, vm.txn_mib),
                 "txn_done_mib": ops.If(finished, 0, done),
+                "stuck": False,
                 "free_mib": h.free_mib + taken}
 
     return swap_update(action, update)
@@ -262,9 +319,9 @@ _MUTANTS = (
         _one("BalloonRequest", _balloon_taken_at_request)),
     ModelMutant(
         "start_without_free_memory",
-        "Start lacks 'startup <= free': a VM starts without enough free memory",
+        "Start never waits for 'startup <= free': a VM starts without enough free memory",
         "INV-PHYSICAL",
-        _one("Start", lambda a: drop_guard(a, "startup <= free"))),
+        _one("Start", lambda a: _start_without_free(a))),
     ModelMutant(
         "hot_add_ignores_maximum",
         "HotAddRequest checks the 64 GiB limit instead of the VM's maximum: a VM grows "
@@ -279,6 +336,40 @@ _MUTANTS = (
         "INV-ONE-TXN",
         _each(REQUEST_ACTIONS, lambda a: swap_guard(a, "channel READY", Guard(
             "channel QUIET/READY", "R-REQUEST-1", _quiet_or_ready)))),
+    # the lifecycle (specs/lifecycle.md)
+    ModelMutant(
+        "reset_keeps_ballooned_pages",
+        "ChannelReset keeps the ballooned pages ballooned (and free) instead of giving them "
+        "back to the guest",
+        "INV-SESSION",
+        _one("ChannelReset", _reset_keeps_ballooned)),
+    ModelMutant(
+        "restore_at_startup",
+        "Restore checks startup <= free instead of saved <= free: the host overcommits",
+        "INV-PHYSICAL",
+        _one("Restore", lambda a: swap_guard(a, "saved <= free", Guard(
+            "startup <= free", "R-RESTORE", _restore_when_startup_free)))),
+    ModelMutant(
+        "stuck_frees_unreceived",
+        "StuckTimeout counts a stuck balloon's outstanding pages as received",
+        "INV-NO-HOST-PAGING",
+        _one("StuckTimeout", _stuck_takes_outstanding)),
+    ModelMutant(
+        "migrate_out_leaks_in_flight",
+        "MigrateOut returns only the assigned memory; an in-flight hot-add or unballoon is "
+        "lost",
+        "INV-CONSERVATION",
+        _one("MigrateOut", _stop_returns_assigned_only)),
+    ModelMutant(
+        "restart_keeps_report",
+        "GuestRestart keeps the status report from before the reboot",
+        "INV-SESSION",
+        _one("GuestRestart", _restart_keeps_report)),
+    ModelMutant(
+        "admit_without_free_memory",
+        "StartAdmit lacks 'startup <= free': a waiting start is admitted without memory",
+        "INV-PHYSICAL",
+        _one("StartAdmit", lambda a: drop_guard(a, "startup <= free"))),
 )
 
 MODEL_MUTANTS: dict[str, ModelMutant] = {m.name: m for m in _MUTANTS}

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 from hypothesis import strategies as st
 
-from dynmem.model.vocabulary import VERSION_WIN10, Channel, TxnKind
+from dynmem.model.vocabulary import VERSION_WIN10, Channel, Power, TxnKind
 from dynmem.reference.environment import compute_honest_message, enabled_events
 from dynmem.reference.events import (
     BalancerTick,
@@ -265,8 +265,9 @@ class EnabledEvents:
         # drawn: every step moves a lifecycle on.
         choice = draw(st.integers(0, 11 if self.adversarial else 8))
         if choice >= 10 and self.adversarial:
-            # Half of these are starts that do not fit (the one guard on amounts, R-START);
-            # the rest is spread over every other guard.
+            # Half of these are starts that do not fit (they wait for reclaim, R-START, and
+            # an IUT that starts them at once overcommits); the rest is spread over every
+            # other guard.
             unfit = [Start(vm.name) for vm in state.vms
                      if not vm.running and vm.settings.startup_mib > state.free_mib]
             if unfit and draw(st.integers(0, 1)) == 0:
@@ -281,6 +282,10 @@ class EnabledEvents:
                                      if not vm.running
                                      and vm.settings.startup_mib <= state.free_mib]
             progress += [m for m in map(compute_honest_message, running) if m is not None]
+            # a start that did not fit waits for reclaim: the host admits or fails it
+            progress += [m for vm in state.vms if vm.power == Power.STARTING
+                         for m in (compute_honest_message(vm, free_mib=state.free_mib),)
+                         if m is not None]
             if progress:
                 return self._vary(draw, state, _pick(draw, progress))
         if choice <= 8 and running:

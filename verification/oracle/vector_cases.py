@@ -26,7 +26,10 @@ from dynmem.reference.events import (
     HotAddRequest,
     HotAddResponse,
     QuietPeriodEnd,
+    Restore,
+    Save,
     Start,
+    StartAbort,
     StatusReport,
     Stop,
     UnballoonRequest,
@@ -211,15 +214,30 @@ def test_contention_fixed_point() -> Case:
 # --- must-reject cases -----------------------------------------------------------------------
 
 
-def test_invalid_start_without_free_memory() -> Case:
-    """The 16th 2 GiB static VM on a 32 GiB host with 2 GiB reserve does not start (R-START)."""
+def test_start_without_free_memory_waits_then_fails() -> Case:
+    """The 16th 2 GiB static VM on a 32 GiB host with 2 GiB reserve does not start: its start
+    waits for reclaim owning nothing, and static VMs give nothing back, so it fails
+    (R-START, R-START-ABORT, INV-PHYSICAL)."""
     vms = tuple((f"vm{i:02}", VmSettings(startup_mib=2048)) for i in range(16))
     pre = _run(initial_state(HostSettings(32768, 2048), vms), [Start(n) for n, _ in vms[:15]])
+    events: list[Event] = [Start("vm15"), StartAbort("vm15")]
     yield "pre", pre
-    yield "events", [Start("vm15")]
-    yield "spec", ["R-START", "INV-PHYSICAL"]
-    assert not step(pre, Start("vm15")).accepted
-    yield "post", None
+    yield "events", events
+    yield "spec", ["R-START", "R-START-ABORT", "INV-PHYSICAL"]
+    post = _post(pre, events)
+    assert post.vms[15].power == Power.OFF and post.free_mib == 0
+    yield "post", post
+
+
+def test_invalid_restore_without_current_memory() -> Case:
+    """A restore needs the saved (current) memory free, not startup (R-RESTORE)."""
+    pre = _run(initial_state(HostSettings(8192, 1024), (("a", _dyn()), ("s", VmSettings(
+        startup_mib=4608)))), [*_connect("a"), Demand("a", 3000), StatusReport("a", 3000),
+                               BalancerTick(), HotAddResponse("a", 2048), Save("a"),
+                               Start("s")])
+    # startup (1024) is free, the saved 3072 MiB is not
+    assert (pre.vms[0].saved_mib, pre.free_mib) == (3072, 2560)
+    yield from _reject(pre, Restore("a"), ["R-RESTORE", "INV-PHYSICAL"])
 
 
 def _reject(pre: DmState, event: Event, spec: list[str]) -> Case:

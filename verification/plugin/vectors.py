@@ -10,7 +10,7 @@ from dynmem.verification.oracle.iut import Mode, check_hello
 from dynmem.verification.oracle.judge import CaseResult, run_case
 from dynmem.verification.oracle.vectors import VectorCase
 from dynmem.verification.plugin.settings import OracleSettings
-from dynmem.verification.traces.render import render_text
+from dynmem.verification.traces import render_text
 
 
 @attrs.frozen

@@ -27,9 +27,10 @@ PROG_WEIGHT_ORDER = "PROG-WEIGHT-ORDER"
 
 
 def is_managed(vm: Vm) -> bool:
-    """Whether the balancer manages ``vm``: running, dynamic, READY and reported (policy.md)."""
+    """Whether the balancer manages ``vm``: running, dynamic, READY, reported and not stuck
+    (policy.md, P-STUCK)."""
     return (vm.running and vm.settings.dynamic and vm.channel == Channel.READY
-            and vm.has_report)
+            and vm.has_report and not vm.stuck)
 
 
 def get_need(vm: Vm) -> int:
@@ -46,7 +47,8 @@ def get_need(vm: Vm) -> int:
 
 def is_fixed_point(state: DmState, plan: Plan = compute_plan) -> bool:
     """No honest guest message is pending and the policy plans nothing."""
-    return (all(compute_honest_message(vm) is None for vm in state.vms)
+    return (all(compute_honest_message(vm, free_mib=state.free_mib) is None
+                for vm in state.vms)
             and not plan(state))
 
 

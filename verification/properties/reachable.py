@@ -1,8 +1,9 @@
 """The (event kind x channel/transaction state) pairs that exploration reaches.
 
 ``REACHABLE_PAIRS`` is what exploring the 1-VM and 2-VM presets (``explore_config``) with
-coverage yields; ``compute_reachable_pairs`` (``explore/reachable.py``) recomputes it (a test
-checks the two agree, so the list cannot go stale). A stateful run's coverage is measured
+coverage yields, the 2-VM one with the lifecycle events (specs/lifecycle.md);
+``compute_reachable_pairs`` (``explore/reachable.py``) recomputes it (a test checks the two
+agree, so the list cannot go stale). A stateful run's coverage is measured
 against it: the ``ci`` profile must reach a stated share (tests/verification/stateful/).
 """
 
@@ -17,6 +18,14 @@ REACHABLE_PAIRS: frozenset[Pair] = frozenset((
     ('balloon_request', 'READY/NONE'),
     ('balloon_response', 'READY/BALLOON'),
     ('capabilities_report', 'CAPS/NONE'),
+    ('channel_reset', 'CAPS/NONE'),
+    ('channel_reset', 'FAILED/NONE'),
+    ('channel_reset', 'NEGOTIATING/NONE'),
+    ('channel_reset', 'QUIET/NONE'),
+    ('channel_reset', 'READY/BALLOON'),
+    ('channel_reset', 'READY/HOT_ADD'),
+    ('channel_reset', 'READY/NONE'),
+    ('channel_reset', 'READY/UNBALLOON'),
     ('configure', 'OFF'),
     ('create', 'ABSENT'),
     ('delete', 'OFF'),
@@ -29,10 +38,41 @@ REACHABLE_PAIRS: frozenset[Pair] = frozenset((
     ('demand', 'READY/HOT_ADD'),
     ('demand', 'READY/NONE'),
     ('demand', 'READY/UNBALLOON'),
+    ('guest_restart', 'CAPS/NONE'),
+    ('guest_restart', 'FAILED/NONE'),
+    ('guest_restart', 'NEGOTIATING/NONE'),
+    ('guest_restart', 'NONE/NONE'),
+    ('guest_restart', 'QUIET/NONE'),
+    ('guest_restart', 'READY/BALLOON'),
+    ('guest_restart', 'READY/HOT_ADD'),
+    ('guest_restart', 'READY/NONE'),
+    ('guest_restart', 'READY/UNBALLOON'),
     ('hot_add_request', 'READY/NONE'),
     ('hot_add_response', 'READY/HOT_ADD'),
+    ('migrate_in', 'OFF'),
+    ('migrate_out', 'CAPS/NONE'),
+    ('migrate_out', 'FAILED/NONE'),
+    ('migrate_out', 'NEGOTIATING/NONE'),
+    ('migrate_out', 'NONE/NONE'),
+    ('migrate_out', 'QUIET/NONE'),
+    ('migrate_out', 'READY/BALLOON'),
+    ('migrate_out', 'READY/HOT_ADD'),
+    ('migrate_out', 'READY/NONE'),
+    ('migrate_out', 'READY/UNBALLOON'),
     ('quiet_period_end', 'QUIET/NONE'),
+    ('restore', 'OFF'),
+    ('save', 'CAPS/NONE'),
+    ('save', 'FAILED/NONE'),
+    ('save', 'NEGOTIATING/NONE'),
+    ('save', 'NONE/NONE'),
+    ('save', 'QUIET/NONE'),
+    ('save', 'READY/BALLOON'),
+    ('save', 'READY/HOT_ADD'),
+    ('save', 'READY/NONE'),
+    ('save', 'READY/UNBALLOON'),
     ('start', 'OFF'),
+    ('start_abort', 'OFF'),
+    ('start_admit', 'OFF'),
     ('status_report', 'QUIET/NONE'),
     ('status_report', 'READY/BALLOON'),
     ('status_report', 'READY/HOT_ADD'),
@@ -47,6 +87,9 @@ REACHABLE_PAIRS: frozenset[Pair] = frozenset((
     ('stop', 'READY/HOT_ADD'),
     ('stop', 'READY/NONE'),
     ('stop', 'READY/UNBALLOON'),
+    ('stuck_timeout', 'READY/BALLOON'),
+    ('stuck_timeout', 'READY/HOT_ADD'),
+    ('stuck_timeout', 'READY/UNBALLOON'),
     ('unballoon_request', 'READY/NONE'),
     ('unballoon_response', 'READY/UNBALLOON'),
     ('version_request', 'NEGOTIATING/NONE'),

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import EVENT_TYPES, Configure, Create, Delete, Event
 from dynmem.reference.settings import HostSettings, VmSettings, check_vm_settings
 from dynmem.reference.state import DmState, initial_state
@@ -41,6 +42,8 @@ TOP_LEVEL_FIELDS = ["$schema", "description", "host", "vms", "events", "expect"]
 SETTINGS_FIELDS = [f.name for f in attrs.fields(VmSettings)]
 _SETTINGS_KINDS = {f.name: field_kind(f) for f in attrs.fields(VmSettings)}
 EXPECT_FIELDS = ["converged", "rejected", "final"]
+GUEST_FIELD = "guest"  # a VM entry's guest profile (specs/lifecycle.md §1), not a setting
+GUEST_WORDS = [p.value for p in GuestProfile]
 
 
 @attrs.frozen
@@ -87,6 +90,8 @@ class Scenario:
     events: tuple[ScenarioEvent, ...]
     expect: Expectation | None = None
     description: str = ""
+    # VM name -> guest profile, for the VMs whose entry names one (others run ``windows``)
+    profiles: tuple[tuple[str, GuestProfile], ...] = ()
 
     def initial_state(self) -> DmState:
         """The host with every listed VM created and off."""
@@ -149,7 +154,9 @@ def parse_scenario(data: Any, source: str) -> Scenario:
     if "host" not in data:
         raise InputError(source, "host", None, "is required")
     host = host_from_json(data["host"], source, "host")
-    vms = _parse_vms(read_value(data, "vms", list, source, "", []), source)
+    vm_items = read_value(data, "vms", list, source, "", [])
+    vms = _parse_vms(vm_items, source)
+    profiles = _parse_profiles(vm_items, source)
     known = _Names(source, dict(vms), {})
     raw_events = read_value(data, "events", list, source, "")
     events = tuple(_parse_event(e, join_path("events", i), known)
@@ -157,7 +164,7 @@ def parse_scenario(data: Any, source: str) -> Scenario:
     expect = None
     if "expect" in data:
         expect = _parse_expect(data["expect"], source, len(events), known)
-    return Scenario(source, host, tuple(vms), events, expect, description)
+    return Scenario(source, host, tuple(vms), events, expect, description, profiles)
 
 
 def _json_type(value: Any) -> str:
@@ -172,7 +179,7 @@ def _parse_vms(items: list[Any], source: str) -> list[tuple[str, VmSettings]]:
     for index, item in enumerate(items):
         path = join_path("vms", index)
         obj = expect_object(item, source, path)
-        check_keys(obj, ["name", *SETTINGS_FIELDS], source, path)
+        check_keys(obj, ["name", GUEST_FIELD, *SETTINGS_FIELDS], source, path)
         name = _read_name(obj, "name", source, path)
         if name in first_index:
             raise InputError(source, join_path(path, "name"), name,
@@ -180,6 +187,22 @@ def _parse_vms(items: list[Any], source: str) -> list[tuple[str, VmSettings]]:
         first_index[name] = index
         vms.append((name, _settings(obj, VmSettings(), source, path)))
     return vms
+
+
+def _parse_profiles(items: list[Any], source: str) -> tuple[tuple[str, GuestProfile], ...]:
+    """The guest profile of each VM entry that names one (entries are already checked)."""
+    out = []
+    for index, obj in enumerate(items):
+        if GUEST_FIELD not in obj:
+            continue
+        path = join_path("vms", index)
+        word = read_value(obj, GUEST_FIELD, str, source, path)
+        if word not in GUEST_WORDS:
+            raise InputError(source, join_path(path, GUEST_FIELD), word,
+                             f"must be one of {', '.join(GUEST_WORDS)}"
+                             f"{suggest(word, GUEST_WORDS)}")
+        out.append((obj["name"], GuestProfile(word)))
+    return tuple(out)
 
 
 def _read_name(obj: Mapping[str, Any], key: str, source: str, path: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from dynmem.reference.environment import settle
+from dynmem.reference.environment import STUCK_AFTER_TICKS, settle
 from dynmem.reference.events import Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.step import Plan, Step, StepResult, step
@@ -90,8 +90,8 @@ def simulate(scenario: Scenario, step_fn: Step = step, plan: Plan = compute_plan
     ...                     "vms": [{"name": "a", "startup_mib": 4096}],
     ...                     "events": [{"kind": "start", "vm": "a"}]}, "x.json")
     >>> run = simulate(s)
-    >>> run.ok, run.trace.steps[0].rejected
-    (True, 'not enough memory to start a: startup 4096 MiB > free 3072 MiB')
+    >>> run.ok, run.trace.steps[0].state.vms[0].power.name  # it waits for reclaim
+    (True, 'STARTING')
     """
     initial = scenario.initial_state()
     state = initial
@@ -100,7 +100,9 @@ def simulate(scenario: Scenario, step_fn: Step = step, plan: Plan = compute_plan
     runs: list[SettleRun] = []
     for index, event in enumerate(scenario.events):
         if isinstance(event, Settle):
-            settled = settle(state, event.max_steps, step_fn, plan)
+            # Scenarios run the host's watchdog (R-STUCK) and each guest's profile.
+            settled = settle(state, event.max_steps, step_fn, plan,
+                             profiles=dict(scenario.profiles), stuck_after=STUCK_AFTER_TICKS)
             runs.append(SettleRun(index, len(results) + 1, len(settled.steps), event.max_steps,
                                   settled.converged, settled.cycle_start))
             new = list(settled.steps)

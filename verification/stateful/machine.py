@@ -48,9 +48,10 @@ from hypothesis.stateful import (
 
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
-from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, TxnKind
+from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, Power, TxnKind
 from dynmem.reference.environment import enabled_events
 from dynmem.reference.events import (
+    LIFECYCLE_EVENTS,
     BalancerTick,
     BalloonRequest,
     Configure,
@@ -59,7 +60,9 @@ from dynmem.reference.events import (
     DmRequest,
     Event,
     HotAddRequest,
+    Restore,
     Start,
+    StartAdmit,
     Stop,
     UnballoonRequest,
 )
@@ -146,6 +149,9 @@ class DmMachine(RuleBasedStateMachine):
         self.pairs: set[tuple[str, str]] = set()
         self._enabled_for: DmState | None = None
         self._enabled: dict[str, list[Event]] = {}
+        self.lifecycle_on = False
+        self._lifecycle_for: DmState | None = None
+        self._lifecycle: list[Event] = []
         self.is_allowed = is_allowed if self.check_refinement else None
 
     # --- driving the reference ---------------------------------------------------------------
@@ -200,9 +206,14 @@ class DmMachine(RuleBasedStateMachine):
 
     # --- admin -------------------------------------------------------------------------------
 
-    @initialize(target=vms, host=dms.host_settings(), vms=dms.vm_fleets())
-    def host(self, host: HostSettings, vms: tuple[tuple[str, VmSettings], ...]) -> Any:
-        """A host with a few VMs created (more may come and go through the admin rules)."""
+    @initialize(target=vms, host=dms.host_settings(), vms=dms.vm_fleets(),
+                lifecycle=st.sampled_from((False, False, False, True)))
+    def host(self, host: HostSettings, vms: tuple[tuple[str, VmSettings], ...],
+             lifecycle: bool = False) -> Any:
+        """A host with a few VMs created (more may come and go through the admin rules);
+        in about a quarter of the runs the lifecycle events (specs/lifecycle.md) happen too,
+        so the other rules keep their share of the steps."""
+        self.lifecycle_on = lifecycle
         self.initial = initial_state(host)
         self.state = self.initial
         created = [name for name, settings in vms
@@ -235,6 +246,69 @@ class DmMachine(RuleBasedStateMachine):
     def stop(self, vm: str) -> None:
         """Stop a VM (from the bundle, or one in the middle of a transaction)."""
         self.apply(Stop(vm))
+
+    def lifecycle_events(self) -> list[Event]:
+        """The lifecycle events the reference accepts now (specs/lifecycle.md), and a restore
+        or an admission tried whatever free memory is (so a bug that skips its guard shows)."""
+        if self._lifecycle_for is self.state:
+            return self._lifecycle
+        events = [e for e in enabled_events(self.state, (), False, type(self).plan,
+                                            lifecycle=True) if isinstance(e, LIFECYCLE_EVENTS)]
+        tried: list[Event] = [Restore(vm.name) if vm.power == Power.SAVED else StartAdmit(vm.name)
+                              for vm in self.state.vms
+                              if vm.power in (Power.SAVED, Power.STARTING)]
+        self._lifecycle_for = self.state
+        self._lifecycle = events + [e for e in tried if e not in events]
+        return self._lifecycle
+
+    def lifecycle_of(self, kind: str) -> list[Event]:
+        """The lifecycle events of ``kind`` to try now (``lifecycle_events``)."""
+        return [e for e in self.lifecycle_events() if kind == e.KIND]
+
+    @precondition(lambda self: self.lifecycle_of("start_admit"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("start_admit")))
+    def start_admit(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("start_abort"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("start_abort")))
+    def start_abort(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("guest_restart"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("guest_restart")))
+    def guest_restart(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("channel_reset"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("channel_reset")))
+    def channel_reset(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("stuck_timeout"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("stuck_timeout")))
+    def stuck_timeout(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("save"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("save")))
+    def save(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("restore"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("restore")))
+    def restore(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("migrate_out"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("migrate_out")))
+    def migrate_out(self, ev: Event) -> None:
+        self.apply(ev)
+
+    @precondition(lambda self: self.lifecycle_of("migrate_in"))
+    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("migrate_in")))
+    def migrate_in(self, ev: Event) -> None:
+        self.apply(ev)
 
     # --- workload and guests -----------------------------------------------------------------
 

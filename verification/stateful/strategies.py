@@ -200,6 +200,12 @@ def busy_first(draw: Callable[..., Any], view: View) -> str:
 
 
 @st.composite
+def lifecycle_events(draw: Callable[..., Any], choices: Callable[[Any], list[Event]]) -> Event:
+    """One of the lifecycle events ``choices(machine)`` lists (specs/lifecycle.md)."""
+    return _pick(draw, choices(draw(st.runner())))
+
+
+@st.composite
 def quiet_period_ends(draw: Callable[..., Any], view: View) -> QuietPeriodEnd:
     return QuietPeriodEnd(_chosen_vm(draw, view).name)
 

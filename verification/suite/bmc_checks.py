@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from functools import partial
 
+import attrs
+
 from dynmem.model.invariants import BY_ID
 from dynmem.model.params import MINIMAL
 from dynmem.reference.step import step
@@ -21,7 +23,11 @@ from dynmem.verification.mutants.models import list_variants
 from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Check, Verdict
 from dynmem.verification.symbolic.bmc import Counterexample, Mismatch, NoViolation, check_bmc
 from dynmem.verification.symbolic.scope import small_scope
-from dynmem.verification.symbolic.witness import find_witnesses
+from dynmem.verification.symbolic.witness import (
+    CROWDED_WITNESSES,
+    find_crowded_witnesses,
+    find_witnesses,
+)
 from dynmem.verification.traces import ASCII_MARKS, describe_finding
 from dynmem.verification.traces.trace import Trace
 
@@ -51,6 +57,12 @@ def check_witnesses(n_vms: int = 1, depth: int = WITNESS_DEPTH,
                     rlimit: int = MINIMAL.rlimit) -> Verdict:
     """Every action has a reachability witness within ``depth`` steps."""
     run = find_witnesses(small_scope(n_vms), depth, rlimit=rlimit)
+    crowded = [n for n in run.missing if n in CROWDED_WITNESSES]
+    if crowded and run.problem is None:  # e.g. StartAdmit needs a host too full to start
+        more = find_crowded_witnesses(crowded, rlimit=rlimit)
+        run = attrs.evolve(run, witnesses=run.witnesses + more.witnesses,
+                           missing=tuple(n for n in run.missing if n not in crowded)
+                           + more.missing, problem=more.problem)
     if run.ok:
         deepest = max(w.step for w in run.witnesses)
         return Verdict(True, f"{len(run.witnesses)} actions fire (deepest witness "

@@ -31,7 +31,7 @@ from dynmem.model.params import MINIMAL
 from dynmem.model.state import make_state
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.symbolic_steps import make_instance
-from dynmem.reference.environment import compute_honest_message, enabled_events
+from dynmem.reference.environment import compute_round, enabled_events
 from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
@@ -132,14 +132,14 @@ def random_steps(seed: int, runs: int, steps: int,
                                                       if v[1].startup_mib in range(32, 65537)))
         for _ in range(steps):
             choices = enabled_events(state, demands=(0, 300, 2500, 9000),
-                                     adversarial=rng.random() < 0.5)
+                                     adversarial=rng.random() < 0.5,
+                                     lifecycle=rng.random() < 0.1)
             if rng.random() < 0.15 or not choices:
                 choices = _odd_events(rng, state)
             elif rng.random() < 0.2:
                 choices = _allowed_requests(rng, state) or choices
             elif rng.random() < 0.3:  # let transactions finish
-                honest = [m for m in map(compute_honest_message, state.vms) if m is not None]
-                choices = honest or choices
+                choices = compute_round(state) or choices
             event = rng.choice(choices)
             result = step_fn(state, event)
             yield state, event, result

@@ -29,9 +29,12 @@ from dynmem.reference.events import (
     BalancerTick,
     BalloonRequest,
     BalloonResponse,
+    ChannelReset,
     Event,
+    GuestRestart,
     HotAddRequest,
     HotAddResponse,
+    StuckTimeout,
     UnballoonRequest,
     UnballoonResponse,
 )
@@ -92,7 +95,11 @@ _KINDS: dict[type, tuple[str, bool]] = {
     BalloonRequest: ("balloon", True), HotAddRequest: ("hot-add", True),
     UnballoonRequest: ("unballoon", True), BalloonResponse: ("balloon", False),
     HotAddResponse: ("hot-add", False), UnballoonResponse: ("unballoon", False),
+    # the lifecycle (specs/lifecycle.md): a session ends or the host gives up waiting
+    GuestRestart: ("restart", True), ChannelReset: ("reset", True),
+    StuckTimeout: ("stuck", True),
 }
+_LIFECYCLE_KINDS = ("restart", "reset", "stuck")
 
 
 def _markers(index: int, event: Event, sent: tuple[Event, ...]) -> list[Marker]:
@@ -182,7 +189,8 @@ def _extend(values: Sequence[float]) -> list[float]:
     return [*values, values[-1]]
 
 
-_SHAPES = {"balloon": "v", "hot-add": "^", "unballoon": "D"}
+_SHAPES = {"balloon": "v", "hot-add": "^", "unballoon": "D", "restart": "*", "reset": "s",
+           "stuck": "X"}
 
 
 def _draw_host(ax: Axes, s: Series, colours: dict[str, str]) -> list[float]:
@@ -299,7 +307,8 @@ def _legend(ax: Axes, s: Series, colours: dict[str, str]) -> None:
                              label="unaccounted (neither free nor owned)"))
     kinds = sorted({m.kind for m in s.markers})
     handles += [Line2D([], [], ls="", marker=_SHAPES[k], color="#757575", mec="black",
-                       label=f"{k} request (hollow: answer)") for k in kinds]
+                       label=k if k in _LIFECYCLE_KINDS else f"{k} request (hollow: answer)")
+                for k in kinds]
     if s.refused:
         handles.append(Line2D([], [], ls="", marker="x", color="#616161",
                               label="refused event"))

@@ -23,7 +23,10 @@ DOMAIN_INVARIANTS = {
 # request in the short quiet-period window (first failure after 800 to 1100 examples) and is
 # left to exploration, which catches every bug; benchmarks/mutant_table.py reports both
 # engines for all of them.
-LEFT_TO_EXPLORATION = {"request_before_quiet_period_end"}
+# restore_at_startup needs a saved VM, a start filling memory and a restore in a run with the
+# lifecycle on (a quarter of the runs): not within 1000 ci examples (measured 2026-12-03);
+# exploration and BMC catch it.
+LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "restore_at_startup"}
 STATEFUL = tuple(n for n in NAMES if n not in LEFT_TO_EXPLORATION)
 STATEFUL_BUDGET = 1000
 

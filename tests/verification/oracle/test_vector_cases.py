@@ -69,7 +69,7 @@ def test_tiny_runner_passes_the_reference_and_catches_a_bug(tmp_path: Path) -> N
     assert good.returncode == 0 and "FAIL" not in good.stdout and "PASS" in good.stdout
     bad = _runner(tmp_path, f"{PYTHON} {EXAMPLES}/buggy_iuts/starts_without_free.py")
     assert bad.returncode == 1
-    assert "FAIL invalid_start_without_free_memory" in bad.stdout
+    assert "FAIL start_without_free_memory_waits_then_fails" in bad.stdout
 
 
 def test_promote_a_shrunk_failure(tmp_path: Path) -> None:

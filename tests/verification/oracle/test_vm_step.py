@@ -77,7 +77,7 @@ def _variants(rng: random.Random, vm: ObservedVm) -> list[ObservedVm]:
         for delta in (-2, 2, 1024):
             if getattr(vm, field) + delta >= 0:
                 out.append(attrs.evolve(vm, **{field: getattr(vm, field) + delta}))
-    out.append(attrs.evolve(vm, power=Power(1 - vm.power)))
+    out.append(attrs.evolve(vm, power=Power.OFF if vm.power == Power.RUNNING else Power.RUNNING))
     out += [attrs.evolve(vm, txn=kind, txn_mib=vm.txn_mib or 2) for kind in TxnKind
             if kind != vm.txn and kind != TxnKind.NONE]
     return rng.sample(out, min(len(out), 6))

@@ -28,6 +28,8 @@ from dynmem.verification.errors import InputError
 from dynmem.verification.scenarios.scenario import (
     DEFAULT_SETTLE_STEPS,
     EXPECT_FIELDS,
+    GUEST_FIELD,
+    GUEST_WORDS,
     SETTINGS_FIELDS,
     TOP_LEVEL_FIELDS,
     Settle,
@@ -192,7 +194,8 @@ class TestBadInput:
 
 # Rules a JSON Schema cannot state (names across events, cross-field ranges, indices).
 _SEMANTIC_ONLY = {
-    "vm-after-delete", "vm-before-create", "unknown-vm", "duplicate-vm", "create-existing",
+    "vm-after-delete", "vm-before-create", "unknown-vm", "restart-unknown-vm", "duplicate-vm",
+    "create-existing",
     "maximum-below-startup", "configure-startup-above-kept-maximum", "reserve-above-physical",
     "expect-bad-index", "expect-unknown-vm",
 }
@@ -254,7 +257,8 @@ class TestSchemaAgreesWithLoader:
         assert _kind_fields(schema, "settle") == {"kind", "max_steps"}
         vm = schema["$defs"]["vm"]
         settings = schema["$defs"]["settings_fields"]["properties"]
-        assert set(vm["properties"]) | set(settings) == {"name", *SETTINGS_FIELDS}
+        assert set(vm["properties"]) | set(settings) == {"name", GUEST_FIELD, *SETTINGS_FIELDS}
+        assert vm["properties"][GUEST_FIELD]["enum"] == GUEST_WORDS
         assert set(schema["$defs"]["settings"]["properties"]) == set(SETTINGS_FIELDS)
 
     def test_settings_ranges_and_defaults(self) -> None:

@@ -20,7 +20,7 @@ def test_prove_prints_the_table_and_exits_0(capsys: pytest.CaptureFixture[str]) 
     assert "dynmem prove: any number of VMs" in out.out
     assert "INV-CONSERVATION" in out.out
     assert "lemma L-OWNED-NONNEG (any N): proved" in out.out
-    assert "[N=2 409/409]" in out.err  # progress goes to stderr
+    assert "[N=2 832/832]" in out.err  # progress goes to stderr
     assert code == 0
 
 

@@ -24,6 +24,7 @@ from dynmem.reference.events import (
     Demand,
     Event,
     HotAddResponse,
+    Restore,
 )
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, Vm, initial_state
@@ -73,7 +74,7 @@ _BALLOONING = _running(txn=TxnKind.BALLOON, txn_mib=512)
 CASES: dict[tuple[str, str], tuple[Callable[[], Trace], str]] = {
     ("INV-TYPE", "amounts >= 0"): (
         lambda: _state(BASE.with_vm(_force(attrs.evolve(BASE.vms[0]), txn_mib=-4))),
-        "part 5 of 6: requested -4 < 0"),
+        "part 5 of 7: requested -4 < 0"),
     ("INV-TYPE", "enumerations in range"): (
         lambda: _state(BASE.with_vm(_force(attrs.evolve(BASE.vms[0]), channel=9))),
         "part 4 of 6: channel 9 > 5"),
@@ -126,6 +127,23 @@ CASES: dict[tuple[str, str], tuple[Callable[[], Trace], str]] = {
         "8192"),
     ("AUX-FREE", "free >= 0"): (
         lambda: _state(attrs.evolve(BASE, free_mib=-2)), "free -2 < 0"),
+    ("INV-NO-DM-STARTUP", "running without DM => at startup, no channel"): (
+        lambda: _state(_running(settings=attrs.evolve(DYN, dm_capable=False))),
+        "part 3 of 3, when power is running, dynamic, not DM guest: channel is ready, must be "
+        "none"),
+    ("INV-SESSION", "not READY => nothing ballooned"): (
+        lambda: _state(_running(channel=Channel.NEGOTIATING, ballooned_mib=4)),
+        "when channel is negotiating: ballooned 4 != 0"),
+    ("INV-SESSION", "new session or off => no report"): (
+        lambda: _state(_db(has_report=True)), "when channel is none or power is off: has report"),
+    ("AUX-LIFECYCLE", "saved image fits"): (
+        lambda: _state(_db(power=Power.SAVED, saved_mib=512)), "saved 512 != startup 1024"),
+    ("AUX-LIFECYCLE", "stuck => transaction"): (
+        lambda: _state(_running(stuck=True)), "when stuck: txn is none, must not be"),
+    ("INV-RESTORED", "restore => owns the saved amount"): (
+        lambda: _pair(_db(power=Power.SAVED, saved_mib=1024), Restore("db"),
+                      _db(power=Power.RUNNING, visible_mib=2048)),
+        "after assigned 2048 + after in-flight 0 = 2048 != before saved 1024"),
     ("INV-NO-HOST-PAGING", "assigned drops only by balloon response"): (
         lambda: _pair(_BALLOONING, Demand("web", 5), _BALLOONING.with_vm(
             attrs.evolve(_BALLOONING.vms[0], ballooned_mib=1024, txn=TxnKind.NONE,

@@ -17,6 +17,8 @@ import trace_cases as tc
 from matplotlib import image
 
 from dynmem.verification.errors import InputError
+from dynmem.verification.scenarios.scenario import load_scenario
+from dynmem.verification.scenarios.simulate import simulate
 from dynmem.verification.traces.plot import (
     DPI,
     LOST_COLOUR,
@@ -38,6 +40,9 @@ def _has_colour(pixels: np.ndarray, hex_colour: str, tolerance: float = 0.02) ->
     return int(np.sum(np.all(np.abs(pixels - rgb) < tolerance, axis=2)))
 
 
+SCENARIOS = Path(__file__).resolve().parents[3] / "verification" / "scenarios"
+
+
 class TestSeries:
     def test_values(self) -> None:
         """Per state: free, each VM's assigned and in-flight; the violation and its VM."""
@@ -55,9 +60,18 @@ class TestSeries:
                 ("balloon", False)} <= kinds
         assert any(any(v) for v in s.in_flight.values())
 
+    def test_restart_and_reset_are_marked(self) -> None:
+        """A guest restart and a channel reset are visible on the VM's band."""
+        sim = simulate(load_scenario(SCENARIOS / "restart-under-contention.json"))
+        reset = simulate(load_scenario(SCENARIOS / "channel-reset-mid-balloon.json"))
+        kinds = {(m.vm, m.kind) for m in get_series(sim.trace).markers}
+        assert ("hi", "restart") in kinds
+        assert ("g", "reset") in {(m.vm, m.kind) for m in get_series(reset.trace).markers}
+        assert render_plot(sim.trace).startswith(b"\x89PNG")
+
     def test_refused_events(self) -> None:
         s = get_series(tc.static_host_full())
-        assert s.refused == (4,)
+        assert s.refused == (6,)
 
 
 class TestImage:

@@ -45,6 +45,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-states", type=int, metavar="N",
                         help="stop after N states (default: the preset's; 3 VMs without "
                              "symmetry need 1,392,439); an incomplete search exits 1")
+    parser.add_argument("--lifecycle", action="store_true",
+                        help="add restarts, channel resets, the watchdog, save/restore, "
+                             "migration and starts that wait for reclaim (specs/lifecycle.md)")
     options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_exploration(args.vms, mutant=args.mutant,
                                  symmetry=False if args.no_symmetry else None,
                                  on_progress=progress, memo=not args.no_memo,
-                                 max_states=args.max_states)
+                                 max_states=args.max_states, lifecycle=args.lifecycle)
     except KeyboardInterrupt:
         print(f"\n{progress.interrupted()}", file=sys.stderr, flush=True)
         raise

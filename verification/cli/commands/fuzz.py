@@ -31,7 +31,7 @@ from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.reachable import get_reachable_pairs
 from dynmem.verification.stateful.fuzz import FuzzResult, run_fuzz
 from dynmem.verification.stateful.machine import get_settings
-from dynmem.verification.traces.render import render_text
+from dynmem.verification.traces import render_text
 from dynmem.verification.walk.config import WALK_PRESETS, WalkSpace
 from dynmem.verification.walk.run import WalkResult, run_walk
 
