@@ -9,11 +9,14 @@ from dynmem.model.dependence import is_free_blind, reads_free
 
 
 def test_the_actions_that_touch_free_are_the_ones_that_declare_or_guard_it() -> None:
-    """Start, Stop, the grants and the responses that return memory depend on free; the
-    rest (admin edits, channel messages, a balloon request) do not."""
+    """Start, Stop, the grants and the responses that return memory depend on free, and so do
+    the lifecycle events that give memory back or take it (a restart, a channel reset, save,
+    restore, migration, an admitted start); the rest (admin edits, channel messages, a balloon
+    request, a failed waiting start, the stuck timer) do not."""
     touching = {a.name for a in ACTIONS if not is_free_blind(a)}
     assert touching == {"Start", "Stop", "UnballoonRequest", "HotAddRequest", "BalloonResponse",
-                        "HotAddResponse", "BalancerTick"}
+                        "HotAddResponse", "BalancerTick", "GuestRestart", "ChannelReset",
+                        "Save", "Restore", "MigrateOut", "MigrateIn", "StartAdmit"}
 
 
 def test_a_guard_that_reads_free_is_seen() -> None:

@@ -36,8 +36,8 @@ from dynmem.verification.properties.progress import (
     describe_unsettled,
     settle_fairly,
 )
-from dynmem.verification.traces.itf import write_itf
 from dynmem.verification.traces import render_text
+from dynmem.verification.traces.itf import write_itf
 from dynmem.verification.traces.shrink import ShrinkResult, shrink_trace
 from dynmem.verification.traces.trace import Finding, Trace, record
 from dynmem.verification.walk.config import WalkSpace
