@@ -2,7 +2,9 @@
 
 Every class has ``KIND``, its spelling in scenario files and traces (snake case of the class
 name), ``SPEC``, the id of its rule in specs/events.md, and ``SHORT``, its column heading in
-the ``dynmem prove`` table (at most 4 letters). ``EVENT_TYPES`` maps kinds to classes;
+the ``dynmem prove`` table (at most 4 letters). A kind that ``describe_event``
+(verification/traces) has no case for says itself in a trace by ``WORDS``, a format string
+over its fields (``"{vm} naps"``). ``EVENT_TYPES`` maps kinds to classes;
 tests/test_event_kinds.py checks that every other piece of a kind (model action, processor,
 words in a trace, stateful rule, coverage) exists, naming the file to edit when one is missing.
 """

@@ -1,6 +1,7 @@
 """Every event kind has each of its pieces, and a missing one is named with the file to edit.
 
-An event kind is a class in ``reference/events.py`` (``KIND``, ``SPEC``, ``SHORT``) listed in
+An event kind is a class in ``reference/events.py`` (``KIND``, ``SPEC``, ``SHORT``, and
+``WORDS`` where ``describe_event`` has no case for it) listed in
 ``EVENT_TYPES``. The pieces that live elsewhere are each checked here against
 ``EVENT_TYPES``, so a new kind fails one test per missing piece, and the failure says where
 the piece goes (CONTRIBUTING.md, "Add an event kind"). Two facts need no edit, being derived:
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
@@ -87,8 +88,22 @@ def test_a_trace_has_words_for_it(kind: str) -> None:
     """``describe_event`` says the event in domain words, not as its repr."""
     event = sample(kind)
     assert describe_event(event) != repr(event), (
-        f"event kind {kind!r} has no words in a trace: add a case to describe_event in "
+        f"event kind {kind!r} has no words in a trace: give {type(event).__name__} a WORDS "
+        f"template in {where(events)}, or add a case to describe_event in "
         f"{where(describe_event)}")
+
+
+def test_a_class_may_state_its_words() -> None:
+    """A kind without a case in ``describe_event`` is said by its class's ``WORDS``."""
+
+    @attrs.frozen
+    class Nap:
+        KIND: ClassVar[str] = "nap"
+        WORDS: ClassVar[str] = "{vm} naps for {mib} MiB"
+        vm: str
+        mib: int
+
+    assert describe_event(Nap("web", 2)) == "web naps for 2 MiB"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
+
 from dynmem.model.vocabulary import VERSION_NAMES, TxnKind
 from dynmem.reference.events import (
     BalancerTick,
@@ -179,4 +181,7 @@ def _describe_lifecycle(event: Event) -> str:
             return f"{vm} migrates to another host"
         case MigrateIn(vm=vm, mib=mib):
             return f"{vm} arrives by migration with {mib} MiB"
-    return repr(event)  # an event kind added later still prints, exactly
+    # a kind without a case here may state its words on its class: WORDS, a format string
+    # over its fields (reference/events.py); otherwise it still prints, exactly
+    words: str | None = getattr(type(event), "WORDS", None)
+    return words.format_map(attrs.asdict(event, recurse=False)) if words else repr(event)
