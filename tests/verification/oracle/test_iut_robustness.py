@@ -94,7 +94,7 @@ def test_grandchildren_are_killed_too(tmp_path: Path) -> None:
         driver.close()
     assert result.divergence is not None and result.divergence.detail == "timeout"
     child = int(marker.read_text())
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 30  # ends as soon as it is gone; generous under load
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)
