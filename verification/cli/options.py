@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dynmem.verification.errors import InputError
 
 # Every flag spelled here; a command module spells only its own.
-SHARED = ("--json", "--out", "--timeout", "--rlimit", "--seed", "--vms", "--mutant", "--invariant",
+SHARED = ("--json", "--out", "--rlimit", "--depth", "--seed", "--vms", "--mutant", "--invariant",
           "--examples", "--ascii", "--html", "--plot", "--window")
 
 
@@ -36,21 +36,20 @@ def add_out_dir(parser: argparse.ArgumentParser, contents: str) -> None:
     parser.add_argument("--out", metavar="DIR", help=f"folder for {contents}")
 
 
-def add_timeout(parser: argparse.ArgumentParser, default: float, each: str,
-                expired: str) -> None:
-    """``--timeout S``: seconds for ``each`` unit of work; ``expired`` says what a late one is."""
-    parser.add_argument("--timeout", type=float, default=default, metavar="S",
-                        help=f"seconds allowed for each {each} (default: {default:g}); "
-                             f"{expired}")
-
-
-def add_rlimit(parser: argparse.ArgumentParser, default: int, each: str) -> None:
+def add_rlimit(parser: argparse.ArgumentParser, default: int, each: str,
+               number: Callable[[str], int] = int) -> None:
     """``--rlimit N``: Z3's resource budget for ``each`` solver check (a count of Z3's work
-    units, so a verdict never depends on the machine's speed or load)."""
-    parser.add_argument("--rlimit", type=int, default=default, metavar="N",
+    units, so a verdict never depends on the machine's speed or load), read by ``number``."""
+    parser.add_argument("--rlimit", type=number, default=default, metavar="N",
                         help=f"Z3 resource budget per {each}, in Z3's own work units "
                              f"(default {default:,}; the same verdict on any machine under "
                              f"any load); an exhausted budget is an unknown and fails")
+
+
+def add_depth(parser: argparse.ArgumentParser, default: int, metavar: str, what: str) -> None:
+    """``--depth N``: how many steps ``what`` spans (a count: the same run on any machine)."""
+    parser.add_argument("--depth", type=int, default=default, metavar=metavar,
+                        help=f"{what} (default {default})")
 
 
 def add_seed(parser: argparse.ArgumentParser, unseeded: str) -> None:

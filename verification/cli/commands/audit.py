@@ -60,8 +60,7 @@ def register(subparsers: Any) -> None:
                         help="windows Z3 decides per file, besides --exact (default 20)")
     parser.add_argument("--exact", action="store_true",
                         help="decide every window with Z3 too (slow on long series)")
-    parser.add_argument("--rlimit", type=_positive, default=DEFAULT_RLIMIT, metavar="N",
-                        help=f"Z3 resource limit per window (default {DEFAULT_RLIMIT})")
+    options.add_rlimit(parser, DEFAULT_RLIMIT, "window", _positive)
     parser.add_argument("--vm-size-mib", type=_positive, default=2048, metavar="N",
                         help="size of the VMs counted by the 'more VMs' advice (default 2048)")
     parser.add_argument("--qmp-vm", metavar="NAME",

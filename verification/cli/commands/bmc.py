@@ -49,8 +49,7 @@ def register(subparsers: Any) -> None:
                     "none up to K steps (bounded, not a proof); 2: bad usage.",
     )
     options.add_vms(parser, MINIMAL.n_vms, f"{MINIMAL.n_vms}, the MINIMAL preset")
-    parser.add_argument("--depth", type=int, default=MINIMAL.bmc_depth, metavar="K",
-                        help=f"largest number of steps (default {MINIMAL.bmc_depth})")
+    options.add_depth(parser, MINIMAL.bmc_depth, "K", "largest number of steps unrolled")
     options.add_mutant(parser, "check the model with")
     options.add_invariant(parser, "look only for violations of", "every invariant",
                           repeatable=True)

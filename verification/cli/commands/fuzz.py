@@ -32,7 +32,7 @@ from dynmem.verification.properties.reachable import get_reachable_pairs
 from dynmem.verification.stateful.fuzz import FuzzResult, run_fuzz
 from dynmem.verification.stateful.machine import get_settings
 from dynmem.verification.traces import render_text
-from dynmem.verification.walk.config import WALK_PRESETS, WalkSpace
+from dynmem.verification.walk.config import WALK_PRESETS, WalkSpace, with_vm_lifecycle
 from dynmem.verification.walk.run import WalkResult, run_walk
 
 _BAR = 30
@@ -56,8 +56,7 @@ def register(subparsers: Any) -> None:
                              f"{', '.join(WALK_PRESETS)} (default 2vm)")
     parser.add_argument("--episodes", type=int, default=200, metavar="N",
                         help="walk: episodes, each from the initial state (default 200)")
-    parser.add_argument("--depth", type=int, default=500, metavar="N",
-                        help="walk: steps per episode (default 500)")
+    options.add_depth(parser, 500, "N", "walk: steps per episode")
     parser.add_argument("--profile", choices=("ci", "thorough"), default="ci",
                         help="settings profile (default ci: fast, derandomized)")
     options.add_examples(parser, None, "the profile's")
@@ -102,6 +101,8 @@ def run_walk_command(args: argparse.Namespace) -> int:
             raise InputError("command line", f"--{flag}", getattr(args, flag), "must be > 0")
     space = get_walk_space(args.preset)
     bug = get_mutant(args.mutant) if args.mutant else None
+    if bug is not None and bug.explore_lifecycle:
+        space = with_vm_lifecycle(space)
 
     def progress(episodes: int, steps: int) -> None:
         if episodes % max(1, args.episodes // 50) and episodes != args.episodes:

@@ -83,8 +83,9 @@ def register(subparsers: Any) -> None:
     options.add_seed(parser, "a fresh one, printed in the report")
     parser.add_argument("--max-steps", type=_positive, default=60, metavar="N",
                         help="events per example at most (default 60)")
-    options.add_timeout(parser, 10.0, "request to the IUT",
-                        "a late answer is the IUT's fault (a protocol fault)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                        help="seconds allowed for each request to the IUT (default: 10); a "
+                             "late answer is the IUT's fault (a protocol fault)")
     parser.add_argument("--shrink-replays", type=_natural, default=SHRINK_REPLAYS,
                         metavar="N",
                         help="replays of the IUT spent shrinking a random-phase failure at "
