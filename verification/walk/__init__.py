@@ -2,15 +2,22 @@
 
 ``run_walk`` runs a campaign (episodes of ``depth`` steps, swarm masks of event kinds, a
 fair settle and the progress properties at each episode's end) over a ``WalkSpace`` (an
-explorer preset or ``REAL_8VM``) and returns a ``WalkResult``; a failure is replayed into
-the usual trace and minimised by the cross-engine shrinker. No Hypothesis, no clock.
+explorer preset or ``REAL_8VM``; ``with_vm_lifecycle`` adds the lifecycle events) and
+returns a ``WalkResult``; a failure is replayed into the usual trace and minimised by the
+cross-engine shrinker. No Hypothesis, no clock.
 """
 
-from dynmem.verification.walk.config import REAL_8VM, WALK_PRESETS, WalkConfig, WalkSpace
+from dynmem.verification.walk.config import (
+    REAL_8VM,
+    WALK_PRESETS,
+    WalkConfig,
+    WalkSpace,
+    with_vm_lifecycle,
+)
 from dynmem.verification.walk.engine import Walker
 from dynmem.verification.walk.run import WalkFailure, WalkResult, run_walk
 
 __all__ = [
     "REAL_8VM", "WALK_PRESETS", "WalkConfig", "WalkFailure", "WalkResult", "WalkSpace",
-    "Walker", "run_walk",
+    "Walker", "run_walk", "with_vm_lifecycle",
 ]

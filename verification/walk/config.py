@@ -35,6 +35,8 @@ class WalkSpace(Protocol):
     def request_amounts(self) -> tuple[int, ...]: ...
     @property
     def lifecycle(self) -> bool: ...
+    @property
+    def vm_lifecycle(self) -> bool: ...
 
     def initial(self) -> DmState: ...
 
@@ -51,10 +53,19 @@ class WalkConfig:
     alternatives: tuple[VmSettings, ...] = ()
     request_amounts: tuple[int, ...] = ()
     lifecycle: bool = False
+    vm_lifecycle: bool = False
 
     def initial(self) -> DmState:
         """Every VM created and off."""
         return initial_state(self.host, self.vms)
+
+
+def with_vm_lifecycle(space: WalkSpace) -> WalkSpace:
+    """``space`` with the events of specs/lifecycle.md (restarts, resets, save/restore,
+    migration, waiting starts), as a planted bug of those events needs (``explore_lifecycle``)."""
+    if space.vm_lifecycle:
+        return space
+    return attrs.evolve(space, name=f"{space.name}+lifecycle", vm_lifecycle=True)  # type: ignore[misc]
 
 
 _GIB = 1024

@@ -64,7 +64,7 @@ class Stopped:
 
 
 def describe(violation: Violation) -> str:
-    """``INV-X (clause): message``."""
+    """``INV-… (clause): message``."""
     return f"{violation.invariant} ({violation.clause}): {violation.message}"
 
 

@@ -6,8 +6,9 @@ start without memory, explicit DM requests of the configured sizes (any policy's
 not only the reference's ticks), a configure to another setting, a delete. Refused events
 exercise the guards (a planted bug that relaxes one is caught) and R-REJECT.
 
-Everything here reads only the VM value (a start is offered whether or not it fits), so a
-VM's offer is computed once per VM value and reused on every step that has it.
+Everything here reads only the VM value (a start is offered whether or not it fits, and with
+the lifecycle events every restore, admission, arrival and reset too), so a VM's offer is
+computed once per VM value and reused on every step that has it.
 
 A swarm mask (Groce et al., "Swarm testing", ISSTA 2012) is the set of event kinds one
 episode may pick, as a bit mask over ``KINDS``: leaving kinds out lets the others run
@@ -33,6 +34,10 @@ from dynmem.reference.events import (
 from dynmem.reference.state import Vm
 from dynmem.verification.walk.config import WalkSpace
 
+# The free memory the offer assumes: enough for everything, so the events that need memory
+# are offered too and refused by their guards when it is not there.
+_ANY_FREE = 1 << 62
+
 KINDS: tuple[str, ...] = tuple(EVENT_TYPES)
 KIND_BIT: dict[str, int] = {kind: 1 << i for i, kind in enumerate(KINDS)}
 ALL_KINDS = (1 << len(KINDS)) - 1
@@ -40,7 +45,11 @@ ALL_KINDS = (1 << len(KINDS)) - 1
 # requests. Every other kind (start, the guest's protocol messages and answers, the tick) is
 # always kept: a mask without one of them would end most lifecycles before READY.
 OPTIONAL = ("stop", "delete", "create", "configure", "demand", "balloon_request",
-            "unballoon_request", "hot_add_request")
+            "unballoon_request", "hot_add_request",
+            # the lifecycle's (offered with ``vm_lifecycle``): a save or a migration out ends
+            # a VM's run, so masks without them let balloons, resets and stuck timers happen
+            "start_admit", "start_abort", "guest_restart", "channel_reset", "stuck_timeout",
+            "save", "restore", "migrate_out", "migrate_in")
 ALWAYS = ALL_KINDS & ~sum(KIND_BIT[kind] for kind in OPTIONAL)
 _REQUESTS = (BalloonRequest, UnballoonRequest, HotAddRequest)
 
@@ -50,11 +59,14 @@ def get_offer(vm: Vm, space: WalkSpace) -> tuple[Event, ...]:
     name = vm.name
     if not vm.running:
         events: list[Event] = [Start(name)]
+        if space.vm_lifecycle:
+            events += [e for e in enabled_vm_events(vm, _ANY_FREE, lifecycle=True)
+                       if not isinstance(e, Start)]
         if space.lifecycle:
             events.append(Delete(name))
     else:
-        # For a running VM enabled_vm_events does not read free memory (only a start does).
-        events = enabled_vm_events(vm, 0, space.demands, space.adversarial)
+        events = enabled_vm_events(vm, _ANY_FREE, space.demands, space.adversarial,
+                                   space.vm_lifecycle)
         events += [cls(name, mib) for cls in _REQUESTS for mib in space.request_amounts]
     events += [Configure(name, s) for s in space.alternatives if s != vm.settings]
     return tuple(events)

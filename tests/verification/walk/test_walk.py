@@ -14,7 +14,7 @@ from dynmem.reference.step import step
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore.config import get_config
 from dynmem.verification.mutants.catalogue import MUTANTS, get_mutant
-from dynmem.verification.walk import REAL_8VM, Walker, run_walk
+from dynmem.verification.walk import REAL_8VM, Walker, run_walk, with_vm_lifecycle
 from dynmem.verification.walk.engine import check_step_result
 from dynmem.verification.walk.offers import ALL_KINDS, ALWAYS, KIND_BIT, pick_mask
 
@@ -79,7 +79,11 @@ class TestKillable:
     def test_every_planted_bug_is_caught(self, bug, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
         """Invariants alone (refinement off) catch each bug on the 2-VM preset; the failure
         is replayed into a trace that shows it and written as ITF and text."""
-        r = run_walk(get_config(2), episodes=100, depth=500, seed=0,
+        # A lifecycle bug needs its VM to live through a balloon and a few ticks before the
+        # save, migration or timer that shows it: 1000 episodes (stuck_frees_unreceived is
+        # caught in the 118th, measured 2026-12-03); the walk stops at the first failure.
+        space = with_vm_lifecycle(get_config(2)) if bug.explore_lifecycle else get_config(2)
+        r = run_walk(space, episodes=1000 if bug.explore_lifecycle else 100, depth=500, seed=0,
                      step_fn=bug.reference_step, plan=bug.policy, mutant=bug.name,
                      refinement=False, failure_dir=tmp_path)
         assert r.failure is not None, bug.name
