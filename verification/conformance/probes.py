@@ -11,7 +11,10 @@ would multiply the state space for nothing:
 - the older protocol versions a guest may propose (R-VERSION accepts every supported one);
 - an early status report while the channel still waits for the capabilities (R-STATUS);
 - a balloon part that completes the request but still says ``more_pages: true``
-  (R-BALLOON-RESPONSE: the transaction ends when everything asked has arrived).
+  (R-BALLOON-RESPONSE: the transaction ends when everything asked has arrived);
+- a start without its startup memory free, on a preset without the lifecycle events: the
+  start waits for reclaim (R-START), a state such a preset does not explore, but an IUT that
+  runs the VM anyway overcommits right there.
 
 *Follow-ups* look behind the observation. A reset gives the IUT every field of a state, so
 a field the observation does not show (the channel, the capabilities, the report,
@@ -24,7 +27,7 @@ in the state after it. They are judged in that state; their successors are not e
 
 from __future__ import annotations
 
-from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Channel, TxnKind
+from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Channel, Power, TxnKind
 from dynmem.reference.environment import compute_honest_message
 from dynmem.reference.events import (
     BalancerTick,
@@ -75,6 +78,9 @@ def get_questions(state: DmState, config: ExploreConfig) -> list[tuple[Event, bo
     for vm in state.vms:
         for event in get_probes(vm, config):
             asked.setdefault(event, False)
+        if (not config.vm_lifecycle and vm.power == Power.OFF
+                and state.free_mib < vm.settings.startup_mib):
+            asked.setdefault(Start(vm.name), False)  # a start that must wait
     return list(asked.items())
 
 
