@@ -18,8 +18,8 @@ from dynmem.reference.events import Start
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import initial_state
 from dynmem.verification.mutants.catalogue import get_mutant
-from dynmem.verification.oracle.checktrace import format_log
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
+from dynmem.verification.oracle.logwriter import format_log
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
 
 

@@ -36,4 +36,4 @@ def test_the_overcommit_log_fails_at_its_second_start(capsys: pytest.CaptureFixt
     assert main(["check-trace", str(EXAMPLES / LOGS[1])]) == 1
     out = capsys.readouterr().out
     assert "verdict: VIOLATION at line 3 (event 2): invariant broken" in out
-    assert 'vms[vm1].power: "off" -> "running"' in out and "INV-PHYSICAL" in out
+    assert 'vms[vm1].power: "starting" -> "running"' in out and "INV-PHYSICAL" in out

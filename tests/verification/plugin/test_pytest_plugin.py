@@ -57,7 +57,7 @@ def test_the_readme_example_fails_on_a_buggy_iut(pytester: pytest.Pytester,
     assert "example: 2 events, shrunk" in out
     assert "step 1: start vm0" in out and "step 2: start vm1" in out
     assert "INV-PHYSICAL [reserve + owned <= physical]" in out
-    assert "conformance vector invalid_start_without_free_memory" in out
+    assert "conformance vector start_without_free_memory_waits_then_fails" in out
     assert "Traceback" not in out and "site-packages" not in out
 
 

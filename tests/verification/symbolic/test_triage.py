@@ -61,7 +61,10 @@ def test_planted_bug_is_reachable() -> None:
     cti = _cti(Obligation("consecution", "INV-PHYSICAL", "Start", 1, 2), BUGGY)
     result = triage_cti(cti, depth=4, actions=BUGGY.actions, step_fn=START_ANYWAY_STEP)
     assert result.verdict == "reachable", result.message
-    assert result.match in ("exact", "generalised")
+    # Which CTI Z3 returns depends on the terms the process made before (run alone this one
+    # is matched "generalised"; after the whole suite once "other path"): the verdict and the
+    # breaking Start are what is pinned; matching is pinned by the generalisation tests.
+    assert result.match in ("exact", "generalised", "other path")
     assert result.trace is not None and result.trace.source == "bmc"
     last = len(result.trace.steps)
     assert isinstance(result.trace.steps[-1].event, Start)
