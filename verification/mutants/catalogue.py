@@ -213,7 +213,7 @@ def _balloon_response_unclamped(state: DmState, event: BalloonResponse) -> StepR
     taken = compute_floor_to_unit(event.mib)
     done = vm.txn_done_mib + taken
     finished = not event.more_pages or done >= vm.txn_mib
-    nxt = attrs.evolve(vm, ballooned_mib=vm.ballooned_mib + taken,
+    nxt = attrs.evolve(vm, ballooned_mib=vm.ballooned_mib + taken, stuck=False,
                        txn=TxnKind.NONE if finished else TxnKind.BALLOON,
                        txn_mib=0 if finished else vm.txn_mib,
                        txn_done_mib=0 if finished else done)
