@@ -25,7 +25,7 @@ from dynmem.model.concrete_steps import is_allowed as model_is_allowed
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import initial_state
 from dynmem.verification.cli import options
-from dynmem.verification.cli.progress import Board
+from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.conformance import (
     ConformanceResult,
     check_policy,
@@ -120,7 +120,8 @@ class _Progress:
     for the summary of an interrupted run."""
 
     def __init__(self, board: Board, total: int) -> None:
-        self.board, self.total, self.phase = board, total, None
+        self.board, self.total = board, total
+        self.phase: Phase | None = None
         self.count = self.shrink_runs = 0
 
     def __call__(self, count: int, shrink_runs: int) -> None:
