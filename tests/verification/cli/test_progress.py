@@ -6,6 +6,7 @@ No assertion here depends on how long anything took: the plain rhythm is tested 
 
 from __future__ import annotations
 
+import doctest
 import io
 import math
 import sys
@@ -111,3 +112,9 @@ def test_verify_shows_a_checks_own_progress(monkeypatch: pytest.MonkeyPatch,
 def test_report_progress_outside_a_run_is_harmless() -> None:
     report_progress(1, 2, "nobody listens")
     assert checks._TICK.get() is None
+
+
+def test_doctests() -> None:
+    from dynmem.verification.cli import progress
+
+    assert doctest.testmod(progress).failed == 0
