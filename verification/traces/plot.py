@@ -329,13 +329,12 @@ def _draw_vm(ax: Axes, s: Series, name: str, colour: str, y_top: float) -> None:
 
 def _label_in_flight(ax: Axes, flight: Sequence[int], assigned: Sequence[int],
                      colour: str) -> None:
-    """``+208 in flight`` at the start of each run of steps with the same amount in flight."""
+    """``+208 in flight`` in the middle of the hatched band, at the start of each run of
+    steps with the same amount in flight (inside the band: clear of the panel's own text)."""
     for step, amount in enumerate(flight):
         if amount and (step == 0 or flight[step - 1] != amount):
-            late = step > 0.6 * len(flight)  # near the right edge: the label goes left
-            ax.annotate(f"+{amount} in flight", xy=(step, assigned[step] + amount),
-                        xytext=(-4 if late else 4, 2), textcoords="offset points",
-                        ha="right" if late else "left", fontsize=TEXT_PT,
+            ax.annotate(f"+{amount} in flight", xy=(step, assigned[step] + amount / 2),
+                        ha="center", va="center", fontsize=TEXT_PT,
                         color="#212121", zorder=8,
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour,
                               "alpha": 0.9})
@@ -388,17 +387,21 @@ def _legend(ax: Axes, s: Series, colours: dict[str, str]) -> None:
               ncol=2 if len(handles) > 14 else 1, frameon=False)
 
 
-def _vm_legend(fig: Figure) -> None:
+def _vm_legend(fig: Figure, s: Series, panels: Sequence[str]) -> None:
+    """The VM panels' legend: only what some panel can show (no bounds for static VMs)."""
     from matplotlib.lines import Line2D  # lazy: see the imports
     from matplotlib.patches import Patch
 
-    handles = [Line2D([], [], color="#424242", lw=2, label="assigned"),
-               Line2D([], [], color="black", lw=0.9, ls=(0, (4, 2)), label="demand"),
-               Patch(facecolor=PAGING_COLOUR, alpha=0.25, label="guest paging"),
-               Line2D([], [], color="#424242", lw=0.9, ls="--", label="startup"),
-               Line2D([], [], color="#424242", lw=0.9, ls=":", label="maximum")]
-    handles.append(Patch(facecolor="white", edgecolor="#424242", hatch="////",
-                         label="in flight"))
+    handles: list[Patch | Line2D] = [
+        Line2D([], [], color="#424242", lw=2, label="assigned"),
+        Line2D([], [], color="black", lw=0.9, ls=(0, (4, 2)), label="demand"),
+        Patch(facecolor=PAGING_COLOUR, alpha=0.25, label="guest paging")]
+    if any(s.dynamic[v] for v in panels):
+        handles += [Line2D([], [], color="#424242", lw=0.9, ls="--", label="startup"),
+                    Line2D([], [], color="#424242", lw=0.9, ls=":", label="maximum")]
+    if any(any(s.in_flight[v]) for v in panels):
+        handles.append(Patch(facecolor="white", edgecolor="#424242", hatch="////",
+                             label="in flight"))
     fig.legend(handles=handles, loc="outside lower center", ncol=6, fontsize=TEXT_PT,
                frameon=False)
 
@@ -440,7 +443,7 @@ def build_figure(trace: Trace, steps: range | None = None,
         if i // cols == rows - 1:
             ax.set_xlabel("step", fontsize=LABEL_PT)
     if n:
-        _vm_legend(fig)
+        _vm_legend(fig, s, panels)
     else:
         host.set_xlabel("step")
     _mark_violation(axes, s)
