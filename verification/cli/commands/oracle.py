@@ -149,10 +149,19 @@ def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAll
     phases: list[dict[str, object]] = []
     for n in range(1, vms + 1):
         config = get_preset(kind, n)
-        check = check_policy if kind == "policy" else check_system
         board.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
-        with board.phase(f"oracle exhaustive {config.name}"):  # a spinner and the time
-            found = check(driver, config, mode, is_allowed)
+
+        def line(states: int, total: int | None, text: str, name: str = config.name) -> str:
+            return f"dynmem oracle: exhaustive {name}: {states:,} states, {text}"
+
+        with board.phase(f"oracle exhaustive {config.name}", None, line) as phase:
+            def progress(states: int, asked: int, phase: Phase = phase) -> None:
+                phase.update(states, f"{asked:,} requests")
+
+            if kind == "policy":  # a spinner and the time (plans are fetched in one batch)
+                found = check_policy(driver, config, mode, is_allowed)
+            else:
+                found = check_system(driver, config, mode, is_allowed, progress=progress)
         phases.append(describe_phase(found))
         if found.failure is not None:
             return SearchResult(0, found.failure, 0, phases=tuple(phases), notes=(
