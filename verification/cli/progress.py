@@ -92,13 +92,16 @@ class Phase:
         self.board._open(self)
 
     def update(self, done: int, text: str = "", total: int | None = None,
-               force: bool = False) -> None:
-        """``done`` of ``total`` (kept if None) with ``text`` saying what runs now; ``force``
-        writes a plain line now (e.g. a finding that a log must show)."""
+               force: bool = False, keep: bool = False) -> None:
+        """``done`` of ``total`` (kept if None) with ``text`` saying what runs now. ``force``:
+        a log gets this line now, whatever the rhythm; ``keep``: the line is a record (a
+        finding, a BMC depth's verdict), written as a permanent line on a terminal too."""
         self.done, self.text = done, text
         if total is not None:
             self.total = total
-        self.board._update(self, force or self.done == self.total)
+        if keep and self._task is not None:
+            self.board.say(self.plain(done, self.total, text))
+        self.board._update(self, force or keep or self.done == self.total)
 
     def close(self) -> None:
         """End the phase: its row goes; a plain log gets its last state if not yet written."""
@@ -202,6 +205,9 @@ class Board:
         if phase._task is not None and self._rich is not None:
             self._rich.remove_task(phase._task)
             phase._task = None
+            if not self._phases:  # nothing left to show: the terminal is plain again (so a
+                self._rich.stop()  # message after an interruption is not drawn over)
+                self._rich = None
         elif phase._pending and not self.quiet:
             print(phase.plain(phase.done, phase.total, phase.text), file=self.stream,
                   flush=True)

@@ -76,6 +76,17 @@ def test_a_terminal_gets_a_rich_display_that_escapes_user_text() -> None:
     assert "rich" in sys.modules
 
 
+def test_kept_updates_are_permanent_lines_on_a_terminal_too() -> None:
+    stream = Terminal()
+    board = Board(stream)
+    with board.phase("bmc", 3, lambda d, t, x: f"[bmc depth {d}] {x}") as phase:
+        phase.update(1, "no violation", keep=True)
+        phase.update(2, "scratch")
+    board.stop()
+    text = stream.getvalue()
+    assert "[bmc depth 1] no violation" in text and "[bmc depth 2] scratch" not in text
+
+
 def test_quiet_writes_nothing() -> None:
     stream = io.StringIO()
     board = Board(stream, quiet=True)

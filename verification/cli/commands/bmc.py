@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         def progress(depth: int, verdict: str, seconds: float) -> None:
             word = {"unsat": "no violation", "sat": "VIOLATION"}.get(verdict, verdict)
             # every depth is a line of a log: a depth can take minutes at a larger scope
-            phase.update(depth + 1, f"{word} ({seconds:.2f} s)", force=True)
+            phase.update(depth + 1, f"{word} ({seconds:.2f} s)", keep=True)
 
         outcome = check_bmc(scope, args.depth, actions, invariants, step_fn, args.rlimit,
                             progress, (("mutant", variant.name),) if variant else ())

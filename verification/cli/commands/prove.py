@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             def progress(done: int, total: int, outcome: Outcome, phase: Phase = phase) -> None:
                 # a CTI or an unknown is a line of a log at once
                 phase.update(done, f"{outcome.obligation.label}: {outcome.status}", total,
-                             force=outcome.status != "proved")
+                             keep=outcome.status != "proved")
 
             runs.append(check_inductive(n_vms, model, args.rlimit, args.jobs,
                                         progress=progress))
