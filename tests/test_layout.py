@@ -42,7 +42,7 @@ RANKS = {
     "dynmem.verification.cli": 8,
 }
 # Heavy third-party libraries a function may import lazily (start-up time of the CLI).
-LAZY_OK = {"matplotlib", "z3", "networkx", "hypothesis", "scipy", "numpy", "jinja2"}
+LAZY_OK = {"matplotlib", "z3", "networkx", "hypothesis", "scipy", "numpy", "jinja2", "rich"}
 
 
 def module_name(path: Path) -> str:

@@ -78,8 +78,11 @@ def test_the_wheel_runs_outside_the_tree(tmp_path: Path) -> None:
     assert where.stdout.startswith(str(venv)), where.stdout  # the installed copy, not the tree
     assert run([dynmem, "--version"], cwd=away).stdout == f"dynmem {__version__}\n"
     assert run([python, "-m", "dynmem", "--version"], cwd=away).stdout.startswith("dynmem ")
-    verified = run([dynmem, "verify", "--section", "scenarios"], cwd=away).stdout
+    verified = run([dynmem, "verify", "--section", "scenarios", "--html", "v.html"],
+                   cwd=away).stdout
     assert re.search(r"^verify: ok, (\d+)/\1 checks passed", verified, re.M), verified
+    # the page's templates are package data: rendered from the installed copy
+    assert f"dynmem {__version__}" in (away / "v.html").read_text("utf-8")
     specs = Path(run([dynmem, "specs", "--path"], cwd=away).stdout.strip())
     assert specs.is_relative_to(venv), specs
     assert (specs / "formats" / "oracle.md").is_file()

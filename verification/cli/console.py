@@ -46,5 +46,11 @@ class SafeText:
                 self._encoding, errors="replace")
         return self._stream.write(safe)
 
+    @property
+    def raw_stream(self) -> TextIO:
+        """The wrapped stream, for a writer that escapes its own text (the live progress
+        display of ``cli/progress.py`` writes terminal escapes of its own)."""
+        return self._stream
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

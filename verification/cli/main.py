@@ -27,6 +27,7 @@ from dynmem.verification import __version__
 from dynmem.verification.atomic import claim_stdout
 from dynmem.verification.cli.console import SafeText
 from dynmem.verification.cli.paths import check_outputs
+from dynmem.verification.cli.progress import mark_start
 from dynmem.verification.errors import InputError, Terminated
 
 # Every subcommand: (name, module under dynmem.verification.cli.commands, one-line help), in
@@ -137,6 +138,7 @@ def _quiet_unraisable(unraisable: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``dynmem`` command (``argv`` None: this process's arguments, the console script)."""
     words = sys.argv[1:] if argv is None else list(argv)
+    mark_start(whole_process=argv is None)
     with _guarded_run():
         return _main(words, whole_process=argv is None)
 

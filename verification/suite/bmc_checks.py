@@ -20,7 +20,13 @@ from dynmem.model.invariants import BY_ID
 from dynmem.model.params import MINIMAL
 from dynmem.reference.step import step
 from dynmem.verification.mutants.models import list_variants
-from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Check, Verdict
+from dynmem.verification.suite.checks import (
+    DEFAULT_BUDGETS,
+    Budgets,
+    Check,
+    Verdict,
+    report_progress,
+)
 from dynmem.verification.symbolic.bmc import Counterexample, Mismatch, NoViolation, check_bmc
 from dynmem.verification.symbolic.scope import small_scope
 from dynmem.verification.symbolic.witness import (
@@ -39,7 +45,10 @@ MUTANT_DEPTH = 8
 def check_model_clean(n_vms: int = MINIMAL.n_vms, depth: int = MINIMAL.bmc_depth,
                       rlimit: int = MINIMAL.rlimit) -> Verdict:
     """The real model: no violation up to ``depth`` steps (bounded, not a proof)."""
-    outcome = check_bmc(small_scope(n_vms), depth, rlimit=rlimit)
+    def progress(done: int, verdict: str, seconds: float) -> None:
+        report_progress(done + 1, depth + 1, f"depths; depth {done}: {verdict}")
+
+    outcome = check_bmc(small_scope(n_vms), depth, rlimit=rlimit, progress=progress)
     if isinstance(outcome, NoViolation):
         return Verdict(True, f"no violation up to depth {depth}, N={n_vms} "
                              f"(bounded, not a proof)")
@@ -56,7 +65,10 @@ def check_model_clean(n_vms: int = MINIMAL.n_vms, depth: int = MINIMAL.bmc_depth
 def check_witnesses(n_vms: int = 1, depth: int = WITNESS_DEPTH,
                     rlimit: int = MINIMAL.rlimit) -> Verdict:
     """Every action has a reachability witness within ``depth`` steps."""
-    run = find_witnesses(small_scope(n_vms), depth, rlimit=rlimit)
+    def progress(done: int, verdict: str, seconds: float) -> None:
+        report_progress(done + 1, depth + 1, f"depths; depth {done}")
+
+    run = find_witnesses(small_scope(n_vms), depth, rlimit=rlimit, progress=progress)
     crowded = [n for n in run.missing if n in CROWDED_WITNESSES]
     if crowded and run.problem is None:  # e.g. StartAdmit needs a host too full to start
         more = find_crowded_witnesses(crowded, rlimit=rlimit)
@@ -78,8 +90,9 @@ def check_mutants(n_vms: int = MINIMAL.n_vms, depth: int = MUTANT_DEPTH,
     problems: list[str] = []
     traces: list[Trace] = []
     variants = [v for v in list_variants() if v.model is not None]
-    for v in variants:
+    for index, v in enumerate(variants):
         assert v.model is not None
+        report_progress(index, len(variants), f"mutants; {v.name}")
         outcome = check_bmc(small_scope(n_vms), depth, v.model.apply(), [BY_ID[v.invariant]],
                             v.step or step, rlimit=rlimit,
                             notes=(("mutant", v.name),))

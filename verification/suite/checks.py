@@ -7,12 +7,39 @@ function returning :class:`Check` values (:class:`Budgets` bounds their work);
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 
 import attrs
 
 from dynmem.model.params import MINIMAL
 from dynmem.verification.traces.trace import Trace
+
+# ``tick(done, total, what)``: how far the running check is (total None: open-ended).
+Tick = Callable[[int, "int | None", str], None]
+_TICK: ContextVar[Tick | None] = ContextVar("dynmem_check_tick", default=None)
+
+
+def report_progress(done: int, total: int | None, what: str = "") -> None:
+    """Tell whoever runs the current check how far it got (nothing if nobody listens).
+
+    A check's long loop calls this (``dynmem verify`` shows it as the check's own bar); the
+    check's signature stays ``run() -> Verdict``, so checks written without it still run.
+    """
+    tick = _TICK.get()
+    if tick is not None:
+        tick(done, total, what)
+
+
+@contextlib.contextmanager
+def reporting_to(tick: Tick) -> Iterator[None]:
+    """Within the block, :func:`report_progress` calls ``tick``."""
+    token = _TICK.set(tick)
+    try:
+        yield
+    finally:
+        _TICK.reset(token)
 
 
 @attrs.frozen

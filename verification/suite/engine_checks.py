@@ -13,7 +13,14 @@ from __future__ import annotations
 from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.properties.reachable import REACHABLE_PAIRS
 from dynmem.verification.stateful.fuzz import run_fuzz
-from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Check, Verdict
+from dynmem.verification.stateful.machine import get_settings
+from dynmem.verification.suite.checks import (
+    DEFAULT_BUDGETS,
+    Budgets,
+    Check,
+    Verdict,
+    report_progress,
+)
 from dynmem.verification.traces import ASCII_MARKS, describe_finding
 
 SECTION = "engines"
@@ -32,7 +39,10 @@ def _findings(result: ExploreResult) -> tuple[str, ...]:
 
 def check_exploration(vms: int = 2) -> Verdict:
     """Exhaustive exploration of the ``vms``-VM preset finds no violation and no oscillation."""
-    r = run_exploration(vms)
+    def progress(states: int, edges: int, queued: int) -> None:
+        report_progress(states, None, f"states, {edges:,} edges, {queued:,} queued")
+
+    r = run_exploration(vms, on_progress=progress)
     summary = (f"{r.states} states, {r.edges} edges, {r.fixed_points} fixed points, "
                f"{r.oscillations} oscillations ({r.states_per_second:,.0f} states/s)")
     ok = r.ok and r.complete and not r.violations and not r.oscillations and not r.progress
@@ -52,7 +62,12 @@ def check_oscillation_detected() -> Verdict:
 
 def check_fuzz() -> Verdict:
     """The ``ci`` Hypothesis campaign finds nothing and covers enough reachable pairs."""
-    r = run_fuzz("ci")
+    total = get_settings("ci").max_examples
+
+    def progress(examples: int, steps: int, seconds: float) -> None:
+        report_progress(min(examples, total), total, f"examples, {steps:,} steps")
+
+    r = run_fuzz("ci", on_progress=progress)
     share = r.coverage.share_of(REACHABLE_PAIRS)
     summary = (f"{r.examples} examples, {r.steps} steps ({r.steps_per_second:,.0f}/s), "
                f"coverage {share:.0%} of {len(REACHABLE_PAIRS)} reachable pairs, refinement "

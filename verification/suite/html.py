@@ -1,38 +1,32 @@
 """The HTML report of a ``dynmem verify`` run (``--html FILE``).
 
-One page with the verdict, a table per section (checks, passed, failed, time), every check
-with its verdict, time and summary, and the details of each failure. Every counterexample a
-check returned gets its own report (verification/traces/html.py) and its ITF trace, written
-beside the page in ``<FILE stem>-traces/``, and the check's row links to them, so
-``dynmem show`` and ``dynmem shrink`` can take the trace from there.
+One page (``templates/verify.html.j2``, auto-escaped) with the verdict, the version, date
+and machine of the run, a table of the sections (checks, passed, failed, time) and of the
+checks, then one section per check: its verdict, time, summary, the links to its
+counterexamples, its details and its obligations (the failed and undecided ones listed).
+Every counterexample a check returned gets its own report (verification/traces/html.py) and
+its ITF trace, written beside the page in ``<FILE stem>-traces/``, and the check links to
+them, so ``dynmem show`` and ``dynmem shrink`` can take the trace from there.
 """
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
+
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.errors import InputError
-from dynmem.verification.suite.checks import CheckResult, Interruption
-from dynmem.verification.traces.html import page, write_report
+from dynmem.verification.suite.checks import Case, CheckResult, Interruption
+from dynmem.verification.traces.html import COLOURS, write_report
 from dynmem.verification.traces.itf import write_itf
+from dynmem.verification.traces.pages import Provenance, render_page
 from dynmem.verification.traces.trace import Trace
 
 Links = dict[tuple[str, str], list[tuple[str, str]]]  # (section, check) -> [(label, href)]
-
-EXTRA_CSS = """
-td.ok { color: #2e7d32; font-weight: 600; }
-td.fail { color: #c62828; font-weight: 600; }
-pre { background: #fafafa; border: 1px solid #eee; padding: .5em; overflow-x: auto; }
-"""
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _slug(text: str) -> str:
@@ -46,58 +40,76 @@ def describe_trace(trace: Trace, number: int) -> str:
     return f"counterexample {number}: {what}"
 
 
-def _section_rows(results: Sequence[CheckResult]) -> str:
-    sections: dict[str, list[CheckResult]] = {}
-    for r in results:
-        sections.setdefault(r.section, []).append(r)
-    rows = []
-    for name, members in sections.items():
-        failed = sum(1 for r in members if not r.ok)
-        css = "fail" if failed else "ok"
-        rows.append(f"<tr><td>{_e(name)}</td><td class=\"num\">{len(members)}</td>"
-                    f"<td class=\"num\">{len(members) - failed}</td>"
-                    f"<td class=\"num {css}\">{failed}</td>"
-                    f"<td class=\"num\">{sum(r.seconds for r in members):.2f} s</td></tr>")
-    return ("<table><tr><th>section</th><th>checks</th><th>passed</th><th>failed</th>"
-            "<th>time</th></tr>" + "".join(rows) + "</table>")
+@attrs.frozen
+class CheckView:
+    """One check as the page shows it: its own section, linked from the tables."""
+
+    result: CheckResult
+    anchor: str  # the id of its section
+    links: tuple[tuple[str, str], ...]  # (label, href) of each counterexample's page
+    cases: dict[str, int]  # obligations per status (passed, failed, error)
+    not_passed: tuple[Case, ...]  # the obligations that failed or were undecided
 
 
-def _check_rows(results: Sequence[CheckResult], links: Links) -> str:
-    rows = []
+@attrs.frozen
+class SectionView:
+    """A section of the run: its checks and totals."""
+
+    name: str
+    anchor: str
+    checks: tuple[CheckView, ...]
+
+    @property
+    def failed(self) -> int:
+        """How many of its checks failed."""
+        return sum(1 for c in self.checks if not c.result.ok)
+
+    @property
+    def seconds(self) -> float:
+        """Its checks' time, summed."""
+        return sum(c.result.seconds for c in self.checks)
+
+
+def get_sections(results: Sequence[CheckResult], links: Links) -> list[SectionView]:
+    """The run's sections in run order, each check with its anchor and links."""
+    grouped: dict[str, list[CheckView]] = {}
     for r in results:
-        verdict = '<td class="ok">ok</td>' if r.ok else '<td class="fail">FAIL</td>'
-        anchors = " ".join(f'<a href="{_e(href)}">{_e(label)}</a>'
-                           for label, href in links.get((r.section, r.name), []))
-        rows.append(f"<tr><td>{_e(r.section)}</td><td>{_e(r.name)}</td>{verdict}"
-                    f"<td class=\"num\">{r.seconds:.2f} s</td><td>{_e(r.summary)}"
-                    f"{'<br>' + anchors if anchors else ''}</td></tr>")
-    return ("<table><tr><th>section</th><th>check</th><th>verdict</th><th>time</th>"
-            "<th>summary</th></tr>" + "".join(rows) + "</table>")
+        counts: dict[str, int] = {}
+        for case in r.cases:
+            counts[case.status] = counts.get(case.status, 0) + 1
+        grouped.setdefault(r.section, []).append(CheckView(
+            r, "check-" + _slug(f"{r.section}-{r.name}"),
+            tuple(links.get((r.section, r.name), [])), counts,
+            tuple(c for c in r.cases if c.status != "passed")))
+    return [SectionView(name, "section-" + _slug(name), tuple(members))
+            for name, members in grouped.items()]
+
+
+def describe_run(results: Sequence[CheckResult], interruption: Interruption | None) -> str:
+    """The banner: ``verify: ok, 21 checks passed``, ``verify: FAILED, ...`` or interrupted."""
+    failed = [r for r in results if not r.ok]
+    if interruption is not None:
+        not_run = ", ".join(f"{s}/{n}" for s, n in interruption.not_run)
+        return (f"verify: INTERRUPTED, {interruption.sentence(tuple(results))}; not run: "
+                f"{not_run}")
+    if results and not failed:
+        return f"verify: ok, {len(results)} checks passed"
+    what = f"{len(failed)} of {len(results)} checks failed" if results else "no checks"
+    return f"verify: FAILED, {what}"
 
 
 def render_verify_report(results: Sequence[CheckResult], links: Links | None = None,
-                         interruption: Interruption | None = None) -> str:
+                         interruption: Interruption | None = None,
+                         provenance: Provenance | None = None) -> str:
     """The HTML document of a verify run; ``links`` maps checks to their trace reports."""
-    links = links or {}
-    failed = [r for r in results if not r.ok]
-    ok = bool(results) and not failed
-    if interruption is not None:
-        banner = (f'<div class="banner bad">verify: INTERRUPTED, '
-                  f'{_e(interruption.sentence(tuple(results)))}; not run: '
-                  + _e(", ".join(f"{s}/{n}" for s, n in interruption.not_run)) + "</div>")
-    elif ok:
-        banner = f'<div class="banner good">verify: ok, {len(results)} checks passed</div>'
-    else:
-        what = f"{len(failed)} of {len(results)} checks failed" if results else "no checks"
-        banner = f'<div class="banner bad">verify: FAILED, {_e(what)}</div>'
-    details = "".join(
-        f"<h3>{_e(r.section)}/{_e(r.name)}</h3><p>{_e(r.summary)}</p>"
-        f"<pre>{_e(chr(10).join(r.details))}</pre>" for r in failed if r.details)
-    body = (f"<h1>dynmem verify</h1>{banner}"
-            f"<h2>Sections</h2>{_section_rows(results)}"
-            f"<h2>Checks</h2>{_check_rows(results, links)}"
-            + (f"<h2>Failures</h2>{details}" if details else ""))
-    return page("dynmem verify", body, EXTRA_CSS)
+    ok = bool(results) and all(r.ok for r in results) and interruption is None
+    sections = get_sections(results, links or {})
+    return render_page("verify.html.j2", package=__name__.rsplit(".", 1)[0],
+                       provenance=provenance, colours=COLOURS, ok=ok,
+                       verdict=describe_run(results, interruption), sections=sections,
+                       failed=[c for s in sections for c in s.checks if not c.result.ok],
+                       checks=len(results), seconds=sum(r.seconds for r in results),
+                       counterexamples=sum(len(v) for v in (links or {}).values()))
 
 
 def traces_folder(path: str | os.PathLike[str]) -> Path:

@@ -13,7 +13,14 @@ from functools import partial
 
 from dynmem.model.params import MINIMAL
 from dynmem.verification.errors import SolverUnknown
-from dynmem.verification.suite.checks import DEFAULT_BUDGETS, Budgets, Case, Check, Verdict
+from dynmem.verification.suite.checks import (
+    DEFAULT_BUDGETS,
+    Budgets,
+    Case,
+    Check,
+    Verdict,
+    report_progress,
+)
 from dynmem.verification.symbolic.inductive import check_inductive
 from dynmem.verification.symbolic.obligations import CounterexampleToInduction, Outcome, ProofRun
 from dynmem.verification.symbolic.refinement import check_run, check_sampled, random_steps
@@ -54,7 +61,10 @@ def _case(outcome: Outcome) -> Case:
 
 def check_induction(n_vms: int | None, rlimit: int = MINIMAL.rlimit) -> Verdict:
     """Every obligation for ``n_vms`` slots (None: any N) is proved within ``rlimit`` each."""
-    return _proof_verdict(check_inductive(n_vms, rlimit=rlimit, jobs=1))
+    def progress(done: int, total: int, outcome: Outcome) -> None:
+        report_progress(done, total, f"obligations; {outcome.obligation.label}")
+
+    return _proof_verdict(check_inductive(n_vms, rlimit=rlimit, jobs=1, progress=progress))
 
 
 def check_random_refinement() -> Verdict:
@@ -69,7 +79,10 @@ def check_random_refinement() -> Verdict:
 def check_sampled_refinement(rlimit: int = MINIMAL.rlimit) -> Verdict:
     """Z3-chosen pre-states at N = 2: the reference accepts and rejects as the model says."""
     try:
-        checked, found = check_sampled(n_vms=MINIMAL.n_vms, per_case=3, rlimit=rlimit)
+        checked, found = check_sampled(
+            n_vms=MINIMAL.n_vms, per_case=3, rlimit=rlimit,
+            on_action=lambda done, total, name: report_progress(done, total,
+                                                                f"actions; {name}"))
     except SolverUnknown as err:
         return Verdict(False, "unknown: a Z3-chosen sample could not be decided", (str(err),))
     details = tuple(f"{m.event!r}: {m.reason}" for m in found[:20])

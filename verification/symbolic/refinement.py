@@ -17,7 +17,7 @@ Two checks connect ``reference.step`` to the model (model/actions.py):
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -237,13 +237,19 @@ def _samples(action: Action, n_vms: int, per_case: int, rlimit: int) -> Iterator
 
 def check_sampled(n_vms: int = 2, per_case: int = 4, actions: Iterable[Action] = ACTIONS,
                   step_fn: Step = step,
-                  rlimit: int = MINIMAL.rlimit) -> tuple[int, list[Mismatch]]:
+                  rlimit: int = MINIMAL.rlimit,
+                  on_action: Callable[[int, int, str], None] | None = None,
+                  ) -> tuple[int, list[Mismatch]]:
     """Z3-sampled refinement: (how many steps were checked, the mismatches found).
 
     Each Z3 check may use ``rlimit`` units; an undecided sample raises ``SolverUnknown``.
+    ``on_action(done, total, name)`` is called as each action's samples begin (progress).
     """
     checked, found = 0, []
-    for action in actions:
+    actions = list(actions)
+    for index, action in enumerate(actions):
+        if on_action is not None:
+            on_action(index, len(actions), action.name)
         for sample in _samples(action, n_vms, per_case, rlimit):
             checked += 1
             result = step_fn(sample.pre, sample.event)

@@ -4,13 +4,18 @@ Top: the host's memory at every step, stacked: the reserve, each VM's assigned m
 hatched, what is in flight to it: a hot-add or unballoon taken from free), then free memory,
 up to the physical size. Anything above the physical line is overcommitted and is drawn
 red. DM requests (filled triangles: balloon down, hot-add up, unballoon diamond) and guest
-answers (hollow) sit on the VM's band; refused events are grey crosses on the axis.
+answers (hollow) sit on the VM's band; refused events are grey crosses along the top edge.
 
-Below: one small panel per VM with its assigned memory, its workload's demand, the guest
-paging between them (demand above assigned, shaded), its startup (dashed) and maximum
-(dotted) sizes. The first violation is a red line through every panel, labelled in the top
-one. No display is needed: figures are built without pyplot and rendered by the Agg (PNG)
-or SVG canvas.
+Below: one panel per VM with its assigned memory, what is in flight to it (hatched above
+assigned, labelled with its amount), its workload's demand, the guest paging between them
+(demand above assigned, shaded), and, for a dynamic VM, its startup (dashed) and maximum
+(dotted) sizes; a static VM's panel says "static" and draws no bounds. The bound that the
+first violation breaks (INV-FLOOR: startup, INV-CEILING: maximum) is drawn red and kept on
+the chart in the panel of the VM concerned. The first violation is a red line through every
+panel, labelled in the top one. ``steps`` narrows the x axis to a range of steps and ``vms``
+the panels to some VMs (``dynmem show --steps/--vm``); the host panel always stacks every VM.
+No display is needed: figures are built without pyplot and rendered by the Agg (PNG) or SVG
+canvas.
 """
 
 from __future__ import annotations
@@ -55,11 +60,18 @@ FORMATS = ("png", "svg")
 WIDTH_IN = 12.0
 DPI = 100
 COLUMNS = 4  # VM panels per row
+HOST_IN, PANEL_IN, LEGEND_IN = 4.6, 2.6, 0.6  # heights: the host panel, a row of VM panels
 RESERVE_COLOUR = "#9e9e9e"
 FREE_COLOUR = "#e8f5e9"
 OVER_COLOUR = "#d32f2f"
 PAGING_COLOUR = "#e53935"
 LOST_COLOUR = "#6a1b9a"  # memory neither free nor owned: the ledger lost it
+# Text sizes in points (at DPI 100 a point is 1.4 pixels): readable at the page's width.
+TITLE_PT, LABEL_PT, TEXT_PT = 12, 10, 9
+# The VM setting a per-VM invariant (or one of its clauses) bounds: the panel of the VM
+# concerned draws that line red and keeps it on the chart.
+VM_BOUNDS = {"INV-FLOOR": "startup", "INV-CEILING": "maximum",
+             "AUX-TXN/balloon keeps the floor": "startup", "AUX-TXN/grant fits": "maximum"}
 
 
 @attrs.frozen
@@ -86,9 +98,11 @@ class Series:
     demand: dict[str, tuple[int, ...]]  # of running VMs; 0 while off
     startup: dict[str, int]
     maximum: dict[str, int]
+    dynamic: dict[str, bool]
     markers: tuple[Marker, ...]
     refused: tuple[int, ...]
     violation: tuple[int, str, str | None] | None  # step, invariant, VM concerned
+    clause: str = ""  # the first violation's clause
 
 
 _KINDS: dict[type, tuple[str, bool]] = {
@@ -130,7 +144,7 @@ def get_series(trace: Trace) -> Series:
         return out
 
     settings = {}
-    for state in reversed(states):  # the last settings a VM had (Configure may change them)
+    for state in states:  # the last settings a VM had (Configure may change them)
         settings.update({vm.name: vm.settings for vm in state.vms})
     markers, refused = [], []
     for index, item in enumerate(trace.steps, start=1):
@@ -151,7 +165,9 @@ def get_series(trace: Trace) -> Series:
         assigned=per_vm("assigned"), in_flight=per_vm("in_flight"), demand=per_vm("demand"),
         startup={n: s.startup_mib for n, s in settings.items()},
         maximum={n: s.maximum_mib for n, s in settings.items()},
-        markers=tuple(markers), refused=tuple(refused), violation=violation)
+        dynamic={n: s.dynamic for n, s in settings.items()},
+        markers=tuple(markers), refused=tuple(refused), violation=violation,
+        clause=first.violation.clause if first is not None else "")
 
 
 def _value(vm: object, value: str) -> int:
@@ -223,50 +239,105 @@ def _draw_host(ax: Axes, s: Series, colours: dict[str, str]) -> list[float]:
                         edgecolor=LOST_COLOUR, hatch="..", lw=0)
     ax.axhline(s.physical, color="black", lw=1.4)
     ax.text(0.02, s.physical, f"physical {s.physical} MiB", va="bottom", ha="left",
-            fontsize=8, transform=ax.get_yaxis_transform())
+            fontsize=TEXT_PT, transform=ax.get_yaxis_transform())
     for m in s.markers:
         if m.vm in tops:
             ax.plot(m.step, tops[m.vm][m.step], _SHAPES[m.kind], ms=6,
                     color=colours[m.vm], mec="black", mew=0.6,
                     mfc=colours[m.vm] if m.request else "white", zorder=5)
-    for step in s.refused:
-        ax.plot(step, 0, "x", color="#616161", ms=6, clip_on=False, zorder=5)
+    for step in s.refused:  # along the top edge, clear of the axis and its tick labels
+        ax.plot(step, 0.96, "x", color="#424242", ms=7, mew=1.6, zorder=5,
+                transform=ax.get_xaxis_transform())
     top = max([float(s.physical), *base, *free_top])
-    ax.set_ylim(0, top * 1.12)
+    ax.set_ylim(0, top * 1.16)
     ax.set_xlim(-0.5, count - 0.5)
-    ax.set_ylabel("host memory (MiB)")
+    ax.set_ylabel("host memory (MiB)", fontsize=LABEL_PT)
+    ax.tick_params(labelsize=TEXT_PT)
     return [float(b) for b in base]
+
+
+def _broken_bound(s: Series, name: str) -> str | None:
+    """``startup`` or ``maximum`` if the first violation breaks that bound of VM ``name``."""
+    if s.violation is None or s.violation[2] != name:
+        return None
+    invariant = s.violation[1]
+    return VM_BOUNDS.get(f"{invariant}/{s.clause}", VM_BOUNDS.get(invariant))
+
+
+def get_vm_top(s: Series, name: str) -> float:
+    """The top of VM ``name``'s panel: its data (assigned + in flight, demand), its startup,
+    its maximum when near the data, and always the bound its violation breaks."""
+    owned = [a + f for a, f in zip(s.assigned[name], s.in_flight[name], strict=True)]
+    data = max([1.0, *owned, *s.demand[name]])
+    if s.dynamic[name]:
+        data = max(data, s.startup[name])
+        if s.maximum[name] <= 1.6 * data or _broken_bound(s, name) == "maximum":
+            data = max(data, s.maximum[name])
+    return 1.15 * data
 
 
 def _draw_vm(ax: Axes, s: Series, name: str, colour: str, y_top: float) -> None:
     count = len(s.free)
     x = _steps_x(count)
     assigned, demand = _extend(s.assigned[name]), _extend(s.demand[name])
+    flight = _extend(s.in_flight[name])
+    owned = [a + f for a, f in zip(assigned, flight, strict=True)]
     paging = [max(a, d) for a, d in zip(assigned, demand, strict=True)]
     ax.fill_between(x, assigned, paging, step="post", facecolor=PAGING_COLOUR, alpha=0.25,
                     lw=0)
-    ax.step(x, demand, where="post", color="black", lw=0.9, ls=(0, (4, 2)))
-    ax.step(x, assigned, where="post", color=colour, lw=2.0)
-    ax.axhline(s.startup[name], color="#424242", lw=0.9, ls="--")
-    if s.maximum[name] <= y_top:
-        ax.axhline(s.maximum[name], color="#424242", lw=0.9, ls=":")
+    if any(flight):  # what is on its way to the VM (hot-add, unballoon): owned, not assigned
+        ax.fill_between(x, assigned, owned, step="post", facecolor="white",
+                        edgecolor=colour, hatch="////", lw=0)
+        _label_in_flight(ax, s.in_flight[name], s.assigned[name], colour)
+    ax.step(x, demand, where="post", color="black", lw=1.0, ls=(0, (4, 2)))
+    ax.step(x, assigned, where="post", color=colour, lw=2.2)
+    broken = _broken_bound(s, name)
+    if s.dynamic[name]:
+        for bound, style in (("startup", "--"), ("maximum", ":")):
+            value = s.startup[name] if bound == "startup" else s.maximum[name]
+            if value > y_top:
+                continue
+            red = bound == broken
+            ax.axhline(value, color=OVER_COLOUR if red else "#424242", lw=2.0 if red else 1.0,
+                       ls=style, zorder=4)
+            if red and s.violation is not None:
+                ax.text(0.02, value, f"{bound} {value} MiB ({s.violation[1]})", ha="left",
+                        va="bottom", fontsize=TEXT_PT, color=OVER_COLOUR, fontweight="bold",
+                        transform=ax.get_yaxis_transform(), zorder=8)
     for m in s.markers:
         if m.vm == name:
-            ax.plot(m.step, s.assigned[name][m.step], _SHAPES[m.kind], ms=5,
-                    color=colour, mec="black", mew=0.5,
+            ax.plot(m.step, s.assigned[name][m.step], _SHAPES[m.kind], ms=6,
+                    color=colour, mec="black", mew=0.6,
                     mfc=colour if m.request else "white", zorder=5)
-    broken = s.violation is not None and s.violation[2] == name
-    ax.set_title(name + (f" ({s.violation[1]})" if broken and s.violation else ""),
-                 fontsize=9, loc="left", fontweight="bold",
-                 color=OVER_COLOUR if broken else "black")
-    above = "" if s.maximum[name] <= y_top else " (off the chart)"
-    ax.text(0.02, 0.97, f"startup {s.startup[name]}, max {s.maximum[name]}{above}",
-            transform=ax.transAxes, ha="left", va="top", fontsize=6.5, color="#424242",
-            bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+    concerned = s.violation is not None and s.violation[2] == name
+    ax.set_title(name + (f" ({s.violation[1]})" if concerned and s.violation else ""),
+                 fontsize=LABEL_PT + 1, loc="left", fontweight="bold",
+                 color=OVER_COLOUR if concerned else "black")
+    if s.dynamic[name]:
+        above = "" if s.maximum[name] <= y_top else " (above the chart)"
+        about = f"startup {s.startup[name]}, max {s.maximum[name]}{above}"
+    else:
+        about = f"static, {s.startup[name]} MiB"
+    ax.text(0.02, 0.97, about, transform=ax.transAxes, ha="left", va="top",
+            fontsize=TEXT_PT, color="#424242",
+            bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
             zorder=8)
     ax.set_xlim(-0.5, count - 0.5)
     ax.set_ylim(0, y_top)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=TEXT_PT)
+
+
+def _label_in_flight(ax: Axes, flight: Sequence[int], assigned: Sequence[int],
+                     colour: str) -> None:
+    """``+208 in flight`` in the middle of the hatched band, at the start of each run of
+    steps with the same amount in flight (inside the band: clear of the panel's own text)."""
+    for step, amount in enumerate(flight):
+        if amount and (step == 0 or flight[step - 1] != amount):
+            ax.annotate(f"+{amount} in flight", xy=(step, assigned[step] + amount / 2),
+                        ha="center", va="center", fontsize=TEXT_PT,
+                        color="#212121", zorder=8,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour,
+                              "alpha": 0.9})
 
 
 def _mark_violation(axes: list[Axes], s: Series) -> None:
@@ -279,7 +350,7 @@ def _mark_violation(axes: list[Axes], s: Series) -> None:
     where = f" ({vm})" if vm else ""
     axes[0].annotate(f"{invariant} broken at step {step}{where}", xy=(step, 1.0),
                      xycoords=("data", "axes fraction"), xytext=(4, -4),
-                     textcoords="offset points", va="top", fontsize=9, color="white",
+                     textcoords="offset points", va="top", fontsize=LABEL_PT, color="white",
                      fontweight="bold", zorder=7,
                      ha="left" if step < 0.6 * len(s.free) else "right",
                      bbox={"boxstyle": "round,pad=0.3", "fc": OVER_COLOUR, "ec": "none"})
@@ -312,61 +383,72 @@ def _legend(ax: Axes, s: Series, colours: dict[str, str]) -> None:
     if s.refused:
         handles.append(Line2D([], [], ls="", marker="x", color="#616161",
                               label="refused event"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=TEXT_PT,
               ncol=2 if len(handles) > 14 else 1, frameon=False)
 
 
-def _vm_legend(fig: Figure) -> None:
+def _vm_legend(fig: Figure, s: Series, panels: Sequence[str]) -> None:
+    """The VM panels' legend: only what some panel can show (no bounds for static VMs)."""
     from matplotlib.lines import Line2D  # lazy: see the imports
     from matplotlib.patches import Patch
 
-    handles = [Line2D([], [], color="#424242", lw=2, label="assigned"),
-               Line2D([], [], color="black", lw=0.9, ls=(0, (4, 2)), label="demand"),
-               Patch(facecolor=PAGING_COLOUR, alpha=0.25, label="guest paging"),
-               Line2D([], [], color="#424242", lw=0.9, ls="--", label="startup"),
-               Line2D([], [], color="#424242", lw=0.9, ls=":", label="maximum")]
-    fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=8,
+    handles: list[Patch | Line2D] = [
+        Line2D([], [], color="#424242", lw=2, label="assigned"),
+        Line2D([], [], color="black", lw=0.9, ls=(0, (4, 2)), label="demand"),
+        Patch(facecolor=PAGING_COLOUR, alpha=0.25, label="guest paging")]
+    if any(s.dynamic[v] for v in panels):
+        handles += [Line2D([], [], color="#424242", lw=0.9, ls="--", label="startup"),
+                    Line2D([], [], color="#424242", lw=0.9, ls=":", label="maximum")]
+    if any(any(s.in_flight[v]) for v in panels):
+        handles.append(Patch(facecolor="white", edgecolor="#424242", hatch="////",
+                             label="in flight"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=6, fontsize=TEXT_PT,
                frameon=False)
 
 
-def build_figure(trace: Trace) -> Figure:
-    """The timeline figure of ``trace`` (see the module docstring)."""
+def build_figure(trace: Trace, steps: range | None = None,
+                 vms: Sequence[str] | None = None) -> Figure:
+    """The timeline figure of ``trace`` (see the module docstring), its x axis narrowed to
+    ``steps`` and its VM panels to ``vms`` when given."""
     from matplotlib.figure import Figure  # lazy: see the imports
     from matplotlib.ticker import MaxNLocator
 
     s = get_series(trace)
     colours = dict(zip(s.names, _colours(len(s.names)), strict=True))
-    n = len(s.names)
+    panels = [v for v in s.names if vms is None or v in vms]
+    n = len(panels)
     cols = min(n, COLUMNS) or 1
     rows = math.ceil(n / cols)
-    height = 4.2 + 2.1 * rows + (0.5 if n else 0)
+    height = HOST_IN + PANEL_IN * rows + (LEGEND_IN if n else 0)
     fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
-    grid = fig.add_gridspec(1 + rows, cols, height_ratios=[4.2] + [2.1] * rows)
+    grid = fig.add_gridspec(1 + rows, cols, height_ratios=[HOST_IN] + [PANEL_IN] * rows)
     host = fig.add_subplot(grid[0, :])
     _draw_host(host, s, colours)
     verdict = "ok" if s.violation is None else f"VIOLATED {s.violation[1]}"
-    steps = f"{len(trace.steps)} step{'' if len(trace.steps) == 1 else 's'}"
-    host.set_title(f"dynmem trace from {trace.source}: {steps}, {verdict}",
-                   loc="left", fontsize=11, fontweight="bold")
+    length = f"{len(trace.steps)} step{'' if len(trace.steps) == 1 else 's'}"
+    if steps is not None:
+        length += f", showing {steps.start}..{steps.stop - 1}"
+    host.set_title(f"dynmem trace from {trace.source}: {length}, {verdict}",
+                   loc="left", fontsize=TITLE_PT, fontweight="bold")
     host.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     _legend(host, s, colours)
     axes = [host]
-    data_top = max([1.0, *[max(max(s.assigned[v]), max(s.demand[v]), s.startup[v])
-                           for v in s.names]])
-    # Show the maximum lines too when they are near the data (not the 64 GiB default).
-    near = [s.maximum[v] for v in s.names if s.maximum[v] <= 1.6 * data_top]
-    y_top = 1.1 * max([data_top, *near])
-    for i, name in enumerate(s.names):
+    # One scale for every panel (sizes compare across VMs), high enough for each one's data
+    # and for the bound its violation breaks.
+    y_top = max([1.0, *(get_vm_top(s, v) for v in panels)])
+    for i, name in enumerate(panels):
         ax = fig.add_subplot(grid[1 + i // cols, i % cols], sharex=host)
         _draw_vm(ax, s, name, colours[name], y_top)
         axes.append(ax)
         if i // cols == rows - 1:
-            ax.set_xlabel("step", fontsize=8)
+            ax.set_xlabel("step", fontsize=LABEL_PT)
     if n:
-        _vm_legend(fig)
+        _vm_legend(fig, s, panels)
     else:
         host.set_xlabel("step")
     _mark_violation(axes, s)
+    if steps is not None:  # sharex: the VM panels follow the host's range
+        host.set_xlim(steps.start - 0.5, steps.stop - 0.5)
     return fig
 
 
@@ -378,13 +460,15 @@ def check_plot_path(path: str | os.PathLike[str]) -> str:
     return suffix
 
 
-def render_plot(trace: Trace, fmt: str = "png") -> bytes:
-    """The timeline of ``trace`` as PNG or SVG bytes."""
+def render_plot(trace: Trace, fmt: str = "png", steps: range | None = None,
+                vms: Sequence[str] | None = None) -> bytes:
+    """The timeline of ``trace`` as PNG or SVG bytes (``steps``, ``vms``: see
+    ``build_figure``)."""
     from matplotlib import rc_context  # lazy: see the imports
 
     # SVG keeps its text as text (searchable, small); the viewer supplies the font.
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "dynmem"}):
-        fig = build_figure(trace)
+        fig = build_figure(trace, steps, vms)
         out = io.BytesIO()
         fig.savefig(out, format=fmt, dpi=DPI, metadata=_metadata(fmt))
     return out.getvalue()
@@ -397,6 +481,7 @@ def _metadata(fmt: str) -> dict[str, str | None]:
     return {"Software": None}
 
 
-def write_plot(trace: Trace, path: str | os.PathLike[str]) -> None:
+def write_plot(trace: Trace, path: str | os.PathLike[str], steps: range | None = None,
+               vms: Sequence[str] | None = None) -> None:
     """Write the timeline of ``trace`` to ``path`` (.png or .svg) atomically."""
-    write_atomic(path, render_plot(trace, check_plot_path(path)))
+    write_atomic(path, render_plot(trace, check_plot_path(path), steps, vms))

@@ -239,10 +239,13 @@ class TestVerify:
         assert code == 2
 
     def test_json(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """``--json`` prints one document; ``--section`` keeps only the sections named."""
+        """``--json`` prints one document on stdout (progress stays on stderr, ending with
+        the summary line); ``--section`` keeps only the sections named."""
         code, out, err = _run(capsys, "verify", "--json", "--section", "scenarios")
         doc = json.loads(out)
-        assert doc["ok"] is True and err == "", out + err
+        assert doc["ok"] is True and "Traceback" not in err, out + err
+        assert "[1/" in err and err.splitlines()[-1].startswith("verify: ok, ")
+        assert " s wall, " in err.splitlines()[-1] and err.endswith(" s CPU)\n")
         assert code == 0
         assert all(set(c) == {"section", "name", "ok", "summary", "seconds", "details"}
                    for c in doc["checks"])

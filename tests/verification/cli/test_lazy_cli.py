@@ -1,7 +1,8 @@
 """The CLI loads a command's engine only when that command runs (issue 10, item 4).
 
 ``dynmem --help`` and a mistyped command must answer without importing Z3, Hypothesis,
-networkx or matplotlib (their import is most of a cold start). Checked by which modules a
+networkx or matplotlib (their import is most of a cold start), nor rich or Jinja2 (loaded by
+a live progress display and an HTML page). Checked by which modules a
 fresh interpreter has loaded, not by time.
 """
 
@@ -15,7 +16,7 @@ import pytest
 
 from dynmem.verification.cli.main import COMMANDS, build_parser, load_command
 
-ENGINES = ("z3", "hypothesis", "networkx", "matplotlib")
+ENGINES = ("z3", "hypothesis", "networkx", "matplotlib", "rich", "jinja2")
 PROBE = """
 import sys
 from dynmem.verification.cli.main import main

@@ -76,6 +76,6 @@ def test_oracle_says_how_far_it_got() -> None:
     """``oracle`` interrupted: how many examples ran, exit 130, the IUT ended."""
     iut = f"{sys.executable} {EXAMPLES / 'reference_system_iut.py'}"
     outcome = interrupt_when(["oracle", "--iut", iut, "--examples", "100000"],
-                             "dynmem oracle: 10 examples", signal.SIGINT)
+                             "dynmem oracle: random phase", signal.SIGINT)
     expect_signal_exit(outcome, 130, "oracle: interrupted after ", " of 100000 examples",
                        "dynmem: interrupted")

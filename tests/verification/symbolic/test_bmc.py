@@ -214,11 +214,13 @@ class TestCli:
         assert dict(trace.notes)["mutant"] == "start_without_free_memory"
         assert len(trace.steps) == 2
 
-    def test_json_is_one_document_and_quiet(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_json_is_one_document(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """stdout holds the document alone; progress and the summary go to stderr."""
         code, out, err = _run(capsys, "bmc", "--vms", "1", "--depth", "1", "--json")
         data = json.loads(out)
         assert data["ok"] is True and data["status"] == "none" and data["max_depth"] == 1, out
-        assert code == 0 and err == ""
+        assert code == 0 and "[bmc depth 1] no violation" in err
+        assert err.splitlines()[-1].startswith("bmc: no violation up to depth 1 (")
 
     def test_json_counterexample(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = _run(capsys, "bmc", "--mutant", "settings_change_while_running",

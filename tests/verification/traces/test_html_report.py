@@ -23,6 +23,7 @@ from dynmem.verification.traces.html import (
     BANNER_BAD,
     BANNER_OK,
     CHANGED_COLOUR,
+    FieldView,
     render_report,
     vm_cell,
     write_report,
@@ -73,10 +74,12 @@ class TestContent:
     def test_changed_cells(self) -> None:
         """Only values that changed are highlighted."""
         trace = tc.planted_overcommit()
-        text, changed = vm_cell(trace.state_at(3).get_vm("vm4"), trace.state_at(4).get_vm("vm4"))
-        assert changed and '<span class="chg">running</span>' in text
-        text, changed = vm_cell(trace.state_at(3).get_vm("vm1"), trace.state_at(4).get_vm("vm1"))
-        assert not changed and "chg" not in text
+        cell = vm_cell(trace.state_at(3).get_vm("vm4"), trace.state_at(4).get_vm("vm4"))
+        assert cell.changed and FieldView("power", "running", "off") in cell.fields
+        cell = vm_cell(trace.state_at(3).get_vm("vm1"), trace.state_at(4).get_vm("vm1"))
+        assert not cell.changed and all(f.before is None for f in cell.fields)
+        page = render_report(trace)
+        assert '<span class="chg">running</span>' in page
 
 
 def test_write_report(tmp_path: Path) -> None:

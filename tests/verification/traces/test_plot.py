@@ -19,6 +19,7 @@ from matplotlib import image
 from dynmem.verification.errors import InputError
 from dynmem.verification.scenarios.scenario import load_scenario
 from dynmem.verification.scenarios.simulate import simulate
+from dynmem.verification.traces import plot
 from dynmem.verification.traces.plot import (
     DPI,
     LOST_COLOUR,
@@ -80,7 +81,7 @@ class TestImage:
         """2 and 16 VMs: the expected size, real content, one colour per VM."""
         trace = rc.many_vms(n)
         pixels = _pixels(render_plot(trace))
-        height = round(DPI * (4.2 + 2.1 * rows + 0.5))
+        height = round(DPI * (plot.HOST_IN + plot.PANEL_IN * rows + plot.LEGEND_IN))
         assert pixels.shape[:2] == (height, round(WIDTH_IN * DPI))
         assert float(pixels.std()) > 0.1  # not a blank or single-colour image
         rgb = np.round(pixels * 255).astype(np.uint32)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,23 @@ class TestCommand:
         code, _, _ = _run(capsys, "show", str(path), "--plot", str(plot), "--html", str(page))
         assert code == 1
         assert b"INV-PHYSICAL" in plot.read_bytes() and "vm4" in page.read_text("utf-8")
+
+    def test_plot_and_html_honour_steps_and_vm(self, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+        """--steps and --vm narrow the page's table and the timeline (its title says so)."""
+        trace = rc.partial_hot_add_leak()
+        path = _write(tmp_path, trace)
+        plot, page = tmp_path / "t.svg", tmp_path / "t.html"
+        code, _, _ = _run(capsys, "show", str(path), "--steps", "13:16", "--vm", "web",
+                          "--plot", str(plot), "--html", str(page))
+        assert code == 1
+        html = page.read_text("utf-8")
+        assert "<th>web</th>" in html and "<th>db</th>" not in html
+        assert "Showing steps 13..16 of 0..21 and VMs web of 2." in html
+        rows = [int(n) for n in re.findall(r'<td class="num">(\d+)</td><td class="event">', html)]
+        assert rows == [13, 14, 15, 16]
+        svg = plot.read_text("utf-8")
+        assert "showing 13..16" in svg and ">web (INV-CONSERVATION)<" in svg and ">db<" not in svg
 
     @pytest.mark.parametrize(("mutate", "message"), [
         (lambda d: d["states"][2].__setitem__("free_mib", 5),

@@ -22,6 +22,7 @@ from dynmem.model.invariants import BY_ID, INVARIANTS, Invariant
 from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.models import MutantVariant, get_variant, list_variants
 from dynmem.verification.symbolic.bmc import (
@@ -89,19 +90,24 @@ def run(args: argparse.Namespace) -> int:
     """Run BMC; print the trace (or JSON); write ITF if asked; exit 0/1 as documented."""
     variant, invariants = _check_usage(args)
     scope = symbolic_scope(args.vms) if args.symbolic else small_scope(args.vms)
-    if not args.json:
-        what = f"mutant {variant.name}" if variant else "the model"
-        print(f"[bmc] {what}, {scope.describe()}, depth 0..{args.depth}", file=sys.stderr)
+    board = Board()
+    what = f"mutant {variant.name}" if variant else "the model"
+    board.say(f"[bmc] {what}, {scope.describe()}, depth 0..{args.depth}")
 
-    def progress(depth: int, verdict: str, seconds: float) -> None:
-        word = {"unsat": "no violation", "sat": "VIOLATION"}.get(verdict, verdict)
-        print(f"[bmc depth {depth}] {word} ({seconds:.2f} s)", file=sys.stderr)
+    def line(done: int, total: int | None, text: str) -> str:
+        return f"[bmc depth {done - 1}] {text}"
 
     actions = variant.model.apply() if variant and variant.model else ACTIONS
     step_fn = variant.step if variant and variant.step else step
-    outcome = check_bmc(scope, args.depth, actions, invariants, step_fn, args.rlimit,
-                        None if args.json else progress,
-                        (("mutant", variant.name),) if variant else ())
+    with board.phase("bmc depths", args.depth + 1, line) as phase:
+        def progress(depth: int, verdict: str, seconds: float) -> None:
+            word = {"unsat": "no violation", "sat": "VIOLATION"}.get(verdict, verdict)
+            # every depth is a line of a log: a depth can take minutes at a larger scope
+            phase.update(depth + 1, f"{word} ({seconds:.2f} s)", keep=True)
+
+        outcome = check_bmc(scope, args.depth, actions, invariants, step_fn, args.rlimit,
+                            progress, (("mutant", variant.name),) if variant else ())
+    board.stop()
     trace = getattr(outcome, "trace", None)
     if args.out and trace is not None:
         write_itf(trace, args.out)
@@ -112,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_outcome(outcome, scope, variant, args.depth))
+    board.finish(f"bmc: no violation up to depth {args.depth}"
+                 if isinstance(outcome, NoViolation)
+                 else f"bmc: {outcome.status} at depth {outcome.depth}")
     return 0 if isinstance(outcome, NoViolation) else 1
 
 

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.errors import InputError
 from dynmem.verification.explore.config import PRESETS
 from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_text
@@ -56,17 +57,19 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-class _Progress:
-    """The progress line on stderr (unless ``quiet``); remembers the counts for a summary."""
+def _explore_line(states: int, total: int | None, text: str) -> str:
+    return f"explore: {states:,} states, {text}"
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet, self.counts = quiet, (0, 0, 0)
+
+class _Progress:
+    """Feeds the search's counts to its progress row; remembers them for a summary."""
+
+    def __init__(self, phase: Phase) -> None:
+        self.phase, self.counts = phase, (0, 0, 0)
 
     def __call__(self, states: int, edges: int, queued: int) -> None:
         self.counts = (states, edges, queued)
-        if not self.quiet:
-            print(f"\rexplore: {states:,} states, {edges:,} edges, {queued:,} queued",
-                  end="", file=sys.stderr, flush=True)
+        self.phase.update(states, f"{edges:,} edges, {queued:,} queued")
 
     def interrupted(self) -> str:
         states, edges, queued = self.counts
@@ -81,17 +84,17 @@ def run(args: argparse.Namespace) -> int:
                          f"must be one of {', '.join(map(str, sorted(PRESETS)))}")
     if args.max_states is not None and args.max_states <= 0:
         raise InputError("command line", "--max-states", args.max_states, "must be > 0")
-    progress = _Progress(args.json)
+    board = Board()
+    progress = _Progress(board.phase("explore", args.max_states, _explore_line))
     try:
         result = run_exploration(args.vms, mutant=args.mutant,
                                  symmetry=False if args.no_symmetry else None,
                                  on_progress=progress, memo=not args.no_memo,
                                  max_states=args.max_states, lifecycle=args.lifecycle)
     except KeyboardInterrupt:
-        print(f"\n{progress.interrupted()}", file=sys.stderr, flush=True)
+        board.finish(progress.interrupted())
         raise
-    if not args.json:
-        print(file=sys.stderr)
+    board.stop()
     if args.dot:
         write_text(args.dot, to_dot(result.exploration, *_dot_part(result)))
     if args.out and result.trace is not None:
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_report(result))
+    board.finish(f"explore: {'ok' if result.ok else 'FAILED'}, {result.states:,} states, "
+                 f"{result.edges:,} edges")
     return 0 if result.ok else 1
 
 

@@ -19,12 +19,14 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
 from dynmem.verification.explore.config import PRESETS
 from dynmem.verification.mutants.catalogue import get_mutant
@@ -104,27 +106,31 @@ def run_walk_command(args: argparse.Namespace) -> int:
     if bug is not None and bug.explore_lifecycle:
         space = with_vm_lifecycle(space)
 
-    def progress(episodes: int, steps: int) -> None:
-        if episodes % max(1, args.episodes // 50) and episodes != args.episodes:
-            return
-        done = episodes / args.episodes
-        bar = "#" * int(done * _BAR) + "." * (_BAR - int(done * _BAR))
-        print(f"\rwalk [{bar}] {episodes} episodes, {steps:,} steps", end="",
-              file=sys.stderr, flush=True)
-
-    result = run_walk(space, episodes=args.episodes, depth=args.depth, seed=args.seed or 0,
-                      step_fn=bug.reference_step if bug else step,
-                      plan=bug.policy if bug else compute_plan, mutant=args.mutant,
-                      refinement=not args.no_refinement,
-                      failure_dir=Path(args.out) if args.out else None,
-                      on_progress=None if args.json else progress)
+    board = Board()
+    with board.phase("walk", args.episodes, _bar_line("walk", "episodes")) as phase:
+        result = run_walk(space, episodes=args.episodes, depth=args.depth,
+                          seed=args.seed or 0, step_fn=bug.reference_step if bug else step,
+                          plan=bug.policy if bug else compute_plan, mutant=args.mutant,
+                          refinement=not args.no_refinement,
+                          failure_dir=Path(args.out) if args.out else None,
+                          on_progress=lambda n, steps: phase.update(n, f"{steps:,} steps"))
+    board.stop()
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(file=sys.stderr)
         sys.stdout.write(render_walk(result))
+    board.finish(f"fuzz: {'ok' if result.ok else 'FAILED'}, {args.episodes} walk episodes")
     return 0 if result.ok else 1
+
+
+def _bar_line(name: str, unit: str) -> Callable[[int, int | None, str], str]:
+    """The plain progress line of a campaign: ``fuzz [####......] 12 examples, ...``."""
+    def line(done: int, total: int | None, text: str) -> str:
+        share = min(1.0, done / total) if total else 0.0
+        bar = "#" * int(share * _BAR) + "." * (_BAR - int(share * _BAR))
+        return f"{name} [{bar}] {done} {unit}" + (f", {text}" if text else "")
+    return line
 
 
 def render_walk(result: WalkResult) -> str:
@@ -150,15 +156,12 @@ def run(args: argparse.Namespace) -> int:
     total = args.examples or get_settings(args.profile).max_examples
 
     seen = [0, 0]  # examples and steps so far: the summary of an interrupted campaign
+    board = Board()
+    phase = board.phase("fuzz", total, _bar_line("fuzz", "examples"))
 
     def progress(examples: int, steps: int, seconds: float) -> None:
         seen[:] = [examples, steps]
-        if args.json:
-            return
-        done = min(1.0, examples / total) if total else 0.0
-        bar = "#" * int(done * _BAR) + "." * (_BAR - int(done * _BAR))
-        print(f"\rfuzz [{bar}] {examples} examples, {steps:,} steps, {seconds:.1f} s",
-              end="", file=sys.stderr, flush=True)
+        phase.update(min(examples, total) if total else examples, f"{steps:,} steps")
 
     try:
         result = run_fuzz(args.profile, examples=args.examples, mutant=args.mutant,
@@ -166,17 +169,18 @@ def run(args: argparse.Namespace) -> int:
                           failure_dir=Path(args.out) if args.out else None,
                           on_progress=progress)
     except KeyboardInterrupt:
-        print(f"\nfuzz: interrupted after {seen[0]} of {total} examples ({seen[1]:,} steps); "
-              "no failure found in them", file=sys.stderr, flush=True)
+        board.finish(f"fuzz: interrupted after {seen[0]} of {total} examples "
+                     f"({seen[1]:,} steps); no failure found in them")
         raise
-    if not args.json:
-        print(file=sys.stderr)
+    board.stop()
     reachable = get_reachable_pairs()
     if args.json:
         json.dump(result.to_json(reachable), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_statistics(result, reachable))
+    board.finish(f"fuzz: {'ok' if result.ok else 'FAILED'}, {result.examples} examples, "
+                 f"{result.steps:,} steps")
     return 0 if result.ok else 1
 
 

@@ -25,6 +25,7 @@ from dynmem.model.concrete_steps import is_allowed as model_is_allowed
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import initial_state
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.conformance import (
     ConformanceResult,
     check_policy,
@@ -110,27 +111,25 @@ def _positive(text: str) -> int:
     return value
 
 
-class _Progress:
-    """The one-line progress on stderr (rewritten with ``\\r``; ended by ``done``)."""
+def _oracle_line(count: int, total: int | None, text: str) -> str:
+    plural = "" if count == 1 else "s"
+    return f"dynmem oracle: {count} example{plural}" + (f", {text}" if text else "")
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet, self.shown = quiet, False
-        self.count = self.shrink_runs = 0  # for the summary of an interrupted run
+
+class _Progress:
+    """The random phase's progress row (opened at its first example); remembers the counts
+    for the summary of an interrupted run."""
+
+    def __init__(self, board: Board, total: int) -> None:
+        self.board, self.total = board, total
+        self.phase: Phase | None = None
+        self.count = self.shrink_runs = 0
 
     def __call__(self, count: int, shrink_runs: int) -> None:
         self.count, self.shrink_runs = count, shrink_runs
-        if self.quiet or (count % 10 and not shrink_runs) or shrink_runs % 10:
-            return
-        text = f"{count} examples" + (f", shrinking ({shrink_runs} runs)" if shrink_runs
-                                      else "")
-        print(f"\rdynmem oracle: {text}", end="", file=sys.stderr, flush=True)
-        self.shown = True
-
-    def done(self) -> None:
-        """End the progress line so that what follows starts on a line of its own."""
-        if self.shown:
-            print("", file=sys.stderr, flush=True)
-            self.shown = False
+        if self.phase is None:
+            self.phase = self.board.phase("oracle random phase", self.total, _oracle_line)
+        self.phase.update(count, f"shrinking ({shrink_runs} runs)" if shrink_runs else "")
 
 
 def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
@@ -145,17 +144,25 @@ def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
 
 
 def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
-                vms: int, quiet: bool) -> SearchResult:
+                vms: int, board: Board) -> SearchResult:
     """The exhaustive phase over the presets of 1..``vms`` VMs, stopping at the first
     failure; ``phases`` says what each preset covered."""
     phases: list[dict[str, object]] = []
     for n in range(1, vms + 1):
         config = get_preset(kind, n)
-        if not quiet:
-            print(f"dynmem oracle: exhaustive phase, preset {config.name} ...", file=sys.stderr,
-                  flush=True)
-        check = check_policy if kind == "policy" else check_system
-        found = check(driver, config, mode, is_allowed)
+        board.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
+
+        def line(states: int, total: int | None, text: str, name: str = config.name) -> str:
+            return f"dynmem oracle: exhaustive {name}: {states:,} states, {text}"
+
+        with board.phase(f"oracle exhaustive {config.name}", None, line) as phase:
+            def progress(states: int, asked: int, phase: Phase = phase) -> None:
+                phase.update(states, f"{asked:,} requests")
+
+            if kind == "policy":  # a spinner and the time (plans are fetched in one batch)
+                found = check_policy(driver, config, mode, is_allowed)
+            else:
+                found = check_system(driver, config, mode, is_allowed, progress=progress)
         phases.append(describe_phase(found))
         if found.failure is not None:
             return SearchResult(0, found.failure, 0, phases=tuple(phases), notes=(
@@ -186,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
     is_allowed: IsAllowed = model_is_allowed
     model = "dynmem.model.concrete_steps.is_allowed"
     driver = SubprocessIut(args.iut, timeout=args.timeout)
-    progress = _Progress(args.json)
+    board = Board()
+    progress = _Progress(board, args.examples)
     try:
         try:
             check_hello(driver.hello(kind, mode), kind)
@@ -195,18 +203,18 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = _phases(args, driver, kind, mode, is_allowed, progress)
     except IutUnusable as err:
-        progress.done()
+        board.stop()
         print(f"dynmem: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        progress.done()
         shrinking = (f"; a failure was being shrunk ({progress.shrink_runs} runs)"
                      if progress.shrink_runs else "; no failure found in them")
-        print(f"oracle: interrupted after {progress.count} of {args.examples} examples"
-              f"{shrinking}", file=sys.stderr, flush=True)
+        driver.close()  # before the summary: the IUT's CPU time counts once it has ended
+        board.finish(f"oracle: interrupted after {progress.count} of {args.examples} "
+                     f"examples{shrinking}")
         raise
     finally:
-        progress.done()
+        board.stop()
         driver.close()
     if args.out:
         write_report(Path(args.out), result, kind, mode, args.iut, model)
@@ -214,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report_to_json(result, kind, mode, args.iut, model), indent=2))
     else:
         sys.stdout.write(report_text(result, kind, mode, args.iut, model))
+    board.finish(f"oracle: {'pass' if result.failure is None else 'FAIL'}, "
+                 f"{result.examples} random examples")
     return 0 if result.failure is None else 1
 
 
@@ -223,9 +233,10 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
     --exhaustive); the first failure ends the run."""
     first = SearchResult(0, None, 0)
     if not args.no_exhaustive:
-        first = _exhaustive(driver, kind, mode, is_allowed, args.vms, args.json)
+        first = _exhaustive(driver, kind, mode, is_allowed, args.vms, progress.board)
         if first.failure is not None or args.exhaustive:
             return first
+    progress.board.say(f"dynmem oracle: random phase, {args.examples} examples ...")
     found = search(driver, kind, mode, get_default_source(kind, args.max_steps),
                    args.examples, args.seed, is_allowed, args.shrink_replays, progress)
     # The cells of presets 1 and 2 (preset 3's would take minutes to list).

@@ -20,6 +20,7 @@ from typing import Any
 from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.reference.events import EVENT_TYPES
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.codec import event_to_json
 from dynmem.verification.errors import InputError
 from dynmem.verification.symbolic.inductive import check_inductive
@@ -87,16 +88,22 @@ def run(args: argparse.Namespace) -> int:
     _check_usage(args)
     model = Model()
     runs = []
+    board = Board()
     for n_vms in get_sizes(args):
         scope = "any N" if n_vms is None else f"N={n_vms}"
 
-        def progress(done: int, total: int, outcome: Outcome, scope: str = scope) -> None:
-            if outcome.status != "proved" or done == total or done % 200 == 0:
-                print(f"[{scope} {done}/{total}] {outcome.obligation.label}: "
-                      f"{outcome.status}", file=sys.stderr)
+        def line(done: int, total: int | None, text: str, scope: str = scope) -> str:
+            return f"[{scope} {done}/{total}] {text}"
 
-        runs.append(check_inductive(n_vms, model, args.rlimit, args.jobs,
-                                    progress=None if args.json else progress))
+        with board.phase(f"prove {scope}", None, line) as phase:
+            def progress(done: int, total: int, outcome: Outcome, phase: Phase = phase) -> None:
+                # a CTI or an unknown is a line of a log at once
+                phase.update(done, f"{outcome.obligation.label}: {outcome.status}", total,
+                             keep=outcome.status != "proved")
+
+            runs.append(check_inductive(n_vms, model, args.rlimit, args.jobs,
+                                        progress=progress))
+    board.stop()
     ok = all(r.ok for r in runs)
     support = compute_support(runs, model)
     if args.json:
@@ -107,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         if args.triage:
             sys.stdout.write(render_triage_runs((o for r in runs for o in r.outcomes), model,
                                                 rlimit=args.rlimit))
+    count = sum(len(r.outcomes) for r in runs)
+    board.finish(f"prove: {'PROVED' if ok else 'NOT PROVED'}, {count} obligations")
     return 0 if ok else 1
 
 

@@ -36,10 +36,11 @@ def register(subparsers: Any) -> None:
                         help="show every VM and field at every step, not only changes")
     parser.add_argument("--steps", metavar="A:B",
                         help="show steps A..B only (both included; A:, :B and N work too; "
-                             "0 is the initial state)")
+                             "0 is the initial state); the plot and the page too")
     parser.add_argument("--vm", metavar="NAME", action="append",
                         help="show rows for this VM only (repeatable); events and findings "
-                             "are always shown")
+                             "are always shown; the plot's and the page's VM panels and "
+                             "columns too")
     options.add_ascii(parser)
     options.add_plot(parser, "the memory timeline as a PNG or SVG image", "FILE.png|svg")
     options.add_html(parser, "the plot, the step table, the blame and the settings")
@@ -53,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     vms = check_vm_names(trace, args.vm) if args.vm else None
     if args.plot:
         check_plot_path(args.plot)
-        write_plot(trace, args.plot)
+        write_plot(trace, args.plot, steps, vms)
     if args.html:
-        write_report(trace, args.html, title=args.file)
+        write_report(trace, args.html, title=args.file, steps=steps, vms=vms)
     sys.stdout.write(render_show(trace, full=args.full, vms=vms, steps=steps,
                                  ascii=args.ascii))
     for sentence in check.sentences():  # where the file's own verdict was wrong

@@ -3,8 +3,10 @@
 Runs every check of every section of ``verification/suite/runner.py`` and prints a summary
 table (per check, then per section: checks, passed, failed, time).
 
-Exit 0 only if every check passes, 1 otherwise. Progress goes to stderr (quiet with
-``--json``, which prints exactly one JSON document on stdout). ``--junit`` writes JUnit XML
+Exit 0 only if every check passes, 1 otherwise. Progress goes to stderr (``cli/progress.py``:
+a live display on a terminal, each check's own bar included; plain lines in a log), also
+with ``--json``, which prints exactly one JSON document on stdout; the last stderr line is
+the verdict with the wall and CPU time. ``--junit`` writes JUnit XML
 (one test case per check) for CI; ``--html`` a report page that links each counterexample's
 own report and trace. ``--rlimit`` is the Z3 resource budget of every solver check (a count,
 so the verdicts do not depend on the machine's load).
@@ -20,8 +22,15 @@ from typing import Any
 from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.verification.atomic import check_output_folder
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError, Terminated
-from dynmem.verification.suite.checks import Budgets, Check, CheckResult, Interruption
+from dynmem.verification.suite.checks import (
+    Budgets,
+    Check,
+    CheckResult,
+    Interruption,
+    reporting_to,
+)
 from dynmem.verification.suite.html import traces_folder, write_verify_report
 from dynmem.verification.suite.junit import write_junit
 from dynmem.verification.suite.runner import collect_checks, run_check
@@ -57,29 +66,49 @@ def run(args: argparse.Namespace) -> int:
     if args.html:  # the counterexamples' folder, checked before hours of work
         check_output_folder(traces_folder(args.html))
     results: list[CheckResult] = []
+    board = Board()
     try:
-        for index, check in enumerate(checks, start=1):
-            results.append(_run_one(check, index, len(checks), quiet=args.json))
+        with board.phase("verify", len(checks), _suite_line) as suite:
+            for index, check in enumerate(checks, start=1):
+                suite.update(index - 1, f"{check.section}/{check.name}", force=True)
+                results.append(_run_one(board, check, index, len(checks)))
     except KeyboardInterrupt as stop:
+        board.stop()
         word = "terminated" if isinstance(stop, Terminated) else "interrupted"
         cut = Interruption(tuple((c.section, c.name) for c in checks[len(results):]), word)
         _finish(args, results, cut)
-        print(f"verify: {cut.sentence(results)}", file=sys.stderr, flush=True)
+        board.finish(f"verify: {cut.sentence(results)}")
         raise
-    return _finish(args, results, None)
+    board.stop()
+    code = _finish(args, results, None)
+    passed = sum(r.ok for r in results)
+    board.finish(f"verify: {'ok' if code == 0 else 'FAILED'}, {passed}/{len(results)} checks "
+                 "passed")
+    return code
 
 
-def _run_one(check: Check, index: int, total: int, quiet: bool) -> CheckResult:
-    """Run one check, with its progress line on stderr unless ``quiet``."""
-    live = sys.stderr.isatty()
-    if not quiet:  # progress: what runs now (a log keeps it), then its verdict
-        print(f"[{index}/{total}] {check.section}/{check.name} ...",
-              end="\r" if live else "\n", file=sys.stderr, flush=True)
-    result = run_check(check)
-    if not quiet:
-        word = "ok" if result.ok else "FAIL"
-        print(f"[{index}/{total}] {result.section}/{result.name}: {word} "
-              f"({result.seconds:.2f} s)", file=sys.stderr, flush=True)
+def _suite_line(done: int, total: int | None, text: str) -> str:
+    """The plain line as a check starts (a log shows what runs now)."""
+    return f"[{done + 1}/{total}] {text} ..."
+
+
+def _run_one(board: Board, check: Check, index: int, total: int) -> CheckResult:
+    """Run one check with its own progress row (fed by the check's ``report_progress``),
+    then its verdict as a permanent line."""
+    name = f"[{index}/{total}] {check.section}/{check.name}"
+
+    def line(done: int, of: int | None, what: str) -> str:
+        count = f"{done:,}/{of:,}" if of is not None else f"{done:,}"
+        return f"{name}: {count} {what}".rstrip()
+
+    with board.phase(f"{check.section}/{check.name}", None, line) as phase:
+        def tick(done: int, of: int | None, what: str) -> None:
+            phase.update(done, what, of)
+
+        with reporting_to(tick):
+            result = run_check(check)
+    word = "ok" if result.ok else "FAIL"
+    board.say(f"{name}: {word} ({result.seconds:.2f} s)")
     return result
 
 
