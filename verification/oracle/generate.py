@@ -187,7 +187,8 @@ def refused_lifecycle_events(state: DmState) -> list[Event]:
     that does not run, a reset without a channel or whose ballooned pages do not fit, the
     stuck timer without a transaction, an arrival of a VM that exists elsewhere here or
     whose memory is odd, outside startup..maximum or not free."""
-    out: list[Event] = [Save(_GHOST), Restore(_GHOST), MigrateIn(_GHOST, 512)]
+    out: list[Event] = [Save(_GHOST), Restore(_GHOST), GuestRestart(_GHOST),
+                        MigrateIn(_GHOST, 512)]
     for vm in state.vms:
         name = vm.name
         out += [Restore(name), StartAdmit(name), StartAbort(name), Save(name),
@@ -357,11 +358,13 @@ class EnabledEvents:
     def _lifecycle(self, draw: Draw, state: DmState) -> Event | None:
         """A lifecycle event: half the time, while a VM is saved or a start waits, its
         restore or admit whether its memory is free or not (the guards where an IUT
-        overcommits); else one the reference accepts, or (adversarial, one in five) one it
+        overcommits), or the stuck timer of a transaction in flight; else one the reference accepts, or (adversarial, one in five) one it
         refuses."""
         guarded: list[Event] = [Restore(vm.name) if vm.power == Power.SAVED
                                 else StartAdmit(vm.name) for vm in state.vms
                                 if vm.power in (Power.SAVED, Power.STARTING)]
+        guarded += [StuckTimeout(vm.name) for vm in state.vms  # the host's stuck timer
+                    if vm.running and vm.txn != TxnKind.NONE and not vm.stuck]
         if guarded and draw(st.integers(0, 1)) == 0:
             return _pick(draw, guarded)
         if self.adversarial and draw(st.integers(0, 4)) == 4:

@@ -76,6 +76,7 @@ from dynmem.verification.properties.coverage import Coverage, get_pairs
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.progress import (
     check_fixed_point,
+    check_squeeze_order,
     describe_unsettled,
     settle_fairly,
 )
@@ -449,8 +450,9 @@ class DmMachine(RuleBasedStateMachine):
     @invariant()
     def every_step_checks(self) -> None:
         """After every rule, on each new step: R-REJECT (a rejected event returns the same
-        state), refinement (the model allows every accepted step) and every invariant of the
-        registry (its concrete form, through ``check_transition``).
+        state), refinement (the model allows every accepted step), every invariant of the
+        registry (its concrete form, through ``check_transition``) and, on a tick,
+        PROG-RECLAIM-ORDER (``check_squeeze_order``).
 
         One ``@invariant`` method, not one per registry entry: Hypothesis's fixed cost per
         invariant method was a third of the run time. Violations still name their entry.
@@ -466,8 +468,11 @@ class DmMachine(RuleBasedStateMachine):
                 if why is not None:
                     self.fail(f"refinement: the model does not allow {_wire(ev)}: {why}")
             broken = _get_checker(self.registry).check_transition(pre, ev, result.state)
+            if result.sent:  # a tick's plan: the order it squeezes VMs in
+                broken = broken + check_squeeze_order(pre, result.sent)
             if broken:
-                self.fail(f"{broken[0].invariant} ({broken[0].clause}): {broken[0].message}")
+                self.fail(f"{broken[0].invariant} ({broken[0].clause}): {broken[0].message}",
+                          tuple(v for v in broken if v.invariant.startswith("PROG-")))
 
     def teardown(self) -> None:
         """Steer towards new coverage pairs; count event kinds for the statistics."""
