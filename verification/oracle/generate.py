@@ -358,8 +358,8 @@ class EnabledEvents:
     def _lifecycle(self, draw: Draw, state: DmState) -> Event | None:
         """A lifecycle event: half the time, while a VM is saved or a start waits, its
         restore or admit whether its memory is free or not (the guards where an IUT
-        overcommits), or the stuck timer of a transaction in flight; else one the reference accepts, or (adversarial, one in five) one it
-        refuses."""
+        overcommits), or the stuck timer of a transaction in flight; else one the reference
+        accepts, or (adversarial, one in five) one it refuses."""
         guarded: list[Event] = [Restore(vm.name) if vm.power == Power.SAVED
                                 else StartAdmit(vm.name) for vm in state.vms
                                 if vm.power in (Power.SAVED, Power.STARTING)]

@@ -2,8 +2,9 @@
 
 Invariants on explored states (``InvariantCache``, same verdicts as the registry of
 ``model/invariants.py`` with less work), the progress properties PROG-* (``check_fixed_point``,
-``settle_fairly``; ``check_squeeze_order`` on each tick), behaviour coverage (``Coverage``: event kind x channel/transaction state)
-and the table of pairs exploration reaches (``REACHABLE_PAIRS``).
+``settle_fairly``; ``check_squeeze_order`` on each tick), behaviour coverage (``Coverage``:
+event kind x channel/transaction state) and the table of pairs exploration reaches
+(``REACHABLE_PAIRS``).
 """
 
 from dynmem.verification.properties.coverage import Coverage, get_pairs

@@ -16,8 +16,8 @@ from collections.abc import Collection, Sequence
 
 from dynmem.model.invariants import Violation
 from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, Power, TxnKind
-from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.environment import Settled, compute_honest_message, settle
+from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm, compute_target
 from dynmem.reference.step import Plan, Step, step
@@ -91,7 +91,9 @@ def check_squeeze_order(state: DmState, sent: Sequence[Event]) -> list[Violation
                if vm.power == Power.STARTING or (is_managed(vm) and get_need(vm) > 0)]
     found = []
     for request in sent:
-        vm = state.get_vm(request.vm) if isinstance(request, BalloonRequest) else None
+        if not isinstance(request, BalloonRequest):
+            continue
+        vm = state.get_vm(request.vm)
         if vm is None:
             continue
         target = compute_target(vm.report_mib, vm.settings)
