@@ -17,10 +17,10 @@ from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import initial_state
 from dynmem.verification.cli.main import main
 from dynmem.verification.codec import state_to_json
+from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.observation import requests_from_json
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
 from dynmem.verification.oracle.wire import serve_jsonl
-from dynmem.verification.errors import InputError
 
 # (event, the field path's tail, the value shown): one per field of every lifecycle kind
 BAD_EVENTS: list[tuple[dict[str, Any], str, Any]] = [
