@@ -83,10 +83,14 @@ def check_fixed_point(state: DmState) -> list[Violation]:
 
 
 def check_squeeze_order(state: DmState, sent: Sequence[Event]) -> list[Violation]:
-    """PROG-RECLAIM-ORDER on a tick sent in ``state``: a balloon request that takes a VM
-    below its target squeezes it, and a VM is squeezed only for a waiting VM of strictly
-    higher weight: a start waiting for reclaim (P-RECLAIM) or a managed VM that is short
-    (P-CONTENTION). A balloon down to the target (P-GIVE-BACK) is no squeeze."""
+    """PROG-RECLAIM-ORDER on a tick sent in ``state`` while a start waits for reclaim: a
+    balloon request that takes a VM below its target squeezes it, and a VM is squeezed only
+    for a waiting VM of strictly higher weight: a start waiting for reclaim (P-RECLAIM) or a
+    managed VM that is short (P-CONTENTION). A balloon down to the target (P-GIVE-BACK) is
+    no squeeze. Ticks without a waiting start are left to PROG-WEIGHT-ORDER and
+    PROG-FIXED-POINT (a policy that balloons a VM at its target for nobody oscillates)."""
+    if not any(vm.power == Power.STARTING for vm in state.vms):
+        return []
     waiting = [vm for vm in state.vms
                if vm.power == Power.STARTING or (is_managed(vm) and get_need(vm) > 0)]
     found = []
