@@ -103,4 +103,4 @@ def test_runner_times_out_a_hanging_iut(tmp_path: Path) -> None:
     hung = _runner(tmp_path, "sleep 600", "--timeout", "0.2")
     assert hung.returncode == 1
     assert "FAIL start_static_vm: timed out after 0.2 s" in hung.stdout
-    assert "0 passed, 20 failed, 2 not run" in hung.stdout
+    assert "0 passed, 30 failed, 2 not run" in hung.stdout
