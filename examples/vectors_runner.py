@@ -10,8 +10,8 @@ Standard library only, meant to be imitated in any language. Write the vectors w
 Runs every "exact" and "reject" case (with --any-policy only those whose meta says
 "policy_free": an IUT with its own balancing policy must pass them; with --no-lifecycle not
 those whose meta says "lifecycle": an IUT without specs/lifecycle.md skips them; refinement
-cases need a model checker: use ``dynmem oracle`` or ``dynmem check-trace``). Each case starts the IUT
-afresh and must finish within --timeout seconds (default 10), or the IUT is killed and the
+cases need a model checker: use ``dynmem oracle`` or ``dynmem check-trace``). Each case starts
+the IUT afresh and must finish within --timeout seconds (default 10), or the IUT is killed and the
 case fails. Prints PASS/FAIL per case and a summary line. Exit 0: every case passed; 1: a
 case failed; 2: bad usage (no such folder, no vectors in it).
 """
