@@ -74,11 +74,8 @@ def register(subparsers: Any) -> None:
                         help="run only the bounded-exhaustive phase")
     parser.add_argument("--no-exhaustive", action="store_true",
                         help="run only the random phase")
-    parser.add_argument("--lifecycle", action="store_true",
-                        help="the IUT implements specs/lifecycle.md: both phases add guest "
-                             "restarts, channel resets, the stuck timer, save/restore, "
-                             "migration and starts that wait for reclaim (presets NAME+lifecycle"
-                             "; 1 VM: 635 states, 2 VMs: 113,953 states: minutes)")
+    options.add_lifecycle(parser, "to both phases, for an IUT that implements them; presets "
+                                  "NAME+lifecycle: 1 VM 635 states, 2 VMs 113,953: minutes")
     options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs; 3 is "
                                "700,978 states for a system, 305,116 with three weights for a "
                                "policy: minutes", choices=(1, 2, 3))
