@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oracle_helpers import EXAMPLES, PYTHON
+from oracle_helpers import EXAMPLES, PYTHON, load_example
 
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.reference.environment import enabled_events
@@ -27,12 +27,12 @@ from dynmem.reference.events import (
 )
 from dynmem.reference.step import Step, step
 from dynmem.verification.cli.main import main
-from dynmem.verification.conformance import check_system, get_preset
+from dynmem.verification.conformance import check_policy, check_system, get_preset
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.oracle.checktrace import check_log
 from dynmem.verification.oracle.generate import get_default_source
 from dynmem.verification.oracle.iut import InProcessIut, Observed
-from dynmem.verification.oracle.judge import INVARIANT
+from dynmem.verification.oracle.judge import INVARIANT, NO_PROGRESS
 from dynmem.verification.oracle.loggen import log_initial
 from dynmem.verification.oracle.logwriter import format_log
 from dynmem.verification.oracle.observation import observe
@@ -104,6 +104,20 @@ def test_restore_at_startup_is_caught_with_a_shortest_trace(tmp_path: Path) -> N
     assert report["violations"][0]["invariant"] == "INV-PHYSICAL"
     assert report["steps"] == 4 and report["event"] == {"kind": "restore", "vm": "hi"}
     assert [p["preset"] for p in report["phases"]] == ["1vm+lifecycle", "2vm+lifecycle"]
+
+
+@pytest.mark.slow  # the whole 2vm+lifecycle graph with the policy's plans: about 30 s CPU
+def test_reclaim_of_any_weight_is_caught_as_no_progress() -> None:
+    """The planted policy (examples/buggy_iuts/reclaim_any_weight.py) squeezes a
+    higher-weight VM for a waiting start: the exhaustive phase of 2vm+lifecycle reports
+    no-progress PROG-RECLAIM-ORDER with a shortest trace of 7 events."""
+    iut = load_example("buggy_iuts/reclaim_any_weight.py").make_iut()
+    found = check_policy(InProcessIut(iut), get_preset("policy", 2, True), "refinement",
+                         is_allowed)
+    assert found.failure is not None and found.failure.divergence is not None
+    divergence = found.failure.divergence
+    assert (divergence.cls, divergence.detail) == (NO_PROGRESS, "PROG-RECLAIM-ORDER")
+    assert len(found.failure.events) == 7
 
 
 def _lifecycle_log(step_fn: Step, events: int, seed: int) -> Iterator[tuple[Event, Observed]]:
