@@ -5,12 +5,13 @@ Standard library only, meant to be imitated in any language. Write the vectors w
 ``dynmem vectors VECTORS_DIR``, then:
 
     python3 examples/vectors_runner.py VECTORS_DIR "python3 my_host.py" [--any-policy]
-                                       [--timeout SECONDS]
+                                       [--no-lifecycle] [--timeout SECONDS]
 
 Runs every "exact" and "reject" case (with --any-policy only those whose meta says
-"policy_free": an IUT with its own balancing policy must pass them; refinement cases need a
-model checker: use ``dynmem oracle`` or ``dynmem check-trace``). Each case starts the IUT
-afresh and must finish within --timeout seconds (default 10), or the IUT is killed and the
+"policy_free": an IUT with its own balancing policy must pass them; with --no-lifecycle not
+those whose meta says "lifecycle": an IUT without specs/lifecycle.md skips them; refinement
+cases need a model checker: use ``dynmem oracle`` or ``dynmem check-trace``). Each case starts
+the IUT afresh and must finish within --timeout seconds (default 10), or the IUT is killed and the
 case fails. Prints PASS/FAIL per case and a summary line. Exit 0: every case passed; 1: a
 case failed; 2: bad usage (no such folder, no vectors in it).
 """
@@ -82,10 +83,12 @@ def drive(iut, meta, events, steps, pre):
         before = answer.get("observed")
 
 
-def run_case(case, command, any_policy, timeout):
+def run_case(case, command, any_policy, timeout, lifecycle=True):
     """'ok', a failure message, or None for a case this runner does not run."""
     meta, events, steps, pre = read_case(case)
     if meta["kind"] not in ("exact", "reject") or (any_policy and not meta["policy_free"]):
+        return None
+    if not lifecycle and meta.get("lifecycle", False):
         return None
     # A session of its own, so that the watchdog stops the shell and everything it started.
     iut = subprocess.Popen(command, shell=True, text=True, stdin=subprocess.PIPE,
@@ -132,6 +135,9 @@ def parse_args(argv):
                         help='command that starts the IUT, e.g. "python3 my_host.py"')
     parser.add_argument("--any-policy", action="store_true",
                         help="the IUT has its own balancing policy: run only policy-free cases")
+    parser.add_argument("--no-lifecycle", action="store_true",
+                        help="the IUT does not implement specs/lifecycle.md: skip the cases "
+                             "whose meta says \"lifecycle\"")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="time limit of one case, IUT start included (default 10)")
     return parser.parse_args(argv)
@@ -151,7 +157,8 @@ def main(argv=None):
         return 2
     counts = {"passed": 0, "failed": 0, "not run": 0}
     for case in cases:
-        outcome = run_case(case, args.command, args.any_policy, args.timeout)
+        outcome = run_case(case, args.command, args.any_policy, args.timeout,
+                           not args.no_lifecycle)
         if outcome is None:
             counts["not run"] += 1
             continue
@@ -159,7 +166,8 @@ def main(argv=None):
         print(("PASS " if outcome == "ok" else "FAIL ") + case.name
               + ("" if outcome == "ok" else f": {outcome}"), flush=True)
     print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['not run']} not run "
-          "(refinement cases, or not policy-free with --any-policy)")
+          "(refinement cases, or not policy-free with --any-policy, or lifecycle cases with "
+          "--no-lifecycle)")
     return 1 if counts["failed"] else 0
 
 

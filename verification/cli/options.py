@@ -25,6 +25,15 @@ def add_json(parser: argparse.ArgumentParser) -> None:
                         help="print one JSON document on stdout instead of the text")
 
 
+def add_lifecycle(parser: argparse.ArgumentParser, note: str) -> None:
+    """``--lifecycle``: the events of specs/lifecycle.md too; ``note`` says where and what
+    it costs."""
+    parser.add_argument("--lifecycle", action="store_true",
+                        help="add the events of specs/lifecycle.md: guest restarts, channel "
+                             "resets, the stuck timer, save/restore, migration and starts "
+                             f"that wait for reclaim ({note})")
+
+
 def add_trace_out(parser: argparse.ArgumentParser, trace: str) -> None:
     """``--out TRACE.itf.json``: where to write ``trace`` (e.g. "the counterexample trace")."""
     parser.add_argument("--out", metavar="TRACE.itf.json",

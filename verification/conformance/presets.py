@@ -7,6 +7,10 @@ shows; ``POLICY_THREE`` gives the three VMs three weights (8000, 5000, 2000) on 
 6 MiB above their startups, and fewer environment choices (honest guests, demand 0 or 32, no
 explicit DM request events: a policy is judged on its plans, and the harness plays every
 other event with the reference). It has 305,116 states.
+
+With ``lifecycle`` (``dynmem oracle --lifecycle``) each preset also offers the events of
+specs/lifecycle.md (``ExploreConfig.vm_lifecycle``: restarts, channel resets, the stuck
+timer, save/restore, migration, starts that wait for reclaim), named ``NAME+lifecycle``.
 """
 
 from __future__ import annotations
@@ -27,14 +31,16 @@ POLICY_THREE = ExploreConfig(
 )
 
 
-def get_preset(kind: str, vms: int) -> ExploreConfig:
-    """The preset the exhaustive phase uses for an IUT of ``kind`` with ``vms`` VMs.
+def get_preset(kind: str, vms: int, lifecycle: bool = False) -> ExploreConfig:
+    """The preset the exhaustive phase uses for an IUT of ``kind`` with ``vms`` VMs, with the
+    lifecycle events if ``lifecycle``.
 
     Raises
     ------
     InputError
         If there is no preset of that size.
     """
-    if kind == "policy" and vms == 3:
-        return POLICY_THREE
-    return get_config(vms)
+    config = POLICY_THREE if kind == "policy" and vms == 3 else get_config(vms)
+    if lifecycle:
+        config = attrs.evolve(config, name=f"{config.name}+lifecycle", vm_lifecycle=True)
+    return config

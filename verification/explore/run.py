@@ -18,6 +18,7 @@ from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.search import ProgressCallback, explore
 from dynmem.verification.explore.traces import counterexample_trace, progress_trace
 from dynmem.verification.mutants.catalogue import get_mutant
+from dynmem.verification.properties.progress import GRAPH_PROPERTIES
 from dynmem.verification.traces.trace import Trace
 
 
@@ -121,7 +122,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     bug = get_mutant(mutant) if mutant else None
     if (lifecycle or (bug is not None and bug.explore_lifecycle)) and not cfg.vm_lifecycle:
         cfg = attrs.evolve(cfg, name=f"{cfg.name}+lifecycle", vm_lifecycle=True)
-    targets = [b for b in bug.breaks if not b.startswith("PROG")] if bug else []
+    # The graph properties are judged on the finished graph; the others on each step.
+    targets = [b for b in bug.breaks if b not in GRAPH_PROPERTIES] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,
                  on_progress=on_progress, memo=memo)
          if bug else explore(cfg, on_progress=on_progress, memo=memo))

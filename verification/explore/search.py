@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from dynmem.model.invariants import BY_ID, Violation
 from dynmem.reference.environment import compute_honest_message
@@ -44,6 +44,7 @@ from dynmem.verification.explore.progress import find_progress_violations
 from dynmem.verification.explore.symmetry import Canonicalizer
 from dynmem.verification.properties.coverage import Coverage, compute_reason_key
 from dynmem.verification.properties.invariants import InvariantCache
+from dynmem.verification.properties.progress import check_squeeze_order
 
 ProgressCallback = Callable[[int, int, int], None]
 
@@ -180,14 +181,19 @@ class _Search:
                         out: list[_Step]) -> None:
         result = self.x.step_fn(state, event)
         if result.reason is None:
-            out.append(self.get_step(state, event, result.state, progress))
+            out.append(self.get_step(state, event, result.state, progress, result.sent))
 
-    def get_step(self, state: DmState, event: Event, post: DmState, progress: bool) -> _Step:
+    def get_step(self, state: DmState, event: Event, post: DmState, progress: bool,
+                 sent: Sequence[Event] = ()) -> _Step:
+        """The step and what it breaks: every invariant, and on a tick the order in which
+        its balloons squeeze VMs (PROG-RECLAIM-ORDER)."""
         if post.host != state.host:
             raise ValueError(f"{event!r} changed the host settings: {state.host} -> "
                              f"{post.host}")
-        return (KIND_INDEX[type(event)], event, post.free_mib, post.vms, progress,
-                self.checker.check_step(state, event, post))
+        broken = self.checker.check_step(state, event, post)
+        if sent:
+            broken = broken + check_squeeze_order(state, sent)
+        return (KIND_INDEX[type(event)], event, post.free_mib, post.vms, progress, broken)
 
     def compute_edges_directly(self, state: DmState) -> tuple[list[_Step], bool]:
         """``compute_edges`` stepping every candidate (and recording coverage if asked)."""
@@ -203,7 +209,8 @@ class _Search:
                     self.rejections[key] = self.rejections.get(key, 0) + 1
                 continue
             out.append(self.get_step(state, event, result.state,
-                                     isinstance(event, BalancerTick) or event in honest))
+                                     isinstance(event, BalancerTick) or event in honest,
+                                     result.sent))
             if cov is not None:
                 cov.record(state, event, None, result.sent)
         return out, not honest and not x.plan(state)

@@ -18,7 +18,14 @@ from typing import Any
 
 import attrs
 
-from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MEMORY_UNIT_MIB, Channel, TxnKind
+from dynmem.model.vocabulary import (
+    MAX_MAXIMUM_MIB,
+    MAX_WEIGHT,
+    MEMORY_UNIT_MIB,
+    Channel,
+    Power,
+    TxnKind,
+)
 from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
@@ -313,6 +320,22 @@ def _admit_without_free(state: DmState, event: StartAdmit) -> StepResult:
     return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.settings.startup_mib))
 
 
+def _starts_outweigh_all(state: DmState) -> DmState:
+    """``state`` as the buggy reclaim reads it: every waiting start weighs more than any VM,
+    so every running VM is a donor for it."""
+    vms = tuple(attrs.evolve(vm, settings=attrs.evolve(vm.settings, weight=MAX_WEIGHT + 1))
+                if vm.power == Power.STARTING else vm for vm in state.vms)
+    return attrs.evolve(state, vms=vms)
+
+
+def plan_reclaim_any_weight(state: DmState) -> tuple[DmRequest, ...]:
+    """A policy whose start-time reclaim (P-RECLAIM) forgets the weight rule: to admit a
+    waiting start it squeezes running VMs of any weight, lowest first, never below startup,
+    so a higher-weight VM gives memory to a lower-weight start (PROG-RECLAIM-ORDER). Every
+    request respects the guards: no invariant of the registry breaks."""
+    return compute_plan(_starts_outweigh_all(state))
+
+
 def plan_without_hysteresis(state: DmState) -> tuple[DmRequest, ...]:
     """A policy with an off-by-one target comparison: it gives back at ``assigned >= target``
     and grants at ``assigned <= target``, 2 MiB at a time, so a VM at its target is ballooned
@@ -442,6 +465,11 @@ MUTANTS: tuple[Mutant, ...] = (
             "a waiting start is admitted before its startup memory is free (overcommit)",
             ("INV-PHYSICAL", "AUX-FREE"),
             {StartAdmit: _admit_without_free}, explore_vms=2, explore_lifecycle=True),
+    _mutant("reclaim_squeezes_higher_weight",
+            "start-time reclaim balloons running VMs of any weight, a higher-weight VM "
+            "included, to admit a waiting start (plan_reclaim_any_weight)",
+            ("PROG-RECLAIM-ORDER",),
+            {}, plan=plan_reclaim_any_weight, explore_vms=2, explore_lifecycle=True),
     _mutant("oscillating_policy",
             "a policy without hysteresis (plan_without_hysteresis): a VM at its target is "
             "ballooned and unballooned 2 MiB forever",

@@ -379,6 +379,9 @@ MODEL_MUTANTS: dict[str, ModelMutant] = {m.name: m for m in _MUTANTS}
 NO_MODEL_VARIANT: dict[str, str] = {
     "oscillating_policy": "a progress bug of the reference policy (PROG-FIXED-POINT): the "
                           "model's balancer is nondeterministic and has no policy to break",
+    "reclaim_squeezes_higher_weight": "a policy bug (PROG-RECLAIM-ORDER): every request it "
+                                      "sends passes the guards, and the model's balancer may "
+                                      "send any such request, so no model step is wrong",
 }
 
 

@@ -86,7 +86,7 @@ def open_driver(iut: Iut, timeout: float = 10.0) -> Driver:
 def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",
               examples: int = 100, seed: int | None = None, max_steps: int = 60,
               timeout: float = 10.0, shrink_replays: int = SHRINK_REPLAYS,
-              progress: Progress | None = None) -> OracleRun:
+              progress: Progress | None = None, lifecycle: bool = False) -> OracleRun:
     """Run the oracle's random phase on ``iut``: generated examples, the first failure shrunk.
 
     The bounded-exhaustive phase of ``dynmem oracle`` is ``dynmem.verification.conformance``
@@ -108,6 +108,10 @@ def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",
         so the shrunk trace does not depend on the machine's speed).
     progress
         Called as ``progress(examples, shrink_runs)`` while searching.
+    lifecycle
+        The IUT implements specs/lifecycle.md: the examples also hold restarts, channel
+        resets, the stuck timer, save/restore, migration and starts that wait for reclaim
+        (``dynmem oracle --lifecycle``).
 
     Returns
     -------
@@ -133,7 +137,8 @@ def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",
         except IutFault as fault:
             result = hello_failure(fault)
         else:
-            result = search(driver, kind, mode, get_default_source(kind, max_steps), examples,
+            result = search(driver, kind, mode, get_default_source(kind, max_steps, lifecycle),
+                            examples,
                             seed, is_allowed, shrink_replays, progress)
     finally:
         driver.close()

@@ -25,23 +25,36 @@ import attrs
 from hypothesis import strategies as st
 
 from dynmem.model.vocabulary import VERSION_WIN10, Channel, Power, TxnKind
-from dynmem.reference.environment import compute_honest_message, enabled_events
+from dynmem.reference.environment import (
+    compute_honest_message,
+    enabled_events,
+    enabled_vm_events,
+)
 from dynmem.reference.events import (
     BalancerTick,
     BalloonRequest,
     BalloonResponse,
     CapabilitiesReport,
+    ChannelReset,
     Configure,
     Create,
     Delete,
     Demand,
     Event,
+    GuestRestart,
     HotAddRequest,
     HotAddResponse,
+    MigrateIn,
+    MigrateOut,
     QuietPeriodEnd,
+    Restore,
+    Save,
     Start,
+    StartAbort,
+    StartAdmit,
     StatusReport,
     Stop,
+    StuckTimeout,
     UnballoonRequest,
     UnballoonResponse,
     VersionRequest,
@@ -152,6 +165,41 @@ def crowd_events(state: DmState) -> list[Event]:
     return out
 
 
+_LIFECYCLE_KINDS = (Start, StartAdmit, StartAbort, GuestRestart, ChannelReset, StuckTimeout,
+                    Save, Restore, MigrateOut, MigrateIn)
+
+
+def lifecycle_events(state: DmState) -> list[Event]:
+    """The lifecycle events (specs/lifecycle.md) the reference accepts here: starts (one that
+    does not fit waits for reclaim), admits and aborts of waiting starts, restarts, channel
+    resets, the stuck timer on a transaction in flight, save and restore, migration out and
+    in (at startup and, with DM, at maximum)."""
+    return [event for vm in state.vms
+            for event in enabled_vm_events(vm, state.free_mib, lifecycle=True)
+            if isinstance(event, _LIFECYCLE_KINDS)]
+
+
+def refused_lifecycle_events(state: DmState) -> list[Event]:
+    """Lifecycle events the reference refuses here, one per guard family, which an IUT must
+    refuse too (Rule P3): a restore of a VM that is not saved or whose image does not fit in
+    free memory, an admit of a start that does not wait or whose startup is not free, an
+    abort of a start that does not wait, a save, restart, reset or migration out of a VM
+    that does not run, a reset without a channel or whose ballooned pages do not fit, the
+    stuck timer without a transaction, an arrival of a VM that exists elsewhere here or
+    whose memory is odd, outside startup..maximum or not free."""
+    out: list[Event] = [Save(_GHOST), Restore(_GHOST), GuestRestart(_GHOST),
+                        MigrateIn(_GHOST, 512)]
+    for vm in state.vms:
+        name = vm.name
+        out += [Restore(name), StartAdmit(name), StartAbort(name), Save(name),
+                GuestRestart(name), ChannelReset(name), StuckTimeout(name), MigrateOut(name),
+                MigrateIn(name, vm.settings.startup_mib),
+                MigrateIn(name, vm.settings.startup_mib + 1),
+                MigrateIn(name, vm.settings.maximum_mib + 2),
+                MigrateIn(name, state.free_mib + 2 - state.free_mib % 2)]
+    return [event for event in out if not step(state, event).accepted]
+
+
 # Hypothesis draws index 0 most: the rare families first, "none" last.
 FOCUSES = ("answers", "stops", "requests", "early", "crowd", "none")
 
@@ -222,6 +270,10 @@ class EnabledEvents:
     # events, several VMs short at once).
     swarm: bool = False
     focus: str = "none"
+    # The lifecycle of specs/lifecycle.md (``dynmem oracle --lifecycle``): about one event in
+    # ``vm_lifecycle`` (0: none, and nothing is drawn) is a lifecycle event, accepted or,
+    # when ``adversarial``, one the guards refuse in a fifth of them.
+    vm_lifecycle: int = 0
 
     def for_example(self, draw: Draw) -> EnabledEvents:
         """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
@@ -250,6 +302,10 @@ class EnabledEvents:
         if index >= self.max_steps or (index > 0 and draw(st.integers(0, 39)) == 39):
             return None
         running = [vm for vm in state.vms if vm.running]
+        if self.vm_lifecycle and draw(st.integers(0, self.vm_lifecycle - 1)) == 0:
+            event = self._lifecycle(draw, state)
+            if event is not None:
+                return event
         focused = self._focused(draw, state, running)
         if focused is not None:
             return focused
@@ -299,6 +355,24 @@ class EnabledEvents:
             options += self._admin(draw, state)
         return _pick(draw, options)
 
+    def _lifecycle(self, draw: Draw, state: DmState) -> Event | None:
+        """A lifecycle event: half the time, while a VM is saved or a start waits, its
+        restore or admit whether its memory is free or not (the guards where an IUT
+        overcommits), or the stuck timer of a transaction in flight; else one the reference
+        accepts, or (adversarial, one in five) one it refuses."""
+        guarded: list[Event] = [Restore(vm.name) if vm.power == Power.SAVED
+                                else StartAdmit(vm.name) for vm in state.vms
+                                if vm.power in (Power.SAVED, Power.STARTING)]
+        guarded += [StuckTimeout(vm.name) for vm in state.vms  # the host's stuck timer
+                    if vm.running and vm.txn != TxnKind.NONE and not vm.stuck]
+        if guarded and draw(st.integers(0, 1)) == 0:
+            return _pick(draw, guarded)
+        if self.adversarial and draw(st.integers(0, 4)) == 4:
+            options = refused_lifecycle_events(state)
+        else:
+            options = lifecycle_events(state)
+        return _pick(draw, options) if options else None
+
     def _focused(self, draw: Draw, state: DmState, running: list[Vm]) -> Event | None:
         """The swarm focus's event, drawn first and often (Hypothesis favours 0): any answer
         to a transaction in flight, a stop of a VM with a transaction in flight, a valid DM
@@ -342,7 +416,11 @@ class EnabledEvents:
         return out
 
 
-def get_default_source(kind: str, max_steps: int = 60) -> EnabledEvents:
+LIFECYCLE_SHARE = 4  # with --lifecycle, one event in about this many is a lifecycle event
+
+
+def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False
+                       ) -> EnabledEvents:
     """The source ``dynmem oracle`` uses for an IUT of ``kind``. A policy IUT is judged only
     on its plans, so what finds its bugs is reaching many planning situations: one example
     in three is an honest lifecycle. Measured over seeds 1-20 on
@@ -353,6 +431,10 @@ def get_default_source(kind: str, max_steps: int = 60) -> EnabledEvents:
     lifecycles draw less (a partial hot-add leak was caught 14 times in 20 instead of 16
     with one example in six honest). Both use swarm testing (``FOCUSES``): each example
     makes one rare family common, so stops mid-transaction, early reports and valid DM
-    request events all occur in every run of 100 examples (the cells of issue 12)."""
+    request events all occur in every run of 100 examples (the cells of issue 12).
+    ``lifecycle`` (``dynmem oracle --lifecycle``) adds the events of specs/lifecycle.md,
+    about one event in four (``LIFECYCLE_SHARE``); without it the examples are exactly
+    those of before (nothing more is drawn)."""
     return EnabledEvents(max_steps=max_steps, lifecycles=3 if kind == "policy" else 0,
-                         swarm=True)
+                         swarm=True, vm_lifecycle=LIFECYCLE_SHARE if lifecycle else 0)
+

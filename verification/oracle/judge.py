@@ -32,6 +32,7 @@ from dynmem.verification.oracle.observation import (
     observe,
     view_of,
 )
+from dynmem.verification.properties.progress import PROG_RECLAIM_ORDER, check_squeeze_order
 from dynmem.verification.traces.trace import Finding, Trace, TraceStep, check_transition
 
 INVARIANT, NOT_ALLOWED, DIFFERS, PROTOCOL = "invariant", "not-allowed", "differs", "protocol"
@@ -223,6 +224,11 @@ def judge_plan(index: int, pre: DmState, event: Event, requests: tuple[DmRequest
         return PlanJudgement(post, (), Divergence(
             DIFFERS, index, event, "the plan differs from the reference's", None, expected,
             observed, diff))
+    squeezed = tuple(check_squeeze_order(pre, requests))  # P-RECLAIM's weight rule
+    if squeezed:
+        return PlanJudgement(post, squeezed, Divergence(
+            NO_PROGRESS, index, event, squeezed[0].message, PROG_RECLAIM_ORDER, expected,
+            observed, diff, squeezed, reference_plan=other))
     return PlanJudgement(post)
 
 

@@ -19,19 +19,25 @@ from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
     CapabilitiesReport,
+    ChannelReset,
     Configure,
     Delete,
     Demand,
     Event,
+    GuestRestart,
     HotAddRequest,
     HotAddResponse,
+    MigrateIn,
+    MigrateOut,
     QuietPeriodEnd,
     Restore,
     Save,
     Start,
     StartAbort,
+    StartAdmit,
     StatusReport,
     Stop,
+    StuckTimeout,
     UnballoonRequest,
     UnballoonResponse,
     VersionRequest,
@@ -209,6 +215,133 @@ def test_contention_fixed_point() -> Case:
     post = _post(pre, events)
     assert [vm.assigned_mib for vm in post.vms] == [4800, 2368] and post.free_mib == 0
     yield "post", post
+
+
+# --- the lifecycle (specs/lifecycle.md) -------------------------------------------------------
+
+
+def _grown(name: str = "web") -> DmState:
+    """``name`` READY at 2400 MiB (hot-added 1376 above its startup of 1024) on 8 GiB."""
+    return _run(_ready_host((name, _dyn())), [Demand(name, 2000), StatusReport(name, 2000),
+                                              BalancerTick(), HotAddResponse(name, 1376)])
+
+
+def test_guest_restart_returns_to_startup() -> Case:
+    """A reboot brings the VM back at startup in a new session: hot-added memory returns,
+    the report is dropped (R-RESTART, INV-SESSION)."""
+    pre = _grown()
+    events: list[Event] = [GuestRestart("web")]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-RESTART", "INV-SESSION"]
+    post = _post(pre, events)
+    vm = post.vms[0]
+    assert (vm.assigned_mib, vm.channel, vm.has_report) == (1024, Channel.NEGOTIATING, False)
+    assert post.free_mib == 6144
+    yield "post", post
+
+
+def test_channel_reset_mid_balloon_regains_pages() -> Case:
+    """A channel reset mid-balloon: the pages received stay the guest's again (backed from
+    free), the outstanding ones were never received (R-CLOSE, R-CHANNEL-RESET)."""
+    pre = _run(_grown(), [Demand("web", 0), StatusReport("web", 0), BalancerTick(),
+                          BalloonResponse("web", 400, more_pages=True)])
+    events: list[Event] = [ChannelReset("web")]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-CHANNEL-RESET", "INV-SESSION"]
+    post = _post(pre, events)
+    vm = post.vms[0]
+    assert (vm.ballooned_mib, vm.txn, vm.assigned_mib) == (0, TxnKind.NONE, 2400)
+    assert post.free_mib == pre.free_mib - 400
+    yield "post", post
+
+
+def test_save_and_restore_at_the_saved_amount() -> Case:
+    """Save returns everything the VM owns and keeps its image; a restore takes exactly the
+    image from free (R-SAVE, R-RESTORE, INV-RESTORED)."""
+    pre = _grown()
+    events: list[Event] = [Save("web"), Restore("web")]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-SAVE", "R-RESTORE", "INV-RESTORED"]
+    post = _post(pre, events)
+    vm = post.vms[0]
+    assert (vm.power, vm.assigned_mib, vm.saved_mib) == (Power.RUNNING, 2400, 0)
+    assert post.free_mib == pre.free_mib
+    yield "post", post
+
+
+def test_migration_out_returns_memory_in_flight() -> Case:
+    """A departing VM returns everything, a hot-add in flight included (R-MIGRATE-OUT)."""
+    pre = _run(_ready_host(("web", _dyn())), [HotAddRequest("web", 1024)])
+    events: list[Event] = [MigrateOut("web")]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-MIGRATE-OUT", "INV-OFF"]
+    post = _post(pre, events)
+    assert post.vms[0].power == Power.OFF and post.free_mib == 7168
+    yield "post", post
+
+
+def test_migration_in_at_current_memory() -> Case:
+    """An arriving VM owns exactly the memory it names, from free (R-MIGRATE-IN)."""
+    pre = initial_state(HostSettings(8192, 1024), (("web", _dyn()),))
+    events: list[Event] = [MigrateIn("web", 3000)]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-MIGRATE-IN"]
+    post = _post(pre, events)
+    assert post.vms[0].assigned_mib == 3000 and post.free_mib == 4168
+    yield "post", post
+
+
+def test_stuck_timeout_frees_nothing() -> Case:
+    """The watchdog gives up on a silent balloon: nothing moves, the VM is stuck (R-STUCK)."""
+    pre = _run(_grown(), [Demand("web", 0), StatusReport("web", 0), BalancerTick()])
+    events: list[Event] = [StuckTimeout("web")]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-STUCK"]
+    post = _post(pre, events)
+    assert post.vms[0].stuck and post.free_mib == pre.free_mib
+    assert post.vms[0].assigned_mib == pre.vms[0].assigned_mib
+    yield "post", post
+
+
+def test_start_waits_for_reclaim_then_is_admitted() -> Case:
+    """A start that does not fit waits owning nothing; the balancer squeezes the lower-weight
+    VM for it, and the start completes once its startup is free (R-START, P-RECLAIM,
+    R-START-ADMIT)."""
+    pre = _run(initial_state(HostSettings(4096, 1024), (("lo", _dyn(weight=2000)),
+                                                        ("hi", _dyn(weight=8000)))),
+               [*_connect("lo"), Demand("lo", 2000), StatusReport("lo", 2000), BalancerTick(),
+                HotAddResponse("lo", 1376)])
+    assert pre.free_mib == 672  # less than hi's startup of 1024
+    events: list[Event] = [Start("hi"), BalancerTick(), BalloonResponse("lo", 352),
+                           StartAdmit("hi")]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-START", "P-RECLAIM", "R-START-ADMIT"]
+    post = _post(pre, events)
+    assert [vm.power for vm in post.vms] == [Power.RUNNING, Power.RUNNING]
+    assert post.vms[0].assigned_mib == 2048 and post.free_mib == 0
+    yield "post", post
+
+
+def test_invalid_admit_without_free_memory() -> Case:
+    """A waiting start is admitted only once its startup is free (R-START-ADMIT)."""
+    pre = _run(initial_state(HostSettings(2048, 1024), (("a", _dyn(startup=512)),
+                                                        ("b", _dyn(startup=1024)))),
+               [Start("a"), Start("b")])
+    assert pre.vms[1].power == Power.STARTING
+    yield from _reject(pre, StartAdmit("b"), ["R-START-ADMIT", "INV-PHYSICAL"])
+
+
+def test_invalid_migration_in_without_free_memory() -> Case:
+    """An arriving VM needs its current memory free (R-MIGRATE-IN)."""
+    pre = initial_state(HostSettings(4096, 1024), (("web", _dyn()),))
+    yield from _reject(pre, MigrateIn("web", 3500), ["R-MIGRATE-IN", "INV-PHYSICAL"])
 
 
 # --- must-reject cases -----------------------------------------------------------------------

@@ -21,7 +21,14 @@ from typing import Any
 import attrs
 
 from dynmem.model.invariants import INVARIANTS
-from dynmem.reference.events import BalancerTick, DmRequest, Event, HotAddRequest
+from dynmem.model.vocabulary import Power
+from dynmem.reference.events import (
+    LIFECYCLE_EVENTS,
+    BalancerTick,
+    DmRequest,
+    Event,
+    HotAddRequest,
+)
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState
 from dynmem.reference.step import StepResult, apply_plan, step
@@ -120,9 +127,12 @@ def write_vector(directory: Path, case: VectorCase) -> dict[str, Any]:
     fingerprint = compute_fingerprint(case.pre, case.events)
     expected = "reject" if case.kind == "reject" else "accept"
     policy_free = not any(isinstance(e, BalancerTick) for e in case.events)
+    # Its events or its state need specs/lifecycle.md (an IUT without it skips the case).
+    lifecycle = (any(isinstance(e, LIFECYCLE_EVENTS) for e in case.events)
+                 or any(vm.power not in (Power.OFF, Power.RUNNING) for vm in case.pre.vms))
     meta = {"name": case.name, "description": case.description, "kind": case.kind,
             "expected": expected, "fingerprint": fingerprint, "spec": list(case.spec),
-            "source": case.source, "policy_free": policy_free}
+            "source": case.source, "policy_free": policy_free, "lifecycle": lifecycle}
     header = {"type": "header", "format": "dynmem-vector", "version": 1,
               "vms": len(case.pre.vms), "events": len(case.events)}
     events = [json.dumps(header)] + [json.dumps(event_to_json(e)) for e in case.events]

@@ -12,11 +12,12 @@ the policy's own helpers, so a policy that miscomputes its shortfall is still ca
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from dynmem.model.invariants import Violation
-from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, TxnKind
+from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, Power, TxnKind
 from dynmem.reference.environment import Settled, compute_honest_message, settle
+from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm, compute_target
 from dynmem.reference.step import Plan, Step, step
@@ -24,6 +25,9 @@ from dynmem.reference.step import Plan, Step, step
 PROG_FIXED_POINT = "PROG-FIXED-POINT"
 PROG_NO_STARVATION = "PROG-NO-STARVATION"
 PROG_WEIGHT_ORDER = "PROG-WEIGHT-ORDER"
+PROG_RECLAIM_ORDER = "PROG-RECLAIM-ORDER"
+# Judged on whole runs or graphs; PROG-RECLAIM-ORDER is judged on each tick.
+GRAPH_PROPERTIES = frozenset((PROG_FIXED_POINT, PROG_NO_STARVATION, PROG_WEIGHT_ORDER))
 
 
 def is_managed(vm: Vm) -> bool:
@@ -75,6 +79,39 @@ def check_fixed_point(state: DmState) -> list[Violation]:
                     f"{vm.name} (weight {vm.settings.weight}) is short {need} MiB while "
                     f"{donor.name} (weight {donor.settings.weight}) keeps {spare} MiB above "
                     f"its startup at a fixed point"))
+    return found
+
+
+def check_squeeze_order(state: DmState, sent: Sequence[Event]) -> list[Violation]:
+    """PROG-RECLAIM-ORDER on a tick sent in ``state`` while a start waits for reclaim: a
+    balloon request that takes a VM below its target squeezes it, and a VM is squeezed only
+    for a waiting VM of strictly higher weight: a start waiting for reclaim (P-RECLAIM) or a
+    managed VM that is short (P-CONTENTION). A balloon down to the target (P-GIVE-BACK) is
+    no squeeze. Ticks without a waiting start are left to PROG-WEIGHT-ORDER and
+    PROG-FIXED-POINT (a policy that balloons a VM at its target for nobody oscillates)."""
+    if not any(vm.power == Power.STARTING for vm in state.vms):
+        return []
+    waiting = [vm for vm in state.vms
+               if vm.power == Power.STARTING or (is_managed(vm) and get_need(vm) > 0)]
+    found = []
+    for request in sent:
+        if not isinstance(request, BalloonRequest):
+            continue
+        vm = state.get_vm(request.vm)
+        if vm is None:
+            continue
+        target = compute_target(vm.report_mib, vm.settings)
+        if vm.assigned_mib - request.mib >= target:
+            continue
+        if any(w.settings.weight > vm.settings.weight for w in waiting if w is not vm):
+            continue
+        found.append(Violation(
+            PROG_RECLAIM_ORDER, "only strictly lower weights are squeezed", vm.name,
+            f"{vm.name} (weight {vm.settings.weight}) is ballooned {request.mib} MiB from "
+            f"assigned {vm.assigned_mib}, below its target {target}, while no start or "
+            f"short VM of higher weight waits"
+            + "".join(f"; {w.name} waits with weight {w.settings.weight}" for w in waiting
+                      if w is not vm)))
     return found
 
 

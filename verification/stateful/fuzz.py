@@ -151,8 +151,9 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
         Called with (examples, steps, seconds) every 25 examples.
     """
     bug = get_mutant(mutant) if mutant else None
-    base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement) if bug
-            else machine_for(refinement=refinement))
+    steer = profile == "thorough"  # starts that wait for reclaim (DmMachine.start_for_reclaim)
+    base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement, steer) if bug
+            else machine_for(refinement=refinement, reclaim_starts=steer))
     base.failure_dir = failure_dir
     started = time.perf_counter()
     machine = _reporting(base, on_progress, started)

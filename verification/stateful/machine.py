@@ -66,7 +66,7 @@ from dynmem.reference.events import (
     Stop,
     UnballoonRequest,
 )
-from dynmem.reference.policy import compute_plan
+from dynmem.reference.policy import compute_plan, is_balanced
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.reference.step import Plan, Step, StepResult, check_request, step
@@ -76,6 +76,7 @@ from dynmem.verification.properties.coverage import Coverage, get_pairs
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.progress import (
     check_fixed_point,
+    check_squeeze_order,
     describe_unsettled,
     settle_fairly,
 )
@@ -449,8 +450,9 @@ class DmMachine(RuleBasedStateMachine):
     @invariant()
     def every_step_checks(self) -> None:
         """After every rule, on each new step: R-REJECT (a rejected event returns the same
-        state), refinement (the model allows every accepted step) and every invariant of the
-        registry (its concrete form, through ``check_transition``).
+        state), refinement (the model allows every accepted step), every invariant of the
+        registry (its concrete form, through ``check_transition``) and, on a tick,
+        PROG-RECLAIM-ORDER (``check_squeeze_order``).
 
         One ``@invariant`` method, not one per registry entry: Hypothesis's fixed cost per
         invariant method was a third of the run time. Violations still name their entry.
@@ -466,8 +468,11 @@ class DmMachine(RuleBasedStateMachine):
                 if why is not None:
                     self.fail(f"refinement: the model does not allow {_wire(ev)}: {why}")
             broken = _get_checker(self.registry).check_transition(pre, ev, result.state)
+            if result.sent:  # a tick's plan: the order it squeezes VMs in
+                broken = broken + check_squeeze_order(pre, result.sent)
             if broken:
-                self.fail(f"{broken[0].invariant} ({broken[0].clause}): {broken[0].message}")
+                self.fail(f"{broken[0].invariant} ({broken[0].clause}): {broken[0].message}",
+                          tuple(v for v in broken if v.invariant.startswith("PROG-")))
 
     def teardown(self) -> None:
         """Steer towards new coverage pairs; count event kinds for the statistics."""
@@ -521,10 +526,37 @@ def write_trace_files(trace: Trace, stem: Path, text: str | None = None) -> None
     write_atomic(f"{stem}.txt", body)
 
 
+class ReclaimSteeredMachine(DmMachine):
+    """The machine with one more rule, for the thorough profile: a start into a full host
+    beside a grown VM, then a tick. A rule of its own class, so the ``ci`` machine's rules,
+    and with them its derandomized runs, stay exactly as they were."""
+
+    def starts_for_reclaim(self) -> list[Event]:
+        """Starts that must wait for reclaim while a managed VM holds memory above its
+        startup (P-RECLAIM decides whom to squeeze)."""
+        if not any(
+                is_balanced(vm) and vm.assigned_mib > vm.settings.startup_mib
+                for vm in self.state.vms):
+            return []
+        return [Start(vm.name) for vm in self.state.vms
+                if vm.power == Power.OFF and vm.settings.startup_mib > self.state.free_mib]
+
+    @precondition(lambda self: self.starts_for_reclaim())
+    @rule(ev=dms.lifecycle_events(lambda m: m.starts_for_reclaim()))
+    def start_for_reclaim(self, ev: Event) -> None:
+        """A start into a full host beside a grown VM, then the balancer: the path where a
+        reclaim that squeezes the wrong VM shows (PROG-RECLAIM-ORDER)."""
+        self.apply(ev)
+        if self.enabled("balancer_tick"):
+            self.apply(BalancerTick())
+
+
 def machine_for(step_fn: Step = step, plan: Plan | None = None, label: str = "reference",
-                refinement: bool = True) -> type[DmMachine]:
-    """A :class:`DmMachine` subclass driving ``step_fn`` with ``plan`` (a planted bug)."""
-    return type(f"DmMachine_{label}", (DmMachine,), {
+                refinement: bool = True, reclaim_starts: bool = False) -> type[DmMachine]:
+    """A :class:`DmMachine` subclass driving ``step_fn`` with ``plan`` (a planted bug);
+    ``reclaim_starts`` steers towards starts that wait for reclaim."""
+    base = ReclaimSteeredMachine if reclaim_starts else DmMachine
+    return type(f"DmMachine_{label}", (base,), {
         "step_fn": staticmethod(step_fn), "plan": staticmethod(plan or compute_plan),
         "label": label, "check_refinement": refinement, "coverage": Coverage(),
         "last_failure": None, "steps_taken": 0, "first_failure_seconds": None,

@@ -26,7 +26,12 @@ DOMAIN_INVARIANTS = {
 # restore_at_startup needs a saved VM, a start filling memory and a restore in a run with the
 # lifecycle on (a quarter of the runs): not within 1000 ci examples (measured 2026-12-03);
 # exploration and BMC catch it.
-LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "restore_at_startup"}
+# reclaim_squeezes_higher_weight needs a start that waits beside a grown, reporting VM of
+# higher weight, then a tick: not within 1000 ci examples (1,381 started, 41 s CPU, measured
+# 2026-12-03); exploration catches it (7 steps) and the thorough campaign
+# (tests/verification/stateful/test_thorough_lifecycle.py).
+LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "restore_at_startup",
+                       "reclaim_squeezes_higher_weight"}
 STATEFUL = tuple(n for n in NAMES if n not in LEFT_TO_EXPLORATION)
 STATEFUL_BUDGET = 1000
 

@@ -46,9 +46,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-states", type=int, metavar="N",
                         help="stop after N states (default: the preset's; 3 VMs without "
                              "symmetry need 1,392,439); an incomplete search exits 1")
-    parser.add_argument("--lifecycle", action="store_true",
-                        help="add restarts, channel resets, the watchdog, save/restore, "
-                             "migration and starts that wait for reclaim (specs/lifecycle.md)")
+    options.add_lifecycle(parser, "to the preset, named NAME+lifecycle")
     options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
