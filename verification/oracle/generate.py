@@ -46,9 +46,11 @@ from dynmem.reference.events import (
     UnballoonResponse,
     VersionRequest,
 )
+from dynmem.reference.policy import compute_plan
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, Vm, initial_state
 from dynmem.reference.step import step
+from dynmem.verification.properties.cells import Cell, get_cell
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 T = TypeVar("T")
@@ -152,6 +154,42 @@ def crowd_events(state: DmState) -> list[Event]:
     return out
 
 
+def cell_menu(state: DmState, adversarial: bool = True) -> dict[Cell, list[Event]]:
+    """The events offered here by their coverage cell (``properties.cells``): every answer
+    variant, stop, allowed and refused DM request event, early report, refused admin or
+    guest event, create, tick and demand. Drawing a cell first, then an event in it, makes
+    each cell as likely as any other: drawn from the flat list, a cell with one event among
+    dozens (a refused request on a CAPS channel, a stop while an unballoon is in flight) is
+    met in a few examples of a thousand."""
+    fresh = next(f"vm{i}" for i in range(len(state.vms) + 1)
+                 if state.get_vm(f"vm{i}") is None)
+    events: list[Event] = [BalancerTick(), *refused_events(state), *allowed_requests(state),
+                           *early_reports(state)]
+    events += enabled_events(state, _DEMANDS[:2], adversarial, plan=lambda s: ())
+    for vm in state.vms:
+        events += response_variants(vm, adversarial)
+        if not vm.running:
+            events += [Configure(vm.name, vm.settings), Delete(vm.name)]
+    if state.vms:
+        events.append(Create(fresh, state.vms[0].settings))
+    groups: dict[Cell, list[Event]] = {}
+    for event in events:
+        result = step(state, event)
+        cell = get_cell(state, event, result.accepted, result.sent)
+        groups.setdefault(cell, []).append(event)
+    return groups
+
+
+_DEPTH = {"NEGOTIATING": 1, "CAPS": 2, "QUIET": 3, "FAILED": 4, "READY": 4}
+
+
+def get_depth(cell: Cell) -> int:
+    """How far into a lifecycle ``cell`` lies: off, absent or host 0, then the channel's
+    stage (READY 4), plus 1 with a transaction in flight."""
+    _kind, channel, txn, _answer = cell
+    return _DEPTH.get(channel, 0) + int(txn not in ("-", "NONE"))
+
+
 # Hypothesis draws index 0 most: the rare families first, "none" last.
 FOCUSES = ("answers", "stops", "requests", "early", "crowd", "none")
 
@@ -222,6 +260,9 @@ class EnabledEvents:
     # events, several VMs short at once).
     swarm: bool = False
     focus: str = "none"
+    # The cells a "cells" example has drawn so far (its own: derived from its draws alone,
+    # as Hypothesis requires); None in other examples.
+    met: set[Cell] | None = attrs.field(default=None, eq=False)
 
     def for_example(self, draw: Draw) -> EnabledEvents:
         """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
@@ -234,7 +275,10 @@ class EnabledEvents:
             return attrs.evolve(self, varied_answers=False, admin=False, adversarial=False,
                                 swings=True)
         if self.swarm:
-            return attrs.evolve(self, focus=_pick(draw, FOCUSES))
+            # Three examples in ten go to the cells (a wide draw: Hypothesis spreads it
+            # evenly, where a focus index is drawn very unevenly).
+            focus = "cells" if draw(st.integers(0, 9)) < 3 else _pick(draw, FOCUSES)
+            return attrs.evolve(self, focus=focus, met=set() if focus == "cells" else None)
         return self
 
     def initial(self, draw: Draw) -> DmState:
@@ -247,7 +291,10 @@ class EnabledEvents:
         return initial_state(HostSettings(physical, reserve), vms)
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
-        if index >= self.max_steps or (index > 0 and draw(st.integers(0, 39)) == 39):
+        if index >= self.max_steps * (4 if self.focus == "cells" else 1):
+            return None
+        # A "cells" example runs four times the length: its cells lie deep in lifecycles.
+        if index > 0 and self.focus != "cells" and draw(st.integers(0, 39)) == 39:
             return None
         running = [vm for vm in state.vms if vm.running]
         focused = self._focused(draw, state, running)
@@ -302,7 +349,8 @@ class EnabledEvents:
     def _focused(self, draw: Draw, state: DmState, running: list[Vm]) -> Event | None:
         """The swarm focus's event, drawn first and often (Hypothesis favours 0): any answer
         to a transaction in flight, a stop of a VM with a transaction in flight, a valid DM
-        request event, an early report, or a crowd of short VMs."""
+        request event, an early report, a crowd of short VMs, or any cell of
+        ``cell_menu``, each as likely as the others."""
         options: list[Event]
         if self.focus == "answers":
             options = [e for vm in running for e in response_variants(vm, self.adversarial)]
@@ -314,11 +362,31 @@ class EnabledEvents:
             options = early_reports(state)
         elif self.focus == "crowd":
             options = crowd_events(state)
+        elif self.focus == "cells":
+            return self._new_cell(draw, state)
         else:
             return None
         if not options or draw(st.integers(0, 1)) != 0:
             return None
         return _pick(draw, options)
+
+    def _new_cell(self, draw: Draw, state: DmState) -> Event | None:
+        """Half the time an event of a cell this example has not drawn yet, of the deepest
+        such cells here (``get_depth``: a transaction in flight on a READY channel first),
+        so that refusals of off or absent VMs do not use up the example; while no
+        transaction is in flight, often a tick that opens one. None when every cell here was
+        drawn: the example's other choices then move its lifecycles on."""
+        assert self.met is not None
+        fresh = {cell: events for cell, events in cell_menu(state, self.adversarial).items()
+                 if cell not in self.met}
+        if not fresh or draw(st.integers(0, 1)) == 1:
+            return None
+        deepest = max(map(get_depth, fresh))
+        if deepest < 5 and compute_plan(state) and draw(st.integers(0, 1)) == 0:
+            return BalancerTick()  # opens transactions: the deepest cells lie behind them
+        cell = _pick(draw, sorted(c for c in fresh if get_depth(c) == deepest))
+        self.met.add(cell)
+        return _pick(draw, fresh[cell])
 
     def _vary(self, draw: Draw, state: DmState, event: Event) -> Event:
         """A guest's answer to its transaction: honest half the time, else any variant, so
