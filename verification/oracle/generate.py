@@ -50,7 +50,13 @@ from dynmem.reference.policy import compute_plan
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, Vm, initial_state
 from dynmem.reference.step import step
-from dynmem.verification.properties.cells import Cell, get_cell
+from dynmem.verification.properties.cells import (
+    AFTER_TRANSIENT,
+    Cell,
+    SituationTracker,
+    get_cell,
+    is_three_short,
+)
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 T = TypeVar("T")
@@ -180,6 +186,7 @@ def cell_menu(state: DmState, adversarial: bool = True) -> dict[Cell, list[Event
     return groups
 
 
+THREE_SHORT = "three managed VMs short at once"  # a key of properties.cells.SITUATIONS
 _DEPTH = {"NEGOTIATING": 1, "CAPS": 2, "QUIET": 3, "FAILED": 4, "READY": 4}
 
 
@@ -263,6 +270,8 @@ class EnabledEvents:
     # The cells a "cells" example has drawn so far (its own: derived from its draws alone,
     # as Hypothesis requires); None in other examples.
     met: set[Cell] | None = attrs.field(default=None, eq=False)
+    # What a "cells" example has met of the situations of issue 12 (its own draws again).
+    seen: SituationTracker | None = attrs.field(default=None, eq=False)
 
     def for_example(self, draw: Draw) -> EnabledEvents:
         """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
@@ -278,19 +287,27 @@ class EnabledEvents:
             # Three examples in ten go to the cells (a wide draw: Hypothesis spreads it
             # evenly, where a focus index is drawn very unevenly).
             focus = "cells" if draw(st.integers(0, 9)) < 3 else _pick(draw, FOCUSES)
-            return attrs.evolve(self, focus=focus, met=set() if focus == "cells" else None)
+            cells = focus == "cells"
+            return attrs.evolve(self, focus=focus, met=set() if cells else None,
+                                seen=SituationTracker() if cells else None)
         return self
 
     def initial(self, draw: Draw) -> DmState:
         physical = draw(st.sampled_from((4096, 8192, 16384)))
         reserve = draw(st.sampled_from((1024, 512)))
         count = draw(st.sampled_from((2, 1, 3)[: self.max_vms]))
-        if self.focus == "crowd":
+        if self.focus in ("crowd", "cells"):
             count = self.max_vms  # contention needs every VM there is
         vms = tuple((f"vm{i}", draw(_SETTINGS)) for i in range(count))
         return initial_state(HostSettings(physical, reserve), vms)
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
+        event = self._next_event(draw, state, index)
+        if event is not None and self.seen is not None:
+            self.seen.see(state, event, step(state, event).accepted)
+        return event
+
+    def _next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
         if index >= self.max_steps * (4 if self.focus == "cells" else 1):
             return None
         # A "cells" example runs four times the length: its cells lie deep in lifecycles.
@@ -376,7 +393,10 @@ class EnabledEvents:
         so that refusals of off or absent VMs do not use up the example; while no
         transaction is in flight, often a tick that opens one. None when every cell here was
         drawn: the example's other choices then move its lifecycles on."""
-        assert self.met is not None
+        assert self.met is not None and self.seen is not None
+        situation = self._situation(draw, state, self.seen)
+        if situation is not None:
+            return situation
         fresh = {cell: events for cell, events in cell_menu(state, self.adversarial).items()
                  if cell not in self.met}
         if not fresh or draw(st.integers(0, 1)) == 1:
@@ -387,6 +407,29 @@ class EnabledEvents:
         cell = _pick(draw, sorted(c for c in fresh if get_depth(c) == deepest))
         self.met.add(cell)
         return _pick(draw, fresh[cell])
+
+    def _situation(self, draw: Draw, state: DmState, seen: SituationTracker) -> Event | None:
+        """Often the next event toward a situation of issue 12 the example has not met and
+        the cells do not name: a valid hot-add request after a transient failure, then
+        three short VMs at a tick (a crowd of demands and reports first)."""
+        if AFTER_TRANSIENT not in seen.hit:
+            retry = [e for e in (HotAddRequest(n, 2) for n in sorted(seen.failed))
+                     if step(state, e).accepted]
+            if retry and draw(st.integers(0, 1)) == 0:
+                return retry[0]
+        if THREE_SHORT not in seen.hit and len(state.vms) >= 3:
+            if is_three_short(state, BalancerTick(), True):
+                return BalancerTick()
+            # Connect every VM (start, negotiate), then crowd them: all short at once.
+            ahead = [e for vm in state.vms for e in
+                     ([Start(vm.name)] if vm.power == Power.OFF
+                      and vm.settings.startup_mib <= state.free_mib
+                      else [compute_honest_message(vm)] if vm.running
+                      and vm.channel != Channel.READY else []) if e is not None]
+            crowd = ahead or crowd_events(state)
+            if crowd and draw(st.integers(0, 1)) == 0:
+                return _pick(draw, crowd)
+        return None
 
     def _vary(self, draw: Draw, state: DmState, event: Event) -> Event:
         """A guest's answer to its transaction: honest half the time, else any variant, so
