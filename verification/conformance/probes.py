@@ -11,7 +11,10 @@ would multiply the state space for nothing:
 - the older protocol versions a guest may propose (R-VERSION accepts every supported one);
 - an early status report while the channel still waits for the capabilities (R-STATUS);
 - a balloon part that completes the request but still says ``more_pages: true``
-  (R-BALLOON-RESPONSE: the transaction ends when everything asked has arrived).
+  (R-BALLOON-RESPONSE: the transaction ends when everything asked has arrived);
+- a start of an off VM whose startup is not free (R-START: it waits for reclaim). The
+  presets offer the waiting start only with ``vm_lifecycle``; without this probe an IUT
+  that starts such a VM at once, into the host's reserve, passed every preset.
 
 *Follow-ups* look behind the observation. A reset gives the IUT every field of a state, so
 a field the observation does not show (the channel, the capabilities, the report,
@@ -24,7 +27,7 @@ in the state after it. They are judged in that state; their successors are not e
 
 from __future__ import annotations
 
-from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Channel, TxnKind
+from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Channel, Power, TxnKind
 from dynmem.reference.environment import compute_honest_message
 from dynmem.reference.events import (
     BalancerTick,
@@ -75,6 +78,8 @@ def get_questions(state: DmState, config: ExploreConfig) -> list[tuple[Event, bo
     for vm in state.vms:
         for event in get_probes(vm, config):
             asked.setdefault(event, False)
+        if vm.power == Power.OFF and vm.settings.startup_mib > state.free_mib:
+            asked.setdefault(Start(vm.name), False)  # waits for reclaim (R-START)
     return list(asked.items())
 
 
