@@ -158,6 +158,9 @@ def main() -> int:
                         help="examples per random run (100)")
     parser.add_argument("--table", type=Path, help="write the Markdown table here too")
     parser.add_argument("--json", type=Path, help="write every run's numbers here")
+    parser.add_argument("--from-json", type=Path, metavar="FILE",
+                        help="run nothing: print the table of the runs FILE (--json of an "
+                             "earlier, maybe interrupted, run) holds")
     args = parser.parse_args()
     manifest = json.loads((HERE / "manifest.json").read_text())
     unknown = set(args.only) - {e["name"] for e in manifest}
@@ -166,6 +169,11 @@ def main() -> int:
               f"{HERE / 'manifest.json'}", file=sys.stderr)
         return 2
     entries = [e for e in manifest if not args.only or e["name"] in args.only]
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())["runs"]
+        print(format_table([summarise(e, mode, saved.get(f"{e['name']} {mode}", {}),
+                                      args.seeds) for e in entries for mode in get_modes(e)]))
+        return 0
     for build in sorted({e["build"] for e in entries if e.get("build")}):
         subprocess.run(build, shell=True, cwd=HERE, check=True)
     started = datetime.datetime.now(datetime.UTC)
