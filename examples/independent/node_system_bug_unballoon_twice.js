@@ -108,6 +108,14 @@ class Host {
     }
   }
 
+  admit(vm) {
+    const s = vm.settings;
+    Object.assign(vm, { power: 'running', visible_mib: s.startup_mib, ballooned_mib: 0,
+      demand_mib: 0, hot_add_enabled: true,
+      channel: s.dynamic && s.dm_capable ? 'negotiating' : 'none' });
+    this.free -= s.startup_mib;
+  }
+
   process(e) {
     switch (e.kind) {
       case 'create': {
@@ -134,12 +142,21 @@ class Host {
       case 'start': {
         const vm = this.find(e.vm);
         if (vm.power !== 'off') throw new Rejected('running');
-        const s = vm.settings;
-        if (this.free < s.startup_mib) throw new Rejected('not enough memory to start');
-        Object.assign(vm, { power: 'running', visible_mib: s.startup_mib, ballooned_mib: 0,
-          demand_mib: 0, hot_add_enabled: true,
-          channel: s.dynamic && s.dm_capable ? 'negotiating' : 'none' });
-        this.free -= s.startup_mib;
+        if (this.free < vm.settings.startup_mib) { vm.power = 'starting'; return []; } // R-START: waits
+        this.admit(vm);
+        return [];
+      }
+      case 'start_admit': {
+        const vm = this.find(e.vm);
+        if (vm.power !== 'starting') throw new Rejected('not waiting to start');
+        if (this.free < vm.settings.startup_mib) throw new Rejected('still waits');
+        this.admit(vm);
+        return [];
+      }
+      case 'start_abort': {
+        const vm = this.find(e.vm);
+        if (vm.power !== 'starting') throw new Rejected('not waiting to start');
+        vm.power = 'off';
         return [];
       }
       case 'stop': {

@@ -190,9 +190,27 @@ class Host:
         vm = self.find(e["vm"])
         if vm["power"] != "off":
             raise Rejected("%s is running" % e["vm"])
+        if self.free < vm["settings"]["startup_mib"]:
+            vm["power"] = "starting"  # waits for reclaim (R-START); owns nothing yet
+            return
+        self.admit(vm)
+
+    def ev_start_admit(self, e):
+        vm = self.find(e["vm"])
+        if vm["power"] != "starting":
+            raise Rejected("%s is not waiting to start" % e["vm"])
+        if self.free < vm["settings"]["startup_mib"]:
+            raise Rejected("%s still waits" % e["vm"])
+        self.admit(vm)
+
+    def ev_start_abort(self, e):
+        vm = self.find(e["vm"])
+        if vm["power"] != "starting":
+            raise Rejected("%s is not waiting to start" % e["vm"])
+        vm["power"] = "off"
+
+    def admit(self, vm):
         s = vm["settings"]
-        if self.free < s["startup_mib"]:
-            raise Rejected("not enough memory to start %s" % e["vm"])
         vm.update(power="running", visible_mib=s["startup_mib"], ballooned_mib=0, demand_mib=0,
                   hot_add_enabled=True,
                   channel="negotiating" if s["dynamic"] and s["dm_capable"] else "none")

@@ -12,9 +12,9 @@ would multiply the state space for nothing:
 - an early status report while the channel still waits for the capabilities (R-STATUS);
 - a balloon part that completes the request but still says ``more_pages: true``
   (R-BALLOON-RESPONSE: the transaction ends when everything asked has arrived);
-- a start without its startup memory free, on a preset without the lifecycle events: the
-  start waits for reclaim (R-START), a state such a preset does not explore, but an IUT that
-  runs the VM anyway overcommits right there.
+- a start of an off VM whose startup is not free (R-START: it waits for reclaim). The
+  presets offer the waiting start only with ``vm_lifecycle``; without this probe an IUT
+  that starts such a VM at once, into the host's reserve, passed every preset.
 
 *Follow-ups* look behind the observation. A reset gives the IUT every field of a state, so
 a field the observation does not show (the channel, the capabilities, the report,
@@ -78,9 +78,8 @@ def get_questions(state: DmState, config: ExploreConfig) -> list[tuple[Event, bo
     for vm in state.vms:
         for event in get_probes(vm, config):
             asked.setdefault(event, False)
-        if (not config.vm_lifecycle and vm.power == Power.OFF
-                and state.free_mib < vm.settings.startup_mib):
-            asked.setdefault(Start(vm.name), False)  # a start that must wait
+        if vm.power == Power.OFF and vm.settings.startup_mib > state.free_mib:
+            asked.setdefault(Start(vm.name), False)  # waits for reclaim (R-START)
     return list(asked.items())
 
 

@@ -59,9 +59,17 @@ from dynmem.reference.events import (
     UnballoonResponse,
     VersionRequest,
 )
+from dynmem.reference.policy import compute_plan
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, Vm, initial_state
 from dynmem.reference.step import step
+from dynmem.verification.properties.cells import (
+    AFTER_TRANSIENT,
+    Cell,
+    SituationTracker,
+    get_cell,
+    is_three_short,
+)
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 T = TypeVar("T")
@@ -200,6 +208,43 @@ def refused_lifecycle_events(state: DmState) -> list[Event]:
     return [event for event in out if not step(state, event).accepted]
 
 
+def cell_menu(state: DmState, adversarial: bool = True) -> dict[Cell, list[Event]]:
+    """The events offered here by their coverage cell (``properties.cells``): every answer
+    variant, stop, allowed and refused DM request event, early report, refused admin or
+    guest event, create, tick and demand. Drawing a cell first, then an event in it, makes
+    each cell as likely as any other: drawn from the flat list, a cell with one event among
+    dozens (a refused request on a CAPS channel, a stop while an unballoon is in flight) is
+    met in a few examples of a thousand."""
+    fresh = next(f"vm{i}" for i in range(len(state.vms) + 1)
+                 if state.get_vm(f"vm{i}") is None)
+    events: list[Event] = [BalancerTick(), *refused_events(state), *allowed_requests(state),
+                           *early_reports(state)]
+    events += enabled_events(state, _DEMANDS[:2], adversarial, plan=lambda s: ())
+    for vm in state.vms:
+        events += response_variants(vm, adversarial)
+        if not vm.running:
+            events += [Configure(vm.name, vm.settings), Delete(vm.name)]
+    if state.vms:
+        events.append(Create(fresh, state.vms[0].settings))
+    groups: dict[Cell, list[Event]] = {}
+    for event in events:
+        result = step(state, event)
+        cell = get_cell(state, event, result.accepted, result.sent)
+        groups.setdefault(cell, []).append(event)
+    return groups
+
+
+THREE_SHORT = "three managed VMs short at once"  # a key of properties.cells.SITUATIONS
+_DEPTH = {"NEGOTIATING": 1, "CAPS": 2, "QUIET": 3, "FAILED": 4, "READY": 4}
+
+
+def get_depth(cell: Cell) -> int:
+    """How far into a lifecycle ``cell`` lies: off, absent or host 0, then the channel's
+    stage (READY 4), plus 1 with a transaction in flight."""
+    _kind, channel, txn, _answer = cell
+    return _DEPTH.get(channel, 0) + int(txn not in ("-", "NONE"))
+
+
 # Hypothesis draws index 0 most: the rare families first, "none" last.
 FOCUSES = ("answers", "stops", "requests", "early", "crowd", "none")
 
@@ -274,6 +319,11 @@ class EnabledEvents:
     # ``vm_lifecycle`` (0: none, and nothing is drawn) is a lifecycle event, accepted or,
     # when ``adversarial``, one the guards refuse in a fifth of them.
     vm_lifecycle: int = 0
+    # The cells a "cells" example has drawn so far (its own: derived from its draws alone,
+    # as Hypothesis requires); None in other examples.
+    met: set[Cell] | None = attrs.field(default=None, eq=False)
+    # What a "cells" example has met of the situations of issue 12 (its own draws again).
+    seen: SituationTracker | None = attrs.field(default=None, eq=False)
 
     def for_example(self, draw: Draw) -> EnabledEvents:
         """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
@@ -286,20 +336,34 @@ class EnabledEvents:
             return attrs.evolve(self, varied_answers=False, admin=False, adversarial=False,
                                 swings=True)
         if self.swarm:
-            return attrs.evolve(self, focus=_pick(draw, FOCUSES))
+            # Three examples in ten go to the cells (a wide draw: Hypothesis spreads it
+            # evenly, where a focus index is drawn very unevenly).
+            focus = "cells" if draw(st.integers(0, 9)) < 3 else _pick(draw, FOCUSES)
+            cells = focus == "cells"
+            return attrs.evolve(self, focus=focus, met=set() if cells else None,
+                                seen=SituationTracker() if cells else None)
         return self
 
     def initial(self, draw: Draw) -> DmState:
         physical = draw(st.sampled_from((4096, 8192, 16384)))
         reserve = draw(st.sampled_from((1024, 512)))
         count = draw(st.sampled_from((2, 1, 3)[: self.max_vms]))
-        if self.focus == "crowd":
+        if self.focus in ("crowd", "cells"):
             count = self.max_vms  # contention needs every VM there is
         vms = tuple((f"vm{i}", draw(_SETTINGS)) for i in range(count))
         return initial_state(HostSettings(physical, reserve), vms)
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
-        if index >= self.max_steps or (index > 0 and draw(st.integers(0, 39)) == 39):
+        event = self._next_event(draw, state, index)
+        if event is not None and self.seen is not None:
+            self.seen.see(state, event, step(state, event).accepted)
+        return event
+
+    def _next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
+        if index >= self.max_steps * (4 if self.focus == "cells" else 1):
+            return None
+        # A "cells" example runs four times the length: its cells lie deep in lifecycles.
+        if index > 0 and self.focus != "cells" and draw(st.integers(0, 39)) == 39:
             return None
         running = [vm for vm in state.vms if vm.running]
         if self.vm_lifecycle and draw(st.integers(0, self.vm_lifecycle - 1)) == 0:
@@ -376,7 +440,8 @@ class EnabledEvents:
     def _focused(self, draw: Draw, state: DmState, running: list[Vm]) -> Event | None:
         """The swarm focus's event, drawn first and often (Hypothesis favours 0): any answer
         to a transaction in flight, a stop of a VM with a transaction in flight, a valid DM
-        request event, an early report, or a crowd of short VMs."""
+        request event, an early report, a crowd of short VMs, or any cell of
+        ``cell_menu``, each as likely as the others."""
         options: list[Event]
         if self.focus == "answers":
             options = [e for vm in running for e in response_variants(vm, self.adversarial)]
@@ -388,11 +453,57 @@ class EnabledEvents:
             options = early_reports(state)
         elif self.focus == "crowd":
             options = crowd_events(state)
+        elif self.focus == "cells":
+            return self._new_cell(draw, state)
         else:
             return None
         if not options or draw(st.integers(0, 1)) != 0:
             return None
         return _pick(draw, options)
+
+    def _new_cell(self, draw: Draw, state: DmState) -> Event | None:
+        """Half the time an event of a cell this example has not drawn yet, of the deepest
+        such cells here (``get_depth``: a transaction in flight on a READY channel first),
+        so that refusals of off or absent VMs do not use up the example; while no
+        transaction is in flight, often a tick that opens one. None when every cell here was
+        drawn: the example's other choices then move its lifecycles on."""
+        assert self.met is not None and self.seen is not None
+        situation = self._situation(draw, state, self.seen)
+        if situation is not None:
+            return situation
+        fresh = {cell: events for cell, events in cell_menu(state, self.adversarial).items()
+                 if cell not in self.met}
+        if not fresh or draw(st.integers(0, 1)) == 1:
+            return None
+        deepest = max(map(get_depth, fresh))
+        if deepest < 5 and compute_plan(state) and draw(st.integers(0, 1)) == 0:
+            return BalancerTick()  # opens transactions: the deepest cells lie behind them
+        cell = _pick(draw, sorted(c for c in fresh if get_depth(c) == deepest))
+        self.met.add(cell)
+        return _pick(draw, fresh[cell])
+
+    def _situation(self, draw: Draw, state: DmState, seen: SituationTracker) -> Event | None:
+        """Often the next event toward a situation of issue 12 the example has not met and
+        the cells do not name: a valid hot-add request after a transient failure, then
+        three short VMs at a tick (a crowd of demands and reports first)."""
+        if AFTER_TRANSIENT not in seen.hit:
+            retry = [e for e in (HotAddRequest(n, 2) for n in sorted(seen.failed))
+                     if step(state, e).accepted]
+            if retry and draw(st.integers(0, 1)) == 0:
+                return retry[0]
+        if THREE_SHORT not in seen.hit and len(state.vms) >= 3:
+            if is_three_short(state, BalancerTick(), True):
+                return BalancerTick()
+            # Connect every VM (start, negotiate), then crowd them: all short at once.
+            ahead = [e for vm in state.vms for e in
+                     ([Start(vm.name)] if vm.power == Power.OFF
+                      and vm.settings.startup_mib <= state.free_mib
+                      else [compute_honest_message(vm)] if vm.running
+                      and vm.channel != Channel.READY else []) if e is not None]
+            crowd = ahead or crowd_events(state)
+            if crowd and draw(st.integers(0, 1)) == 0:
+                return _pick(draw, crowd)
+        return None
 
     def _vary(self, draw: Draw, state: DmState, event: Event) -> Event:
         """A guest's answer to its transaction: honest half the time, else any variant, so

@@ -4,6 +4,7 @@ the random phase reports the cells it hit against those the exhaustive phase rea
 from __future__ import annotations
 
 import attrs
+import pytest
 
 from dynmem.model.vocabulary import VERSION_WIN10
 from dynmem.reference.events import (
@@ -21,12 +22,17 @@ from dynmem.reference.step import step
 from dynmem.verification.conformance import POLICY_THREE, get_preset, get_reachable
 from dynmem.verification.explore import get_config
 from dynmem.verification.explore.candidates import get_candidate_events
-from dynmem.verification.oracle.generate import get_default_source
+from dynmem.verification.oracle.generate import cell_menu, get_default_source
 from dynmem.verification.oracle.iut import InProcessIut
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
 from dynmem.verification.oracle.report import cells_text
 from dynmem.verification.oracle.search import search
-from dynmem.verification.properties.cells import SITUATION_NAMES, is_three_short
+from dynmem.verification.properties.cells import (
+    SITUATION_NAMES,
+    SituationTracker,
+    get_cell,
+    is_three_short,
+)
 
 THREE_SHORT = "three managed VMs short at once"
 
@@ -60,6 +66,46 @@ def test_random_phase_meets_every_situation() -> None:
                     get_default_source("system"), 200, seed=1)
     assert result.failure is None and result.examples == 200
     assert result.situations == set(SITUATION_NAMES)
+
+
+# Cells a default run may miss, and why: a channel FAILS only when the guest's last
+# negotiation attempt proposes an unsupported version, one event among the accepted version
+# requests of its cell, so the cells focus rarely draws it and rarely meets what follows.
+ON_FAILED_CHANNEL = {(kind, "FAILED", "NONE", answer) for kind, answer in (
+    ("balloon_request", "refused"), ("configure", "refused"), ("demand", "accepted"),
+    ("hot_add_request", "refused"), ("stop", "accepted"), ("unballoon_request", "refused"))}
+
+
+@pytest.mark.slow  # a default-budget random run (100 examples) and the cells of presets 1-2
+def test_default_run_hits_every_reachable_cell_but_the_failed_channel() -> None:
+    """A default-budget run (100 examples, seed 2) on the reference IUT meets every cell
+    the exhaustive phase reaches in presets 1 and 2 except some on a FAILED channel, and
+    every situation of issue 12. Measured on seeds 1-3: 69, 77 and 75 of 82 (before the
+    coverage-guided focus: 42 to 53); the other misses of seeds 1 and 3 are refused DM
+    request events in a state met rarely (a transaction in flight, CAPS, QUIET)."""
+    want = get_reachable(get_config(1)).cells | get_reachable(get_config(2)).cells
+    result = search(InProcessIut(ReferenceSystem()), "system", "refinement",
+                    get_default_source("system"), 100, seed=2)
+    assert result.failure is None and result.examples == 100
+    assert want - result.cells <= ON_FAILED_CHANNEL
+    assert len(want & result.cells) == 77
+    assert result.situations == set(SITUATION_NAMES)
+
+
+def test_cells_focus_draws_a_cell_it_has_not_met() -> None:
+    """A "cells" example never draws the same cell twice from its focus, and its menu has
+    one entry per cell, each event of which is in that cell."""
+    state = get_config(2).initial()
+    menu = cell_menu(state)
+    for cell, events in menu.items():
+        for event in events:
+            result = step(state, event)
+            assert get_cell(state, event, result.accepted, result.sent) == cell
+    seen = SituationTracker()
+    seen.hit.update(SITUATION_NAMES)  # no situation left to steer to
+    source = attrs.evolve(get_default_source("system"), focus="cells", met=set(menu),
+                          seen=seen)
+    assert source._new_cell(lambda strategy: 0, state) is None  # every cell here was met
 
 
 def test_report_lists_cells_hit_and_missed() -> None:
