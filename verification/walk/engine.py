@@ -36,6 +36,7 @@ from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Step, StepResult
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.locality import is_slot_change
+from dynmem.verification.properties.progress import check_squeeze_order
 from dynmem.verification.walk.config import WalkSpace
 from dynmem.verification.walk.offers import KIND_BIT, get_offer
 
@@ -230,7 +231,8 @@ class Walker:
 
         Refinement and the two-state clauses are judged on views of the two states that
         keep only the VMs that matter: for a single-VM step (``where``, or found here) that
-        VM, for a tick the VMs it changed or sent a request to (``_get_views``).
+        VM, for a tick the VMs it changed or sent a request to (``_get_views``). A tick's
+        squeezes are judged on the whole state first (PROG-RECLAIM-ORDER).
         """
         if not result.accepted:
             return _rejected(pre, event, result)
@@ -243,6 +245,10 @@ class Walker:
             after = DmState(post.host, post.free_mib, (post.vms[where],))
             pre, result = before, StepResult(after, None, result.sent)
         elif isinstance(event, BalancerTick):
+            # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out
+            squeezed = check_squeeze_order(pre, result.sent)
+            if squeezed:
+                return describe(squeezed[0])
             pre, result = _tick_views(pre, result)
         return check_step_result(pre, event, result, self.is_allowed, self.checks)
 

@@ -26,13 +26,14 @@ import attrs
 
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import BY_ID
-from dynmem.reference.events import Event
+from dynmem.reference.events import BalancerTick, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState
 from dynmem.reference.step import Plan, Step, StepResult, step
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.properties.progress import (
     check_fixed_point,
+    check_squeeze_order,
     describe_unsettled,
     settle_fairly,
 )
@@ -221,8 +222,13 @@ def _replay(initial: DmState, stopped: Stopped, step_fn: Step, episode: int,
         ("config", config), ("episode", episode), ("problem", stopped.message))
     notes += (("mutant", mutant),) if mutant else ()
     trace = record(initial, results, source="walk", notes=notes)
-    if stopped.progress:
-        more = tuple(Finding(len(results), v) for v in stopped.progress)
+    progress = stopped.progress
+    if not progress and results and isinstance(results[-1][0], BalancerTick):
+        # a tick that squeezed the wrong VM (PROG-RECLAIM-ORDER), judged on its pre-state
+        before = trace.steps[-2].state if len(trace.steps) > 1 else initial
+        progress = tuple(check_squeeze_order(before, results[-1][1].sent))
+    if progress:
+        more = tuple(Finding(len(results), v) for v in progress)
         trace = attrs.evolve(trace, findings=trace.findings + more)
     return trace
 
