@@ -216,6 +216,7 @@ class StartAdmit:
     KIND: ClassVar[str] = "start_admit"
     SPEC: ClassVar[str] = "R-START-ADMIT"
     SHORT: ClassVar[str] = "s.ad"
+    WORDS: ClassVar[str] = "{vm}'s waiting start completes (startup memory is free)"
     vm: str
 
 
@@ -226,6 +227,7 @@ class StartAbort:
     KIND: ClassVar[str] = "start_abort"
     SPEC: ClassVar[str] = "R-START-ABORT"
     SHORT: ClassVar[str] = "s.ab"
+    WORDS: ClassVar[str] = "{vm}'s waiting start fails: reclaim could not free its startup"
     vm: str
 
 
@@ -236,6 +238,7 @@ class GuestRestart:
     KIND: ClassVar[str] = "guest_restart"
     SPEC: ClassVar[str] = "R-RESTART"
     SHORT: ClassVar[str] = "rbt"
+    WORDS: ClassVar[str] = "{vm}'s guest restarts (back at startup, new DM session)"
     vm: str
 
 
@@ -247,6 +250,8 @@ class ChannelReset:
     KIND: ClassVar[str] = "channel_reset"
     SPEC: ClassVar[str] = "R-CHANNEL-RESET"
     SHORT: ClassVar[str] = "rst"
+    WORDS: ClassVar[str] = (
+        "{vm}'s DM channel resets (in-flight work dropped, ballooned pages regained)")
     vm: str
 
 
@@ -258,6 +263,7 @@ class StuckTimeout:
     KIND: ClassVar[str] = "stuck_timeout"
     SPEC: ClassVar[str] = "R-STUCK"
     SHORT: ClassVar[str] = "stk"
+    WORDS: ClassVar[str] = "host gives up waiting on {vm} (stuck: no progress for several ticks)"
     vm: str
 
 
@@ -269,6 +275,7 @@ class Save:
     KIND: ClassVar[str] = "save"
     SPEC: ClassVar[str] = "R-SAVE"
     SHORT: ClassVar[str] = "sav"
+    WORDS: ClassVar[str] = "save {vm} (its memory returns to the host)"
     vm: str
 
 
@@ -279,6 +286,7 @@ class Restore:
     KIND: ClassVar[str] = "restore"
     SPEC: ClassVar[str] = "R-RESTORE"
     SHORT: ClassVar[str] = "rsto"
+    WORDS: ClassVar[str] = "restore {vm}"
     vm: str
 
 
@@ -290,6 +298,7 @@ class MigrateOut:
     KIND: ClassVar[str] = "migrate_out"
     SPEC: ClassVar[str] = "R-MIGRATE-OUT"
     SHORT: ClassVar[str] = "mout"
+    WORDS: ClassVar[str] = "{vm} migrates to another host"
     vm: str
 
 
@@ -300,6 +309,7 @@ class MigrateIn:
     KIND: ClassVar[str] = "migrate_in"
     SPEC: ClassVar[str] = "R-MIGRATE-IN"
     SHORT: ClassVar[str] = "min"
+    WORDS: ClassVar[str] = "{vm} arrives by migration with {mib} MiB"
     vm: str
     mib: int
 

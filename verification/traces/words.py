@@ -15,27 +15,18 @@ from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
     CapabilitiesReport,
-    ChannelReset,
     Configure,
     Create,
     Delete,
     Demand,
     DmRequest,
     Event,
-    GuestRestart,
     HotAddRequest,
     HotAddResponse,
-    MigrateIn,
-    MigrateOut,
     QuietPeriodEnd,
-    Restore,
-    Save,
     Start,
-    StartAbort,
-    StartAdmit,
     StatusReport,
     Stop,
-    StuckTimeout,
     UnballoonRequest,
     UnballoonResponse,
     VersionRequest,
@@ -157,30 +148,6 @@ def describe_event(event: Event, result_sent: Sequence[DmRequest] = (), *,
         case BalancerTick():
             plan = "; ".join(describe_request(r) for r in result_sent)
             return f"balancer tick: {plan or 'nothing to send'}"
-    return _describe_lifecycle(event)
-
-
-def _describe_lifecycle(event: Event) -> str:
-    """The events of specs/lifecycle.md in domain words."""
-    match event:
-        case StartAdmit(vm=vm):
-            return f"{vm}'s waiting start completes (startup memory is free)"
-        case StartAbort(vm=vm):
-            return f"{vm}'s waiting start fails: reclaim could not free its startup"
-        case GuestRestart(vm=vm):
-            return f"{vm}'s guest restarts (back at startup, new DM session)"
-        case ChannelReset(vm=vm):
-            return f"{vm}'s DM channel resets (in-flight work dropped, ballooned pages regained)"
-        case StuckTimeout(vm=vm):
-            return f"host gives up waiting on {vm} (stuck: no progress for several ticks)"
-        case Save(vm=vm):
-            return f"save {vm} (its memory returns to the host)"
-        case Restore(vm=vm):
-            return f"restore {vm}"
-        case MigrateOut(vm=vm):
-            return f"{vm} migrates to another host"
-        case MigrateIn(vm=vm, mib=mib):
-            return f"{vm} arrives by migration with {mib} MiB"
     # a kind without a case here may state its words on its class: WORDS, a format string
     # over its fields (reference/events.py); otherwise it still prints, exactly
     words: str | None = getattr(type(event), "WORDS", None)
