@@ -9,6 +9,7 @@ faults folder's conftest prints it (the README's numbers come from there).
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -90,12 +91,20 @@ def file_kind(path: Path) -> str:
     return "other"
 
 
+def _hear_ctrl_c() -> None:
+    """In the child: SIGINT as a terminal delivers it. A test run started in the background
+    of a non-interactive shell (`cmd &`, as some CI runners do) inherits SIGINT ignored, and
+    the command under test would then never hear the Ctrl-C the test sends."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def interrupt_when(argv: Sequence[str], marker: str, signum: int,
                    cwd: Path | None = None) -> Outcome:
     """Start ``dynmem argv``, send ``signum`` once ``marker`` appears on its stderr, and
     return how it ended (stdout, all of stderr)."""
     proc = subprocess.Popen([sys.executable, "-m", "dynmem.verification.cli", *argv],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+                            preexec_fn=_hear_ctrl_c)
     assert proc.stderr is not None and proc.stdout is not None
     seen = b""
     while marker.encode() not in seen:
