@@ -120,6 +120,13 @@ def _dump(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True) + "\n"
 
 
+def needs_lifecycle(case: VectorCase) -> bool:
+    """Whether the case's events or state need specs/lifecycle.md (an IUT without the
+    lifecycle skips it: ``vectors_runner.py --no-lifecycle``, the plugin by default)."""
+    return (any(isinstance(e, LIFECYCLE_EVENTS) for e in case.events)
+            or any(vm.power not in (Power.OFF, Power.RUNNING) for vm in case.pre.vms))
+
+
 def write_vector(directory: Path, case: VectorCase) -> dict[str, Any]:
     """Write one case directory (atomically per file); return its index entry."""
     check_case(case)
@@ -127,9 +134,7 @@ def write_vector(directory: Path, case: VectorCase) -> dict[str, Any]:
     fingerprint = compute_fingerprint(case.pre, case.events)
     expected = "reject" if case.kind == "reject" else "accept"
     policy_free = not any(isinstance(e, BalancerTick) for e in case.events)
-    # Its events or its state need specs/lifecycle.md (an IUT without it skips the case).
-    lifecycle = (any(isinstance(e, LIFECYCLE_EVENTS) for e in case.events)
-                 or any(vm.power not in (Power.OFF, Power.RUNNING) for vm in case.pre.vms))
+    lifecycle = needs_lifecycle(case)
     meta = {"name": case.name, "description": case.description, "kind": case.kind,
             "expected": expected, "fingerprint": fingerprint, "spec": list(case.spec),
             "source": case.source, "policy_free": policy_free, "lifecycle": lifecycle}

@@ -16,7 +16,7 @@ import pytest
 from dynmem.verification.errors import DynmemError
 from dynmem.verification.oracle.check import Iut, OracleRun, check_iut
 from dynmem.verification.oracle.iut import IutUnusable
-from dynmem.verification.oracle.vectors import collect_cases
+from dynmem.verification.oracle.vectors import collect_cases, needs_lifecycle
 from dynmem.verification.plugin.settings import KINDS, MODES, OracleSettings, get_settings
 from dynmem.verification.plugin.vectors import VectorCheck, vector_report
 
@@ -35,6 +35,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="generated examples per oracle run (default 100)")
     group.addoption("--dynmem-seed", type=int, default=None, metavar="S",
                     help="random seed of every oracle run (default: fresh, in the report)")
+    group.addoption("--dynmem-lifecycle", action="store_true", default=False,
+                    help="also the conformance vectors of specs/lifecycle.md (restarts, "
+                         "resets, save/restore, migration, waiting starts)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -111,7 +114,8 @@ class VectorFixture:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "dynmem_vector" in metafunc.fixturenames:
-        cases = collect_cases()
+        lifecycle = metafunc.config.getoption("dynmem_lifecycle")
+        cases = [c for c in collect_cases() if lifecycle or not needs_lifecycle(c)]
         metafunc.parametrize("dynmem_vector", cases, ids=[c.name for c in cases],
                              indirect=True)
 
