@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from dynmem.model.invariants import Violation
-from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, Power, TxnKind
+from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, TxnKind
 from dynmem.reference.environment import Settled, compute_honest_message, settle
 from dynmem.reference.events import BalloonRequest, Event
-from dynmem.reference.policy import compute_plan
+from dynmem.reference.policy import compute_plan, is_waiting_start
 from dynmem.reference.state import DmState, Vm, compute_target
 from dynmem.reference.step import Plan, Step, step
 
@@ -61,7 +61,7 @@ def check_fixed_point(state: DmState) -> list[Violation]:
     managed = [vm for vm in state.vms if is_managed(vm) and vm.txn == TxnKind.NONE]
     # A start waiting for reclaim claims its startup from free before any grant (P-RECLAIM):
     # that memory is not free for a short VM.
-    claimed = sum(vm.settings.startup_mib for vm in state.vms if vm.power == Power.STARTING)
+    claimed = sum(vm.settings.startup_mib for vm in state.vms if is_waiting_start(vm))
     unclaimed = state.free_mib - claimed
     found = []
     for vm in managed:
@@ -93,10 +93,10 @@ def check_squeeze_order(state: DmState, sent: Sequence[Event]) -> list[Violation
     managed VM that is short (P-CONTENTION). A balloon down to the target (P-GIVE-BACK) is
     no squeeze. Ticks without a waiting start are left to PROG-WEIGHT-ORDER and
     PROG-FIXED-POINT (a policy that balloons a VM at its target for nobody oscillates)."""
-    if not any(vm.power == Power.STARTING for vm in state.vms):
+    if not any(is_waiting_start(vm) for vm in state.vms):
         return []
     waiting = [vm for vm in state.vms
-               if vm.power == Power.STARTING or (is_managed(vm) and get_need(vm) > 0)]
+               if is_waiting_start(vm) or (is_managed(vm) and get_need(vm) > 0)]
     found = []
     for request in sent:
         if not isinstance(request, BalloonRequest):
