@@ -23,6 +23,7 @@ from hypothesis.reporting import with_reporter
 
 from dynmem.reference.events import Event
 from dynmem.reference.state import DmState
+from dynmem.verification.generation import fixed_generation
 from dynmem.verification.oracle.generate import Draw, EventSource
 from dynmem.verification.oracle.iut import Driver, Kind, Mode
 from dynmem.verification.oracle.judge import PROTOCOL, CaseResult, CaseRunner, IsAllowed
@@ -159,7 +160,7 @@ def search(driver: Driver, kind: Kind, mode: Mode, source: EventSource, examples
     run = hypothesis_seed(used_seed)(run)
     notes: list[str] = []
     final: CaseResult | None = None
-    with with_reporter(lambda _text: None):
+    with with_reporter(lambda _text: None), fixed_generation():
         try:
             run()
         except _Failed as err:

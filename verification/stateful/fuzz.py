@@ -19,6 +19,7 @@ from hypothesis import Phase
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import get_state_machine_test
 
+from dynmem.verification.generation import fixed_generation
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.coverage import Coverage, Pair
 from dynmem.verification.stateful.machine import (
@@ -173,7 +174,8 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
         test = hypothesis_seed(seed)(test)
     message = program = None
     try:
-        test()
+        with fixed_generation():  # the same inputs from the CLI, pytest or a notebook
+            test()
     except StatefulFailure as err:
         message = str(err)
         program = get_program(getattr(err, "__notes__", []))
