@@ -30,8 +30,14 @@ DOMAIN_INVARIANTS = {
 # higher weight, then a tick: not within 1000 ci examples (1,381 started, 41 s CPU, measured
 # 2026-12-03); exploration catches it (7 steps) and the thorough campaign
 # (tests/verification/stateful/test_thorough_lifecycle.py).
+# oversized_answer_not_clamped needs an answer to a balloon in flight, which the ci machine
+# rarely draws (its admin and lifecycle rules end most transactions first: 0 to 2 draws of a
+# balloon answer in 200 examples, measured 2026-12-03). It was caught here only while
+# Hypothesis mixed the test modules' literals into the draws (verification/generation.py);
+# with the draws pinned it is not within 1000 examples (1,267 started, 41 s CPU).
+# Exploration catches it (tests/verification/explore/test_explore.py).
 LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "restore_at_startup",
-                       "reclaim_squeezes_higher_weight"}
+                       "reclaim_squeezes_higher_weight", "oversized_answer_not_clamped"}
 STATEFUL = tuple(n for n in NAMES if n not in LEFT_TO_EXPLORATION)
 STATEFUL_BUDGET = 1000
 
