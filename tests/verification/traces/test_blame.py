@@ -138,12 +138,15 @@ CASES: dict[tuple[str, str], tuple[Callable[[], Trace], str]] = {
     ("INV-SESSION", "new session or off => no report"): (
         lambda: _state(_db(has_report=True)), "when channel is none or power is off: has report"),
     ("INV-ADVERTISED", "balloon pages => cap_balloon"): (
-        lambda: _state(_running(ballooned_mib=4, cap_balloon=False)), "part 1 of 3, when ballooned 4 > 0: not cap balloon"),
+        lambda: _state(_running(ballooned_mib=4, cap_balloon=False)),
+        "part 1 of 3, when ballooned 4 > 0: not cap balloon"),
     ("INV-ADVERTISED", "hot-add in flight => cap_hot_add"): (
-        lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_balloon=True)), "when txn is hot-add: not cap hot add"),
+        lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_hot_add=False)),
+        "when txn is hot-add: not cap hot add"),
     ("INV-NO-HOT-ADD-AFTER-PARTIAL", "hot-add in flight => hot-add enabled"): (
         lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_hot_add=True,
-                                hot_add_enabled=False)), "when txn is hot-add: not hot add enabled"),
+                                hot_add_enabled=False)),
+        "when txn is hot-add: not hot add enabled"),
     ("INV-UNBALLOON-FIRST", "hot-add in flight => nothing ballooned"): (
         lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_hot_add=True,
                                 ballooned_mib=4)), "when txn is hot-add: ballooned 4 != 0"),
