@@ -460,8 +460,8 @@ ADVERTISED = Invariant(
     (
         _vm("balloon pages => cap_balloon",
             lambda ops, s, vm: _balloon_needs_cap(ops, vm),
-            lambda s, vm: f"{vm.name}: {_txn(vm.txn)} in flight, {vm.ballooned_mib} MiB "
-                          f"ballooned, but the guest did not advertise balloon"),
+            lambda s, vm: f"{vm.name}: txn {_txn(vm.txn)}, ballooned {vm.ballooned_mib} MiB, "
+                          f"but the guest did not advertise balloon"),
         _vm("hot-add in flight => cap_hot_add",
             lambda ops, s, vm: ops.Implies(vm.txn == TxnKind.HOT_ADD, vm.cap_hot_add),
             lambda s, vm: f"{vm.name}: hot-add of {vm.txn_mib} MiB in flight, but the guest "
