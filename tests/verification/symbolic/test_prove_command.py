@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -92,3 +94,13 @@ def test_starved_budget_is_unknown_naming_the_flag(capsys: pytest.CaptureFixture
     assert "undecided, not proved; raise it with --rlimit 500" in out
     assert "NOT PROVED" in out
     assert code == 1
+
+
+def test_solver_processes_end_quietly() -> None:
+    """A real ``dynmem prove`` with two solver processes: when the pool ends its workers
+    (SIGTERM), none of them prints a traceback (they used to inherit the CLI's handler)."""
+    done = subprocess.run([sys.executable, "-m", "dynmem.verification.cli", "prove",
+                           "--vms", "1", "--jobs", "2"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Terminated" not in done.stderr, done.stderr
