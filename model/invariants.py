@@ -437,6 +437,85 @@ RESTORED = Invariant(
     ),
 )
 
+# --- the protocol's guards that carry a claim (specs/invariants.md, specs/protocol.md §2-3) ------
+
+
+def _hot_add_answer_to(event: Any, vm: VmLike) -> bool:
+    """Whether ``event`` is a hot-add response from ``vm`` (a Python bool in both modes)."""
+    return bool(event.KIND == "hot_add_response" and event.vm == vm.name)
+
+
+def _balloon_needs_cap(ops: Ops, vm: VmLike) -> Term:
+    # pages the guest gave, or is asked to give or to take back, through its balloon
+    return ops.And(ops.Implies(vm.ballooned_mib > 0, vm.cap_balloon),
+                   ops.Implies(vm.txn == TxnKind.BALLOON, vm.cap_balloon),
+                   ops.Implies(vm.txn == TxnKind.UNBALLOON, vm.cap_balloon))
+
+
+ADVERTISED = Invariant(
+    "INV-ADVERTISED", "requests_only_of_advertised_kinds",
+    "a guest gets only requests of the kinds it advertised: balloon and unballoon need the "
+    "balloon capability, hot-add the hot-add capability",
+    "safety",
+    (
+        _vm("balloon pages => cap_balloon",
+            lambda ops, s, vm: _balloon_needs_cap(ops, vm),
+            lambda s, vm: f"{vm.name}: txn {_txn(vm.txn)}, ballooned {vm.ballooned_mib} MiB, "
+                          f"but the guest did not advertise balloon"),
+        _vm("hot-add in flight => cap_hot_add",
+            lambda ops, s, vm: ops.Implies(vm.txn == TxnKind.HOT_ADD, vm.cap_hot_add),
+            lambda s, vm: f"{vm.name}: hot-add of {vm.txn_mib} MiB in flight, but the guest "
+                          f"did not advertise hot-add"),
+    ),
+)
+
+
+def _partial_disables_hot_add(ops: Ops, e: Any, a: VmLike, b: VmLike) -> Term:
+    """A partial hot-add answer (something added, less than asked) disables hot-add, and only
+    a reboot of the guest enables it again (R-HOT-ADD-RESPONSE, R-RESTART).
+
+    An empty answer cannot be told from a transient failure here (a two-state clause sees
+    the event's kind, not its result): the refinement check covers that case of the update.
+    """
+    if _restart_of(e, a):
+        return True
+    stays_off = ops.Implies(ops.Not(a.hot_add_enabled), ops.Not(b.hot_add_enabled))
+    if _hot_add_answer_to(e, a):
+        added = b.visible_mib - a.visible_mib
+        partial = ops.And(a.txn == TxnKind.HOT_ADD, added > 0, added < a.txn_mib)
+        stays_off = ops.And(stays_off, ops.Implies(partial, ops.Not(b.hot_add_enabled)))
+    return ops.Implies(ops.And(is_running(a), is_running(b)), stays_off)
+
+
+NO_HOT_ADD_AFTER_PARTIAL = Invariant(
+    "INV-NO-HOT-ADD-AFTER-PARTIAL", "no_hot_add_after_partial",
+    "after a partial hot-add the host sends no hot-add until the guest restarts",
+    "safety",
+    (
+        _vm("hot-add in flight => hot-add enabled",
+            lambda ops, s, vm: ops.Implies(vm.txn == TxnKind.HOT_ADD, vm.hot_add_enabled),
+            lambda s, vm: f"{vm.name}: hot-add of {vm.txn_mib} MiB in flight after hot-add "
+                          f"was disabled"),
+        _pair("a partial hot-add disables hot-add until restart", _partial_disables_hot_add,
+              lambda e, a, b: f"{a.name}: hot-add enabled {a.hot_add_enabled} -> "
+                              f"{b.hot_add_enabled} on {e.KIND} (visible {a.visible_mib} -> "
+                              f"{b.visible_mib}, {_txn(a.txn)} {a.txn_mib} MiB)"),
+    ),
+)
+
+UNBALLOON_FIRST = Invariant(
+    "INV-UNBALLOON-FIRST", "unballoon_before_hot_add",
+    "the host hot-adds only to a VM none of whose pages it holds ballooned: it gives them "
+    "back first",
+    "safety",
+    (
+        _vm("hot-add in flight => nothing ballooned",
+            lambda ops, s, vm: ops.Implies(vm.txn == TxnKind.HOT_ADD, vm.ballooned_mib == 0),
+            lambda s, vm: f"{vm.name}: hot-add of {vm.txn_mib} MiB in flight while "
+                          f"{vm.ballooned_mib} MiB are ballooned"),
+    ),
+)
+
 LIFECYCLE = Invariant(
     "AUX-LIFECYCLE", "lifecycle_bookkeeping",
     "only a saved VM has an image, and it fits its settings; only a transaction in flight "
@@ -461,7 +540,8 @@ LIFECYCLE = Invariant(
 
 INVARIANTS: tuple[Invariant, ...] = (
     TYPE_OK, FLOOR, CEILING, PHYSICAL, NO_HOST_PAGING, CONSERVATION, STATIC, OFF, ONE_TXN,
-    CONFIG, NO_DM_AT_STARTUP, SESSION, RESTORED, TXN_SHAPE, FREE_NONNEG, LIFECYCLE,
+    CONFIG, NO_DM_AT_STARTUP, SESSION, RESTORED, ADVERTISED, NO_HOT_ADD_AFTER_PARTIAL,
+    UNBALLOON_FIRST, TXN_SHAPE, FREE_NONNEG, LIFECYCLE,
 )
 BY_ID: dict[str, Invariant] = {inv.id: inv for inv in INVARIANTS}
 

@@ -41,9 +41,11 @@ from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
     CapabilitiesReport,
+    ChannelReset,
     Configure,
     Demand,
     Event,
+    GuestRestart,
     HotAddRequest,
     HotAddResponse,
     QuietPeriodEnd,
@@ -307,6 +309,13 @@ def ballooning(done: int) -> DmState:
     return state
 
 
+def hot_adding() -> DmState:
+    """``base`` with a 512 MiB hot-add of vm0 in flight."""
+    state = step(base(), HotAddRequest("vm0", 512)).state
+    assert (state.vms[0].txn, state.vms[0].txn_mib) == (TxnKind.HOT_ADD, 512)
+    return state
+
+
 def with_vm(state: DmState, index: int, **fields: Any) -> DmState:
     """``state`` with VM ``index``'s fields replaced (validators off: any value)."""
     with attrs.validators.disabled():
@@ -376,6 +385,17 @@ STATE_WITNESSES: dict[tuple[str, str], list[StateWitness]] = {
     ("INV-SESSION", "new session or off => no report"): [
         lambda: with_vm(base(), 0, channel=Channel.NEGOTIATING),
         lambda: with_vm(base(), 2, has_report=True)],
+    ("INV-ADVERTISED", "balloon pages => cap_balloon"): [
+        lambda: with_vm(ballooning(0), 0, cap_balloon=False),
+        lambda: with_vm(base(), 0, cap_balloon=False, ballooned_mib=2),
+        lambda: with_vm(base(), 0, cap_balloon=False, ballooned_mib=2, txn=TxnKind.UNBALLOON,
+                        txn_mib=2)],
+    ("INV-ADVERTISED", "hot-add in flight => cap_hot_add"): [
+        lambda: with_vm(hot_adding(), 0, cap_hot_add=False)],
+    ("INV-NO-HOT-ADD-AFTER-PARTIAL", "hot-add in flight => hot-add enabled"): [
+        lambda: with_vm(hot_adding(), 0, hot_add_enabled=False)],
+    ("INV-UNBALLOON-FIRST", "hot-add in flight => nothing ballooned"): [
+        lambda: with_vm(hot_adding(), 0, ballooned_mib=2)],
     ("AUX-LIFECYCLE", "saved image fits"): [
         lambda: with_vm(base(), 2, power=Power.SAVED, saved_mib=256),
         lambda: with_vm(base(), 2, saved_mib=512)],
@@ -407,6 +427,14 @@ STEP_WITNESSES: dict[tuple[str, str], list[StepWitness]] = {
     ("INV-RESTORED", "restore => owns the saved amount"): [
         lambda: (with_vm(base(), 2, power=Power.SAVED, saved_mib=1024), Restore("vm2"),
                  with_vm(base(), 2, power=Power.RUNNING, visible_mib=512))],
+    ("INV-NO-HOT-ADD-AFTER-PARTIAL", "a partial hot-add disables hot-add until restart"): [
+        # a partial answer (256 of 512 MiB) that leaves hot-add enabled
+        lambda: (hot_adding(), HotAddResponse("vm0", 256),
+                 with_vm(step(hot_adding(), HotAddResponse("vm0", 256)).state, 0,
+                         hot_add_enabled=True)),
+        # a channel reset that enables a disabled hot-add again (only a reboot does)
+        lambda: (with_vm(base(), 0, hot_add_enabled=False), ChannelReset("vm0"),
+                 step(base(), ChannelReset("vm0")).state)],
     ("INV-CONFIG", "settings change only while off"): [
         lambda: (base(), Configure("vm0", VmSettings()),
                  with_settings(base(), 0, weight=9000)),
@@ -454,12 +482,19 @@ def test_each_step_clause_can_fail(key: tuple[str, str], build: StepWitness) -> 
 
 def test_the_witness_base_breaks_nothing() -> None:
     """INV-*: every invariant holds on the unperturbed witness states and steps."""
-    for state in (base(), ballooning(0), ballooning(100)):
+    for state in (base(), ballooning(0), ballooning(100), hot_adding()):
         assert all(holds(CONCRETE, inv, state) for inv in INVARIANTS)
         assert state_disagreements(state) == []
     pre = base()
     for event in (BalloonRequest("vm0", 512), Stop("vm0"), Demand("vm0", 10)):
         post = step(pre, event).state
+        assert check_step(pre, event, post) == []
+        assert step_disagreements(pre, event, post) == []
+    # a reboot enables a disabled hot-add again (R-RESTART); a full answer keeps it enabled
+    for pre, event in ((with_vm(base(), 0, hot_add_enabled=False), GuestRestart("vm0")),
+                       (hot_adding(), HotAddResponse("vm0", 512))):
+        post = step(pre, event).state
+        assert post.vms[0].hot_add_enabled
         assert check_step(pre, event, post) == []
         assert step_disagreements(pre, event, post) == []
 

@@ -34,6 +34,7 @@ from dynmem.reference.events import (
     DmRequest,
     GuestRestart,
     HotAddRequest,
+    HotAddResponse,
     MigrateOut,
     Restore,
     Start,
@@ -58,6 +59,7 @@ from dynmem.reference.step import (
     process_channel_reset,
     process_configure,
     process_guest_restart,
+    process_hot_add_response,
     process_migrate_out,
     process_request,
     process_restore,
@@ -249,6 +251,57 @@ def _start_overcommitting(state: DmState, event: Start) -> StepResult:
         return StepResult(state, result.reason)
     return StepResult(attrs.evolve(result.state,
                                    free_mib=state.free_mib - vm.settings.startup_mib))
+
+
+# --- planted bugs of the protocol guards (INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL,
+# INV-UNBALLOON-FIRST) -----------------------------------------------------------------------
+
+
+def _with_flags(state: DmState, name: str | None, flags: dict[str, Any]) -> DmState:
+    """``state`` with ``flags`` set on every VM (or the one named): what a guard or a policy
+    reads when it forgets a capability bit or ``hot_add_enabled``."""
+    vms = tuple(attrs.evolve(vm, **flags) if name is None or vm.name == name else vm
+                for vm in state.vms)
+    return attrs.evolve(state, vms=vms)
+
+
+def _hot_add_advertised(state: DmState, name: str | None = None) -> DmState:
+    return _with_flags(state, name, {"cap_hot_add": True})
+
+
+def _balloon_advertised(state: DmState, name: str | None = None) -> DmState:
+    return _with_flags(state, name, {"cap_balloon": True})
+
+
+def _hot_add_never_disabled(state: DmState, name: str | None = None) -> DmState:
+    return _with_flags(state, name, {"hot_add_enabled": True})
+
+
+def plan_hot_add_first(state: DmState) -> tuple[DmRequest, ...]:
+    """A policy that grows a VM by hot-add while the host holds its ballooned pages: where the
+    reference unballoons, it hot-adds the same amount if the VM has room below its maximum
+    ("unballoon before hot-add" forgotten, INV-UNBALLOON-FIRST). Both take the amount from
+    free, so the ledger stays exact."""
+    def hot_add_instead(request: DmRequest) -> DmRequest:
+        vm = state.get_vm(request.vm)
+        if (isinstance(request, UnballoonRequest) and vm is not None and _can_hot_add(vm)
+                and vm.visible_mib + request.mib <= vm.settings.maximum_mib):
+            return HotAddRequest(request.vm, request.mib)
+        return request
+
+    return tuple(hot_add_instead(r) for r in compute_plan(state))
+
+
+def _partial_hot_add_kept(state: DmState, event: HotAddResponse) -> StepResult:
+    vm = state.get_vm(event.vm)
+    result = process_hot_add_response(state, event)
+    after = result.state.get_vm(event.vm)
+    if not result.accepted or vm is None or after is None:
+        return result
+    # BUG: a partial or empty answer does not disable hot-add: the host goes on hot-adding to
+    # a guest that told it later hot-adds fail.
+    return StepResult(result.state.with_vm(attrs.evolve(after,
+                                                        hot_add_enabled=vm.hot_add_enabled)))
 
 
 # --- planted bugs of the lifecycle (specs/lifecycle.md) ----------------------------------------
@@ -465,6 +518,36 @@ MUTANTS: tuple[Mutant, ...] = (
             "a waiting start is admitted before its startup memory is free (overcommit)",
             ("INV-PHYSICAL", "AUX-FREE"),
             {StartAdmit: _admit_without_free}, explore_vms=2, explore_lifecycle=True),
+    # the protocol guards that are claims (specs/invariants.md)
+    _mutant("hot_add_without_capability",
+            "the hot-add guard and the policy forget the capability bit: a guest that did "
+            "not advertise hot-add gets hot-add requests",
+            ("INV-ADVERTISED",),
+            {HotAddRequest: _guarded_by(_hot_add_advertised)},
+            plan=lambda s: compute_plan(_hot_add_advertised(s))),
+    _mutant("balloon_without_capability",
+            "the balloon guard and the policy forget the capability bit: a guest that did "
+            "not advertise balloon gets balloon requests",
+            ("INV-ADVERTISED",),
+            {BalloonRequest: _guarded_by(_balloon_advertised)},
+            plan=lambda s: compute_plan(_balloon_advertised(s))),
+    _mutant("hot_add_after_partial",
+            "the hot-add guard and the policy ignore hot_add_enabled: after a partial hot-add "
+            "the host hot-adds again before the guest restarts",
+            ("INV-NO-HOT-ADD-AFTER-PARTIAL",),
+            {HotAddRequest: _guarded_by(_hot_add_never_disabled)},
+            plan=lambda s: compute_plan(_hot_add_never_disabled(s))),
+    _mutant("hot_add_kept_after_partial",
+            "a partial hot-add answer does not disable hot-add (the guard is right, the "
+            "response's update forgets it)",
+            ("INV-NO-HOT-ADD-AFTER-PARTIAL",),
+            {HotAddResponse: _partial_hot_add_kept}),
+    _mutant("hot_add_before_unballoon",
+            "the hot-add guard forgets 'unballoon before hot-add' and the policy hot-adds "
+            "where it should unballoon (plan_hot_add_first)",
+            ("INV-UNBALLOON-FIRST",),
+            {HotAddRequest: _guarded_by(lambda s, n: _edit_vm(s, n, ballooned_mib=0))},
+            plan=plan_hot_add_first),
     _mutant("reclaim_squeezes_higher_weight",
             "start-time reclaim balloons running VMs of any weight, a higher-weight VM "
             "included, to admit a waiting start (plan_reclaim_any_weight)",

@@ -11,7 +11,8 @@ shared catalogue (verification/mutants/catalogue.py): the same guard weakened th
 update, so a counterexample BMC finds replays step for step in that bug's reference step.
 Every mutant names the invariant (DOMAIN.md §3, specs/invariants.md) BMC must find broken;
 together they cover INV-FLOOR, INV-CEILING, INV-PHYSICAL, INV-NO-HOST-PAGING,
-INV-CONSERVATION, INV-STATIC, INV-OFF, INV-ONE-TXN and INV-CONFIG. Only the individual
+INV-CONSERVATION, INV-STATIC, INV-OFF, INV-ONE-TXN and INV-CONFIG, and the protocol guards'
+INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL and INV-UNBALLOON-FIRST. Only the individual
 request actions are mutated, not the nondeterministic BalancerTick: a bug needs one path to
 show, and the tick sends the same requests (its unmutated guards are stricter, so every tick
 the model takes is one the buggy reference takes too).
@@ -256,6 +257,13 @@ def _balloon_answer_unclamped(action: Action) -> Action:
     return swap_update(action, update)
 
 
+def _partial_keeps_hot_add(action: Action) -> Action:
+    # BUG: a partial or empty hot-add answer leaves hot-add enabled (R-HOT-ADD-RESPONSE
+    # disables it until the guest restarts)
+    return _with_update(action, lambda ops, h, vm, p: {"hot_add_enabled": vm.hot_add_enabled},
+                        action.modifies)
+
+
 # --- the catalogue ----------------------------------------------------------------------------
 
 _MUTANTS = (
@@ -336,6 +344,37 @@ _MUTANTS = (
         "INV-ONE-TXN",
         _each(REQUEST_ACTIONS, lambda a: swap_guard(a, "channel READY", Guard(
             "channel QUIET/READY", "R-REQUEST-1", _quiet_or_ready)))),
+    # the protocol guards that are claims (INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL,
+    # INV-UNBALLOON-FIRST)
+    ModelMutant(
+        "hot_add_without_capability",
+        "HotAddRequest lacks its 'cap_hot_add' guard: a guest that did not advertise hot-add "
+        "gets a hot-add",
+        "INV-ADVERTISED",
+        _one("HotAddRequest", lambda a: drop_guard(a, "cap_hot_add"))),
+    ModelMutant(
+        "balloon_without_capability",
+        "BalloonRequest lacks its 'cap_balloon' guard: a guest that did not advertise balloon "
+        "is ballooned",
+        "INV-ADVERTISED",
+        _one("BalloonRequest", lambda a: drop_guard(a, "cap_balloon"))),
+    ModelMutant(
+        "hot_add_after_partial",
+        "HotAddRequest lacks its 'hot_add_enabled' guard: the host hot-adds again after a "
+        "partial hot-add",
+        "INV-NO-HOT-ADD-AFTER-PARTIAL",
+        _one("HotAddRequest", lambda a: drop_guard(a, "hot_add_enabled"))),
+    ModelMutant(
+        "hot_add_kept_after_partial",
+        "HotAddResponse leaves hot-add enabled after a partial answer",
+        "INV-NO-HOT-ADD-AFTER-PARTIAL",
+        _one("HotAddResponse", _partial_keeps_hot_add)),
+    ModelMutant(
+        "hot_add_before_unballoon",
+        "HotAddRequest lacks its 'nothing ballooned' guard: the host hot-adds while it holds "
+        "the VM's ballooned pages",
+        "INV-UNBALLOON-FIRST",
+        _one("HotAddRequest", lambda a: drop_guard(a, "nothing ballooned"))),
     # the lifecycle (specs/lifecycle.md)
     ModelMutant(
         "reset_keeps_ballooned_pages",

@@ -15,6 +15,7 @@ or Z3 gave up) FAILS the run; it is never shown as proved.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -106,6 +107,10 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(model: Model, rlimit: int, sliced: bool) -> None:
+    # The pool ends its workers with SIGTERM when the run is over. A forked worker inherits
+    # the CLI's SIGTERM handler (verification/cli/main.py), which made each of them print a
+    # traceback on stderr; a worker just ends (the CLI's own process handles a real SIGTERM).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER.update(model=model, rlimit=rlimit, sliced=sliced)
 
 

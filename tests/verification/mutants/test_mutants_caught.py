@@ -36,8 +36,17 @@ DOMAIN_INVARIANTS = {
 # Hypothesis mixed the test modules' literals into the draws (verification/generation.py);
 # with the draws pinned it is not within 1000 examples (1,267 started, 41 s CPU).
 # Exploration catches it (tests/verification/explore/test_explore.py).
+# hot_add_without_capability, hot_add_after_partial and hot_add_kept_after_partial need a
+# hot-add to a guest that advertised none, or a partial answer and then another hot-add; the
+# ci campaign sends few hot-adds (50 in its first 150 examples, about 15,000 steps): not
+# within 1000 ci examples (1,413, 1,359 and 1,430 started; 51, 88 and 119 s wall under load,
+# measured 2026-12-03).
+# Exploration (5 to 7 steps), BMC, the proofs and the thorough campaign
+# (tests/verification/stateful/test_thorough_guards.py) catch them.
 LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "restore_at_startup",
-                       "reclaim_squeezes_higher_weight", "oversized_answer_not_clamped"}
+                       "reclaim_squeezes_higher_weight", "oversized_answer_not_clamped",
+                       "hot_add_without_capability", "hot_add_after_partial",
+                       "hot_add_kept_after_partial"}
 STATEFUL = tuple(n for n in NAMES if n not in LEFT_TO_EXPLORATION)
 STATEFUL_BUDGET = 1000
 

@@ -68,6 +68,7 @@ def _db(**fields: object) -> DmState:
 
 
 _BALLOONING = _running(txn=TxnKind.BALLOON, txn_mib=512)
+_HOT_ADDING = _running(txn=TxnKind.HOT_ADD, txn_mib=512, cap_hot_add=True)
 
 # (invariant, clause) -> a trace whose finding for that clause the blame must explain, and
 # a piece of text the blame must contain (the failing part with its values).
@@ -136,6 +137,19 @@ CASES: dict[tuple[str, str], tuple[Callable[[], Trace], str]] = {
         "when channel is negotiating: ballooned 4 != 0"),
     ("INV-SESSION", "new session or off => no report"): (
         lambda: _state(_db(has_report=True)), "when channel is none or power is off: has report"),
+    ("INV-ADVERTISED", "balloon pages => cap_balloon"): (
+        lambda: _state(_running(ballooned_mib=4, cap_balloon=False)),
+        "part 1 of 3, when ballooned 4 > 0: not cap balloon"),
+    ("INV-ADVERTISED", "hot-add in flight => cap_hot_add"): (
+        lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_hot_add=False)),
+        "when txn is hot-add: not cap hot add"),
+    ("INV-NO-HOT-ADD-AFTER-PARTIAL", "hot-add in flight => hot-add enabled"): (
+        lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_hot_add=True,
+                                hot_add_enabled=False)),
+        "when txn is hot-add: not hot add enabled"),
+    ("INV-UNBALLOON-FIRST", "hot-add in flight => nothing ballooned"): (
+        lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_hot_add=True,
+                                ballooned_mib=4)), "when txn is hot-add: ballooned 4 != 0"),
     ("AUX-LIFECYCLE", "saved image fits"): (
         lambda: _state(_db(power=Power.SAVED, saved_mib=512)), "saved 512 != startup 1024"),
     ("AUX-LIFECYCLE", "stuck => transaction"): (
@@ -158,6 +172,12 @@ CASES: dict[tuple[str, str], tuple[Callable[[], Trace], str]] = {
         lambda: _pair(_BALLOONING, BalancerTick(), _BALLOONING.with_vm(
             attrs.evolve(_BALLOONING.vms[0], txn=TxnKind.HOT_ADD, txn_mib=4))),
         "none holds: before txn is balloon, must be none; after txn is hot-add, must be none"),
+    ("INV-NO-HOT-ADD-AFTER-PARTIAL", "a partial hot-add disables hot-add until restart"): (
+        lambda: _pair(_HOT_ADDING, HotAddResponse("web", 256), _HOT_ADDING.with_vm(
+            attrs.evolve(_HOT_ADDING.vms[0], txn=TxnKind.NONE, txn_mib=0, visible_mib=2304))),
+        "part 2 of 2, when power is running before and after; before txn is hot-add, after "
+        "visible 2304 - before visible 2048 = 256 > 0, after visible 2304 - before visible "
+        "2048 = 256 < before requested 512: after hot add enabled"),
     ("INV-CONFIG", "settings change only while off"): (
         lambda: _pair(_BALLOONING, Configure("web", DYN), _BALLOONING.with_vm(
             attrs.evolve(_BALLOONING.vms[0], settings=attrs.evolve(DYN, weight=1)))),

@@ -37,7 +37,8 @@ class TestContent:
         """The broken invariant, the VMs, the blame, the settings and the inline plot."""
         page = render_report(rc.off_with_transaction(), "off.itf.json")
         assert "<h1>off.itf.json</h1>" in page
-        assert "VIOLATED AUX-TXN, INV-OFF, INV-ONE-TXN: first INV-OFF at step 14: stop web" in page
+        assert ("VIOLATED AUX-TXN, INV-ADVERTISED, INV-OFF, INV-ONE-TXN: first INV-OFF at step 14: "
+                "stop web") in page
         assert "part 3 of 5, when power is off: txn is balloon, must be none" in page
         assert "dynamic, startup 1024 MiB, maximum 8192 MiB" in page
         assert page.count('<tr class="fail">') == 1

@@ -1,0 +1,32 @@
+"""The ``thorough`` stateful campaign catches the protocol-guard planted bugs that the ``ci``
+campaign leaves to exploration (tests/verification/mutants/test_mutants_caught.py): a hot-add
+to a guest that advertised no hot-add, a hot-add after a partial one, and a partial answer
+that leaves hot-add enabled.
+
+Measured 2026-12-03 on the shared 2-core machine, ``run_fuzz("thorough", mutant=NAME,
+seed=2, shrink=False)``, first failing example (CPU seconds): hot_add_without_capability 259
+(13 s), hot_add_kept_after_partial 288 (15 s), hot_add_after_partial 717 (36 s); each is
+refused by the model first (refinement). Without refinement, seed 1 and 1,000 examples:
+hot_add_without_capability at 651 (INV-ADVERTISED), hot_add_kept_after_partial at 900
+(INV-NO-HOT-ADD-AFTER-PARTIAL), hot_add_after_partial not within 1,390.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dynmem.verification.mutants.catalogue import BY_NAME
+from dynmem.verification.stateful.fuzz import run_fuzz
+
+
+@pytest.mark.slow  # a thorough campaign per bug: about 65 s CPU for the three
+@pytest.mark.parametrize("name", ["hot_add_without_capability", "hot_add_after_partial",
+                                  "hot_add_kept_after_partial"])
+def test_thorough_campaign_catches(name: str) -> None:
+    """Within the thorough profile's 3,000 examples (seed 2), with the invariant it breaks
+    or the model refusing the step (refinement)."""
+    result = run_fuzz("thorough", mutant=name, seed=2, shrink=False)
+    assert not result.ok and result.message is not None
+    assert result.first_failure_example is not None and result.first_failure_example <= 3000
+    first = result.message.split(" ")[0].rstrip(":")
+    assert first in (*BY_NAME[name].breaks, "refinement"), result.message
