@@ -41,6 +41,4 @@ def get_preset(kind: str, vms: int, lifecycle: bool = False) -> ExploreConfig:
         If there is no preset of that size.
     """
     config = POLICY_THREE if kind == "policy" and vms == 3 else get_config(vms)
-    if lifecycle:
-        config = attrs.evolve(config, name=f"{config.name}+lifecycle", vm_lifecycle=True)
-    return config
+    return config.with_vm_lifecycle() if lifecycle else config

@@ -47,6 +47,12 @@ class ExploreConfig:
         """The initial state: every VM created and off."""
         return initial_state(self.host, self.vms)
 
+    def with_vm_lifecycle(self) -> ExploreConfig:
+        """This preset with the events of specs/lifecycle.md, named ``NAME+lifecycle``."""
+        if self.vm_lifecycle:
+            return self
+        return attrs.evolve(self, name=f"{self.name}+lifecycle", vm_lifecycle=True)
+
 
 # startup 32 (the minimum), maximum 36, buffer 20 %: demand 0 -> target 32, 32 -> 36 (the
 # clamp). Two 2 MiB units of room keep balloon parts and partial hot-adds few. A request of

@@ -120,8 +120,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     if max_states is not None:
         cfg = attrs.evolve(cfg, max_states=max_states)
     bug = get_mutant(mutant) if mutant else None
-    if (lifecycle or (bug is not None and bug.explore_lifecycle)) and not cfg.vm_lifecycle:
-        cfg = attrs.evolve(cfg, name=f"{cfg.name}+lifecycle", vm_lifecycle=True)
+    if lifecycle or (bug is not None and bug.explore_lifecycle):
+        cfg = cfg.with_vm_lifecycle()
     # The graph properties are judged on the finished graph; the others on each step.
     targets = [b for b in bug.breaks if b not in GRAPH_PROPERTIES] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,
