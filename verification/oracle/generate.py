@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from dynmem.model.vocabulary import VERSION_WIN10, Channel, Power, TxnKind
 from dynmem.reference.environment import (
     compute_honest_message,
+    compute_honest_report,
     enabled_events,
     enabled_vm_events,
 )
@@ -155,7 +156,7 @@ def allowed_requests(state: DmState) -> list[Event]:
 def early_reports(state: DmState) -> list[Event]:
     """Status reports of guests whose channel is not READY yet (CAPS or quiet period): the
     host keeps them (R-STATUS), and a policy must still not send before READY."""
-    return [StatusReport(vm.name, vm.demand_mib) for vm in state.vms
+    return [StatusReport(vm.name, compute_honest_report(vm)) for vm in state.vms
             if vm.running and vm.channel in (Channel.CAPS, Channel.QUIET)]
 
 
@@ -168,8 +169,8 @@ def crowd_events(state: DmState) -> list[Event]:
             continue
         if vm.demand_mib <= vm.visible_mib:
             out.append(Demand(vm.name, vm.visible_mib + 4096))
-        elif not vm.has_report or vm.report_mib != vm.demand_mib:
-            out.append(StatusReport(vm.name, vm.demand_mib))
+        elif not vm.has_report or vm.report_mib != compute_honest_report(vm):
+            out.append(StatusReport(vm.name, compute_honest_report(vm)))
     return out
 
 

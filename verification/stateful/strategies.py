@@ -30,7 +30,7 @@ from dynmem.model.vocabulary import (
     Channel,
     TxnKind,
 )
-from dynmem.reference.environment import compute_balloon_answer
+from dynmem.reference.environment import compute_balloon_answer, compute_honest_report
 from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
@@ -212,10 +212,10 @@ def quiet_period_ends(draw: Callable[..., Any], view: View) -> QuietPeriodEnd:
 
 @st.composite
 def status_reports(draw: Callable[..., Any], view: View) -> StatusReport:
-    """A status report: mostly the truth (the guest's demand), sometimes a lie."""
+    """A status report: mostly the truth (what the guest honestly reports), sometimes a lie."""
     vm = _chosen_vm(draw, view)
     lie = draw(st.integers(0, 3)) == 3
-    return StatusReport(vm.name, demand_value(draw, vm) if lie else vm.demand_mib)
+    return StatusReport(vm.name, demand_value(draw, vm) if lie else compute_honest_report(vm))
 
 
 def get_balloon_answers(vm: Vm) -> list[BalloonResponse]:
