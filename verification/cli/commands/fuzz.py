@@ -34,7 +34,12 @@ from dynmem.verification.properties.reachable import get_reachable_pairs
 from dynmem.verification.stateful.fuzz import FuzzResult, run_fuzz
 from dynmem.verification.stateful.machine import get_settings
 from dynmem.verification.traces import render_text
-from dynmem.verification.walk.config import WALK_PRESETS, WalkSpace, with_vm_lifecycle
+from dynmem.verification.walk.config import (
+    WALK_PRESETS,
+    WalkSpace,
+    with_linux_guest,
+    with_vm_lifecycle,
+)
 from dynmem.verification.walk.run import WalkResult, run_walk
 
 _BAR = 30
@@ -105,6 +110,8 @@ def run_walk_command(args: argparse.Namespace) -> int:
     bug = get_mutant(args.mutant) if args.mutant else None
     if bug is not None and bug.explore_lifecycle:
         space = with_vm_lifecycle(space)
+    if bug is not None and bug.explore_linux:
+        space = with_linux_guest(space)
 
     board = Board()
     with board.phase("walk", args.episodes, _bar_line("walk", "episodes")) as phase:
