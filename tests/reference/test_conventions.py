@@ -42,11 +42,11 @@ class TestComputeBalloonFloor:
     @pytest.mark.parametrize(("total", "floor"), [(16, 16), (32, 24), (128, 72), (512, 168),
                                                   (2048, 360), (8192, 744), (32768, 1512)])
     def test_table_points(self, total: int, floor: int) -> None:
-        """The table points of hv_balloon.c's compute_balloon_floor."""
+        """P-DEMAND reads the floor: the table points of hv_balloon.c's compute_balloon_floor."""
         assert compute_balloon_floor(total) == floor
 
     def test_continuous_and_rising(self) -> None:
-        """The pieces meet at their borders, and the floor never falls as RAM grows."""
+        """P-DEMAND: the pieces meet at their borders; the floor never falls as RAM grows."""
         floors = [compute_balloon_floor(t) for t in range(0, 40000, 2)]
         assert floors == sorted(floors)
         for border in (128, 512, 2048, 8192):
@@ -55,18 +55,18 @@ class TestComputeBalloonFloor:
 
 class TestLinuxReport:
     def test_report_counts_ballooned_and_floor(self) -> None:
-        """Committed + ballooned + the floor of the RAM the guest has."""
+        """P-DEMAND: committed + ballooned + the floor of the RAM the guest has."""
         assert compute_linux_committed(1000, 2338, 1262) == 1000 + 2338 + 261
 
     def test_host_reads_the_demand_back(self) -> None:
-        """The host subtracts exactly what the guest added; a Windows report is taken as is."""
+        """P-DEMAND: the host subtracts what the guest added; a Windows report is as is."""
         report = compute_linux_committed(1000, 2338, 1262)
         assert compute_reported_demand(report, "linux", 2338, 1262) == 1000
         assert compute_reported_demand(report, "windows", 2338, 1262) == report
         assert compute_reported_demand(0, "linux", 2338, 1262) == 0  # a lie, not negative
 
     def test_honest_report_follows_the_profile(self) -> None:
-        """A Linux guest's honest report is Linux's; the profile defaults to guest_os's."""
+        """R-SETTLE: a Linux guest's honest report is Linux's; profiles default to guest_os."""
         vm = ready(LINUX, 3600, 0, 3000, report=3000)
         assert get_profile({}, vm) == GuestProfile.LINUX
         assert compute_honest_report(vm) == 3457
@@ -76,20 +76,20 @@ class TestLinuxReport:
 
 class TestLinuxBalloonAnswer:
     def test_allowance_is_above_the_floor(self) -> None:
-        """avail − floor, never negative, in whole 2 MiB units."""
+        """P-DEMAND: avail − floor, never negative, in whole 2 MiB units."""
         assert compute_linux_balloon_allowance(1000, 4800) == 4800 - 1000 - 532
         assert compute_linux_balloon_allowance(1000, 1262) == 0
         assert compute_linux_balloon_allowance(1001, 1264) == 0  # 1 MiB rounds down to 0
 
     def test_cut_request_ends_with_what_is_above_the_floor(self) -> None:
-        """A request past the floor is answered with less; the last part says no more."""
+        """R-SETTLE: a request past the floor gets less; the last part says no more."""
         vm = attrs.evolve(ready(LINUX, 1458, 0, 1000), txn=TxnKind.BALLOON, txn_mib=400)
         assert compute_balloon_answer(vm) == BalloonResponse("g", 172, more_pages=False)
         windows = attrs.evolve(vm, settings=WINDOWS)  # pages itself down to startup
         assert compute_balloon_answer(windows) == BalloonResponse("g", 400, more_pages=False)
 
     def test_cut_is_computed_once_for_the_request(self) -> None:
-        """After a first part the guest gives the rest of its first cut, in parts."""
+        """R-SETTLE: after a first part the guest gives the rest of its first cut."""
         vm = attrs.evolve(ready(LINUX, 4800, 0, 1000), txn=TxnKind.BALLOON, txn_mib=3600)
         first = compute_balloon_answer(vm)
         assert first == BalloonResponse("g", 1020, more_pages=True)
@@ -99,7 +99,7 @@ class TestLinuxBalloonAnswer:
         assert compute_balloon_answer(last) == BalloonResponse("g", 3268 - 3060, False)
 
     def test_at_floor_answer_is_empty(self) -> None:
-        """Nothing above the floor: the empty final part."""
+        """R-SETTLE: nothing above the floor: the empty final part."""
         vm = attrs.evolve(ready(LINUX, 1262, 0, 1000), txn=TxnKind.BALLOON, txn_mib=62)
         assert compute_balloon_answer(vm) == BalloonResponse("g", 0, more_pages=False)
 
@@ -113,7 +113,7 @@ class TestPolicyReadsPerConvention:
         assert get_target(attrs.evolve(vm, settings=WINDOWS)) == 1840  # 1532 × 1.2
 
     def test_give_back_stops_at_the_guest_floor(self) -> None:
-        """The host asks a Linux guest only what it will give (P-GIVE-BACK capped)."""
+        """P-GIVE-BACK: the host asks a Linux guest only what it will give."""
         vm = ready(LINUX, 3600, 2142, 1000, report=compute_linux_committed(1000, 2142, 1458))
         state = DmState(HostSettings(8192, 1024), 8192 - 1024 - 1458, (vm,))
         assert get_spare(vm) == 172
@@ -124,7 +124,7 @@ class TestPolicyReadsPerConvention:
 
 
 def test_guest_os_is_checked() -> None:
-    """Only the known OS families are valid settings."""
+    """INV-CONFIG: only the known OS families are valid settings."""
     assert check_vm_settings(LINUX) == []
     (problem,) = check_vm_settings(attrs.evolve(LINUX, guest_os="bsd"))
     assert (problem.field, problem.value) == ("guest_os", "bsd")
