@@ -30,6 +30,7 @@ from dynmem.model.vocabulary import (
     Channel,
     TxnKind,
 )
+from dynmem.reference.conventions import GUEST_OS_NAMES
 from dynmem.reference.environment import compute_balloon_answer, compute_honest_report
 from dynmem.reference.events import (
     BalloonRequest,
@@ -146,6 +147,22 @@ def vm_names() -> st.SearchStrategy[str]:
 def vm_fleets() -> st.SearchStrategy[tuple[tuple[str, VmSettings], ...]]:
     """One to three VMs with distinct names and valid settings (a host's starting fleet)."""
     return st.lists(st.tuples(_NAMES, _VALID_SETTINGS), min_size=1, max_size=3,
+                    unique_by=lambda pair: pair[0]).map(tuple)
+
+
+_GUEST_OS = st.sampled_from(GUEST_OS_NAMES)
+
+
+@st.composite
+def _mixed_settings(draw: Callable[..., Any]) -> VmSettings:
+    """Valid settings whose guest is Windows or Linux (specs/protocol.md §3.2)."""
+    return attrs.evolve(draw(_VALID_SETTINGS), guest_os=draw(_GUEST_OS))
+
+
+def mixed_fleets() -> st.SearchStrategy[tuple[tuple[str, VmSettings], ...]]:
+    """Fleets as ``vm_fleets`` whose guests are Windows or Linux (``dynmem fuzz --linux``);
+    a separate strategy, so the Windows fleets' derandomized runs stay as they were."""
+    return st.lists(st.tuples(_NAMES, _mixed_settings()), min_size=1, max_size=3,
                     unique_by=lambda pair: pair[0]).map(tuple)
 
 

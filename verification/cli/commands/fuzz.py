@@ -69,6 +69,10 @@ def register(subparsers: Any) -> None:
     options.add_examples(parser, None, "the profile's")
     options.add_mutant(parser, "run the campaign against")
     options.add_seed(parser, "the profile's; ci is derandomized")
+    parser.add_argument("--linux", action="store_true",
+                        help="Linux guests too (specs/protocol.md §3.2): hypothesis draws "
+                             "each starting VM's guest, Windows or Linux; walk runs a Linux "
+                             "guest in the preset's last VM")
     parser.add_argument("--no-refinement", action="store_true",
                         help="do not check steps against the model's transition")
     options.add_out_dir(parser, "the failure's ITF and text traces (an existing one; "
@@ -110,7 +114,7 @@ def run_walk_command(args: argparse.Namespace) -> int:
     bug = get_mutant(args.mutant) if args.mutant else None
     if bug is not None and bug.explore_lifecycle:
         space = with_vm_lifecycle(space)
-    if bug is not None and bug.explore_linux:
+    if args.linux or (bug is not None and bug.explore_linux):
         space = with_linux_guest(space)
 
     board = Board()
@@ -174,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_fuzz(args.profile, examples=args.examples, mutant=args.mutant,
                           seed=args.seed, refinement=not args.no_refinement,
                           failure_dir=Path(args.out) if args.out else None,
-                          on_progress=progress)
+                          on_progress=progress, linux_guests=args.linux)
     except KeyboardInterrupt:
         board.finish(f"fuzz: interrupted after {seen[0]} of {total} examples "
                      f"({seen[1]:,} steps); no failure found in them")
