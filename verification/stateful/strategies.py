@@ -156,7 +156,8 @@ _GUEST_OS = st.sampled_from(GUEST_OS_NAMES)
 @st.composite
 def _mixed_settings(draw: Callable[..., Any]) -> VmSettings:
     """Valid settings whose guest is Windows or Linux (specs/protocol.md §3.2)."""
-    return attrs.evolve(draw(_VALID_SETTINGS), guest_os=draw(_GUEST_OS))
+    settings: VmSettings = draw(_VALID_SETTINGS)
+    return attrs.evolve(settings, guest_os=draw(_GUEST_OS))
 
 
 def mixed_fleets() -> st.SearchStrategy[tuple[tuple[str, VmSettings], ...]]:
