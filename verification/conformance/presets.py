@@ -18,7 +18,12 @@ from __future__ import annotations
 import attrs
 
 from dynmem.reference.settings import HostSettings
-from dynmem.verification.explore.config import SMALL, ExploreConfig, get_config
+from dynmem.verification.explore.config import (
+    SMALL,
+    ExploreConfig,
+    get_config,
+    with_linux_guest,
+)
 
 POLICY_THREE = ExploreConfig(
     name="3vm-weights",
@@ -31,9 +36,11 @@ POLICY_THREE = ExploreConfig(
 )
 
 
-def get_preset(kind: str, vms: int, lifecycle: bool = False) -> ExploreConfig:
+def get_preset(kind: str, vms: int, lifecycle: bool = False,
+               linux: bool = False) -> ExploreConfig:
     """The preset the exhaustive phase uses for an IUT of ``kind`` with ``vms`` VMs, with the
-    lifecycle events if ``lifecycle``.
+    lifecycle events if ``lifecycle``, and a Linux guest in its last VM if ``linux``
+    (``with_linux_guest``, named ``NAME+linux``).
 
     Raises
     ------
@@ -43,4 +50,4 @@ def get_preset(kind: str, vms: int, lifecycle: bool = False) -> ExploreConfig:
     config = POLICY_THREE if kind == "policy" and vms == 3 else get_config(vms)
     if lifecycle:
         config = attrs.evolve(config, name=f"{config.name}+lifecycle", vm_lifecycle=True)
-    return config
+    return with_linux_guest(config) if linux else config

@@ -47,10 +47,7 @@ def register(subparsers: Any) -> None:
                         help="stop after N states (default: the preset's; 3 VMs without "
                              "symmetry need 1,392,439); an incomplete search exits 1")
     options.add_lifecycle(parser, "to the preset, named NAME+lifecycle")
-    parser.add_argument("--linux", action="store_true",
-                        help="run a Linux guest in the preset's last (lightest) VM: Linux "
-                             "reports and balloon answers (specs/protocol.md §3.2), named "
-                             "NAME+linux")
+    options.add_linux(parser, "in the preset's last, lightest VM, named NAME+linux")
     options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "

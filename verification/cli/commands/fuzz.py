@@ -69,10 +69,8 @@ def register(subparsers: Any) -> None:
     options.add_examples(parser, None, "the profile's")
     options.add_mutant(parser, "run the campaign against")
     options.add_seed(parser, "the profile's; ci is derandomized")
-    parser.add_argument("--linux", action="store_true",
-                        help="Linux guests too (specs/protocol.md §3.2): hypothesis draws "
-                             "each starting VM's guest, Windows or Linux; walk runs a Linux "
-                             "guest in the preset's last VM")
+    options.add_linux(parser, "hypothesis draws each starting VM's guest, walk runs one in "
+                              "the preset's last VM")
     parser.add_argument("--no-refinement", action="store_true",
                         help="do not check steps against the model's transition")
     options.add_out_dir(parser, "the failure's ITF and text traces (an existing one; "
