@@ -170,8 +170,10 @@ def compute_honest_message(vm: Vm, profile: GuestProfile | None = None,
         return UnballoonResponse(vm.name)
     elif vm.txn == TxnKind.HOT_ADD:
         return HotAddResponse(vm.name, vm.txn_mib, success=True)
+    if vm.channel != Channel.READY:
+        return None
     report = compute_honest_report(vm, profile)
-    if vm.channel == Channel.READY and (not vm.has_report or vm.report_mib != report):
+    if not vm.has_report or vm.report_mib != report:
         return StatusReport(vm.name, report)
     return None
 
