@@ -25,7 +25,7 @@ from dynmem.verification.explore.config import get_config
 from dynmem.verification.explore.run import run_exploration
 from dynmem.verification.mutants.catalogue import MUTANTS, Mutant
 from dynmem.verification.stateful.fuzz import run_fuzz
-from dynmem.verification.walk import REAL_8VM, WalkSpace, run_walk
+from dynmem.verification.walk import REAL_8VM, WalkSpace, run_walk, with_linux_guest
 
 GOAL = 50_000
 
@@ -40,7 +40,8 @@ def throughput(space: WalkSpace, episodes: int, depth: int, refinement: bool) ->
 
 
 def walk_cells(bug: Mutant) -> str:
-    r = run_walk(get_config(2), episodes=1000, depth=500, seed=0, step_fn=bug.reference_step,
+    space = with_linux_guest(get_config(2)) if bug.explore_linux else get_config(2)
+    r = run_walk(space, episodes=1000, depth=500, seed=0, step_fn=bug.reference_step,
                  plan=bug.policy, mutant=bug.name, refinement=False)
     f = r.failure
     if f is None:

@@ -21,6 +21,12 @@ from dynmem.model.vocabulary import (
     Power,
     TxnKind,
 )
+from dynmem.reference.conventions import (
+    GUEST_OS_LINUX,
+    GUEST_OS_WINDOWS,
+    compute_linux_balloon_allowance,
+    compute_linux_committed,
+)
 from dynmem.reference.events import (
     BalancerTick,
     BalloonResponse,
@@ -49,14 +55,23 @@ from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Plan, Step, StepResult, step
 
 
-def compute_balloon_answer(vm: Vm) -> BalloonResponse:
-    """An honest guest's next balloon response: pages down to its floor, in message-sized parts.
+def compute_balloon_answer(vm: Vm, profile: GuestProfile | None = None) -> BalloonResponse:
+    """An honest guest's next balloon response, in message-sized parts.
 
-    The guest pages its own memory out if it lacks free pages, but never goes below startup;
-    an empty final response means "at floor" (specs/protocol.md §3.1).
+    A Windows guest gives pages down to startup and pages its own memory out if it lacks free
+    ones (specs/protocol.md §3.1). A Linux guest never pages itself: it cuts the request to
+    what it has available above its balloon floor, as it was when the request came
+    (``compute_linux_balloon_allowance``), and ends with an empty final part when it has no
+    more (specs/protocol.md §3.2). An empty final response means "at floor".
     """
     outstanding = vm.txn_mib - vm.txn_done_mib
-    spare = max(0, vm.assigned_mib - vm.settings.startup_mib)
+    if is_linux(get_profile({}, vm) if profile is None else profile):
+        # balloon_up computes its cut once, from the RAM it had before the first part
+        before = vm.assigned_mib + vm.txn_done_mib
+        allowed = min(vm.txn_mib, compute_linux_balloon_allowance(vm.demand_mib, before))
+        spare = max(0, allowed - vm.txn_done_mib)
+    else:
+        spare = max(0, vm.assigned_mib - vm.settings.startup_mib)
     give = min(outstanding, spare, BALLOON_RESPONSE_CAP_MIB)
     more = give < outstanding and give < spare
     return BalloonResponse(vm.name, give, more_pages=more)
@@ -65,11 +80,14 @@ def compute_balloon_answer(vm: Vm) -> BalloonResponse:
 class GuestProfile(Enum):
     """What kind of guest runs in a VM (specs/lifecycle.md §1): what it says and answers.
 
-    - ``windows``: honest; reports balloon and hot-add; keeps hot-added memory until reboot.
-    - ``linux``: honest like ``windows``; may also reset its channel while running (a
-      suspend/resume or a driver reload).
+    - ``windows``: honest; reports its committed memory; balloons down to startup, paging
+      itself if it must (specs/protocol.md §3.1); keeps hot-added memory until reboot.
+    - ``linux``: honest as Linux is (specs/protocol.md §3.2): reports committed memory plus
+      its ballooned pages and its balloon floor; answers a balloon with at most what it has
+      available above its floor, never paging itself; may also reset its channel while
+      running (a suspend/resume or a driver reload).
     - ``linux_hibernate``: a Linux guest with hibernation enabled: it reports balloon but not
-      hot-add, still sends status reports, and never answers a balloon or unballoon request.
+      hot-add, still sends (Linux) status reports, and never answers a balloon or unballoon.
     """
 
     WINDOWS = "windows"
@@ -77,22 +95,55 @@ class GuestProfile(Enum):
     LINUX_HIBERNATE = "linux_hibernate"
 
 
-Profiles = Mapping[str, GuestProfile]  # VM name -> profile; a VM not named is WINDOWS
+# The OS family (VmSettings.guest_os) each profile's integration components are.
+PROFILE_GUEST_OS = {GuestProfile.WINDOWS: GUEST_OS_WINDOWS, GuestProfile.LINUX: GUEST_OS_LINUX,
+                    GuestProfile.LINUX_HIBERNATE: GUEST_OS_LINUX}
+
+Profiles = Mapping[str, GuestProfile]  # VM name -> profile; a VM not named runs its guest_os's
 
 # Balancer ticks without progress on a transaction before the host's watchdog fires (R-STUCK).
 STUCK_AFTER_TICKS = 3
 
 
-def get_profile(profiles: Profiles, name: str) -> GuestProfile:
-    """The profile of the guest in VM ``name`` (``windows`` unless named)."""
-    return profiles.get(name, GuestProfile.WINDOWS)
+def get_profile(profiles: Profiles, vm: Vm) -> GuestProfile:
+    """The profile of the guest in ``vm``: as named in ``profiles``, else the honest guest of
+    its ``guest_os`` setting (``windows`` or ``linux``)."""
+    named = profiles.get(vm.name)
+    if named is not None:
+        return named
+    return GuestProfile.LINUX if vm.settings.guest_os == GUEST_OS_LINUX else GuestProfile.WINDOWS
 
 
-def compute_honest_message(vm: Vm, profile: GuestProfile = GuestProfile.WINDOWS,
+def is_linux(profile: GuestProfile) -> bool:
+    """Whether ``profile``'s guest speaks as Linux does (its reports and balloon answers)."""
+    return PROFILE_GUEST_OS[profile] == GUEST_OS_LINUX
+
+
+def compute_honest_report(vm: Vm, profile: GuestProfile | None = None) -> int:
+    """The committed memory an honest guest of ``profile`` reports (specs/protocol.md §3.2).
+
+    Windows reports its demand; Linux its demand plus its ballooned pages plus its balloon
+    floor (``compute_linux_committed``). ``profile`` defaults to the VM's ``guest_os``'s.
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import VmSettings
+    >>> vm = Vm("g", VmSettings(dynamic=True, guest_os="linux"), visible_mib=4800,
+    ...         demand_mib=1000)
+    >>> compute_honest_report(vm), compute_honest_report(vm, GuestProfile.WINDOWS)
+    (1532, 1000)
+    """
+    if is_linux(get_profile({}, vm) if profile is None else profile):
+        return compute_linux_committed(vm.demand_mib, vm.ballooned_mib, vm.assigned_mib)
+    return vm.demand_mib
+
+
+def compute_honest_message(vm: Vm, profile: GuestProfile | None = None,
                            free_mib: int | None = None) -> Event | None:
     """The message a well-behaved guest (or the quiet-period timer) sends next, if any.
 
-    A ``linux_hibernate`` guest reports balloon without hot-add and never answers a balloon
+    ``profile`` defaults to the honest guest of the VM's ``guest_os`` setting. A
+    ``linux_hibernate`` guest reports balloon without hot-add and never answers a balloon
     or an unballoon (specs/lifecycle.md §1). Given ``free_mib``, a start waiting for reclaim
     has the host's next word too: ``StartAdmit`` once its startup is free, else
     ``StartAbort`` (a fair host may give up at any time); ``settle`` decides that itself.
@@ -103,6 +154,7 @@ def compute_honest_message(vm: Vm, profile: GuestProfile = GuestProfile.WINDOWS,
         return StartAbort(vm.name)
     if not vm.running:
         return None
+    profile = get_profile({}, vm) if profile is None else profile
     hibernating = profile == GuestProfile.LINUX_HIBERNATE
     if vm.channel == Channel.NEGOTIATING:
         return VersionRequest(vm.name, SUPPORTED_VERSIONS[0])
@@ -113,13 +165,16 @@ def compute_honest_message(vm: Vm, profile: GuestProfile = GuestProfile.WINDOWS,
     if vm.txn in (TxnKind.BALLOON, TxnKind.UNBALLOON) and hibernating:
         pass  # it ignores the request: no answer, ever
     elif vm.txn == TxnKind.BALLOON:
-        return compute_balloon_answer(vm)
+        return compute_balloon_answer(vm, profile)
     elif vm.txn == TxnKind.UNBALLOON:
         return UnballoonResponse(vm.name)
     elif vm.txn == TxnKind.HOT_ADD:
         return HotAddResponse(vm.name, vm.txn_mib, success=True)
-    if vm.channel == Channel.READY and (not vm.has_report or vm.report_mib != vm.demand_mib):
-        return StatusReport(vm.name, vm.demand_mib)
+    if vm.channel != Channel.READY:
+        return None
+    report = compute_honest_report(vm, profile)
+    if not vm.has_report or vm.report_mib != report:
+        return StatusReport(vm.name, report)
     return None
 
 
@@ -131,13 +186,14 @@ def _guest_choices(vm: Vm, demands: Iterable[int], adversarial: bool) -> list[Ev
         return versions + ([VersionRequest(name, 0x7, last_attempt=True)] if adversarial else [])
     if vm.channel == Channel.CAPS:
         return [CapabilitiesReport(name, b, h) for b in (True, False) for h in (True, False)]
+    honest = compute_honest_report(vm)
     if vm.channel == Channel.QUIET:
-        return [QuietPeriodEnd(name), StatusReport(name, vm.demand_mib)]
+        return [QuietPeriodEnd(name), StatusReport(name, honest)]
     if vm.channel != Channel.READY:
         return []
-    events: list[Event] = [StatusReport(name, vm.demand_mib)]
+    events: list[Event] = [StatusReport(name, honest)]
     if adversarial:
-        events += [StatusReport(name, d) for d in demands if d != vm.demand_mib]
+        events += [StatusReport(name, d) for d in demands if d != honest]
     events += _response_choices(vm, adversarial)
     return events
 
@@ -146,7 +202,9 @@ def _response_choices(vm: Vm, adversarial: bool) -> list[Event]:
     name, asked = vm.name, vm.txn_mib
     if vm.txn == TxnKind.BALLOON:
         honest = compute_balloon_answer(vm)
-        events: list[Event] = [honest, BalloonResponse(name, 0, more_pages=False)]
+        events: list[Event] = [honest]
+        if honest != BalloonResponse(name, 0, more_pages=False):  # a Linux guest's at-floor
+            events.append(BalloonResponse(name, 0, more_pages=False))
         if honest.mib > 2:
             events.append(BalloonResponse(name, 2, more_pages=True))  # a multi-part answer
         if adversarial:
@@ -279,7 +337,7 @@ def compute_round(state: DmState, plan: Plan = compute_plan,
     """
     profiles = profiles or {}
     pending = [m for vm in state.vms if vm.name not in silent
-               for m in (compute_honest_message(vm, get_profile(profiles, vm.name)),)
+               for m in (compute_honest_message(vm, get_profile(profiles, vm)),)
                if m is not None]
     free = state.free_mib
     for vm in filter(is_waiting_start, state.vms):
@@ -365,18 +423,47 @@ def settle(
             result = step_fn(current, event)
             steps.append((event, result))
             current = result.state
+            report = compute_posted_status(current, event, profiles or {})
+            if report is not None and len(steps) < max_steps:
+                result = step_fn(current, report)
+                steps.append((report, result))
+                current = result.state
     return Settled(tuple(steps), converged=False)
+
+
+_ANSWERS = (BalloonResponse, UnballoonResponse, HotAddResponse)
+
+
+def compute_posted_status(state: DmState, event: Event, profiles: Profiles) -> Event | None:
+    """The status report a Linux guest posts with its answer ``event``, if it changed (R-SETTLE).
+
+    Linux posts its status while it answers (``post_status`` in ``balloon_up`` and hot-add,
+    domain-facts §3.3), and its report counts its ballooned pages and its floor, which the
+    answer just changed; a tick between the answer and the report would read a stale report
+    and move memory back and forth. A Windows guest's report does not depend on the answer.
+    """
+    if not isinstance(event, _ANSWERS):
+        return None
+    vm = state.get_vm(event.vm)
+    if vm is None or not is_linux(get_profile(profiles, vm)):
+        return None
+    message = compute_honest_message(vm, get_profile(profiles, vm))
+    return message if isinstance(message, StatusReport) else None
 
 
 __all__ = [
     "STUCK_AFTER_TICKS",
     "GuestProfile",
+    "PROFILE_GUEST_OS",
     "Profiles",
     "Settled",
     "compute_watchdog",
     "get_profile",
+    "is_linux",
     "compute_balloon_answer",
     "compute_honest_message",
+    "compute_honest_report",
+    "compute_posted_status",
     "compute_round",
     "enabled_events",
     "enabled_vm_events",

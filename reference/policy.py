@@ -26,6 +26,11 @@ from dynmem.model.vocabulary import (
     Power,
     TxnKind,
 )
+from dynmem.reference.conventions import (
+    GUEST_OS_LINUX,
+    compute_linux_balloon_allowance,
+    compute_reported_demand,
+)
 from dynmem.reference.events import (
     BalloonRequest,
     DmRequest,
@@ -50,8 +55,12 @@ def is_waiting_start(vm: Vm) -> bool:
 
 
 def get_spare(vm: Vm) -> int:
-    """What ballooning could take from ``vm`` at most: its assigned memory above startup."""
-    return compute_floor_to_unit(max(0, vm.assigned_mib - vm.settings.startup_mib))
+    """What ballooning could take from ``vm`` at most: its assigned memory above startup,
+    and for a Linux guest no more than it gives above its own balloon floor (P-DEMAND)."""
+    spare = compute_floor_to_unit(max(0, vm.assigned_mib - vm.settings.startup_mib))
+    if vm.settings.guest_os == GUEST_OS_LINUX:
+        return min(spare, compute_linux_balloon_allowance(get_demand(vm), vm.assigned_mib))
+    return spare
 
 
 def get_reclaimable(state: DmState, starting: Vm) -> int:
@@ -68,9 +77,20 @@ def get_reclaimable(state: DmState, starting: Vm) -> int:
     return state.free_mib + spare - waiting
 
 
+def get_demand(vm: Vm) -> int:
+    """The guest's own demand read out of ``vm``'s last report, per its convention (P-DEMAND).
+
+    A Linux guest's report counts its ballooned pages and its balloon floor: the host
+    subtracts both, or its target would include them and it would unballoon what it just
+    ballooned.
+    """
+    return compute_reported_demand(vm.report_mib, vm.settings.guest_os, vm.ballooned_mib,
+                                   vm.assigned_mib)
+
+
 def get_target(vm: Vm) -> int:
-    """``vm``'s target from its last report (specs/policy.md P-TARGET)."""
-    return compute_target(vm.report_mib, vm.settings)
+    """``vm``'s target from the demand of its last report (specs/policy.md P-TARGET)."""
+    return compute_target(get_demand(vm), vm.settings)
 
 
 def get_growth_room(vm: Vm) -> int:
@@ -100,11 +120,12 @@ def _by_weight_asc(vm: Vm) -> tuple[int, str]:
 
 
 def compute_give_back(vms: list[Vm]) -> dict[str, int]:
-    """P-GIVE-BACK: balloon each idle VM above its target down to it."""
+    """P-GIVE-BACK: balloon each idle VM above its target down to it (a Linux guest no
+    further than its balloon floor lets it give, P-DEMAND)."""
     plan = {}
     for vm in vms:
         if vm.txn == TxnKind.NONE and vm.cap_balloon:
-            excess = compute_floor_to_unit(vm.assigned_mib - get_target(vm))
+            excess = min(compute_floor_to_unit(vm.assigned_mib - get_target(vm)), get_spare(vm))
             if excess > 0:
                 plan[vm.name] = min(excess, BALLOON_REQUEST_CAP_MIB)
     return plan
@@ -182,8 +203,7 @@ def compute_contention(
         for donor in donors:
             if deficit <= 0:
                 break
-            spare = compute_floor_to_unit(donor.assigned_mib - donor.settings.startup_mib)
-            amount = min(deficit, spare, BALLOON_REQUEST_CAP_MIB)
+            amount = min(deficit, get_spare(donor), BALLOON_REQUEST_CAP_MIB)
             amount = compute_floor_to_unit(amount)
             if amount > 0:
                 planned.append(BalloonRequest(donor.name, amount))

@@ -23,6 +23,7 @@ from dynmem.model.vocabulary import (
     MIN_STARTUP_MIB,
     MIN_WEIGHT,
 )
+from dynmem.reference.conventions import GUEST_OS_NAMES, GUEST_OS_WINDOWS
 
 _int = attrs.validators.instance_of(int)
 _bool = attrs.validators.instance_of(bool)
@@ -46,6 +47,10 @@ class VmSettings:
     buffer_pct: int = attrs.field(default=DEFAULT_BUFFER_PERCENT, validator=_int)
     weight: int = attrs.field(default=DEFAULT_WEIGHT, validator=_int)
     dm_capable: bool = attrs.field(default=True, validator=_bool)
+    # The OS family of the guest's integration components, which the host knows (as it knows
+    # dm_capable): it fixes how the guest's status reports read (policy.md P-DEMAND).
+    guest_os: str = attrs.field(default=GUEST_OS_WINDOWS,
+                                validator=attrs.validators.instance_of(str))
 
 
 @attrs.frozen
@@ -96,6 +101,9 @@ def check_vm_settings(vm: VmSettings) -> list[Problem]:
         )
     if not MIN_WEIGHT <= vm.weight <= MAX_WEIGHT:
         problems.append(Problem("weight", vm.weight, f"must be {MIN_WEIGHT}..{MAX_WEIGHT}"))
+    if vm.guest_os not in GUEST_OS_NAMES:
+        problems.append(Problem("guest_os", vm.guest_os,
+                                f"must be one of {', '.join(GUEST_OS_NAMES)}"))
     return problems
 
 

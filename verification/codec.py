@@ -141,8 +141,18 @@ def host_from_json(data: Any, source: str, path: str, *,
     return host
 
 
+# Settings fields written only when they differ from the default: ``guest_os`` came after the
+# formats were published, so a Windows guest's settings read exactly as before (vectors,
+# traces and the oracle's wire keep their bytes and fingerprints).
+OPTIONAL_SETTINGS = {"guest_os": VmSettings().guest_os}
+
+
 def settings_to_json(settings: VmSettings) -> dict[str, Any]:
-    return attrs.asdict(settings)
+    out = attrs.asdict(settings)
+    for name, default in OPTIONAL_SETTINGS.items():
+        if out[name] == default:
+            del out[name]
+    return out
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -34,6 +34,15 @@ def add_lifecycle(parser: argparse.ArgumentParser, note: str) -> None:
                              f"that wait for reclaim ({note})")
 
 
+def add_linux(parser: argparse.ArgumentParser, note: str) -> None:
+    """``--linux``: Linux guests too (specs/protocol.md §3.2, policy.md P-DEMAND); ``note``
+    says where they run."""
+    parser.add_argument("--linux", action="store_true",
+                        help="Linux guests too: they report committed + ballooned + their "
+                             "balloon floor and give only what is above that floor "
+                             f"(specs/protocol.md §3.2; {note})")
+
+
 def add_trace_out(parser: argparse.ArgumentParser, trace: str) -> None:
     """``--out TRACE.itf.json``: where to write ``trace`` (e.g. "the counterexample trace")."""
     parser.add_argument("--out", metavar="TRACE.itf.json",

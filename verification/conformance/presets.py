@@ -18,7 +18,12 @@ from __future__ import annotations
 import attrs
 
 from dynmem.reference.settings import HostSettings
-from dynmem.verification.explore.config import SMALL, ExploreConfig, get_config
+from dynmem.verification.explore.config import (
+    SMALL,
+    ExploreConfig,
+    get_config,
+    with_linux_guest,
+)
 
 POLICY_THREE = ExploreConfig(
     name="3vm-weights",
@@ -31,9 +36,11 @@ POLICY_THREE = ExploreConfig(
 )
 
 
-def get_preset(kind: str, vms: int, lifecycle: bool = False) -> ExploreConfig:
+def get_preset(kind: str, vms: int, lifecycle: bool = False,
+               linux: bool = False) -> ExploreConfig:
     """The preset the exhaustive phase uses for an IUT of ``kind`` with ``vms`` VMs, with the
-    lifecycle events if ``lifecycle``.
+    lifecycle events if ``lifecycle``, and a Linux guest in its last VM if ``linux``
+    (``with_linux_guest``, named ``NAME+linux``).
 
     Raises
     ------
@@ -41,4 +48,5 @@ def get_preset(kind: str, vms: int, lifecycle: bool = False) -> ExploreConfig:
         If there is no preset of that size.
     """
     config = POLICY_THREE if kind == "policy" and vms == 3 else get_config(vms)
-    return config.with_vm_lifecycle() if lifecycle else config
+    config = config.with_vm_lifecycle() if lifecycle else config
+    return with_linux_guest(config) if linux else config

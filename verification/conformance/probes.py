@@ -28,7 +28,7 @@ in the state after it. They are judged in that state; their successors are not e
 from __future__ import annotations
 
 from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Channel, Power, TxnKind
-from dynmem.reference.environment import compute_honest_message
+from dynmem.reference.environment import compute_honest_message, compute_honest_report
 from dynmem.reference.events import (
     BalancerTick,
     BalloonRequest,
@@ -62,7 +62,7 @@ def get_probes(vm: Vm, config: ExploreConfig) -> list[Event]:
     if vm.channel == Channel.NEGOTIATING and not config.all_versions:
         return [VersionRequest(vm.name, v) for v in SUPPORTED_VERSIONS[1:]]
     if vm.channel == Channel.CAPS:
-        return [StatusReport(vm.name, vm.demand_mib)]
+        return [StatusReport(vm.name, compute_honest_report(vm))]
     outstanding = vm.txn_mib - vm.txn_done_mib
     if vm.txn == TxnKind.BALLOON and outstanding > 0:
         return [BalloonResponse(vm.name, outstanding, more_pages=True)]

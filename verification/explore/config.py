@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from dynmem.reference.conventions import GUEST_OS_LINUX
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.verification.errors import InputError
@@ -117,6 +118,18 @@ SYMMETRIC = ExploreConfig(
     demands=(0, 32),
     request_amounts=(16,),
 )
+
+def with_linux_guest(config: ExploreConfig) -> ExploreConfig:
+    """``config`` with its last VM (the lightest of every preset) running a Linux guest:
+    Linux reports and balloon answers (specs/protocol.md §3.2), read by the host per
+    ``guest_os`` (policy.md P-DEMAND). The 2-VM preset's ``lo`` is then a contention donor
+    that gives only what is above its floor."""
+    if not config.vms or config.vms[-1][1].guest_os == GUEST_OS_LINUX:
+        return config
+    *rest, (name, settings) = config.vms
+    linux = attrs.evolve(settings, guest_os=GUEST_OS_LINUX)
+    return attrs.evolve(config, name=f"{config.name}+linux", vms=(*rest, (name, linux)))
+
 
 def get_config(vms: int) -> ExploreConfig:
     """The preset for ``vms`` VMs (1..4).

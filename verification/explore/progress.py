@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dynmem.model.invariants import Violation
-from dynmem.verification.explore.graph import Exploration, ProgressFinding
+from dynmem.reference.events import StatusReport
+from dynmem.verification.explore.graph import KINDS, Exploration, ProgressFinding
 from dynmem.verification.properties.progress import (
     PROG_FIXED_POINT,
     check_fixed_point,
@@ -42,11 +43,18 @@ def find_oscillations(x: Exploration) -> list[ProgressFinding]:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    src, dst = get_progress_edges(x)
+    src, dst, kind = get_progress_edges(x, with_kinds=True)
     n = x.n_states
-    matrix = csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
-    _, labels = connected_components(matrix, directed=True, connection="strong")
-    sizes = np.bincount(labels)
+    reports = kind == KINDS.index(StatusReport.KIND)
+    while True:
+        matrix = csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
+        _, labels = connected_components(matrix, directed=True, connection="strong")
+        unfair = get_unfair_states(labels, src, dst, reports)
+        if not unfair.any():
+            break
+        keep = ~(unfair[src] | unfair[dst])
+        src, dst, reports = src[keep], dst[keep], reports[keep]
+    sizes = np.bincount(labels, minlength=n)
     cyclic = sizes[labels[src]] > 1
     cyclic |= src == dst  # a self-loop is a cycle of one state
     inside = cyclic & (labels[src] == labels[dst])
@@ -65,13 +73,43 @@ def find_oscillations(x: Exploration) -> list[ProgressFinding]:
     return sorted(found, key=lambda f: (x.depth[f.state], f.state))
 
 
-def get_progress_edges(x: Exploration) -> tuple[Any, Any]:
-    """The progress edges as two numpy arrays (sources, targets)."""
+def get_unfair_states(labels: Any, src: Any, dst: Any, reports: Any) -> Any:
+    """The states no fair path stays in: a pending honest status report leaves their
+    component, and the component delivers no status report inside itself.
+
+    A guest whose report changed sends it within a second (R-STATUS; Linux every second,
+    domain-facts §3.3), so delivery is strongly fair to status reports: a path that keeps
+    returning to a state with a report pending takes a report again and again. A component
+    in which no report edge stays inside cannot hold such a state on a cycle (Emerson-Lei,
+    with all guests' reports as one fairness constraint: it removes no cycle a per-guest
+    constraint would keep). Only the Linux convention needs it: a Linux guest's report
+    changes with every answer, and a tick on a stale report asks for what the guest will
+    not give, an empty answer, and the same tick again until the report comes (policy.md
+    P-DEMAND). A Windows guest's report is its demand, which no progress edge changes.
+    """
+    import numpy as np
+
+    n = len(labels)
+    inside = labels[src] == labels[dst]
+    served = np.zeros(n, dtype=bool)  # components that deliver a report inside themselves
+    served[labels[src[reports & inside]]] = True
+    pending = np.zeros(n, dtype=bool)
+    pending[src[reports & ~inside]] = True
+    cyclic = np.zeros(n, dtype=bool)
+    cyclic[src[inside]] = True  # on some cycle: in a non-trivial component or a self-loop
+    return pending & cyclic & ~served[labels]
+
+
+def get_progress_edges(x: Exploration, with_kinds: bool = False) -> Any:
+    """The progress edges as two numpy arrays (sources, targets), and with ``with_kinds``
+    a third, the kind of each edge's event (an index into ``graph.KINDS``)."""
     import numpy as np
 
     keep = np.frombuffer(x.edge_progress, dtype=np.uint8).astype(bool)
     src = np.frombuffer(x.edge_src, dtype=np.intc)[keep]
     dst = np.frombuffer(x.edge_dst, dtype=np.intc)[keep]
+    if with_kinds:
+        return src, dst, np.frombuffer(x.edge_kind, dtype=np.int8)[keep]
     return src, dst
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from dynmem.verification.explore.config import ExploreConfig, get_config
+from dynmem.verification.explore.config import ExploreConfig, get_config, with_linux_guest
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.search import ProgressCallback, explore
 from dynmem.verification.explore.traces import counterexample_trace, progress_trace
@@ -97,14 +97,16 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
                     memo: bool = True, max_states: int | None = None,
-                    lifecycle: bool = False) -> ExploreResult:
+                    lifecycle: bool = False, linux: bool = False) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
     counterexample; a progress-only mutant is explored fully. ``memo`` False steps every
     candidate directly (see ``explore``); ``max_states`` replaces the preset's state limit.
     ``lifecycle`` adds the events of specs/lifecycle.md to the preset
-    (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it).
+    (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it). ``linux`` runs a
+    Linux guest in the preset's last VM (``with_linux_guest``; a mutant that misreads Linux
+    guests asks for it).
 
     Examples
     --------
@@ -122,6 +124,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     bug = get_mutant(mutant) if mutant else None
     if lifecycle or (bug is not None and bug.explore_lifecycle):
         cfg = cfg.with_vm_lifecycle()
+    if linux or (bug is not None and bug.explore_linux):
+        cfg = with_linux_guest(cfg)
     # The graph properties are judged on the finished graph; the others on each step.
     targets = [b for b in bug.breaks if b not in GRAPH_PROPERTIES] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,

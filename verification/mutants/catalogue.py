@@ -26,6 +26,7 @@ from dynmem.model.vocabulary import (
     Power,
     TxnKind,
 )
+from dynmem.reference.conventions import GUEST_OS_WINDOWS
 from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
@@ -89,6 +90,8 @@ class Mutant:
     explore_vms: int = 1
     # the exploration needs the lifecycle events (specs/lifecycle.md, ExploreConfig.vm_lifecycle)
     explore_lifecycle: bool = False
+    # the exploration needs a Linux guest (specs/protocol.md §3.2, explore with_linux_guest)
+    explore_linux: bool = False
     model_variant: Any = None  # the model-level variant (filled by the Z3/BMC engine)
 
     @property
@@ -416,6 +419,23 @@ def plan_without_hysteresis(state: DmState) -> tuple[DmRequest, ...]:
     return tuple(requests)
 
 
+def _reports_read_as_windows(state: DmState) -> DmState:
+    """``state`` as a host that ignores the guest's integration components reads it: every
+    guest a Windows guest (``guest_os`` forgotten)."""
+    return attrs.evolve(state, vms=tuple(
+        attrs.evolve(vm, settings=attrs.evolve(vm.settings, guest_os=GUEST_OS_WINDOWS))
+        if vm.settings.guest_os != GUEST_OS_WINDOWS else vm for vm in state.vms))
+
+
+def plan_linux_report_read_as_windows(state: DmState) -> tuple[DmRequest, ...]:
+    """The reference policy reading every status report as a Windows guest's (P-DEMAND
+    forgotten): a Linux guest's ballooned pages and balloon floor count as demand, so each
+    balloon raises its target and the host unballoons what it just ballooned; and it asks a
+    Linux guest for memory below its floor, which the guest answers with nothing, tick
+    after tick. Every request respects the guards: no invariant of the registry breaks."""
+    return compute_plan(_reports_read_as_windows(state))
+
+
 def _can_hot_add(vm: Vm) -> bool:
     return vm.cap_hot_add and vm.hot_add_enabled
 
@@ -425,9 +445,10 @@ def _can_hot_add(vm: Vm) -> bool:
 
 def _mutant(name: str, description: str, breaks: tuple[str, ...],
             overrides: dict[type, Processor], plan: Plan | None = None,
-            explore_vms: int = 1, explore_lifecycle: bool = False) -> Mutant:
+            explore_vms: int = 1, explore_lifecycle: bool = False,
+            explore_linux: bool = False) -> Mutant:
     return Mutant(name, description, breaks, make_step(overrides, plan), plan, explore_vms,
-                  explore_lifecycle)
+                  explore_lifecycle, explore_linux)
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -558,6 +579,13 @@ MUTANTS: tuple[Mutant, ...] = (
             "ballooned and unballooned 2 MiB forever",
             ("PROG-FIXED-POINT",),
             {}, plan=plan_without_hysteresis),
+    _mutant("linux_report_read_as_windows",
+            "the policy reads a Linux guest's status report as a Windows guest's "
+            "(plan_linux_report_read_as_windows): its ballooned pages and floor count as "
+            "demand, so it unballoons what it just ballooned, and it asks the guest for "
+            "memory below its floor again and again",
+            ("PROG-FIXED-POINT",),
+            {}, plan=plan_linux_report_read_as_windows, explore_vms=2, explore_linux=True),
 )
 
 # The model-level twins (mutants/model_edits.py, same names), for BMC (dynmem bmc --mutant NAME).

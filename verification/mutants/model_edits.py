@@ -421,6 +421,10 @@ NO_MODEL_VARIANT: dict[str, str] = {
     "reclaim_squeezes_higher_weight": "a policy bug (PROG-RECLAIM-ORDER): every request it "
                                       "sends passes the guards, and the model's balancer may "
                                       "send any such request, so no model step is wrong",
+    "linux_report_read_as_windows": "a progress bug of the reference policy "
+                                    "(PROG-FIXED-POINT): it misreads Linux reports, but every "
+                                    "request it sends passes the guards, and the model has "
+                                    "neither a policy nor guest profiles",
 }
 
 

@@ -25,8 +25,10 @@ import attrs
 from hypothesis import strategies as st
 
 from dynmem.model.vocabulary import VERSION_WIN10, Channel, Power, TxnKind
+from dynmem.reference.conventions import GUEST_OS_NAMES
 from dynmem.reference.environment import (
     compute_honest_message,
+    compute_honest_report,
     enabled_events,
     enabled_vm_events,
 )
@@ -155,7 +157,7 @@ def allowed_requests(state: DmState) -> list[Event]:
 def early_reports(state: DmState) -> list[Event]:
     """Status reports of guests whose channel is not READY yet (CAPS or quiet period): the
     host keeps them (R-STATUS), and a policy must still not send before READY."""
-    return [StatusReport(vm.name, vm.demand_mib) for vm in state.vms
+    return [StatusReport(vm.name, compute_honest_report(vm)) for vm in state.vms
             if vm.running and vm.channel in (Channel.CAPS, Channel.QUIET)]
 
 
@@ -168,8 +170,8 @@ def crowd_events(state: DmState) -> list[Event]:
             continue
         if vm.demand_mib <= vm.visible_mib:
             out.append(Demand(vm.name, vm.visible_mib + 4096))
-        elif not vm.has_report or vm.report_mib != vm.demand_mib:
-            out.append(StatusReport(vm.name, vm.demand_mib))
+        elif not vm.has_report or vm.report_mib != compute_honest_report(vm):
+            out.append(StatusReport(vm.name, compute_honest_report(vm)))
     return out
 
 
@@ -319,6 +321,9 @@ class EnabledEvents:
     # ``vm_lifecycle`` (0: none, and nothing is drawn) is a lifecycle event, accepted or,
     # when ``adversarial``, one the guards refuse in a fifth of them.
     vm_lifecycle: int = 0
+    # Linux guests (``dynmem oracle --linux``): each VM of the initial fleet runs a Windows or
+    # a Linux guest (``guest_os``, drawn); off, nothing more is drawn.
+    linux_guests: bool = False
     # The cells a "cells" example has drawn so far (its own: derived from its draws alone,
     # as Hypothesis requires); None in other examples.
     met: set[Cell] | None = attrs.field(default=None, eq=False)
@@ -351,6 +356,9 @@ class EnabledEvents:
         if self.focus in ("crowd", "cells"):
             count = self.max_vms  # contention needs every VM there is
         vms = tuple((f"vm{i}", draw(_SETTINGS)) for i in range(count))
+        if self.linux_guests:
+            vms = tuple((name, attrs.evolve(settings, guest_os=_pick(draw, GUEST_OS_NAMES)))
+                        for name, settings in vms)
         return initial_state(HostSettings(physical, reserve), vms)
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
@@ -530,8 +538,8 @@ class EnabledEvents:
 LIFECYCLE_SHARE = 4  # with --lifecycle, one event in about this many is a lifecycle event
 
 
-def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False
-                       ) -> EnabledEvents:
+def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False,
+                       linux: bool = False) -> EnabledEvents:
     """The source ``dynmem oracle`` uses for an IUT of ``kind``. A policy IUT is judged only
     on its plans, so what finds its bugs is reaching many planning situations: one example
     in three is an honest lifecycle. Measured over seeds 1-20 on
@@ -545,7 +553,9 @@ def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False
     request events all occur in every run of 100 examples (the cells of issue 12).
     ``lifecycle`` (``dynmem oracle --lifecycle``) adds the events of specs/lifecycle.md,
     about one event in four (``LIFECYCLE_SHARE``); without it the examples are exactly
-    those of before (nothing more is drawn)."""
+    those of before (nothing more is drawn). ``linux`` (``dynmem oracle --linux``) draws each
+    starting VM's guest, Windows or Linux (specs/protocol.md §3.2)."""
     return EnabledEvents(max_steps=max_steps, lifecycles=3 if kind == "policy" else 0,
-                         swarm=True, vm_lifecycle=LIFECYCLE_SHARE if lifecycle else 0)
+                         swarm=True, vm_lifecycle=LIFECYCLE_SHARE if lifecycle else 0,
+                         linux_guests=linux)
 

@@ -12,7 +12,7 @@ import random
 from collections.abc import Iterator
 
 from dynmem.model.vocabulary import Channel
-from dynmem.reference.environment import compute_honest_message
+from dynmem.reference.environment import compute_honest_message, compute_honest_report
 from dynmem.reference.events import BalancerTick, Demand, Event, Start, StatusReport
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
@@ -66,5 +66,5 @@ def _next_event(rng: random.Random, state: DmState, demand: dict[str, int]) -> E
                  and vm.channel != Channel.FAILED]
     if connected:
         vm = rng.choice(connected)
-        return StatusReport(vm.name, vm.demand_mib)
+        return StatusReport(vm.name, compute_honest_report(vm))
     return BalancerTick()

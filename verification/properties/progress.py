@@ -16,6 +16,11 @@ from collections.abc import Collection, Sequence
 
 from dynmem.model.invariants import Violation
 from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, TxnKind
+from dynmem.reference.conventions import (
+    GUEST_OS_LINUX,
+    compute_linux_balloon_allowance,
+    compute_reported_demand,
+)
 from dynmem.reference.environment import Settled, compute_honest_message, settle
 from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.policy import compute_plan, is_waiting_start
@@ -37,12 +42,31 @@ def is_managed(vm: Vm) -> bool:
             and vm.has_report and not vm.stuck)
 
 
+def get_spec_target(vm: Vm) -> int:
+    """``vm``'s target from the demand its last report says, read per its convention
+    (policy.md P-DEMAND, P-TARGET)."""
+    demand = compute_reported_demand(vm.report_mib, vm.settings.guest_os, vm.ballooned_mib,
+                                     vm.assigned_mib)
+    return compute_target(demand, vm.settings)
+
+
+def get_giveable(vm: Vm) -> int:
+    """What a balloon can take from ``vm``: its assigned memory above startup, and a Linux
+    guest gives no more than it has above its balloon floor (protocol.md §3.2)."""
+    spare = vm.assigned_mib - vm.settings.startup_mib
+    if vm.settings.guest_os != GUEST_OS_LINUX:
+        return spare
+    demand = compute_reported_demand(vm.report_mib, vm.settings.guest_os, vm.ballooned_mib,
+                                     vm.assigned_mib)
+    return min(spare, compute_linux_balloon_allowance(demand, vm.assigned_mib))
+
+
 def get_need(vm: Vm) -> int:
     """What ``vm`` lacks of its target and could still receive (0 if nothing).
 
     Growth room: its ballooned pages, plus room below maximum while hot-add is possible.
     """
-    target = compute_target(vm.report_mib, vm.settings)
+    target = get_spec_target(vm)
     room = vm.ballooned_mib
     if vm.cap_hot_add and vm.hot_add_enabled:
         room += max(0, vm.settings.maximum_mib - vm.visible_mib)
@@ -72,17 +96,17 @@ def check_fixed_point(state: DmState) -> list[Violation]:
             found.append(Violation(
                 PROG_NO_STARVATION, "a short VM gets free memory", vm.name,
                 f"{vm.name} is short {need} MiB (assigned {vm.assigned_mib}, target "
-                f"{compute_target(vm.report_mib, vm.settings)}) while {state.free_mib} MiB "
+                f"{get_spec_target(vm)}) while {state.free_mib} MiB "
                 f"is free at a fixed point"))
         for donor in managed:
-            spare = donor.assigned_mib - donor.settings.startup_mib
+            spare = get_giveable(donor)
             if (donor.settings.weight < vm.settings.weight and donor.cap_balloon
                     and spare >= MEMORY_UNIT_MIB):
                 found.append(Violation(
                     PROG_WEIGHT_ORDER, "lower weight gives first", vm.name,
                     f"{vm.name} (weight {vm.settings.weight}) is short {need} MiB while "
-                    f"{donor.name} (weight {donor.settings.weight}) keeps {spare} MiB above "
-                    f"its startup at a fixed point"))
+                    f"{donor.name} (weight {donor.settings.weight}) keeps {spare} MiB it could "
+                    f"give above its startup at a fixed point"))
     return found
 
 
@@ -104,7 +128,7 @@ def check_squeeze_order(state: DmState, sent: Sequence[Event]) -> list[Violation
         vm = state.get_vm(request.vm)
         if vm is None:
             continue
-        target = compute_target(vm.report_mib, vm.settings)
+        target = get_spec_target(vm)
         if vm.assigned_mib - request.mib >= target:
             continue
         if any(w.settings.weight > vm.settings.weight for w in waiting if w is not vm):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from dynmem.reference.environment import GuestProfile
+from dynmem.reference.environment import PROFILE_GUEST_OS, GuestProfile
 from dynmem.reference.events import EVENT_TYPES, Configure, Create, Delete, Event
 from dynmem.reference.settings import HostSettings, VmSettings, check_vm_settings
 from dynmem.reference.state import DmState, initial_state
@@ -44,6 +44,7 @@ _SETTINGS_KINDS = {f.name: field_kind(f) for f in attrs.fields(VmSettings)}
 EXPECT_FIELDS = ["converged", "rejected", "final"]
 GUEST_FIELD = "guest"  # a VM entry's guest profile (specs/lifecycle.md §1), not a setting
 GUEST_WORDS = [p.value for p in GuestProfile]
+GUEST_OS_FIELD = "guest_os"  # the setting a profile fixes
 
 
 @attrs.frozen
@@ -185,23 +186,44 @@ def _parse_vms(items: list[Any], source: str) -> list[tuple[str, VmSettings]]:
             raise InputError(source, join_path(path, "name"), name,
                              f"duplicate VM name (also vms[{first_index[name]}])")
         first_index[name] = index
-        vms.append((name, _settings(obj, VmSettings(), source, path)))
+        settings = _settings(obj, VmSettings(), source, path)
+        profile = _read_profile(obj, source, path)
+        if profile is not None:
+            settings = _with_profile_os(settings, profile, obj, source, path)
+        vms.append((name, settings))
     return vms
+
+
+def _read_profile(obj: Mapping[str, Any], source: str, path: str) -> GuestProfile | None:
+    """The guest profile a VM entry names, or None; an unknown word is an error."""
+    if GUEST_FIELD not in obj:
+        return None
+    word = read_value(obj, GUEST_FIELD, str, source, path)
+    if word not in GUEST_WORDS:
+        raise InputError(source, join_path(path, GUEST_FIELD), word,
+                         f"must be one of {', '.join(GUEST_WORDS)}{suggest(word, GUEST_WORDS)}")
+    return GuestProfile(word)
+
+
+def _with_profile_os(settings: VmSettings, profile: GuestProfile, obj: Mapping[str, Any],
+                     source: str, path: str) -> VmSettings:
+    """The VM's ``guest_os`` is its profile's OS family (specs/lifecycle.md §1): the host
+    knows its guest's integration components. An entry that says otherwise is an error."""
+    family = PROFILE_GUEST_OS[profile]
+    if GUEST_OS_FIELD in obj and obj[GUEST_OS_FIELD] != family:
+        raise InputError(source, join_path(path, GUEST_OS_FIELD), obj[GUEST_OS_FIELD],
+                         f"a {profile.value!r} guest runs {family!r} integration "
+                         f"components: leave guest_os out or make it {family!r}")
+    return attrs.evolve(settings, guest_os=family)
 
 
 def _parse_profiles(items: list[Any], source: str) -> tuple[tuple[str, GuestProfile], ...]:
     """The guest profile of each VM entry that names one (entries are already checked)."""
     out = []
     for index, obj in enumerate(items):
-        if GUEST_FIELD not in obj:
-            continue
-        path = join_path("vms", index)
-        word = read_value(obj, GUEST_FIELD, str, source, path)
-        if word not in GUEST_WORDS:
-            raise InputError(source, join_path(path, GUEST_FIELD), word,
-                             f"must be one of {', '.join(GUEST_WORDS)}"
-                             f"{suggest(word, GUEST_WORDS)}")
-        out.append((obj["name"], GuestProfile(word)))
+        profile = _read_profile(obj, source, join_path("vms", index))
+        if profile is not None:
+            out.append((obj["name"], profile))
     return tuple(out)
 
 

@@ -119,6 +119,9 @@ def simulate(scenario: Scenario, step_fn: Step = step, plan: Plan = compute_plan
 def _notes(scenario: Scenario, runs: list[SettleRun]) -> tuple[tuple[str, Any], ...]:
     notes: list[tuple[str, Any]] = [("scenario", scenario.source),
                                     ("converged", all(r.converged for r in runs))]
+    if scenario.profiles:  # the guests settle ran (the host knows only their guest_os)
+        notes.append(("guests", ", ".join(f"{name} {profile.value}"
+                                          for name, profile in scenario.profiles)))
     stuck = [run.describe() for run in runs if not run.converged]
     if stuck:
         notes.append(("not_converged", tuple(stuck)))

@@ -128,7 +128,8 @@ def get_program(notes: list[str]) -> str:
 def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | None = None,
              seed: int | None = None, refinement: bool = True, shrink: bool = True,
              failure_dir: Path | None = None,
-             on_progress: FuzzProgress | None = None) -> FuzzResult:
+             on_progress: FuzzProgress | None = None,
+             linux_guests: bool = False) -> FuzzResult:
     """Run the stateful machine under ``profile`` and return what happened.
 
     Parameters
@@ -150,11 +151,17 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
         Where the shrunk failure's ITF and text traces go (default: the temp folder).
     on_progress : callable, optional
         Called with (examples, steps, seconds) every 25 examples.
+    linux_guests : bool
+        Start fleets of Windows and Linux guests (``guest_os`` drawn per VM); a planted bug
+        that misreads Linux guests turns it on.
     """
     bug = get_mutant(mutant) if mutant else None
     steer = profile == "thorough"  # starts that wait for reclaim (DmMachine.start_for_reclaim)
-    base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement, steer) if bug
-            else machine_for(refinement=refinement, reclaim_starts=steer))
+    linux_guests = linux_guests or (bug is not None and bug.explore_linux)
+    base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement, steer,
+                        linux_guests) if bug
+            else machine_for(refinement=refinement, reclaim_starts=steer,
+                             linux_guests=linux_guests))
     base.failure_dir = failure_dir
     started = time.perf_counter()
     machine = _reporting(base, on_progress, started)

@@ -575,12 +575,24 @@ class ReclaimSteeredMachine(DmMachine):
             self.apply(BalancerTick())
 
 
+@initialize(target=DmMachine.vms, host=dms.host_settings(), vms=dms.mixed_fleets(),
+            lifecycle=st.sampled_from((False, False, False, True)))
+def _mixed_host(self: DmMachine, host: HostSettings, vms: tuple[tuple[str, VmSettings], ...],
+                lifecycle: bool = False) -> Any:
+    """The starting fleet's guests are Windows or Linux (``guest_os``): every honest message
+    the machine draws follows from the setting (specs/protocol.md §3.2)."""
+    return DmMachine.host(self, host, vms, lifecycle)
+
+
 def machine_for(step_fn: Step = step, plan: Plan | None = None, label: str = "reference",
-                refinement: bool = True, reclaim_starts: bool = False) -> type[DmMachine]:
+                refinement: bool = True, reclaim_starts: bool = False,
+                linux_guests: bool = False) -> type[DmMachine]:
     """A :class:`DmMachine` subclass driving ``step_fn`` with ``plan`` (a planted bug);
-    ``reclaim_starts`` steers towards starts that wait for reclaim."""
+    ``reclaim_starts`` steers towards starts that wait for reclaim; ``linux_guests`` starts
+    fleets of Windows and Linux guests (the initial rule replaced, the others the same)."""
     base = ReclaimSteeredMachine if reclaim_starts else DmMachine
-    return type(f"DmMachine_{label}", (base,), {
+    extra: dict[str, Any] = {"host": _mixed_host} if linux_guests else {}
+    return type(f"DmMachine_{label}", (base,), {**extra,
         "step_fn": staticmethod(step_fn), "plan": staticmethod(plan or compute_plan),
         "label": label, "check_refinement": refinement, "coverage": Coverage(),
         "last_failure": None, "steps_taken": 0, "first_failure_seconds": None,

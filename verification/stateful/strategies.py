@@ -30,7 +30,8 @@ from dynmem.model.vocabulary import (
     Channel,
     TxnKind,
 )
-from dynmem.reference.environment import compute_balloon_answer
+from dynmem.reference.conventions import GUEST_OS_NAMES
+from dynmem.reference.environment import compute_balloon_answer, compute_honest_report
 from dynmem.reference.events import (
     BalloonRequest,
     BalloonResponse,
@@ -149,6 +150,23 @@ def vm_fleets() -> st.SearchStrategy[tuple[tuple[str, VmSettings], ...]]:
                     unique_by=lambda pair: pair[0]).map(tuple)
 
 
+_GUEST_OS = st.sampled_from(GUEST_OS_NAMES)
+
+
+@st.composite
+def _mixed_settings(draw: Callable[..., Any]) -> VmSettings:
+    """Valid settings whose guest is Windows or Linux (specs/protocol.md §3.2)."""
+    settings: VmSettings = draw(_VALID_SETTINGS)
+    return attrs.evolve(settings, guest_os=draw(_GUEST_OS))
+
+
+def mixed_fleets() -> st.SearchStrategy[tuple[tuple[str, VmSettings], ...]]:
+    """Fleets as ``vm_fleets`` whose guests are Windows or Linux (``dynmem fuzz --linux``);
+    a separate strategy, so the Windows fleets' derandomized runs stay as they were."""
+    return st.lists(st.tuples(_NAMES, _mixed_settings()), min_size=1, max_size=3,
+                    unique_by=lambda pair: pair[0]).map(tuple)
+
+
 def _chosen_vm(draw: Callable[..., Any], view: View) -> Vm:
     state, names = view(draw(st.runner()))
     vm = state.get_vm(_pick(draw, names))
@@ -212,10 +230,10 @@ def quiet_period_ends(draw: Callable[..., Any], view: View) -> QuietPeriodEnd:
 
 @st.composite
 def status_reports(draw: Callable[..., Any], view: View) -> StatusReport:
-    """A status report: mostly the truth (the guest's demand), sometimes a lie."""
+    """A status report: mostly the truth (what the guest honestly reports), sometimes a lie."""
     vm = _chosen_vm(draw, view)
     lie = draw(st.integers(0, 3)) == 3
-    return StatusReport(vm.name, demand_value(draw, vm) if lie else vm.demand_mib)
+    return StatusReport(vm.name, demand_value(draw, vm) if lie else compute_honest_report(vm))
 
 
 def get_balloon_answers(vm: Vm) -> list[BalloonResponse]:

@@ -39,6 +39,7 @@ from dynmem.verification.atomic import write_atomic
 from dynmem.verification.codec import (
     MAX_INT_DIGITS,
     NAME_KEYS,
+    OPTIONAL_SETTINGS,
     check_keys,
     check_name,
     event_from_json,
@@ -267,7 +268,8 @@ def _option_from(data: Any, source: str, path: str) -> tuple[bool, Any]:
 
 
 _VM_FIELDS = tuple(f.name for f in attrs.fields(Vm) if f.name != "name")
-_SETTINGS_FIELDS = tuple(f.name for f in attrs.fields(VmSettings))
+_SETTINGS_FIELDS = tuple(f.name for f in attrs.fields(VmSettings)
+                         if f.name not in OPTIONAL_SETTINGS)  # written only when not default
 
 
 def _require(obj: Mapping[str, Any], names: tuple[str, ...], source: str, path: str) -> None:

@@ -10,6 +10,11 @@ from collections.abc import Sequence
 import attrs
 
 from dynmem.model.vocabulary import VERSION_NAMES, TxnKind
+from dynmem.reference.conventions import (
+    GUEST_OS_LINUX,
+    compute_balloon_floor,
+    compute_reported_demand,
+)
 from dynmem.reference.events import (
     BalancerTick,
     BalloonRequest,
@@ -49,7 +54,8 @@ def describe_settings(settings: VmSettings) -> str:
         text = (f"dynamic, startup {settings.startup_mib} MiB, maximum "
                 f"{settings.maximum_mib} MiB, buffer {settings.buffer_pct}%, weight "
                 f"{settings.weight}")
-    return text + ("" if settings.dm_capable else ", guest without DM support")
+    text += "" if settings.dm_capable else ", guest without DM support"
+    return text + (", Linux guest" if settings.guest_os == GUEST_OS_LINUX else "")
 
 
 def describe_version(version: int) -> str:
@@ -94,6 +100,18 @@ def _describe_balloon_response(event: BalloonResponse, before: DmState | None) -
     return f"{who} hands back {event.mib} MiB ({part})"
 
 
+def _linux_reading(event: StatusReport, before: DmState | None) -> str:
+    """How the host reads a Linux guest's report (policy.md P-DEMAND), or ``""``."""
+    vm = before.get_vm(event.vm) if before is not None else None
+    if vm is None or vm.settings.guest_os != GUEST_OS_LINUX:
+        return ""
+    floor = compute_balloon_floor(vm.assigned_mib)
+    demand = compute_reported_demand(event.committed_mib, GUEST_OS_LINUX, vm.ballooned_mib,
+                                     vm.assigned_mib)
+    return (f" (Linux: demand {demand} + ballooned {vm.ballooned_mib} + floor {floor} of "
+            f"{vm.assigned_mib} MiB RAM)")
+
+
 def describe_event(event: Event, result_sent: Sequence[DmRequest] = (), *,
                    before: DmState | None = None) -> str:
     """``event`` in domain words; a BalancerTick lists the requests it sent.
@@ -132,7 +150,7 @@ def describe_event(event: Event, result_sent: Sequence[DmRequest] = (), *,
         case QuietPeriodEnd(vm=vm):
             return f"{vm}'s quiet period ends"
         case StatusReport(vm=vm, committed_mib=mib):
-            return f"{vm}'s guest reports {mib} MiB committed"
+            return f"{vm}'s guest reports {mib} MiB committed" + _linux_reading(event, before)
         case BalloonRequest(vm=vm, mib=mib):
             return f"host asks {vm} to balloon {mib} MiB"
         case BalloonResponse():

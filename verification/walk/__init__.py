@@ -2,9 +2,9 @@
 
 ``run_walk`` runs a campaign (episodes of ``depth`` steps, swarm masks of event kinds, a
 fair settle and the progress properties at each episode's end) over a ``WalkSpace`` (an
-explorer preset or ``REAL_8VM``; ``with_vm_lifecycle`` adds the lifecycle events) and
-returns a ``WalkResult``; a failure is replayed into the usual trace and minimised by the
-cross-engine shrinker. No Hypothesis, no clock.
+explorer preset or ``REAL_8VM``; ``with_vm_lifecycle`` adds the lifecycle events,
+``with_linux_guest`` a Linux guest) and returns a ``WalkResult``; a failure is replayed
+into the usual trace and minimised by the cross-engine shrinker. No Hypothesis, no clock.
 """
 
 from dynmem.verification.walk.config import (
@@ -12,6 +12,7 @@ from dynmem.verification.walk.config import (
     WALK_PRESETS,
     WalkConfig,
     WalkSpace,
+    with_linux_guest,
     with_vm_lifecycle,
 )
 from dynmem.verification.walk.engine import Walker
@@ -19,5 +20,5 @@ from dynmem.verification.walk.run import WalkFailure, WalkResult, run_walk
 
 __all__ = [
     "REAL_8VM", "WALK_PRESETS", "WalkConfig", "WalkFailure", "WalkResult", "WalkSpace",
-    "Walker", "run_walk", "with_vm_lifecycle",
+    "Walker", "run_walk", "with_linux_guest", "with_vm_lifecycle",
 ]

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import attrs
 
+from dynmem.reference.conventions import GUEST_OS_LINUX
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 
@@ -66,6 +67,17 @@ def with_vm_lifecycle(space: WalkSpace) -> WalkSpace:
     if space.vm_lifecycle:
         return space
     return attrs.evolve(space, name=f"{space.name}+lifecycle", vm_lifecycle=True)  # type: ignore[misc]
+
+
+def with_linux_guest(space: WalkSpace) -> WalkSpace:
+    """``space`` with its last VM running a Linux guest (specs/protocol.md §3.2), as a planted
+    bug that misreads Linux guests needs (``explore_linux``)."""
+    if not space.vms or space.vms[-1][1].guest_os == GUEST_OS_LINUX:
+        return space
+    *rest, (name, settings) = space.vms
+    linux = attrs.evolve(settings, guest_os=GUEST_OS_LINUX)
+    return attrs.evolve(space, name=f"{space.name}+linux",  # type: ignore[misc]
+                        vms=(*rest, (name, linux)))
 
 
 _GIB = 1024

@@ -43,6 +43,9 @@ DOMAIN_INVARIANTS = {
 # measured 2026-12-03).
 # Exploration (5 to 7 steps), BMC, the proofs and the thorough campaign
 # (tests/verification/stateful/test_thorough_guards.py) catch them.
+# linux_report_read_as_windows misreads Linux guests only: run_fuzz starts fleets of Windows
+# and Linux guests for it (explore_linux), and the ci campaign then fails at example 143
+# (measured 2026-12-03, derandomized, no shrinking).
 LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "restore_at_startup",
                        "reclaim_squeezes_higher_weight", "oversized_answer_not_clamped",
                        "hot_add_without_capability", "hot_add_after_partial",

@@ -47,6 +47,7 @@ def register(subparsers: Any) -> None:
                         help="stop after N states (default: the preset's; 3 VMs without "
                              "symmetry need 1,392,439); an incomplete search exits 1")
     options.add_lifecycle(parser, "to the preset, named NAME+lifecycle")
+    options.add_linux(parser, "in the preset's last, lightest VM, named NAME+linux")
     options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_exploration(args.vms, mutant=args.mutant,
                                  symmetry=False if args.no_symmetry else None,
                                  on_progress=progress, memo=not args.no_memo,
-                                 max_states=args.max_states, lifecycle=args.lifecycle)
+                                 max_states=args.max_states, lifecycle=args.lifecycle,
+                                 linux=args.linux)
     except KeyboardInterrupt:
         board.finish(progress.interrupted())
         raise

@@ -34,7 +34,12 @@ from dynmem.verification.properties.reachable import get_reachable_pairs
 from dynmem.verification.stateful.fuzz import FuzzResult, run_fuzz
 from dynmem.verification.stateful.machine import get_settings
 from dynmem.verification.traces import render_text
-from dynmem.verification.walk.config import WALK_PRESETS, WalkSpace, with_vm_lifecycle
+from dynmem.verification.walk.config import (
+    WALK_PRESETS,
+    WalkSpace,
+    with_linux_guest,
+    with_vm_lifecycle,
+)
 from dynmem.verification.walk.run import WalkResult, run_walk
 
 _BAR = 30
@@ -64,6 +69,8 @@ def register(subparsers: Any) -> None:
     options.add_examples(parser, None, "the profile's")
     options.add_mutant(parser, "run the campaign against")
     options.add_seed(parser, "the profile's; ci is derandomized")
+    options.add_linux(parser, "hypothesis draws each starting VM's guest, walk runs one in "
+                              "the preset's last VM")
     parser.add_argument("--no-refinement", action="store_true",
                         help="do not check steps against the model's transition")
     options.add_out_dir(parser, "the failure's ITF and text traces (an existing one; "
@@ -105,6 +112,8 @@ def run_walk_command(args: argparse.Namespace) -> int:
     bug = get_mutant(args.mutant) if args.mutant else None
     if bug is not None and bug.explore_lifecycle:
         space = with_vm_lifecycle(space)
+    if args.linux or (bug is not None and bug.explore_linux):
+        space = with_linux_guest(space)
 
     board = Board()
     with board.phase("walk", args.episodes, _bar_line("walk", "episodes")) as phase:
@@ -167,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_fuzz(args.profile, examples=args.examples, mutant=args.mutant,
                           seed=args.seed, refinement=not args.no_refinement,
                           failure_dir=Path(args.out) if args.out else None,
-                          on_progress=progress)
+                          on_progress=progress, linux_guests=args.linux)
     except KeyboardInterrupt:
         board.finish(f"fuzz: interrupted after {seen[0]} of {total} examples "
                      f"({seen[1]:,} steps); no failure found in them")

@@ -77,6 +77,9 @@ def register(subparsers: Any) -> None:
                         help="run only the random phase")
     options.add_lifecycle(parser, "to both phases, for an IUT that implements them; presets "
                                   "NAME+lifecycle: 1 VM 635 states, 2 VMs 113,953: minutes")
+    options.add_linux(parser, "for an IUT that reads their reports: the random phase draws "
+                              "each VM's guest, the exhaustive presets run one in their last "
+                              "VM, NAME+linux")
     options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs; 3 is "
                                "700,978 states for a system, 305,116 with three weights for a "
                                "policy: minutes", choices=(1, 2, 3))
@@ -146,12 +149,13 @@ def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
 
 
 def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
-                vms: int, board: Board, lifecycle: bool = False) -> SearchResult:
+                vms: int, board: Board, lifecycle: bool = False,
+                linux: bool = False) -> SearchResult:
     """The exhaustive phase over the presets of 1..``vms`` VMs, stopping at the first
     failure; ``phases`` says what each preset covered."""
     phases: list[dict[str, object]] = []
     for n in range(1, vms + 1):
-        config = get_preset(kind, n, lifecycle)
+        config = get_preset(kind, n, lifecycle, linux)
         board.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
 
         def line(states: int, total: int | None, text: str, name: str = config.name) -> str:
@@ -236,12 +240,12 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
     first = SearchResult(0, None, 0)
     if not args.no_exhaustive:
         first = _exhaustive(driver, kind, mode, is_allowed, args.vms, progress.board,
-                            args.lifecycle)
+                            args.lifecycle, args.linux)
         if first.failure is not None or args.exhaustive:
             return first
     progress.board.say(f"dynmem oracle: random phase, {args.examples} examples ...")
     found = search(driver, kind, mode,
-                   get_default_source(kind, args.max_steps, args.lifecycle),
+                   get_default_source(kind, args.max_steps, args.lifecycle, args.linux),
                    args.examples, args.seed, is_allowed, args.shrink_replays, progress)
     # The cells of presets 1 and 2 (preset 3's would take minutes to list).
     reachable = [get_reachable(get_config(n)) for n in range(1, min(args.vms, 2) + 1)]
