@@ -255,7 +255,7 @@ class DmMachine(RuleBasedStateMachine):
         path (handshake, report, tick, request, answer) is five rules among some twenty: a
         stop or a reset usually came first (in 200 ci examples, 2 ticks and 0 answers to a
         balloon were drawn, and planted bugs in the answers went uncaught)."""
-        name: str = getattr(ev, "vm")  # every guest message names its VM
+        name: str = getattr(ev, "vm", "")  # every guest message names its VM
         while self.apply(ev).accepted:
             vm = self.state.get_vm(name)
             nxt = (compute_honest_message(vm) if vm is not None and vm.channel in _EARLY
