@@ -464,9 +464,8 @@ LIFECYCLE = Invariant(
 )
 
 def _connected(ops: Ops, vm: VmLike) -> Term:
-    """Past version negotiation: the channel is CAPS, QUIET or READY."""
-    return ops.Or(vm.channel == Channel.CAPS, vm.channel == Channel.QUIET,
-                  vm.channel == Channel.READY)
+    """Past version negotiation: the channel is CAPS, QUIET or READY (consecutive values)."""
+    return ops.And(vm.channel >= Channel.CAPS, vm.channel <= Channel.READY)
 
 
 def _version_word(version: int) -> str:

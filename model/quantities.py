@@ -36,8 +36,11 @@ def outstanding_balloon(ops: Ops, vm: VmLike) -> Term:
 
 def is_accepted_version(ops: Ops, host: HostLike, version: Term) -> Term:
     """Whether ``host``'s profile accepts protocol ``version`` (specs/protocol.md §1.1)."""
-    return ops.Or(*[ops.And(host.profile == profile, version == v)
-                    for profile, versions in ACCEPTED_VERSIONS.items() for v in versions])
+    accepted: Term = False  # a profile out of range accepts nothing
+    for profile, versions in reversed(ACCEPTED_VERSIONS.items()):
+        accepted = ops.If(host.profile == profile, ops.Or(*[version == v for v in versions]),
+                          accepted)
+    return accepted
 
 
 def is_running(vm: VmLike) -> Term:
