@@ -13,7 +13,8 @@ from typing import Any
 
 import attrs
 
-from dynmem.verification.explore.config import ExploreConfig, get_config
+from dynmem.model.vocabulary import HostProfile
+from dynmem.verification.explore.config import ExploreConfig, get_config, with_host_profile
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.search import ProgressCallback, explore
 from dynmem.verification.explore.traces import counterexample_trace, progress_trace
@@ -97,7 +98,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
                     memo: bool = True, max_states: int | None = None,
-                    lifecycle: bool = False) -> ExploreResult:
+                    lifecycle: bool = False,
+                    host_profile: HostProfile | None = None) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
@@ -105,6 +107,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     candidate directly (see ``explore``); ``max_states`` replaces the preset's state limit.
     ``lifecycle`` adds the events of specs/lifecycle.md to the preset
     (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it).
+    ``host_profile`` puts the preset on a host of that profile (default: the preset's, or
+    the one a mutant asks for, ``Mutant.explore_profile``).
 
     Examples
     --------
@@ -120,6 +124,10 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     if max_states is not None:
         cfg = attrs.evolve(cfg, max_states=max_states)
     bug = get_mutant(mutant) if mutant else None
+    profile = host_profile if host_profile is not None else (
+        bug.explore_profile if bug is not None else None)
+    if profile is not None:
+        cfg = with_host_profile(cfg, profile)
     if (lifecycle or (bug is not None and bug.explore_lifecycle)) and not cfg.vm_lifecycle:
         cfg = attrs.evolve(cfg, name=f"{cfg.name}+lifecycle", vm_lifecycle=True)
     # The graph properties are judged on the finished graph; the others on each step.

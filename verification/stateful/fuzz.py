@@ -19,6 +19,7 @@ from hypothesis import Phase
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import get_state_machine_test
 
+from dynmem.model.vocabulary import HostProfile
 from dynmem.verification.generation import fixed_generation
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.coverage import Coverage, Pair
@@ -128,7 +129,8 @@ def get_program(notes: list[str]) -> str:
 def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | None = None,
              seed: int | None = None, refinement: bool = True, shrink: bool = True,
              failure_dir: Path | None = None,
-             on_progress: FuzzProgress | None = None) -> FuzzResult:
+             on_progress: FuzzProgress | None = None,
+             host_profile: HostProfile | None = None) -> FuzzResult:
     """Run the stateful machine under ``profile`` and return what happened.
 
     Parameters
@@ -150,11 +152,16 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
         Where the shrunk failure's ITF and text traces go (default: the temp folder).
     on_progress : callable, optional
         Called with (examples, steps, seconds) every 25 examples.
+    host_profile : HostProfile, optional
+        The profile of every host (default: the mutant's ``explore_profile``, or ``qemu``).
     """
     bug = get_mutant(mutant) if mutant else None
     steer = profile == "thorough"  # starts that wait for reclaim (DmMachine.start_for_reclaim)
-    base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement, steer) if bug
-            else machine_for(refinement=refinement, reclaim_starts=steer))
+    host = host_profile if host_profile is not None else (
+        bug.explore_profile if bug is not None else HostProfile.QEMU)
+    base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement, steer, host)
+            if bug else machine_for(refinement=refinement, reclaim_starts=steer,
+                                    host_profile=host))
     base.failure_dir = failure_dir
     started = time.perf_counter()
     machine = _reporting(base, on_progress, started)

@@ -86,7 +86,7 @@ def _describe_version_request(event: VersionRequest, before: DmState | None) -> 
     vm = before.get_vm(event.vm) if before is not None else None
     if (before is not None and vm is not None and vm.channel == Channel.NEGOTIATING
             and event.version not in before.host.accepted_versions):
-        text += f" (the {HOST_PROFILE_WORDS[before.host.profile]} host refuses it)"
+        text += f" (the {HOST_PROFILE_WORDS[before.host.profile]} host does not speak it)"
     return text
 
 

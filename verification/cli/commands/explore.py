@@ -47,6 +47,7 @@ def register(subparsers: Any) -> None:
                         help="stop after N states (default: the preset's; 3 VMs without "
                              "symmetry need 1,392,439); an incomplete search exits 1")
     options.add_lifecycle(parser, "to the preset, named NAME+lifecycle")
+    options.add_host_profile(parser, "the preset (named NAME@PROFILE)")
     options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
@@ -82,13 +83,15 @@ def run(args: argparse.Namespace) -> int:
                          f"must be one of {', '.join(map(str, sorted(PRESETS)))}")
     if args.max_states is not None and args.max_states <= 0:
         raise InputError("command line", "--max-states", args.max_states, "must be > 0")
+    profile = options.read_host_profile(args.host_profile)
     board = Board()
     progress = _Progress(board.phase("explore", args.max_states, _explore_line))
     try:
         result = run_exploration(args.vms, mutant=args.mutant,
                                  symmetry=False if args.no_symmetry else None,
                                  on_progress=progress, memo=not args.no_memo,
-                                 max_states=args.max_states, lifecycle=args.lifecycle)
+                                 max_states=args.max_states, lifecycle=args.lifecycle,
+                                 host_profile=profile)
     except KeyboardInterrupt:
         board.finish(progress.interrupted())
         raise
