@@ -17,8 +17,14 @@ from __future__ import annotations
 
 import attrs
 
+from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.settings import HostSettings
-from dynmem.verification.explore.config import SMALL, ExploreConfig, get_config
+from dynmem.verification.explore.config import (
+    SMALL,
+    ExploreConfig,
+    get_config,
+    with_host_profile,
+)
 
 POLICY_THREE = ExploreConfig(
     name="3vm-weights",
@@ -31,9 +37,11 @@ POLICY_THREE = ExploreConfig(
 )
 
 
-def get_preset(kind: str, vms: int, lifecycle: bool = False) -> ExploreConfig:
+def get_preset(kind: str, vms: int, lifecycle: bool = False,
+               host_profile: HostProfile = HostProfile.QEMU) -> ExploreConfig:
     """The preset the exhaustive phase uses for an IUT of ``kind`` with ``vms`` VMs, with the
-    lifecycle events if ``lifecycle``.
+    lifecycle events if ``lifecycle``, on a host of ``host_profile`` (the IUT's, from its
+    hello).
 
     Raises
     ------
@@ -43,4 +51,4 @@ def get_preset(kind: str, vms: int, lifecycle: bool = False) -> ExploreConfig:
     config = POLICY_THREE if kind == "policy" and vms == 3 else get_config(vms)
     if lifecycle:
         config = attrs.evolve(config, name=f"{config.name}+lifecycle", vm_lifecycle=True)
-    return config
+    return with_host_profile(config, host_profile)
