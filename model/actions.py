@@ -289,6 +289,8 @@ VERSION_REQUEST = Action(
         _running("R-VERSION"),
         # R-VERSION: only while negotiating
         _channel("R-VERSION", Channel.NEGOTIATING),
+        # R-VERSION: a version is a u32 on the wire; a negative one is malformed
+        _g("version >= 0", "R-VERSION", lambda ops, h, vm, p: p.version >= 0),
     ),
     modifies=("channel", "protocol_version"),
     # R-VERSION: a version the host's profile speaks is accepted; a refused last attempt ends

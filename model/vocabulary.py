@@ -57,6 +57,9 @@ class HostProfile(IntEnum):
     WS2008R2SP1 = 1  # Windows Server 2008 R2 SP1: 0.3 (WIN7) only
     WS2012 = 2  # Windows Server 2012: 0.3 and 1.0 (WIN8)
 
+    def __repr__(self) -> str:
+        return f"HostProfile.{self.name}"  # Python source, as in a printed program
+
 
 # The versions each host profile accepts (specs/protocol.md §1.1, with the sources).
 ACCEPTED_VERSIONS: dict[HostProfile, tuple[int, ...]] = {

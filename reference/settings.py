@@ -30,7 +30,7 @@ _int = attrs.validators.instance_of(int)
 _bool = attrs.validators.instance_of(bool)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class HostSettings:
     """The host: its physical memory, the reserve kept by the parent partition, and its
     profile, which decides the protocol versions it accepts (specs/domain.md §1.1)."""
@@ -50,6 +50,13 @@ class HostSettings:
         (3,)
         """
         return ACCEPTED_VERSIONS[self.profile]
+
+    def __repr__(self) -> str:
+        # Python source (Hypothesis prints it in failing programs); the default profile is
+        # left out, as the host of before reads
+        profile = "" if self.profile == HostProfile.QEMU else f", profile={self.profile!r}"
+        return (f"HostSettings(physical_mib={self.physical_mib!r}, "
+                f"reserve_mib={self.reserve_mib!r}{profile})")
 
 
 @attrs.frozen(cache_hash=True)

@@ -237,6 +237,9 @@ def process_version_request(state: DmState, event: VersionRequest) -> StepResult
     vm = _channel_or_reason(state, event.vm, (Channel.NEGOTIATING,))
     if isinstance(vm, str):
         return _reject(state, vm)
+    # R-VERSION: a version is a u32 on the wire; a negative one is malformed
+    if event.version < 0:
+        return _reject(state, f"version must be >= 0, got {event.version}")
     # R-VERSION: the host accepts a version its profile speaks; otherwise it records the refusal
     # (the guest tries the next version below it), and a refused last attempt ends negotiation
     # (DM_INIT_ERROR).
