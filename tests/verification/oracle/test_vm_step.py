@@ -279,8 +279,9 @@ def _events(vm: Vm) -> list[Event]:
 
 def test_vm_clauses_read_only_their_vm_and_pair_clauses_hold_on_unchanged_vms() -> None:
     """The other VMs of a one-VM step need no check: their vm clauses held before (INV-*
-    vm clauses read of the state only the host's constants, which no step changes), and every pair clause holds on an unchanged VM, for
-    every event kind (INV-NO-HOST-PAGING, INV-ONE-TXN, INV-CONFIG)."""
+    vm clauses read of the state only the host's constants, which no step changes), and
+    every pair clause holds on an unchanged VM, for every event kind (INV-NO-HOST-PAGING,
+    INV-ONE-TXN, INV-CONFIG)."""
     clauses = [c for inv in INVARIANTS for c in inv.clauses]
     assert {c.scope for c in clauses} == {"vm", "pair", "host"}
     for vm in _random_vms(seed=2):
