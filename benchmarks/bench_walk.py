@@ -21,7 +21,7 @@ import platform
 import sys
 import time
 
-from dynmem.verification.explore.config import get_config
+from dynmem.verification.explore.config import get_config, with_host_profile
 from dynmem.verification.explore.run import run_exploration
 from dynmem.verification.mutants.catalogue import MUTANTS, Mutant
 from dynmem.verification.stateful.fuzz import run_fuzz
@@ -40,7 +40,8 @@ def throughput(space: WalkSpace, episodes: int, depth: int, refinement: bool) ->
 
 
 def walk_cells(bug: Mutant) -> str:
-    r = run_walk(get_config(2), episodes=1000, depth=500, seed=0, step_fn=bug.reference_step,
+    space = with_host_profile(get_config(2), bug.explore_profile)  # a version bug's host
+    r = run_walk(space, episodes=1000, depth=500, seed=0, step_fn=bug.reference_step,
                  plan=bug.policy, mutant=bug.name, refinement=False)
     f = r.failure
     if f is None:
