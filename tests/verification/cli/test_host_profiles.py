@@ -109,7 +109,7 @@ def test_a_log_with_an_unknown_profile(tmp_path: Path,
     assert str(log) in line and "host.profile = 'win7'" in line
 
 
-@pytest.mark.parametrize("command", [["explore"], ["fuzz"], ["bmc"]])
+@pytest.mark.parametrize("command", [["explore"], ["fuzz"], ["bmc"], ["simulate", "x.json"]])
 def test_an_unknown_profile_on_the_command_line(command: list[str],
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     line = _one_line(capsys, main([*command, "--host-profile", "2008"]))
@@ -128,3 +128,12 @@ def test_the_explorer_on_a_2008r2sp1_host() -> None:
 def test_the_built_in_scenario_loads_its_profile() -> None:
     scenario = load_scenario(WIN7_SCENARIO)
     assert scenario.host.profile == HostProfile.WS2008R2SP1
+
+
+def test_simulate_on_another_host(capsys: pytest.CaptureFixture[str]) -> None:
+    """``simulate --host-profile`` replaces the scenario's host profile: on a 2012 host the
+    2008 R2 SP1 scenario negotiates 1.0, so its pinned 0.3 is an unmet expectation."""
+    code = main(["simulate", str(WIN7_SCENARIO), "--host-profile", "2012", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["final"]["profile"] == "2012"
+    assert doc["final"]["vms"]["web"]["protocol_version"] == 0x00010000
