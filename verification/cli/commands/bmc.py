@@ -25,7 +25,6 @@ from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
-from dynmem.verification.mutants.catalogue import BY_NAME
 from dynmem.verification.mutants.models import MutantVariant, get_variant, list_variants
 from dynmem.verification.symbolic.bmc import (
     BmcOutcome,
@@ -94,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
     """Run BMC; print the trace (or JSON); write ITF if asked; exit 0/1 as documented."""
     variant, invariants = _check_usage(args)
     profile = options.read_host_profile(args.host_profile)
-    if profile is None and variant is not None and variant.name in BY_NAME:
-        profile = BY_NAME[variant.name].explore_profile
+    if profile is None and variant is not None:
+        profile = variant.host_profile
     scope = (symbolic_scope(args.vms) if args.symbolic
              else small_scope(args.vms, profile or HostProfile.QEMU))
     board = Board()
