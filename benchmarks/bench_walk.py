@@ -21,7 +21,7 @@ import platform
 import sys
 import time
 
-from dynmem.verification.explore.config import get_config
+from dynmem.verification.explore.config import get_config, with_host_profile
 from dynmem.verification.explore.run import run_exploration
 from dynmem.verification.mutants.catalogue import MUTANTS, Mutant
 from dynmem.verification.stateful.fuzz import run_fuzz
@@ -41,6 +41,7 @@ def throughput(space: WalkSpace, episodes: int, depth: int, refinement: bool) ->
 
 def walk_cells(bug: Mutant) -> str:
     space = with_linux_guest(get_config(2)) if bug.explore_linux else get_config(2)
+    space = with_host_profile(space, bug.explore_profile)  # a version bug's host
     r = run_walk(space, episodes=1000, depth=500, seed=0, step_fn=bug.reference_step,
                  plan=bug.policy, mutant=bug.name, refinement=False)
     f = r.failure

@@ -2,9 +2,25 @@
 """The dynmem reference as a JSON Lines system IUT (passes every mode and every vector).
 
     dynmem oracle --iut "python3 examples/reference_system_iut.py" --mode lockstep
+
+With a host profile as its argument (``2008r2sp1``, ``2012``) it is a host of that profile
+and says so in its hello (specs/formats/oracle.md Rule P1a):
+
+    dynmem oracle --iut "python3 examples/reference_system_iut.py 2008r2sp1"
 """
+import sys
+
+from dynmem.model.vocabulary import HostProfile
+from dynmem.verification.codec import profile_from_word
+from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.reference_iut import ReferenceSystem
 from dynmem.verification.oracle.wire import serve_jsonl
 
 if __name__ == "__main__":
-    raise SystemExit(serve_jsonl(ReferenceSystem()))
+    try:
+        profile = (profile_from_word(sys.argv[1], "command line", "argv[1]")
+                   if len(sys.argv) > 1 else HostProfile.QEMU)
+    except InputError as err:
+        print(f"reference_system_iut: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(serve_jsonl(ReferenceSystem(host_profile=profile)))

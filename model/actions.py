@@ -38,7 +38,7 @@ from dynmem.model.fields import (
     read_field,
 )
 from dynmem.model.ops import Ops, Term
-from dynmem.model.quantities import assigned, is_running, owned
+from dynmem.model.quantities import assigned, is_accepted_version, is_running, owned
 from dynmem.model.shapes import HostLike, SettingsLike, SlotLike
 from dynmem.model.vocabulary import (
     BALLOON_REQUEST_CAP_MIB,
@@ -50,9 +50,9 @@ from dynmem.model.vocabulary import (
     MIN_BUFFER_PERCENT,
     MIN_STARTUP_MIB,
     MIN_WEIGHT,
-    SUPPORTED_VERSIONS,
     UNBALLOON_REQUEST_CAP_MIB,
     Channel,
+    HostProfile,
     Power,
     TxnKind,
 )
@@ -277,8 +277,8 @@ DEMAND = Action(
 )
 
 
-def _is_supported(ops: Ops, version: Term) -> Term:
-    return ops.Or(*[version == v for v in SUPPORTED_VERSIONS])
+def _accepted(ops: Ops, h: HostView, p: Any) -> Term:
+    return is_accepted_version(ops, h.host, p.version)
 
 
 VERSION_REQUEST = Action(
@@ -289,15 +289,17 @@ VERSION_REQUEST = Action(
         _running("R-VERSION"),
         # R-VERSION: only while negotiating
         _channel("R-VERSION", Channel.NEGOTIATING),
+        # R-VERSION: a version is a u32 on the wire; a negative one is malformed
+        _g("version >= 0", "R-VERSION", lambda ops, h, vm, p: p.version >= 0),
     ),
     modifies=("channel", "protocol_version"),
-    # R-VERSION: a known version is accepted; a refused last attempt ends negotiation;
-    # another refused attempt changes nothing (the guest tries its next version)
+    # R-VERSION: a version the host's profile speaks is accepted; a refused last attempt ends
+    # negotiation; another refused attempt is recorded (the guest tries the next one below it)
     update=lambda ops, h, vm, p: {
-        "channel": ops.If(_is_supported(ops, p.version), Channel.CAPS,
+        "channel": ops.If(_accepted(ops, h, p), Channel.CAPS,
                           ops.If(p.last_attempt, Channel.FAILED, vm.channel)),
-        "protocol_version": ops.If(_is_supported(ops, p.version), p.version,
-                                   vm.protocol_version),
+        "protocol_version": ops.If(ops.And(p.last_attempt, ops.Not(_accepted(ops, h, p))), 0,
+                                   p.version),
     },
 )
 
@@ -762,6 +764,7 @@ def is_initial(ops: Ops, state: Any) -> Term:
     return ops.And(
         state.host.reserve_mib >= 0,
         state.host.reserve_mib <= state.host.physical_mib,
+        ops.Or(*[state.host.profile == profile for profile in HostProfile]),
         state.free_mib == state.host.physical_mib - state.host.reserve_mib,
         ops.all_vms(state.vms, created_off),
     )

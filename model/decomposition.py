@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import z3
 
-from dynmem.model.state import SymHost, SymVm, make_vm
+from dynmem.model.state import SymHost, SymVm, make_host, make_vm
 
 
 @attrs.frozen
@@ -79,6 +79,6 @@ class AnyNState:
 
 def make_any_n_state(suffix: str, host: SymHost | None = None) -> AnyNState:
     """Fresh constants for the distinguished slot (named ``vm0``), the rest and free."""
-    shared = host or SymHost(z3.Int("host.physical_mib"), z3.Int("host.reserve_mib"))
+    shared = host or make_host()
     return AnyNState(host=shared, free_mib=z3.Int(f"host.free_mib{suffix}"),
                      slot=make_vm(0, suffix), rest_owned=z3.Int(f"rest.owned_mib{suffix}"))

@@ -20,6 +20,7 @@ from dynmem.model.ops import CONCRETE, Ops, Term
 from dynmem.model.quantities import (
     assigned,
     in_flight,
+    is_accepted_version,
     is_running,
     outstanding_balloon,
     owned,
@@ -27,6 +28,7 @@ from dynmem.model.quantities import (
 )
 from dynmem.model.shapes import VmLike
 from dynmem.model.vocabulary import (
+    HOST_PROFILE_WORDS,
     MAX_BUFFER_PERCENT,
     MAX_MAXIMUM_MIB,
     MAX_WEIGHT,
@@ -34,7 +36,9 @@ from dynmem.model.vocabulary import (
     MIN_BUFFER_PERCENT,
     MIN_STARTUP_MIB,
     MIN_WEIGHT,
+    VERSION_NAMES,
     Channel,
+    HostProfile,
     Power,
     TxnKind,
 )
@@ -538,10 +542,42 @@ LIFECYCLE = Invariant(
     ),
 )
 
+def _connected(ops: Ops, vm: VmLike) -> Term:
+    """Past version negotiation: the channel is CAPS, QUIET or READY (consecutive values)."""
+    return ops.And(vm.channel >= Channel.CAPS, vm.channel <= Channel.READY)
+
+
+def _version_word(version: int) -> str:
+    return VERSION_NAMES.get(version, f"{version:#x}")
+
+
+VERSION = Invariant(
+    "INV-VERSION", "negotiated_version_accepted_by_host",
+    "a negotiated protocol version is one the host's profile accepts",
+    "safety",
+    (
+        _vm("connected => version accepted by the host",
+            lambda ops, s, vm: ops.Implies(_connected(ops, vm),
+                                           is_accepted_version(ops, s.host,
+                                                               vm.protocol_version)),
+            lambda s, vm: f"{vm.name}: channel {_channel(vm.channel)} on protocol "
+                          f"{_version_word(vm.protocol_version)}, which host profile "
+                          f"{_profile_word(s.host.profile)} does not accept"),
+    ),
+)
+
+
+def _profile_word(profile: int) -> str:
+    try:
+        return HOST_PROFILE_WORDS[HostProfile(profile)]
+    except ValueError:
+        return str(profile)
+
+
 INVARIANTS: tuple[Invariant, ...] = (
     TYPE_OK, FLOOR, CEILING, PHYSICAL, NO_HOST_PAGING, CONSERVATION, STATIC, OFF, ONE_TXN,
     CONFIG, NO_DM_AT_STARTUP, SESSION, RESTORED, ADVERTISED, NO_HOT_ADD_AFTER_PARTIAL,
-    UNBALLOON_FIRST, TXN_SHAPE, FREE_NONNEG, LIFECYCLE,
+    UNBALLOON_FIRST, VERSION, TXN_SHAPE, FREE_NONNEG, LIFECYCLE,
 )
 BY_ID: dict[str, Invariant] = {inv.id: inv for inv in INVARIANTS}
 

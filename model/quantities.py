@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from dynmem.model.ops import Ops, Term
-from dynmem.model.shapes import VmLike
-from dynmem.model.vocabulary import Power, TxnKind
+from dynmem.model.shapes import HostLike, VmLike
+from dynmem.model.vocabulary import ACCEPTED_VERSIONS, Power, TxnKind
 
 
 def assigned(vm: VmLike) -> Term:
@@ -32,6 +32,15 @@ def owned(ops: Ops, vm: VmLike) -> Term:
 def outstanding_balloon(ops: Ops, vm: VmLike) -> Term:
     """Balloon pages requested and not yet received (0 without a balloon in flight)."""
     return ops.If(vm.txn == TxnKind.BALLOON, vm.txn_mib - vm.txn_done_mib, 0)
+
+
+def is_accepted_version(ops: Ops, host: HostLike, version: Term) -> Term:
+    """Whether ``host``'s profile accepts protocol ``version`` (specs/protocol.md §1.1)."""
+    accepted: Term = False  # a profile out of range accepts nothing
+    for profile, versions in reversed(ACCEPTED_VERSIONS.items()):
+        accepted = ops.If(host.profile == profile, ops.Or(*[version == v for v in versions]),
+                          accepted)
+    return accepted
 
 
 def is_running(vm: VmLike) -> Term:

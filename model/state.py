@@ -59,6 +59,13 @@ class SymVm:
 class SymHost:
     physical_mib: Any
     reserve_mib: Any
+    profile: Any  # a HostProfile value: which protocol versions the host accepts
+
+
+def make_host() -> SymHost:
+    """The host's constants as Z3 terms, shared by every step of a trace."""
+    return SymHost(z3.Int("host.physical_mib"), z3.Int("host.reserve_mib"),
+                   z3.Int("host.profile"))
 
 
 @attrs.frozen
@@ -87,7 +94,7 @@ def make_vm(slot: int, suffix: str) -> SymVm:
 
 def make_state(n_vms: int, suffix: str = "", host: SymHost | None = None) -> SymState:
     """A symbolic state with ``n_vms`` slots; ``host`` is shared across the steps of a trace."""
-    shared = host or SymHost(z3.Int("host.physical_mib"), z3.Int("host.reserve_mib"))
+    shared = host or make_host()
     return SymState(host=shared, free_mib=z3.Int(f"host.free_mib{suffix}"),
                     vms=tuple(make_vm(i, suffix) for i in range(n_vms)))
 
@@ -96,6 +103,7 @@ def bind(sym: SymState, state: Any) -> list[Any]:
     """Equalities that fix ``sym`` to the concrete reference ``state`` (extra slots absent)."""
     eqs = [sym.host.physical_mib == state.host.physical_mib,
            sym.host.reserve_mib == state.host.reserve_mib,
+           sym.host.profile == int(state.host.profile),
            sym.free_mib == state.free_mib]
     if len(state.vms) > len(sym.vms):
         raise ValueError(f"state has {len(state.vms)} VMs, symbolic state {len(sym.vms)} slots")

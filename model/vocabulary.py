@@ -48,6 +48,34 @@ VERSION_NAMES = {
     VERSION_WIN7: "0.3 (WIN7)", VERSION_WIN8: "1.0 (WIN8)", VERSION_WIN10: "2.0 (WIN10)",
 }
 
+
+class HostProfile(IntEnum):
+    """Which host the VSP is: it decides the protocol versions the host accepts
+    (specs/protocol.md §1.1). Spelled in files by :data:`HOST_PROFILE_WORDS`."""
+
+    QEMU = 0  # accepts every version in [0.3, 2.0], as QEMU's hv-balloon does (the default)
+    WS2008R2SP1 = 1  # Windows Server 2008 R2 SP1: 0.3 (WIN7) only
+    WS2012 = 2  # Windows Server 2012: 0.3 and 1.0 (WIN8)
+
+    def __repr__(self) -> str:
+        return f"HostProfile.{self.name}"  # Python source, as in a printed program
+
+
+# The versions each host profile accepts (specs/protocol.md §1.1, with the sources).
+ACCEPTED_VERSIONS: dict[HostProfile, tuple[int, ...]] = {
+    HostProfile.QEMU: (VERSION_WIN10, VERSION_WIN8, VERSION_WIN7),
+    HostProfile.WS2008R2SP1: (VERSION_WIN7,),
+    HostProfile.WS2012: (VERSION_WIN8, VERSION_WIN7),
+}
+# How a profile is spelled in scenario files, states, traces, the CLI and the oracle's hello.
+HOST_PROFILE_WORDS: dict[HostProfile, str] = {
+    HostProfile.QEMU: "qemu", HostProfile.WS2008R2SP1: "2008r2sp1", HostProfile.WS2012: "2012",
+}
+HOST_PROFILE_NAMES: dict[HostProfile, str] = {
+    HostProfile.QEMU: "QEMU hv-balloon", HostProfile.WS2008R2SP1: "Windows Server 2008 R2 SP1",
+    HostProfile.WS2012: "Windows Server 2012",
+}
+
 # Settings ranges, profile 2008R2SP1 (specs/domain.md §1.2).
 MIN_STARTUP_MIB = 32
 MAX_MAXIMUM_MIB = 65536

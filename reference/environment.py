@@ -77,6 +77,25 @@ def compute_balloon_answer(vm: Vm, profile: GuestProfile | None = None) -> Ballo
     return BalloonResponse(vm.name, give, more_pages=more)
 
 
+def compute_version_proposal(vm: Vm) -> VersionRequest:
+    """An honest guest's next ``VersionRequest``: 2.0, then 1.0, then 0.3 as its last attempt.
+
+    While the channel negotiates, ``protocol_version`` is the version the host last refused
+    (0 before the first refusal); the guest proposes the next one below it, as Linux's
+    VSC does (specs/protocol.md §1).
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import VmSettings
+    >>> compute_version_proposal(Vm("a", VmSettings(), protocol_version=0x00010000))
+    VersionRequest(vm='a', version=3, last_attempt=True)
+    """
+    refused = vm.protocol_version
+    below = [v for v in SUPPORTED_VERSIONS if refused == 0 or v < refused]
+    version = below[0] if below else SUPPORTED_VERSIONS[-1]
+    return VersionRequest(vm.name, version, last_attempt=version == SUPPORTED_VERSIONS[-1])
+
+
 class GuestProfile(Enum):
     """What kind of guest runs in a VM (specs/lifecycle.md §1): what it says and answers.
 
@@ -157,7 +176,7 @@ def compute_honest_message(vm: Vm, profile: GuestProfile | None = None,
     profile = get_profile({}, vm) if profile is None else profile
     hibernating = profile == GuestProfile.LINUX_HIBERNATE
     if vm.channel == Channel.NEGOTIATING:
-        return VersionRequest(vm.name, SUPPORTED_VERSIONS[0])
+        return compute_version_proposal(vm)
     if vm.channel == Channel.CAPS:
         return CapabilitiesReport(vm.name, balloon=True, hot_add=not hibernating)
     if vm.channel == Channel.QUIET:
@@ -182,7 +201,9 @@ def _guest_choices(vm: Vm, demands: Iterable[int], adversarial: bool) -> list[Ev
     """Every guest message the model's environment may send for ``vm``."""
     name = vm.name
     if vm.channel == Channel.NEGOTIATING:
-        versions: list[Event] = [VersionRequest(name, v) for v in SUPPORTED_VERSIONS]
+        proposal = compute_version_proposal(vm)
+        versions: list[Event] = [proposal, *(VersionRequest(name, v) for v in SUPPORTED_VERSIONS
+                                             if v != proposal.version)]
         return versions + ([VersionRequest(name, 0x7, last_attempt=True)] if adversarial else [])
     if vm.channel == Channel.CAPS:
         return [CapabilitiesReport(name, b, h) for b in (True, False) for h in (True, False)]
@@ -464,6 +485,7 @@ __all__ = [
     "compute_honest_message",
     "compute_honest_report",
     "compute_posted_status",
+    "compute_version_proposal",
     "compute_round",
     "enabled_events",
     "enabled_vm_events",

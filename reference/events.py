@@ -83,7 +83,7 @@ class Demand:
 
 @attrs.frozen
 class VersionRequest:
-    """Guest proposes a protocol ``version``; the host accepts 0.3, 1.0, 2.0 (R-VERSION)."""
+    """Guest proposes a protocol ``version``; the host accepts those of its profile (R-VERSION)."""
 
     KIND: ClassVar[str] = "version_request"
     SPEC: ClassVar[str] = "R-VERSION"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import attrs
 
 from dynmem.model.vocabulary import (
+    ACCEPTED_VERSIONS,
     DEFAULT_BUFFER_PERCENT,
     DEFAULT_MAXIMUM_MIB,
     DEFAULT_STARTUP_MIB,
@@ -22,6 +23,7 @@ from dynmem.model.vocabulary import (
     MIN_BUFFER_PERCENT,
     MIN_STARTUP_MIB,
     MIN_WEIGHT,
+    HostProfile,
 )
 from dynmem.reference.conventions import GUEST_OS_NAMES, GUEST_OS_WINDOWS
 
@@ -29,12 +31,33 @@ _int = attrs.validators.instance_of(int)
 _bool = attrs.validators.instance_of(bool)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class HostSettings:
-    """The host: its physical memory and the reserve kept by the parent partition."""
+    """The host: its physical memory, the reserve kept by the parent partition, and its
+    profile, which decides the protocol versions it accepts (specs/domain.md §1.1)."""
 
     physical_mib: int = attrs.field(validator=_int)
     reserve_mib: int = attrs.field(validator=_int)
+    profile: HostProfile = attrs.field(default=HostProfile.QEMU,
+                                       validator=attrs.validators.instance_of(HostProfile))
+
+    @property
+    def accepted_versions(self) -> tuple[int, ...]:
+        """The protocol versions this host accepts, newest first (R-VERSION).
+
+        Examples
+        --------
+        >>> HostSettings(4096, 1024, HostProfile.WS2008R2SP1).accepted_versions
+        (3,)
+        """
+        return ACCEPTED_VERSIONS[self.profile]
+
+    def __repr__(self) -> str:
+        # Python source (Hypothesis prints it in failing programs); the default profile is
+        # left out, as the host of before reads
+        profile = "" if self.profile == HostProfile.QEMU else f", profile={self.profile!r}"
+        return (f"HostSettings(physical_mib={self.physical_mib!r}, "
+                f"reserve_mib={self.reserve_mib!r}{profile})")
 
 
 @attrs.frozen(cache_hash=True)

@@ -19,7 +19,6 @@ import attrs
 from dynmem.model.vocabulary import (
     BALLOON_REQUEST_CAP_MIB,
     HOT_ADD_REQUEST_CAP_MIB,
-    SUPPORTED_VERSIONS,
     UNBALLOON_REQUEST_CAP_MIB,
     Channel,
     Power,
@@ -238,14 +237,20 @@ def process_version_request(state: DmState, event: VersionRequest) -> StepResult
     vm = _channel_or_reason(state, event.vm, (Channel.NEGOTIATING,))
     if isinstance(vm, str):
         return _reject(state, vm)
-    # R-VERSION: the host accepts any version it knows; otherwise the guest tries the next one,
-    # and a rejected last attempt ends negotiation (DM_INIT_ERROR).
-    if event.version in SUPPORTED_VERSIONS:
+    # R-VERSION: a version is a u32 on the wire; a negative one is malformed
+    if event.version < 0:
+        return _reject(state, f"version must be >= 0, got {event.version}")
+    # R-VERSION: the host accepts a version its profile speaks; otherwise it records the refusal
+    # (the guest tries the next version below it), and a refused last attempt ends negotiation
+    # (DM_INIT_ERROR).
+    if event.version in state.host.accepted_versions:
         nxt = evolve_vm(vm, channel=Channel.CAPS, protocol_version=event.version)
     elif event.last_attempt:
-        nxt = evolve_vm(vm, channel=Channel.FAILED)
-    else:
+        nxt = evolve_vm(vm, channel=Channel.FAILED, protocol_version=0)
+    elif event.version == vm.protocol_version:
         return _ok(state)
+    else:
+        nxt = evolve_vm(vm, protocol_version=event.version)
     return _ok(state.with_vm(nxt))
 
 

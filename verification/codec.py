@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import attrs
 
-from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.model.vocabulary import HOST_PROFILE_WORDS, Channel, HostProfile, Power, TxnKind
 from dynmem.reference.events import EVENT_TYPES, Configure, Create, Event
 from dynmem.reference.settings import (
     HostSettings,
@@ -129,11 +129,32 @@ def settings_from_json(data: Any, source: str, path: str, *,
     return settings
 
 
+_DEFAULT_PROFILE = HostProfile.QEMU
+PROFILE_BY_WORD = {word: profile for profile, word in HOST_PROFILE_WORDS.items()}
+
+
+def profile_from_word(word: Any, source: str, path: str) -> HostProfile:
+    """The host profile spelled ``word`` (``2008r2sp1``), or an error naming ``path``."""
+    known = list(PROFILE_BY_WORD)
+    if not isinstance(word, str) or word not in PROFILE_BY_WORD:
+        hint = _suggest(word, known) if isinstance(word, str) else ""
+        raise InputError(source, path, word,
+                         f"unknown host profile{hint}; known: {', '.join(known)} "
+                         f"(specs/protocol.md §1.1)")
+    return PROFILE_BY_WORD[word]
+
+
 def host_from_json(data: Any, source: str, path: str, *,
                    check_ranges: bool = True) -> HostSettings:
-    """Host settings from a JSON object; both fields are required (``check_ranges`` as for
-    :func:`settings_from_json`)."""
-    host = HostSettings(**_attrs_from_json(HostSettings, data, source, path))
+    """Host settings from a JSON object: ``physical_mib`` and ``reserve_mib`` are required,
+    ``profile`` is optional (``qemu``: every version); ``check_ranges`` as for
+    :func:`settings_from_json`."""
+    obj = expect_object(data, source, path)
+    check_keys(obj, ["physical_mib", "reserve_mib", "profile"], source, path)
+    word = read_value(obj, "profile", str, source, path, HOST_PROFILE_WORDS[_DEFAULT_PROFILE])
+    host = HostSettings(physical_mib=read_value(obj, "physical_mib", int, source, path),
+                        reserve_mib=read_value(obj, "reserve_mib", int, source, path),
+                        profile=profile_from_word(word, source, _join(path, "profile")))
     problems = check_host_settings(host) if check_ranges else []
     if problems:
         p = problems[0]
@@ -145,6 +166,15 @@ def host_from_json(data: Any, source: str, path: str, *,
 # formats were published, so a Windows guest's settings read exactly as before (vectors,
 # traces and the oracle's wire keep their bytes and fingerprints).
 OPTIONAL_SETTINGS = {"guest_os": VmSettings().guest_os}
+
+
+def host_to_json(host: HostSettings) -> dict[str, Any]:
+    """``{"physical_mib", "reserve_mib"}``, and ``"profile"`` unless it is the default
+    ``qemu`` (so files and IUTs of before, which know no profile, read it unchanged)."""
+    out: dict[str, Any] = {"physical_mib": host.physical_mib, "reserve_mib": host.reserve_mib}
+    if host.profile != _DEFAULT_PROFILE:
+        out["profile"] = HOST_PROFILE_WORDS[host.profile]
+    return out
 
 
 def settings_to_json(settings: VmSettings) -> dict[str, Any]:
@@ -260,7 +290,7 @@ def vm_from_json(data: Any, source: str, path: str) -> Vm:
 
 def state_to_json(state: DmState) -> dict[str, Any]:
     return {
-        "host": attrs.asdict(state.host),
+        "host": host_to_json(state.host),
         "free_mib": state.free_mib,
         "vms": [vm_to_json(vm) for vm in state.vms],
     }
@@ -271,8 +301,7 @@ def state_from_json(data: Any, source: str, path: str = "") -> DmState:
     violating state can be read back and shown."""
     obj = expect_object(data, source, path)
     check_keys(obj, ["host", "free_mib", "vms"], source, path)
-    host = HostSettings(**_attrs_from_json(HostSettings, obj.get("host"), source,
-                                           _join(path, "host")))
+    host = host_from_json(obj.get("host"), source, _join(path, "host"), check_ranges=False)
     vms = obj.get("vms", [])
     if not isinstance(vms, list):
         raise InputError(source, _join(path, "vms"), vms, "must be a JSON array")

@@ -34,7 +34,7 @@ from dynmem.model.invariants import (
 from dynmem.model.ops import CONCRETE
 from dynmem.model.state import SymState, bind, make_state
 from dynmem.model.symbolic_ops import SYMBOLIC
-from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.model.vocabulary import Channel, HostProfile, Power, TxnKind
 from dynmem.reference.environment import enabled_events
 from dynmem.reference.events import (
     BalancerTick,
@@ -397,6 +397,9 @@ STATE_WITNESSES: dict[tuple[str, str], list[StateWitness]] = {
         lambda: with_vm(hot_adding(), 0, hot_add_enabled=False)],
     ("INV-UNBALLOON-FIRST", "hot-add in flight => nothing ballooned"): [
         lambda: with_vm(hot_adding(), 0, ballooned_mib=2)],
+    ("INV-VERSION", "connected => version accepted by the host"): [
+        lambda: attrs.evolve(base(), host=HostSettings(8192, 1024, HostProfile.WS2008R2SP1)),
+        lambda: with_vm(base(), 0, protocol_version=0x7)],
     ("AUX-LIFECYCLE", "saved image fits"): [
         lambda: with_vm(base(), 2, power=Power.SAVED, saved_mib=256),
         lambda: with_vm(base(), 2, saved_mib=512)],

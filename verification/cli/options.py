@@ -10,13 +10,15 @@ before anything runs (verification/cli/main.py).
 from __future__ import annotations
 
 import argparse
+import difflib
 from collections.abc import Callable
 
+from dynmem.model.vocabulary import HOST_PROFILE_WORDS, HostProfile
 from dynmem.verification.errors import InputError
 
 # Every flag spelled here; a command module spells only its own.
 SHARED = ("--json", "--out", "--rlimit", "--depth", "--seed", "--vms", "--mutant", "--invariant",
-          "--examples", "--ascii", "--html", "--plot", "--window")
+          "--examples", "--ascii", "--html", "--plot", "--window", "--host-profile")
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -116,6 +118,29 @@ def check_examples(examples: int | None) -> None:
     """``--examples`` is at least 1 when given (else an InputError: exit 2, one line)."""
     if examples is not None and examples <= 0:
         raise InputError("command line", "--examples", examples, "must be > 0")
+
+
+def add_host_profile(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--host-profile NAME``: the host's profile, which decides the protocol versions it
+    accepts (specs/protocol.md §1.1); ``what`` says what runs on that host. Read by
+    ``read_host_profile``."""
+    words = ", ".join(HOST_PROFILE_WORDS.values())
+    parser.add_argument("--host-profile", metavar="NAME",
+                        help=f"run {what} on a host of profile NAME ({words}; 2008r2sp1 "
+                             f"accepts protocol 0.3 only; default: qemu, every version)")
+
+
+def read_host_profile(word: str | None) -> HostProfile | None:
+    """The profile ``--host-profile`` names (None when not given), or an InputError."""
+    if word is None:
+        return None
+    by_word = {w: p for p, w in HOST_PROFILE_WORDS.items()}
+    if word not in by_word:
+        close = difflib.get_close_matches(word, list(by_word), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError("command line", "--host-profile", word,
+                         f"unknown host profile{hint}; known: {', '.join(by_word)}")
+    return by_word[word]
 
 
 def add_ascii(parser: argparse.ArgumentParser) -> None:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import attrs
 
+from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.settings import HostSettings
 from dynmem.verification.explore.config import (
     SMALL,
     ExploreConfig,
     get_config,
+    with_host_profile,
     with_linux_guest,
 )
 
@@ -37,10 +39,12 @@ POLICY_THREE = ExploreConfig(
 
 
 def get_preset(kind: str, vms: int, lifecycle: bool = False,
-               linux: bool = False) -> ExploreConfig:
+               linux: bool = False,
+               host_profile: HostProfile = HostProfile.QEMU) -> ExploreConfig:
     """The preset the exhaustive phase uses for an IUT of ``kind`` with ``vms`` VMs, with the
-    lifecycle events if ``lifecycle``, and a Linux guest in its last VM if ``linux``
-    (``with_linux_guest``, named ``NAME+linux``).
+    lifecycle events if ``lifecycle``, a Linux guest in its last VM if ``linux``
+    (``with_linux_guest``, named ``NAME+linux``), on a host of ``host_profile`` (the IUT's,
+    from its hello).
 
     Raises
     ------
@@ -49,4 +53,5 @@ def get_preset(kind: str, vms: int, lifecycle: bool = False,
     """
     config = POLICY_THREE if kind == "policy" and vms == 3 else get_config(vms)
     config = config.with_vm_lifecycle() if lifecycle else config
-    return with_linux_guest(config) if linux else config
+    config = with_linux_guest(config) if linux else config
+    return with_host_profile(config, host_profile)

@@ -7,8 +7,11 @@ returns the preset for n VMs; CI explores ``get_config(2)``.
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 import attrs
 
+from dynmem.model.vocabulary import HOST_PROFILE_WORDS, HostProfile
 from dynmem.reference.conventions import GUEST_OS_LINUX
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
@@ -27,8 +30,10 @@ class ExploreConfig:
     ``vm_lifecycle`` adds the events of specs/lifecycle.md (restarts, channel resets, the
     watchdog, save/restore, migration, starts that wait for reclaim);
     ``symmetry`` merges states that differ by a renaming of same-settings VMs;
-    ``all_versions`` offers every supported protocol version (by default only the newest:
-    the reference records the version and never reads it, so the others add only copies).
+    ``all_versions`` offers every supported protocol version (by default only the honest
+    guest's next proposal, 2.0 first: where the host accepts the others they add only
+    copies, since the reference records the version and never reads it). The host's
+    profile (``host.profile``) decides which versions it accepts (``with_host_profile``).
     """
 
     name: str
@@ -129,6 +134,27 @@ def with_linux_guest(config: ExploreConfig) -> ExploreConfig:
     *rest, (name, settings) = config.vms
     linux = attrs.evolve(settings, guest_os=GUEST_OS_LINUX)
     return attrs.evolve(config, name=f"{config.name}+linux", vms=(*rest, (name, linux)))
+
+
+class _Hosted(Protocol):
+    """An attrs configuration with a name and a host (``ExploreConfig``, a walk's space)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def host(self) -> HostSettings: ...
+
+
+Hosted = TypeVar("Hosted", bound=_Hosted)
+
+
+def with_host_profile(config: Hosted, profile: HostProfile) -> Hosted:
+    """``config`` on a host of ``profile`` (named ``2vm@2008r2sp1``); unchanged when its host
+    has that profile already, so the presets keep their names and counts."""
+    if profile == config.host.profile:
+        return config
+    return attrs.evolve(config, name=f"{config.name}@{HOST_PROFILE_WORDS[profile]}",  # type: ignore[misc]
+                        host=attrs.evolve(config.host, profile=profile))
 
 
 def get_config(vms: int) -> ExploreConfig:

@@ -20,7 +20,11 @@ from collections.abc import Callable
 
 from dynmem.model.invariants import Violation
 from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Power
-from dynmem.reference.environment import compute_honest_message, enabled_vm_events
+from dynmem.reference.environment import (
+    compute_honest_message,
+    compute_version_proposal,
+    enabled_vm_events,
+)
 from dynmem.reference.events import (
     EVENT_TYPES,
     BalloonRequest,
@@ -66,8 +70,11 @@ def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
                                config.vm_lifecycle)
     if config.all_versions:
         return events
-    return [e for e in events
-            if not (isinstance(e, VersionRequest) and e.version in SUPPORTED_VERSIONS[1:])]
+    # the honest guest's proposal (its next version after a refusal) and the adversarial
+    # last attempt; the other versions only copy the honest run where the host accepts them
+    return [e for e in events if not (isinstance(e, VersionRequest) and not e.last_attempt
+                                      and e.version in SUPPORTED_VERSIONS
+                                      and e != compute_version_proposal(vm))]
 
 
 def get_vm_extras(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:

@@ -13,7 +13,13 @@ from typing import Any
 
 import attrs
 
-from dynmem.verification.explore.config import ExploreConfig, get_config, with_linux_guest
+from dynmem.model.vocabulary import HostProfile
+from dynmem.verification.explore.config import (
+    ExploreConfig,
+    get_config,
+    with_host_profile,
+    with_linux_guest,
+)
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.search import ProgressCallback, explore
 from dynmem.verification.explore.traces import counterexample_trace, progress_trace
@@ -97,7 +103,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
                     memo: bool = True, max_states: int | None = None,
-                    lifecycle: bool = False, linux: bool = False) -> ExploreResult:
+                    lifecycle: bool = False, linux: bool = False,
+                    host_profile: HostProfile | None = None) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
@@ -107,6 +114,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it). ``linux`` runs a
     Linux guest in the preset's last VM (``with_linux_guest``; a mutant that misreads Linux
     guests asks for it).
+    ``host_profile`` puts the preset on a host of that profile (default: the preset's, or
+    the one a mutant asks for, ``Mutant.explore_profile``).
 
     Examples
     --------
@@ -122,6 +131,10 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     if max_states is not None:
         cfg = attrs.evolve(cfg, max_states=max_states)
     bug = get_mutant(mutant) if mutant else None
+    profile = host_profile if host_profile is not None else (
+        bug.explore_profile if bug is not None else None)
+    if profile is not None:
+        cfg = with_host_profile(cfg, profile)
     if lifecycle or (bug is not None and bug.explore_lifecycle):
         cfg = cfg.with_vm_lifecycle()
     if linux or (bug is not None and bug.explore_linux):

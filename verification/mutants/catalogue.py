@@ -23,6 +23,7 @@ from dynmem.model.vocabulary import (
     MAX_WEIGHT,
     MEMORY_UNIT_MIB,
     Channel,
+    HostProfile,
     Power,
     TxnKind,
 )
@@ -43,6 +44,7 @@ from dynmem.reference.events import (
     Stop,
     StuckTimeout,
     UnballoonRequest,
+    VersionRequest,
 )
 from dynmem.reference.policy import compute_plan, get_target, is_balanced
 from dynmem.reference.settings import check_vm_settings
@@ -68,6 +70,7 @@ from dynmem.reference.step import (
     process_start_admit,
     process_stop,
     process_stuck_timeout,
+    process_version_request,
 )
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.model_edits import MODEL_MUTANTS
@@ -92,6 +95,9 @@ class Mutant:
     explore_lifecycle: bool = False
     # the exploration needs a Linux guest (specs/protocol.md §3.2, explore with_linux_guest)
     explore_linux: bool = False
+    # the host profile the engines run it on (a version bug shows only on a host that
+    # refuses some versions); the default is the default host's
+    explore_profile: HostProfile = HostProfile.QEMU
     model_variant: Any = None  # the model-level variant (filled by the Z3/BMC engine)
 
     @property
@@ -376,6 +382,15 @@ def _admit_without_free(state: DmState, event: StartAdmit) -> StepResult:
     return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.settings.startup_mib))
 
 
+def _version_ignoring_profile(state: DmState, event: VersionRequest) -> StepResult:
+    """R-VERSION as if every host spoke 0.3, 1.0 and 2.0 (the profile is never read)."""
+    every = attrs.evolve(state, host=attrs.evolve(state.host, profile=HostProfile.QEMU))
+    result = process_version_request(every, event)
+    if not result.accepted:
+        return StepResult(state, result.reason)
+    return StepResult(attrs.evolve(result.state, host=state.host))
+
+
 def _starts_outweigh_all(state: DmState) -> DmState:
     """``state`` as the buggy reclaim reads it: every waiting start weighs more than any VM,
     so every running VM is a donor for it."""
@@ -446,9 +461,10 @@ def _can_hot_add(vm: Vm) -> bool:
 def _mutant(name: str, description: str, breaks: tuple[str, ...],
             overrides: dict[type, Processor], plan: Plan | None = None,
             explore_vms: int = 1, explore_lifecycle: bool = False,
-            explore_linux: bool = False) -> Mutant:
+            explore_linux: bool = False,
+            explore_profile: HostProfile = HostProfile.QEMU) -> Mutant:
     return Mutant(name, description, breaks, make_step(overrides, plan), plan, explore_vms,
-                  explore_lifecycle, explore_linux)
+                  explore_lifecycle, explore_linux, explore_profile)
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -569,6 +585,12 @@ MUTANTS: tuple[Mutant, ...] = (
             ("INV-UNBALLOON-FIRST",),
             {HotAddRequest: _guarded_by(lambda s, n: _edit_vm(s, n, ballooned_mib=0))},
             plan=plan_hot_add_first),
+    _mutant("host_accepts_any_version",
+            "the host accepts every version it knows whatever its profile: a 2008 R2 SP1 host "
+            "connects on 2.0 (WIN10), which it does not speak",
+            ("INV-VERSION",),
+            {VersionRequest: _version_ignoring_profile},
+            explore_profile=HostProfile.WS2008R2SP1),
     _mutant("reclaim_squeezes_higher_weight",
             "start-time reclaim balloons running VMs of any weight, a higher-weight VM "
             "included, to admit a waiting start (plan_reclaim_any_weight)",

@@ -29,7 +29,13 @@ from dynmem.model.actions import ACTIONS, Action, Guard, HostView, UpdateFn
 from dynmem.model.ops import Ops, Term
 from dynmem.model.quantities import assigned
 from dynmem.model.shapes import SlotLike
-from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MEMORY_UNIT_MIB, Channel, TxnKind
+from dynmem.model.vocabulary import (
+    MAX_MAXIMUM_MIB,
+    MEMORY_UNIT_MIB,
+    SUPPORTED_VERSIONS,
+    Channel,
+    TxnKind,
+)
 
 Actions = tuple[Action, ...]
 Mutation = Callable[[Actions], Actions]
@@ -264,6 +270,19 @@ def _partial_keeps_hot_add(action: Action) -> Action:
                         action.modifies)
 
 
+def _accepts_every_known_version(action: Action) -> Action:
+    def known(ops: Ops, version: Term) -> Term:
+        return ops.Or(*[version == v for v in SUPPORTED_VERSIONS])
+
+    def update(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> dict[str, Term]:
+        refused_last = ops.And(p.last_attempt, ops.Not(known(ops, p.version)))
+        return {"channel": ops.If(known(ops, p.version), Channel.CAPS,
+                                  ops.If(p.last_attempt, Channel.FAILED, vm.channel)),
+                "protocol_version": ops.If(refused_last, 0, p.version)}
+
+    return swap_update(action, update)
+
+
 # --- the catalogue ----------------------------------------------------------------------------
 
 _MUTANTS = (
@@ -404,6 +423,12 @@ _MUTANTS = (
         "GuestRestart keeps the status report from before the reboot",
         "INV-SESSION",
         _one("GuestRestart", _restart_keeps_report)),
+    ModelMutant(
+        "host_accepts_any_version",
+        "VersionRequest accepts 0.3, 1.0 and 2.0 whatever the host's profile: a 2008 R2 SP1 "
+        "host connects on 2.0",
+        "INV-VERSION",
+        _one("VersionRequest", _accepts_every_known_version)),
     ModelMutant(
         "admit_without_free_memory",
         "StartAdmit lacks 'startup <= free': a waiting start is admitted without memory",

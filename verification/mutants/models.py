@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import attrs
 
+from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.step import Step
 from dynmem.verification.mutants.catalogue import MUTANTS
 from dynmem.verification.mutants.model_edits import MODEL_MUTANTS, NO_MODEL_VARIANT, ModelMutant
@@ -31,19 +32,22 @@ class MutantVariant:
     model: ModelMutant | None
     step: Step | None
     note: str = ""
+    # the host profile it shows on (the catalogue's ``explore_profile``): BMC's small scope
+    host_profile: HostProfile = HostProfile.QEMU
 
 
 def _variant(name: str, description: str, breaks: tuple[str, ...], step: Step | None,
-             model: ModelMutant | None) -> MutantVariant:
+             model: ModelMutant | None,
+             host_profile: HostProfile = HostProfile.QEMU) -> MutantVariant:
     invariant = model.invariant if model is not None else breaks[0] if breaks else ""
     return MutantVariant(name, description, invariant, breaks, model, step,
-                         NO_MODEL_VARIANT.get(name, ""))
+                         NO_MODEL_VARIANT.get(name, ""), host_profile)
 
 
 def list_variants() -> list[MutantVariant]:
     """Every planted bug in catalogue order, then model-only ones (none, normally)."""
-    found = [_variant(m.name, m.description, m.breaks, m.reference_step, m.model_variant)
-             for m in MUTANTS]
+    found = [_variant(m.name, m.description, m.breaks, m.reference_step, m.model_variant,
+                      m.explore_profile) for m in MUTANTS]
     known = {m.name for m in MUTANTS}
     found += [_variant(m.name, m.description, (m.invariant,), None, m)
               for m in MODEL_MUTANTS.values() if m.name not in known]

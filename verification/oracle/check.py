@@ -133,11 +133,14 @@ def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",
     driver = open_driver(iut, timeout)
     try:
         try:
-            check_hello(driver.hello(kind, mode), kind)
+            hello = driver.hello(kind, mode)
+            check_hello(hello, kind)
         except IutFault as fault:
             result = hello_failure(fault)
         else:
-            result = search(driver, kind, mode, get_default_source(kind, max_steps, lifecycle),
+            source = get_default_source(kind, max_steps, lifecycle,
+                                        host_profile=hello.host_profile)
+            result = search(driver, kind, mode, source,
                             examples,
                             seed, is_allowed, shrink_replays, progress)
     finally:

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 from hypothesis import strategies as st
 
-from dynmem.model.vocabulary import VERSION_WIN10, Channel, Power, TxnKind
+from dynmem.model.vocabulary import VERSION_WIN10, Channel, HostProfile, Power, TxnKind
 from dynmem.reference.conventions import GUEST_OS_NAMES
 from dynmem.reference.environment import (
     compute_honest_message,
@@ -329,6 +329,9 @@ class EnabledEvents:
     met: set[Cell] | None = attrs.field(default=None, eq=False)
     # What a "cells" example has met of the situations of issue 12 (its own draws again).
     seen: SituationTracker | None = attrs.field(default=None, eq=False)
+    # Every host's profile: the IUT's (its hello); not drawn, so the examples of an IUT
+    # that names none are those of before.
+    host_profile: HostProfile = HostProfile.QEMU
 
     def for_example(self, draw: Draw) -> EnabledEvents:
         """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
@@ -359,7 +362,7 @@ class EnabledEvents:
         if self.linux_guests:
             vms = tuple((name, attrs.evolve(settings, guest_os=_pick(draw, GUEST_OS_NAMES)))
                         for name, settings in vms)
-        return initial_state(HostSettings(physical, reserve), vms)
+        return initial_state(HostSettings(physical, reserve, self.host_profile), vms)
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
         event = self._next_event(draw, state, index)
@@ -539,7 +542,8 @@ LIFECYCLE_SHARE = 4  # with --lifecycle, one event in about this many is a lifec
 
 
 def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False,
-                       linux: bool = False) -> EnabledEvents:
+                       linux: bool = False,
+                       host_profile: HostProfile = HostProfile.QEMU) -> EnabledEvents:
     """The source ``dynmem oracle`` uses for an IUT of ``kind``. A policy IUT is judged only
     on its plans, so what finds its bugs is reaching many planning situations: one example
     in three is an honest lifecycle. Measured over seeds 1-20 on
@@ -554,8 +558,9 @@ def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False,
     ``lifecycle`` (``dynmem oracle --lifecycle``) adds the events of specs/lifecycle.md,
     about one event in four (``LIFECYCLE_SHARE``); without it the examples are exactly
     those of before (nothing more is drawn). ``linux`` (``dynmem oracle --linux``) draws each
-    starting VM's guest, Windows or Linux (specs/protocol.md §3.2)."""
+    starting VM's guest, Windows or Linux (specs/protocol.md §3.2). Every host has
+    ``host_profile`` (the IUT's)."""
     return EnabledEvents(max_steps=max_steps, lifecycles=3 if kind == "policy" else 0,
                          swarm=True, vm_lifecycle=LIFECYCLE_SHARE if lifecycle else 0,
-                         linux_guests=linux)
+                         linux_guests=linux, host_profile=host_profile)
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
+from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.state import DmState
 from dynmem.verification.codec import event_to_json
@@ -32,11 +33,14 @@ FaultDetail = Literal["crash", "exit", "timeout", "malformed", "schema", "error"
 
 @attrs.frozen
 class Hello:
-    """The IUT's answer to ``hello``: its protocol version, name and kinds (Rule P1)."""
+    """The IUT's answer to ``hello``: its protocol version, name and kinds (Rule P1), and the
+    host profile it implements (Rule P1a: which protocol versions its host accepts; an IUT
+    that does not say is a ``qemu`` host, every version, as before)."""
 
     name: str
     kinds: tuple[str, ...]
     protocol: int = PROTOCOL_VERSION
+    host_profile: HostProfile = HostProfile.QEMU
 
 
 @attrs.frozen

@@ -29,6 +29,7 @@ from dynmem.verification.codec import (
     event_from_json,
     event_to_json,
     expect_object,
+    host_to_json,
     read_value,
     vm_to_json,
 )
@@ -271,4 +272,4 @@ def view_to_json(state: DmState) -> dict[str, Any]:
         del item["demand_mib"]
         item["assigned_mib"] = vm.assigned_mib
         vms.append(item)
-    return {"host": attrs.asdict(state.host), "free_mib": state.free_mib, "vms": vms}
+    return {"host": host_to_json(state.host), "free_mib": state.free_mib, "vms": vms}

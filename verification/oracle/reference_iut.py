@@ -5,6 +5,7 @@ with it. They pass every mode by construction and are the base of the planted-bu
 
 from __future__ import annotations
 
+from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState
@@ -22,14 +23,18 @@ class ReferenceSystem:
         The transition function; ``reference.step.make_step(...)`` builds variants.
     name : str
         Shown in reports.
+    host_profile : HostProfile
+        The host it says it is in its hello (which versions it accepts); the harness then
+        resets it to hosts of that profile.
     """
 
-    def __init__(self, step_fn: Step = step, name: str = "dynmem reference") -> None:
-        self.step_fn, self.name = step_fn, name
+    def __init__(self, step_fn: Step = step, name: str = "dynmem reference",
+                 host_profile: HostProfile = HostProfile.QEMU) -> None:
+        self.step_fn, self.name, self.host_profile = step_fn, name, host_profile
         self.state: DmState | None = None
 
     def hello(self, kind: Kind, mode: Mode) -> Hello:
-        return Hello(name=self.name, kinds=("system",))
+        return Hello(name=self.name, kinds=("system",), host_profile=self.host_profile)
 
     def reset(self, state: DmState) -> None:
         self.state = state

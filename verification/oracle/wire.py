@@ -24,12 +24,14 @@ from typing import IO, Any
 
 import attrs
 
+from dynmem.model.vocabulary import HOST_PROFILE_WORDS, HostProfile
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.state import DmState
 from dynmem.verification.codec import (
     event_from_json,
     event_to_json,
     load_json,
+    profile_from_word,
     state_from_json,
     state_to_json,
 )
@@ -510,7 +512,7 @@ def _only(answer: dict[str, Any], allowed: tuple[str, ...], source: str) -> None
 
 def hello_from_json(answer: dict[str, Any], source: str = "IUT answer") -> Hello:
     """A hello answer (schema hello-answer.schema.json)."""
-    _only(answer, ("type", "protocol", "name", "capabilities"), source)
+    _only(answer, ("type", "protocol", "name", "capabilities", "host_profile"), source)
     protocol = answer.get("protocol")
     if not isinstance(protocol, int) or isinstance(protocol, bool):
         raise InputError(source, "protocol", protocol, "must be an integer (1)")
@@ -522,7 +524,9 @@ def hello_from_json(answer: dict[str, Any], source: str = "IUT answer") -> Hello
     name = answer.get("name", "")
     if not isinstance(name, str):
         raise InputError(source, "name", name, "must be a string")
-    return Hello(name=name, kinds=tuple(kinds), protocol=protocol)
+    word = answer.get("host_profile", HOST_PROFILE_WORDS[HostProfile.QEMU])
+    profile = profile_from_word(word, source, "host_profile")
+    return Hello(name=name, kinds=tuple(kinds), protocol=protocol, host_profile=profile)
 
 
 def observed_from_json(answer: dict[str, Any], source: str) -> Observed:
@@ -558,8 +562,12 @@ def _serve_one(iut: Any, request: dict[str, Any]) -> dict[str, Any] | None:
     kind = request.get("type")
     if kind == "hello":
         hello: Hello = iut.hello(request.get("kind"), request.get("mode"))
-        return {"type": "hello", "protocol": hello.protocol, "name": hello.name,
-                "capabilities": {"kinds": list(hello.kinds)}}
+        answer: dict[str, Any] = {"type": "hello", "protocol": hello.protocol,
+                                  "name": hello.name,
+                                  "capabilities": {"kinds": list(hello.kinds)}}
+        if hello.host_profile != HostProfile.QEMU:
+            answer["host_profile"] = HOST_PROFILE_WORDS[hello.host_profile]
+        return answer
     if kind == "reset":
         iut.reset(_decode_field(request.get("state"), state_from_json, "reset", "state"))
         return {"type": "ready"}

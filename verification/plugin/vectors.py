@@ -5,8 +5,9 @@ from __future__ import annotations
 import attrs
 
 from dynmem.model.concrete_steps import is_allowed
+from dynmem.model.vocabulary import HOST_PROFILE_WORDS, HostProfile
 from dynmem.verification.oracle.check import Iut, open_driver
-from dynmem.verification.oracle.iut import Mode, check_hello
+from dynmem.verification.oracle.iut import IutUnusable, Mode, check_hello
 from dynmem.verification.oracle.judge import CaseResult, run_case
 from dynmem.verification.oracle.vectors import VectorCase
 from dynmem.verification.plugin.settings import OracleSettings
@@ -45,7 +46,13 @@ class VectorCheck:
         """
         driver = open_driver(iut, self.settings.timeout)
         try:
-            check_hello(driver.hello("system", self.mode), "system")
+            hello = driver.hello("system", self.mode)
+            check_hello(hello, "system")
+            if hello.host_profile != HostProfile.QEMU:
+                raise IutUnusable(
+                    f"the IUT is a {HOST_PROFILE_WORDS[hello.host_profile]} host (its hello's "
+                    f"host_profile); the conformance vectors are written for the qemu host, "
+                    f"which accepts every protocol version: check it with dynmem oracle")
             return run_case(driver, "system", self.mode, self.case.pre, self.case.events,
                             is_allowed)
         finally:

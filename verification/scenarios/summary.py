@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dynmem.model.vocabulary import Channel, Power
+from dynmem.model.vocabulary import HOST_PROFILE_WORDS, Channel, Power
 from dynmem.reference.policy import get_target, is_balanced
 from dynmem.reference.state import DmState, Vm, compute_pressure
 
@@ -24,6 +24,7 @@ FINAL_VM_FIELDS: dict[str, tuple[type, ...]] = {
     "pressure": (int,),
     "target_mib": (int, type(None)),
     "channel": (str,),
+    "protocol_version": (int,),
     "hot_add_enabled": (bool,),
 }
 
@@ -54,6 +55,7 @@ def summarize_vm(vm: Vm) -> dict[str, Any]:
         "pressure": compute_pressure(vm.demand_mib, vm.assigned_mib),
         "target_mib": get_target(vm) if is_balanced(vm) else None,
         "channel": vm.channel.name.lower(),
+        "protocol_version": vm.protocol_version,
         "hot_add_enabled": vm.hot_add_enabled,
     }
 
@@ -64,5 +66,6 @@ def summarize_state(state: DmState) -> dict[str, Any]:
         "free_mib": state.free_mib,
         "physical_mib": state.host.physical_mib,
         "reserve_mib": state.host.reserve_mib,
+        "profile": HOST_PROFILE_WORDS[state.host.profile],
         "vms": {vm.name: summarize_vm(vm) for vm in state.vms},
     }

@@ -19,6 +19,7 @@ from hypothesis import Phase
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import get_state_machine_test
 
+from dynmem.model.vocabulary import HostProfile
 from dynmem.verification.generation import fixed_generation
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.coverage import Coverage, Pair
@@ -129,7 +130,8 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
              seed: int | None = None, refinement: bool = True, shrink: bool = True,
              failure_dir: Path | None = None,
              on_progress: FuzzProgress | None = None,
-             linux_guests: bool = False) -> FuzzResult:
+             linux_guests: bool = False,
+             host_profile: HostProfile | None = None) -> FuzzResult:
     """Run the stateful machine under ``profile`` and return what happened.
 
     Parameters
@@ -154,14 +156,18 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
     linux_guests : bool
         Start fleets of Windows and Linux guests (``guest_os`` drawn per VM); a planted bug
         that misreads Linux guests turns it on.
+    host_profile : HostProfile, optional
+        The profile of every host (default: the mutant's ``explore_profile``, or ``qemu``).
     """
     bug = get_mutant(mutant) if mutant else None
     steer = profile == "thorough"  # starts that wait for reclaim (DmMachine.start_for_reclaim)
     linux_guests = linux_guests or (bug is not None and bug.explore_linux)
+    host = host_profile if host_profile is not None else (
+        bug.explore_profile if bug is not None else HostProfile.QEMU)
     base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement, steer,
-                        linux_guests) if bug
+                        linux_guests, host) if bug
             else machine_for(refinement=refinement, reclaim_starts=steer,
-                             linux_guests=linux_guests))
+                             linux_guests=linux_guests, host_profile=host))
     base.failure_dir = failure_dir
     started = time.perf_counter()
     machine = _reporting(base, on_progress, started)

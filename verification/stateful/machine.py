@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
+import attrs
 from hypothesis import HealthCheck, Phase, event, note, settings, target
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
@@ -48,7 +49,7 @@ from hypothesis.stateful import (
 
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
-from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, Power, TxnKind
+from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, HostProfile, Power, TxnKind
 from dynmem.reference.environment import compute_honest_message, enabled_events
 from dynmem.reference.events import (
     LIFECYCLE_EVENTS,
@@ -126,6 +127,9 @@ class DmMachine(RuleBasedStateMachine):
     step_fn: ClassVar[Step] = staticmethod(step)
     plan: ClassVar[Plan] = staticmethod(compute_plan)
     label: ClassVar[str] = "reference"
+    # The profile of every host drawn (not drawn itself: the draws, and so the examples a
+    # seed gives, stay those of before); ``dynmem fuzz --host-profile`` sets it.
+    host_profile: ClassVar[HostProfile] = HostProfile.QEMU
     check_refinement: ClassVar[bool] = True
     failure_dir: ClassVar[Path | None] = None
     registry: ClassVar[tuple[Invariant, ...]] = INVARIANTS
@@ -215,7 +219,7 @@ class DmMachine(RuleBasedStateMachine):
         in about a quarter of the runs the lifecycle events (specs/lifecycle.md) happen too,
         so the other rules keep their share of the steps."""
         self.lifecycle_on = lifecycle
-        self.initial = initial_state(host)
+        self.initial = initial_state(attrs.evolve(host, profile=type(self).host_profile))
         self.state = self.initial
         created = [name for name, settings in vms
                    if self.apply(Create(name, settings)).accepted]
@@ -588,13 +592,16 @@ def _mixed_host(self: DmMachine, host: HostSettings, vms: tuple[tuple[str, VmSet
 
 def machine_for(step_fn: Step = step, plan: Plan | None = None, label: str = "reference",
                 refinement: bool = True, reclaim_starts: bool = False,
-                linux_guests: bool = False) -> type[DmMachine]:
+                linux_guests: bool = False,
+                host_profile: HostProfile = HostProfile.QEMU) -> type[DmMachine]:
     """A :class:`DmMachine` subclass driving ``step_fn`` with ``plan`` (a planted bug);
     ``reclaim_starts`` steers towards starts that wait for reclaim; ``linux_guests`` starts
-    fleets of Windows and Linux guests (the initial rule replaced, the others the same)."""
+    fleets of Windows and Linux guests (the initial rule replaced, the others the same);
+    every host it draws has ``host_profile``."""
     base = ReclaimSteeredMachine if reclaim_starts else DmMachine
     extra: dict[str, Any] = {"host": _mixed_host} if linux_guests else {}
     return type(f"DmMachine_{label}", (base,), {**extra,
+        "host_profile": host_profile,
         "step_fn": staticmethod(step_fn), "plan": staticmethod(plan or compute_plan),
         "label": label, "check_refinement": refinement, "coverage": Coverage(),
         "last_failure": None, "steps_taken": 0, "first_failure_seconds": None,

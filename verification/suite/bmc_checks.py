@@ -93,7 +93,8 @@ def check_mutants(n_vms: int = MINIMAL.n_vms, depth: int = MUTANT_DEPTH,
     for index, v in enumerate(variants):
         assert v.model is not None
         report_progress(index, len(variants), f"mutants; {v.name}")
-        outcome = check_bmc(small_scope(n_vms), depth, v.model.apply(), [BY_ID[v.invariant]],
+        scope = small_scope(n_vms, v.host_profile)  # a version bug shows on its host only
+        outcome = check_bmc(scope, depth, v.model.apply(), [BY_ID[v.invariant]],
                             v.step or step, rlimit=rlimit,
                             notes=(("mutant", v.name),))
         if isinstance(outcome, Counterexample):

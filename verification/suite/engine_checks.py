@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from dynmem.model.vocabulary import HostProfile
 from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.properties.reachable import REACHABLE_PAIRS
 from dynmem.verification.stateful.fuzz import run_fuzz
@@ -37,12 +40,13 @@ def _findings(result: ExploreResult) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def check_exploration(vms: int = 2) -> Verdict:
-    """Exhaustive exploration of the ``vms``-VM preset finds no violation and no oscillation."""
+def check_exploration(vms: int = 2, host_profile: HostProfile | None = None) -> Verdict:
+    """Exhaustive exploration of the ``vms``-VM preset (on a host of ``host_profile``, if
+    given) finds no violation and no oscillation."""
     def progress(states: int, edges: int, queued: int) -> None:
         report_progress(states, None, f"states, {edges:,} edges, {queued:,} queued")
 
-    r = run_exploration(vms, on_progress=progress)
+    r = run_exploration(vms, on_progress=progress, host_profile=host_profile)
     summary = (f"{r.states} states, {r.edges} edges, {r.fixed_points} fixed points, "
                f"{r.oscillations} oscillations ({r.states_per_second:,.0f} states/s)")
     ok = r.ok and r.complete and not r.violations and not r.oscillations and not r.progress
@@ -82,6 +86,9 @@ def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
     """The engines' checks (bounded by their own counts: states, examples)."""
     return [
         Check("exploration 2 VMs", SECTION, check_exploration),
+        # the host that speaks protocol 0.3 only: every negotiation refuses 2.0 and 1.0 first
+        Check("exploration 2 VMs, 2008 R2 SP1 host", SECTION,
+              partial(check_exploration, 2, HostProfile.WS2008R2SP1)),
         Check("oscillation detection is live", SECTION, check_oscillation_detected),
         Check("fuzz ci profile", SECTION, check_fuzz),
     ]

@@ -21,7 +21,7 @@ from dynmem.model.fields import (
     VM_INT_FIELDS,
 )
 from dynmem.model.instances import Instance
-from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.model.vocabulary import Channel, HostProfile, Power, TxnKind
 from dynmem.reference.events import (
     EVENT_TYPES,
     BalloonRequest,
@@ -61,6 +61,7 @@ def raw_state(model: z3.ModelRef, sym: Any) -> dict[str, Any]:
     return {
         "physical_mib": value_of(model, sym.host.physical_mib),
         "reserve_mib": value_of(model, sym.host.reserve_mib),
+        "profile": value_of(model, sym.host.profile),
         "free_mib": value_of(model, sym.free_mib),
         "vms": {slot.name: raw_vm(model, slot) for slot in sym.vms
                 if value_of(model, slot.exists)},
@@ -78,10 +79,16 @@ def _vm_from_raw(name: str, raw: dict[str, int | bool]) -> Vm:
     return Vm(name=name, settings=settings, **fields)
 
 
+def host_from_raw(raw: dict[str, Any]) -> HostSettings:
+    """The host of :func:`raw_state` values (ValueError for a profile out of range)."""
+    return HostSettings(physical_mib=raw["physical_mib"], reserve_mib=raw["reserve_mib"],
+                        profile=HostProfile(raw["profile"]))
+
+
 def state_from_raw(raw: dict[str, Any], extra: tuple[Vm, ...] = ()) -> DmState:
     """A reference state from :func:`raw_state` values (raises ValueError/TypeError if the
     values break TypeOK); ``extra`` VMs are appended (the any-N rest, made concrete)."""
-    host = HostSettings(physical_mib=raw["physical_mib"], reserve_mib=raw["reserve_mib"])
+    host = host_from_raw(raw)
     vms = tuple(_vm_from_raw(name, values) for name, values in raw["vms"].items())
     return DmState(host=host, free_mib=raw["free_mib"], vms=vms + extra)
 

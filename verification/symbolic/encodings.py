@@ -26,7 +26,7 @@ from dynmem.model.decomposition import AnyNState, SlotState, make_any_n_state
 from dynmem.model.instances import Instance, get_guards
 from dynmem.model.invariants import Clause, Invariant
 from dynmem.model.quantities import owned
-from dynmem.model.state import SymHost, SymState, make_state, make_vm
+from dynmem.model.state import SymState, make_host, make_state, make_vm
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.symbolic_steps import compute_post, make_instance
 from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MIN_STARTUP_MIB, Power
@@ -268,7 +268,7 @@ def _encode_any_n(group: Group, model: Model) -> Encoding:
 
 
 def _encode_lemma(lemma: str, model: Model) -> Encoding:
-    host = SymHost(z3.Int("host.physical_mib"), z3.Int("host.reserve_mib"))
+    host = make_host()
     free = z3.Int("host.free_mib@pre")
     slot = make_vm(0, "@pre")
     one = SlotState(host, free, (slot,))

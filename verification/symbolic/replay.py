@@ -18,9 +18,9 @@ import attrs
 
 from dynmem.model.invariants import check_state
 from dynmem.reference.events import BalancerTick, DmRequest, Event
-from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Step, StepResult, apply_plan, step
+from dynmem.verification.symbolic.decode import host_from_raw
 from dynmem.verification.symbolic.unrolling import ModelPath
 from dynmem.verification.traces.trace import Finding, Trace, TraceStep, check_transition, record
 
@@ -74,7 +74,7 @@ def replay_path(path: ModelPath, step_fn: Step = step, source: str = "bmc",
     The result's trace is the reference's run (its findings are the reference's verdict).
     """
     if path.initial is None:
-        empty = DmState(_host_of(path.raw_initial), path.raw_initial["free_mib"])
+        empty = DmState(host_from_raw(path.raw_initial), path.raw_initial["free_mib"])
         return Replay(Trace(empty, source=source, notes=notes),
                       f"the model's initial state breaks TypeOK: {path.raw_initial!r}")
     results: list[tuple[Event, StepResult]] = []
@@ -102,10 +102,6 @@ def _step_mismatch(index: int, event: Event, model: DmState | None, raw: dict[st
         return f"step {index}: the model's state after {event!r} breaks TypeOK: {raw!r}"
     found = get_difference(model, result.state)
     return None if found is None else f"step {index}: after {event!r}, {found}"
-
-
-def _host_of(raw: dict[str, Any]) -> HostSettings:
-    return HostSettings(physical_mib=raw["physical_mib"], reserve_mib=raw["reserve_mib"])
 
 
 def model_trace(path: ModelPath, source: str = "bmc-model",

@@ -18,6 +18,7 @@ import attrs
 from dynmem.model.actions import is_initial
 from dynmem.model.state import SymState, bind
 from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.model.vocabulary import HOST_PROFILE_WORDS, HostProfile
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 
@@ -55,7 +56,8 @@ class Scope:
         found = [is_initial(SYMBOLIC, s0)]
         if self.host is not None:
             found += [s0.host.physical_mib == self.host.physical_mib,
-                      s0.host.reserve_mib == self.host.reserve_mib]
+                      s0.host.reserve_mib == self.host.reserve_mib,
+                      s0.host.profile == int(self.host.profile)]
         state = self.initial
         if state is not None:
             found += bind(s0, state)
@@ -64,7 +66,9 @@ class Scope:
     def describe(self) -> str:
         """One line for progress and reports."""
         host = ("any host" if self.host is None else
-                f"host physical {self.host.physical_mib} reserve {self.host.reserve_mib} MiB")
+                f"host physical {self.host.physical_mib} reserve {self.host.reserve_mib} MiB"
+                + ("" if self.host.profile == HostProfile.QEMU else
+                   f" profile {HOST_PROFILE_WORDS[self.host.profile]}"))
         if self.vms is None:
             return f"{self.n_vms} VM slots with any settings, {host}"
         vms = ", ".join(f"vm{i} {'dynamic' if st.dynamic else 'static'} "
@@ -72,8 +76,9 @@ class Scope:
         return f"{self.n_vms} VMs ({vms}), {host}"
 
 
-def small_scope(n_vms: int) -> Scope:
-    """The concrete preset: slot i is dynamic for even i, static for odd i (VM ``vm<i>``).
+def small_scope(n_vms: int, profile: HostProfile = HostProfile.QEMU) -> Scope:
+    """The concrete preset: slot i is dynamic for even i, static for odd i (VM ``vm<i>``),
+    on a host of ``profile``.
 
     Examples
     --------
@@ -82,7 +87,7 @@ def small_scope(n_vms: int) -> Scope:
     """
     _check_size(n_vms)
     vms = tuple(SMALL_DYNAMIC if i % 2 == 0 else SMALL_STATIC for i in range(n_vms))
-    return Scope("small", n_vms, SMALL_HOST, vms)
+    return Scope("small", n_vms, attrs.evolve(SMALL_HOST, profile=profile), vms)
 
 
 def symbolic_scope(n_vms: int) -> Scope:

@@ -27,7 +27,11 @@ from dynmem.verification.traces.pages import Provenance, render_page
 from dynmem.verification.traces.plot import render_plot
 from dynmem.verification.traces.show import where_words
 from dynmem.verification.traces.trace import Trace
-from dynmem.verification.traces.words import describe_event, describe_settings
+from dynmem.verification.traces.words import (
+    describe_event,
+    describe_host_profile,
+    describe_settings,
+)
 
 CHANGED_COLOUR = "#fff176"  # a changed value (the screenshot test looks for it)
 BANNER_BAD = "#c62828"  # the verdict of a violating trace
@@ -223,6 +227,7 @@ def render_report(trace: Trace, title: str = "dynmem trace", steps: range | None
         ok=trace.first_finding is None, verdict=describe_verdict(trace),
         whys=describe_why(trace, lambda step: where_words(trace, step)),
         trace=trace, host=start.host, free_at_start=start.free_mib,
+        host_profile=describe_host_profile(start.host),
         settings=[(vm.name, describe_settings(vm.settings)) for vm in start.vms],
         notes=[(k, repr(v)) for k, v in trace.notes], plot=plot,
         selection=describe_selection(trace, steps, vms), table=get_table(trace, steps, vms))

@@ -47,6 +47,7 @@ from dynmem.verification.codec import (
     expect_object,
     field_kind,
     host_from_json,
+    host_to_json,
     load_json,
     read_text,
     read_value,
@@ -116,7 +117,7 @@ def _state_to_itf(state: DmState) -> dict[str, Any]:
         vms.append([vm.name, _itf(record)])
     if len({name for name, _ in vms}) != len(vms):
         raise ValueError(f"VM names are not unique in {state!r}")
-    return {"host": _itf(attrs.asdict(state.host)), "free_mib": _int(state.free_mib),
+    return {"host": _itf(host_to_json(state.host)), "free_mib": _int(state.free_mib),
             "vms": {"#map": vms}}
 
 
@@ -181,7 +182,7 @@ def trace_to_itf(trace: Trace) -> dict[str, Any]:
         "source": trace.source,
         "status": "ok" if trace.ok else "violation",
         "dynmem-format": _int(FORMAT_VERSION),
-        "settings": {"host": _itf(attrs.asdict(start.host)),
+        "settings": {"host": _itf(host_to_json(start.host)),
                      "vms": {"#map": [[vm.name, _itf(settings_to_json(vm.settings))]
                                       for vm in start.vms]}},
         "findings": [_finding_to_itf(f) for f in trace.findings],

@@ -44,7 +44,8 @@ _MODULES = {
     "DmState": "dynmem.reference.state", "Vm": "dynmem.reference.state",
     "initial_state": "dynmem.reference.state", "step": "dynmem.reference.step",
     "Power": "dynmem.model.vocabulary", "Channel": "dynmem.model.vocabulary",
-    "TxnKind": "dynmem.model.vocabulary", "check_state": "dynmem.model.invariants",
+    "TxnKind": "dynmem.model.vocabulary", "HostProfile": "dynmem.model.vocabulary",
+    "check_state": "dynmem.model.invariants",
     "check_transition": "dynmem.verification.traces.trace",
 }
 

@@ -20,7 +20,12 @@ from dynmem.model.vocabulary import Channel, Power, TxnKind
 from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import DmState, Vm, compute_pressure, initial_state
 from dynmem.verification.traces.trace import Finding, Trace
-from dynmem.verification.traces.words import describe_event, describe_settings, describe_version
+from dynmem.verification.traces.words import (
+    describe_event,
+    describe_host_profile,
+    describe_settings,
+    describe_version,
+)
 
 # --- per-VM rows ------------------------------------------------------------------------------
 
@@ -55,13 +60,21 @@ def _main_fields(vm: Vm) -> list[tuple[str, str]]:
     ]
 
 
+def _protocol(vm: Vm) -> str:
+    """The negotiated version by name; while negotiating, the version last refused."""
+    if not vm.protocol_version:
+        return "none"
+    refused = " refused" if vm.channel == Channel.NEGOTIATING else ""
+    return describe_version(vm.protocol_version) + refused
+
+
 def _detail_fields(vm: Vm) -> list[tuple[str, str]]:
     """Fields shown when they change (or in full mode): report, protocol and settings."""
     caps = [n for n, on in (("balloon", vm.cap_balloon), ("hot-add", vm.cap_hot_add)) if on]
     s = vm.settings
     return [
         ("report", str(vm.report_mib) if vm.has_report else "none"),
-        ("protocol", describe_version(vm.protocol_version) if vm.protocol_version else "none"),
+        ("protocol", _protocol(vm)),
         ("caps", "+".join(caps) or "none"),
         ("hot-add", "enabled" if vm.hot_add_enabled else "disabled"),
         ("dynamic", "yes" if s.dynamic else "no"),
@@ -191,7 +204,8 @@ def _header(trace: Trace) -> list[str]:
     lines = [
         f"dynmem trace from {trace.source}: {_count(len(trace.steps), 'step')} (amounts in MiB)",
         f"host: physical {host.physical_mib}, reserve {host.reserve_mib}, "
-        f"free {start.free_mib} at the start",
+        + "".join(f"{w}, " for w in (describe_host_profile(host),) if w)
+        + f"free {start.free_mib} at the start",
     ]
     lines += [f"vm {vm.name}: {describe_settings(vm.settings)}" for vm in start.vms]
     if trace.notes:

@@ -9,7 +9,14 @@ from collections.abc import Sequence
 
 import attrs
 
-from dynmem.model.vocabulary import VERSION_NAMES, TxnKind
+from dynmem.model.vocabulary import (
+    HOST_PROFILE_NAMES,
+    HOST_PROFILE_WORDS,
+    VERSION_NAMES,
+    Channel,
+    HostProfile,
+    TxnKind,
+)
 from dynmem.reference.conventions import (
     GUEST_OS_LINUX,
     compute_balloon_floor,
@@ -36,7 +43,7 @@ from dynmem.reference.events import (
     UnballoonResponse,
     VersionRequest,
 )
-from dynmem.reference.settings import VmSettings
+from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState
 
 
@@ -61,6 +68,32 @@ def describe_settings(settings: VmSettings) -> str:
 def describe_version(version: int) -> str:
     """A protocol version's name, e.g. ``Windows 10``; an unknown one in hex."""
     return VERSION_NAMES.get(version, f"{version:#x} (unknown)")
+
+
+def describe_host_profile(host: HostSettings) -> str:
+    """The host's profile and the versions it accepts; ``""`` for the default (``qemu``).
+
+    Examples
+    --------
+    >>> from dynmem.model.vocabulary import HostProfile
+    >>> describe_host_profile(HostSettings(8192, 1024, HostProfile.WS2008R2SP1))
+    'profile 2008r2sp1 (Windows Server 2008 R2 SP1: accepts protocol 0.3 (WIN7))'
+    """
+    if host.profile == HostProfile.QEMU:
+        return ""
+    versions = ", ".join(describe_version(v) for v in reversed(host.accepted_versions))
+    return (f"profile {HOST_PROFILE_WORDS[host.profile]} ({HOST_PROFILE_NAMES[host.profile]}: "
+            f"accepts protocol {versions})")
+
+
+def _describe_version_request(event: VersionRequest, before: DmState | None) -> str:
+    tail = ", its last attempt" if event.last_attempt else ""
+    text = f"{event.vm}'s guest proposes protocol {describe_version(event.version)}{tail}"
+    vm = before.get_vm(event.vm) if before is not None else None
+    if (before is not None and vm is not None and vm.channel == Channel.NEGOTIATING
+            and event.version not in before.host.accepted_versions):
+        text += f" (the {HOST_PROFILE_WORDS[before.host.profile]} host does not speak it)"
+    return text
 
 
 def describe_request(request: DmRequest) -> str:
@@ -141,9 +174,8 @@ def describe_event(event: Event, result_sent: Sequence[DmRequest] = (), *,
             return f"stop {vm}"
         case Demand(vm=vm, mib=mib):
             return f"{vm}'s workload now commits {mib} MiB"
-        case VersionRequest(vm=vm, version=version, last_attempt=last):
-            tail = ", its last attempt" if last else ""
-            return f"{vm}'s guest proposes protocol {describe_version(version)}{tail}"
+        case VersionRequest():
+            return _describe_version_request(event, before)
         case CapabilitiesReport(vm=vm, balloon=balloon, hot_add=hot_add):
             caps = [n for n, on in (("balloon", balloon), ("hot-add", hot_add)) if on]
             return f"{vm}'s guest reports capabilities: {', '.join(caps) or 'none'}"

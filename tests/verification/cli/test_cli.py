@@ -117,8 +117,8 @@ class TestSimulate:
         assert doc["settles"] == [{"scenario_event": 2, "first_step": 3, "steps": 6,
                                    "max_steps": 10000, "converged": True}]
         final = doc["final"]
-        assert set(final) == {"free_mib", "physical_mib", "reserve_mib", "vms"}
-        assert final["free_mib"] == 15360
+        assert set(final) == {"free_mib", "physical_mib", "reserve_mib", "profile", "vms"}
+        assert final["free_mib"] == 15360 and final["profile"] == "qemu"
         assert list(final["vms"]) == ["web", "db"]
         for vm in final["vms"].values():
             assert list(vm) == list(FINAL_VM_FIELDS)
@@ -136,7 +136,7 @@ class TestSimulate:
         assert web == {"power": "running", "assigned_mib": 3600, "visible_mib": 3600,
                        "ballooned_mib": 0, "demand_mib": 3000, "guest_paged_mib": 0,
                        "pressure": 83, "target_mib": 3600, "channel": "ready",
-                       "hot_add_enabled": True}
+                       "protocol_version": 0x00020000, "hot_add_enabled": True}
 
     def test_out_writes_itf_that_reads_back(self, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:

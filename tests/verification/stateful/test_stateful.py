@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dynmem.model.vocabulary import HostProfile
 from dynmem.reference import events
 from dynmem.reference.events import BalloonRequest, Demand, DmRequest, Start
 from dynmem.reference.policy import compute_give_back, compute_plan, get_target, is_balanced
@@ -120,7 +121,7 @@ def _namespace(program: str) -> dict[str, object]:
     """What the printed program needs: the event and settings classes."""
     names: dict[str, object] = {n: getattr(events, n) for n in dir(events)
                                 if n[:1].isupper()}
-    names.update(HostSettings=HostSettings, VmSettings=VmSettings)
+    names.update(HostSettings=HostSettings, VmSettings=VmSettings, HostProfile=HostProfile)
     assert re.search(r"^state = \w+\(\)$", program, re.M)
     return names
 

@@ -22,7 +22,7 @@ def test_prove_prints_the_table_and_exits_0(capsys: pytest.CaptureFixture[str]) 
     assert "dynmem prove: any number of VMs" in out.out
     assert "INV-CONSERVATION" in out.out
     assert "lemma L-OWNED-NONNEG (any N): proved" in out.out
-    assert "[N=2 988/988]" in out.err  # progress goes to stderr
+    assert "[N=2 1040/1040]" in out.err  # progress goes to stderr
     assert code == 0
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from dynmem.model.invariants import INVARIANTS, Violation, check_state, check_step
 from dynmem.model.ops import CONCRETE
-from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.model.vocabulary import Channel, HostProfile, Power, TxnKind
 from dynmem.reference.events import (
     BalancerTick,
     BalloonResponse,
@@ -150,6 +150,10 @@ CASES: dict[tuple[str, str], tuple[Callable[[], Trace], str]] = {
     ("INV-UNBALLOON-FIRST", "hot-add in flight => nothing ballooned"): (
         lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_hot_add=True,
                                 ballooned_mib=4)), "when txn is hot-add: ballooned 4 != 0"),
+    ("INV-VERSION", "connected => version accepted by the host"): (
+        lambda: _state(attrs.evolve(_running(protocol_version=0x20000),
+                                    host=HostSettings(16384, 1024, HostProfile.WS2008R2SP1))),
+        "protocol version 131072 != 3"),
     ("AUX-LIFECYCLE", "saved image fits"): (
         lambda: _state(_db(power=Power.SAVED, saved_mib=512)), "saved 512 != startup 1024"),
     ("AUX-LIFECYCLE", "stuck => transaction"): (

@@ -20,6 +20,7 @@ from typing import Any
 from dynmem.model.actions import ACTIONS
 from dynmem.model.invariants import BY_ID, INVARIANTS, Invariant
 from dynmem.model.params import MAX_RLIMIT, MINIMAL
+from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board
@@ -57,6 +58,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--symbolic", action="store_true",
                         help="symbolic host and VM settings instead of the small concrete "
                              "preset (slower, more general)")
+    options.add_host_profile(parser, "the small scope (default: the mutant's, else qemu; "
+                                     "--symbolic leaves the profile to the solver)")
     options.add_rlimit(parser, MINIMAL.rlimit, "depth")
     options.add_trace_out(parser, "the counterexample trace")
     options.add_json(parser)
@@ -89,7 +92,11 @@ def _check_usage(args: argparse.Namespace) -> tuple[MutantVariant | None, list[I
 def run(args: argparse.Namespace) -> int:
     """Run BMC; print the trace (or JSON); write ITF if asked; exit 0/1 as documented."""
     variant, invariants = _check_usage(args)
-    scope = symbolic_scope(args.vms) if args.symbolic else small_scope(args.vms)
+    profile = options.read_host_profile(args.host_profile)
+    if profile is None and variant is not None:
+        profile = variant.host_profile
+    scope = (symbolic_scope(args.vms) if args.symbolic
+             else small_scope(args.vms, profile or HostProfile.QEMU))
     board = Board()
     what = f"mutant {variant.name}" if variant else "the model"
     board.say(f"[bmc] {what}, {scope.describe()}, depth 0..{args.depth}")

@@ -48,6 +48,7 @@ def register(subparsers: Any) -> None:
                              "symmetry need 1,392,439); an incomplete search exits 1")
     options.add_lifecycle(parser, "to the preset, named NAME+lifecycle")
     options.add_linux(parser, "in the preset's last, lightest VM, named NAME+linux")
+    options.add_host_profile(parser, "the preset (named NAME@PROFILE)")
     options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
                          f"must be one of {', '.join(map(str, sorted(PRESETS)))}")
     if args.max_states is not None and args.max_states <= 0:
         raise InputError("command line", "--max-states", args.max_states, "must be > 0")
+    profile = options.read_host_profile(args.host_profile)
     board = Board()
     progress = _Progress(board.phase("explore", args.max_states, _explore_line))
     try:
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                                  symmetry=False if args.no_symmetry else None,
                                  on_progress=progress, memo=not args.no_memo,
                                  max_states=args.max_states, lifecycle=args.lifecycle,
-                                 linux=args.linux)
+                                 linux=args.linux, host_profile=profile)
     except KeyboardInterrupt:
         board.finish(progress.interrupted())
         raise

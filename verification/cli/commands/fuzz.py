@@ -28,7 +28,7 @@ from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
-from dynmem.verification.explore.config import PRESETS
+from dynmem.verification.explore.config import PRESETS, with_host_profile
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.reachable import get_reachable_pairs
 from dynmem.verification.stateful.fuzz import FuzzResult, run_fuzz
@@ -75,6 +75,7 @@ def register(subparsers: Any) -> None:
                         help="do not check steps against the model's transition")
     options.add_out_dir(parser, "the failure's ITF and text traces (an existing one; "
                                 "default: a temporary folder)")
+    options.add_host_profile(parser, "every host of the campaign (a walk: the preset's host)")
     options.add_json(parser)
     parser.set_defaults(handler=run)
 
@@ -85,6 +86,7 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError("command line", "--seed", args.seed, "must be >= 0")
     if args.mutant:
         get_mutant(args.mutant)
+    options.read_host_profile(args.host_profile)
 
 
 def get_walk_space(name: str) -> WalkSpace:
@@ -114,6 +116,11 @@ def run_walk_command(args: argparse.Namespace) -> int:
         space = with_vm_lifecycle(space)
     if args.linux or (bug is not None and bug.explore_linux):
         space = with_linux_guest(space)
+    profile = options.read_host_profile(args.host_profile)
+    if profile is None and bug is not None:
+        profile = bug.explore_profile
+    if profile is not None:
+        space = with_host_profile(space, profile)
 
     board = Board()
     with board.phase("walk", args.episodes, _bar_line("walk", "episodes")) as phase:
@@ -176,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_fuzz(args.profile, examples=args.examples, mutant=args.mutant,
                           seed=args.seed, refinement=not args.no_refinement,
                           failure_dir=Path(args.out) if args.out else None,
-                          on_progress=progress, linux_guests=args.linux)
+                          on_progress=progress, linux_guests=args.linux,
+                          host_profile=options.read_host_profile(args.host_profile))
     except KeyboardInterrupt:
         board.finish(f"fuzz: interrupted after {seen[0]} of {total} examples "
                      f"({seen[1]:,} steps); no failure found in them")

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from dynmem.model.concrete_steps import is_allowed as model_is_allowed
+from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import initial_state
 from dynmem.verification.cli import options
@@ -150,12 +151,13 @@ def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
 
 def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
                 vms: int, board: Board, lifecycle: bool = False,
-                linux: bool = False) -> SearchResult:
+                linux: bool = False,
+                profile: HostProfile = HostProfile.QEMU) -> SearchResult:
     """The exhaustive phase over the presets of 1..``vms`` VMs, stopping at the first
     failure; ``phases`` says what each preset covered."""
     phases: list[dict[str, object]] = []
     for n in range(1, vms + 1):
-        config = get_preset(kind, n, lifecycle, linux)
+        config = get_preset(kind, n, lifecycle, linux, profile)
         board.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
 
         def line(states: int, total: int | None, text: str, name: str = config.name) -> str:
@@ -203,11 +205,12 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(board, args.examples)
     try:
         try:
-            check_hello(driver.hello(kind, mode), kind)
+            hello = driver.hello(kind, mode)
+            check_hello(hello, kind)
         except IutFault as fault:
             result = _hello_failure(fault, kind, mode)
         else:
-            result = _phases(args, driver, kind, mode, is_allowed, progress)
+            result = _phases(args, driver, kind, mode, is_allowed, progress, hello.host_profile)
     except IutUnusable as err:
         board.stop()
         print(f"dynmem: {err}", file=sys.stderr)
@@ -234,18 +237,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: Mode,
-            is_allowed: IsAllowed | None, progress: _Progress) -> SearchResult:
+            is_allowed: IsAllowed | None, progress: _Progress,
+            profile: HostProfile = HostProfile.QEMU) -> SearchResult:
     """The exhaustive phase (unless --no-exhaustive), then the random one (unless
-    --exhaustive); the first failure ends the run."""
+    --exhaustive), on hosts of the IUT's ``profile``; the first failure ends the run."""
     first = SearchResult(0, None, 0)
     if not args.no_exhaustive:
         first = _exhaustive(driver, kind, mode, is_allowed, args.vms, progress.board,
-                            args.lifecycle, args.linux)
+                            args.lifecycle, args.linux, profile)
         if first.failure is not None or args.exhaustive:
             return first
     progress.board.say(f"dynmem oracle: random phase, {args.examples} examples ...")
     found = search(driver, kind, mode,
-                   get_default_source(kind, args.max_steps, args.lifecycle, args.linux),
+                   get_default_source(kind, args.max_steps, args.lifecycle, args.linux, profile),
                    args.examples, args.seed, is_allowed, args.shrink_replays, progress)
     # The cells of presets 1 and 2 (preset 3's would take minutes to list).
     reachable = [get_reachable(get_config(n)) for n in range(1, min(args.vms, 2) + 1)]

@@ -1,4 +1,5 @@
-"""``dynmem simulate FILE [--json] [--out TRACE.itf.json]``: run one scenario (specs/formats.md).
+"""``dynmem simulate FILE [--json] [--out TRACE.itf.json] [--host-profile NAME]``: run one
+scenario (specs/formats.md), on its host or on a host of another profile.
 
 Prints the readable trace, or with ``--json`` exactly one JSON document on stdout. Exit 0 when
 no invariant is violated, every settle converged and the scenario's ``expect`` block (if any)
@@ -12,6 +13,8 @@ import argparse
 import json
 import sys
 from typing import Any
+
+import attrs
 
 from dynmem.verification.cli import options
 from dynmem.verification.codec import event_to_json
@@ -34,12 +37,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument("file", metavar="FILE", help="scenario JSON file (specs/formats.md)")
     options.add_json(parser)
     options.add_trace_out(parser, "the trace too")
+    options.add_host_profile(parser, "the scenario (in place of its host's profile)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Simulate ``args.file``; print the trace or the JSON document; write ITF if asked."""
+    profile = options.read_host_profile(args.host_profile)
     scenario = load_scenario(args.file)
+    if profile is not None:
+        scenario = attrs.evolve(scenario, host=attrs.evolve(scenario.host, profile=profile))
     simulation = simulate(scenario)
     unmet = check_expectations(simulation)
     if args.out:
