@@ -49,3 +49,40 @@ class SolverUnknown(DynmemError):
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that every
     ``finally`` runs (child processes ended, partial reports written); exit code 143."""
+
+
+# Signals the CLI's handlers turned into KeyboardInterrupt. Python drops an exception raised
+# inside a gc callback ("Exception ignored in ..."), and Hypothesis installs one: a Ctrl-C
+# that lands there would be lost and a campaign would run on. A long loop's checkpoint
+# (``raise_pending_signal``) raises it again.
+_PENDING_SIGNALS: list[int] = []
+
+
+def note_signal(signum: int) -> None:
+    """Remember that ``signum`` (SIGINT or SIGTERM) asked the command to stop."""
+    _PENDING_SIGNALS.append(signum)
+
+
+def clear_signals() -> None:
+    """Forget the signals noted so far (a new command starts)."""
+    _PENDING_SIGNALS.clear()
+
+
+def raise_pending_signal() -> None:
+    """Raise the interrupt a noted signal asked for, if any: :class:`Terminated` for
+    SIGTERM, KeyboardInterrupt for SIGINT.
+
+    Examples
+    --------
+    >>> clear_signals(); raise_pending_signal()  # nothing noted: nothing happens
+    >>> note_signal(15)
+    >>> try:
+    ...     raise_pending_signal()
+    ... except Terminated as err:
+    ...     print(err)
+    signal 15
+    >>> clear_signals()
+    """
+    if _PENDING_SIGNALS:
+        signum = _PENDING_SIGNALS[-1]
+        raise (Terminated if signum == 15 else KeyboardInterrupt)(f"signal {signum}")

@@ -22,13 +22,14 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from types import FrameType, ModuleType
+from typing import Any
 
 from dynmem.verification import __version__
 from dynmem.verification.atomic import claim_stdout
 from dynmem.verification.cli.console import SafeText
 from dynmem.verification.cli.paths import check_outputs
 from dynmem.verification.cli.progress import mark_start
-from dynmem.verification.errors import InputError, Terminated
+from dynmem.verification.errors import InputError, Terminated, clear_signals, note_signal
 
 # Every subcommand: (name, module under dynmem.verification.cli.commands, one-line help), in
 # help order. The help is written here so that ``dynmem --help`` imports no command module (and
@@ -103,24 +104,46 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what ``cat`` gives when its reader goes
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    note_signal(signum)
     raise Terminated(f"signal {signum}")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    note_signal(signum)  # raised again at a checkpoint if a gc callback swallows it
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated`, SIGINT KeyboardInterrupt; both are noted
+    (``errors.raise_pending_signal``). Outside the main thread (an embedding program) signals
+    are left alone."""
+    clear_signals()
+    previous: dict[int, Any] = {}
+    try:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # nohup, `cmd &` in sh
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, _interrupt)
+    except ValueError:
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        clear_signals()
 
 
 @contextlib.contextmanager
 def _guarded_run() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated`; stdout and stderr escape control characters."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread (an embedding program): leave signals alone
-        previous = None
+    """Signals as interrupts (``_signals``); stdout and stderr escape control characters."""
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = SafeText(out, keep_cr=False), SafeText(err)
     try:
-        yield
+        with _signals():
+            yield
     finally:
         sys.stdout, sys.stderr = out, err
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _silence_stdout() -> None:

@@ -34,7 +34,7 @@ from dynmem.verification.traces.itf import read_itf
 
 # The ci profile must exercise at least this share of the pairs exploration reaches
 # (measured: 0.87 to 0.90 with ci before the lifecycle events; with their 42 more pairs,
-# 0.68 on 2026-12-03 with the lifecycle on in about a quarter of the runs: ci rarely reaches a
+# 0.68 on 2026-12-03 with the lifecycle on in half of the runs: ci rarely reaches a
 # restore or a waiting start in every channel state).
 CI_COVERAGE_SHARE = 0.55
 

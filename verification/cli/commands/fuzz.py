@@ -27,7 +27,7 @@ from dynmem.reference.policy import compute_plan
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board
-from dynmem.verification.errors import InputError
+from dynmem.verification.errors import InputError, raise_pending_signal
 from dynmem.verification.explore.config import PRESETS, with_host_profile
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.reachable import get_reachable_pairs
@@ -176,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     phase = board.phase("fuzz", total, _bar_line("fuzz", "examples"))
 
     def progress(examples: int, steps: int, seconds: float) -> None:
+        raise_pending_signal()  # a Ctrl-C that Hypothesis's gc callback swallowed
         seen[:] = [examples, steps]
         phase.update(min(examples, total) if total else examples, f"{steps:,} steps")
 
