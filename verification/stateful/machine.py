@@ -254,7 +254,7 @@ class DmMachine(RuleBasedStateMachine):
                 for m in (compute_honest_message(vm),) if m is not None]
 
     @precondition(lambda self: self.honest_messages())
-    @rule(ev=dms.lifecycle_events(lambda m: m.honest_messages()))
+    @rule(ev=dms.listed_events(lambda m: m.honest_messages()))
     def honest_guest(self, ev: Event) -> None:
         """A guest that behaves takes its next step: the whole handshake up to READY, or a
         status report or an answer; then the balancer's tick if it has work. The protocol's
@@ -299,47 +299,47 @@ class DmMachine(RuleBasedStateMachine):
         return [e for e in self.lifecycle_events() if kind == e.KIND]
 
     @precondition(lambda self: self.lifecycle_of("start_admit"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("start_admit")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("start_admit")))
     def start_admit(self, ev: Event) -> None:
         self.apply(ev)
 
     @precondition(lambda self: self.lifecycle_of("start_abort"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("start_abort")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("start_abort")))
     def start_abort(self, ev: Event) -> None:
         self.apply(ev)
 
     @precondition(lambda self: self.lifecycle_of("guest_restart"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("guest_restart")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("guest_restart")))
     def guest_restart(self, ev: Event) -> None:
         self.apply(ev)
 
     @precondition(lambda self: self.lifecycle_of("channel_reset"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("channel_reset")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("channel_reset")))
     def channel_reset(self, ev: Event) -> None:
         self.apply(ev)
 
     @precondition(lambda self: self.lifecycle_of("stuck_timeout"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("stuck_timeout")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("stuck_timeout")))
     def stuck_timeout(self, ev: Event) -> None:
         self.apply(ev)
 
     @precondition(lambda self: self.lifecycle_of("save"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("save")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("save")))
     def save(self, ev: Event) -> None:
         self.apply(ev)
 
     @precondition(lambda self: self.lifecycle_of("restore"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("restore")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("restore")))
     def restore(self, ev: Event) -> None:
         self.apply(ev)
 
     @precondition(lambda self: self.lifecycle_of("migrate_out"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("migrate_out")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("migrate_out")))
     def migrate_out(self, ev: Event) -> None:
         self.apply(ev)
 
     @precondition(lambda self: self.lifecycle_of("migrate_in"))
-    @rule(ev=dms.lifecycle_events(lambda m: m.lifecycle_of("migrate_in")))
+    @rule(ev=dms.listed_events(lambda m: m.lifecycle_of("migrate_in")))
     def migrate_in(self, ev: Event) -> None:
         self.apply(ev)
 
@@ -574,7 +574,7 @@ class ReclaimSteeredMachine(DmMachine):
                 if vm.power == Power.OFF and vm.settings.startup_mib > self.state.free_mib]
 
     @precondition(lambda self: self.starts_for_reclaim())
-    @rule(ev=dms.lifecycle_events(lambda m: m.starts_for_reclaim()))
+    @rule(ev=dms.listed_events(lambda m: m.starts_for_reclaim()))
     def start_for_reclaim(self, ev: Event) -> None:
         """A start into a full host beside a grown VM, then the balancer: the path where a
         reclaim that squeezes the wrong VM shows (PROG-RECLAIM-ORDER)."""

@@ -218,8 +218,9 @@ def busy_first(draw: Callable[..., Any], view: View) -> str:
 
 
 @st.composite
-def lifecycle_events(draw: Callable[..., Any], choices: Callable[[Any], list[Event]]) -> Event:
-    """One of the lifecycle events ``choices(machine)`` lists (specs/lifecycle.md)."""
+def listed_events(draw: Callable[..., Any], choices: Callable[[Any], list[Event]]) -> Event:
+    """One of the events ``choices(machine)`` lists now: a lifecycle event, an honest
+    guest's next message, a start that waits for reclaim."""
     return _pick(draw, choices(draw(st.runner())))
 
 

@@ -55,7 +55,7 @@ def test_a_2008r2sp1_scenario_reads_protocol_0_3_in_its_traces(
     assert trace.initial.host.profile == HostProfile.WS2008R2SP1
     assert trace.steps[-1].state.vms[0].protocol_version == VERSION_WIN7
     assert json.loads(out.read_text())["states"][0]["host"]["profile"] == "2008r2sp1"
-    assert "profile 2008r2sp1" in render_report(trace)
+    assert "MiB, profile 2008r2sp1 (" in render_report(trace)  # a word of the sentence
 
 
 def test_host_json_keeps_the_default_out_and_round_trips() -> None:

@@ -19,9 +19,7 @@ thorough seed 2 catches it at example 2,486 of 3,000 (refinement; 92 s CPU, meas
 from __future__ import annotations
 
 import pytest
-
-from dynmem.verification.mutants.catalogue import BY_NAME
-from dynmem.verification.stateful.fuzz import run_fuzz
+from thorough_cases import check_thorough_catches
 
 
 @pytest.mark.slow  # a thorough campaign per bug: about 160 s CPU for the four
@@ -30,8 +28,4 @@ from dynmem.verification.stateful.fuzz import run_fuzz
 def test_thorough_campaign_catches(name: str) -> None:
     """Within the thorough profile's 3,000 examples (seed 2), with the invariant it breaks
     or the model refusing the step (refinement)."""
-    result = run_fuzz("thorough", mutant=name, seed=2, shrink=False)
-    assert not result.ok and result.message is not None
-    assert result.first_failure_example is not None and result.first_failure_example <= 3000
-    first = result.message.split(" ")[0].rstrip(":")
-    assert first in (*BY_NAME[name].breaks, "refinement"), result.message
+    check_thorough_catches(name)
