@@ -14,7 +14,7 @@ and settings included) and reference-reachable states, some perturbed in one fie
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -60,6 +60,7 @@ from dynmem.reference.events import (
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, Vm, initial_state
 from dynmem.reference.step import step
+from dynmem.verification.generation import fixed_generation
 
 SLOTS = 3
 SYM = make_state(SLOTS, "@s")
@@ -69,6 +70,15 @@ STATE_INVARIANTS = [inv for inv in INVARIANTS if any(c.scope != "pair" for c in 
 STEP_INVARIANTS = [inv for inv in INVARIANTS if inv.two_state]
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True)
+def _pinned_draws() -> Iterator[None]:
+    """Derandomized, yet Hypothesis would mix in the literals of whatever local modules the
+    process loaded: under pytest-xdist that is whichever test files the worker ran before,
+    so the inputs would change with the schedule (verification/generation.py)."""
+    with fixed_generation():
+        yield
 
 
 # --- the Z3 side ---------------------------------------------------------------------------------
