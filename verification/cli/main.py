@@ -29,6 +29,7 @@ from dynmem.verification.atomic import claim_stdout
 from dynmem.verification.cli.console import SafeText
 from dynmem.verification.cli.paths import check_outputs
 from dynmem.verification.cli.progress import mark_start
+from dynmem.verification.engines import engine_versions, engine_warning, engines_line
 from dynmem.verification.errors import InputError, Terminated, clear_signals, note_signal
 
 # Every subcommand: (name, module under dynmem.verification.cli.commands, one-line help), in
@@ -76,6 +77,14 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _version_text() -> str:
+    """``dynmem 0.1.0 (hypothesis …, z3-solver …)``, and a warning if an engine is not pinned."""
+    engines = engine_versions()
+    warning = engine_warning(engines)
+    text = f"dynmem {__version__} ({engines_line(engines)})"
+    return text if warning is None else f"{text}\nwarning: {warning}"
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; only the command chosen in ``argv`` gets its full parser (all without argv).
 
@@ -87,7 +96,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Formal model, reference and verification suite for Hyper-V Dynamic "
                     "Memory balancers.",
     )
-    parser.add_argument("--version", action="version", version=f"dynmem {__version__}")
+    parser.add_argument("--version", action="version", version=_version_text())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = chosen_command(argv) if argv is not None else None
     for name, module, help_text in COMMANDS:

@@ -23,6 +23,7 @@ from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.verification.atomic import check_output_folder
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board
+from dynmem.verification.engines import engine_versions, engine_warning
 from dynmem.verification.errors import InputError, Terminated
 from dynmem.verification.suite.checks import (
     Budgets,
@@ -65,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
     checks = select_sections(collect_checks(budgets=Budgets(rlimit=args.rlimit)), args.section)
     if args.html:  # the counterexamples' folder, checked before hours of work
         check_output_folder(traces_folder(args.html))
+    warning = engine_warning(engine_versions())
+    if warning is not None:
+        print(f"verify: warning: {warning}", file=sys.stderr)
     results: list[CheckResult] = []
     board = Board()
     try:
