@@ -70,7 +70,10 @@ class FuzzResult:
                 f"coverage pairs")
         if self.ok:
             return head + ": ok"
-        return head + f": FAILED after {self.first_failure_seconds:.2f} s: {self.message}"
+        # None when the campaign stopped outside a checked step (an engine or set-up error)
+        after = ("" if self.first_failure_seconds is None
+                 else f" after {self.first_failure_seconds:.2f} s")
+        return head + f": FAILED{after}: {self.message}"
 
     def to_json(self, reachable: set[Pair] | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {

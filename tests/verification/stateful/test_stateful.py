@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import attrs
 import pytest
 
 from dynmem.model.vocabulary import HostProfile
@@ -21,6 +22,7 @@ from dynmem.reference.state import DmState, initial_state
 from dynmem.reference.step import Plan, Step, make_step
 from dynmem.verification.cli.main import main
 from dynmem.verification.mutants.catalogue import get_mutant
+from dynmem.verification.properties.coverage import Coverage
 from dynmem.verification.properties.progress import (
     PROG_NO_STARVATION,
     PROG_WEIGHT_ORDER,
@@ -171,3 +173,16 @@ class TestProgressChecks:
 
         found = check_fixed_point(self.settled(no_contention))
         assert PROG_WEIGHT_ORDER in {v.invariant for v in found}
+
+
+def test_summary_of_a_campaign_stopped_by_an_engine_error() -> None:
+    """A campaign that ends outside a checked step has no time of first failure: the summary
+    still says FAILED and why (it used to raise a TypeError formatting None)."""
+    result = FuzzResult(ok=False, profile="ci", mutant=None, examples=0, steps=0, seconds=1.0,
+                        first_failure_seconds=None, first_failure_example=None,
+                        message="Flaky: set-up failed", program=None, trace=None,
+                        refinement_checked=False, refinement_requested=False,
+                        coverage=Coverage())
+    assert result.summary().endswith(": FAILED: Flaky: set-up failed")
+    timed = attrs.evolve(result, first_failure_seconds=0.5)
+    assert timed.summary().endswith(": FAILED after 0.50 s: Flaky: set-up failed")
