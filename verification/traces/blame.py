@@ -78,6 +78,10 @@ def _why(t: Traced, given: tuple[str, ...], part: tuple[str, ...],
         return _why(body, (*given, _describe_given(cond)), part, event)
     if t.kind == "vm":
         return _why(t.parts[0], given, (*part, t.label), event)
+    if t.kind == "if":  # only the branch taken failed; its condition is what selected it
+        cond, then, other = t.parts
+        return _why(then, (*given, describe_condition(cond)), part, event) if cond.value \
+            else _why(other, given, part, event)
     if t.kind == "const" and event is not None:
         return [Reason(part, given, f"the event is {event.KIND}, which this part does not "
                                     "allow")]

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from dynmem.model import quantities
+from dynmem.model.vocabulary import HOST_PROFILE_WORDS, VERSION_NAMES, HostProfile
 from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import DmState, Vm
 
@@ -371,20 +372,48 @@ def _side(t: Traced) -> str:
     return f"{text} = {_value_word(t.value)}" if _is_compound(t) else text
 
 
+def _profile_word(value: int) -> str:
+    try:
+        return HOST_PROFILE_WORDS[HostProfile(value)]
+    except ValueError:
+        return str(value)
+
+
+# Integer fields whose values have names (the model keeps them as plain ints).
+_VALUE_WORDS: dict[str, Callable[[int], str]] = {
+    "protocol_version": lambda v: VERSION_NAMES.get(v, f"{v:#x}"),
+    "profile": _profile_word,
+}
+
+
+def _named(leaf: Traced, value: Any) -> str:
+    """A value of ``leaf``'s field in words: an enum's name, a protocol version's name."""
+    word = _VALUE_WORDS.get(leaf.field)
+    if word is not None and not isinstance(value, bool):
+        return word(value)
+    return _value_word(value)
+
+
+def _is_named(leaf: Traced, const: Traced) -> bool:
+    return leaf.kind == "leaf" and const.kind == "const" and (
+        isinstance(const.value, IntEnum) or leaf.field in _VALUE_WORDS)
+
+
 def _enum_cmp(t: Traced, required: bool) -> str | None:
-    """An (in)equality with an enum constant, in words: ``txn is balloon``; a ``required``
-    comparison that failed also says what it must be (``channel is none, must be ready``)."""
+    """An (in)equality with an enum constant or a protocol version, in words: ``txn is
+    balloon``; a ``required`` comparison that failed also says what it must be (``channel is
+    none, must be ready``; ``protocol version is 2.0 (WIN10), must be 0.3 (WIN7)``)."""
     a, b = t.parts
-    if b.kind == "const" and isinstance(b.value, IntEnum) and a.kind == "leaf":
+    if _is_named(a, b):
         leaf, const = a, b
-    elif a.kind == "const" and isinstance(a.value, IntEnum) and b.kind == "leaf":
+    elif _is_named(b, a):
         leaf, const = b, a
     else:
         return None
-    fact = f"{leaf.label} is {_value_word(leaf.value)}"
+    fact = f"{leaf.label} is {_named(leaf, leaf.value)}"
     if not required or t.value:
         return fact
-    return f"{fact}, must be {_value_word(const.value)}" if t.label == "==" else \
+    return f"{fact}, must be {_named(leaf, const.value)}" if t.label == "==" else \
         f"{fact}, must not be"
 
 

@@ -153,7 +153,7 @@ CASES: dict[tuple[str, str], tuple[Callable[[], Trace], str]] = {
     ("INV-VERSION", "connected => version accepted by the host"): (
         lambda: _state(attrs.evolve(_running(protocol_version=0x20000),
                                     host=HostSettings(16384, 1024, HostProfile.WS2008R2SP1))),
-        "protocol version 131072 != 3"),
+        "profile is 2008r2sp1: none holds: protocol version is 2.0 (WIN10), must be 0.3 (WIN7)"),
     ("AUX-LIFECYCLE", "saved image fits"): (
         lambda: _state(_db(power=Power.SAVED, saved_mib=512)), "saved 512 != startup 1024"),
     ("AUX-LIFECYCLE", "stuck => transaction"): (
