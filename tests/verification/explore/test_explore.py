@@ -11,8 +11,10 @@ import attrs
 import pytest
 from explore_helpers import same_search
 
-from dynmem.model.invariants import INVARIANTS, check_state, check_step
+from dynmem.model.invariants import INVARIANTS, Clause, check_state, check_step
 from dynmem.model.ops import CONCRETE
+from dynmem.model.quantities import owned
+from dynmem.model.vocabulary import Power
 from dynmem.reference.state import DmState
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore.config import SYMMETRIC, get_config
@@ -200,6 +202,25 @@ class TestInvariantCache:
                     assert (clause.holds(CONCRETE, state, vm)
                             == clause.holds(CONCRETE, other, vm)), clause.name
 
+    def test_host_clauses_read_only_free_memory_and_total_owned(self) -> None:
+        """The cache's premise: states with the same host, free memory and total owned
+        memory get the same verdict from every host clause; a clause that reads a VM
+        itself is reported (the check can fail)."""
+        states = self.states()
+        for name in ("stop_leaks_in_flight", "start_without_free_memory"):  # break host ones
+            bug = BY_NAME[name]
+            states += explore(get_config(1), bug.reference_step, bug.policy,
+                              progress=False).states
+        host = [c for inv in INVARIANTS for c in inv.clauses if c.scope == "host"]
+        assert _host_verdict_conflict(states, host) is None
+        assert any(not all(c.holds(CONCRETE, s) for c in host) for s in states)
+        groups = {(s.host, s.free_mib, sum(owned(CONCRETE, vm) for vm in s.vms)) for s in states}
+        assert len(groups) < len(set(states)) / 2  # many states share a group
+        reads_vm = Clause("some VM off", "host",
+                          lambda ops, s: any(vm.power == Power.OFF for vm in s.vms),
+                          lambda s: "")
+        assert _host_verdict_conflict(states, [reads_vm]) is not None
+
     def test_pair_clauses_hold_for_an_unchanged_vm(self) -> None:
         """The cache's premise: a VM the step leaves unchanged satisfies every pair clause."""
         pair = [c for inv in INVARIANTS for c in inv.clauses if c.scope == "pair"]
@@ -208,6 +229,18 @@ class TestInvariantCache:
             for event, _result, _ in x.successors(sid):
                 for vm in x.states[sid].vms:
                     assert all(c.holds(CONCRETE, event, vm, vm) for c in pair)
+
+
+def _host_verdict_conflict(states: list[DmState], clauses: list[Clause]) -> DmState | None:
+    """The first state whose host-clause verdicts differ from an earlier state's with the
+    same host, free memory and total owned memory."""
+    seen: dict[tuple[object, ...], tuple[bool, ...]] = {}
+    for state in states:
+        key = (state.host, state.free_mib, sum(owned(CONCRETE, vm) for vm in state.vms))
+        verdicts = tuple(bool(c.holds(CONCRETE, state)) for c in clauses)
+        if seen.setdefault(key, verdicts) != verdicts:
+            return state
+    return None
 
 
 class TestMemo:
