@@ -62,7 +62,9 @@ class VmTable:
         self.names: list[str] = []
         self.layouts: list[int] = []  # the id of each VM's settings
         self.runtimes: list[tuple[Any, ...]] = []
-        self.managed: list[bool] = []  # read by the reference plan (see search.py)
+        # what the reference plan reads of each VM: its id if it is managed or a waiting
+        # start, else -1 (see search.py)
+        self.planned_as: list[int] = []
         self.vm_ok: list[bool | None] = []  # vm-scope invariant clauses hold (None: unknown)
         self.owned: list[int | None] = []  # the model's owned memory (None: not yet needed)
         self._settings: dict[VmSettings, int] = {}
@@ -82,7 +84,7 @@ class VmTable:
         self.names.append(vm.name)
         self.layouts.append(self._settings.setdefault(vm.settings, len(self._settings)))
         self.runtimes.append(get_runtime(vm))
-        self.managed.append(is_balanced(vm) or is_waiting_start(vm))
+        self.planned_as.append(vid if is_balanced(vm) or is_waiting_start(vm) else -1)
         self.vm_ok.append(None)
         self.owned.append(None)
         return vid

@@ -23,7 +23,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from itertools import repeat
-from typing import cast
 
 from dynmem.model.invariants import BY_ID, Violation
 from dynmem.reference.environment import compute_honest_message
@@ -38,7 +37,6 @@ from dynmem.verification.explore.interning import WIDTH, StateKey, Vids, VmTable
 from dynmem.verification.explore.memo import (
     DIRECT,
     KIND_INDEX,
-    FastSteps,
     SlotMemo,
     SlotStep,
 )
@@ -79,6 +77,8 @@ class _Search:
         # keys are not canonical.)
         self.ids: dict[StateKey, int] = {}
         self.keys: list[StateKey] = []  # by state id
+        # host clause verdicts by (free, total owned): the host is the same in every state
+        self.host_ok: dict[tuple[int, int], bool] = {}
         self.stop_at_first = stop_at_first
         self.until_found = frozenset(until_found)
         self.rejections: dict[tuple[str, str], int] = {}
@@ -112,7 +112,10 @@ class _Search:
         x.via.append(event)
         x.fixed.append(0)
         broken = self.check_state(vids, state)
-        if broken and parent >= 0:
+        if not broken:
+            self.queue.append(sid)
+            return sid
+        if parent >= 0:
             assert event is not None
             self.found(parent, event, broken)
         if _is_expandable(broken):
@@ -134,8 +137,13 @@ class _Search:
                 amount = owned[vid] = checker.get_owned(table.vms[vid])
             good = good and ok
             total += amount
-        if good and checker.is_host_ok(state, total):
-            return []
+        if good:
+            host_ok = self.host_ok.get((state.free_mib, total))
+            if host_ok is None:
+                host_ok = self.host_ok[(state.free_mib, total)] = checker.is_host_ok(
+                    state, total)
+            if host_ok:
+                return []
         return checker.check_state(state)
 
     def found(self, source: int, event: Event, violations: list[Violation]) -> None:
@@ -180,36 +188,67 @@ class _Search:
             return
         key = self.keys[sid]
         vids = self.table.unpack(key)[1]
-        entries = [memo.get(state, i, vid) for i, vid in enumerate(vids)]
+        free = state.free_mib
+        get_entry = memo.entries.get
+        entries = [get_entry((vid, free, i)) or memo.get(state, i, vid)
+                   for i, vid in enumerate(vids)]
         dst: list[int] = []
         kinds: list[int] = []
         progress: list[bool] = []
+        ids_get = self.ids.get
+        # The hot loop (about 13 edges per state at 3 VMs): a local step's successor is the
+        # key plus its delta; only keys not met before go through ``intern_new_key``.
         for i, entry in enumerate(entries):
-            if entry.fast_enabled is not None:
-                self.add_fast_steps(sid, key, entry.enabled, entry.fast_enabled, dst, kinds,
-                                    progress)
-            else:
+            fast = entry.fast_enabled
+            if fast is None:
                 self.add_slot_steps(sid, state, key, vids, i, entry.enabled, dst, kinds,
                                     progress)
+                continue
+            deltas, step_kinds, step_progress = fast
+            targets = [ids_get(key + delta) for delta in deltas]
+            if None in targets:
+                self.resolve_new(sid, key, entry.enabled, deltas, targets)
+            dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
+            kinds += step_kinds
+            progress += step_progress
         planned = self.get_plan(vids, state)
         if planned:
             self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
                                  planned)
         for i, entry in enumerate(entries):
-            if entry.fast_extra is not None:
-                self.add_fast_steps(sid, key, entry.extra, entry.fast_extra, dst, kinds,
-                                    progress)
-            else:
+            fast = entry.fast_extra
+            if fast is None:
                 self.add_slot_steps(sid, state, key, vids, i, entry.extra, dst, kinds,
                                     progress)
-        for event in get_creates(state, x.config):
-            self.add_direct_step(sid, state, event, False, dst, kinds, progress)
+                continue
+            deltas, step_kinds, step_progress = fast
+            targets = [ids_get(key + delta) for delta in deltas]
+            if None in targets:
+                self.resolve_new(sid, key, entry.extra, deltas, targets)
+            dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
+            kinds += step_kinds
+            progress += step_progress
+        if x.config.lifecycle:
+            for event in get_creates(state, x.config):
+                self.add_direct_step(sid, state, event, False, dst, kinds, progress)
         x.edge_src.extend(repeat(sid, len(dst)))
         x.edge_dst.extend(dst)
         x.edge_kind.extend(kinds)
         x.edge_progress.extend(progress)
         if not planned and not any(entry.honest for entry in entries):
             x.fixed[sid] = 1
+
+    def resolve_new(self, sid: int, key: StateKey, steps: list[SlotStep], deltas: list[int],
+                    targets: list[int | None]) -> None:
+        """Fill in ``targets`` (successor ids of the fast ``steps``) where the lookup missed:
+        in order, so that new states get their ids in edge order."""
+        ids_get = self.ids.get
+        for j, tid in enumerate(targets):
+            if tid is None:
+                target = key + deltas[j]
+                tid = ids_get(target)  # met by an earlier step of this list
+                targets[j] = (tid if tid is not None
+                              else self.intern_new_key(target, sid, steps[j][1]))
 
     def expand_directly(self, sid: int, state: DmState) -> None:
         """``expand`` stepping every candidate (no memo, or coverage)."""
@@ -231,31 +270,12 @@ class _Search:
         plans = self.plans
         if plans is None:
             return tuple(self.x.plan(state))
-        managed = self.table.managed
-        part = (state.free_mib, *[vid if managed[vid] else -1 for vid in vids])
+        planned_as = self.table.planned_as
+        part = (state.free_mib, *[planned_as[vid] for vid in vids])
         planned = plans.get(part)
         if planned is None:
             planned = plans[part] = tuple(self.x.plan(state))
         return planned
-
-    def add_fast_steps(self, sid: int, key: StateKey, steps: list[SlotStep],
-                       fast: FastSteps, dst: list[int], kinds: list[int],
-                       progress: list[bool]) -> None:
-        """Add memoized steps that are all local and keep every two-state clause: each
-        successor's key is ``key`` plus the step's delta."""
-        deltas, step_kinds, step_progress = fast
-        ids_get = self.ids.get
-        targets: list[int | None] = [ids_get(key + delta) for delta in deltas]
-        if None in targets:
-            for j, tid in enumerate(targets):
-                if tid is None:
-                    target = key + deltas[j]
-                    tid = ids_get(target)
-                    targets[j] = (tid if tid is not None
-                                  else self.intern_new_key(target, sid, steps[j][1]))
-        dst += cast(list[int], targets)
-        kinds += step_kinds
-        progress += step_progress
 
     def add_slot_steps(self, sid: int, state: DmState, key: StateKey, vids: Vids, index: int,
                        steps: list[SlotStep], dst: list[int], kinds: list[int],
