@@ -19,13 +19,14 @@ settings, its runtime sort key (symmetry), whether the reference balancer reads 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import attrs
 
 from dynmem.reference.policy import is_balanced, is_waiting_start
-from dynmem.reference.settings import VmSettings
-from dynmem.reference.state import Vm
+from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.reference.state import DmState, Vm
 from dynmem.verification.explore.symmetry import get_groups, get_runtime
 
 WIDTH = 24  # bits per VM slot: up to 2**24 - 1 VM values in one exploration
@@ -147,3 +148,45 @@ class VmTable:
         if found is None:
             found = self._renamed[(vid, name)] = self.id(attrs.evolve(self.vms[vid], name=name))
         return found
+
+
+class PackedStates(Sequence[DmState]):
+    """The states of an exploration by id, each built from its packed key when read: a
+    ``DmState`` per state and its tuple would be a third of a 3-VM search's memory.
+    Equal to any sequence of the same states in the same order."""
+
+    def __init__(self, host: HostSettings, table: VmTable, keys: list[StateKey]) -> None:
+        self.host = host
+        self.table = table
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> DmState: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[DmState]: ...
+    def __getitem__(self, index: int | slice) -> DmState | list[DmState]:
+        if isinstance(index, slice):
+            return [self.get(key) for key in self.keys[index]]
+        return self.get(self.keys[index])
+
+    def __iter__(self) -> Iterator[DmState]:
+        return map(self.get, self.keys)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a list
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    def get(self, key: StateKey) -> DmState:
+        """The state of ``key``."""
+        free, vids = self.table.unpack(key)
+        vms = self.table.vms
+        return DmState(self.host, free, tuple([vms[v] for v in vids]))

@@ -67,7 +67,8 @@ class SlotEntry:
 
     ``fast_enabled`` and ``fast_extra`` give the same steps as what they add to the state's
     key (``VmTable.get_slot_part``), their kinds and progress flags, when each of them is
-    local and keeps every two-state clause; None when one is not (it is taken the long way).
+    local and keeps every two-state clause; None when one is not (it is taken the long way);
+    an empty tuple when there is no step.
     """
 
     __slots__ = ("enabled", "extra", "honest", "fast_enabled", "fast_extra")
@@ -81,9 +82,11 @@ class SlotEntry:
         self.fast_extra = _get_fast(extra, before)
 
 
-def _get_fast(steps: list[SlotStep], before: int) -> FastSteps | None:
+def _get_fast(steps: list[SlotStep], before: int) -> FastSteps | tuple[()] | None:
     if any(step[2] == DIRECT or not step[6] for step in steps):
         return None
+    if not steps:
+        return ()
     return ([step[3] - before for step in steps], [step[0] for step in steps],
             [step[5] for step in steps])
 

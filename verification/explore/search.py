@@ -33,7 +33,13 @@ from dynmem.reference.step import Plan, Step, apply_plan, step
 from dynmem.verification.explore.candidates import get_candidate_events, get_creates
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.explore.graph import Counterexample, Exploration
-from dynmem.verification.explore.interning import WIDTH, StateKey, Vids, VmTable
+from dynmem.verification.explore.interning import (
+    WIDTH,
+    PackedStates,
+    StateKey,
+    Vids,
+    VmTable,
+)
 from dynmem.verification.explore.memo import (
     DIRECT,
     KIND_INDEX,
@@ -77,6 +83,8 @@ class _Search:
         # keys are not canonical.)
         self.ids: dict[StateKey, int] = {}
         self.keys: list[StateKey] = []  # by state id
+        # the states are built from their keys when read (memory: no DmState per state)
+        self.x.states = PackedStates(config.host, self.table, self.keys)
         # host clause verdicts by (free, total owned): the host is the same in every state
         self.host_ok: dict[tuple[int, int], bool] = {}
         self.stop_at_first = stop_at_first
@@ -101,17 +109,14 @@ class _Search:
         """Add the canonical state ``key`` (VMs ``vids``), check it, and queue it if it may
         be expanded."""
         x = self.x
-        sid = len(x.states)
-        vms = self.table.vms
-        state = DmState(x.config.host, key >> self.vm_bits, tuple([vms[v] for v in vids]))
+        sid = len(self.keys)
         self.ids[key] = sid
-        self.keys.append(key)
-        x.states.append(state)
+        self.keys.append(key)  # x.states reads them
         x.parent.append(parent)
         x.depth.append(depth)
         x.via.append(event)
         x.fixed.append(0)
-        broken = self.check_state(vids, state)
+        broken = self.check_state(vids, key >> self.vm_bits)
         if not broken:
             self.queue.append(sid)
             return sid
@@ -122,8 +127,13 @@ class _Search:
             self.queue.append(sid)
         return sid
 
-    def check_state(self, vids: Vids, state: DmState) -> list[Violation]:
-        """``checker.check_state(state)`` from the verdicts and owned memory per VM id."""
+    def get_state(self, free: int, vids: Vids) -> DmState:
+        vms = self.table.vms
+        return DmState(self.x.config.host, free, tuple([vms[v] for v in vids]))
+
+    def check_state(self, vids: Vids, free: int) -> list[Violation]:
+        """``checker.check_state`` of the state (free, vids) from the verdicts and owned
+        memory per VM id and the host verdicts per (free, total owned)."""
         table, checker = self.table, self.checker
         vm_ok, owned = table.vm_ok, table.owned
         total = 0
@@ -131,20 +141,20 @@ class _Search:
         for vid in vids:
             ok = vm_ok[vid]
             if ok is None:
-                ok = vm_ok[vid] = checker.is_vm_ok(state, table.vms[vid])
+                ok = vm_ok[vid] = checker.is_vm_ok(self.get_state(free, vids), table.vms[vid])
             amount = owned[vid]
             if amount is None:
                 amount = owned[vid] = checker.get_owned(table.vms[vid])
             good = good and ok
             total += amount
         if good:
-            host_ok = self.host_ok.get((state.free_mib, total))
+            host_ok = self.host_ok.get((free, total))
             if host_ok is None:
-                host_ok = self.host_ok[(state.free_mib, total)] = checker.is_host_ok(
-                    state, total)
+                host_ok = self.host_ok[(free, total)] = checker.is_host_ok(
+                    self.get_state(free, vids), total)
             if host_ok:
                 return []
-        return checker.check_state(state)
+        return checker.check_state(self.get_state(free, vids))
 
     def found(self, source: int, event: Event, violations: list[Violation]) -> None:
         x = self.x
@@ -181,14 +191,13 @@ class _Search:
 
     def expand(self, sid: int) -> None:
         x = self.x
-        state = x.states[sid]
+        key = self.keys[sid]
+        free, vids = self.table.unpack(key)
+        state = self.get_state(free, vids)
         memo = self.memo
         if memo is None:
             self.expand_directly(sid, state)
             return
-        key = self.keys[sid]
-        vids = self.table.unpack(key)[1]
-        free = state.free_mib
         get_entry = memo.entries.get
         entries = [get_entry((vid, free, i)) or memo.get(state, i, vid)
                    for i, vid in enumerate(vids)]
@@ -200,9 +209,10 @@ class _Search:
         # key plus its delta; only keys not met before go through ``intern_new_key``.
         for i, entry in enumerate(entries):
             fast = entry.fast_enabled
-            if fast is None:
-                self.add_slot_steps(sid, state, key, vids, i, entry.enabled, dst, kinds,
-                                    progress)
+            if not fast:  # None: taken the long way; (): no step
+                if fast is None:
+                    self.add_slot_steps(sid, state, key, vids, i, entry.enabled, dst, kinds,
+                                        progress)
                 continue
             deltas, step_kinds, step_progress = fast
             targets = [ids_get(key + delta) for delta in deltas]
@@ -211,15 +221,25 @@ class _Search:
             dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
             kinds += step_kinds
             progress += step_progress
-        planned = self.get_plan(vids, state)
+        plans = self.plans
+        if plans is None:
+            planned = tuple(x.plan(state))
+        else:  # the reference plan: once per (free, managed VMs and waiting starts)
+            planned_as = self.table.planned_as
+            part = (free, *[planned_as[vid] for vid in vids])
+            found = plans.get(part)
+            if found is None:
+                found = plans[part] = tuple(x.plan(state))
+            planned = found
         if planned:
             self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
                                  planned)
         for i, entry in enumerate(entries):
             fast = entry.fast_extra
-            if fast is None:
-                self.add_slot_steps(sid, state, key, vids, i, entry.extra, dst, kinds,
-                                    progress)
+            if not fast:  # None: taken the long way; (): no step
+                if fast is None:
+                    self.add_slot_steps(sid, state, key, vids, i, entry.extra, dst, kinds,
+                                        progress)
                 continue
             deltas, step_kinds, step_progress = fast
             targets = [ids_get(key + delta) for delta in deltas]
@@ -235,8 +255,12 @@ class _Search:
         x.edge_dst.extend(dst)
         x.edge_kind.extend(kinds)
         x.edge_progress.extend(progress)
-        if not planned and not any(entry.honest for entry in entries):
-            x.fixed[sid] = 1
+        if not planned:
+            for entry in entries:
+                if entry.honest:
+                    break
+            else:
+                x.fixed[sid] = 1
 
     def resolve_new(self, sid: int, key: StateKey, steps: list[SlotStep], deltas: list[int],
                     targets: list[int | None]) -> None:
@@ -264,18 +288,6 @@ class _Search:
             x.edge_progress.append(progress)
         if fixed:
             x.fixed[sid] = 1
-
-    def get_plan(self, vids: Vids, state: DmState) -> tuple[DmRequest, ...]:
-        """The balancer's plan in ``state`` (of the reference: once per managed part)."""
-        plans = self.plans
-        if plans is None:
-            return tuple(self.x.plan(state))
-        planned_as = self.table.planned_as
-        part = (state.free_mib, *[planned_as[vid] for vid in vids])
-        planned = plans.get(part)
-        if planned is None:
-            planned = plans[part] = tuple(self.x.plan(state))
-        return planned
 
     def add_slot_steps(self, sid: int, state: DmState, key: StateKey, vids: Vids, index: int,
                        steps: list[SlotStep], dst: list[int], kinds: list[int],
@@ -365,14 +377,14 @@ class _Search:
         self.add_state(self.table.pack(initial.free_mib, vids), vids, -1, None, 0)
         expanded = 0
         while self.queue:
-            if len(x.states) > x.config.max_states:
+            if len(self.keys) > x.config.max_states:
                 break
             if self.is_done():
                 break
             self.expand(self.queue.popleft())
             expanded += 1
             if on_progress is not None and expanded % 2000 == 0:
-                on_progress(len(x.states), len(x.edge_src), len(self.queue))
+                on_progress(len(self.keys), len(x.edge_src), len(self.queue))
         x.complete = not self.queue
         x.queued = len(self.queue)
         x.stopped_early = bool(self.queue) and self.is_done()
