@@ -16,13 +16,14 @@ from dynmem.model.ops import CONCRETE
 from dynmem.model.quantities import owned
 from dynmem.model.vocabulary import Power
 from dynmem.reference.state import DmState
+from dynmem.verification.cli.commands import explore as explore_command
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore.config import SYMMETRIC, get_config
 from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_text
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.reachable import compute_reachable_pairs
 from dynmem.verification.explore.run import run_exploration
-from dynmem.verification.explore.search import explore
+from dynmem.verification.explore.search import ProgressCallback, explore
 from dynmem.verification.explore.symmetry import Canonicalizer, canonicalize
 from dynmem.verification.mutants.catalogue import BY_NAME
 from dynmem.verification.properties.invariants import InvariantCache
@@ -53,6 +54,20 @@ class TestReference:
                 sum(two_vms.fixed)) == (20_773, 194_882, 0, 623)
         full = explore(attrs.evolve(get_config(2), symmetry=False), progress=False)
         assert (full.n_states, full.n_edges, full.violating_steps) == (20_776, 194_892, 0)
+
+    def test_one_vm_state_space_is_pinned(self) -> None:
+        """The 1-VM preset's exact size (the SPIN port's count, issue 13)."""
+        x = explore(get_config(1))
+        assert (x.n_states, x.n_edges, x.complete) == (223, 1_242, True)
+
+    @pytest.mark.slow  # about 17 CPU s
+    def test_three_vm_state_space_is_pinned(self) -> None:
+        """The 3-VM preset with symmetry reduction: the SPIN port's count (issue 13), and
+        the preset the explorer's speed is measured on (benchmarks/bench_explore.py)."""
+        x = explore(get_config(3))
+        assert (x.n_states, x.n_edges, x.violating_steps, x.complete) == (
+            700_978, 9_243_211, 0, True)
+        assert x.ok
 
     def test_reachable_pairs_list_is_current(self, two_vms: Exploration) -> None:
         """verification/explore/reachable.py lists exactly what exploring the presets reaches
@@ -271,6 +286,21 @@ class TestStateLimit:
         assert main(["explore", "--vms", "1", "--max-states", "50", "--json"]) == 1
         data = json.loads(capsys.readouterr().out)
         assert not data["complete"] and data["max_states"] == 50 and data["queued"] > 0
+
+    def test_out_of_memory_is_one_line(self, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+        """A search that runs out of memory (the 4-VM preset under 8 GiB): exit 1 and one
+        line with how far it got and the flag that bounds it, not a traceback."""
+        def exhausted(*args: object, on_progress: ProgressCallback, **kwargs: object) -> None:
+            on_progress(13_845_795, 204_016_594, 1_845_795)
+            raise MemoryError
+
+        monkeypatch.setattr(explore_command, "run_exploration", exhausted)
+        assert main(["explore", "--vms", "4"]) == 1
+        captured = capsys.readouterr()
+        said = captured.out + captured.err
+        assert "out of memory after about 13,845,795 states" in said
+        assert "--max-states" in said and "Traceback" not in said
 
     def test_limit_must_be_positive(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A limit of 0: one line naming the flag, exit 2."""
