@@ -8,7 +8,7 @@ progress analysis (``explore/progress.py``) reads it.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -59,7 +59,7 @@ class Exploration:
     config: ExploreConfig
     step_fn: Step
     plan: Plan
-    states: list[DmState] = attrs.field(factory=list)
+    states: Sequence[DmState] = attrs.field(factory=list)  # the search's: PackedStates
     parent: array[int] = attrs.field(factory=lambda: array("i"))
     depth: array[int] = attrs.field(factory=lambda: array("i"))
     via: list[Event | None] = attrs.field(factory=list)

@@ -40,28 +40,55 @@ from dynmem.reference.events import (
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Step
 from dynmem.verification.explore.config import ExploreConfig
+from dynmem.verification.explore.interning import VmTable
 from dynmem.verification.properties.locality import is_slot_change
 
 KIND_INDEX = {cls: i for i, cls in enumerate(EVENT_TYPES.values())}
 _REQUESTS = (BalloonRequest, UnballoonRequest, HotAddRequest)
 
-# One accepted single-VM step: (kind index, event, VM after or None when the step must be
-# taken on each state (direct), free memory after, progress edge, two-state clauses hold).
-SlotStep = tuple[int, Event, Vm | None, int, bool, bool]
+# One accepted single-VM step: (kind index, event, id of the VM after (``VmTable``), or -1 when
+# the step must be taken on each state (direct), what the VM after and free memory after add
+# to a state key (``VmTable.get_slot_part``), free memory after, progress edge, two-state
+# clauses hold).
+SlotStep = tuple[int, Event, int, int, int, bool, bool]
 CheckStep = Callable[[DmState, Event, DmState], list[Violation]]
+DIRECT = -1
+
+
+# The accepted steps of one list as whole-state successors, when every step is local and
+# keeps the two-state clauses: (key deltas, kind indexes, progress flags); see SlotEntry.
+FastSteps = tuple[list[int], list[int], list[bool]]
 
 
 class SlotEntry:
     """The accepted steps one VM offers at one free-memory value, in candidate order:
     ``enabled`` (``enabled_vm_events``) and ``extra`` (admin events and explicit DM
-    requests); ``honest`` tells whether its guest has a message to send."""
+    requests); ``honest`` tells whether its guest has a message to send.
 
-    __slots__ = ("enabled", "extra", "honest")
+    ``fast_enabled`` and ``fast_extra`` give the same steps as what they add to the state's
+    key (``VmTable.get_slot_part``), their kinds and progress flags, when each of them is
+    local and keeps every two-state clause; None when one is not (it is taken the long way);
+    an empty tuple when there is no step.
+    """
 
-    def __init__(self, enabled: list[SlotStep], extra: list[SlotStep], honest: bool) -> None:
+    __slots__ = ("enabled", "extra", "honest", "fast_enabled", "fast_extra")
+
+    def __init__(self, enabled: list[SlotStep], extra: list[SlotStep], honest: bool,
+                 before: int) -> None:
         self.enabled = enabled
         self.extra = extra
         self.honest = honest
+        self.fast_enabled = _get_fast(enabled, before)
+        self.fast_extra = _get_fast(extra, before)
+
+
+def _get_fast(steps: list[SlotStep], before: int) -> FastSteps | tuple[()] | None:
+    if any(step[2] == DIRECT or not step[6] for step in steps):
+        return None
+    if not steps:
+        return ()
+    return ([step[3] - before for step in steps], [step[0] for step in steps],
+            [step[5] for step in steps])
 
 
 def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
@@ -97,31 +124,30 @@ def get_vm_extras(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
 
 
 class SlotMemo:
-    """Accepted single-VM steps per (VM, free memory), computed on first use."""
+    """Accepted single-VM steps per (VM id, free memory, position), computed on first use."""
 
     def __init__(self, config: ExploreConfig, step_fn: Step, check_step: CheckStep,
-                 pool: dict[Vm, Vm]) -> None:
+                 table: VmTable) -> None:
         self.config = config
         self.step_fn = step_fn
         self.check_step = check_step
-        self.entries: dict[tuple[Vm, int], SlotEntry] = {}
-        self.pool = pool  # one object per VM value: states compare VMs by identity
+        self.entries: dict[tuple[int, int, int], SlotEntry] = {}
+        self.table = table  # VM values by id: the steps' results are interned there
 
-    def get(self, state: DmState, index: int) -> SlotEntry:
-        """The entry of VM ``index`` of ``state`` at the state's free memory."""
-        vm = state.vms[index]
-        key = (vm, state.free_mib)
+    def get(self, state: DmState, index: int, vid: int) -> SlotEntry:
+        """The entry of VM ``index`` (id ``vid``) of ``state`` at the state's free memory."""
+        key = (vid, state.free_mib, index)
         entry = self.entries.get(key)
         if entry is None:
-            entry = self.entries[key] = self._compute(state, index)
+            entry = self.entries[key] = self._compute(state, index, vid)
         return entry
 
-    def _compute(self, state: DmState, index: int) -> SlotEntry:
+    def _compute(self, state: DmState, index: int, vid: int) -> SlotEntry:
         vm, free, config = state.vms[index], state.free_mib, self.config
         honest = compute_honest_message(vm, free_mib=free)
         return SlotEntry(self._steps(state, index, get_vm_events(vm, free, config), honest),
                          self._steps(state, index, get_vm_extras(vm, free, config), honest),
-                         honest is not None)
+                         honest is not None, self.table.get_slot_part(index, free, vid))
 
     def _steps(self, state: DmState, index: int, events: list[Event],
                honest: Event | None) -> list[SlotStep]:
@@ -131,10 +157,10 @@ class SlotMemo:
             if result.reason is not None:
                 continue
             post = result.state
-            after: Vm | None = None
+            after, part = DIRECT, 0
             if is_slot_change(state, index, post):
-                after = self.pool.setdefault(post.vms[index], post.vms[index])
-            steps.append((KIND_INDEX[type(event)], event, after, post.free_mib,
+                after = self.table.id(post.vms[index])
+                part = self.table.get_slot_part(index, post.free_mib, after)
+            steps.append((KIND_INDEX[type(event)], event, after, part, post.free_mib,
                           event == honest, not self.check_step(state, event, post)))
         return steps
-

@@ -22,74 +22,139 @@ import gc
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
+from itertools import repeat
 
 from dynmem.model.invariants import BY_ID, Violation
 from dynmem.reference.environment import compute_honest_message
-from dynmem.reference.events import (
-    BalancerTick,
-    Event,
-)
+from dynmem.reference.events import BalancerTick, DmRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm
-from dynmem.reference.step import Plan, Step, step
+from dynmem.reference.step import Plan, Step, apply_plan, step
 from dynmem.verification.explore.candidates import get_candidate_events, get_creates
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.explore.graph import Counterexample, Exploration
+from dynmem.verification.explore.interning import (
+    WIDTH,
+    PackedStates,
+    StateKey,
+    Vids,
+    VmTable,
+)
 from dynmem.verification.explore.memo import (
+    DIRECT,
     KIND_INDEX,
     SlotMemo,
     SlotStep,
 )
 from dynmem.verification.explore.progress import find_progress_violations
-from dynmem.verification.explore.symmetry import Canonicalizer
 from dynmem.verification.properties.coverage import Coverage, compute_reason_key
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.progress import check_squeeze_order
 
 ProgressCallback = Callable[[int, int, int], None]
 
-# One accepted step of a state: (kind index, event, free memory and VMs after, progress edge,
-# violations).
+# One accepted step taken on a whole state: (kind index, event, free memory and VMs after,
+# progress edge, violations).
 _Step = tuple[int, Event, int, tuple[Vm, ...], bool, list[Violation]]
-_Key = tuple[int, tuple[Vm, ...]]  # a state's (free memory, VMs)
-
 
 
 # --- the search ------------------------------------------------------------------------------
 
 
 class _Search:
-    """One breadth-first search; builds an :class:`Exploration`."""
+    """One breadth-first search; builds an :class:`Exploration`.
+
+    States are keyed by one int packing free memory and VM ids (``interning.VmTable``): the
+    host never changes in one exploration, and an int hashes in C. What a VM id needs
+    (its invariant verdicts, owned memory, renamed copies, the memo's steps) is computed once
+    per id. With symmetry reduction a second table maps non-canonical keys met to their
+    state, so a successor is canonicalised only the first time it is met.
+    """
 
     def __init__(self, config: ExploreConfig, step_fn: Step, plan: Plan,
                  stop_at_first: bool, until_found: Collection[str], coverage: bool,
                  memo: bool = True) -> None:
         self.x = Exploration(config, step_fn, plan, coverage=Coverage() if coverage else None)
         self.checker = InvariantCache()
-        # States are keyed by (free memory, VMs): the host never changes in one exploration,
-        # and with every VM value interned (``pool``) tuple comparison stops at identity.
-        self.ids: dict[_Key, int] = {}
-        self.raw: dict[_Key, int] = self.ids if not config.symmetry else {}
-        self.pool: dict[Vm, Vm] = {}
-        self.canon = Canonicalizer(self.pool)
+        self.table = VmTable(len(config.vms))
+        self.vm_bits = WIDTH * len(config.vms)  # a key shifted by this is its free memory
+        # Every key met, canonical or not, to its (canonical) state: a successor is
+        # canonicalised only the first time it is met. (At 3 VMs 254,556 of the 955,534
+        # keys are not canonical.)
+        self.ids: dict[StateKey, int] = {}
+        self.keys: list[StateKey] = []  # by state id
+        # the states are built from their keys when read (memory: no DmState per state)
+        self.x.states = PackedStates(config.host, self.table, self.keys)
+        # host clause verdicts by (free, total owned): the host is the same in every state
+        self.host_ok: dict[tuple[int, int], bool] = {}
         self.stop_at_first = stop_at_first
         self.until_found = frozenset(until_found)
         self.rejections: dict[tuple[str, str], int] = {}
         self.queue: deque[int] = deque()
         # Coverage records every candidate in its state, so it steps each one (direct).
-        self.memo = (SlotMemo(config, step_fn, self.checker.check_step, self.pool)
+        self.memo = (SlotMemo(config, step_fn, self.checker.check_step, self.table)
                      if memo and not coverage else None)
+        # The reference plan reads only the VMs it manages and waiting starts, and free
+        # memory (reference/policy.py; tests/verification/explore/test_plan_memo.py): many
+        # states share one plan. Another policy (a planted bug's) is computed per state.
+        self.plans: dict[tuple[int, ...], tuple[DmRequest, ...]] | None = (
+            {} if plan is compute_plan else None)
+        # The reference tick is ``apply_plan`` of that plan (reference/step.py): reuse it.
+        self.reference_tick = step_fn is step and plan is compute_plan
 
-    def add_state(self, state: DmState, parent: int, event: Event | None, depth: int) -> int:
+    # --- states --------------------------------------------------------------------------
+
+    def add_state(self, key: StateKey, vids: Vids, parent: int, event: Event | None,
+                  depth: int) -> int:
+        """Add the canonical state ``key`` (VMs ``vids``), check it, and queue it if it may
+        be expanded."""
         x = self.x
-        sid = len(x.states)
-        self.ids[(state.free_mib, state.vms)] = sid
-        x.states.append(state)
+        sid = len(self.keys)
+        self.ids[key] = sid
+        self.keys.append(key)  # x.states reads them
         x.parent.append(parent)
         x.depth.append(depth)
         x.via.append(event)
         x.fixed.append(0)
+        broken = self.check_state(vids, key >> self.vm_bits)
+        if not broken:
+            self.queue.append(sid)
+            return sid
+        if parent >= 0:
+            assert event is not None
+            self.found(parent, event, broken)
+        if _is_expandable(broken):
+            self.queue.append(sid)
         return sid
+
+    def get_state(self, free: int, vids: Vids) -> DmState:
+        vms = self.table.vms
+        return DmState(self.x.config.host, free, tuple([vms[v] for v in vids]))
+
+    def check_state(self, vids: Vids, free: int) -> list[Violation]:
+        """``checker.check_state`` of the state (free, vids) from the verdicts and owned
+        memory per VM id and the host verdicts per (free, total owned)."""
+        table, checker = self.table, self.checker
+        vm_ok, owned = table.vm_ok, table.owned
+        total = 0
+        good = True
+        for vid in vids:
+            ok = vm_ok[vid]
+            if ok is None:
+                ok = vm_ok[vid] = checker.is_vm_ok(self.get_state(free, vids), table.vms[vid])
+            amount = owned[vid]
+            if amount is None:
+                amount = owned[vid] = checker.get_owned(table.vms[vid])
+            good = good and ok
+            total += amount
+        if good:
+            host_ok = self.host_ok.get((free, total))
+            if host_ok is None:
+                host_ok = self.host_ok[(free, total)] = checker.is_host_ok(
+                    self.get_state(free, vids), total)
+            if host_ok:
+                return []
+        return checker.check_state(self.get_state(free, vids))
 
     def found(self, source: int, event: Event, violations: list[Violation]) -> None:
         x = self.x
@@ -98,41 +163,123 @@ class _Search:
         for inv in example.invariants:
             x.counterexamples.setdefault(inv, example)
 
-    def canonical(self, free: int, vms: tuple[Vm, ...]) -> DmState:
-        """The state (free, vms) in canonical form, its VMs taken from the pool."""
-        if self.x.config.symmetry:
-            return DmState(self.x.config.host, free, self.canon(vms))
-        pool = self.pool
-        return DmState(self.x.config.host, free, tuple(pool.setdefault(vm, vm) for vm in vms))
-
-    def intern(self, free: int, vms: tuple[Vm, ...], source: int, event: Event) -> int:
-        """The id of the state (free, vms) (canonicalised), adding and checking it if new."""
-        key = (free, vms)
-        sid = self.ids.get(key)
-        if sid is None and self.raw is not self.ids:
-            sid = self.raw.get(key)
-        if sid is not None:
-            return sid
-        canon = self.canonical(free, vms)
-        sid = self.ids.get((free, canon.vms))
+    def intern_new_key(self, key: StateKey, source: int, event: Event) -> int:
+        """The id of the state ``key``, a key not met before, reached by ``event`` from
+        ``source``: canonicalised, and added and checked if new."""
+        depth = self.x.depth[source] + 1
+        table = self.table
+        free, vids = table.unpack(key)
+        if not self.x.config.symmetry:
+            return self.add_state(key, vids, source, event, depth)
+        canon = table.canonical(vids)
+        if canon is vids:
+            return self.add_state(key, vids, source, event, depth)
+        canon_key = table.pack(free, canon)
+        sid = self.ids.get(canon_key)
         if sid is None:
-            sid = self.add_state(canon, source, event, self.x.depth[source] + 1)
-            broken = self.checker.check_state(canon)
-            if broken:
-                self.found(source, event, broken)
-            if _is_expandable(broken):
-                self.queue.append(sid)
-        # Only keys that are not canonical need a second table (memory: at 3 VMs the
-        # canonical keys are most of the 1.6 M raw keys met).
-        if self.raw is not self.ids and canon.vms != vms:
-            self.raw[key] = sid
+            sid = self.add_state(canon_key, canon, source, event, depth)
+        self.ids[key] = sid
         return sid
+
+    def intern_state(self, state: DmState, source: int, event: Event) -> int:
+        """The id of ``state`` met by ``event`` from ``source`` (see ``intern_new_key``)."""
+        key = self.table.pack(state.free_mib, self.table.ids(state.vms))
+        sid = self.ids.get(key)
+        return sid if sid is not None else self.intern_new_key(key, source, event)
+
+    # --- steps ---------------------------------------------------------------------------
 
     def expand(self, sid: int) -> None:
         x = self.x
-        edges, fixed = self.compute_edges(x.states[sid])
+        key = self.keys[sid]
+        free, vids = self.table.unpack(key)
+        state = self.get_state(free, vids)
+        memo = self.memo
+        if memo is None:
+            self.expand_directly(sid, state)
+            return
+        get_entry = memo.entries.get
+        entries = [get_entry((vid, free, i)) or memo.get(state, i, vid)
+                   for i, vid in enumerate(vids)]
+        dst: list[int] = []
+        kinds: list[int] = []
+        progress: list[bool] = []
+        ids_get = self.ids.get
+        # The hot loop (about 13 edges per state at 3 VMs): a local step's successor is the
+        # key plus its delta; only keys not met before go through ``intern_new_key``.
+        for i, entry in enumerate(entries):
+            fast = entry.fast_enabled
+            if not fast:  # None: taken the long way; (): no step
+                if fast is None:
+                    self.add_slot_steps(sid, state, key, vids, i, entry.enabled, dst, kinds,
+                                        progress)
+                continue
+            deltas, step_kinds, step_progress = fast
+            targets = [ids_get(key + delta) for delta in deltas]
+            if None in targets:
+                self.resolve_new(sid, key, entry.enabled, deltas, targets)
+            dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
+            kinds += step_kinds
+            progress += step_progress
+        plans = self.plans
+        if plans is None:
+            planned = tuple(x.plan(state))
+        else:  # the reference plan: once per (free, managed VMs and waiting starts)
+            planned_as = self.table.planned_as
+            part = (free, *[planned_as[vid] for vid in vids])
+            found = plans.get(part)
+            if found is None:
+                found = plans[part] = tuple(x.plan(state))
+            planned = found
+        if planned:
+            self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
+                                 planned)
+        for i, entry in enumerate(entries):
+            fast = entry.fast_extra
+            if not fast:  # None: taken the long way; (): no step
+                if fast is None:
+                    self.add_slot_steps(sid, state, key, vids, i, entry.extra, dst, kinds,
+                                        progress)
+                continue
+            deltas, step_kinds, step_progress = fast
+            targets = [ids_get(key + delta) for delta in deltas]
+            if None in targets:
+                self.resolve_new(sid, key, entry.extra, deltas, targets)
+            dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
+            kinds += step_kinds
+            progress += step_progress
+        if x.config.lifecycle:
+            for event in get_creates(state, x.config):
+                self.add_direct_step(sid, state, event, False, dst, kinds, progress)
+        x.edge_src.extend(repeat(sid, len(dst)))
+        x.edge_dst.extend(dst)
+        x.edge_kind.extend(kinds)
+        x.edge_progress.extend(progress)
+        if not planned:
+            for entry in entries:
+                if entry.honest:
+                    break
+            else:
+                x.fixed[sid] = 1
+
+    def resolve_new(self, sid: int, key: StateKey, steps: list[SlotStep], deltas: list[int],
+                    targets: list[int | None]) -> None:
+        """Fill in ``targets`` (successor ids of the fast ``steps``) where the lookup missed:
+        in order, so that new states get their ids in edge order."""
+        ids_get = self.ids.get
+        for j, tid in enumerate(targets):
+            if tid is None:
+                target = key + deltas[j]
+                tid = ids_get(target)  # met by an earlier step of this list
+                targets[j] = (tid if tid is not None
+                              else self.intern_new_key(target, sid, steps[j][1]))
+
+    def expand_directly(self, sid: int, state: DmState) -> None:
+        """``expand`` stepping every candidate (no memo, or coverage)."""
+        x = self.x
+        edges, fixed = self.compute_edges_directly(state)
         for kind, event, free, vms, progress, broken in edges:
-            tid = self.intern(free, vms, sid, event)
+            tid = self.intern_state(DmState(state.host, free, vms), sid, event)
             if broken:
                 self.found(sid, event, broken)
             x.edge_src.append(sid)
@@ -142,46 +289,49 @@ class _Search:
         if fixed:
             x.fixed[sid] = 1
 
-    def compute_edges(self, state: DmState) -> tuple[list[_Step], bool]:
-        """The accepted steps of ``state`` in candidate order, and whether it is a fixed
-        point (no guest has a message to send and the plan sends nothing)."""
-        memo = self.memo
-        if memo is None:
-            return self.compute_edges_directly(state)
-        x = self.x
-        entries = [memo.get(state, i) for i in range(len(state.vms))]
-        out: list[_Step] = []
-        for i, entry in enumerate(entries):
-            self.add_slot_steps(state, i, entry.enabled, out)
-        planned = bool(x.plan(state))
-        if planned:
-            self.add_direct_step(state, BalancerTick(), True, out)
-        for i, entry in enumerate(entries):
-            self.add_slot_steps(state, i, entry.extra, out)
-        for event in get_creates(state, x.config):
-            self.add_direct_step(state, event, False, out)
-        return out, not planned and not any(entry.honest for entry in entries)
-
-    def add_slot_steps(self, state: DmState, index: int, steps: list[SlotStep],
-                       out: list[_Step]) -> None:
-        """Add the memoized steps of VM ``index`` to ``out``: its VM and free memory put
-        into ``state``, or stepped again when the memo keeps the step direct."""
-        host, vms = state.host, state.vms
-        head, tail = vms[:index], vms[index + 1:]
-        for kind, event, after, free, progress, pair_ok in steps:
-            if after is None:
-                self.add_direct_step(state, event, progress, out)
+    def add_slot_steps(self, sid: int, state: DmState, key: StateKey, vids: Vids, index: int,
+                       steps: list[SlotStep], dst: list[int], kinds: list[int],
+                       progress: list[bool]) -> None:
+        """Add the memoized steps of VM ``index`` of state ``sid``: its VM and free memory
+        put into ``key``, or stepped again when the memo keeps the step direct."""
+        base = key - self.table.get_slot_part(index, state.free_mib, vids[index])
+        ids_get = self.ids.get
+        for kind, event, after, part, free, is_progress, pair_ok in steps:
+            if after == DIRECT:
+                self.add_direct_step(sid, state, event, is_progress, dst, kinds, progress)
                 continue
-            vms_after = (*head, after, *tail)
-            broken = [] if pair_ok else self.checker.check_step(
-                state, event, DmState(host, free, vms_after))
-            out.append((kind, event, free, vms_after, progress, broken))
+            target = base + part
+            tid = ids_get(target)
+            if tid is None:
+                tid = self.intern_new_key(target, sid, event)
+            if not pair_ok:
+                vms = self.table.vms
+                post = DmState(state.host, free, tuple(
+                    [vms[after if i == index else v] for i, v in enumerate(vids)]))
+                broken = self.checker.check_step(state, event, post)
+                if broken:
+                    self.found(sid, event, broken)
+            dst.append(tid)
+            kinds.append(kind)
+            progress.append(is_progress)
 
-    def add_direct_step(self, state: DmState, event: Event, progress: bool,
-                        out: list[_Step]) -> None:
-        result = self.x.step_fn(state, event)
-        if result.reason is None:
-            out.append(self.get_step(state, event, result.state, progress, result.sent))
+    def add_direct_step(self, sid: int, state: DmState, event: Event, is_progress: bool,
+                        dst: list[int], kinds: list[int], progress: list[bool],
+                        planned: tuple[DmRequest, ...] = ()) -> None:
+        """Step ``event`` on ``state`` itself (a tick reuses the plan ``planned`` when it is
+        the reference's) and add the edge if the step is accepted."""
+        result = (apply_plan(state, planned) if planned and self.reference_tick
+                  else self.x.step_fn(state, event))
+        if result.reason is not None:
+            return
+        kind, event, free, vms, is_progress, broken = self.get_step(
+            state, event, result.state, is_progress, result.sent)
+        tid = self.intern_state(result.state, sid, event)
+        if broken:
+            self.found(sid, event, broken)
+        dst.append(tid)
+        kinds.append(kind)
+        progress.append(is_progress)
 
     def get_step(self, state: DmState, event: Event, post: DmState, progress: bool,
                  sent: Sequence[Event] = ()) -> _Step:
@@ -196,7 +346,9 @@ class _Search:
         return (KIND_INDEX[type(event)], event, post.free_mib, post.vms, progress, broken)
 
     def compute_edges_directly(self, state: DmState) -> tuple[list[_Step], bool]:
-        """``compute_edges`` stepping every candidate (and recording coverage if asked)."""
+        """The accepted steps of ``state`` in candidate order, stepping every candidate
+        (and recording coverage if asked), and whether it is a fixed point (no guest has a
+        message to send and the plan sends nothing)."""
         x = self.x
         cov = x.coverage
         honest = {m for m in map(compute_honest_message, state.vms) if m is not None}
@@ -219,21 +371,20 @@ class _Search:
         x = self.x
         start = time.perf_counter()
         initial = x.config.initial()
-        root = self.canonical(initial.free_mib, initial.vms)
-        broken = self.checker.check_state(root)
-        self.add_state(root, -1, None, 0)
-        if _is_expandable(broken):
-            self.queue.append(0)
+        vids = self.table.ids(initial.vms)
+        if x.config.symmetry:
+            vids = self.table.canonical(vids)
+        self.add_state(self.table.pack(initial.free_mib, vids), vids, -1, None, 0)
         expanded = 0
         while self.queue:
-            if len(x.states) > x.config.max_states:
+            if len(self.keys) > x.config.max_states:
                 break
             if self.is_done():
                 break
             self.expand(self.queue.popleft())
             expanded += 1
             if on_progress is not None and expanded % 2000 == 0:
-                on_progress(len(x.states), len(x.edge_src), len(self.queue))
+                on_progress(len(self.keys), len(x.edge_src), len(self.queue))
         x.complete = not self.queue
         x.queued = len(self.queue)
         x.stopped_early = bool(self.queue) and self.is_done()

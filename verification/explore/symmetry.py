@@ -15,6 +15,7 @@ state space with the full one on the CI configurations.
 from __future__ import annotations
 
 import operator
+from collections.abc import Hashable
 from typing import Any, cast
 
 import attrs
@@ -48,7 +49,7 @@ def canonicalize(state: DmState) -> tuple[DmState, Renaming | None]:
     vms = state.vms
     new = list(vms)
     renaming: Renaming = {}
-    for positions in _get_groups(tuple(vm.settings for vm in vms)):
+    for positions in get_groups(tuple(vm.settings for vm in vms)):
         order = sorted(positions, key=lambda i: get_runtime(vms[i]))
         if order == positions:
             continue
@@ -87,7 +88,7 @@ class Canonicalizer:
         layout = tuple(vm.settings for vm in vms)
         groups = self._groups.get(layout)
         if groups is None:
-            groups = self._groups[layout] = _get_groups(layout)
+            groups = self._groups[layout] = get_groups(layout)
         if not groups:
             return tuple(pool.setdefault(vm, vm) for vm in vms)
         new = list(vms)
@@ -107,9 +108,9 @@ class Canonicalizer:
         return found
 
 
-def _get_groups(layout: tuple[VmSettings, ...]) -> list[list[int]]:
+def get_groups(layout: tuple[Hashable, ...]) -> list[list[int]]:
     """The positions of each settings value held by two VMs or more."""
-    groups: dict[VmSettings, list[int]] = {}
+    groups: dict[Hashable, list[int]] = {}
     for index, value in enumerate(layout):
         groups.setdefault(value, []).append(index)
     return [positions for positions in groups.values() if len(positions) > 1]

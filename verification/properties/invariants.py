@@ -7,6 +7,10 @@ registry clause:
 
 * a ``vm`` clause reads only its VM (and the host settings), so its verdict is cached per
   (interned) ``Vm`` value;
+* a ``host`` clause reads only the host settings, free memory and the sum of what the VMs
+  own (the model's ``owned``), so its verdict is cached per (host, free, Σ owned) and a
+  VM's owned memory per (interned) ``Vm`` value: no state is summed through the generic
+  operator layer again;
 * a ``pair`` clause holds for a VM the step left unchanged (a stutter), so only VMs whose
   value changed are checked; a pair clause is a function of (event, VM before, VM after),
   so its verdict is cached per such triple.
@@ -28,7 +32,9 @@ from dynmem.model.invariants import (
     check_step,
 )
 from dynmem.model.ops import CONCRETE
+from dynmem.model.quantities import owned
 from dynmem.reference.events import Event
+from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import DmState, Vm
 
 
@@ -44,19 +50,39 @@ class InvariantCache:
         self._pair_clauses: tuple[Clause, ...] = tuple(
             c for inv in self.invariants for c in inv.clauses if c.scope == "pair")
         self._vm_ok: dict[Vm, bool] = {}
+        self._owned: dict[Vm, int] = {}
+        self._host_ok: dict[tuple[HostSettings, int, int], bool] = {}
         self._pair_ok: dict[tuple[Event, Vm, Vm], bool] = {}
 
-    def _is_vm_ok(self, state: DmState, vm: Vm) -> bool:
+    def is_vm_ok(self, state: DmState, vm: Vm) -> bool:
+        """Whether ``vm`` (a VM of ``state``) satisfies every vm clause."""
         ok = self._vm_ok.get(vm)
         if ok is None:
             ok = all(c.holds(CONCRETE, state, vm) for c in self._vm_clauses)
             self._vm_ok[vm] = ok
         return ok
 
+    def get_owned(self, vm: Vm) -> int:
+        """What ``vm`` owns by the model's definition (``model.quantities.owned``)."""
+        found = self._owned.get(vm)
+        if found is None:
+            found = self._owned[vm] = owned(CONCRETE, vm)
+        return int(found)
+
+    def is_host_ok(self, state: DmState, total_owned: int) -> bool:
+        """Whether ``state``, whose VMs own ``total_owned`` in all, satisfies every host
+        clause (cached per host, free memory and that total)."""
+        key = (state.host, state.free_mib, total_owned)
+        ok = self._host_ok.get(key)
+        if ok is None:
+            ok = self._host_ok[key] = all(c.holds(CONCRETE, state) for c in self._host_clauses)
+        return ok
+
     def check_state(self, state: DmState) -> list[Violation]:
         """Every state clause broken by ``state`` (as ``model.invariants.check_state``)."""
-        if (all(self._is_vm_ok(state, vm) for vm in state.vms)
-                and all(c.holds(CONCRETE, state) for c in self._host_clauses)):
+        vms = state.vms
+        if (all(self.is_vm_ok(state, vm) for vm in vms)
+                and self.is_host_ok(state, sum(map(self.get_owned, vms)))):
             return []
         return check_state(state, self.invariants)
 

@@ -11,16 +11,19 @@ import attrs
 import pytest
 from explore_helpers import same_search
 
-from dynmem.model.invariants import INVARIANTS, check_state, check_step
+from dynmem.model.invariants import INVARIANTS, Clause, check_state, check_step
 from dynmem.model.ops import CONCRETE
+from dynmem.model.quantities import owned
+from dynmem.model.vocabulary import Power
 from dynmem.reference.state import DmState
+from dynmem.verification.cli.commands import explore as explore_command
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore.config import SYMMETRIC, get_config
 from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_text
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.reachable import compute_reachable_pairs
 from dynmem.verification.explore.run import run_exploration
-from dynmem.verification.explore.search import explore
+from dynmem.verification.explore.search import ProgressCallback, explore
 from dynmem.verification.explore.symmetry import Canonicalizer, canonicalize
 from dynmem.verification.mutants.catalogue import BY_NAME
 from dynmem.verification.properties.invariants import InvariantCache
@@ -51,6 +54,20 @@ class TestReference:
                 sum(two_vms.fixed)) == (20_773, 194_882, 0, 623)
         full = explore(attrs.evolve(get_config(2), symmetry=False), progress=False)
         assert (full.n_states, full.n_edges, full.violating_steps) == (20_776, 194_892, 0)
+
+    def test_one_vm_state_space_is_pinned(self) -> None:
+        """The 1-VM preset's exact size (the SPIN port's count, issue 13)."""
+        x = explore(get_config(1))
+        assert (x.n_states, x.n_edges, x.complete) == (223, 1_242, True)
+
+    @pytest.mark.slow  # about 17 CPU s
+    def test_three_vm_state_space_is_pinned(self) -> None:
+        """The 3-VM preset with symmetry reduction: the SPIN port's count (issue 13), and
+        the preset the explorer's speed is measured on (benchmarks/bench_explore.py)."""
+        x = explore(get_config(3))
+        assert (x.n_states, x.n_edges, x.violating_steps, x.complete) == (
+            700_978, 9_243_211, 0, True)
+        assert x.ok
 
     def test_reachable_pairs_list_is_current(self, two_vms: Exploration) -> None:
         """verification/explore/reachable.py lists exactly what exploring the presets reaches
@@ -200,6 +217,25 @@ class TestInvariantCache:
                     assert (clause.holds(CONCRETE, state, vm)
                             == clause.holds(CONCRETE, other, vm)), clause.name
 
+    def test_host_clauses_read_only_free_memory_and_total_owned(self) -> None:
+        """The cache's premise: states with the same host, free memory and total owned
+        memory get the same verdict from every host clause; a clause that reads a VM
+        itself is reported (the check can fail)."""
+        states = self.states()
+        for name in ("stop_leaks_in_flight", "start_without_free_memory"):  # break host ones
+            bug = BY_NAME[name]
+            states += explore(get_config(1), bug.reference_step, bug.policy,
+                              progress=False).states
+        host = [c for inv in INVARIANTS for c in inv.clauses if c.scope == "host"]
+        assert _host_verdict_conflict(states, host) is None
+        assert any(not all(c.holds(CONCRETE, s) for c in host) for s in states)
+        groups = {(s.host, s.free_mib, sum(owned(CONCRETE, vm) for vm in s.vms)) for s in states}
+        assert len(groups) < len(set(states)) / 2  # many states share a group
+        reads_vm = Clause("some VM off", "host",
+                          lambda ops, s: any(vm.power == Power.OFF for vm in s.vms),
+                          lambda s: "")
+        assert _host_verdict_conflict(states, [reads_vm]) is not None
+
     def test_pair_clauses_hold_for_an_unchanged_vm(self) -> None:
         """The cache's premise: a VM the step leaves unchanged satisfies every pair clause."""
         pair = [c for inv in INVARIANTS for c in inv.clauses if c.scope == "pair"]
@@ -208,6 +244,18 @@ class TestInvariantCache:
             for event, _result, _ in x.successors(sid):
                 for vm in x.states[sid].vms:
                     assert all(c.holds(CONCRETE, event, vm, vm) for c in pair)
+
+
+def _host_verdict_conflict(states: list[DmState], clauses: list[Clause]) -> DmState | None:
+    """The first state whose host-clause verdicts differ from an earlier state's with the
+    same host, free memory and total owned memory."""
+    seen: dict[tuple[object, ...], tuple[bool, ...]] = {}
+    for state in states:
+        key = (state.host, state.free_mib, sum(owned(CONCRETE, vm) for vm in state.vms))
+        verdicts = tuple(bool(c.holds(CONCRETE, state)) for c in clauses)
+        if seen.setdefault(key, verdicts) != verdicts:
+            return state
+    return None
 
 
 class TestMemo:
@@ -238,6 +286,21 @@ class TestStateLimit:
         assert main(["explore", "--vms", "1", "--max-states", "50", "--json"]) == 1
         data = json.loads(capsys.readouterr().out)
         assert not data["complete"] and data["max_states"] == 50 and data["queued"] > 0
+
+    def test_out_of_memory_is_one_line(self, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+        """A search that runs out of memory (the 4-VM preset under 8 GiB): exit 1 and one
+        line with how far it got and the flag that bounds it, not a traceback."""
+        def exhausted(*args: object, on_progress: ProgressCallback, **kwargs: object) -> None:
+            on_progress(13_845_795, 204_016_594, 1_845_795)
+            raise MemoryError
+
+        monkeypatch.setattr(explore_command, "run_exploration", exhausted)
+        assert main(["explore", "--vms", "4"]) == 1
+        captured = capsys.readouterr()
+        said = captured.out + captured.err
+        assert "out of memory after about 13,845,795 states" in said
+        assert "--max-states" in said and "Traceback" not in said
 
     def test_limit_must_be_positive(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A limit of 0: one line naming the flag, exit 2."""

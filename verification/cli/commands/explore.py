@@ -76,6 +76,12 @@ class _Progress:
         return (f"explore: interrupted after {states:,} states and {edges:,} edges "
                 f"({queued:,} still queued); no verdict")
 
+    def out_of_memory(self) -> str:
+        states, edges, queued = self.counts
+        return (f"explore: out of memory after about {states:,} states and {edges:,} edges "
+                f"({queued:,} still queued); no verdict: rerun with a --max-states below "
+                f"{states:,} for an incomplete report, or with more memory")
+
 
 def run(args: argparse.Namespace) -> int:
     """Run the exploration, print the report, write DOT/ITF if asked; exit code."""
@@ -96,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         board.finish(progress.interrupted())
         raise
+    except MemoryError:  # the graph is released by now: a line, not a traceback
+        board.finish(progress.out_of_memory())
+        return 1
     board.stop()
     if args.dot:
         write_text(args.dot, to_dot(result.exploration, *_dot_part(result)))
