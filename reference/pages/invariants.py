@@ -31,9 +31,11 @@ def _each(check: Callable[[PageVm], bool]) -> Callable[[PageState], bool]:
 
 
 def _used_pages(state: PageState) -> int:
-    """Reserve plus what every VM owns: charged − ledger pages + in flight."""
+    """Reserve plus what every VM owns: the RAM pages not ballooned, stranded pages and pages
+    in flight (RAM minus ballooned equals the assigned pages under PINV-RAM)."""
     reserve = state.host.reserve_mib * PAGES_PER_MIB
-    return reserve + sum(vm.assigned_pages + vm.in_flight_pages for vm in state.vms)
+    return reserve + sum(vm.ram.difference(vm.ballooned).size + vm.stranded_pages
+                         + vm.in_flight_pages for vm in state.vms)
 
 
 def _ledger_agrees(state: PageState) -> bool:
@@ -57,15 +59,15 @@ PAGE_INVARIANTS: tuple[PageInvariant, ...] = (
                   "is credited twice",
                   _each(lambda vm: vm.ballooned_count == vm.ballooned.size)),
     PageInvariant("PINV-LEDGER", "free_ledger_matches_ballooned_ranges",
-                  "free pages + reserve + Σ(charged − ledger pages + in flight) = physical: the "
-                  "free ledger is exactly what the union of ballooned ranges freed",
+                  "free pages + reserve + Σ(RAM pages not ballooned + stranded + in flight) = "
+                  "physical: the free ledger is exactly what the union of ballooned ranges freed",
                   _ledger_agrees),
     PageInvariant("PINV-RAM", "ballooned_pages_in_ram",
                   "every ballooned page is in the VM's RAM (so credited pages ≤ RAM pages), and "
                   "an unballoon in flight returns ballooned pages only",
                   _each(_ballooned_in_ram)),
     PageInvariant("PINV-PHYSICAL", "no_overcommit_in_pages",
-                  "reserve + Σ(charged − ledger pages + in flight) ≤ physical, in pages",
+                  "reserve + Σ(RAM pages not ballooned + stranded + in flight) ≤ physical pages",
                   lambda s: _used_pages(s) <= s.host.physical_mib * PAGES_PER_MIB),
     PageInvariant("PINV-EXTENT", "ram_within_regions",
                   "RAM lies within the regions handed out, and the pages charged do not exceed "

@@ -97,15 +97,13 @@ def page_events(draw: st.DrawFn, state: PageState) -> PageEvent:
 
 
 def check_page_step(pre: PageState, event: PageEvent, result: PageStepResult) -> str | None:
-    """Why one page step is wrong: no amount-level step, a broken page invariant, or a
-    credit that counted a page twice; None when it is right."""
-    problem = check_refinement_step(pre, event, result)
-    if problem is not None:
-        return f"refinement: {problem}"
+    """Why one page step is wrong: a broken page invariant (named first: it says most), or
+    no amount-level step; None when it is right."""
     broken = get_page_violations(result.state)
     if broken:
         return f"{', '.join(broken)} broken after {event!r}"
-    return None
+    problem = check_refinement_step(pre, event, result)
+    return None if problem is None else f"refinement: {problem}"
 
 
 def describe_run(events: Sequence[PageEvent], problem: str) -> str:

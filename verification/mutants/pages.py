@@ -1,0 +1,130 @@
+"""Planted bugs of the page layer: hosts that mishandle bad pages (specs/pages.md §9).
+
+Each :class:`PageMutant` is one bug in two forms: ``overrides`` patch the page reference's
+processors (for the random runs of verification/stateful/pages.py) and ``credit_rule`` is
+its twin over the operator layer (for the small-scope Z3 check of
+verification/symbolic/pages.py). A test checks that both forms agree on small states, so
+the two engines catch the same bug. ``breaks`` names the page invariants it should break.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from dynmem.model.ops import Ops, Term
+from dynmem.model.vocabulary import TxnKind
+from dynmem.reference.pages.bitmap import (
+    BitRange,
+    CreditRule,
+    PageBits,
+    apply_credit_bits,
+    credit_bits,
+    listed_bits,
+    lowest_bits,
+)
+from dynmem.reference.pages.events import PageBalloonResponse
+from dynmem.reference.pages.ranges import PageSet
+from dynmem.reference.pages.state import PageState
+from dynmem.reference.pages.step import (
+    PageProcessor,
+    PageStep,
+    PageStepResult,
+    apply_balloon_credit,
+    make_page_step,
+    page_step,
+)
+
+
+@attrs.frozen
+class PageMutant:
+    """A planted page-layer bug: its name, what it does, its two forms, what it breaks."""
+
+    name: str
+    description: str
+    overrides: dict[type, PageProcessor]
+    credit_rule: CreditRule
+    breaks: tuple[str, ...]
+
+    @property
+    def step(self) -> PageStep:
+        return make_page_step(self.overrides)
+
+
+def _balloon_vm_or_refusal(state: PageState, event: PageBalloonResponse) -> PageStepResult | None:
+    vm = state.get_vm(event.vm)
+    if vm is None or vm.txn != TxnKind.BALLOON:
+        return page_step(state, event)  # the honest refusal
+    return None
+
+
+# --- credits duplicate pages by count -------------------------------------------------------
+
+
+def _count_listings(state: PageState, event: PageBalloonResponse) -> PageStepResult:
+    """Credits each range's backed pages separately: a page listed twice counts twice."""
+    refusal = _balloon_vm_or_refusal(state, event)
+    if refusal is not None:
+        return refusal
+    vm = state.get_vm(event.vm)
+    assert vm is not None
+    outstanding = vm.txn_pages - vm.txn_done_pages
+    backed = [PageSet.from_ranges([r]).intersection(vm.ram).difference(vm.ballooned)
+              for r in event.ranges]
+    credit = PageSet.from_intervals(i for b in backed for i in b.intervals)
+    counted = min(sum(b.size for b in backed), outstanding)
+    return apply_balloon_credit(state, vm, credit.take_lowest(outstanding), counted,
+                                event.more_pages)
+
+
+def _count_listings_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                         outstanding: Term) -> PageBits:
+    honest = credit_bits(ops, bits, ranges, outstanding)
+    credit = [ops.And(n, ops.Not(b)) for n, b in zip(honest.ballooned, bits.ballooned,
+                                                     strict=True)]
+    per_range = ops.Sum(ops.If(ops.And(li, r, ops.Not(b)), 1, 0)
+                        for start, count in ranges
+                        for li, r, b in zip(listed_bits(ops, len(bits.ram), [(start, count)]),
+                                            bits.ram, bits.ballooned, strict=True))
+    return apply_credit_bits(ops, bits, credit, ops.Min(per_range, outstanding))
+
+
+# --- accepts pages outside RAM ---------------------------------------------------------------
+
+
+def _accept_outside_ram(state: PageState, event: PageBalloonResponse) -> PageStepResult:
+    """Credits every listed page not yet ballooned, in RAM or not."""
+    refusal = _balloon_vm_or_refusal(state, event)
+    if refusal is not None:
+        return refusal
+    vm = state.get_vm(event.vm)
+    assert vm is not None
+    credit = PageSet.from_ranges(event.ranges).difference(vm.ballooned)
+    credit = credit.take_lowest(vm.txn_pages - vm.txn_done_pages)
+    return apply_balloon_credit(state, vm, credit, credit.size, event.more_pages)
+
+
+def _accept_outside_ram_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                             outstanding: Term) -> PageBits:
+    listed = listed_bits(ops, len(bits.ram), ranges)
+    credit = lowest_bits(ops, [ops.And(li, ops.Not(b)) for li, b in zip(listed, bits.ballooned,
+                                                                       strict=True)],
+                         outstanding)
+    return apply_credit_bits(ops, bits, credit, ops.Sum(ops.If(c, 1, 0) for c in credit))
+
+
+PAGE_MUTANTS: tuple[PageMutant, ...] = (
+    PageMutant("credit-duplicate-pages-by-count",
+               "the host credits each listed range on its own, so a page listed twice is "
+               "credited twice (a count-based host)",
+               {PageBalloonResponse: _count_listings}, _count_listings_bits,
+               ("PINV-ONCE", "PINV-LEDGER")),
+    PageMutant("accept-pages-outside-ram",
+               "the host credits pages outside the guest's RAM (beyond it, or in a hot-add "
+               "region not yet added)",
+               {PageBalloonResponse: _accept_outside_ram}, _accept_outside_ram_bits,
+               ("PINV-RAM", "PINV-LEDGER")),
+)
+
+PAGE_MUTANTS_BY_NAME = {m.name: m for m in PAGE_MUTANTS}
