@@ -3,9 +3,9 @@
 
 ``abstract_event`` names the amount-level event a page step is (``None`` where the amount
 level has no word for it); ``check_refinement_step`` runs the amount reference's ``step`` on
-the abstraction and compares verdicts and states. A page-level refusal by an R-PG rule is a
-stutter the amount level cannot express (the page level is stricter); a refusal by an
-amount guard must be refused by the amount level too.
+the abstraction and compares verdicts and states. A page-level refusal by a page rule
+(R-PG-…) is a stutter the amount level cannot express (the page level is stricter); a
+refusal by an amount guard must be refused by the amount level too.
 """
 
 from __future__ import annotations

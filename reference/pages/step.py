@@ -5,7 +5,8 @@ transaction in flight, the protocol caps, free memory, ...) is asked of the amou
 reference itself on the abstraction of the state (``check_request``), so the two levels
 cannot drift apart; its refusal cites ``AMOUNT``. A refusal the amount level cannot express
 (page identity: a page listed twice, a page not ballooned, a region that overlaps RAM)
-cites its R-PG rule. A refusal returns the unchanged state and a reason (R-REJECT).
+cites its page rule (R-PG-…). A refusal returns the unchanged state and a reason
+(R-REJECT).
 """
 
 from __future__ import annotations
