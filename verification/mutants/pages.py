@@ -1,10 +1,10 @@
 """Planted bugs of the page layer: hosts that mishandle bad pages (specs/pages.md §9).
 
-Each :class:`PageMutant` is one bug in two forms: ``overrides`` patch the page reference's
-processors (for the random runs of verification/stateful/pages.py) and ``credit_rule`` is
-its twin over the operator layer (for the small-scope Z3 check of
-verification/symbolic/pages.py). A test checks that both forms agree on small states, so
-the two engines catch the same bug. ``breaks`` names the page invariants it should break.
+Each :class:`PageMutant` is one bug: ``overrides`` patch the page reference's processors (for
+the random runs of verification/stateful/pages.py). A bug of the balloon credit also has
+``credit_rule``, its twin over the operator layer (for the small-scope Z3 check of
+verification/symbolic/pages.py); a test checks that both forms agree on small states, so the
+two engines catch the same bug. ``breaks`` names the page invariants it should break.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import attrs
 
 from dynmem.model.ops import Ops, Term
 from dynmem.model.vocabulary import TxnKind
+from dynmem.reference.events import HotAddRequest, UnballoonRequest
+from dynmem.reference.pages.abstraction import abstract_state
 from dynmem.reference.pages.bitmap import (
     BitRange,
     CreditRule,
@@ -24,8 +26,12 @@ from dynmem.reference.pages.bitmap import (
     listed_bits,
     lowest_bits,
 )
-from dynmem.reference.pages.events import PageBalloonResponse
-from dynmem.reference.pages.ranges import PageSet
+from dynmem.reference.pages.events import (
+    PageBalloonResponse,
+    PageHotAddRequest,
+    PageUnballoonRequest,
+)
+from dynmem.reference.pages.ranges import PAGES_PER_MIB, PageSet, compute_listed_pages
 from dynmem.reference.pages.state import PageState
 from dynmem.reference.pages.step import (
     PageProcessor,
@@ -35,6 +41,7 @@ from dynmem.reference.pages.step import (
     make_page_step,
     page_step,
 )
+from dynmem.reference.step import check_request
 
 
 @attrs.frozen
@@ -44,7 +51,7 @@ class PageMutant:
     name: str
     description: str
     overrides: dict[type, PageProcessor]
-    credit_rule: CreditRule
+    credit_rule: CreditRule | None
     breaks: tuple[str, ...]
 
     @property
@@ -114,6 +121,38 @@ def _accept_outside_ram_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange
     return apply_credit_bits(ops, bits, credit, ops.Sum(ops.If(c, 1, 0) for c in credit))
 
 
+# --- unballoons pages that are not ballooned --------------------------------------------------
+
+
+def _unballoon_unchecked(state: PageState, event: PageUnballoonRequest) -> PageStepResult:
+    """Checks only the amount level's guards: listed pages need not be ballooned, nor
+    listed once."""
+    vm = state.get_vm(event.vm)
+    pages = compute_listed_pages(event.ranges)
+    if vm is None or pages % PAGES_PER_MIB or check_request(
+            abstract_state(state), UnballoonRequest(event.vm, pages // PAGES_PER_MIB)):
+        return page_step(state, event)  # the honest refusal
+    nxt = attrs.evolve(vm, txn=TxnKind.UNBALLOON, txn_pages=pages, txn_done_pages=0,
+                       txn_ranges=PageSet.from_ranges(event.ranges))
+    return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - pages))
+
+
+# --- hot-adds a region overlapping RAM --------------------------------------------------------
+
+
+def _hot_add_overlapping(state: PageState, event: PageHotAddRequest) -> PageStepResult:
+    """Checks every guard but the region's disjointness."""
+    vm = state.get_vm(event.vm)
+    region = event.region
+    unit = 2 * PAGES_PER_MIB
+    if vm is None or region.start % unit or region.count % unit or check_request(
+            abstract_state(state), HotAddRequest(event.vm, region.count // PAGES_PER_MIB)):
+        return page_step(state, event)
+    nxt = attrs.evolve(vm, txn=TxnKind.HOT_ADD, txn_pages=region.count, txn_done_pages=0,
+                       txn_ranges=PageSet.from_ranges([region]))
+    return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - region.count))
+
+
 PAGE_MUTANTS: tuple[PageMutant, ...] = (
     PageMutant("credit-duplicate-pages-by-count",
                "the host credits each listed range on its own, so a page listed twice is "
@@ -125,6 +164,17 @@ PAGE_MUTANTS: tuple[PageMutant, ...] = (
                "region not yet added)",
                {PageBalloonResponse: _accept_outside_ram}, _accept_outside_ram_bits,
                ("PINV-RAM", "PINV-LEDGER")),
+    PageMutant("unballoon-pages-not-ballooned",
+               "the host's unballoon lists pages that are not ballooned, or a page twice "
+               "(R-PG-UNBALLOON-EXACT skipped)",
+               {PageUnballoonRequest: _unballoon_unchecked}, None, ("PINV-RAM", "PINV-ONCE")),
+    PageMutant("hot-add-overlapping-ram",
+               "the host hot-adds a region that overlaps the VM's RAM (R-PG-HOT-ADD-DISJOINT "
+               "skipped)",
+               {PageHotAddRequest: _hot_add_overlapping}, None, ("PINV-LEDGER",)),
 )
+
+# The bugs of the balloon credit: they have a twin for the Z3 check.
+CREDIT_MUTANTS = tuple(m for m in PAGE_MUTANTS if m.credit_rule is not None)
 
 PAGE_MUTANTS_BY_NAME = {m.name: m for m in PAGE_MUTANTS}

@@ -20,7 +20,7 @@ from dynmem.reference.pages import (
 from dynmem.reference.pages.bitmap import CreditRule, PageBits, credit_bits
 from dynmem.reference.pages.step import PageStep
 from dynmem.reference.settings import HostSettings, VmSettings
-from dynmem.verification.mutants.pages import PAGE_MUTANTS, PageMutant
+from dynmem.verification.mutants.pages import CREDIT_MUTANTS, PAGE_MUTANTS, PageMutant
 from dynmem.verification.stateful.pages import PAGE_RUN_SETTINGS, check_page_step, page_events
 from dynmem.verification.symbolic.pages import build_page_case
 
@@ -78,8 +78,8 @@ def small_cases(draw: st.DrawFn) -> tuple[list[int], list[int], list[tuple[int, 
 
 @pytest.mark.parametrize(("processor", "rule"), [
     (page_step, credit_bits),
-    *((m.step, m.credit_rule) for m in PAGE_MUTANTS),
-], ids=["honest", *(m.name for m in PAGE_MUTANTS)])
+    *((m.step, m.credit_rule) for m in CREDIT_MUTANTS),
+], ids=["honest", *(m.name for m in CREDIT_MUTANTS)])
 @PAGE_RUN_SETTINGS
 @given(case=small_cases())
 def test_interval_and_bitmap_forms_agree(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dynmem.reference.pages import get_page_violations
-from dynmem.verification.mutants.pages import PAGE_MUTANTS, PageMutant
+from dynmem.verification.mutants.pages import CREDIT_MUTANTS, PageMutant
 from dynmem.verification.symbolic.pages import check_page_credit, replay_counterexample
 
 
@@ -18,10 +18,11 @@ def test_the_honest_credit_rule_keeps_every_page_invariant() -> None:
     assert set(check.proved) == {"PINV-ONCE", "PINV-RAM", "PINV-LEDGER", "PINV-PHYSICAL"}
 
 
-@pytest.mark.parametrize("mutant", PAGE_MUTANTS, ids=lambda m: m.name)
+@pytest.mark.parametrize("mutant", CREDIT_MUTANTS, ids=lambda m: m.name)
 def test_a_planted_page_bug_is_caught_and_replays(mutant: PageMutant) -> None:
     """The bug breaks what it should, and each counterexample breaks that invariant in the
     interval-based page reference too (it is no artefact of the encoding)."""
+    assert mutant.credit_rule is not None
     check = check_page_credit(mutant.credit_rule)
     assert not check.ok and not check.unknown
     assert set(mutant.breaks) <= set(check.broken)
