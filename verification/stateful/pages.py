@@ -11,9 +11,11 @@ invariant.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
-from hypothesis import HealthCheck, settings
+import attrs
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dynmem.model.vocabulary import TxnKind
@@ -32,7 +34,10 @@ from dynmem.reference.pages import (
     PageVm,
     check_refinement_step,
     get_page_violations,
+    initial_page_state,
 )
+from dynmem.reference.pages.step import PageStep
+from dynmem.reference.settings import HostSettings, VmSettings
 
 # Fixed draws, no database, no deadline: a verdict never depends on the machine or on history.
 PAGE_RUN_SETTINGS = settings(max_examples=150, derandomize=True, database=None, deadline=None,
@@ -109,3 +114,42 @@ def check_page_step(pre: PageState, event: PageEvent, result: PageStepResult) ->
 def describe_run(events: Sequence[PageEvent], problem: str) -> str:
     """A failing run as the events that led to it and the problem."""
     return "\n".join([*(f"  {i}: {e!r}" for i, e in enumerate(events)), problem])
+
+
+# One VM of 34 or 40 MiB (startup 32) on a host with 4 MiB to spare: small enough that every
+# rule binds within 30 steps.
+_SMALL_VM = VmSettings(dynamic=True, startup_mib=32, maximum_mib=64)
+
+
+@attrs.frozen
+class PageRunOutcome:
+    """What a campaign of page runs found: the first problem (None: none) and the steps run."""
+
+    problem: str | None
+    steps: int
+
+
+def find_page_problem(step_fn: PageStep, examples: int = 150) -> PageRunOutcome:
+    """Run up to ``examples`` adversarial 30-step runs of ``step_fn`` (one small VM) and stop
+    at the first problem, unshrunk: the verdict is whether one exists. Derandomized."""
+    found: list[str] = []
+    steps = [0]
+
+    @settings(PAGE_RUN_SETTINGS, max_examples=examples, phases=(Phase.explicit, Phase.generate))
+    @given(st.sampled_from((34, 40)), st.data())
+    def run(ram_mib: int, data: st.DataObject) -> None:
+        state = initial_page_state(HostSettings(16 + ram_mib + 4, 16), (("a", _SMALL_VM),),
+                                   ram_mib={"a": ram_mib})
+        for _ in range(30):
+            event = data.draw(page_events(state))
+            result = step_fn(state, event)
+            steps[0] += 1
+            problem = check_page_step(state, event, result)
+            if problem is not None:
+                found.append(problem)
+                raise AssertionError(problem)
+            state = result.state
+
+    with contextlib.suppress(AssertionError):
+        run()
+    return PageRunOutcome(found[-1] if found else None, steps[0])

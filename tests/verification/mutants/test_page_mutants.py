@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dynmem.model.ops import CONCRETE
@@ -12,7 +12,6 @@ from dynmem.reference.events import BalloonRequest
 from dynmem.reference.pages import (
     PageBalloonResponse,
     PageRange,
-    PageState,
     check_refinement_step,
     initial_page_state,
     page_step,
@@ -21,48 +20,22 @@ from dynmem.reference.pages.bitmap import CreditRule, PageBits, credit_bits
 from dynmem.reference.pages.step import PageStep
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.verification.mutants.pages import CREDIT_MUTANTS, PAGE_MUTANTS, PageMutant
-from dynmem.verification.stateful.pages import PAGE_RUN_SETTINGS, check_page_step, page_events
+from dynmem.verification.stateful.pages import PAGE_RUN_SETTINGS, find_page_problem
 from dynmem.verification.symbolic.pages import build_page_case
 
 SMALL = VmSettings(dynamic=True, startup_mib=32, maximum_mib=64)
 
 
-def find_problem(page_step_fn: PageStep) -> str | None:
-    """The first problem the adversarial runs find with ``page_step_fn``, or None."""
-    found: list[str] = []
-
-    # no shrinking: the verdict is whether a problem exists, not the smallest one
-    @settings(PAGE_RUN_SETTINGS, phases=(Phase.explicit, Phase.generate))
-    @given(st.sampled_from((34, 40)), st.data())
-    def run(ram_mib: int, data: st.DataObject) -> None:
-        state: PageState = initial_page_state(HostSettings(16 + ram_mib + 4, 16),
-                                              (("a", SMALL),), ram_mib={"a": ram_mib})
-        for _ in range(30):
-            event = data.draw(page_events(state))
-            result = page_step_fn(state, event)
-            problem = check_page_step(state, event, result)
-            if problem is not None:
-                found.append(problem)
-                raise AssertionError(problem)
-            state = result.state
-
-    try:
-        run()
-    except AssertionError:
-        return found[-1] if found else "assertion"
-    return None
-
-
 @pytest.mark.parametrize("mutant", PAGE_MUTANTS, ids=lambda m: m.name)
 def test_the_adversarial_runs_catch_the_bug(mutant: PageMutant) -> None:
     """The random runs find a step breaking an invariant the bug should break."""
-    problem = find_problem(mutant.step)
+    problem = find_page_problem(mutant.step).problem
     assert problem is not None
     assert any(inv in problem for inv in mutant.breaks), problem
 
 
 def test_the_honest_host_passes_the_same_runs() -> None:
-    assert find_problem(page_step) is None
+    assert find_page_problem(page_step).problem is None
 
 
 @st.composite
