@@ -35,6 +35,8 @@ class PageBits:
 
 # A host's balloon-credit rule: (ops, state, ranges, pages outstanding) -> next state.
 CreditRule = Callable[[Ops, PageBits, Sequence[BitRange], Term], PageBits]
+# One host rule as a step: (ops, state, ranges, pages outstanding) -> (guard, next state).
+BitStep = Callable[[Ops, PageBits, Sequence[BitRange], Term], tuple[Term, PageBits]]
 
 
 def listed_bits(ops: Ops, pages: int, ranges: Sequence[BitRange]) -> list[Term]:
@@ -69,6 +71,50 @@ def credit_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
     return apply_credit_bits(ops, bits, credit, ops.Sum(ops.If(c, 1, 0) for c in credit))
 
 
+def credit_step(rule: CreditRule) -> BitStep:
+    """A balloon-credit rule as a step: a response is always accepted (bad pages are dropped)."""
+    def as_step(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                outstanding: Term) -> tuple[Term, PageBits]:
+        return ops.And(), rule(ops, bits, ranges, outstanding)
+    return as_step
+
+
+def unballoon_step(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                   outstanding: Term) -> tuple[Term, PageBits]:
+    """An unballoon transaction (request, then response) as one step: the listed pages are
+    ballooned and each listed once (R-PG-UNBALLOON-EXACT); see :func:`unballoon_effect`."""
+    listed = listed_bits(ops, len(bits.ram), ranges)
+    asked = ops.Sum(count for _, count in ranges)
+    guard = ops.And(asked == ops.Sum(ops.If(li, 1, 0) for li in listed),
+                    *(ops.Implies(li, b) for li, b in zip(listed, bits.ballooned, strict=True)))
+    return guard, unballoon_effect(ops, bits, listed, asked)
+
+
+def unballoon_effect(ops: Ops, bits: PageBits, listed: Sequence[Term], asked: Term) -> PageBits:
+    """The listed pages leave the ledger; the counter and free memory drop by the pages
+    asked (as ``process_unballoon_response`` and the request do)."""
+    ballooned = tuple(ops.And(b, ops.Not(li)) for b, li in zip(bits.ballooned, listed,
+                                                               strict=True))
+    return PageBits(bits.ram, ballooned, bits.count - asked, bits.free - asked, bits.budget)
+
+
+def hot_add_step(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                 outstanding: Term) -> tuple[Term, PageBits]:
+    """A fully successful hot-add of the region ``ranges[0]`` as one step: the region lies
+    in the domain and shares no page with RAM (R-PG-HOT-ADD-DISJOINT)."""
+    start, count = ranges[0]
+    region = listed_bits(ops, len(bits.ram), ranges[:1])
+    guard = ops.And(start + count <= len(bits.ram),
+                    *(ops.Not(ops.And(g, r)) for g, r in zip(region, bits.ram, strict=True)))
+    return guard, hot_add_effect(ops, bits, region, count)
+
+
+def hot_add_effect(ops: Ops, bits: PageBits, region: Sequence[Term], count: Term) -> PageBits:
+    """The region joins RAM; free gives up its pages."""
+    ram = tuple(ops.Or(r, g) for r, g in zip(bits.ram, region, strict=True))
+    return PageBits(ram, bits.ballooned, bits.count, bits.free - count, bits.budget)
+
+
 def page_bit_invariants(ops: Ops, bits: PageBits) -> dict[str, Term]:
     """The page invariants over bits, by id: PINV-ONCE, PINV-RAM, PINV-LEDGER, PINV-PHYSICAL.
 
@@ -85,3 +131,11 @@ def page_bit_invariants(ops: Ops, bits: PageBits) -> dict[str, Term]:
         "PINV-LEDGER": bits.free + backed == bits.budget,
         "PINV-PHYSICAL": backed <= bits.budget,
     }
+
+
+# The honest host's rules as steps, by name: what the small-scope Z3 check proves.
+HONEST_BIT_STEPS: dict[str, BitStep] = {
+    "balloon credit": credit_step(credit_bits),
+    "unballoon": unballoon_step,
+    "hot-add": hot_add_step,
+}

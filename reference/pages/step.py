@@ -158,18 +158,26 @@ def process_page_unballoon_request(state: PageState,
                                                                    pages // PAGES_PER_MIB))
     if reason is not None:
         return _reject(state, AMOUNT, reason)
-    # R-PG-UNBALLOON-EXACT: no page is returned twice in one request
-    if listed.size != pages:
-        return _reject(state, "R-PG-UNBALLOON-EXACT",
-                       f"the ranges list {pages - listed.size} pages twice")
-    # R-PG-UNBALLOON-EXACT: only pages in the ballooned ledger are returned
-    stray = listed.difference(vm.ballooned)
-    if stray.intervals:
-        return _reject(state, "R-PG-UNBALLOON-EXACT",
-                       f"pages {_words(stray)} of {vm.name} are not ballooned")
+    reason = check_unballoon_pages(vm, event.ranges)
+    if reason is not None:
+        return _reject(state, "R-PG-UNBALLOON-EXACT", reason)
     nxt = attrs.evolve(vm, txn=TxnKind.UNBALLOON, txn_pages=pages, txn_done_pages=0,
                        txn_ranges=listed)
     return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - pages))
+
+
+def check_unballoon_pages(vm: PageVm, ranges: tuple[PageRange, ...]) -> str | None:
+    """Why ``ranges`` are not ballooned pages of ``vm`` each listed once, or None."""
+    listed = PageSet.from_ranges(ranges)
+    pages = compute_listed_pages(ranges)
+    # R-PG-UNBALLOON-EXACT: no page is returned twice in one request
+    if listed.size != pages:
+        return f"the ranges list {pages - listed.size} pages twice"
+    # R-PG-UNBALLOON-EXACT: only pages in the ballooned ledger are returned
+    stray = listed.difference(vm.ballooned)
+    if stray.intervals:
+        return f"pages {_words(stray)} of {vm.name} are not ballooned"
+    return None
 
 
 def process_unballoon_response(state: PageState, event: UnballoonResponse) -> PageStepResult:
@@ -178,8 +186,10 @@ def process_unballoon_response(state: PageState, event: UnballoonResponse) -> Pa
         return _reject(state, AMOUNT, vm)
     # R-PG-UNBALLOON-EXACT: exactly the pages sent leave the ledger
     returned = vm.txn_ranges
+    # the counter drops by the pages asked back (the ranges list each once: the request's
+    # guard), as the amount level's ballooned drops by the amount of the request
     nxt = attrs.evolve(vm, ballooned=vm.ballooned.difference(returned),
-                       ballooned_count=vm.ballooned_count - returned.size, txn=TxnKind.NONE,
+                       ballooned_count=vm.ballooned_count - vm.txn_pages, txn=TxnKind.NONE,
                        txn_pages=0, txn_ranges=PageSet())
     return PageStepResult(state.with_vm(nxt))
 
@@ -205,15 +215,22 @@ def process_page_hot_add_request(state: PageState, event: PageHotAddRequest) -> 
     if not vm.hot_add_enabled:
         return _reject(state, "R-PG-HOT-ADD-CREDIT",
                        f"hot-add is disabled for {vm.name}: its last hot-add fell short")
-    # R-PG-HOT-ADD-DISJOINT: a region never overlaps the address space already handed out
+    reason = check_region(vm, region)
+    if reason is not None:
+        return _reject(state, "R-PG-HOT-ADD-DISJOINT", reason)
     wanted = PageSet.from_ranges([region])
-    overlap = wanted.intersection(vm.regions)
-    if overlap.intervals:
-        return _reject(state, "R-PG-HOT-ADD-DISJOINT",
-                       f"region overlaps {vm.name}'s memory at pages {_words(overlap)}")
     nxt = attrs.evolve(vm, txn=TxnKind.HOT_ADD, txn_pages=region.count, txn_done_pages=0,
                        txn_ranges=wanted)
     return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - region.count))
+
+
+def check_region(vm: PageVm, region: PageRange) -> str | None:
+    """Why ``region`` overlaps what ``vm`` was handed out, or None."""
+    # R-PG-HOT-ADD-DISJOINT: a region never overlaps the address space already handed out
+    overlap = PageSet.from_ranges([region]).intersection(vm.regions)
+    if overlap.intervals:
+        return f"region overlaps {vm.name}'s memory at pages {_words(overlap)}"
+    return None
 
 
 def process_page_hot_add_response(state: PageState, event: PageHotAddResponse) -> PageStepResult:

@@ -1,10 +1,12 @@
 """Planted bugs of the page layer: hosts that mishandle bad pages (specs/pages.md §9).
 
-Each :class:`PageMutant` is one bug: ``overrides`` patch the page reference's processors (for
-the random runs of verification/stateful/pages.py). A bug of the balloon credit also has
-``credit_rule``, its twin over the operator layer (for the small-scope Z3 check of
-verification/symbolic/pages.py); a test checks that both forms agree on small states, so the
-two engines catch the same bug. ``breaks`` names the page invariants it should break.
+Each :class:`PageMutant` is one bug in two forms: ``overrides`` patch the page reference's
+processors (for the random runs of verification/stateful/pages.py), and ``twin`` is the same
+bug in the host rule ``twin_of`` over the operator layer (``reference/pages/bitmap.py``: for
+the small-scope Z3 check of verification/symbolic/pages.py). Tests check that both forms
+agree on small states (the credit in full, the unballoon and hot-add guards), so the two
+engines catch the same bug. ``breaks`` names the page invariants it may break; each engine
+must report at least one of them.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from dynmem.reference.events import HotAddRequest, UnballoonRequest
 from dynmem.reference.pages.abstraction import abstract_state
 from dynmem.reference.pages.bitmap import (
     BitRange,
-    CreditRule,
+    BitStep,
     PageBits,
     apply_credit_bits,
     credit_bits,
+    credit_step,
+    hot_add_effect,
     listed_bits,
     lowest_bits,
+    unballoon_effect,
 )
 from dynmem.reference.pages.events import (
     PageBalloonResponse,
@@ -51,7 +56,8 @@ class PageMutant:
     name: str
     description: str
     overrides: dict[type, PageProcessor]
-    credit_rule: CreditRule | None
+    twin_of: str
+    twin: BitStep
     breaks: tuple[str, ...]
 
     @property
@@ -137,6 +143,12 @@ def _unballoon_unchecked(state: PageState, event: PageUnballoonRequest) -> PageS
     return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - pages))
 
 
+def _unballoon_unchecked_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                              outstanding: Term) -> tuple[Term, PageBits]:
+    listed = listed_bits(ops, len(bits.ram), ranges)
+    return ops.And(), unballoon_effect(ops, bits, listed, ops.Sum(n for _, n in ranges))
+
+
 # --- hot-adds a region overlapping RAM --------------------------------------------------------
 
 
@@ -153,28 +165,39 @@ def _hot_add_overlapping(state: PageState, event: PageHotAddRequest) -> PageStep
     return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - region.count))
 
 
+def _hot_add_overlapping_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                              outstanding: Term) -> tuple[Term, PageBits]:
+    start, count = ranges[0]
+    region = listed_bits(ops, len(bits.ram), ranges[:1])
+    return start + count <= len(bits.ram), hot_add_effect(ops, bits, region, count)
+
+
 PAGE_MUTANTS: tuple[PageMutant, ...] = (
     PageMutant("credit-duplicate-pages-by-count",
                "the host credits each listed range on its own, so a page listed twice is "
                "credited twice (a count-based host)",
-               {PageBalloonResponse: _count_listings}, _count_listings_bits,
+               {PageBalloonResponse: _count_listings}, "balloon credit",
+               credit_step(_count_listings_bits),
                ("PINV-ONCE", "PINV-LEDGER")),
     PageMutant("accept-pages-outside-ram",
                "the host credits pages outside the guest's RAM (beyond it, or in a hot-add "
                "region not yet added)",
-               {PageBalloonResponse: _accept_outside_ram}, _accept_outside_ram_bits,
+               {PageBalloonResponse: _accept_outside_ram}, "balloon credit",
+               credit_step(_accept_outside_ram_bits),
                ("PINV-RAM", "PINV-LEDGER")),
     PageMutant("unballoon-pages-not-ballooned",
                "the host's unballoon lists pages that are not ballooned, or a page twice "
                "(R-PG-UNBALLOON-EXACT skipped)",
-               {PageUnballoonRequest: _unballoon_unchecked}, None, ("PINV-RAM", "PINV-ONCE")),
+               {PageUnballoonRequest: _unballoon_unchecked}, "unballoon",
+               _unballoon_unchecked_bits, ("PINV-RAM", "PINV-ONCE", "PINV-LEDGER")),
     PageMutant("hot-add-overlapping-ram",
                "the host hot-adds a region that overlaps the VM's RAM (R-PG-HOT-ADD-DISJOINT "
                "skipped)",
-               {PageHotAddRequest: _hot_add_overlapping}, None, ("PINV-LEDGER",)),
+               {PageHotAddRequest: _hot_add_overlapping}, "hot-add",
+               _hot_add_overlapping_bits, ("PINV-LEDGER", "PINV-EXTENT")),
 )
 
-# The bugs of the balloon credit: they have a twin for the Z3 check.
-CREDIT_MUTANTS = tuple(m for m in PAGE_MUTANTS if m.credit_rule is not None)
+# The bugs of the balloon credit (their Z3 counterexamples replay in the page reference).
+CREDIT_MUTANTS = tuple(m for m in PAGE_MUTANTS if m.twin_of == "balloon credit")
 
 PAGE_MUTANTS_BY_NAME = {m.name: m for m in PAGE_MUTANTS}

@@ -16,8 +16,8 @@ from dynmem.reference.pages import (
     initial_page_state,
     page_step,
 )
-from dynmem.reference.pages.bitmap import CreditRule, PageBits, credit_bits
-from dynmem.reference.pages.step import PageStep
+from dynmem.reference.pages.bitmap import HONEST_BIT_STEPS, BitStep, PageBits
+from dynmem.reference.pages.step import PageStep, check_region, check_unballoon_pages
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.verification.mutants.pages import CREDIT_MUTANTS, PAGE_MUTANTS, PageMutant
 from dynmem.verification.stateful.pages import PAGE_RUN_SETTINGS, find_page_problem
@@ -50,13 +50,13 @@ def small_cases(draw: st.DrawFn) -> tuple[list[int], list[int], list[tuple[int, 
 
 
 @pytest.mark.parametrize(("processor", "rule"), [
-    (page_step, credit_bits),
-    *((m.step, m.credit_rule) for m in CREDIT_MUTANTS),
+    (page_step, HONEST_BIT_STEPS["balloon credit"]),
+    *((m.step, m.twin) for m in CREDIT_MUTANTS),
 ], ids=["honest", *(m.name for m in CREDIT_MUTANTS)])
 @PAGE_RUN_SETTINGS
 @given(case=small_cases())
-def test_interval_and_bitmap_forms_agree(
-        processor: PageStep, rule: CreditRule,
+def test_interval_and_bitmap_credits_agree(
+        processor: PageStep, rule: BitStep,
         case: tuple[list[int], list[int], list[tuple[int, int]], int]) -> None:
     """On 16 pages, the page reference (intervals) and the Z3 rule (bits, evaluated
     concretely) credit the same pages and count the same number."""
@@ -66,12 +66,32 @@ def test_interval_and_bitmap_forms_agree(
     state, event = build_page_case(ram, ballooned, len(ballooned), free, budget, ranges,
                                    outstanding)
     after = processor(state, event).state.vms[0]
-    bits = PageBits(tuple(p in ram for p in range(16)), tuple(p in ballooned for p in range(16)),
-                    len(ballooned), free, budget)
-    expected = rule(CONCRETE, bits, ranges, outstanding)
+    guard, expected = rule(CONCRETE, bits_of(ram, ballooned, free, budget), ranges, outstanding)
     credited = {p for s, e in after.ballooned.intervals for p in range(s, e)}
-    assert credited == {p for p in range(16) if expected.ballooned[p]}
+    assert guard and credited == {p for p in range(16) if expected.ballooned[p]}
     assert after.ballooned_count == expected.count
+
+
+@PAGE_RUN_SETTINGS
+@given(case=small_cases())
+def test_interval_and_bitmap_guards_agree(
+        case: tuple[list[int], list[int], list[tuple[int, int]], int]) -> None:
+    """On 16 pages, R-PG-UNBALLOON-EXACT and R-PG-HOT-ADD-DISJOINT refuse the same
+    messages as intervals (the page reference) and as bits (the Z3 rules)."""
+    ram, ballooned, ranges, _ = case
+    state, _event = build_page_case(ram, ballooned, len(ballooned), 0, 256, ranges, 0)
+    vm, bits = state.vms[0], bits_of(ram, ballooned, 0, 256)
+    page_ranges = tuple(PageRange(s, n) for s, n in ranges)
+    unballoon_ok, _ = HONEST_BIT_STEPS["unballoon"](CONCRETE, bits, ranges, 0)
+    assert unballoon_ok == (check_unballoon_pages(vm, page_ranges) is None)
+    if ranges:
+        hot_add_ok, _ = HONEST_BIT_STEPS["hot-add"](CONCRETE, bits, ranges[:1], 0)
+        assert hot_add_ok == (check_region(vm, page_ranges[0]) is None)
+
+
+def bits_of(ram: list[int], ballooned: list[int], free: int, budget: int) -> PageBits:
+    return PageBits(tuple(p in ram for p in range(16)), tuple(p in ballooned for p in range(16)),
+                    len(ballooned), free, budget)
 
 
 def test_the_refinement_check_alone_catches_counting_duplicates() -> None:
