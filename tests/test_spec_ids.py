@@ -48,9 +48,10 @@ def read_specs() -> dict[str, str]:
 
 
 def read_code() -> dict[str, str]:
-    """Every module of the code directories by relative path."""
+    """Every module of the code directories (sub-packages too: reference/pages) by relative
+    path."""
     return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
-            for d in CODE_DIRS for p in sorted(d.glob("*.py"))}
+            for d in CODE_DIRS for p in sorted(d.rglob("*.py"))}
 
 
 def read_citing_code() -> dict[str, str]:

@@ -1,0 +1,203 @@
+"""Planted bugs of the page layer: hosts that mishandle bad pages (specs/pages.md §9).
+
+Each :class:`PageMutant` is one bug in two forms: ``overrides`` patch the page reference's
+processors (for the random runs of verification/stateful/pages.py), and ``twin`` is the same
+bug in the host rule ``twin_of`` over the operator layer (``reference/pages/bitmap.py``: for
+the small-scope Z3 check of verification/symbolic/pages.py). Tests check that both forms
+agree on small states (the credit in full, the unballoon and hot-add guards), so the two
+engines catch the same bug. ``breaks`` names the page invariants it may break; each engine
+must report at least one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from dynmem.model.ops import Ops, Term
+from dynmem.model.vocabulary import TxnKind
+from dynmem.reference.events import HotAddRequest, UnballoonRequest
+from dynmem.reference.pages.abstraction import abstract_state
+from dynmem.reference.pages.bitmap import (
+    BitRange,
+    BitStep,
+    PageBits,
+    apply_credit_bits,
+    credit_bits,
+    credit_step,
+    hot_add_effect,
+    listed_bits,
+    lowest_bits,
+    unballoon_effect,
+)
+from dynmem.reference.pages.events import (
+    PageBalloonResponse,
+    PageHotAddRequest,
+    PageUnballoonRequest,
+)
+from dynmem.reference.pages.ranges import PAGES_PER_MIB, PageSet, compute_listed_pages
+from dynmem.reference.pages.state import PageState
+from dynmem.reference.pages.step import (
+    PageProcessor,
+    PageStep,
+    PageStepResult,
+    apply_balloon_credit,
+    make_page_step,
+    page_step,
+)
+from dynmem.reference.step import check_request
+
+
+@attrs.frozen
+class PageMutant:
+    """A planted page-layer bug: its name, what it does, its two forms, what it breaks."""
+
+    name: str
+    description: str
+    overrides: dict[type, PageProcessor]
+    twin_of: str
+    twin: BitStep
+    breaks: tuple[str, ...]
+
+    @property
+    def step(self) -> PageStep:
+        return make_page_step(self.overrides)
+
+
+def _balloon_vm_or_refusal(state: PageState, event: PageBalloonResponse) -> PageStepResult | None:
+    vm = state.get_vm(event.vm)
+    if vm is None or vm.txn != TxnKind.BALLOON:
+        return page_step(state, event)  # the honest refusal
+    return None
+
+
+# --- credits duplicate pages by count -------------------------------------------------------
+
+
+def _count_listings(state: PageState, event: PageBalloonResponse) -> PageStepResult:
+    """Credits each range's backed pages separately: a page listed twice counts twice."""
+    refusal = _balloon_vm_or_refusal(state, event)
+    if refusal is not None:
+        return refusal
+    vm = state.get_vm(event.vm)
+    assert vm is not None
+    outstanding = vm.txn_pages - vm.txn_done_pages
+    backed = [PageSet.from_ranges([r]).intersection(vm.ram).difference(vm.ballooned)
+              for r in event.ranges]
+    credit = PageSet.from_intervals(i for b in backed for i in b.intervals)
+    counted = min(sum(b.size for b in backed), outstanding)
+    return apply_balloon_credit(state, vm, credit.take_lowest(outstanding), counted,
+                                event.more_pages)
+
+
+def _count_listings_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                         outstanding: Term) -> PageBits:
+    honest = credit_bits(ops, bits, ranges, outstanding)
+    credit = [ops.And(n, ops.Not(b)) for n, b in zip(honest.ballooned, bits.ballooned,
+                                                     strict=True)]
+    per_range = ops.Sum(ops.If(ops.And(li, r, ops.Not(b)), 1, 0)
+                        for start, count in ranges
+                        for li, r, b in zip(listed_bits(ops, len(bits.ram), [(start, count)]),
+                                            bits.ram, bits.ballooned, strict=True))
+    return apply_credit_bits(ops, bits, credit, ops.Min(per_range, outstanding))
+
+
+# --- accepts pages outside RAM ---------------------------------------------------------------
+
+
+def _accept_outside_ram(state: PageState, event: PageBalloonResponse) -> PageStepResult:
+    """Credits every listed page not yet ballooned, in RAM or not."""
+    refusal = _balloon_vm_or_refusal(state, event)
+    if refusal is not None:
+        return refusal
+    vm = state.get_vm(event.vm)
+    assert vm is not None
+    credit = PageSet.from_ranges(event.ranges).difference(vm.ballooned)
+    credit = credit.take_lowest(vm.txn_pages - vm.txn_done_pages)
+    return apply_balloon_credit(state, vm, credit, credit.size, event.more_pages)
+
+
+def _accept_outside_ram_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                             outstanding: Term) -> PageBits:
+    listed = listed_bits(ops, len(bits.ram), ranges)
+    credit = lowest_bits(ops, [ops.And(li, ops.Not(b)) for li, b in zip(listed, bits.ballooned,
+                                                                       strict=True)],
+                         outstanding)
+    return apply_credit_bits(ops, bits, credit, ops.Sum(ops.If(c, 1, 0) for c in credit))
+
+
+# --- unballoons pages that are not ballooned --------------------------------------------------
+
+
+def _unballoon_unchecked(state: PageState, event: PageUnballoonRequest) -> PageStepResult:
+    """Checks only the amount level's guards: listed pages need not be ballooned, nor
+    listed once."""
+    vm = state.get_vm(event.vm)
+    pages = compute_listed_pages(event.ranges)
+    if vm is None or pages % PAGES_PER_MIB or check_request(
+            abstract_state(state), UnballoonRequest(event.vm, pages // PAGES_PER_MIB)):
+        return page_step(state, event)  # the honest refusal
+    nxt = attrs.evolve(vm, txn=TxnKind.UNBALLOON, txn_pages=pages, txn_done_pages=0,
+                       txn_ranges=PageSet.from_ranges(event.ranges))
+    return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - pages))
+
+
+def _unballoon_unchecked_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                              outstanding: Term) -> tuple[Term, PageBits]:
+    listed = listed_bits(ops, len(bits.ram), ranges)
+    return ops.And(), unballoon_effect(ops, bits, listed, ops.Sum(n for _, n in ranges))
+
+
+# --- hot-adds a region overlapping RAM --------------------------------------------------------
+
+
+def _hot_add_overlapping(state: PageState, event: PageHotAddRequest) -> PageStepResult:
+    """Checks every guard but the region's disjointness."""
+    vm = state.get_vm(event.vm)
+    region = event.region
+    unit = 2 * PAGES_PER_MIB
+    if vm is None or region.start % unit or region.count % unit or check_request(
+            abstract_state(state), HotAddRequest(event.vm, region.count // PAGES_PER_MIB)):
+        return page_step(state, event)
+    nxt = attrs.evolve(vm, txn=TxnKind.HOT_ADD, txn_pages=region.count, txn_done_pages=0,
+                       txn_ranges=PageSet.from_ranges([region]))
+    return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - region.count))
+
+
+def _hot_add_overlapping_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
+                              outstanding: Term) -> tuple[Term, PageBits]:
+    start, count = ranges[0]
+    region = listed_bits(ops, len(bits.ram), ranges[:1])
+    return start + count <= len(bits.ram), hot_add_effect(ops, bits, region, count)
+
+
+PAGE_MUTANTS: tuple[PageMutant, ...] = (
+    PageMutant("credit-duplicate-pages-by-count",
+               "the host credits each listed range on its own, so a page listed twice is "
+               "credited twice (a count-based host)",
+               {PageBalloonResponse: _count_listings}, "balloon credit",
+               credit_step(_count_listings_bits),
+               ("PINV-ONCE", "PINV-LEDGER")),
+    PageMutant("accept-pages-outside-ram",
+               "the host credits pages outside the guest's RAM (beyond it, or in a hot-add "
+               "region not yet added)",
+               {PageBalloonResponse: _accept_outside_ram}, "balloon credit",
+               credit_step(_accept_outside_ram_bits),
+               ("PINV-RAM", "PINV-LEDGER")),
+    PageMutant("unballoon-pages-not-ballooned",
+               "the host's unballoon lists pages that are not ballooned, or a page twice "
+               "(R-PG-UNBALLOON-EXACT skipped)",
+               {PageUnballoonRequest: _unballoon_unchecked}, "unballoon",
+               _unballoon_unchecked_bits, ("PINV-RAM", "PINV-ONCE", "PINV-LEDGER")),
+    PageMutant("hot-add-overlapping-ram",
+               "the host hot-adds a region that overlaps the VM's RAM (R-PG-HOT-ADD-DISJOINT "
+               "skipped)",
+               {PageHotAddRequest: _hot_add_overlapping}, "hot-add",
+               _hot_add_overlapping_bits, ("PINV-LEDGER", "PINV-EXTENT")),
+)
+
+# The bugs of the balloon credit (their Z3 counterexamples replay in the page reference).
+CREDIT_MUTANTS = tuple(m for m in PAGE_MUTANTS if m.twin_of == "balloon credit")
+
+PAGE_MUTANTS_BY_NAME = {m.name: m for m in PAGE_MUTANTS}
