@@ -115,6 +115,7 @@ class TestCommandLine:
         (["prove", "--vms", "1", "--workers", "0"], "--workers"),
         (["fuzz", "--workers", "2"], "--workers"),
         (["fuzz", "--engine", "walk", "--swarm", "0"], "--swarm"),
+        (["fuzz", "--swarm", "3"], "--swarm"),
     ])
     def test_bad_cluster_options(self, capsys: pytest.CaptureFixture[str], argv: list[str],
                                  flag: str) -> None:

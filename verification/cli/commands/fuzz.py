@@ -95,6 +95,9 @@ def _check(args: argparse.Namespace) -> None:
     if args.mutant:
         get_mutant(args.mutant)
     options.read_host_profile(args.host_profile)
+    if args.swarm != 1 and args.engine != "walk":
+        raise InputError("command line", "--swarm", args.swarm, "runs walk campaigns: only "
+                         "with --engine walk")
     if options.uses_cluster(args) and args.engine != "walk":
         flag = "--workers" if args.workers is not None else "--scheduler"
         raise InputError("command line", flag, args.workers or args.scheduler,
