@@ -79,6 +79,22 @@ class TestSameAsSerial:
         assert spread == serial
         assert not runs[0].ok and runs[0].first_failure is not None
 
+    def test_prove_on_a_running_scheduler(self, client: Any,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+        """``--scheduler ADDRESS`` (here the address of this module's cluster) gives the
+        serial verdicts too, and leaves the cluster running for its owner."""
+        assert main(["prove", "--vms", "1", "--jobs", "1", "--json"]) == 0
+        serial = json.loads(capsys.readouterr().out)
+        assert main(["prove", "--vms", "1", "--scheduler", client.scheduler.address,
+                     "--json"]) == 0
+        out, err = capsys.readouterr()
+        verdicts_of = [[(o["kind"], o["invariant"], o["action"], o["slot"], o["status"])
+                        for o in doc["runs"][0]["obligations"]]
+                       for doc in (serial, json.loads(out))]
+        assert verdicts_of[0] == verdicts_of[1]
+        assert "2 Dask workers ready" in err
+        assert len(client.scheduler_info()["workers"]) == 2
+
     def test_results_merge_in_item_order(self, client: Any) -> None:
         """Items that end in reverse order still come back in the items' order; progress
         sees each once."""
