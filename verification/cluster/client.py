@@ -23,7 +23,6 @@ from dynmem.verification.errors import InputError
 # Seconds to wait for a scheduler to answer: a reachability check of a user's address,
 # which decides no verdict (a bad address is an exit-2 error, not a finding).
 CONNECT_S = 10
-_NOISY = ("distributed", "tornado", "asyncio")  # loggers that talk while a cluster closes
 
 
 def _quiet() -> None:
@@ -31,8 +30,7 @@ def _quiet() -> None:
     (the environment variable reaches the local workers, which set up their logging before
     any of our configuration could reach them)."""
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
-    for name in _NOISY:
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def _connect(dask: Any, scheduler: str) -> Any:
