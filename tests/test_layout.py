@@ -1,7 +1,7 @@
 """The package order of ARCHITECTURE.md, checked on the AST of every module (issue 10).
 
 ``model < reference < verification root (errors, codec, atomic) < properties, mutants < traces
-< {scenarios | symbolic | explore | stateful | oracle | audit} < conformance < suite
+< {scenarios | symbolic | explore | stateful | oracle | audit} < {conformance | cluster} < suite
 < {cli | plugin}``: a module imports only from its own package or from packages of a lower
 rank, never from a
 sibling; there is no import circle between modules; and an import inside a function is a
@@ -37,12 +37,14 @@ RANKS = {
     "dynmem.verification.oracle": 5,
     "dynmem.verification.audit": 5,
     "dynmem.verification.conformance": 6,  # imports explore and oracle (siblings)
+    "dynmem.verification.cluster": 6,  # runs the engines' tasks on Dask workers
     "dynmem.verification.suite": 7,
     "dynmem.verification.plugin": 8,  # the pytest plugin: a face for users, like the CLI
     "dynmem.verification.cli": 8,
 }
 # Heavy third-party libraries a function may import lazily (start-up time of the CLI).
-LAZY_OK = {"matplotlib", "z3", "networkx", "hypothesis", "scipy", "numpy", "jinja2", "rich"}
+LAZY_OK = {"matplotlib", "z3", "networkx", "hypothesis", "scipy", "numpy", "jinja2", "rich",
+           "distributed"}
 
 
 def module_name(path: Path) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
@@ -26,6 +26,12 @@ from dynmem.verification.audit.snapshot import compute_merged, read_snapshot
 from dynmem.verification.audit.units import raise_bad
 
 PLOT_POINTS = 1024
+
+
+# ``on_progress(path, samples read, Z3 windows decided)``: called every PROGRESS_SAMPLES
+# samples of a file and after each Z3 window (counts, never a clock).
+AuditProgress = Callable[[str, int, int], None]
+PROGRESS_SAMPLES = 1_000
 
 
 @attrs.frozen
@@ -141,14 +147,17 @@ def _samples(path: str, kind: str, options: Options, unknown: list[str],
 
 
 def _stream(path: str, kind: str, samples: Iterator[Sample], configs: dict[str, VmConfig],
-            host: HostSpec, advisor: Advisor, options: Options) -> StreamResult:
+            host: HostSpec, advisor: Advisor, options: Options,
+            on_progress: AuditProgress | None = None) -> StreamResult:
     result = StreamResult(path, kind)
     judge = Judge(configs, host, options.floor)
     size = max(2, options.window)
     window: deque[Sample] = deque(maxlen=size)
     found_in: deque[tuple[int, int]] = deque(maxlen=size)
     since_check = 0
-    for sample in samples:
+    for seen, sample in enumerate(samples, start=1):
+        if on_progress is not None and seen % PROGRESS_SAMPLES == 0:
+            on_progress(path, seen, len(result.explanations))
         window.append(sample)
         found = judge.feed(sample)
         found_in.append(found)
@@ -168,6 +177,8 @@ def _stream(path: str, kind: str, samples: Iterator[Sample], configs: dict[str, 
             flagged = sum(f[0] for f in found_in) + sum(f[1] for f in list(found_in)[1:])
             _explain(result, list(window), flagged > 0, configs, host, options)
             since_check = 1
+            if on_progress is not None:  # a Z3 window takes a while: say so at once
+                on_progress(path, seen, len(result.explanations))
     result.samples, result.findings, result.counts = judge.samples, judge.findings, judge.counts
     return result
 
@@ -212,8 +223,10 @@ def _configs(paths: Sequence[tuple[str, str]], physical: int | None,
     return configs, physical, samples
 
 
-def run_audit(paths: Sequence[str], options: Options) -> AuditResult:
-    """Audit ``paths`` (snapshots, PDH logs, QMP transcripts) under ``options``."""
+def run_audit(paths: Sequence[str], options: Options,
+              on_progress: AuditProgress | None = None) -> AuditResult:
+    """Audit ``paths`` (snapshots, PDH logs, QMP transcripts) under ``options``;
+    ``on_progress(path, samples, z3_windows)`` as a file's series is read."""
     kinds = [(path, get_kind(path)) for path in paths]
     unknown: list[str] = []
     notes: list[str] = []
@@ -232,5 +245,6 @@ def run_audit(paths: Sequence[str], options: Options) -> AuditResult:
     for path, kind in kinds:
         if kind != "snapshot":
             samples = _samples(path, kind, options, unknown, notes)
-            streams.append(_stream(path, kind, samples, configs, host, advisor, options))
+            streams.append(_stream(path, kind, samples, configs, host, advisor, options,
+                                   on_progress))
     return AuditResult(streams, advisor.advise(), configs, host, unknown, notes)

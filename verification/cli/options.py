@@ -18,7 +18,8 @@ from dynmem.verification.errors import InputError
 
 # Every flag spelled here; a command module spells only its own.
 SHARED = ("--json", "--out", "--rlimit", "--depth", "--seed", "--vms", "--mutant", "--invariant",
-          "--examples", "--ascii", "--html", "--plot", "--window", "--host-profile")
+          "--examples", "--ascii", "--html", "--plot", "--window", "--host-profile",
+          "--workers", "--scheduler")
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -118,6 +119,25 @@ def check_examples(examples: int | None) -> None:
     """``--examples`` is at least 1 when given (else an InputError: exit 2, one line)."""
     if examples is not None and examples <= 0:
         raise InputError("command line", "--examples", examples, "must be > 0")
+
+
+def add_cluster(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS``: spread ``what`` over a Dask cluster
+    (verification/cluster; the ``distributed`` extra), a local one of N worker processes or
+    a running scheduler. Opened by ``cluster.open_client`` when either is given."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, metavar="N",
+                       help=f"spread {what} over a local Dask cluster of N worker processes "
+                            "(pip install 'dynmem[distributed]'); the same verdicts and report "
+                            "as the serial run")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help=f"spread {what} over the workers of a running Dask scheduler "
+                            "(such as tcp://10.0.0.5:8786; each worker needs dynmem installed)")
+
+
+def uses_cluster(args: argparse.Namespace) -> bool:
+    """Whether ``--workers`` or ``--scheduler`` asks for a cluster."""
+    return args.workers is not None or args.scheduler is not None
 
 
 def add_host_profile(parser: argparse.ArgumentParser, what: str) -> None:

@@ -516,9 +516,14 @@ class LogChecker:
         return Trace(initial, tuple(steps), (), "check-trace", (("first_step", first),))
 
 
+PROGRESS_LINES = 20_000  # lines between two progress calls (about 0.1 s at full speed)
+
+
 def check_log(lines: Iterable[str], source: str, is_allowed: IsAllowed | None,
-              fast: bool = True, window: int = 8) -> LogResult:
-    """Check a whole log (an iterable of lines, header first) in constant memory.
+              fast: bool = True, window: int = 8,
+              on_progress: Callable[[int], None] | None = None) -> LogResult:
+    """Check a whole log (an iterable of lines, header first) in constant memory;
+    ``on_progress(events)`` every ``PROGRESS_LINES`` lines (a count: no clock per line).
 
     Examples
     --------
@@ -538,6 +543,8 @@ def check_log(lines: Iterable[str], source: str, is_allowed: IsAllowed | None,
     with _fewer_collections():
         check = checker.check
         for number, text in numbered:
+            if on_progress is not None and number % PROGRESS_LINES == 0:
+                on_progress(checker.count)
             found = check(number, text)
             if found is not None:
                 trace = checker.window()

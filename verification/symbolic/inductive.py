@@ -14,6 +14,7 @@ or Z3 gave up) FAILS the run; it is never shown as proved.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import signal
 import time
@@ -39,6 +40,7 @@ from dynmem.verification.symbolic.obligations import (
     Unknown,
     get_groups,
 )
+from dynmem.verification.tasks import Mapper
 
 
 def _failing(goal: list[tuple[str, Any]], inv_id: str, m: z3.ModelRef) -> tuple[str, ...]:
@@ -134,11 +136,15 @@ def iter_outcomes(groups: Sequence[Group], model: Model = REAL_MODEL,
 
 def check_inductive(n_vms: int | None, model: Model = REAL_MODEL,
                     rlimit: int = MINIMAL.rlimit, jobs: int = 1, sliced: bool = True,
-                    progress: Callable[[int, int, Outcome], None] | None = None) -> ProofRun:
+                    progress: Callable[[int, int, Outcome], None] | None = None,
+                    mapper: Mapper | None = None) -> ProofRun:
     """Decide every obligation for ``n_vms`` slots (None: any N) and collect the outcomes.
 
-    ``progress(done, total, outcome)`` is called after each obligation. This is what
-    ``dynmem prove`` runs; a counterexample to induction or an unknown makes ``ok`` false.
+    ``progress(done, total, outcome)`` is called after each obligation. ``mapper``, if
+    given, decides the groups instead of ``jobs`` local processes (Dask workers:
+    ``cluster.ordered_map``); the outcomes are sorted into obligation order either way, so
+    the run is the same. This is what ``dynmem prove`` runs; a counterexample to induction
+    or an unknown makes ``ok`` false.
 
     Examples
     --------
@@ -150,10 +156,18 @@ def check_inductive(n_vms: int | None, model: Model = REAL_MODEL,
     order = {ob: i for i, ob in enumerate(o for g in groups for o in g.obligations)}
     started = time.perf_counter()
     done: list[Outcome] = []
-    for outcomes in iter_outcomes(groups, model, rlimit, jobs, sliced):
+
+    def collect(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             done.append(outcome)
             if progress is not None:
                 progress(len(done), len(order), outcome)
+
+    if mapper is not None:
+        solve = functools.partial(check_group, model=model, rlimit=rlimit, sliced=sliced)
+        mapper(solve, groups, lambda _, outcomes: collect(outcomes))
+    else:
+        for outcomes in iter_outcomes(groups, model, rlimit, jobs, sliced):
+            collect(outcomes)
     done.sort(key=lambda o: order[o.obligation])
     return ProofRun(n_vms, tuple(done), time.perf_counter() - started)

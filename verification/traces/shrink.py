@@ -56,6 +56,7 @@ SETTINGS_SIZES = ("startup_mib", "maximum_mib")
 # Candidate replays a shrink may spend (a count, so the result does not depend on the machine);
 # the traces of the test suite shrink completely in a few hundred.
 MAX_REPLAYS = 20_000
+REPLAY_TICK = 50  # replays between two progress calls
 
 
 @attrs.frozen
@@ -118,9 +119,10 @@ class _Oracle:
     """
 
     def __init__(self, step_fn: Step, invariant: Invariant, start_broken: set[str],
-                 max_replays: int) -> None:
+                 max_replays: int, on_replays: Callable[[int], None] | None = None) -> None:
         self.step_fn, self.invariant = step_fn, invariant
         self.start_broken, self.max_replays = start_broken, max_replays
+        self.on_replays = on_replays
         self.cache: dict[Case, int | None] = {}
         self.replays = 0
 
@@ -134,6 +136,8 @@ class _Oracle:
             if self.out_of_budget:
                 return None
             self.replays += 1
+            if self.on_replays is not None and self.replays % REPLAY_TICK == 0:
+                self.on_replays(self.replays)
             new = {v.invariant for v in check_state(case[0])} - self.start_broken
             self.cache[case] = None if new else first_violation(case, self.step_fn,
                                                                  self.invariant)
@@ -436,11 +440,13 @@ def _not_reproduced(trace: Trace, step_fn: Step, target: Invariant, source: str,
 def shrink_trace(trace: Trace, step_fn: Step = step, *, invariant: str | None = None,
                  max_replays: int = MAX_REPLAYS, source: str = "trace",
                  mutant: str | None = None,
-                 on_round: Callable[[int, Case], None] | None = None) -> ShrinkResult:
+                 on_round: Callable[[int, Case], None] | None = None,
+                 on_replays: Callable[[int], None] | None = None) -> ShrinkResult:
     """Shrink ``trace`` (see the module docstring for what is kept and how).
 
     At most ``max_replays`` candidates are replayed (a count: the same result on any
-    machine). ``on_round(n, case)`` is called after each round of passes (progress).
+    machine). ``on_round(n, case)`` is called after each round of passes and
+    ``on_replays(replays)`` every ``REPLAY_TICK`` replays (progress).
 
     Raises
     ------
@@ -459,7 +465,7 @@ def shrink_trace(trace: Trace, step_fn: Step = step, *, invariant: str | None = 
     target = get_target(trace, invariant, source)
     case: Case = (trace.initial, tuple(s.event for s in trace.steps))
     start_broken = {v.invariant for v in check_state(trace.initial)}
-    oracle = _Oracle(step_fn, target, start_broken, max_replays)
+    oracle = _Oracle(step_fn, target, start_broken, max_replays, on_replays)
     if not oracle.keeps(case):
         raise _not_reproduced(trace, step_fn, target, source, mutant)
     for number, shrunk_case in enumerate(_rounds(case, oracle), start=1):

@@ -5,6 +5,7 @@ fair settle and the progress properties at each episode's end) over a ``WalkSpac
 explorer preset or ``REAL_8VM``; ``with_vm_lifecycle`` adds the lifecycle events,
 ``with_linux_guest`` a Linux guest) and returns a ``WalkResult``; a failure is replayed
 into the usual trace and minimised by the cross-engine shrinker. No Hypothesis, no clock.
+``run_swarm`` runs campaigns of consecutive seeds, serially or on a cluster's workers.
 """
 
 from dynmem.verification.walk.config import (
@@ -17,8 +18,9 @@ from dynmem.verification.walk.config import (
 )
 from dynmem.verification.walk.engine import Walker
 from dynmem.verification.walk.run import WalkFailure, WalkResult, run_walk
+from dynmem.verification.walk.swarm import SwarmResult, run_swarm
 
 __all__ = [
-    "REAL_8VM", "WALK_PRESETS", "WalkConfig", "WalkFailure", "WalkResult", "WalkSpace",
-    "Walker", "run_walk", "with_linux_guest", "with_vm_lifecycle",
+    "REAL_8VM", "WALK_PRESETS", "SwarmResult", "WalkConfig", "WalkFailure", "WalkResult",
+    "WalkSpace", "Walker", "run_swarm", "run_walk", "with_linux_guest", "with_vm_lifecycle",
 ]

@@ -18,7 +18,9 @@ from dynmem.verification.audit.report import render_text, summarize, write_html,
 from dynmem.verification.audit.run import Options, run_audit
 from dynmem.verification.audit.scenario import DEFAULT_PHASES, write_scenario
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
+from dynmem.verification.traces.shrink import count
 
 
 def _positive(text: str) -> int:
@@ -81,7 +83,17 @@ def run(args: argparse.Namespace) -> int:
                       floor=args.floor, window=args.window, z3_windows=args.z3_windows,
                       exact=args.exact, rlimit=args.rlimit, vm_size_mib=args.vm_size_mib,
                       qmp_vm=args.qmp_vm, keep_series=True)
-    result = run_audit(args.files, options)
+    board = Board()
+
+    def line(samples: int, total: int | None, text: str) -> str:
+        return f"audit: {count(samples, 'sample')}, {text}"
+
+    with board.phase("audit", None, line) as phase:
+        def progress(path: str, samples: int, windows: int) -> None:
+            phase.update(samples, f"{count(windows, 'Z3 window')} decided in {path}")
+
+        result = run_audit(args.files, options, progress)
+    board.stop()
     if args.scenario:
         if result.host.physical_mib is None:
             raise InputError(args.scenario, "", None, "a scenario needs the host's physical "
@@ -96,4 +108,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(result))
+    samples = sum(stream.samples for stream in result.streams)
+    windows = sum(len(stream.explanations) for stream in result.streams)
+    board.finish(f"audit: {'ok' if result.ok else 'FINDING'}, {count(samples, 'sample')}, "
+                 f"{count(windows, 'Z3 window')}")
     return 0 if result.ok else 1

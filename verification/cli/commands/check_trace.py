@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
 
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.checktrace import LogResult, check_log
 from dynmem.verification.oracle.judge import CLASS_WORDS
@@ -52,20 +54,38 @@ def _summary(result: LogResult, log: str, seconds: float) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Check ``args.log``; print the verdict; return the exit code."""
     started = time.perf_counter()
+    board = Board()
     try:
-        with open(args.log, encoding="utf-8") as handle:
+        with open(args.log, encoding="utf-8") as handle, \
+                board.phase("check-trace", None, _line(args.log, handle)) as phase:
             result = check_log(handle, args.log, is_allowed, not args.no_fast,
-                               max(1, args.window))
+                               max(1, args.window), on_progress=phase.update)
     except OSError as err:
         raise InputError(args.log, "", None, f"cannot read the log: {err.strerror}") from None
     except UnicodeDecodeError as err:
         raise InputError(args.log, "", None, f"is not UTF-8 text: {err}") from None
+    finally:
+        board.stop()
     seconds = time.perf_counter() - started
     if args.json:
         print(json.dumps(_summary(result, args.log, seconds), indent=2))
     else:
         _print(result, args.log, seconds)
+    verdict = "conforms" if result.divergence is None else f"VIOLATION at line {result.line}"
+    board.finish(f"check-trace: {verdict}, {result.events:,} events")
     return 0 if result.divergence is None else 1
+
+
+def _line(log: str, handle: Any) -> Any:
+    """The plain progress line: events so far and the share of the file read (its size is
+    known; the read position is the buffered one, a little ahead of the events)."""
+    size = os.fstat(handle.fileno()).st_size
+
+    def line(events: int, total: int | None, text: str) -> str:
+        where = os.lseek(handle.fileno(), 0, os.SEEK_CUR)  # text files forbid tell() here
+        share = f", {100 * where // size}% of {size / 1e6:,.1f} MB read" if size else ""
+        return f"check-trace {log}: {events:,} events{share}"
+    return line
 
 
 def _print(result: LogResult, log: str, seconds: float) -> None:

@@ -1,5 +1,6 @@
 """``dynmem fuzz [--engine hypothesis|walk] [--profile ci|thorough] [--examples N] [--mutant NAME]
-[--seed S]``; with ``--engine walk``: ``[--preset NAME] [--episodes N] [--depth N]``.
+[--seed S]``; with ``--engine walk``: ``[--preset NAME] [--episodes N] [--depth N] [--swarm K]
+[--workers N | --scheduler ADDRESS]``.
 
 A Hypothesis campaign of the stateful machine (``verification/stateful/machine.py``) with a progress
 bar on stderr and statistics at the end: examples, checked steps, steps per second, the
@@ -10,7 +11,8 @@ nothing fails, 1 on a failure, 2 on bad input.
 
 ``--engine walk`` runs seeded random walks instead (``verification/walk``): no Hypothesis,
 every check on every step, swarm masks, over an explorer preset or a real-sized one; a
-failure is minimised by the cross-engine shrinker.
+failure is minimised by the cross-engine shrinker. ``--swarm K`` runs K campaigns of seeds
+S..S+K-1, here or over a Dask cluster (``--workers``/``--scheduler``), merged in seed order.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dynmem.reference.policy import compute_plan
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board
+from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.errors import InputError, raise_pending_signal
 from dynmem.verification.explore.config import PRESETS, with_host_profile
 from dynmem.verification.mutants.catalogue import get_mutant
@@ -41,6 +44,7 @@ from dynmem.verification.walk.config import (
     with_vm_lifecycle,
 )
 from dynmem.verification.walk.run import WalkResult, run_walk
+from dynmem.verification.walk.swarm import SwarmResult, run_swarm
 
 _BAR = 30
 
@@ -64,6 +68,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--episodes", type=int, default=200, metavar="N",
                         help="walk: episodes, each from the initial state (default 200)")
     options.add_depth(parser, 500, "N", "walk: steps per episode")
+    parser.add_argument("--swarm", type=int, default=1, metavar="K",
+                        help="walk: K campaigns of seeds S..S+K-1 (default 1), reported in "
+                             "seed order")
+    options.add_cluster(parser, "walk: the --swarm campaigns")
     parser.add_argument("--profile", choices=("ci", "thorough"), default="ci",
                         help="settings profile (default ci: fast, derandomized)")
     options.add_examples(parser, None, "the profile's")
@@ -87,6 +95,13 @@ def _check(args: argparse.Namespace) -> None:
     if args.mutant:
         get_mutant(args.mutant)
     options.read_host_profile(args.host_profile)
+    if args.swarm != 1 and args.engine != "walk":
+        raise InputError("command line", "--swarm", args.swarm, "runs walk campaigns: only "
+                         "with --engine walk")
+    if options.uses_cluster(args) and args.engine != "walk":
+        flag = "--workers" if args.workers is not None else "--scheduler"
+        raise InputError("command line", flag, args.workers or args.scheduler,
+                         "spreads walk campaigns: only with --engine walk")
 
 
 def get_walk_space(name: str) -> WalkSpace:
@@ -105,11 +120,9 @@ def get_walk_space(name: str) -> WalkSpace:
     return spaces[name]
 
 
-def run_walk_command(args: argparse.Namespace) -> int:
-    """``--engine walk``: run the walks; print the summary (or JSON); 0 if nothing failed."""
-    for flag in ("episodes", "depth"):
-        if getattr(args, flag) <= 0:
-            raise InputError("command line", f"--{flag}", getattr(args, flag), "must be > 0")
+def _walk_space(args: argparse.Namespace) -> WalkSpace:
+    """The walked space: ``--preset``, with what ``--mutant``, ``--linux`` and
+    ``--host-profile`` add."""
     space = get_walk_space(args.preset)
     bug = get_mutant(args.mutant) if args.mutant else None
     if bug is not None and bug.explore_lifecycle:
@@ -121,7 +134,58 @@ def run_walk_command(args: argparse.Namespace) -> int:
         profile = bug.explore_profile
     if profile is not None:
         space = with_host_profile(space, profile)
+    return space
 
+
+def run_swarm_command(args: argparse.Namespace, space: WalkSpace) -> int:
+    """``--swarm K`` (or a cluster): K campaigns, here or on the cluster's workers; the
+    report lists them in seed order whichever finished first."""
+    bug = get_mutant(args.mutant) if args.mutant else None
+    board = Board()
+    with open_mapper(args, board, "fuzz") as mapper, board.phase("walk swarm", args.swarm,
+                                        _bar_line("walk swarm", "campaigns")) as phase:
+        ended: list[int] = []
+
+        def done(index: int, result: WalkResult) -> None:
+            ended.append(index)
+            phase.update(len(ended), f"seed {result.seed}: {'ok' if result.ok else 'FAILED'}",
+                         keep=not result.ok)
+
+        swarm = run_swarm(space, campaigns=args.swarm, seed=args.seed or 0,
+                          failure_dir=Path(args.out) if args.out else None,
+                          mapper=mapper,
+                          on_done=done, episodes=args.episodes, depth=args.depth,
+                          step_fn=bug.reference_step if bug else step,
+                          plan=bug.policy if bug else compute_plan, mutant=args.mutant,
+                          refinement=not args.no_refinement)
+    board.stop()
+    if args.json:
+        json.dump(swarm.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_swarm(swarm))
+    board.finish(f"fuzz: {'ok' if swarm.ok else 'FAILED'}, {args.swarm} walk campaigns of "
+                 f"{args.episodes} episodes")
+    return 0 if swarm.ok else 1
+
+
+def render_swarm(swarm: SwarmResult) -> str:
+    """Each campaign's summary in seed order, then the first failing campaign in full."""
+    lines = [swarm.summary(), *("  " + c.summary() for c in swarm.campaigns)]
+    first = swarm.first_failure
+    text = "\n".join(lines) + "\n"
+    return text if first is None else text + "\n" + render_walk(first)
+
+
+def run_walk_command(args: argparse.Namespace) -> int:
+    """``--engine walk``: run the walks; print the summary (or JSON); 0 if nothing failed."""
+    for flag in ("episodes", "depth", "swarm"):
+        if getattr(args, flag) <= 0:
+            raise InputError("command line", f"--{flag}", getattr(args, flag), "must be > 0")
+    space = _walk_space(args)
+    if args.swarm > 1 or options.uses_cluster(args):
+        return run_swarm_command(args, space)
+    bug = get_mutant(args.mutant) if args.mutant else None
     board = Board()
     with board.phase("walk", args.episodes, _bar_line("walk", "episodes")) as phase:
         result = run_walk(space, episodes=args.episodes, depth=args.depth,

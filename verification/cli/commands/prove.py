@@ -21,6 +21,7 @@ from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.reference.events import EVENT_TYPES
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board, Phase
+from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.codec import event_to_json
 from dynmem.verification.errors import InputError
 from dynmem.verification.symbolic.inductive import check_inductive
@@ -34,6 +35,7 @@ from dynmem.verification.symbolic.obligations import (
 )
 from dynmem.verification.symbolic.support import Support, compute_support
 from dynmem.verification.symbolic.triage import render_triage_runs
+from dynmem.verification.tasks import serial_map
 from dynmem.verification.traces import render_text
 
 MAX_VMS = 512
@@ -56,7 +58,9 @@ def register(subparsers: Any) -> None:
                         help="prove for every number of VMs (per-VM decomposition)")
     options.add_rlimit(parser, MINIMAL.rlimit, "obligation")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="J",
-                        help="solver processes (default: 2, or 1 on a single core)")
+                        help="solver processes (default: 2, or 1 on a single core; "
+                             "--workers/--scheduler replace them)")
+    options.add_cluster(parser, "the obligation groups")
     parser.add_argument("--support", action="store_true",
                         help="list every obligation's unsat core (what its proof used)")
     options.add_json(parser)
@@ -89,20 +93,23 @@ def run(args: argparse.Namespace) -> int:
     model = Model()
     runs = []
     board = Board()
-    for n_vms in get_sizes(args):
-        scope = "any N" if n_vms is None else f"N={n_vms}"
+    with open_mapper(args, board, "prove") as mapper:
+        for n_vms in get_sizes(args):
+            scope = "any N" if n_vms is None else f"N={n_vms}"
 
-        def line(done: int, total: int | None, text: str, scope: str = scope) -> str:
-            return f"[{scope} {done}/{total}] {text}"
+            def line(done: int, total: int | None, text: str, scope: str = scope) -> str:
+                return f"[{scope} {done}/{total}] {text}"
 
-        with board.phase(f"prove {scope}", None, line) as phase:
-            def progress(done: int, total: int, outcome: Outcome, phase: Phase = phase) -> None:
-                # a CTI or an unknown is a line of a log at once
-                phase.update(done, f"{outcome.obligation.label}: {outcome.status}", total,
-                             keep=outcome.status != "proved")
+            with board.phase(f"prove {scope}", None, line) as phase:
+                def progress(done: int, total: int, outcome: Outcome,
+                             phase: Phase = phase) -> None:
+                    # a CTI or an unknown is a line of a log at once
+                    phase.update(done, f"{outcome.obligation.label}: {outcome.status}", total,
+                                 keep=outcome.status != "proved")
 
-            runs.append(check_inductive(n_vms, model, args.rlimit, args.jobs,
-                                        progress=progress))
+                runs.append(check_inductive(n_vms, model, args.rlimit, args.jobs,
+                                            progress=progress,
+                                            mapper=None if mapper is serial_map else mapper))
     board.stop()
     ok = all(r.ok for r in runs)
     support = compute_support(runs, model)

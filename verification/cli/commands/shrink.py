@@ -15,6 +15,7 @@ from typing import Any
 
 from dynmem.reference.step import Step, step
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.traces.itf import read_itf, write_itf
@@ -59,17 +60,28 @@ def run(args: argparse.Namespace) -> int:
     mutant = args.mutant or dict(trace.notes).get("mutant")
     mutant = mutant if isinstance(mutant, str) else None
     step_fn = get_mutant_step(mutant) if mutant else step
-    print(f"shrink: {args.file}: {count(len(trace.steps), 'step')}, "
-          f"{count(len(trace.initial.vms), 'VM')}, replaying with "
-          f"{'mutant ' + mutant if mutant else 'the reference'}", file=sys.stderr)
-    result = shrink_trace(trace, step_fn, invariant=args.invariant,
-                          max_replays=args.max_replays, source=args.file, mutant=mutant,
-                          on_round=lambda n, case: print(
-                              f"shrink: round {n}: {count(len(case[1]), 'step')}, "
-                              f"{count(len(case[0].vms), 'VM')}", file=sys.stderr))
-    print(f"shrink: {result.describe()}", file=sys.stderr)
+    board = Board()
+    board.say(f"shrink: {args.file}: {count(len(trace.steps), 'step')}, "
+              f"{count(len(trace.initial.vms), 'VM')}, replaying with "
+              f"{'mutant ' + mutant if mutant else 'the reference'}")
+
+    def line(replays: int, budget: int | None, text: str) -> str:
+        return f"shrink: {replays:,} of {budget:,} replays" + (f", {text}" if text else "")
+
+    with board.phase("shrink replays", args.max_replays, line) as phase:
+        def on_round(n: int, case: Any) -> None:
+            board.say(f"shrink: round {n}: {count(len(case[1]), 'step')}, "
+                      f"{count(len(case[0].vms), 'VM')}")
+            phase.text = f"after round {n}: {count(len(case[1]), 'step')}"  # for the row
+
+        result = shrink_trace(trace, step_fn, invariant=args.invariant,
+                              max_replays=args.max_replays, source=args.file, mutant=mutant,
+                              on_round=on_round,
+                              on_replays=lambda n: phase.update(n, phase.text))
+    board.stop()
     if args.out:
         write_itf(result.trace, args.out)
-        print(f"shrink: wrote {args.out}", file=sys.stderr)
+        board.say(f"shrink: wrote {args.out}")
     sys.stdout.write(render_show(result.trace, ascii=args.ascii))
+    board.finish(f"shrink: {result.describe()}")
     return 0
