@@ -9,6 +9,9 @@ written as ``\\x1b``-style escapes, and unencodable characters as ``\\udc80``-st
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 _CONTROLS = (*range(0x20), *range(0x7f, 0xa0))
@@ -54,3 +57,13 @@ class SafeText:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def write_result(as_json: bool, data: Callable[[], Any], text: Callable[[], str]) -> None:
+    """A command's result on stdout: one JSON document (``--json``) or its text report (each
+    built only if it is the one printed)."""
+    if as_json:
+        json.dump(data(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text())

@@ -43,6 +43,7 @@ from dynmem.verification.explore.interning import (
 from dynmem.verification.explore.memo import (
     DIRECT,
     KIND_INDEX,
+    SlotEntry,
     SlotMemo,
     SlotStep,
 )
@@ -204,23 +205,7 @@ class _Search:
         dst: list[int] = []
         kinds: list[int] = []
         progress: list[bool] = []
-        ids_get = self.ids.get
-        # The hot loop (about 13 edges per state at 3 VMs): a local step's successor is the
-        # key plus its delta; only keys not met before go through ``intern_new_key``.
-        for i, entry in enumerate(entries):
-            fast = entry.fast_enabled
-            if not fast:  # None: taken the long way; (): no step
-                if fast is None:
-                    self.add_slot_steps(sid, state, key, vids, i, entry.enabled, dst, kinds,
-                                        progress)
-                continue
-            deltas, step_kinds, step_progress = fast
-            targets = [ids_get(key + delta) for delta in deltas]
-            if None in targets:
-                self.resolve_new(sid, key, entry.enabled, deltas, targets)
-            dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
-            kinds += step_kinds
-            progress += step_progress
+        self.add_local_steps(sid, state, key, vids, entries, False, dst, kinds, progress)
         plans = self.plans
         if plans is None:
             planned = tuple(x.plan(state))
@@ -234,20 +219,7 @@ class _Search:
         if planned:
             self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
                                  planned)
-        for i, entry in enumerate(entries):
-            fast = entry.fast_extra
-            if not fast:  # None: taken the long way; (): no step
-                if fast is None:
-                    self.add_slot_steps(sid, state, key, vids, i, entry.extra, dst, kinds,
-                                        progress)
-                continue
-            deltas, step_kinds, step_progress = fast
-            targets = [ids_get(key + delta) for delta in deltas]
-            if None in targets:
-                self.resolve_new(sid, key, entry.extra, deltas, targets)
-            dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
-            kinds += step_kinds
-            progress += step_progress
+        self.add_local_steps(sid, state, key, vids, entries, True, dst, kinds, progress)
         if x.config.lifecycle:
             for event in get_creates(state, x.config):
                 self.add_direct_step(sid, state, event, False, dst, kinds, progress)
@@ -288,6 +260,29 @@ class _Search:
             x.edge_progress.append(progress)
         if fixed:
             x.fixed[sid] = 1
+
+    def add_local_steps(self, sid: int, state: DmState, key: StateKey, vids: Vids,
+                        entries: list[SlotEntry], extra: bool, dst: list[int], kinds: list[int],
+                        progress: list[bool]) -> None:
+        """The VM-local steps of every slot (its ``extra`` ones: after the tick, the order
+        the edges had before the memo). The hot loop (about 13 edges per state at 3 VMs): a
+        local step's successor is the key plus its delta; only keys not met before go
+        through ``intern_new_key``."""
+        ids_get = self.ids.get
+        for i, entry in enumerate(entries):
+            fast = entry.fast_extra if extra else entry.fast_enabled
+            events = entry.extra if extra else entry.enabled
+            if not fast:  # None: taken the long way; (): no step
+                if fast is None:
+                    self.add_slot_steps(sid, state, key, vids, i, events, dst, kinds, progress)
+                continue
+            deltas, step_kinds, step_progress = fast
+            targets = [ids_get(key + delta) for delta in deltas]
+            if None in targets:
+                self.resolve_new(sid, key, events, deltas, targets)
+            dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
+            kinds += step_kinds
+            progress += step_progress
 
     def add_slot_steps(self, sid: int, state: DmState, key: StateKey, vids: Vids, index: int,
                        steps: list[SlotStep], dst: list[int], kinds: list[int],

@@ -9,8 +9,6 @@ or the two checks disagreeing); 2: bad input (one line on stderr).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from dynmem.verification.audit.explain import DEFAULT_RLIMIT
@@ -18,6 +16,7 @@ from dynmem.verification.audit.report import render_text, summarize, write_html,
 from dynmem.verification.audit.run import Options, run_audit
 from dynmem.verification.audit.scenario import DEFAULT_PHASES, write_scenario
 from dynmem.verification.cli import options
+from dynmem.verification.cli.console import write_result
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
 from dynmem.verification.traces.shrink import count
@@ -103,11 +102,7 @@ def run(args: argparse.Namespace) -> int:
         write_plot(result, args.plot)
     if args.html:
         write_html(result, args.html)
-    if args.json:
-        json.dump(summarize(result), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_text(result))
+    write_result(args.json, lambda: summarize(result), lambda: render_text(result))
     samples = sum(stream.samples for stream in result.streams)
     windows = sum(len(stream.explanations) for stream in result.streams)
     board.finish(f"audit: {'ok' if result.ok else 'FINDING'}, {count(samples, 'sample')}, "

@@ -13,7 +13,6 @@ Progress goes to stderr (quiet with ``--json``, which prints exactly one JSON do
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -23,6 +22,7 @@ from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
+from dynmem.verification.cli.console import write_result
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.models import MutantVariant, get_variant, list_variants
@@ -120,11 +120,9 @@ def run(args: argparse.Namespace) -> int:
         write_itf(trace, args.out)
     elif args.out and not args.json:
         print(f"[bmc] no counterexample: {args.out} not written", file=sys.stderr)
-    if args.json:
-        json.dump(outcome_to_json(outcome, scope, variant, args.depth), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_outcome(outcome, scope, variant, args.depth))
+    write_result(args.json,
+                 lambda: outcome_to_json(outcome, scope, variant, args.depth),
+                 lambda: render_outcome(outcome, scope, variant, args.depth))
     board.finish(f"bmc: no violation up to depth {args.depth}"
                  if isinstance(outcome, NoViolation)
                  else f"bmc: {outcome.status} at depth {outcome.depth}")

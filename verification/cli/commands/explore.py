@@ -11,11 +11,10 @@ oscillation or another progress finding (or an incomplete search), 2 on bad inpu
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from dynmem.verification.cli import options
+from dynmem.verification.cli.console import write_result
 from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.errors import InputError
 from dynmem.verification.explore.config import PRESETS
@@ -110,11 +109,7 @@ def run(args: argparse.Namespace) -> int:
         write_text(args.dot, to_dot(result.exploration, *_dot_part(result)))
     if args.out and result.trace is not None:
         write_itf(result.trace, args.out)
-    if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_report(result))
+    write_result(args.json, lambda: result.to_json(), lambda: render_report(result))
     board.finish(f"explore: {'ok' if result.ok else 'FAILED'}, {result.states:,} states, "
                  f"{result.edges:,} edges")
     return 0 if result.ok else 1

@@ -18,8 +18,6 @@ S..S+K-1, here or over a Dask cluster (``--workers``/``--scheduler``), merged in
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
+from dynmem.verification.cli.console import write_result
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.errors import InputError, raise_pending_signal
@@ -159,11 +158,7 @@ def run_swarm_command(args: argparse.Namespace, space: WalkSpace) -> int:
                           plan=bug.policy if bug else compute_plan, mutant=args.mutant,
                           refinement=not args.no_refinement)
     board.stop()
-    if args.json:
-        json.dump(swarm.to_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_swarm(swarm))
+    write_result(args.json, lambda: swarm.to_json(), lambda: render_swarm(swarm))
     board.finish(f"fuzz: {'ok' if swarm.ok else 'FAILED'}, {args.swarm} walk campaigns of "
                  f"{args.episodes} episodes")
     return 0 if swarm.ok else 1
@@ -195,11 +190,7 @@ def run_walk_command(args: argparse.Namespace) -> int:
                           failure_dir=Path(args.out) if args.out else None,
                           on_progress=lambda n, steps: phase.update(n, f"{steps:,} steps"))
     board.stop()
-    if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_walk(result))
+    write_result(args.json, lambda: result.to_json(), lambda: render_walk(result))
     board.finish(f"fuzz: {'ok' if result.ok else 'FAILED'}, {args.episodes} walk episodes")
     return 0 if result.ok else 1
 
@@ -256,11 +247,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     board.stop()
     reachable = get_reachable_pairs()
-    if args.json:
-        json.dump(result.to_json(reachable), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_statistics(result, reachable))
+    write_result(args.json,
+                 lambda: result.to_json(reachable),
+                 lambda: render_statistics(result, reachable))
     board.finish(f"fuzz: {'ok' if result.ok else 'FAILED'}, {result.examples} examples, "
                  f"{result.steps:,} steps")
     return 0 if result.ok else 1

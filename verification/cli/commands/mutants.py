@@ -8,11 +8,10 @@ does. Exit 0 (listing cannot fail).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from dynmem.verification.cli import options
+from dynmem.verification.cli.console import write_result
 from dynmem.verification.mutants.models import MutantVariant, list_variants
 
 
@@ -54,9 +53,7 @@ def render_table(variants: list[MutantVariant]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the catalogue (table or JSON)."""
     variants = list_variants()
-    if args.json:
-        json.dump({"mutants": [variant_to_json(v) for v in variants]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_table(variants))
+    write_result(args.json,
+                 lambda: {"mutants": [variant_to_json(v) for v in variants]},
+                 lambda: render_table(variants))
     return 0

@@ -15,13 +15,13 @@ so the verdicts do not depend on the machine's load).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.verification.atomic import check_output_folder
 from dynmem.verification.cli import options
+from dynmem.verification.cli.console import write_result
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.engines import engine_versions, engine_warning
 from dynmem.verification.errors import InputError, Terminated
@@ -121,11 +121,9 @@ def _finish(args: argparse.Namespace, results: list[CheckResult],
     """Write the reports and print the table or JSON; the exit code of a whole run."""
     ok = bool(results) and all(r.ok for r in results) and cut is None
     _write_reports(args, results, cut)
-    if args.json:
-        json.dump(results_to_json(results, ok, cut), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_table(results, ok, cut))
+    write_result(args.json,
+                 lambda: results_to_json(results, ok, cut),
+                 lambda: render_table(results, ok, cut))
     sys.stdout.flush()
     return 0 if ok else 1
 
