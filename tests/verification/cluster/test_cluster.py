@@ -8,10 +8,6 @@ options are one-line errors (exit 2).
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -139,31 +135,3 @@ class TestCommandLine:
         err = capsys.readouterr().err  # perhaps "starting ...", then the one error line
         errors = [line for line in err.splitlines() if line.startswith("dynmem:")]
         assert len(errors) == 1 and flag in errors[0] and "Traceback" not in err
-
-
-def test_ctrl_c_closes_the_local_cluster() -> None:
-    """Ctrl-C (SIGINT to the terminal's whole process group) during a swarm on a local
-    cluster: exit 130 with the one interruption line, no worker's traceback, and no process
-    of the group left behind."""
-    command = [sys.executable, "-m", "dynmem", "fuzz", "--engine", "walk", "--swarm", "2",
-               "--episodes", "1000000", "--workers", "2"]
-    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True)
-    assert run.stderr is not None
-    lines = []
-    for line in run.stderr:  # wait until the workers run the campaigns
-        lines.append(line)
-        if "Dask workers ready" in line:
-            break
-    os.killpg(run.pid, signal.SIGINT)
-    err = "".join(lines) + run.stderr.read()
-    assert run.wait() == 130, err
-    assert "Traceback" not in err and err.rstrip().endswith("dynmem: interrupted (Ctrl-C)")
-    for _ in range(50):  # the workers are gone (reaped by init once their parent ended)
-        try:
-            os.killpg(run.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("a process of the interrupted run is still alive")
