@@ -7,7 +7,12 @@ options are one-line errors (exit 2).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -135,3 +140,30 @@ class TestCommandLine:
         err = capsys.readouterr().err  # perhaps "starting ...", then the one error line
         errors = [line for line in err.splitlines() if line.startswith("dynmem:")]
         assert len(errors) == 1 and flag in errors[0] and "Traceback" not in err
+
+
+def test_ctrl_c_closes_the_local_cluster() -> None:
+    """Ctrl-C (SIGINT to the terminal's whole process group) during a swarm on a local
+    cluster: exit 130 with the one interruption line, no traceback (not even distributed's
+    own cancel race, ``client._CancelRace``), and the group is killed afterwards whatever
+    happened. The child gets SIGINT at its default: pytest-xdist workers ignore it, and
+    dynmem keeps an inherited SIG_IGN, as for a job a shell starts in the background."""
+    command = [sys.executable, "-m", "dynmem", "fuzz", "--engine", "walk", "--swarm", "2",
+               "--episodes", "1000000", "--workers", "2"]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert run.stderr is not None
+    lines = []
+    try:
+        for line in run.stderr:  # wait until the workers run the campaigns
+            lines.append(line)
+            if "Dask workers ready" in line:
+                break
+        os.killpg(run.pid, signal.SIGINT)
+        err = "".join(lines) + run.stderr.read()
+        assert run.wait() == 130, err
+    finally:  # a failure here must not leave two workers spinning
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+    assert "Traceback" not in err and err.rstrip().endswith("dynmem: interrupted (Ctrl-C)")
