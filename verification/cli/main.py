@@ -77,6 +77,16 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the engines' metadata is read only when asked (about 35 ms, which
+    every other command would pay at start-up)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        sys.stdout.write(_version_text() + "\n")  # stdout, as argparse's own action does
+        parser.exit()
+
+
 def _version_text() -> str:
     """``dynmem 0.1.0 (hypothesis …, z3-solver …)``, and a warning if an engine is not pinned."""
     engines = engine_versions()
@@ -96,7 +106,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Formal model, reference and verification suite for Hyper-V Dynamic "
                     "Memory balancers.",
     )
-    parser.add_argument("--version", action="version", version=_version_text())
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="show dynmem's version and its verdict engines', and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = chosen_command(argv) if argv is not None else None
     for name, module, help_text in COMMANDS:
