@@ -5,8 +5,8 @@ group), and such an orphan would be adopted by init and survive the run. On Linu
 harness therefore makes itself a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``):
 orphans of its descendants are re-parented to it instead of init, so they stay in its own
 tree. At the end of each session :func:`end_session` walks that tree through the
-``/proc/PID/task/TID/children`` lists and kills, in rounds until none is left, every
-descendant that belongs to the session: the IUT's own subtree, anything in its process
+``/proc/PID/task/TID/children`` lists and kills, in rounds until two listings in a row find
+none, every descendant that belongs to the session: the IUT's own subtree, anything in its process
 group, and anything whose environment carries the session's marker (inherited by every
 process the IUT starts, ``setsid()`` or not); the killed processes that the harness adopted
 are reaped. Other children of the harness are left alone. Elsewhere (no ``/proc``) only the
@@ -109,10 +109,18 @@ def end_session(root: int, marker: str) -> int:
     if not PROC.is_dir():
         return 0
     killed: set[int] = set()
+    quiet = 0
     for _ in range(ROUNDS):
         members = get_members(root, marker)
         if not members:
-            break
+            # A dying process hands its children to us before it turns zombie, possibly
+            # between our reading of our own children and of its: such an orphan is missing
+            # from this listing. A listing that starts after it cannot miss it.
+            quiet += 1
+            if quiet == 2:
+                break
+            continue
+        quiet = 0
         for pid in members:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from oracle_helpers import PYTHON, ROOT
 
+from dynmem.verification.oracle import reaper
 from dynmem.verification.oracle.iut import IutFault
 from dynmem.verification.oracle.reaper import MARKER, become_subreaper
 from dynmem.verification.oracle.wire import STDERR_KEEP_BYTES, STDERR_TAIL_BYTES, SubprocessIut
@@ -199,3 +200,18 @@ def test_the_session_marker_is_set_for_the_iut(tmp_path: Path) -> None:
     finally:
         driver.close()
     assert seen.read_text().startswith(f"{os.getpid()}-")
+
+
+def test_an_orphan_handed_over_after_an_empty_listing_is_still_ended(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race behind a flaky run: a killed IUT hands its detached child to the harness
+    while the harness reads the process tree, so one listing finds nothing. The sweep ends
+    only after a second empty listing, which sees the orphan (here: listings replayed)."""
+    sleeper = subprocess.Popen([PYTHON, "-c", "import time; time.sleep(299)"])
+    listings = iter([[], [sleeper.pid], [], []])
+    monkeypatch.setattr(reaper, "get_members", lambda root, marker: next(listings, []))
+    try:
+        assert reaper.end_session(root=sleeper.pid + 10**6, marker="m") == 1
+        assert not _alive(sleeper.pid)  # killed, and reaped by the sweep
+    finally:
+        sleeper.kill()
