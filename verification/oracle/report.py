@@ -57,6 +57,7 @@ def report_to_json(result: SearchResult, kind: str, mode: str, iut: str,
         "reference_plan": d.reference_plan if d else None,
         "phases": [dict(p) for p in result.phases],
         "cells": _cells_to_json(result),
+        "seeds": [dict(line) for line in result.seeds],
     }
 
 
@@ -85,6 +86,19 @@ def cells_text(result: SearchResult) -> list[str]:
     return lines
 
 
+def seeds_text(result: SearchResult) -> list[str]:
+    """A several-seed random phase, a line per seed (the trace below is the first failing
+    seed's)."""
+    lines = [f"random phase: {len(result.seeds)} seeds, each its own run of the IUT"]
+    for line in result.seeds:
+        plural = "" if line["examples"] == 1 else "s"
+        verdict = ("pass" if line["verdict"] == "pass" else
+                   f"FAIL ({line['class']}) in {line['steps']} events "
+                   f"({line['shrink_runs']} shrink runs)")
+        lines.append(f"    seed {line['seed']}: {verdict}; {line['examples']} example{plural}")
+    return lines
+
+
 def _trace_lines(case: CaseResult, kind: str) -> list[str]:
     """The readable trace, whose closing verdict line agrees with the divergence."""
     d = case.divergence
@@ -106,7 +120,10 @@ def report_text(result: SearchResult, kind: str, mode: str, iut: str, model: str
     head = [f"dynmem oracle: {iut} ({kind}, {mode} mode; model: {model})"]
     head += [f"exhaustive phase: {p['verdict']} ({p['requests_per_second']:,} requests/s)"
              for p in result.phases]
-    if result.random_phase:
+    if result.random_phase and result.seeds:
+        head += seeds_text(result)
+        head += cells_text(result)
+    elif result.random_phase:
         head.append(f"random phase: examples generated: {result.examples}{runs}{seed}")
         head += cells_text(result)
     if case is None or case.divergence is None:

@@ -55,6 +55,8 @@ class SearchResult:
     # The yardstick for ``cells`` and ``situations``: what the exhaustive phase reaches.
     reachable_cells: frozenset[Cell] = frozenset()
     reachable_situations: frozenset[str] = frozenset()
+    # One summary per seed of a several-seed run (``oracle.seeds``), in the seeds' order.
+    seeds: tuple[dict[str, object], ...] = ()
 
 
 def generate_case(driver: Driver, kind: Kind, mode: Mode, source: EventSource, draw: Draw,

@@ -1,7 +1,8 @@
 """A 2-worker local Dask cluster gives the serial run's verdicts and report (issue 16,
-item 8): proof obligations (``check_inductive``, ``dynmem prove --workers``) and walk
-swarms (``run_swarm``, ``dynmem fuzz --engine walk --swarm``), for the model as written and
-for a weakened one / a planted bug, whose failures must come out the same too. Bad cluster
+item 8): proof obligations (``check_inductive``, ``dynmem prove --workers``), walk swarms
+(``run_swarm``, ``dynmem fuzz --engine walk --swarm``) and the oracle's seeds
+(``run_seeds``, ``dynmem oracle --seeds``), for the model as written and for a weakened one
+/ a planted bug, whose failures must come out the same too. Bad cluster
 options are one-line errors (exit 2).
 """
 
@@ -18,12 +19,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from oracle_helpers import EXAMPLES, PYTHON
 
 from dynmem.model.invariants import INVARIANTS
 from dynmem.verification.cli.main import main
 from dynmem.verification.cluster import open_client, ordered_map
 from dynmem.verification.explore.config import get_config
 from dynmem.verification.mutants.catalogue import get_mutant
+from dynmem.verification.oracle.report import report_to_json
+from dynmem.verification.oracle.seeds import SeedRun, run_seeds
 from dynmem.verification.symbolic.inductive import check_inductive
 from dynmem.verification.symbolic.obligations import Model, ProofRun
 from dynmem.verification.tasks import serial_map
@@ -80,6 +84,19 @@ class TestSameAsSerial:
         assert spread == serial
         assert not runs[0].ok and runs[0].first_failure is not None
 
+    def test_oracle_seeds_of_a_buggy_iut(self, client: Any) -> None:
+        """Each seed's random phase against its own process of a buggy IUT: the merged
+        report (the first failing seed's shrunk trace, every seed's line) is the serial one."""
+        run = SeedRun(f"{PYTHON} {EXAMPLES / 'buggy_iuts' / 'starts_without_free.py'}",
+                      "system", "refinement", examples=20, shrink_replays=20)
+        reports = [report_to_json(run_seeds(run, [3, 1, 2], mapper), "system",
+                                  "refinement", run.iut, "model")
+                   for mapper in (serial_map, ordered_map(client))]
+        assert reports[1] == reports[0]
+        assert [line["seed"] for line in reports[0]["seeds"]] == [3, 1, 2]
+        failing = [line["seed"] for line in reports[0]["seeds"] if line["verdict"] == "fail"]
+        assert reports[0]["verdict"] == "fail" and reports[0]["seed"] == failing[0]
+
     def test_prove_on_a_running_scheduler(self, client: Any,
                                           capsys: pytest.CaptureFixture[str]) -> None:
         """``--scheduler ADDRESS`` (here the address of this module's cluster) gives the
@@ -132,6 +149,10 @@ class TestCommandLine:
         (["prove", "--vms", "1", "--workers", "0"], "--workers"),
         (["fuzz", "--workers", "2"], "--workers"),
         (["fuzz", "--engine", "walk", "--swarm", "0"], "--swarm"),
+        (["oracle", "--iut", "true", "--workers", "2"], "--seeds"),
+        (["oracle", "--iut", "true", "--seeds", "1-3", "--exhaustive", "--workers", "2"],
+         "--seeds"),
+        (["oracle", "--iut", "true", "--seeds", "1-3", "--seed", "4"], "--seeds"),
         (["fuzz", "--swarm", "3"], "--swarm"),
     ])
     def test_bad_cluster_options(self, capsys: pytest.CaptureFixture[str], argv: list[str],

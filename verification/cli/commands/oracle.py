@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,9 @@ import attrs
 
 from dynmem.model.concrete_steps import is_allowed as model_is_allowed
 from dynmem.model.vocabulary import HostProfile
-from dynmem.reference.settings import HostSettings
-from dynmem.reference.state import initial_state
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board, Phase
+from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.conformance import (
     ConformanceResult,
     check_policy,
@@ -43,11 +43,14 @@ from dynmem.verification.oracle.iut import (
     Mode,
     check_hello,
 )
-from dynmem.verification.oracle.judge import CaseResult, Divergence, IsAllowed
+from dynmem.verification.oracle.judge import IsAllowed
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
 from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult, search
+from dynmem.verification.oracle.seeds import SeedRun, hello_failure, run_seeds
 from dynmem.verification.oracle.wire import SubprocessIut
-from dynmem.verification.traces.trace import Trace
+
+# A run per seed: a list past this is a typo (1-100000 for 1-10), not a plan.
+MAX_SEEDS = 10_000
 
 
 def register(subparsers: Any) -> None:
@@ -88,6 +91,13 @@ def register(subparsers: Any) -> None:
                          "the verdict is PASS; a failing run counts the examples up to and "
                          "including the first failure; shrink replays are counted apart")
     options.add_seed(parser, "a fresh one, printed in the report")
+    parser.add_argument("--seeds", type=_seed_list, default=None, metavar="LIST",
+                        help="run the random phase once per seed of LIST (such as 1-10 or "
+                             "1,4,7-9), each against its own IUT process; the report lists "
+                             "every seed and shows the first failing seed's trace; with "
+                             "--workers or --scheduler the seeds run in parallel, the verdict "
+                             "and report the same as serially")
+    options.add_cluster(parser, "the seeds of --seeds")
     parser.add_argument("--max-steps", type=_positive, default=60, metavar="N",
                         help="events per example at most (default 60)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
@@ -101,6 +111,25 @@ def register(subparsers: Any) -> None:
     options.add_out_dir(parser, "report.json, report.txt, trace.itf.json and case/")
     options.add_json(parser)
     parser.set_defaults(handler=run)
+
+
+def _seed_list(text: str) -> list[int]:
+    """``1-10`` or ``1,4,7-9``: the seeds, in the order given, each once."""
+    seeds: dict[int, None] = {}  # ordered, without repeats
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()!r} is not a seed or a range of seeds (such as 1-10)") from None
+        if first < 0 or last < first:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()!r}: a range runs from a seed >= 0 up to one not below it")
+        if len(seeds) + last - first + 1 > MAX_SEEDS:
+            raise argparse.ArgumentTypeError(f"more than {MAX_SEEDS:,} seeds")
+        seeds.update(dict.fromkeys(range(first, last + 1)))
+    return list(seeds)
 
 
 def _natural(text: str) -> int:
@@ -136,17 +165,6 @@ class _Progress:
         if self.phase is None:
             self.phase = self.board.phase("oracle random phase", self.total, _oracle_line)
         self.phase.update(count, f"shrinking ({shrink_runs} runs)" if shrink_runs else "")
-
-
-def _hello_failure(fault: IutFault, kind: Kind, mode: Mode) -> SearchResult:
-    """A fault at hello is the IUT's: report it like any divergence at step 0."""
-
-    empty = initial_state(HostSettings(1, 0))
-    divergence = Divergence("protocol", 0, None, fault.message, fault.detail,
-                            stderr_tail=fault.stderr_tail)
-    # The state is a placeholder: the "phase" note keeps it out of the report.
-    trace = Trace(empty, source="oracle", notes=(("phase", "hello"),))
-    return SearchResult(0, CaseResult(empty, (), divergence, trace), 0)
 
 
 def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
@@ -198,6 +216,13 @@ def run(args: argparse.Namespace) -> int:
     if args.exhaustive and args.no_exhaustive:
         print("dynmem: --exhaustive and --no-exhaustive exclude each other", file=sys.stderr)
         return 2
+    if args.seeds is not None and args.seed is not None:
+        print("dynmem: --seed and --seeds exclude each other", file=sys.stderr)
+        return 2
+    if options.uses_cluster(args) and (args.seeds is None or args.exhaustive):
+        print("dynmem: --workers and --scheduler spread the seeds of --seeds over a cluster; "
+              "give --seeds (and a random phase)", file=sys.stderr)
+        return 2
     is_allowed: IsAllowed = model_is_allowed
     model = "dynmem.model.concrete_steps.is_allowed"
     driver = SubprocessIut(args.iut, timeout=args.timeout)
@@ -208,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
             hello = driver.hello(kind, mode)
             check_hello(hello, kind)
         except IutFault as fault:
-            result = _hello_failure(fault, kind, mode)
+            result = hello_failure(fault)
         else:
             result = _phases(args, driver, kind, mode, is_allowed, progress, hello.host_profile)
     except IutUnusable as err:
@@ -247,13 +272,40 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
                             args.lifecycle, args.linux, profile)
         if first.failure is not None or args.exhaustive:
             return first
-    progress.board.say(f"dynmem oracle: random phase, {args.examples} examples ...")
-    found = search(driver, kind, mode,
-                   get_default_source(kind, args.max_steps, args.lifecycle, args.linux, profile),
-                   args.examples, args.seed, is_allowed, args.shrink_replays, progress)
+    if args.seeds is not None:
+        found = _seeds(args, kind, mode, profile, progress.board)
+    else:
+        progress.board.say(f"dynmem oracle: random phase, {args.examples} examples ...")
+        found = search(driver, kind, mode, get_default_source(
+            kind, args.max_steps, args.lifecycle, args.linux, profile), args.examples,
+            args.seed, is_allowed, args.shrink_replays, progress)
     # The cells of presets 1 and 2 (preset 3's would take minutes to list).
     reachable = [get_reachable(get_config(n)) for n in range(1, min(args.vms, 2) + 1)]
     return attrs.evolve(
         found, phases=first.phases,
         reachable_cells=frozenset().union(*(r.cells for r in reachable)),
         reachable_situations=frozenset().union(*(r.situations for r in reachable)))
+
+
+def _seeds_line(done: int, total: int | None, text: str) -> str:
+    return f"dynmem oracle: {done} of {total} seeds done" + (f", {text}" if text else "")
+
+
+def _seeds(args: argparse.Namespace, kind: Kind, mode: Mode, profile: HostProfile,
+           board: Board) -> SearchResult:
+    """The random phase once per seed of ``--seeds``, on the cluster if one is asked for;
+    merged in the seeds' order (``oracle.seeds``)."""
+    run = SeedRun(args.iut, kind, mode, args.examples, args.max_steps, args.lifecycle,
+                  args.linux, profile, args.shrink_replays, args.timeout, os.getcwd())
+    failed: list[int] = []
+    with open_mapper(args, board, "oracle") as mapper, \
+            board.phase("oracle seeds", len(args.seeds), _seeds_line) as phase:
+        board.say(f"dynmem oracle: random phase, {args.examples} examples on each of "
+                  f"{len(args.seeds)} seeds ...")
+
+        def on_done(index: int, result: SearchResult) -> None:
+            if result.failure is not None:
+                failed.append(args.seeds[index])
+            phase.update(phase.done + 1, f"failing: {sorted(failed)}" if failed else "")
+
+        return run_seeds(run, args.seeds, mapper, on_done)
