@@ -82,9 +82,12 @@ class Phase:
     at the end (a ``with`` block does it). ``total`` None: no bar, a count and a spinner."""
 
     def __init__(self, board: Board, name: str, total: int | None,
-                 plain: PlainLine | None) -> None:
+                 plain: PlainLine | None, after: float = 0.0) -> None:
         self.board, self.name, self.total = board, name, total
         self.plain = plain or _default_line(name)
+        # Silent for its first ``after`` seconds: a phase that is usually short shows
+        # nothing unless it runs long (``simulate`` of a user's long scenario).
+        self.after, self.opened = after, time.perf_counter()
         self.done, self.text = 0, ""
         self._last_plain: float | None = None  # when the last plain line was written
         self._pending = False  # an update not yet written as a plain line
@@ -134,9 +137,10 @@ class Board:
     # --- the public face ----------------------------------------------------------------
 
     def phase(self, name: str, total: int | None = None,
-              plain: PlainLine | None = None) -> Phase:
-        """A new phase; ``plain(done, total, text)`` formats its plain lines."""
-        return Phase(self, name, total, plain)
+              plain: PlainLine | None = None, after: float = 0.0) -> Phase:
+        """A new phase; ``plain(done, total, text)`` formats its plain lines; ``after``:
+        nothing is shown of it before it has run that many seconds."""
+        return Phase(self, name, total, plain, after)
 
     def say(self, line: str) -> None:
         """A permanent line (above the live rows on a terminal)."""
@@ -152,10 +156,13 @@ class Board:
         """Wall and CPU seconds since the board was made."""
         return time.perf_counter() - self.wall0, cpu_seconds() - self.cpu0
 
-    def finish(self, text: str) -> None:
-        """Stop the live display and write the run's last line: ``text`` with wall and CPU."""
+    def finish(self, text: str, after: float = 0.0) -> None:
+        """Stop the live display and write the run's last line: ``text`` with wall and CPU
+        (``after``: only if the run took that many seconds, a command usually short)."""
         self.stop()
-        self.say(format_summary(text, *self.elapsed()))
+        wall, cpu = self.elapsed()
+        if wall >= after:
+            self.say(format_summary(text, wall, cpu))
 
     def stop(self) -> None:
         """Stop the live display (rows vanish); later lines are plain. Idempotent."""
@@ -176,8 +183,11 @@ class Board:
 
     def _open(self, phase: Phase) -> None:
         self._phases.append(phase)
-        if self.quiet or not self.live:
-            return
+        if self.quiet or not self.live or phase.after > 0:
+            return  # a phase silent at first gets its row at its first late update
+        self._open_row(phase)
+
+    def _open_row(self, phase: Phase) -> None:
         if self._rich is None:
             self._rich = _start_rich(self.stream)
         phase._task = self._rich.add_task(escape_controls(phase.name, keep_cr=False),
@@ -186,6 +196,12 @@ class Board:
     def _update(self, phase: Phase, force: bool) -> None:
         if self.quiet:
             return
+        if phase.after > 0:
+            if time.perf_counter() - phase.opened < phase.after:
+                return
+            if self.live and phase._task is None:
+                phase.after = 0.0
+                self._open_row(phase)
         if phase._task is not None and self._rich is not None:
             self._rich.update(phase._task, completed=phase.done, total=phase.total,
                               text=escape_controls(phase.text, keep_cr=False))

@@ -8,6 +8,7 @@ makes the simulation not ok.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -68,7 +69,8 @@ class Simulation:
         return self.trace.ok and self.converged
 
 
-def simulate(scenario: Scenario, step_fn: Step = step, plan: Plan = compute_plan) -> Simulation:
+def simulate(scenario: Scenario, step_fn: Step = step, plan: Plan = compute_plan,
+             on_progress: Callable[[int, int], None] | None = None) -> Simulation:
     """Run ``scenario`` from its initial state; ``step_fn``/``plan`` default to the reference's.
 
     Parameters
@@ -77,6 +79,9 @@ def simulate(scenario: Scenario, step_fn: Step = step, plan: Plan = compute_plan
         A validated scenario (see :func:`~dynmem.verification.scenarios.scenario.load_scenario`).
     step_fn, plan
         The transition function and balancer policy (planted bugs pass their own).
+    on_progress
+        Told ``(scenario events done, steps so far)`` after each scenario event (a settle
+        is one event of many steps).
 
     Returns
     -------
@@ -94,25 +99,32 @@ def simulate(scenario: Scenario, step_fn: Step = step, plan: Plan = compute_plan
     (True, 'STARTING')
     """
     initial = scenario.initial_state()
-    state = initial
-    results: list[tuple[Event, StepResult]] = []
     origins: list[int] = []
     runs: list[SettleRun] = []
-    for index, event in enumerate(scenario.events):
-        if isinstance(event, Settle):
-            # Scenarios run the host's watchdog (R-STUCK) and each guest's profile.
-            settled = settle(state, event.max_steps, step_fn, plan,
-                             profiles=dict(scenario.profiles), stuck_after=STUCK_AFTER_TICKS)
-            runs.append(SettleRun(index, len(results) + 1, len(settled.steps), event.max_steps,
-                                  settled.converged, settled.cycle_start))
-            new = list(settled.steps)
-        else:
-            new = [(event, step_fn(state, event))]
-        results += new
-        origins += [index] * len(new)
-        if new:
-            state = new[-1][1].state
-    trace = record(initial, results, "simulate", _notes(scenario, runs))
+
+    def results() -> Iterator[tuple[Event, StepResult]]:
+        """The steps, computed as ``record`` checks them (progress then covers both)."""
+        state = initial
+        for index, event in enumerate(scenario.events):
+            if isinstance(event, Settle):
+                # Scenarios run the host's watchdog (R-STUCK) and each guest's profile.
+                settled = settle(state, event.max_steps, step_fn, plan,
+                                 profiles=dict(scenario.profiles),
+                                 stuck_after=STUCK_AFTER_TICKS)
+                runs.append(SettleRun(index, len(origins) + 1, len(settled.steps),
+                                      event.max_steps, settled.converged, settled.cycle_start))
+                new = list(settled.steps)
+            else:
+                new = [(event, step_fn(state, event))]
+            yield from new
+            origins.extend([index] * len(new))
+            if new:
+                state = new[-1][1].state
+            if on_progress is not None:
+                on_progress(index + 1, len(origins))
+
+    trace = record(initial, results(), "simulate")
+    trace = attrs.evolve(trace, notes=_notes(scenario, runs))
     return Simulation(scenario, trace, tuple(origins), tuple(runs))
 
 

@@ -182,8 +182,8 @@ class TestSimulate:
             return attrs.evolve(result, state=attrs.evolve(result.state,
                                                            free_mib=state.free_mib))
 
-        def buggy(scenario: Any) -> Any:
-            return simulate(scenario, make_step({Stop: leaky_stop}))
+        def buggy(scenario: Any, on_progress: Any = None) -> Any:
+            return simulate(scenario, make_step({Stop: leaky_stop}), on_progress=on_progress)
 
         monkeypatch.setattr(simulate_command, "simulate", buggy)
         path = write(tmp_path, base())

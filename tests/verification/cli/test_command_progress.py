@@ -15,6 +15,7 @@ import pytest
 import report_cases as rc
 
 from dynmem.verification.audit import run as audit_run
+from dynmem.verification.cli.commands import simulate as simulate_command
 from dynmem.verification.cli.main import main
 from dynmem.verification.oracle import checktrace
 from dynmem.verification.traces import shrink
@@ -75,3 +76,17 @@ def test_audit_counts_samples_and_z3_windows(monkeypatch: pytest.MonkeyPatch,
                         err[0])
     assert err[-1].startswith("audit: FINDING, 300 samples, 2 Z3 windows (")
     assert TIMES.search(err[-1])
+
+
+def test_simulate_shows_progress_only_when_it_runs_long(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario usually ends within ``QUIET_S``: then stderr stays empty; past it (0 here),
+    scenario events and steps so far, then the closing line."""
+    scenario = str(ROOT / "verification" / "scenarios" / "weight-contention-hi-lo.json")
+    assert main(["simulate", scenario, "--json"]) == 0
+    assert _stderr(capsys) == []
+    monkeypatch.setattr(simulate_command, "QUIET_S", 0.0)
+    assert main(["simulate", scenario, "--json"]) == 0
+    err = _stderr(capsys)
+    assert re.fullmatch(r"dynmem simulate: 1 of \d+ scenario events, 1 steps", err[0]), err[0]
+    assert re.fullmatch(r"simulate: ok, [\d,]+ steps", TIMES.sub("", err[-1])), err[-1]

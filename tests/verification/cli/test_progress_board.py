@@ -96,6 +96,32 @@ def test_quiet_writes_nothing() -> None:
     assert stream.getvalue() == ""
 
 
+@pytest.mark.parametrize("live", [False, True], ids=["log", "terminal"])
+def test_a_phase_silent_at_first_shows_nothing_if_it_ends_in_time(live: bool) -> None:
+    """``after``: a short run of a usually short command writes nothing at all (the rows,
+    the lines and the summary wait for ``after`` seconds, here never reached)."""
+    stream = Terminal() if live else io.StringIO()
+    board = Board(stream, live=live, every=0)
+    with board.phase("simulate", 3, after=math.inf) as phase:
+        for n in range(1, 4):
+            phase.update(n)
+    board.finish("simulate: ok", after=math.inf)
+    assert stream.getvalue() == "" and board._rich is None
+
+
+def test_a_phase_silent_at_first_shows_its_updates_once_late() -> None:
+    """Past ``after`` (a nanosecond here), the phase and the summary are as any other."""
+    stream = io.StringIO()
+    board = Board(stream, live=False, every=math.inf)
+    with board.phase("simulate", 3, after=1e-9) as phase:
+        for n in range(1, 4):
+            phase.update(n)
+    board.finish("simulate: ok", after=1e-9)
+    lines = stream.getvalue().splitlines()
+    assert lines[:2] == ["simulate: 1/3", "simulate: 3/3"]
+    assert lines[2].startswith("simulate: ok (") and len(lines) == 3
+
+
 def test_summary_format() -> None:
     assert format_summary("bmc: no violation", 1.04, 0.5) == \
         "bmc: no violation (1.0 s wall, 0.5 s CPU)"

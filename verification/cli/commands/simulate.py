@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from dynmem.verification.cli import options
+from dynmem.verification.cli.progress import Board
 from dynmem.verification.codec import event_to_json
 from dynmem.verification.scenarios.expectations import check_expectations
 from dynmem.verification.scenarios.scenario import load_scenario
@@ -24,6 +25,10 @@ from dynmem.verification.scenarios.simulate import Simulation, simulate
 from dynmem.verification.scenarios.summary import summarize_state
 from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
+
+# A scenario usually runs in well under a second: its progress and closing line show only
+# when it runs longer than this (a user's long settle).
+QUIET_S = 2.0
 
 
 def register(subparsers: Any) -> None:
@@ -47,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file)
     if profile is not None:
         scenario = attrs.evolve(scenario, host=attrs.evolve(scenario.host, profile=profile))
-    simulation = simulate(scenario)
+    board = Board()
+    total = len(scenario.events)
+    with board.phase("simulate", total, _line, after=QUIET_S) as phase:
+        simulation = simulate(scenario, on_progress=lambda done, steps: phase.update(
+            done, f"{steps:,} steps"))
+    board.stop()
     unmet = check_expectations(simulation)
     if args.out:
         write_itf(simulation.trace, args.out)
@@ -59,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(simulation.trace))
         for line in _footer(simulation, unmet):
             print(line)
+    board.finish(f"simulate: {'ok' if ok else 'FINDING'}, {len(simulation.trace.steps):,} "
+                 f"steps", after=QUIET_S)
     return 0 if ok else 1
+
+
+def _line(done: int, total: int | None, text: str) -> str:
+    return f"dynmem simulate: {done:,} of {total:,} scenario events, {text}"
 
 
 def _footer(simulation: Simulation, unmet: list[str]) -> list[str]:
