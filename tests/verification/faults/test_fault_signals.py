@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fault_cases import REPO, expect_signal_exit, interrupt_when, run_cli
 
+from dynmem.verification.cli.commands import fuzz as fuzz_command
 from dynmem.verification.cli.commands import verify as verify_command
-from dynmem.verification.errors import Terminated
+from dynmem.verification.errors import Terminated, clear_signals, note_signal
 from dynmem.verification.suite import scenario_checks
 from dynmem.verification.suite.checks import Check, CheckResult
 from dynmem.verification.suite.runner import collect_checks, run_check
@@ -79,3 +81,25 @@ def test_oracle_says_how_far_it_got() -> None:
                              "dynmem oracle: random phase", signal.SIGINT)
     expect_signal_exit(outcome, 130, "oracle: interrupted after ", " of 100000 examples",
                        "dynmem: interrupted")
+
+
+def test_a_swallowed_ctrl_c_still_stops_fuzz(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A Ctrl-C whose KeyboardInterrupt Hypothesis's gc callback swallowed is noted by the
+    handler (``note_signal``); the next progress checkpoint raises it again, so the campaign
+    stops with its summary and exit 130 instead of running on (played here without timing:
+    the campaign notes the signal itself, as the handler would have, then reports)."""
+    def campaign(*args: object, on_progress: Callable[[int, int, float], None],
+                 **kwargs: object) -> None:
+        on_progress(3, 120, 0.5)
+        note_signal(signal.SIGINT)  # the handler ran; its exception went nowhere
+        on_progress(4, 160, 0.6)
+        raise AssertionError("the checkpoint did not raise the noted Ctrl-C")
+
+    monkeypatch.setattr(fuzz_command, "run_fuzz", campaign)
+    try:
+        outcome = run_cli(capsys, ["fuzz", "--examples", "100"])
+    finally:
+        clear_signals()
+    expect_signal_exit(outcome, 130, "fuzz: interrupted after 3 of 100 examples (120 steps)",
+                       "dynmem: interrupted (Ctrl-C)")
