@@ -38,14 +38,21 @@ def dynmem_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "dynmem.verification.cli"]
 
 
-def time_once(argv: list[str]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one run of ``argv`` in a fresh process."""
+def run_timed(argv: list[str]) -> tuple[float, float, int]:
+    """(wall, CPU, exit code) of one run of ``argv`` in a fresh process; CPU is user + sys
+    of the process and of every child it waited for."""
     started = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(child.pid, 0)
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     child.returncode = 0  # reaped above; keep Popen from waiting again
-    return wall, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
+
+
+def time_once(argv: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run of ``argv`` in a fresh process."""
+    wall, cpu, _code = run_timed(argv)
+    return wall, cpu
 
 
 def measure(argv: list[str], runs: int) -> tuple[float, float]:
