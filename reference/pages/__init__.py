@@ -22,7 +22,11 @@ from dynmem.reference.pages.ranges import (
     PageRange,
     PageSet,
 )
-from dynmem.reference.pages.refinement import abstract_event, check_refinement_step
+from dynmem.reference.pages.refinement import (
+    abstract_event,
+    check_page_step,
+    check_refinement_step,
+)
 from dynmem.reference.pages.state import PageState, PageVm, initial_page_state
 from dynmem.reference.pages.step import AMOUNT, PageStepResult, make_page_step, page_step
 
@@ -30,6 +34,6 @@ __all__ = [
     "AMOUNT", "PAGES_PER_MIB", "PAGES_PER_UNIT", "PAGE_INVARIANTS", "PAGE_KIB",
     "PageBalloonResponse", "PageEvent", "PageHotAddRequest", "PageHotAddResponse", "PageRange",
     "PageSet", "PageState", "PageStepResult", "PageUnballoonRequest", "PageVm", "abstract_event",
-    "abstract_state", "check_refinement_step", "get_page_violations", "initial_page_state",
-    "make_page_step", "page_step",
+    "abstract_state", "check_page_step", "check_refinement_step", "get_page_violations",
+    "initial_page_state", "make_page_step", "page_step",
 ]

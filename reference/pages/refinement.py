@@ -27,6 +27,7 @@ from dynmem.reference.pages.events import (
     PageHotAddResponse,
     PageUnballoonRequest,
 )
+from dynmem.reference.pages.invariants import get_page_violations
 from dynmem.reference.pages.ranges import PAGES_PER_MIB, compute_listed_pages
 from dynmem.reference.pages.state import PageState
 from dynmem.reference.pages.step import AMOUNT, PageStepResult
@@ -93,3 +94,13 @@ def check_refinement_step(pre: PageState, event: PageEvent,
         return (f"after {event!r} the abstraction is {after!r} but the amount level reaches "
                 f"{amount.state!r} by {amount_event!r}")
     return None
+
+
+def check_page_step(pre: PageState, event: PageEvent, result: PageStepResult) -> str | None:
+    """Why one page step is wrong: a broken page invariant (named first: it says most), or
+    no amount-level step; None when it is right."""
+    broken = get_page_violations(result.state)
+    if broken:
+        return f"{', '.join(broken)} broken after {event!r}"
+    problem = check_refinement_step(pre, event, result)
+    return None if problem is None else f"refinement: {problem}"

@@ -29,11 +29,9 @@ from dynmem.reference.pages import (
     PageRange,
     PageSet,
     PageState,
-    PageStepResult,
     PageUnballoonRequest,
     PageVm,
-    check_refinement_step,
-    get_page_violations,
+    check_page_step,
     initial_page_state,
 )
 from dynmem.reference.pages.step import PageStep
@@ -99,16 +97,6 @@ def page_events(draw: st.DrawFn, state: PageState) -> PageEvent:
     start = draw(st.sampled_from((top, top + PAGES_PER_UNIT, top - PAGES_PER_UNIT, top + 1)))
     count = draw(st.sampled_from((PAGES_PER_UNIT, 2 * PAGES_PER_UNIT, 300)))
     return PageHotAddRequest(vm.name, PageRange(max(0, start), count))
-
-
-def check_page_step(pre: PageState, event: PageEvent, result: PageStepResult) -> str | None:
-    """Why one page step is wrong: a broken page invariant (named first: it says most), or
-    no amount-level step; None when it is right."""
-    broken = get_page_violations(result.state)
-    if broken:
-        return f"{', '.join(broken)} broken after {event!r}"
-    problem = check_refinement_step(pre, event, result)
-    return None if problem is None else f"refinement: {problem}"
 
 
 def describe_run(events: Sequence[PageEvent], problem: str) -> str:

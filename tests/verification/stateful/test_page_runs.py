@@ -6,14 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dynmem.reference.pages import PageState, initial_page_state, page_step
+from dynmem.reference.pages import PageState, check_page_step, initial_page_state, page_step
 from dynmem.reference.settings import HostSettings, VmSettings
-from dynmem.verification.stateful.pages import (
-    PAGE_RUN_SETTINGS,
-    check_page_step,
-    describe_run,
-    page_events,
-)
+from dynmem.verification.stateful.pages import PAGE_RUN_SETTINGS, describe_run, page_events
 
 SMALL = VmSettings(dynamic=True, startup_mib=32, maximum_mib=64)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from dynmem.reference.pages import page_step
+from dynmem.reference.pages.step import PageStep
 from dynmem.verification.cli import options
 from dynmem.verification.cli.console import write_result
 from dynmem.verification.cli.progress import Board, Phase
@@ -20,8 +22,14 @@ from dynmem.verification.errors import InputError
 from dynmem.verification.explore.config import PRESETS
 from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_text
 from dynmem.verification.explore.graph import Exploration
+from dynmem.verification.explore.pages import (
+    explore_pages,
+    page_report_to_json,
+    render_page_report,
+)
 from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.explore.symmetry import canonicalize
+from dynmem.verification.mutants.pages import PAGE_MUTANTS_BY_NAME
 from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
 
@@ -48,6 +56,12 @@ def register(subparsers: Any) -> None:
     options.add_lifecycle(parser, "to the preset, named NAME+lifecycle")
     options.add_linux(parser, "in the preset's last, lightest VM, named NAME+linux")
     options.add_host_profile(parser, "the preset (named NAME@PROFILE)")
+    parser.add_argument("--pages", action="store_true",
+                        help="explore the page layer instead (specs/pages.md §7): one small "
+                             "VM, every page message of a fixed menu (honest, ranges listed "
+                             "twice, overlapping, beyond RAM, sub-2 MiB parts, unballoons of "
+                             "pages not ballooned, hot-adds over RAM) in every reachable state; "
+                             "--mutant takes a page bug (dynmem mutants lists them)")
     options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
@@ -84,6 +98,8 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Run the exploration, print the report, write DOT/ITF if asked; exit code."""
+    if args.pages:
+        return run_pages(args)
     if args.vms not in PRESETS:
         raise InputError("command line", "--vms", args.vms,
                          f"must be one of {', '.join(map(str, sorted(PRESETS)))}")
@@ -149,3 +165,30 @@ def _trace_states(x: Exploration, result: ExploreResult) -> list[int]:
 
 
 __all__ = ["register", "render_report", "run"]
+
+
+def run_pages(args: argparse.Namespace) -> int:
+    """``explore --pages``: the page layer's own small scope, with a page bug if named."""
+    fixed = [flag for flag, given in (("--vms", args.vms != 2), ("--lifecycle", args.lifecycle),
+                                      ("--linux", args.linux), ("--dot", args.dot),
+                                      ("--out", args.out), ("--max-states", args.max_states),
+                                      ("--host-profile", args.host_profile)) if given]
+    if fixed:
+        raise InputError("command line", fixed[0], "given",
+                         "does not apply to --pages (the page layer has its own scope)")
+    step_fn: PageStep = page_step
+    if args.mutant is not None:
+        if args.mutant not in PAGE_MUTANTS_BY_NAME:
+            raise InputError("command line", "--mutant", args.mutant,
+                             f"is no page bug; --pages takes one of "
+                             f"{', '.join(PAGE_MUTANTS_BY_NAME)}")
+        step_fn = PAGE_MUTANTS_BY_NAME[args.mutant].step
+    board = Board()
+    with board.phase("explore --pages", None):
+        result = explore_pages(step_fn)
+    board.stop()
+    write_result(args.json, lambda: page_report_to_json(result, args.mutant),
+                 lambda: render_page_report(result, args.mutant))
+    board.finish(f"explore --pages: {'ok' if result.ok else 'FAILED'}, {result.states:,} "
+                 f"states")
+    return 0 if result.ok else 1

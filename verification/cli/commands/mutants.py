@@ -13,6 +13,7 @@ from typing import Any
 from dynmem.verification.cli import options
 from dynmem.verification.cli.console import write_result
 from dynmem.verification.mutants.models import MutantVariant, list_variants
+from dynmem.verification.mutants.pages import PAGE_MUTANTS
 
 
 def register(subparsers: Any) -> None:
@@ -47,6 +48,9 @@ def render_table(variants: list[MutantVariant]) -> str:
     with_model = sum(1 for v in variants if v.model)
     lines.append(f"{len(variants)} planted bugs, {with_model} with a model-level variant "
                  f"(run one: dynmem bmc --mutant NAME)")
+    lines += ["", "Page-layer bugs (specs/pages.md §9: caught by dynmem explore --pages --mutant "
+              "NAME, the Z3 small-scope check and the random page runs):"]
+    lines += [f"{m.name}  breaks {', '.join(m.breaks)}: {m.description}" for m in PAGE_MUTANTS]
     return "\n".join(lines) + "\n"
 
 
@@ -54,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     """Print the catalogue (table or JSON)."""
     variants = list_variants()
     write_result(args.json,
-                 lambda: {"mutants": [variant_to_json(v) for v in variants]},
+                 lambda: {"mutants": [variant_to_json(v) for v in variants],
+                          "page_mutants": [{"name": m.name, "breaks": list(m.breaks),
+                                            "description": m.description}
+                                           for m in PAGE_MUTANTS]},
                  lambda: render_table(variants))
     return 0

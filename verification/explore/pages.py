@@ -1,0 +1,279 @@
+"""Breadth-first exploration of the page layer on a small scope (specs/pages.md §7).
+
+The random page runs (verification/stateful/pages.py) draw ranges; this explorer tries, in
+every reachable state, each message of a fixed menu that an honest or a broken guest or
+host could send there: the honest answer, a range listed twice, overlapping ranges, pages
+beyond RAM, a range straddling its end, pages already ballooned, a part smaller than 2 MiB,
+an empty final part; unballoons of pages not ballooned or listed twice; hot-add regions at
+the top of RAM, over it, past it, unaligned; hot-add answers short by a page, by half a unit,
+by a unit, or over. Every accepted step is checked (``check_page_step``: the page
+invariants, then the refinement to the amount level), so a host bug is reported with a
+shortest trace. The scope (one VM of 4 to 8 MiB, 4 MiB spare) keeps the space complete in
+about a second, and every rule binds within it: a balloon can empty the spare RAM, a hot-add
+can reach the maximum.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import attrs
+
+from dynmem.model.vocabulary import TxnKind
+from dynmem.reference.events import BalloonRequest, UnballoonResponse
+from dynmem.reference.pages import (
+    PAGES_PER_UNIT,
+    PageBalloonResponse,
+    PageEvent,
+    PageHotAddRequest,
+    PageHotAddResponse,
+    PageRange,
+    PageSet,
+    PageState,
+    PageUnballoonRequest,
+    PageVm,
+    check_page_step,
+    initial_page_state,
+    page_step,
+)
+from dynmem.reference.pages.step import PageStep
+from dynmem.reference.settings import HostSettings, VmSettings
+
+HALF = PAGES_PER_UNIT // 2  # 1 MiB: a part a Linux guest may send
+# One VM of 4 MiB startup, up to 8 MiB; it starts with 4 or 6 MiB online; 4 MiB spare.
+SCOPE_VM = VmSettings(dynamic=True, startup_mib=4, maximum_mib=8)
+SCOPE_RAM_MIB = (4, 6)
+SCOPE_SPARE_MIB = 4
+MAX_DEPTH = 40  # the honest space is complete at depth 19, a planted bug is met within 4;
+MAX_STATES = 200_000  # bounds, never verdicts: an incomplete run is not ok
+
+
+def get_initial_states() -> list[PageState]:
+    """The scope's initial states: the VM online with each of ``SCOPE_RAM_MIB``."""
+    reserve = 16
+    return [initial_page_state(
+        HostSettings(reserve + ram + SCOPE_SPARE_MIB, reserve), (("a", SCOPE_VM),),
+        ram_mib={"a": ram}) for ram in SCOPE_RAM_MIB]
+
+
+def _ranges(pages: PageSet) -> tuple[PageRange, ...]:
+    return tuple(PageRange(start, end - start) for start, end in pages.intervals)
+
+
+def _top(vm: PageVm) -> int:
+    return max((end for _, end in vm.regions.intervals), default=0)
+
+
+def _balloon_answers(vm: PageVm) -> list[PageBalloonResponse]:
+    """What a guest may answer to a balloon in flight: honest, then every broken shape."""
+    online = vm.ram.difference(vm.ballooned)
+    wanted = max(0, vm.txn_pages - vm.txn_done_pages)
+    honest = _ranges(online.take_lowest(wanted))
+    unit = _ranges(online.take_lowest(PAGES_PER_UNIT))
+    top, ram_top = _top(vm), max((end for _, end in vm.ram.intervals), default=0)
+    shapes: list[tuple[tuple[PageRange, ...], bool]] = [
+        (honest, False),
+        (_ranges(online.take_lowest(HALF)), True),            # a sub-2 MiB part, more to come
+        ((*unit, *unit), False),                               # the same pages twice
+        ((*unit, *(PageRange(r.start + HALF, r.count) for r in unit)), False),  # overlapping
+        ((PageRange(top, PAGES_PER_UNIT),), False),            # beyond the address space
+        ((PageRange(max(0, ram_top - HALF), PAGES_PER_UNIT),), False),  # straddling RAM's end
+        (_ranges(vm.ballooned.take_lowest(PAGES_PER_UNIT)), False),     # already ballooned
+        ((), False),                                           # an empty final part
+    ]
+    seen: set[tuple[tuple[PageRange, ...], bool]] = set()
+    answers = []
+    for ranges, more in shapes:
+        if (ranges, more) not in seen:
+            seen.add((ranges, more))
+            answers.append(PageBalloonResponse(vm.name, ranges, more))
+    return answers
+
+
+def _host_requests(vm: PageVm) -> list[PageEvent]:
+    """What a host may send an idle VM: balloons, unballoons (exact and not), hot-adds."""
+    events: list[PageEvent] = [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4)]
+    lowest = _ranges(vm.ballooned.take_lowest(PAGES_PER_UNIT))
+    if lowest:
+        events += [PageUnballoonRequest(vm.name, lowest),
+                   PageUnballoonRequest(vm.name, (*lowest, *lowest))]
+    not_ballooned = _ranges(vm.ram.difference(vm.ballooned).take_lowest(PAGES_PER_UNIT))
+    if not_ballooned:
+        events.append(PageUnballoonRequest(vm.name, not_ballooned))
+    top = _top(vm)
+    events += [PageHotAddRequest(vm.name, PageRange(start, PAGES_PER_UNIT))
+               for start in (top, top - PAGES_PER_UNIT, top + PAGES_PER_UNIT, top + 1)
+               if start >= 0]
+    return events
+
+
+def get_page_menu(state: PageState) -> list[PageEvent]:
+    """Every message the explorer tries in ``state``, in a fixed order."""
+    events: list[PageEvent] = []
+    for vm in state.vms:
+        if vm.txn == TxnKind.BALLOON:
+            events += _balloon_answers(vm)
+        elif vm.txn == TxnKind.UNBALLOON:
+            events.append(UnballoonResponse(vm.name))
+        elif vm.txn == TxnKind.HOT_ADD:
+            asked = vm.txn_pages
+            events += [PageHotAddResponse(vm.name, pages, success)
+                       for pages in sorted({0, asked - 1, asked - HALF, asked - PAGES_PER_UNIT,
+                                            asked, asked + 7})
+                       if pages >= 0 for success in (True, False)]
+        else:
+            events += _host_requests(vm)
+    return events
+
+
+@attrs.frozen
+class PageFinding:
+    """A step that broke a page invariant or the refinement, and a shortest way there."""
+
+    initial: PageState
+    events: tuple[PageEvent, ...]
+    problem: str
+
+
+@attrs.frozen
+class PageExploration:
+    """What the exploration met: states, accepted steps, refusals, depth, completeness,
+    and the first finding (None: the host kept every check on every step)."""
+
+    states: int
+    steps: int
+    refused: int
+    depth: int
+    complete: bool
+    finding: PageFinding | None
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None and self.complete
+
+
+def explore_pages(step_fn: PageStep = page_step, initial: Sequence[PageState] | None = None,
+                  max_depth: int = MAX_DEPTH, max_states: int = MAX_STATES) -> PageExploration:
+    """Breadth-first over ``step_fn`` from ``initial`` (the scope's), every menu message in
+    every state; stop at the first step that fails ``check_page_step`` (a shortest one)."""
+    starts = list(initial) if initial is not None else get_initial_states()
+    parent: dict[PageState, tuple[PageState | None, PageEvent | None, int]] = {
+        s: (None, None, 0) for s in starts}
+    queue = deque(starts)
+    steps = refused = deepest = 0
+    complete = True
+    while queue:
+        state = queue.popleft()
+        depth = parent[state][2]
+        deepest = max(deepest, depth)
+        if depth >= max_depth:
+            complete = complete and not get_page_menu(state)
+            continue
+        for event in get_page_menu(state):
+            result = step_fn(state, event)
+            problem = check_page_step(state, event, result)
+            if problem is not None:
+                return PageExploration(len(parent), steps, refused, depth + 1, False,
+                                       _finding(parent, state, event, problem))
+            if not result.accepted:
+                refused += 1
+                continue
+            steps += 1
+            if result.state not in parent:
+                if len(parent) >= max_states:
+                    complete = False
+                    continue
+                parent[result.state] = (state, event, depth + 1)
+                queue.append(result.state)
+    return PageExploration(len(parent), steps, refused, deepest, complete, None)
+
+
+def _finding(parent: dict[PageState, tuple[PageState | None, PageEvent | None, int]],
+             state: PageState, event: PageEvent, problem: str) -> PageFinding:
+    events = [event]
+    at: PageState | None = state
+    while at is not None:
+        before, via, _ = parent[at]
+        if via is not None:
+            events.append(via)
+        if before is None:
+            return PageFinding(at, tuple(reversed(events)), problem)
+        at = before
+    raise AssertionError("every explored state leads back to an initial one")
+
+
+def _size(pages: int) -> str:
+    """4 KiB pages in the unit people read: MiB when whole, else KiB."""
+    return f"{pages // 256} MiB" if pages % 256 == 0 else f"{pages * 4} KiB"
+
+
+def describe_ranges(ranges: Sequence[PageRange]) -> str:
+    """``pages 0x0-0x1ff (2 MiB), 0x200-0x2ff (1 MiB)``: each range as listed, repeats kept."""
+    if not ranges:
+        return "no pages"
+    return "pages " + ", ".join(f"{r.start:#x}-{r.start + r.count - 1:#x} ({_size(r.count)})"
+                                if r.count else f"{r.start:#x} (empty)" for r in ranges)
+
+
+def describe_page_event(event: PageEvent) -> str:
+    """One page message in the domain's words."""
+    if isinstance(event, BalloonRequest):
+        return f"host asks {event.vm} to balloon {event.mib} MiB"
+    if isinstance(event, PageBalloonResponse):
+        more = ", more to come" if event.more_pages else " (final part)"
+        return f"guest {event.vm} returns {describe_ranges(event.ranges)}{more}"
+    if isinstance(event, PageUnballoonRequest):
+        return f"host gives {event.vm} back {describe_ranges(event.ranges)}"
+    if isinstance(event, UnballoonResponse):
+        return f"guest {event.vm} confirms the unballoon"
+    if isinstance(event, PageHotAddRequest):
+        return f"host hot-adds {describe_ranges((event.region,))} to {event.vm}"
+    outcome = "success" if event.success else "failure"
+    return f"guest {event.vm} reports {event.pages} pages added ({_size(event.pages)}), {outcome}"
+
+
+def describe_page_state(state: PageState) -> str:
+    """The host's free pages and each VM's RAM and ballooned pages."""
+    parts = [f"{state.free_pages:,} pages free ({_size(state.free_pages)})"]
+    for vm in state.vms:
+        parts.append(f"{vm.name}: RAM {describe_ranges(_ranges(vm.ram))[6:]}, ballooned "
+                     f"{describe_ranges(_ranges(vm.ballooned))}")
+    return "; ".join(parts)
+
+
+def render_page_report(result: PageExploration, mutant: str | None = None) -> str:
+    """The text report: what was covered, the verdict, the shortest trace of a finding."""
+    head = (f"explore --pages{f' --mutant {mutant}' if mutant else ''}: the page layer on its "
+            f"scope (one VM of {SCOPE_VM.startup_mib} to {SCOPE_VM.maximum_mib} MiB, "
+            f"{' or '.join(map(str, SCOPE_RAM_MIB))} MiB online, {SCOPE_SPARE_MIB} MiB spare): "
+            f"{result.states:,} states, {result.steps:,} accepted steps, {result.refused:,} "
+            f"refused messages, depth {result.depth}"
+            + (", complete" if result.complete else
+               ", stopped at the first finding" if result.finding else ", INCOMPLETE"))
+    finding = result.finding
+    if finding is None:
+        verdict = ("verdict: ok, every page invariant and the refinement to the amount level "
+                   "held on every step" if result.complete else
+                   "verdict: no finding, but the search stopped at its bound: not a proof")
+        return f"{head}\n{verdict}\n"
+    what = finding.problem.split(" broken after ")[0]  # the invariants, or the refinement
+    lines = [head, f"verdict: VIOLATION, {what}",
+             f"shortest trace ({len(finding.events)} steps) from "
+             f"{describe_page_state(finding.initial)}:"]
+    lines += [f"  {i}. {describe_page_event(e)}" for i, e in enumerate(finding.events, 1)]
+    lines.append(f"broken: {what} after step {len(finding.events)}" if what != finding.problem
+                 else f"problem: {finding.problem}")
+    return "\n".join(lines) + "\n"
+
+
+def page_report_to_json(result: PageExploration, mutant: str | None = None) -> dict[str, object]:
+    """The report as JSON (``dynmem explore --pages --json``)."""
+    finding = result.finding
+    return {"layer": "pages", "mutant": mutant, "states": result.states,
+            "steps": result.steps, "refused": result.refused, "depth": result.depth,
+            "complete": result.complete, "ok": result.ok,
+            "finding": None if finding is None else {
+                "problem": finding.problem,
+                "initial": describe_page_state(finding.initial),
+                "events": [describe_page_event(e) for e in finding.events]}}
