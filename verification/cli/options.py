@@ -19,13 +19,20 @@ from dynmem.verification.errors import InputError
 # Every flag spelled here; a command module spells only its own.
 SHARED = ("--json", "--out", "--rlimit", "--depth", "--seed", "--vms", "--mutant", "--invariant",
           "--examples", "--ascii", "--html", "--plot", "--window", "--host-profile",
-          "--workers", "--scheduler")
+          "--workers", "--scheduler", "--pages")
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     """``--json``: exactly one JSON document on stdout (progress, if any, stays on stderr)."""
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document on stdout instead of the text")
+
+
+def add_pages(parser: argparse.ArgumentParser, what: str, mutant: bool = True) -> None:
+    """``--pages``: the command on the page layer (specs/pages.md); ``what`` says what it
+    does there; ``mutant``: ``--mutant`` then names a page bug."""
+    more = "; --mutant takes a page bug (dynmem mutants lists them)" if mutant else ""
+    parser.add_argument("--pages", action="store_true", help=f"{what}{more}")
 
 
 def add_lifecycle(parser: argparse.ArgumentParser, note: str) -> None:
@@ -67,10 +74,12 @@ def add_rlimit(parser: argparse.ArgumentParser, default: int, each: str,
                              f"any load); an exhausted budget is an unknown and fails")
 
 
-def add_depth(parser: argparse.ArgumentParser, default: int, metavar: str, what: str) -> None:
-    """``--depth N``: how many steps ``what`` spans (a count: the same run on any machine)."""
+def add_depth(parser: argparse.ArgumentParser, default: int | None, metavar: str,
+              what: str) -> None:
+    """``--depth N``: how many steps ``what`` spans (a count: the same run on any machine);
+    ``default`` None: ``what`` says the defaults (the command picks one)."""
     parser.add_argument("--depth", type=int, default=default, metavar=metavar,
-                        help=f"{what} (default {default})")
+                        help=what if default is None else f"{what} (default {default})")
 
 
 def add_seed(parser: argparse.ArgumentParser, unseeded: str) -> None:

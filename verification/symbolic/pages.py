@@ -141,7 +141,13 @@ class PageCheck:
         return tuple(c.invariant for c in self.counterexamples)
 
 
-def _bits(prefix: str, pages: int) -> PageBits:
+def bv_var(name: str) -> Term:
+    """A number of the scope: a fresh bit-vector variable."""
+    return z3.BitVec(name, _WIDTH)
+
+
+def bits_of(prefix: str, pages: int) -> PageBits:
+    """One VM's page bits over ``pages`` pages, as fresh Z3 variables named ``prefix...``."""
     return PageBits(
         ram=tuple(z3.Bool(f"{prefix}ram{p}") for p in range(pages)),
         ballooned=tuple(z3.Bool(f"{prefix}bal{p}") for p in range(pages)),
@@ -149,7 +155,8 @@ def _bits(prefix: str, pages: int) -> PageBits:
         budget=z3.BitVec(f"{prefix}budget", _WIDTH))
 
 
-def _bounded(*terms: Term) -> list[Term]:
+def bounded(*terms: Term) -> list[Term]:
+    """Each term within ±SCOPE_BOUND (so no sum of the scope wraps)."""
     return [z3.And(t >= -SCOPE_BOUND, t <= SCOPE_BOUND) for t in terms]
 
 
@@ -171,7 +178,7 @@ def check_page_rule(rule: BitStep = HONEST_BIT_STEPS["balloon credit"],
                     rlimit: int = PAGE_RLIMIT) -> PageCheck:
     """Prove ``rule`` keeps PINV-ONCE, PINV-RAM, PINV-LEDGER and PINV-PHYSICAL (init and
     consecution), each with its own ``rlimit`` budget; see the module docstring."""
-    pre = _bits("", pages)
+    pre = bits_of("", pages)
     ranges = [(z3.BitVec(f"start{i}", _WIDTH), z3.BitVec(f"count{i}", _WIDTH))
               for i in range(max_ranges)]
     outstanding = z3.BitVec("outstanding", _WIDTH)
@@ -179,7 +186,7 @@ def check_page_rule(rule: BitStep = HONEST_BIT_STEPS["balloon credit"],
     scope = [z3.And(s >= 0, s <= 2 * pages, n >= 0, n <= pages) for s, n in ranges]
     scope += [outstanding >= 0, pre.budget >= PAGES_PER_MIB,
               z3.URem(pre.budget, PAGES_PER_MIB) == 0,
-              *_bounded(outstanding, pre.count, pre.free, pre.budget)]
+              *bounded(outstanding, pre.count, pre.free, pre.budget)]
     guard, post = rule(BITVEC, pre, ranges, outstanding)
     scope.append(guard)
     before, after = page_bit_invariants(BITVEC, pre), page_bit_invariants(BITVEC, post)
@@ -204,12 +211,12 @@ def check_page_rule(rule: BitStep = HONEST_BIT_STEPS["balloon credit"],
 
 def _check_init(pages: int, rlimit: int) -> list[str]:
     """Initiation: nothing ballooned, counter 0, the rest free ⇒ every invariant."""
-    init = _bits("init_", pages)
+    init = bits_of("init_", pages)
     solver = new_solver(rlimit)
     assigned = BITVEC.Sum(BITVEC.If(r, 1, 0) for r in init.ram)
     solver.add(*(z3.Not(b) for b in init.ballooned), init.count == 0,
                init.free == init.budget - assigned, init.free >= 0,
-               *_bounded(init.count, init.free, init.budget),
+               *bounded(init.count, init.free, init.budget),
                z3.Not(z3.And(*page_bit_invariants(BITVEC, init).values())))
     result, used = run_check(solver)
     if result == z3.unsat:

@@ -20,12 +20,14 @@ from dynmem.model.actions import ACTIONS
 from dynmem.model.invariants import BY_ID, INVARIANTS, Invariant
 from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.model.vocabulary import HostProfile
+from dynmem.reference.pages.bitmap import HONEST_BIT_STEPS
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.cli.console import write_result
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.models import MutantVariant, get_variant, list_variants
+from dynmem.verification.mutants.pages import PAGE_MUTANTS_BY_NAME
 from dynmem.verification.symbolic.bmc import (
     BmcOutcome,
     Counterexample,
@@ -33,12 +35,19 @@ from dynmem.verification.symbolic.bmc import (
     NoViolation,
     check_bmc,
 )
+from dynmem.verification.symbolic.page_bmc import (
+    PAGE_BMC_DEPTH,
+    PAGE_BMC_PAGES,
+    PageBmcResult,
+    check_page_bmc,
+)
 from dynmem.verification.symbolic.scope import Scope, small_scope, symbolic_scope
 from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import trace_to_itf, write_itf
 
 MAX_VMS = 16
 MAX_DEPTH = 60
+MAX_PAGE_DEPTH = 6  # each step of the page unrolling costs far more than the last
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +60,8 @@ def register(subparsers: Any) -> None:
                     "none up to K steps (bounded, not a proof); 2: bad usage.",
     )
     options.add_vms(parser, MINIMAL.n_vms, f"{MINIMAL.n_vms}, the MINIMAL preset")
-    options.add_depth(parser, MINIMAL.bmc_depth, "K", "largest number of steps unrolled")
+    options.add_depth(parser, None, "K", f"largest number of steps unrolled (default "
+                      f"{MINIMAL.bmc_depth}; {PAGE_BMC_DEPTH} with --pages)")
     options.add_mutant(parser, "check the model with")
     options.add_invariant(parser, "look only for violations of", "every invariant",
                           repeatable=True)
@@ -60,6 +70,10 @@ def register(subparsers: Any) -> None:
                              "preset (slower, more general)")
     options.add_host_profile(parser, "the small scope (default: the mutant's, else qemu; "
                                      "--symbolic leaves the profile to the solver)")
+    options.add_pages(parser, f"check the page layer instead (specs/pages.md §7): one VM over "
+                              f"{PAGE_BMC_PAGES} pages, from RAM a prefix with nothing "
+                              "ballooned, balloon credits of up to 3 ranges, unballoons and "
+                              "hot-adds")
     options.add_rlimit(parser, MINIMAL.rlimit, "depth")
     options.add_trace_out(parser, "the counterexample trace")
     options.add_json(parser)
@@ -67,6 +81,8 @@ def register(subparsers: Any) -> None:
 
 
 def _check_usage(args: argparse.Namespace) -> tuple[MutantVariant | None, list[Invariant]]:
+    if args.depth is None:
+        args.depth = PAGE_BMC_DEPTH if args.pages else MINIMAL.bmc_depth
     if not 1 <= args.vms <= MAX_VMS:
         raise InputError("command line", "--vms", args.vms, f"must be 1..{MAX_VMS}")
     if not 0 <= args.depth <= MAX_DEPTH:
@@ -91,6 +107,8 @@ def _check_usage(args: argparse.Namespace) -> tuple[MutantVariant | None, list[I
 
 def run(args: argparse.Namespace) -> int:
     """Run BMC; print the trace (or JSON); write ITF if asked; exit 0/1 as documented."""
+    if args.pages:
+        return run_pages(args)
     variant, invariants = _check_usage(args)
     profile = options.read_host_profile(args.host_profile)
     if profile is None and variant is not None:
@@ -185,3 +203,65 @@ def outcome_to_json(outcome: BmcOutcome, scope: Scope, variant: MutantVariant | 
     elif not isinstance(outcome, NoViolation):
         data["reason"] = outcome.reason
     return data
+
+
+def run_pages(args: argparse.Namespace) -> int:
+    """``bmc --pages``: the page host's rules unrolled from real starts (``page_bmc``)."""
+    if args.depth is None:
+        args.depth = PAGE_BMC_DEPTH
+    given = [(flag, value) for flag, value, on in (
+        ("--vms", args.vms, args.vms != MINIMAL.n_vms), ("--invariant", args.invariant, None),
+        ("--symbolic", True, args.symbolic), ("--host-profile", args.host_profile, None),
+        ("--out", args.out, None)) if on or (on is None and value)]
+    if given:
+        raise InputError("command line", given[0][0], given[0][1],
+                         "does not apply to --pages (the page layer has its own scope)")
+    if not 1 <= args.depth <= MAX_PAGE_DEPTH:
+        raise InputError("command line", "--depth", args.depth, f"must be 1..{MAX_PAGE_DEPTH}")
+    if not 1 <= args.rlimit <= MAX_RLIMIT:
+        raise InputError("command line", "--rlimit", args.rlimit,
+                         f"must be 1..{MAX_RLIMIT} (Z3 work units per depth)")
+    rules = dict(HONEST_BIT_STEPS)
+    if args.mutant is not None:
+        bug = PAGE_MUTANTS_BY_NAME.get(args.mutant)
+        if bug is None:
+            raise InputError("command line", "--mutant", args.mutant,
+                             f"is no page bug; --pages takes one of "
+                             f"{', '.join(PAGE_MUTANTS_BY_NAME)}")
+        rules[bug.twin_of] = bug.twin
+    board = Board()
+    with board.phase("bmc --pages", None):
+        result = check_page_bmc(rules, args.depth, rlimit=args.rlimit)
+    board.stop()
+    write_result(args.json, lambda: page_bmc_to_json(result, args.mutant),
+                 lambda: render_page_bmc(result, args.mutant, args.depth))
+    verdict = ("no violation up to depth " + str(result.depth) if result.ok else
+               f"UNKNOWN at depth {result.depth + 1}" if result.unknown else
+               f"VIOLATION at depth {result.depth}")
+    board.finish(f"bmc --pages: {verdict}")
+    return 0 if result.ok else 1
+
+
+def render_page_bmc(result: PageBmcResult, mutant: str | None, depth: int) -> str:
+    """The page BMC verdict for people: the clean depth, or the broken invariants and path."""
+    what = f"the page bug {mutant}" if mutant else "the page host's rules"
+    head = (f"bmc --pages: {what}, one VM over {PAGE_BMC_PAGES} pages (RAM a prefix, nothing "
+            f"ballooned at the start), depth 1..{depth}")
+    if result.unknown:
+        return f"{head}\nverdict: UNKNOWN (a failure, not a pass): {result.unknown}\n"
+    if result.ok:
+        return (f"{head}\nverdict: no violation up to depth {result.depth} (bounded, not a "
+                f"proof; {result.rlimit_used:,} rlimit units)\n")
+    lines = [head, f"verdict: VIOLATION of {', '.join(result.broken)} at depth {result.depth}",
+             f"from RAM pages 0..{result.ram_pages - 1}, nothing ballooned:"]
+    lines += [f"  {i}. {step}" for i, step in enumerate(result.steps, 1)]
+    return "\n".join(lines) + "\n"
+
+
+def page_bmc_to_json(result: PageBmcResult, mutant: str | None) -> dict[str, Any]:
+    """``bmc --pages --json``."""
+    return {"layer": "pages", "mutant": mutant, "ok": result.ok, "depth": result.depth,
+            "broken": list(result.broken), "unknown": result.unknown,
+            "ram_pages": result.ram_pages, "rlimit_used": result.rlimit_used,
+            "steps": [{"rule": s.rule, "ranges": [list(r) for r in s.ranges],
+                       "outstanding": s.outstanding} for s in result.steps]}

@@ -56,12 +56,10 @@ def register(subparsers: Any) -> None:
     options.add_lifecycle(parser, "to the preset, named NAME+lifecycle")
     options.add_linux(parser, "in the preset's last, lightest VM, named NAME+linux")
     options.add_host_profile(parser, "the preset (named NAME@PROFILE)")
-    parser.add_argument("--pages", action="store_true",
-                        help="explore the page layer instead (specs/pages.md §7): one small "
-                             "VM, every page message of a fixed menu (honest, ranges listed "
-                             "twice, overlapping, beyond RAM, sub-2 MiB parts, unballoons of "
-                             "pages not ballooned, hot-adds over RAM) in every reachable state; "
-                             "--mutant takes a page bug (dynmem mutants lists them)")
+    options.add_pages(parser, "explore the page layer instead (specs/pages.md §7): one small "
+                              "VM, every page message of a fixed menu (honest, ranges listed "
+                              "twice, overlapping, beyond RAM, sub-2 MiB parts, unballoons of "
+                              "pages not ballooned, hot-adds over RAM) in every reachable state")
     options.add_json(parser)
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
@@ -169,12 +167,13 @@ __all__ = ["register", "render_report", "run"]
 
 def run_pages(args: argparse.Namespace) -> int:
     """``explore --pages``: the page layer's own small scope, with a page bug if named."""
-    fixed = [flag for flag, given in (("--vms", args.vms != 2), ("--lifecycle", args.lifecycle),
-                                      ("--linux", args.linux), ("--dot", args.dot),
-                                      ("--out", args.out), ("--max-states", args.max_states),
-                                      ("--host-profile", args.host_profile)) if given]
+    fixed = [(flag, value) for flag, value in (
+        ("--vms", args.vms if args.vms != 2 else None), ("--lifecycle", args.lifecycle or None),
+        ("--linux", args.linux or None), ("--dot", args.dot), ("--out", args.out),
+        ("--max-states", args.max_states), ("--host-profile", args.host_profile))
+        if value is not None]
     if fixed:
-        raise InputError("command line", fixed[0], "given",
+        raise InputError("command line", fixed[0][0], fixed[0][1],
                          "does not apply to --pages (the page layer has its own scope)")
     step_fn: PageStep = page_step
     if args.mutant is not None:
