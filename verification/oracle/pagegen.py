@@ -170,8 +170,9 @@ def draw_page_initial(rng: random.Random) -> PageState:
 
 
 def small_preset() -> PageState:
-    """The exhaustive phase's preset: one VM at 64 MiB (startup 32, maximum 160) on a host
-    with 96 MiB left: ballooning, unballooning and one 128 MiB hot-add are all reachable."""
-    host = HostSettings(physical_mib=224, reserve_mib=64)
-    settings = VmSettings(dynamic=True, startup_mib=32, maximum_mib=160)
+    """The exhaustive phase's preset: one VM at 64 MiB (startup 32, maximum 320) on a host
+    with 288 MiB left: ballooning, unballooning and a hot-add aligned to 128 MiB (what Linux
+    advertises) are all reachable."""
+    host = HostSettings(physical_mib=416, reserve_mib=64)
+    settings = VmSettings(dynamic=True, startup_mib=32, maximum_mib=320)
     return initial_page_state(host, (("a", settings),), {"a": 64})

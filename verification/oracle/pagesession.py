@@ -11,15 +11,18 @@ single events while the same class and detail still fail. Both are bounded by co
 
 from __future__ import annotations
 
+import json
 import random
 import traceback
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
 
 from dynmem.reference.pages import PageEvent, PageState, page_step
+from dynmem.verification.atomic import write_atomic
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.iut import IutFault
 from dynmem.verification.oracle.judge import PROTOCOL
@@ -265,10 +268,10 @@ def report_text(run: PageRun, iut: str) -> str:
     lines = [f"dynmem oracle: page-level wire {WIRE_PAGES} (specs/formats/oracle.md §9), "
              f"judged by the page rules, the PINV invariants and the refinement to amounts",
              f"iut: {iut}"]
-    if run.phase == "exhaustive":
+    if run.states:
         lines.append(f"exhaustive phase: {run.states} states, {run.requests} requests"
                      + ("" if run.complete else " (state limit reached)"))
-    else:
+    if run.phase == "random":
         lines.append(f"random phase: {run.examples} examples, seed {run.seed}"
                      + (f", shrunk in {run.shrink_runs} replays" if run.shrink_runs else ""))
     case = run.failure
@@ -315,7 +318,15 @@ def report_json(run: PageRun, iut: str) -> dict[str, Any]:
     return out
 
 
-def check_pages(driver: PageDriver, *, examples: int = 100, seed: int = 0,
+def write_page_report(directory: Path, run: PageRun, iut: str) -> list[Path]:
+    """Write report.json and report.txt of a page session (atomically)."""
+    written = [directory / "report.json", directory / "report.txt"]
+    write_atomic(written[0], json.dumps(report_json(run, iut), indent=2) + "\n", parents=True)
+    write_atomic(written[1], report_text(run, iut), parents=True)
+    return written
+
+
+def check_pages(driver: PageDriver, *, examples: int = 100, seed: int | None = None,
                 exhaustive_phase: bool = True, random_examples: bool = True,
                 max_steps: int = 40, shrink_replays: int = 1000) -> PageRun:
     """The page session: the exhaustive phase, then the random one; the first failure ends
@@ -325,5 +336,7 @@ def check_pages(driver: PageDriver, *, examples: int = 100, seed: int = 0,
         run = exhaustive(driver)
         if run.failure is not None or not random_examples:
             return run
+    if seed is None:  # a fresh one, shown in the report
+        seed = random.SystemRandom().randrange(2**31)
     found = random_phase(driver, examples, seed, max_steps, shrink_replays)
     return attrs.evolve(found, states=run.states, requests=run.requests)

@@ -44,6 +44,10 @@ from dynmem.verification.oracle.iut import (
     check_hello,
 )
 from dynmem.verification.oracle.judge import CaseResult, Divergence, IsAllowed
+from dynmem.verification.oracle.pagesession import PageRun, check_pages, write_page_report
+from dynmem.verification.oracle.pagesession import report_json as page_report_json
+from dynmem.verification.oracle.pagesession import report_text as page_report_text
+from dynmem.verification.oracle.pagewire import WIRE_PAGES
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
 from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult, search
 from dynmem.verification.oracle.wire import SubprocessIut
@@ -210,6 +214,16 @@ def run(args: argparse.Namespace) -> int:
         except IutFault as fault:
             result = _hello_failure(fault, kind, mode)
         else:
+            if hello.wire == WIRE_PAGES:  # specs/formats/oracle.md §9
+                board.say("dynmem oracle: page-level wire 2 ...")
+                page_run = check_pages(driver, examples=args.examples, seed=args.seed,
+                                       exhaustive_phase=not args.no_exhaustive,
+                                       random_examples=not args.exhaustive,
+                                       max_steps=args.max_steps,
+                                       shrink_replays=args.shrink_replays)
+                board.stop()
+                driver.close()
+                return _page_output(args, page_run)
             result = _phases(args, driver, kind, mode, is_allowed, progress, hello.host_profile)
     except IutUnusable as err:
         board.stop()
@@ -234,6 +248,17 @@ def run(args: argparse.Namespace) -> int:
     board.finish(f"oracle: {'pass' if result.failure is None else 'FAIL'}, "
                  f"{result.examples} random examples")
     return 0 if result.failure is None else 1
+
+
+def _page_output(args: argparse.Namespace, run: PageRun) -> int:
+    """Print (and with --out write) a page session's report; the exit code."""
+    if args.out:
+        write_page_report(Path(args.out), run, args.iut)
+    if args.json:
+        print(json.dumps(page_report_json(run, args.iut), indent=2))
+    else:
+        sys.stdout.write(page_report_text(run, args.iut))
+    return 0 if run.ok else 1
 
 
 def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: Mode,
