@@ -15,7 +15,7 @@ import json
 import random
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -119,13 +119,21 @@ def probe(driver: PageDriver, state: PageState, event: WireEvent, step: int,
         answer = driver.request({"type": "event", "step": step,
                                  "event": event_to_json(event)}, "observed")
         try:
-            sent = requests_from_json(answer.get("sent", []), "IUT answer", "sent")
-            expected, tick_problem = expected_after(state, event, sent, step_fn)
-            observed = observed_from_json(answer, expected.state, "IUT answer")
+            return judge_answer(state, event, answer, step, "IUT answer", step_fn)
         except InputError as err:
             raise driver.schema_fault(err) from None
     except IutFault as fault:
         return None, _protocol(step, event, fault)
+
+
+def judge_answer(state: PageState, event: WireEvent, answer: Mapping[str, Any], step: int,
+                 source: str, step_fn: PageStep = page_step
+                 ) -> tuple[PageObserved, PageDivergence | None]:
+    """Decode an ``observed`` answer (or log entry) to ``event`` in ``state`` and judge it;
+    InputError names the field of a bad answer."""
+    sent = requests_from_json(answer.get("sent", []), source, "sent")
+    expected, tick_problem = expected_after(state, event, sent, step_fn)
+    observed = observed_from_json(answer, expected.state, source)
     return observed, judge_page_step(step, state, event, observed, expected, tick_problem)
 
 

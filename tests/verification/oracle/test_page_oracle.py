@@ -19,6 +19,7 @@ from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.pages import PAGE_MUTANTS, PAGE_MUTANTS_BY_NAME
 from dynmem.verification.oracle.judge import INVARIANT, PROTOCOL
 from dynmem.verification.oracle.pagegen import draw_page_event, draw_page_initial
+from dynmem.verification.oracle.pagelog import format_page_log
 from dynmem.verification.oracle.pagesession import (
     InProcessPageIut,
     check_pages,
@@ -201,3 +202,75 @@ def test_page_messages_match_their_schemas() -> None:
     with pytest.raises(jsonschema.ValidationError):
         validate("page-event.schema.json", {"kind": "balloon_response", "vm": "a",
                                             "ranges": [{"start": 0, "count": 2**24}]})
+
+
+# --- check-trace on page-level logs (specs/formats/oracle.md §9.7) ----------------------------
+
+
+def _page_log(tmp_path: Path, step_fn: Any = None, seed: int = 4) -> Path:
+    host = ReferencePageHost(step_fn) if step_fn else ReferencePageHost()
+    if step_fn is None:
+        rng = random.Random(seed)
+        initial = draw_page_initial(rng)
+        case = run_case(InProcessPageIut(host), initial,
+                        lambda state, i: draw_page_event(rng, state) if i < 60 else None)
+        assert case.divergence is None
+    else:
+        run = exhaustive(InProcessPageIut(host))
+        assert run.failure is not None
+        case = run.failure
+    path = tmp_path / "pages.log.jsonl"
+    path.write_text("".join(format_page_log(case.initial, case.steps)))
+    return path
+
+
+def test_check_trace_accepts_a_page_log_of_the_reference(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _page_log(tmp_path)
+    assert main(["check-trace", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "page-level log (wire 2), 60 events" in out and "conforms" in out
+
+
+def test_check_trace_finds_the_duplicate_credit_in_a_page_log(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _page_log(tmp_path, PAGE_MUTANTS_BY_NAME[DUPLICATES].step)
+    assert main(["check-trace", str(log)]) == 1
+    out = capsys.readouterr().out
+    assert "VIOLATION at line 3 (event 2)" in out and "PINV-ONCE" in out
+    assert "0x0-0x1ff (2 MiB), 0x0-0x1ff (2 MiB) again" in out
+
+
+def test_check_trace_names_line_and_field_of_a_bad_range(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _page_log(tmp_path)
+    lines = log.read_text().splitlines()
+    entry = json.loads(lines[1])
+    entry["observed"]["vms"][0]["ram"] = [{"start": 2**40, "count": 1}]
+    lines[1] = json.dumps(entry)
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["check-trace", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: observed.vms[0].ram[0].start = 1099511627776: a page number" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_unmarked_refused_event_in_a_page_log_must_leave_the_state(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rule L2 as for amounts: no ``rejected`` needed, but the state must not change."""
+    log = _page_log(tmp_path)
+    lines = log.read_text().splitlines()
+    header = json.loads(lines[0])
+    state = header["initial"]
+    answer = {"free_pages": state["free_pages"],
+              "vms": [{k: v for k, v in vm.items() if k not in ("settings", "residue_pages",
+                                                               "short_by_part_of_unit")}
+                      for vm in state["vms"]]}
+    refused = {"event": {"kind": "unballoon_response", "vm": "a"}, "observed": answer,
+               "sent": []}
+    log.write_text(lines[0] + "\n" + json.dumps(refused) + "\n")
+    assert main(["check-trace", str(log)]) == 0, capsys.readouterr().out
+    answer["free_pages"] += 512
+    log.write_text(lines[0] + "\n" + json.dumps(refused) + "\n")
+    assert main(["check-trace", str(log)]) == 1
+    assert "VIOLATION at line 2 (event 1)" in capsys.readouterr().out  # PINV-LEDGER first
