@@ -15,16 +15,22 @@ import json
 import random
 import traceback
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
 
-from dynmem.reference.pages import PageEvent, PageState, page_step
+from dynmem.reference.pages import (
+    PageBalloonResponse,
+    PageEvent,
+    PageState,
+    PageUnballoonRequest,
+    page_step,
+)
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.errors import InputError
-from dynmem.verification.oracle.iut import IutFault
+from dynmem.verification.oracle.iut import PROTOCOL_VERSION, Hello, IutFault, Kind, Mode
 from dynmem.verification.oracle.judge import PROTOCOL
 from dynmem.verification.oracle.pagegen import (
     draw_page_event,
@@ -48,6 +54,7 @@ from dynmem.verification.oracle.pagewire import (
     requests_from_json,
     state_to_json,
 )
+from dynmem.verification.oracle.wire import hello_from_json
 
 MAX_DEPTH = 6  # events from the preset, in the exhaustive phase
 MAX_STATES = 3000  # states the exhaustive phase expands at most
@@ -56,6 +63,7 @@ MAX_STATES = 3000  # states the exhaustive phase expands at most
 class PageDriver(Protocol):
     """One request, one answer (a dict of §9), or an IutFault."""
 
+    def hello(self, kind: Kind, mode: Mode) -> Hello: ...
     def request(self, payload: dict[str, Any], expect: str) -> dict[str, Any]: ...
     def schema_fault(self, err: InputError) -> IutFault: ...
     def close(self) -> None: ...
@@ -67,6 +75,14 @@ class InProcessPageIut:
 
     def __init__(self, iut: Any) -> None:
         self.iut = iut
+
+    def hello(self, kind: Kind, mode: Mode) -> Hello:
+        answer = self.request({"type": "hello", "protocol": PROTOCOL_VERSION, "kind": kind,
+                               "mode": mode}, "hello")
+        try:
+            return hello_from_json(answer)
+        except InputError as err:
+            raise self.schema_fault(err) from None
 
     def request(self, payload: dict[str, Any], expect: str) -> dict[str, Any]:
         try:
@@ -174,21 +190,34 @@ def replay(driver: PageDriver, initial: PageState, events: list[WireEvent]) -> P
                     lambda _state, i: events[i] if i < len(events) else None)
 
 
+def _smaller(events: list[WireEvent]) -> Iterator[list[WireEvent]]:
+    """Candidates one step smaller: an event removed (last first), then one range of a
+    message removed."""
+    for i in reversed(range(len(events))):
+        yield events[:i] + events[i + 1:]
+    for i, event in enumerate(events):
+        if not isinstance(event, (PageBalloonResponse, PageUnballoonRequest)):
+            continue
+        for j in range(len(event.ranges)):
+            fewer = attrs.evolve(event, ranges=event.ranges[:j] + event.ranges[j + 1:])
+            yield [*events[:i], fewer, *events[i + 1:]]
+
+
 def shrink(driver: PageDriver, case: PageCase, budget: int) -> tuple[PageCase, int]:
-    """Remove single events while the same class and detail still fail; ``budget`` replays
-    at most. Returns the shortest failing case found and the replays spent."""
+    """Remove single events, then single ranges of a message, while the same class and
+    detail still fail; ``budget`` replays at most. Returns the smallest failing case found
+    and the replays spent."""
     assert case.divergence is not None
     target = case.divergence.signature
     best, runs = case, 0
     changed = True
     while changed and runs < budget:
         changed = False
-        events = [s.event for s in best.steps]
-        for i in reversed(range(len(events))):
+        for events in _smaller([s.event for s in best.steps]):
             if runs >= budget:
                 break
             runs += 1
-            trial = replay(driver, best.initial, events[:i] + events[i + 1:])
+            trial = replay(driver, best.initial, events)
             if trial.divergence is not None and trial.divergence.signature == target:
                 best, changed = trial, True
                 break

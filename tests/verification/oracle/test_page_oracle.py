@@ -17,6 +17,8 @@ from dynmem.reference.pages import PageRange
 from dynmem.verification.cli.main import main
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.pages import PAGE_MUTANTS, PAGE_MUTANTS_BY_NAME
+from dynmem.verification.oracle import check_page_iut
+from dynmem.verification.oracle.iut import IutUnusable
 from dynmem.verification.oracle.judge import INVARIANT, PROTOCOL
 from dynmem.verification.oracle.pagegen import draw_page_event, draw_page_initial
 from dynmem.verification.oracle.pagelog import format_page_log
@@ -274,3 +276,19 @@ def test_an_unmarked_refused_event_in_a_page_log_must_leave_the_state(
     log.write_text(lines[0] + "\n" + json.dumps(refused) + "\n")
     assert main(["check-trace", str(log)]) == 1
     assert "VIOLATION at line 2 (event 1)" in capsys.readouterr().out  # PINV-LEDGER first
+
+
+def test_check_page_iut_drives_a_command_and_refuses_an_amount_level_iut() -> None:
+    run = check_page_iut(f"{HOST} --credit-duplicates", examples=5, seed=1)
+    assert not run.ok and run.failure is not None and run.failure.divergence is not None
+    assert run.failure.divergence.detail == "PINV-ONCE"
+    with pytest.raises(IutUnusable, match="amount-level wire"):
+        check_page_iut(f"{PYTHON} {EXAMPLES / 'reference_system_iut.py'}", examples=1)
+
+
+@pytest.mark.parametrize("flag", [["--mode", "lockstep"], ["--lifecycle"], ["--linux"]])
+def test_flags_that_do_not_apply_to_pages_are_bad_usage(
+        flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["oracle", "--iut", HOST, "--examples", "1", *flag]) == 2
+    err = capsys.readouterr().err
+    assert f"{' '.join(flag)} does not apply" in err and len(err.strip().splitlines()) == 1

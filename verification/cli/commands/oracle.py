@@ -215,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
             result = _hello_failure(fault, kind, mode)
         else:
             if hello.wire == WIRE_PAGES:  # specs/formats/oracle.md §9
+                _check_page_flags(args)
                 board.say("dynmem oracle: page-level wire 2 ...")
                 page_run = check_pages(driver, examples=args.examples, seed=args.seed,
                                        exhaustive_phase=not args.no_exhaustive,
@@ -248,6 +249,18 @@ def run(args: argparse.Namespace) -> int:
     board.finish(f"oracle: {'pass' if result.failure is None else 'FAIL'}, "
                  f"{result.examples} random examples")
     return 0 if result.failure is None else 1
+
+
+def _check_page_flags(args: argparse.Namespace) -> None:
+    """The page-level wire is for system IUTs in refinement mode, without the lifecycle or
+    Linux guests (§9); asking for more is bad usage, not silently ignored."""
+    wrong = [flag for flag, on in (("--kind policy", args.kind == "policy"),
+                                   ("--mode lockstep", args.mode == "lockstep"),
+                                   ("--lifecycle", args.lifecycle), ("--linux", args.linux))
+             if on]
+    if wrong:
+        raise IutUnusable(f"the IUT speaks the page-level wire (hello \"wire\": 2), where "
+                          f"{', '.join(wrong)} does not apply (specs/formats/oracle.md §9)")
 
 
 def _page_output(args: argparse.Namespace, run: PageRun) -> int:
