@@ -176,3 +176,16 @@ def small_preset() -> PageState:
     host = HostSettings(physical_mib=416, reserve_mib=64)
     settings = VmSettings(dynamic=True, startup_mib=32, maximum_mib=320)
     return initial_page_state(host, (("a", settings),), {"a": 64})
+
+
+def two_vm_preset() -> PageState:
+    """The second preset: two such VMs at 64 MiB sharing 128 MiB free, so one VM's
+    unballoon or hot-add competes with the other's for free memory."""
+    host = HostSettings(physical_mib=256, reserve_mib=64)
+    settings = VmSettings(dynamic=True, startup_mib=32, maximum_mib=320)
+    return initial_page_state(host, (("a", settings), ("b", settings)), {"a": 64, "b": 64})
+
+
+# The exhaustive phase's presets for 1 and 2 VMs and how many events deep each is walked
+# (one VM: 568 states for the page reference; two: 416).
+PAGE_PRESETS = ((small_preset, 6), (two_vm_preset, 4))

@@ -33,6 +33,7 @@ from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.iut import PROTOCOL_VERSION, Hello, IutFault, Kind, Mode
 from dynmem.verification.oracle.judge import PROTOCOL
 from dynmem.verification.oracle.pagegen import (
+    PAGE_PRESETS,
     draw_page_event,
     draw_page_initial,
     page_menu,
@@ -365,13 +366,19 @@ def write_page_report(directory: Path, run: PageRun, iut: str) -> list[Path]:
 
 def check_pages(driver: PageDriver, *, examples: int = 100, seed: int | None = None,
                 exhaustive_phase: bool = True, random_examples: bool = True,
-                max_steps: int = 40, shrink_replays: int = 1000) -> PageRun:
-    """The page session: the exhaustive phase, then the random one; the first failure ends
-    it."""
+                max_steps: int = 40, shrink_replays: int = 1000, vms: int = 2) -> PageRun:
+    """The page session: the exhaustive phase over the presets of 1..``vms`` VMs, then the
+    random one; the first failure ends it."""
     run = PageRun(None, "exhaustive")
     if exhaustive_phase:
-        run = exhaustive(driver)
-        if run.failure is not None or not random_examples:
+        states = requests = 0
+        for preset, depth in PAGE_PRESETS[:vms]:
+            run = exhaustive(driver, preset(), max_depth=depth)
+            states, requests = states + run.states, requests + run.requests
+            run = attrs.evolve(run, states=states, requests=requests)
+            if run.failure is not None:
+                return run
+        if not random_examples:
             return run
     if seed is None:  # a fresh one, shown in the report
         seed = random.SystemRandom().randrange(2**31)

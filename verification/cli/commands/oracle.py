@@ -221,7 +221,8 @@ def run(args: argparse.Namespace) -> int:
                                        exhaustive_phase=not args.no_exhaustive,
                                        random_examples=not args.exhaustive,
                                        max_steps=args.max_steps,
-                                       shrink_replays=args.shrink_replays)
+                                       shrink_replays=args.shrink_replays,
+                                       vms=min(args.vms, 2))
                 board.stop()
                 driver.close()
                 return _page_output(args, page_run)
