@@ -292,3 +292,40 @@ def test_flags_that_do_not_apply_to_pages_are_bad_usage(
     assert main(["oracle", "--iut", HOST, "--examples", "1", *flag]) == 2
     err = capsys.readouterr().err
     assert f"{' '.join(flag)} does not apply" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_page_iut_that_dies_mid_session_is_a_protocol_verdict(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "dies.py"
+    script.write_text(
+        "import json, sys\n"
+        "for line in sys.stdin:\n"
+        "    kind = json.loads(line)['type']\n"
+        "    if kind == 'hello':\n"
+        "        print(json.dumps({'type': 'hello', 'protocol': 1, 'name': 'x',\n"
+        "                          'capabilities': {'kinds': ['system']}, 'wire': 2}))\n"
+        "    elif kind == 'reset':\n"
+        "        print(json.dumps({'type': 'ready'}))\n"
+        "    else:\n"
+        "        print('dying', file=sys.stderr); sys.exit(3)\n"
+        "    sys.stdout.flush()\n")
+    assert main(["oracle", "--iut", f"{PYTHON} {script}", "--seed", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "protocol fault (crash) at step 1: the IUT exited with status 3" in out
+    assert "dying" in out
+
+
+def test_the_page_report_matches_its_schema(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("jsonschema")
+    pytest.importorskip("referencing")
+    from schema_helpers import validate  # noqa: PLC0415 - needs jsonschema
+
+    main(["oracle", "--iut", f"{HOST} --credit-duplicates", "--seed", "1", "--out",
+          str(tmp_path / "fail")])
+    main(["oracle", "--iut", HOST, "--seed", "1", "--examples", "3", "--out",
+          str(tmp_path / "pass")])
+    capsys.readouterr()
+    for name in ("fail", "pass"):
+        validate("page-report.schema.json",
+                 json.loads((tmp_path / name / "report.json").read_text()))
