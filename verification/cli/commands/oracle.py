@@ -67,8 +67,10 @@ def register(subparsers: Any) -> None:
                     "deterministic: the same IUT, --seed and flags give the same verdict, "
                     "example count and shrunk trace on any machine under any load (shrinking "
                     "is bounded by --shrink-replays, a count of replays, never by seconds; "
-                    "only --timeout, a protocol fault, is in seconds). Exit 0: pass; 1: the "
-                    "IUT is at fault; 2: bad usage.",
+                    "only --timeout, a protocol fault, is in seconds). An IUT whose hello says "
+                    "\"wire\": 2 is driven in 4 KiB page ranges and judged by the page layer "
+                    "(specs/formats/oracle.md §9). Exit 0: pass; 1: the IUT is at fault; 2: "
+                    "bad usage.",
     )
     parser.add_argument("--iut", required=True, metavar="CMD",
                         help="command that starts the IUT (run with /bin/sh -c)")
