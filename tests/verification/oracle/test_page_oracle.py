@@ -329,3 +329,24 @@ def test_the_page_report_matches_its_schema(tmp_path: Path,
     for name in ("fail", "pass"):
         validate("page-report.schema.json",
                  json.loads((tmp_path / name / "report.json").read_text()))
+
+
+class _BadRequest(ReferencePageHost):
+    """A page host whose tick sends an unballoon with a range the wire cannot carry."""
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        answer = super().answer(request)
+        event = request.get("event", {})
+        if answer is not None and event.get("kind") == "balancer_tick":
+            answer["sent"] = [{"kind": "unballoon_request", "vm": "a",
+                               "ranges": [{"start": 0, "count": -1}]}]
+        return answer
+
+
+def test_a_bad_range_in_a_sent_request_is_a_one_line_schema_fault() -> None:
+    run = exhaustive(InProcessPageIut(_BadRequest()))
+    assert run.failure is not None and run.failure.divergence is not None
+    div = run.failure.divergence
+    assert (div.cls, div.detail) == (PROTOCOL, "schema")
+    assert "IUT answer: sent[0].ranges[0].count = -1: a page count must be 0..16777215" in \
+        div.reason
