@@ -292,12 +292,14 @@ def state_from_json(data: Any, source: str, path: str = "") -> PageState:
     check_keys(obj, ["host", "free_pages", "vms"], source, path)
     host = host_from_json(obj.get("host"), source, join_path(path, "host"))
     free = _pages_int(obj, "free_pages", source, path)
-    vms = []
+    vms: list[PageVm] = []
     for i, item in enumerate(read_value(obj, "vms", list, source, path, [])):
         where = join_path(path, f"vms[{i}]") if path else f"vms[{i}]"
         vm = expect_object(item, source, where)
         check_keys(vm, _ALL_VM_FIELDS, source, where)
         name = read_value(vm, "name", str, source, where)
+        if any(other.name == name for other in vms):
+            raise InputError(source, join_path(where, "name"), name, "names a VM twice")
         settings = settings_from_json(vm.get("settings", {}), source,
                                       join_path(where, "settings"))
         vms.append(PageVm(name=name, settings=settings,
