@@ -31,9 +31,10 @@ from dynmem.verification.oracle.pagesession import (
     run_case,
 )
 from dynmem.verification.oracle.pagetext import describe_event
+from dynmem.verification.oracle.pagevectors import check_page_vectors
 from dynmem.verification.oracle.pagewire import event_from_json, event_to_json, state_to_json
 from dynmem.verification.oracle.reference_page_host import ReferencePageHost
-from dynmem.verification.oracle.wire import hello_from_json
+from dynmem.verification.oracle.wire import hello_from_json, open_iut
 
 HOST = f"{PYTHON} {EXAMPLES / 'qemu_host' / 'hv_balloon_host.py'}"
 DUPLICATES = "credit-duplicate-pages-by-count"
@@ -350,3 +351,31 @@ def test_a_bad_range_in_a_sent_request_is_a_one_line_schema_fault() -> None:
     assert (div.cls, div.detail) == (PROTOCOL, "schema")
     assert "IUT answer: sent[0].ranges[0].count = -1: a page count must be 0..16777215" in \
         div.reason
+
+
+# --- page-level conformance vectors (specs/formats/oracle.md §9.8) ----------------------------
+
+
+def test_page_vectors_pass_on_the_qemu_style_host_and_catch_every_page_bug(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vectors", str(tmp_path), "--pages"]) == 0
+    assert "wrote 12 cases" in capsys.readouterr().out
+    driver = open_iut(HOST)
+    try:
+        driver.hello("system", "refinement")
+        assert [r for r in check_page_vectors(driver, tmp_path) if r[1]] == []
+    finally:
+        driver.close()
+    for mutant in PAGE_MUTANTS:
+        failed = [name for name, why in check_page_vectors(
+            InProcessPageIut(ReferencePageHost(mutant.step)), tmp_path) if why]
+        assert failed, f"{mutant.name} passes every page vector"
+    duplicates = [name for name, why in check_page_vectors(
+        InProcessPageIut(ReferencePageHost(PAGE_MUTANTS_BY_NAME[DUPLICATES].step)), tmp_path)
+        if why]
+    assert "pages_duplicate_range_credited_once" in duplicates
+
+
+def test_page_vectors_refuse_promote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vectors", str(tmp_path), "--pages", "--promote", str(tmp_path)]) == 2
+    assert "--promote" in capsys.readouterr().err
