@@ -22,13 +22,24 @@ from dynmem.verification.oracle.iut import (
     Driver,
     InProcessIut,
     IutFault,
+    IutUnusable,
     Kind,
     Mode,
     PolicyIut,
     SystemIut,
     check_hello,
 )
-from dynmem.verification.oracle.judge import CaseResult, Divergence
+from dynmem.verification.oracle.judge import PROTOCOL, CaseResult, Divergence
+from dynmem.verification.oracle.pagegen import small_preset
+from dynmem.verification.oracle.pagejudge import PageDivergence
+from dynmem.verification.oracle.pagesession import (
+    InProcessPageIut,
+    PageCase,
+    PageDriver,
+    PageRun,
+    check_pages,
+)
+from dynmem.verification.oracle.pagewire import WIRE_PAGES
 from dynmem.verification.oracle.report import report_text, report_to_json
 from dynmem.verification.oracle.search import SHRINK_REPLAYS, Progress, SearchResult, search
 from dynmem.verification.oracle.wire import open_iut
@@ -81,6 +92,44 @@ def describe_iut(iut: Iut) -> str:
 def open_driver(iut: Iut, timeout: float = 10.0) -> Driver:
     """A driver for ``iut``: a subprocess for a command, in-process for an object."""
     return open_iut(iut, timeout=timeout) if isinstance(iut, str) else InProcessIut(iut)
+
+
+def check_page_iut(iut: object | str, *, examples: int = 100, seed: int | None = None,
+                   exhaustive: bool = True, max_steps: int = 40, timeout: float = 10.0,
+                   shrink_replays: int = SHRINK_REPLAYS) -> PageRun:
+    """The page session of ``dynmem oracle`` (specs/formats/oracle.md §9) on a page-level
+    IUT: a command whose hello says ``"wire": 2``, or a Python object with
+    ``answer(request: dict) -> dict | None`` (e.g. ``ReferencePageHost``). ``report_text``
+    of ``verification.oracle.pagesession`` renders the result.
+
+    Raises
+    ------
+    IutUnusable
+        The IUT does not start, speaks another protocol version or the amount-level wire.
+
+    Examples
+    --------
+    >>> from dynmem.verification.oracle import ReferencePageHost, check_page_iut
+    >>> check_page_iut(ReferencePageHost(), examples=5, seed=1).ok
+    True
+    """
+    driver: PageDriver = (open_iut(iut, timeout=timeout) if isinstance(iut, str)
+                          else InProcessPageIut(iut))
+    try:
+        try:
+            hello = driver.hello("system", "refinement")
+            check_hello(hello, "system")
+        except IutFault as fault:
+            return PageRun(PageCase(small_preset(), (), PageDivergence(
+                PROTOCOL, 0, None, fault.message, fault.detail, stderr_tail=fault.stderr_tail)),
+                "hello")
+        if hello.wire != WIRE_PAGES:
+            raise IutUnusable("the IUT speaks the amount-level wire (no \"wire\": 2 in its "
+                              "hello): use check_iut")
+        return check_pages(driver, examples=examples, seed=seed, exhaustive_phase=exhaustive,
+                           max_steps=max_steps, shrink_replays=shrink_replays)
+    finally:
+        driver.close()
 
 
 def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",

@@ -35,12 +35,14 @@ FaultDetail = Literal["crash", "exit", "timeout", "malformed", "schema", "error"
 class Hello:
     """The IUT's answer to ``hello``: its protocol version, name and kinds (Rule P1), and the
     host profile it implements (Rule P1a: which protocol versions its host accepts; an IUT
-    that does not say is a ``qemu`` host, every version, as before)."""
+    that does not say is a ``qemu`` host, every version, as before), and the wire it speaks
+    (Rule P1b: 1, amounts in MiB, as before; 2, page ranges, specs/formats/oracle.md §9)."""
 
     name: str
     kinds: tuple[str, ...]
     protocol: int = PROTOCOL_VERSION
     host_profile: HostProfile = HostProfile.QEMU
+    wire: int = 1
 
 
 @attrs.frozen

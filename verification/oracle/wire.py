@@ -59,6 +59,7 @@ from dynmem.verification.oracle.observation import (
     view_of,
     view_to_json,
 )
+from dynmem.verification.oracle.pagewire import WIRE_AMOUNTS, WIRES
 from dynmem.verification.oracle.reaper import MARKER, become_subreaper, end_session
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -377,6 +378,15 @@ class SubprocessIut:
                                         f"{expect!r}, got {answer.get('type')!r}: {shown!r}")
         return answer
 
+    def request(self, payload: dict[str, Any], expect: str) -> dict[str, Any]:
+        """Send one request and return its answer, of type ``expect`` (the page-level
+        session, specs/formats/oracle.md §9, builds its own requests)."""
+        return self._exchange(payload, expect)
+
+    def schema_fault(self, err: InputError) -> IutFault:
+        """The IUT's answer broke a schema: a protocol fault (the IUT is then restarted)."""
+        return self._schema(err)
+
     def _schema(self, err: InputError) -> IutFault:
         return self._fault("schema", str(err))
 
@@ -512,7 +522,7 @@ def _only(answer: dict[str, Any], allowed: tuple[str, ...], source: str) -> None
 
 def hello_from_json(answer: dict[str, Any], source: str = "IUT answer") -> Hello:
     """A hello answer (schema hello-answer.schema.json)."""
-    _only(answer, ("type", "protocol", "name", "capabilities", "host_profile"), source)
+    _only(answer, ("type", "protocol", "name", "capabilities", "host_profile", "wire"), source)
     protocol = answer.get("protocol")
     if not isinstance(protocol, int) or isinstance(protocol, bool):
         raise InputError(source, "protocol", protocol, "must be an integer (1)")
@@ -526,7 +536,12 @@ def hello_from_json(answer: dict[str, Any], source: str = "IUT answer") -> Hello
         raise InputError(source, "name", name, "must be a string")
     word = answer.get("host_profile", HOST_PROFILE_WORDS[HostProfile.QEMU])
     profile = profile_from_word(word, source, "host_profile")
-    return Hello(name=name, kinds=tuple(kinds), protocol=protocol, host_profile=profile)
+    wire = answer.get("wire", WIRE_AMOUNTS)
+    if not isinstance(wire, int) or isinstance(wire, bool) or wire not in WIRES:
+        raise InputError(source, "wire", wire, "must be 1 (amounts in MiB) or 2 (page ranges, "
+                                               "specs/formats/oracle.md §9)")
+    return Hello(name=name, kinds=tuple(kinds), protocol=protocol, host_profile=profile,
+                 wire=wire)
 
 
 def observed_from_json(answer: dict[str, Any], source: str) -> Observed:
@@ -567,6 +582,8 @@ def _serve_one(iut: Any, request: dict[str, Any]) -> dict[str, Any] | None:
                                   "capabilities": {"kinds": list(hello.kinds)}}
         if hello.host_profile != HostProfile.QEMU:
             answer["host_profile"] = HOST_PROFILE_WORDS[hello.host_profile]
+        if hello.wire != WIRE_AMOUNTS:
+            answer["wire"] = hello.wire
         return answer
     if kind == "reset":
         iut.reset(_decode_field(request.get("state"), state_from_json, "reset", "state"))

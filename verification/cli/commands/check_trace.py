@@ -19,9 +19,11 @@ from typing import Any
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board
+from dynmem.verification.codec import read_lines
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.checktrace import LogResult, check_log
 from dynmem.verification.oracle.judge import CLASS_WORDS
+from dynmem.verification.oracle.pagelog import check_page_log, is_page_header, report_page_log
 from dynmem.verification.traces import render_text
 
 
@@ -54,6 +56,9 @@ def _summary(result: LogResult, log: str, seconds: float) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Check ``args.log``; print the verdict; return the exit code."""
     started = time.perf_counter()
+    found = _check_page_log(args)  # a header with "wire": 2 (specs/formats/oracle.md §9.7)
+    if found is not None:
+        return found
     board = Board()
     try:
         with open(args.log, encoding="utf-8") as handle, \
@@ -74,6 +79,36 @@ def run(args: argparse.Namespace) -> int:
     verdict = "conforms" if result.divergence is None else f"VIOLATION at line {result.line}"
     board.finish(f"check-trace: {verdict}, {result.events:,} events")
     return 0 if result.divergence is None else 1
+
+
+def _check_page_log(args: argparse.Namespace) -> int | None:
+    """Check a page-level log and return the exit code; None if the log is not one."""
+    try:
+        with open(args.log, encoding="utf-8") as handle:
+            numbered = enumerate(read_lines(handle, args.log), start=1)
+            first = next(numbered, None)
+            if first is None:
+                return None
+            try:
+                header = json.loads(first[1])
+            except ValueError:
+                return None  # the amount-level reader reports it
+            if not is_page_header(header):
+                return None
+            result = check_page_log(numbered, header, args.log)
+    except OSError as err:
+        raise InputError(args.log, "", None, f"cannot read the log: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise InputError(args.log, "", None, f"is not UTF-8 text: {err}") from None
+    d = result.divergence
+    if args.json:
+        print(json.dumps({"ok": d is None, "log": args.log, "wire": 2, "events": result.events,
+                          "line": result.line, "class": d.cls if d else None,
+                          "detail": d.detail if d else None,
+                          "reason": d.headline() if d else None}, indent=2))
+    else:
+        sys.stdout.write(report_page_log(result, args.log))
+    return 0 if d is None else 1
 
 
 def _line(log: str, handle: Any) -> Any:

@@ -44,6 +44,10 @@ from dynmem.verification.oracle.iut import (
     check_hello,
 )
 from dynmem.verification.oracle.judge import IsAllowed
+from dynmem.verification.oracle.pagesession import PageRun, check_pages, write_page_report
+from dynmem.verification.oracle.pagesession import report_json as page_report_json
+from dynmem.verification.oracle.pagesession import report_text as page_report_text
+from dynmem.verification.oracle.pagewire import WIRE_PAGES
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
 from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult, search
 from dynmem.verification.oracle.seeds import SeedRun, hello_failure, run_seeds
@@ -66,8 +70,10 @@ def register(subparsers: Any) -> None:
                     "deterministic: the same IUT, --seed and flags give the same verdict, "
                     "example count and shrunk trace on any machine under any load (shrinking "
                     "is bounded by --shrink-replays, a count of replays, never by seconds; "
-                    "only --timeout, a protocol fault, is in seconds). Exit 0: pass; 1: the "
-                    "IUT is at fault; 2: bad usage.",
+                    "only --timeout, a protocol fault, is in seconds). An IUT whose hello says "
+                    "\"wire\": 2 is driven in 4 KiB page ranges and judged by the page layer "
+                    "(specs/formats/oracle.md §9). Exit 0: pass; 1: the IUT is at fault; 2: "
+                    "bad usage.",
     )
     parser.add_argument("--iut", required=True, metavar="CMD",
                         help="command that starts the IUT (run with /bin/sh -c)")
@@ -235,6 +241,18 @@ def run(args: argparse.Namespace) -> int:
         except IutFault as fault:
             result = hello_failure(fault)
         else:
+            if hello.wire == WIRE_PAGES:  # specs/formats/oracle.md §9
+                _check_page_flags(args)
+                board.say("dynmem oracle: page-level wire 2 ...")
+                page_run = check_pages(driver, examples=args.examples, seed=args.seed,
+                                       exhaustive_phase=not args.no_exhaustive,
+                                       random_examples=not args.exhaustive,
+                                       max_steps=args.max_steps,
+                                       shrink_replays=args.shrink_replays,
+                                       vms=min(args.vms, 2))
+                board.stop()
+                driver.close()
+                return _page_output(args, page_run)
             result = _phases(args, driver, kind, mode, is_allowed, progress, hello.host_profile)
     except IutUnusable as err:
         board.stop()
@@ -259,6 +277,30 @@ def run(args: argparse.Namespace) -> int:
     board.finish(f"oracle: {'pass' if result.failure is None else 'FAIL'}, "
                  f"{result.examples} random examples")
     return 0 if result.failure is None else 1
+
+
+def _check_page_flags(args: argparse.Namespace) -> None:
+    """The page-level wire is for system IUTs in refinement mode, without the lifecycle or
+    Linux guests (§9); asking for more is bad usage, not silently ignored."""
+    wrong = [flag for flag, on in (("--kind policy", args.kind == "policy"),
+                                   ("--mode lockstep", args.mode == "lockstep"),
+                                   ("--lifecycle", args.lifecycle), ("--linux", args.linux),
+                                   ("--seeds", args.seeds is not None))
+             if on]
+    if wrong:
+        raise IutUnusable(f"the IUT speaks the page-level wire (hello \"wire\": 2), where "
+                          f"{', '.join(wrong)} does not apply (specs/formats/oracle.md §9)")
+
+
+def _page_output(args: argparse.Namespace, run: PageRun) -> int:
+    """Print (and with --out write) a page session's report; the exit code."""
+    if args.out:
+        write_page_report(Path(args.out), run, args.iut)
+    if args.json:
+        print(json.dumps(page_report_json(run, args.iut), indent=2))
+    else:
+        sys.stdout.write(page_report_text(run, args.iut))
+    return 0 if run.ok else 1
 
 
 def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: Mode,

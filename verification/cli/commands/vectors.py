@@ -11,6 +11,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dynmem.verification.cli import options
+from dynmem.verification.errors import InputError
+from dynmem.verification.oracle.pagevectors import write_page_vectors
 from dynmem.verification.oracle.vectors import collect_cases, write_vectors
 
 
@@ -25,12 +28,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--promote", action="append", default=[], metavar="CASE_DIR",
                         help="also add this case directory (e.g. an oracle's OUT/case); "
                              "may be repeated")
+    options.add_pages(parser, "write the page-level vectors instead (4 KiB page ranges, for "
+                              "an IUT whose hello says \"wire\": 2; specs/formats/oracle.md "
+                              "§9.8)", mutant=False)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write every case and the promoted ones; print a one-line summary per kind."""
-    index = write_vectors(Path(args.out), collect_cases(), [Path(p) for p in args.promote])
+    if args.pages and args.promote:
+        raise InputError("command line", "--promote", args.promote,
+                         "promotes amount-level cases; it does not combine with --pages")
+    if args.pages:
+        index = write_page_vectors(Path(args.out))
+    else:
+        index = write_vectors(Path(args.out), collect_cases(), [Path(p) for p in args.promote])
     kinds: dict[str, int] = {}
     for item in index:
         kinds[item["kind"]] = kinds.get(item["kind"], 0) + 1

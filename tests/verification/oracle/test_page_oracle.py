@@ -1,0 +1,381 @@
+"""The oracle's page-level wire (specs/formats/oracle.md §9): an IUT whose hello says
+``"wire": 2`` is judged by the page layer; amount-level IUTs are untouched; the QEMU-style host
+of examples/qemu_host/ passes and its duplicate-crediting variant is caught with a shortest
+trace; every planted page bug is caught; bad ranges from an IUT are one-line schema faults."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from oracle_helpers import EXAMPLES, PYTHON
+
+from dynmem.reference.pages import PageRange
+from dynmem.verification.cli.main import main
+from dynmem.verification.errors import InputError
+from dynmem.verification.mutants.pages import PAGE_MUTANTS, PAGE_MUTANTS_BY_NAME
+from dynmem.verification.oracle import check_page_iut
+from dynmem.verification.oracle.iut import IutUnusable
+from dynmem.verification.oracle.judge import INVARIANT, PROTOCOL
+from dynmem.verification.oracle.pagegen import draw_page_event, draw_page_initial
+from dynmem.verification.oracle.pagelog import format_page_log
+from dynmem.verification.oracle.pagesession import (
+    InProcessPageIut,
+    check_pages,
+    exhaustive,
+    random_phase,
+    report_text,
+    run_case,
+)
+from dynmem.verification.oracle.pagetext import describe_event
+from dynmem.verification.oracle.pagevectors import check_page_vectors
+from dynmem.verification.oracle.pagewire import event_from_json, event_to_json, state_to_json
+from dynmem.verification.oracle.reference_page_host import ReferencePageHost
+from dynmem.verification.oracle.wire import hello_from_json, open_iut
+
+HOST = f"{PYTHON} {EXAMPLES / 'qemu_host' / 'hv_balloon_host.py'}"
+DUPLICATES = "credit-duplicate-pages-by-count"
+
+
+def test_the_page_reference_passes_both_phases() -> None:
+    run = check_pages(InProcessPageIut(ReferencePageHost()), examples=60, seed=3)
+    assert run.ok, report_text(run, "reference")
+    assert run.states > 100 and run.examples == 60
+
+
+@pytest.mark.parametrize("mutant", PAGE_MUTANTS, ids=lambda m: m.name)
+def test_every_planted_page_bug_is_caught_by_both_phases(mutant: Any) -> None:
+    """The oracle engine catches each page bug of the shared catalogue, breadth-first (a
+    shortest trace) and in the random phase, with an invariant it names or a refusal."""
+    for run in (exhaustive(InProcessPageIut(ReferencePageHost(mutant.step))),
+                random_phase(InProcessPageIut(ReferencePageHost(mutant.step)), 200, seed=1,
+                             shrink_replays=200)):
+        assert run.failure is not None, f"{mutant.name} passed the {run.phase} phase"
+        div = run.failure.divergence
+        assert div is not None
+        assert div.detail in (*mutant.breaks, "acceptance"), div.headline()
+
+
+def test_credits_duplicates_is_caught_with_a_two_event_trace() -> None:
+    """Issue 15's acceptance, the oracle's part: the host that credits duplicates."""
+    mutant = PAGE_MUTANTS_BY_NAME[DUPLICATES]
+    run = exhaustive(InProcessPageIut(ReferencePageHost(mutant.step)))
+    assert run.failure is not None and run.failure.divergence is not None
+    assert run.failure.divergence.cls == INVARIANT
+    assert run.failure.divergence.detail == "PINV-ONCE"
+    assert len(run.failure.steps) == 2
+
+
+def test_the_qemu_style_host_passes_under_dynmem_oracle(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    code = main(["oracle", "--iut", HOST, "--examples", "40", "--seed", "5"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "exhaustive phase:" in out and "verdict: PASS" in out
+
+
+def test_the_qemu_style_host_with_aligned_2_mib_hot_adds_passes(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["oracle", "--iut", f"{HOST} --align-mib 2", "--no-exhaustive",
+                 "--examples", "40", "--seed", "6"])
+    assert code == 0, capsys.readouterr().out
+
+
+def test_the_qemu_host_that_credits_duplicates_is_caught(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["oracle", "--iut", f"{HOST} --credit-duplicates", "--seed", "1",
+                 "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "invariant broken (PINV-ONCE) at step 2: a: counter 1024 pages, ledger 512" in out
+    assert "trace (a shortest trace (breadth-first), 2 events)" in out
+    assert ("a's guest returns pages 0x0-0x1ff (2 MiB), 0x0-0x1ff (2 MiB) again (final part)"
+            in out)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["verdict"] == "fail" and report["wire"] == 2
+    assert report["detail"] == "PINV-ONCE" and len(report["events"]) == 2
+    assert (tmp_path / "report.txt").read_text() == out
+
+
+def test_the_random_phase_alone_catches_it_too(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["oracle", "--iut", f"{HOST} --credit-duplicates", "--no-exhaustive",
+                 "--seed", "1", "--examples", "300"])
+    out = capsys.readouterr().out
+    assert code == 1 and "PINV-ONCE" in out and "random phase:" in out
+
+
+def test_the_random_phase_sends_adversarial_ranges() -> None:
+    """Duplicate, overlapping, out-of-RAM and sub-2 MiB ranges, and host-chosen hot-adds."""
+    seen: set[str] = set()
+    for number in range(60):
+        rng = random.Random(number)
+        initial = draw_page_initial(rng)
+        case = run_case(InProcessPageIut(ReferencePageHost()), initial,
+                        lambda state, i, rng=rng: draw_page_event(rng, state) if i < 40 else None)
+        for record in case.steps:
+            ranges = getattr(record.event, "ranges", ())
+            vm = initial.get_vm(getattr(record.event, "vm", ""))
+            words = describe_event(record.event, record.sent)
+            top = max(end for _, end in vm.regions.intervals) if vm else 0
+            seen |= {name for name, hit in (
+                ("duplicate", len(set(ranges)) < len(ranges)),
+                ("overlapping", _overlap(ranges)),
+                ("out of RAM", any(r.end > top for r in ranges)),
+                ("sub-2 MiB", any(0 < r.count < 512 for r in ranges)),
+                ("tick hot-add", "hot-add region" in words and "tick" in words)) if hit}
+    assert seen == {"duplicate", "overlapping", "out of RAM", "sub-2 MiB", "tick hot-add"}
+
+
+def _overlap(ranges: tuple[PageRange, ...]) -> bool:
+    return any(a is not b and a.start < b.end and b.start < a.end and a != b
+               for a in ranges for b in ranges)
+
+
+class _BadRanges(ReferencePageHost):
+    """A page host that reports a ledger range the wire cannot carry."""
+
+    def __init__(self, bad: dict[str, Any]) -> None:
+        super().__init__()
+        self.bad = bad
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        answer = super().answer(request)
+        if answer is not None and answer["type"] == "observed":
+            answer["observed"]["vms"][0]["ballooned"] = [self.bad]
+        return answer
+
+
+@pytest.mark.parametrize(("bad", "words"), [
+    ({"start": -1, "count": 512}, "observed.vms[0].ballooned[0].start = -1: a page number"),
+    ({"start": 0, "count": 2**24}, "observed.vms[0].ballooned[0].count = 16777216: a page "
+                                   "count must be 0..16777215"),
+    ({"start": "0x0", "count": 1}, "observed.vms[0].ballooned[0].start = '0x0': must be an "
+                                   "integer (pages)"),
+    ({"start": 0}, "observed.vms[0].ballooned[0].count = None: is required"),
+])
+def test_a_bad_range_from_the_iut_is_a_one_line_schema_fault(bad: dict[str, Any],
+                                                             words: str) -> None:
+    run = exhaustive(InProcessPageIut(_BadRanges(bad)))
+    assert run.failure is not None and run.failure.divergence is not None
+    div = run.failure.divergence
+    assert (div.cls, div.detail) == (PROTOCOL, "schema")
+    assert words in div.reason and "\n" not in div.reason
+
+
+def test_bad_ranges_in_an_event_name_field_and_value() -> None:
+    with pytest.raises(InputError, match=r"event.ranges\[1\].count = -3: a page count"):
+        event_from_json({"kind": "balloon_response", "vm": "a",
+                         "ranges": [{"start": 0, "count": 1}, {"start": 0, "count": -3}]},
+                        "event", "event")
+    with pytest.raises(InputError, match="event.pages = 100: a balloon request asks whole MiB"):
+        event_from_json({"kind": "balloon_request", "vm": "a", "pages": 100}, "event", "event")
+
+
+def test_hello_wire_field_defaults_to_amounts_and_refuses_unknown_values() -> None:
+    base = {"type": "hello", "protocol": 1, "capabilities": {"kinds": ["system"]}}
+    assert hello_from_json(dict(base)).wire == 1
+    assert hello_from_json(dict(base, wire=2)).wire == 2
+    with pytest.raises(InputError, match="wire = 3: must be 1"):
+        hello_from_json(dict(base, wire=3))
+    with pytest.raises(InputError, match="wire = True"):
+        hello_from_json(dict(base, wire=True))
+
+
+def test_page_messages_match_their_schemas() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    pytest.importorskip("referencing")
+    from schema_helpers import validate  # noqa: PLC0415 - needs jsonschema
+
+    host = ReferencePageHost()
+    hello = host.answer({"type": "hello", "protocol": 1, "kind": "system",
+                         "mode": "refinement"})
+    validate("hello-answer.schema.json", hello)
+    run = exhaustive(InProcessPageIut(ReferencePageHost(PAGE_MUTANTS_BY_NAME[DUPLICATES].step)))
+    assert run.failure is not None
+    validate("page-state.schema.json", state_to_json(run.failure.initial))
+    host.answer({"type": "reset", "state": state_to_json(run.failure.initial)})
+    for record in run.failure.steps:
+        event = event_to_json(record.event)
+        validate("page-event.schema.json", event)
+        answer = host.answer({"type": "event", "step": 1, "event": event})
+        validate("page-observed-answer.schema.json", answer)
+    with pytest.raises(jsonschema.ValidationError):
+        validate("page-event.schema.json", {"kind": "balloon_response", "vm": "a",
+                                            "ranges": [{"start": 0, "count": 2**24}]})
+
+
+# --- check-trace on page-level logs (specs/formats/oracle.md §9.7) ----------------------------
+
+
+def _page_log(tmp_path: Path, step_fn: Any = None, seed: int = 4) -> Path:
+    host = ReferencePageHost(step_fn) if step_fn else ReferencePageHost()
+    if step_fn is None:
+        rng = random.Random(seed)
+        initial = draw_page_initial(rng)
+        case = run_case(InProcessPageIut(host), initial,
+                        lambda state, i: draw_page_event(rng, state) if i < 60 else None)
+        assert case.divergence is None
+    else:
+        run = exhaustive(InProcessPageIut(host))
+        assert run.failure is not None
+        case = run.failure
+    path = tmp_path / "pages.log.jsonl"
+    path.write_text("".join(format_page_log(case.initial, case.steps)))
+    return path
+
+
+def test_check_trace_accepts_a_page_log_of_the_reference(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _page_log(tmp_path)
+    assert main(["check-trace", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "page-level log (wire 2), 60 events" in out and "conforms" in out
+
+
+def test_check_trace_finds_the_duplicate_credit_in_a_page_log(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _page_log(tmp_path, PAGE_MUTANTS_BY_NAME[DUPLICATES].step)
+    assert main(["check-trace", str(log)]) == 1
+    out = capsys.readouterr().out
+    assert "VIOLATION at line 3 (event 2)" in out and "PINV-ONCE" in out
+    assert "0x0-0x1ff (2 MiB), 0x0-0x1ff (2 MiB) again" in out
+
+
+def test_check_trace_names_line_and_field_of_a_bad_range(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _page_log(tmp_path)
+    lines = log.read_text().splitlines()
+    entry = json.loads(lines[1])
+    entry["observed"]["vms"][0]["ram"] = [{"start": 2**40, "count": 1}]
+    lines[1] = json.dumps(entry)
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["check-trace", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: observed.vms[0].ram[0].start = 1099511627776: a page number" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_unmarked_refused_event_in_a_page_log_must_leave_the_state(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rule L2 as for amounts: no ``rejected`` needed, but the state must not change."""
+    log = _page_log(tmp_path)
+    lines = log.read_text().splitlines()
+    header = json.loads(lines[0])
+    state = header["initial"]
+    answer = {"free_pages": state["free_pages"],
+              "vms": [{k: v for k, v in vm.items() if k not in ("settings", "residue_pages",
+                                                               "short_by_part_of_unit")}
+                      for vm in state["vms"]]}
+    refused = {"event": {"kind": "unballoon_response", "vm": "a"}, "observed": answer,
+               "sent": []}
+    log.write_text(lines[0] + "\n" + json.dumps(refused) + "\n")
+    assert main(["check-trace", str(log)]) == 0, capsys.readouterr().out
+    answer["free_pages"] += 512
+    log.write_text(lines[0] + "\n" + json.dumps(refused) + "\n")
+    assert main(["check-trace", str(log)]) == 1
+    assert "VIOLATION at line 2 (event 1)" in capsys.readouterr().out  # PINV-LEDGER first
+
+
+def test_check_page_iut_drives_a_command_and_refuses_an_amount_level_iut() -> None:
+    run = check_page_iut(f"{HOST} --credit-duplicates", examples=5, seed=1)
+    assert not run.ok and run.failure is not None and run.failure.divergence is not None
+    assert run.failure.divergence.detail == "PINV-ONCE"
+    with pytest.raises(IutUnusable, match="amount-level wire"):
+        check_page_iut(f"{PYTHON} {EXAMPLES / 'reference_system_iut.py'}", examples=1)
+
+
+@pytest.mark.parametrize("flag", [["--mode", "lockstep"], ["--lifecycle"], ["--linux"]])
+def test_flags_that_do_not_apply_to_pages_are_bad_usage(
+        flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["oracle", "--iut", HOST, "--examples", "1", *flag]) == 2
+    err = capsys.readouterr().err
+    assert f"{' '.join(flag)} does not apply" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_page_iut_that_dies_mid_session_is_a_protocol_verdict(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "dies.py"
+    script.write_text(
+        "import json, sys\n"
+        "for line in sys.stdin:\n"
+        "    kind = json.loads(line)['type']\n"
+        "    if kind == 'hello':\n"
+        "        print(json.dumps({'type': 'hello', 'protocol': 1, 'name': 'x',\n"
+        "                          'capabilities': {'kinds': ['system']}, 'wire': 2}))\n"
+        "    elif kind == 'reset':\n"
+        "        print(json.dumps({'type': 'ready'}))\n"
+        "    else:\n"
+        "        print('dying', file=sys.stderr); sys.exit(3)\n"
+        "    sys.stdout.flush()\n")
+    assert main(["oracle", "--iut", f"{PYTHON} {script}", "--seed", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "protocol fault (crash) at step 1: the IUT exited with status 3" in out
+    assert "dying" in out
+
+
+def test_the_page_report_matches_its_schema(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("jsonschema")
+    pytest.importorskip("referencing")
+    from schema_helpers import validate  # noqa: PLC0415 - needs jsonschema
+
+    main(["oracle", "--iut", f"{HOST} --credit-duplicates", "--seed", "1", "--out",
+          str(tmp_path / "fail")])
+    main(["oracle", "--iut", HOST, "--seed", "1", "--examples", "3", "--out",
+          str(tmp_path / "pass")])
+    capsys.readouterr()
+    for name in ("fail", "pass"):
+        validate("page-report.schema.json",
+                 json.loads((tmp_path / name / "report.json").read_text()))
+
+
+class _BadRequest(ReferencePageHost):
+    """A page host whose tick sends an unballoon with a range the wire cannot carry."""
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        answer = super().answer(request)
+        event = request.get("event", {})
+        if answer is not None and event.get("kind") == "balancer_tick":
+            answer["sent"] = [{"kind": "unballoon_request", "vm": "a",
+                               "ranges": [{"start": 0, "count": -1}]}]
+        return answer
+
+
+def test_a_bad_range_in_a_sent_request_is_a_one_line_schema_fault() -> None:
+    run = exhaustive(InProcessPageIut(_BadRequest()))
+    assert run.failure is not None and run.failure.divergence is not None
+    div = run.failure.divergence
+    assert (div.cls, div.detail) == (PROTOCOL, "schema")
+    assert "IUT answer: sent[0].ranges[0].count = -1: a page count must be 0..16777215" in \
+        div.reason
+
+
+# --- page-level conformance vectors (specs/formats/oracle.md §9.8) ----------------------------
+
+
+def test_page_vectors_pass_on_the_qemu_style_host_and_catch_every_page_bug(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vectors", str(tmp_path), "--pages"]) == 0
+    assert "wrote 12 cases" in capsys.readouterr().out
+    driver = open_iut(HOST)
+    try:
+        driver.hello("system", "refinement")
+        assert [r for r in check_page_vectors(driver, tmp_path) if r[1]] == []
+    finally:
+        driver.close()
+    for mutant in PAGE_MUTANTS:
+        failed = [name for name, why in check_page_vectors(
+            InProcessPageIut(ReferencePageHost(mutant.step)), tmp_path) if why]
+        assert failed, f"{mutant.name} passes every page vector"
+    duplicates = [name for name, why in check_page_vectors(
+        InProcessPageIut(ReferencePageHost(PAGE_MUTANTS_BY_NAME[DUPLICATES].step)), tmp_path)
+        if why]
+    assert "pages_duplicate_range_credited_once" in duplicates
+
+
+def test_page_vectors_refuse_promote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vectors", str(tmp_path), "--pages", "--promote", str(tmp_path)]) == 2
+    assert "--promote" in capsys.readouterr().err

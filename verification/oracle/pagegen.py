@@ -1,0 +1,191 @@
+"""What the oracle sends a page-level IUT (specs/formats/oracle.md §9.6): small hosts, ticks
+with targets, and guests that list pages the way a broken or malicious one would.
+
+A guest answers a balloon with ranges that are honest, repeated (the same 2 MiB twice),
+overlapping, outside its RAM (beyond it, or inside a hot-add region not added), smaller than
+2 MiB (4 KiB, 1020 KiB, 1 MiB: the Linux guest's fallback) or empty; it answers a hot-add in
+full, a page short, with nothing, or with a transient failure. The harness also sends host
+requests of its own, honest and not (a page listed twice, pages not ballooned, sub-unit
+amounts, regions overlapping RAM or misaligned), and answers to nothing (a guest answering
+twice); the IUT must refuse exactly what the page rules refuse.
+
+``page_menu`` is the finite menu the exhaustive phase tries in every state;
+``draw_page_event`` draws from a wider one for the random phase. Both are pure functions
+of the state (and of the seeded ``random.Random`` given), so a run is repeatable.
+"""
+
+from __future__ import annotations
+
+import random
+
+from dynmem.model.vocabulary import TxnKind
+from dynmem.reference.events import BalloonRequest, UnballoonResponse
+from dynmem.reference.pages import (
+    PAGES_PER_MIB,
+    PAGES_PER_UNIT,
+    PageBalloonResponse,
+    PageHotAddRequest,
+    PageHotAddResponse,
+    PageRange,
+    PageState,
+    PageUnballoonRequest,
+    PageVm,
+    initial_page_state,
+)
+from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.verification.oracle.pagewire import PageTick, WireEvent, ranges_of
+
+# Counts around 4 KiB, 1 MiB and the 2 MiB unit, where rounding bugs live.
+COUNTS = (1, 255, 256, 511, 512, 513, 1024)
+
+
+def _top(vm: PageVm) -> int:
+    return max((end for _, end in vm.regions.intervals), default=0)
+
+
+def _free_ram(vm: PageVm) -> list[PageRange]:
+    return list(ranges_of(vm.ram.difference(vm.ballooned)))
+
+
+def balloon_answers(vm: PageVm) -> list[PageBalloonResponse]:
+    """The balloon answers of the menu: honest, the same 2 MiB twice, overlapping, beyond
+    RAM, 4 KiB and 1 MiB parts, an empty final part."""
+    free = _free_ram(vm)
+    first = free[0].start if free else 0
+    unit = PageRange(first, PAGES_PER_UNIT)
+    top = _top(vm)
+    out = [PageBalloonResponse(vm.name, (unit,)),
+           PageBalloonResponse(vm.name, (unit, unit)),
+           PageBalloonResponse(vm.name, (unit, PageRange(first + 256, PAGES_PER_UNIT))),
+           PageBalloonResponse(vm.name, (PageRange(top, PAGES_PER_UNIT),)),
+           PageBalloonResponse(vm.name, (PageRange(first, 1),), more_pages=True),
+           PageBalloonResponse(vm.name, (PageRange(first, 256),)),
+           PageBalloonResponse(vm.name, ())]
+    if vm.ballooned.intervals:  # a page the host already holds, listed again
+        start = vm.ballooned.intervals[0][0]
+        out.append(PageBalloonResponse(vm.name, (PageRange(start, PAGES_PER_UNIT),)))
+    return out
+
+
+def hot_add_answers(vm: PageVm) -> list[PageHotAddResponse]:
+    asked = vm.txn_pages
+    return [PageHotAddResponse(vm.name, asked), PageHotAddResponse(vm.name, max(0, asked - 1)),
+            PageHotAddResponse(vm.name, 0), PageHotAddResponse(vm.name, asked, success=False)]
+
+
+def host_requests(vm: PageVm) -> list[WireEvent]:
+    """Requests the harness asks the host to send: honest ones and ones the rules refuse."""
+    top = _top(vm)
+    ledger = list(ranges_of(vm.ballooned.take_lowest(PAGES_PER_UNIT)))
+    out: list[WireEvent] = [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 1),
+                            PageHotAddRequest(vm.name, PageRange(top, PAGES_PER_UNIT)),
+                            PageHotAddRequest(vm.name, PageRange(max(0, top - PAGES_PER_UNIT),
+                                                                 PAGES_PER_UNIT)),
+                            PageHotAddRequest(vm.name, PageRange(top + 1, PAGES_PER_UNIT))]
+    if ledger:
+        out.append(PageUnballoonRequest(vm.name, tuple(ledger)))
+        out.append(PageUnballoonRequest(vm.name, (ledger[0], ledger[0])))
+    out.append(PageUnballoonRequest(vm.name, (PageRange(top, PAGES_PER_UNIT),)))
+    return out
+
+
+def targets(state: PageState, vm: PageVm) -> list[PageTick]:
+    """Ticks that want ``vm`` at its startup, 2 MiB below or above where it is, or its
+    maximum."""
+    now = vm.assigned_pages // PAGES_PER_MIB
+    wants = sorted({vm.settings.startup_mib, max(0, now - 2), now + 2, vm.settings.maximum_mib})
+    return [PageTick(((vm.name, mib),)) for mib in wants]
+
+
+def page_menu(state: PageState) -> list[WireEvent]:
+    """Every event the exhaustive phase tries in ``state``."""
+    out: list[WireEvent] = []
+    for vm in state.vms:
+        out += targets(state, vm)
+        if vm.txn == TxnKind.BALLOON:
+            out += balloon_answers(vm)
+        elif vm.txn == TxnKind.UNBALLOON:
+            out.append(UnballoonResponse(vm.name))
+        elif vm.txn == TxnKind.HOT_ADD:
+            out += hot_add_answers(vm)
+        else:
+            out += host_requests(vm)
+            out.append(UnballoonResponse(vm.name))  # an answer to nothing
+    return out
+
+
+def _adversarial_ranges(rng: random.Random, vm: PageVm) -> tuple[PageRange, ...]:
+    """Up to 4 ranges: in RAM, straddling its end, beyond it, repeated or overlapping."""
+    top = _top(vm)
+    ram_top = max((end for _, end in vm.ram.intervals), default=0)
+    ranges: list[PageRange] = []
+    for _ in range(rng.randint(0, 4)):
+        kind = rng.choice(("in", "in", "free", "edge", "out", "again"))
+        count = rng.choice(COUNTS) if rng.random() < 0.7 else rng.randint(0, 1100)
+        if kind == "again" and ranges:
+            prev = rng.choice(ranges)
+            ranges.append(PageRange(prev.start + rng.randint(0, prev.count), count))
+            continue
+        free = _free_ram(vm)
+        start = {"in": rng.randint(0, max(0, ram_top - 1)),
+                 "free": rng.choice(free).start if free else 0,
+                 "edge": max(0, ram_top - rng.randint(0, 600)),
+                 "out": top + rng.randint(0, 4096)}.get(kind, 0)
+        ranges.append(PageRange(start, count))
+    return tuple(ranges)
+
+
+def draw_page_event(rng: random.Random, state: PageState) -> WireEvent:
+    """One event for the random phase: mostly ticks and the guests' answers."""
+    vm = rng.choice(state.vms)
+    roll = rng.random()
+    if roll < 0.3:
+        return rng.choice(targets(state, vm))
+    if vm.txn == TxnKind.BALLOON and roll < 0.85:
+        if rng.random() < 0.3:
+            return rng.choice(balloon_answers(vm))
+        return PageBalloonResponse(vm.name, _adversarial_ranges(rng, vm), rng.random() < 0.4)
+    if vm.txn == TxnKind.UNBALLOON and roll < 0.85:
+        return UnballoonResponse(vm.name)
+    if vm.txn == TxnKind.HOT_ADD and roll < 0.85:
+        if rng.random() < 0.2:
+            return PageHotAddResponse(vm.name, rng.choice((*COUNTS, vm.txn_pages + 1)))
+        return rng.choice(hot_add_answers(vm))
+    return rng.choice([*host_requests(vm), UnballoonResponse(vm.name),
+                       PageHotAddResponse(vm.name, 512),
+                       PageBalloonResponse(vm.name, (PageRange(0, PAGES_PER_UNIT),))])
+
+
+def draw_page_initial(rng: random.Random) -> PageState:
+    """A small host with one or two dynamic VMs, each at its startup or somewhat above."""
+    vms = []
+    for name in ("a", "b")[: rng.randint(1, 2)]:
+        startup = rng.choice((32, 64, 128))
+        maximum = startup + rng.choice((64, 128, 256))
+        vms.append((name, VmSettings(dynamic=True, startup_mib=startup, maximum_mib=maximum)))
+    ram = {name: settings.startup_mib + rng.choice((0, 0, 2, 32)) for name, settings in vms}
+    used = sum(ram.values())
+    host = HostSettings(physical_mib=used + 64 + rng.choice((0, 32, 512)), reserve_mib=64)
+    return initial_page_state(host, tuple(vms), ram)
+
+
+def small_preset() -> PageState:
+    """The exhaustive phase's preset: one VM at 64 MiB (startup 32, maximum 320) on a host
+    with 288 MiB left: ballooning, unballooning and a hot-add aligned to 128 MiB (what Linux
+    advertises) are all reachable."""
+    host = HostSettings(physical_mib=416, reserve_mib=64)
+    settings = VmSettings(dynamic=True, startup_mib=32, maximum_mib=320)
+    return initial_page_state(host, (("a", settings),), {"a": 64})
+
+
+def two_vm_preset() -> PageState:
+    """The second preset: two such VMs at 64 MiB sharing 128 MiB free, so one VM's
+    unballoon or hot-add competes with the other's for free memory."""
+    host = HostSettings(physical_mib=256, reserve_mib=64)
+    settings = VmSettings(dynamic=True, startup_mib=32, maximum_mib=320)
+    return initial_page_state(host, (("a", settings), ("b", settings)), {"a": 64, "b": 64})
+
+
+# The exhaustive phase's presets for 1 and 2 VMs and how many events deep each is walked
+# (one VM: 568 states for the page reference; two: 416).
+PAGE_PRESETS = ((small_preset, 6), (two_vm_preset, 4))

@@ -1,0 +1,220 @@
+"""Page-level conformance vectors (specs/formats/oracle.md §9.8): the host's rules for bad
+pages as cases any language can run against a page-level IUT (``"wire": 2``).
+
+Each case is a page state, page events (no ticks: the rules alone decide the outcome) and a
+kind: ``exact`` (every event accepted; the observation after each one is in steps.ndjson)
+or ``reject`` (the last event must be refused and leave the state as it was). The expected
+answers are the page reference's (``page_step``). ``dynmem vectors OUT --pages`` writes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from dynmem.reference.events import BalloonRequest, UnballoonResponse
+from dynmem.reference.pages import (
+    PageBalloonResponse,
+    PageEvent,
+    PageHotAddRequest,
+    PageHotAddResponse,
+    PageRange,
+    PageState,
+    PageUnballoonRequest,
+    initial_page_state,
+    page_step,
+)
+from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.verification.atomic import write_atomic
+from dynmem.verification.errors import InputError
+from dynmem.verification.oracle.iut import IutFault
+from dynmem.verification.oracle.pagejudge import diff_states
+from dynmem.verification.oracle.pagesession import PageDriver
+from dynmem.verification.oracle.pagewire import (
+    WIRE_PAGES,
+    event_to_json,
+    lift_observation,
+    observation_to_json,
+    state_from_json,
+    state_to_json,
+)
+
+UNIT = PageRange(0x1200, 512)  # 2 MiB at page 0x1200, as in issue 15's words
+
+
+@attrs.frozen
+class PageVectorCase:
+    name: str
+    description: str
+    kind: str  # exact or reject
+    pre: PageState
+    events: tuple[PageEvent, ...]
+    spec: tuple[str, ...]
+
+
+def _vm(ram_mib: int = 64, startup: int = 32, maximum: int = 320) -> PageState:
+    host = HostSettings(physical_mib=512, reserve_mib=64)
+    settings = VmSettings(dynamic=True, startup_mib=startup, maximum_mib=maximum)
+    return initial_page_state(host, (("a", settings),), {"a": ram_mib})
+
+
+def _ballooned() -> tuple[PageState, tuple[PageEvent, ...]]:
+    events: tuple[PageEvent, ...] = (BalloonRequest("a", 4), PageBalloonResponse("a", (UNIT,)))
+    return _vm(), events
+
+
+def page_cases() -> list[PageVectorCase]:
+    """The curated page cases (one per host rule, honest and adversarial)."""
+    pre, honest = _ballooned()
+    mib = 256
+    return [
+        PageVectorCase("pages_balloon_exact", "a 2 MiB range is credited 512 pages", "exact",
+                       pre, honest, ("R-PG-CREDIT",)),
+        PageVectorCase("pages_duplicate_range_credited_once",
+                       "the same 2 MiB listed twice is credited once (512 pages)", "exact",
+                       pre, (BalloonRequest("a", 4), PageBalloonResponse("a", (UNIT, UNIT))),
+                       ("R-PG-DEDUP",)),
+        PageVectorCase("pages_overlapping_ranges_union",
+                       "two ranges overlapping by 1 MiB are credited as their union (3 MiB)",
+                       "exact", pre,
+                       (BalloonRequest("a", 4), PageBalloonResponse("a", (
+                           UNIT, PageRange(UNIT.start + mib, 512)))), ("R-PG-DEDUP",)),
+        PageVectorCase("pages_outside_ram_dropped",
+                       "pages beyond RAM are not credited; the pages in RAM are", "exact", pre,
+                       (BalloonRequest("a", 4), PageBalloonResponse("a", (
+                           PageRange(64 * mib - 256, 512),))), ("R-PG-RANGE",)),
+        PageVectorCase("pages_sub_unit_parts_credited_exactly",
+                       "four 1 MiB parts and an empty final part are credited 1024 pages",
+                       "exact", pre,
+                       (BalloonRequest("a", 8),
+                        *(PageBalloonResponse("a", (PageRange(i * mib, mib),), True)
+                          for i in range(4)),
+                        PageBalloonResponse("a", ())), ("R-PG-CREDIT",)),
+        PageVectorCase("pages_already_ballooned_not_again",
+                       "pages already in the ledger are not credited again", "exact", pre,
+                       (*honest, BalloonRequest("a", 2), PageBalloonResponse("a", (UNIT,))),
+                       ("R-PG-DEDUP",)),
+        PageVectorCase("pages_unballoon_exact", "an unballoon returns exactly the ballooned "
+                       "pages it lists", "exact", pre,
+                       (*honest, PageUnballoonRequest("a", (UNIT,)), UnballoonResponse("a")),
+                       ("R-PG-UNBALLOON-EXACT",)),
+        PageVectorCase("pages_partial_hot_add_strands_the_tail",
+                       "a hot-add of 2048 pages answered with 2047 adds 2047 and strands 1",
+                       "exact", pre,
+                       (PageHotAddRequest("a", PageRange(32768, 2048)),
+                        PageHotAddResponse("a", 2047)), ("R-PG-HOT-ADD-CREDIT",)),
+        PageVectorCase("invalid_pages_unballoon_listed_twice",
+                       "an unballoon listing a range twice is refused", "reject", pre,
+                       (*honest, PageUnballoonRequest("a", (UNIT, UNIT))),
+                       ("R-PG-UNBALLOON-EXACT",)),
+        PageVectorCase("invalid_pages_unballoon_not_ballooned",
+                       "an unballoon of pages not ballooned is refused", "reject", pre,
+                       (*honest, PageUnballoonRequest("a", (PageRange(0, 512),))),
+                       ("R-PG-UNBALLOON-EXACT",)),
+        PageVectorCase("invalid_pages_hot_add_overlaps_ram",
+                       "a hot-add region overlapping RAM is refused", "reject", pre,
+                       (PageHotAddRequest("a", PageRange(64 * mib - 512, 512)),),
+                       ("R-PG-HOT-ADD-DISJOINT",)),
+        PageVectorCase("invalid_pages_hot_add_misaligned",
+                       "a hot-add region not aligned to 2 MiB is refused", "reject", pre,
+                       (PageHotAddRequest("a", PageRange(32768 + 1, 512)),), ("R-PG-UNIT",)),
+    ]
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True) + "\n"
+
+
+def compute_page_fingerprint(pre: PageState, events: Sequence[PageEvent]) -> str:
+    """The fingerprint of §4 over the page-level JSON of ``{"pre", "events"}``."""
+    data = {"pre": state_to_json(pre), "events": [event_to_json(e) for e in events]}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def write_page_vector(directory: Path, case: PageVectorCase) -> dict[str, Any]:
+    """Write one case; its expected answers come from ``page_step``."""
+    state, steps = case.pre, []
+    for number, event in enumerate(case.events, 1):
+        result = page_step(state, event)
+        last = number == len(case.events)
+        if result.accepted == (case.kind == "reject" and last):
+            raise ValueError(f"page vector {case.name}: event {number} "
+                             f"{'accepted' if result.accepted else 'refused'}")
+        state = result.state
+        steps.append({"observed": observation_to_json(state), "sent": []})
+    fingerprint = compute_page_fingerprint(case.pre, case.events)
+    meta = {"name": case.name, "description": case.description, "kind": case.kind,
+            "expected": "accept" if case.kind == "exact" else "reject", "wire": WIRE_PAGES,
+            "fingerprint": fingerprint, "spec": list(case.spec)}
+    write_atomic(directory / "meta.json", _dump(meta), parents=True)
+    write_atomic(directory / "pre.json", _dump(state_to_json(case.pre)), parents=True)
+    header = {"type": "header", "format": "dynmem-vector", "version": 1, "wire": WIRE_PAGES,
+              "vms": len(case.pre.vms), "events": len(case.events)}
+    write_atomic(directory / "events.ndjson",
+                 _dump(header) + "".join(_dump(event_to_json(e)) for e in case.events),
+                 parents=True)
+    if case.kind == "exact":
+        write_atomic(directory / "steps.ndjson", "".join(_dump(s) for s in steps), parents=True)
+    return {"name": case.name, "kind": case.kind, "expected": meta["expected"],
+            "fingerprint": fingerprint}
+
+
+def write_page_vectors(out: Path, cases: Sequence[PageVectorCase] | None = None
+                       ) -> list[dict[str, Any]]:
+    """Write every page case under ``out`` with ``index.json``."""
+    index = [write_page_vector(out / case.name, case) for case in (cases or page_cases())]
+    write_atomic(out / "index.json", _dump({"format": "dynmem-vectors", "version": 1,
+                                             "wire": WIRE_PAGES, "cases": index}),
+                 parents=True)
+    return index
+
+
+def check_page_vectors(driver: PageDriver, out: Path) -> list[tuple[str, str | None]]:
+    """Run every case of ``out`` (written by ``write_page_vectors``) on a page-level IUT;
+    each case's name and why it failed (None: it passed). Ranges are compared as sets of
+    pages, so an IUT may list them in any order or split."""
+    index = json.loads((out / "index.json").read_text())
+    results: list[tuple[str, str | None]] = []
+    for item in index["cases"]:
+        folder = out / item["name"]
+        pre_json = json.loads((folder / "pre.json").read_text())
+        pre = state_from_json(pre_json, str(folder / "pre.json"))
+        events = (folder / "events.ndjson").read_text().splitlines()[1:]
+        expected = ((folder / "steps.ndjson").read_text().splitlines()
+                    if item["kind"] == "exact" else [])
+        results.append((item["name"], _run_page_case(driver, pre, pre_json, events, expected,
+                                                     item["kind"])))
+    return results
+
+
+def _run_page_case(driver: PageDriver, pre: PageState, pre_json: Any, events: list[str],
+                   expected: list[str], kind: str) -> str | None:
+    try:
+        driver.request({"type": "reset", "state": pre_json}, "ready")
+        before = pre
+        for number, line in enumerate(events, 1):
+            answer = driver.request({"type": "event", "step": number,
+                                     "event": json.loads(line)}, "observed")
+            got = lift_observation(answer.get("observed"), pre, "IUT answer")
+            last = number == len(events)
+            if kind == "reject" and last:
+                if answer.get("rejected") is None or got != before:
+                    return f"event {number} must be refused and leave the state unchanged"
+                return None
+            if answer.get("rejected") is not None:
+                return f"event {number} refused: {answer['rejected']}"
+            if kind == "exact":
+                want = lift_observation(json.loads(expected[number - 1])["observed"], pre,
+                                        "steps.ndjson")
+                if got != want:
+                    return f"after event {number}: " + "; ".join(diff_states(want, got)[:3])
+            before = got
+    except (IutFault, InputError) as err:
+        return str(err)
+    return None
