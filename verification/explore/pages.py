@@ -39,6 +39,7 @@ from dynmem.reference.pages import (
 )
 from dynmem.reference.pages.step import PageStep
 from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.verification.traces.pagetext import describe_page_event, describe_page_state
 
 HALF = PAGES_PER_UNIT // 2  # 1 MiB: a part a Linux guest may send
 # One VM of 4 MiB startup, up to 8 MiB; it starts with 4 or 6 MiB online; 4 MiB spare.
@@ -203,45 +204,6 @@ def _finding(parent: dict[PageState, tuple[PageState | None, PageEvent | None, i
     raise AssertionError("every explored state leads back to an initial one")
 
 
-def _size(pages: int) -> str:
-    """4 KiB pages in the unit people read: MiB when whole, else KiB."""
-    return f"{pages // 256} MiB" if pages % 256 == 0 else f"{pages * 4} KiB"
-
-
-def describe_ranges(ranges: Sequence[PageRange]) -> str:
-    """``pages 0x0-0x1ff (2 MiB), 0x200-0x2ff (1 MiB)``: each range as listed, repeats kept."""
-    if not ranges:
-        return "no pages"
-    return "pages " + ", ".join(f"{r.start:#x}-{r.start + r.count - 1:#x} ({_size(r.count)})"
-                                if r.count else f"{r.start:#x} (empty)" for r in ranges)
-
-
-def describe_page_event(event: PageEvent) -> str:
-    """One page message in the domain's words."""
-    if isinstance(event, BalloonRequest):
-        return f"host asks {event.vm} to balloon {event.mib} MiB"
-    if isinstance(event, PageBalloonResponse):
-        more = ", more to come" if event.more_pages else " (final part)"
-        return f"guest {event.vm} returns {describe_ranges(event.ranges)}{more}"
-    if isinstance(event, PageUnballoonRequest):
-        return f"host gives {event.vm} back {describe_ranges(event.ranges)}"
-    if isinstance(event, UnballoonResponse):
-        return f"guest {event.vm} confirms the unballoon"
-    if isinstance(event, PageHotAddRequest):
-        return f"host hot-adds {describe_ranges((event.region,))} to {event.vm}"
-    outcome = "success" if event.success else "failure"
-    return f"guest {event.vm} reports {event.pages} pages added ({_size(event.pages)}), {outcome}"
-
-
-def describe_page_state(state: PageState) -> str:
-    """The host's free pages and each VM's RAM and ballooned pages."""
-    parts = [f"{state.free_pages:,} pages free ({_size(state.free_pages)})"]
-    for vm in state.vms:
-        parts.append(f"{vm.name}: RAM {describe_ranges(_ranges(vm.ram))[6:]}, ballooned "
-                     f"{describe_ranges(_ranges(vm.ballooned))}")
-    return "; ".join(parts)
-
-
 def render_page_report(result: PageExploration, mutant: str | None = None) -> str:
     """The text report: what was covered, the verdict, the shortest trace of a finding."""
     head = (f"explore --pages{f' --mutant {mutant}' if mutant else ''}: the page layer on its "
@@ -260,7 +222,7 @@ def render_page_report(result: PageExploration, mutant: str | None = None) -> st
     what = finding.problem.split(" broken after ")[0]  # the invariants, or the refinement
     lines = [head, f"verdict: VIOLATION, {what}",
              f"shortest trace ({len(finding.events)} steps) from "
-             f"{describe_page_state(finding.initial)}:"]
+             f"{'; '.join(describe_page_state(finding.initial))}:"]
     lines += [f"  {i}. {describe_page_event(e)}" for i, e in enumerate(finding.events, 1)]
     lines.append(f"broken: {what} after step {len(finding.events)}" if what != finding.problem
                  else f"problem: {finding.problem}")

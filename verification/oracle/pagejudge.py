@@ -28,13 +28,13 @@ from dynmem.reference.pages import (
     page_step,
 )
 from dynmem.verification.oracle.judge import INVARIANT, NOT_ALLOWED, PROTOCOL
-from dynmem.verification.oracle.pagetext import set_words, size_words
 from dynmem.verification.oracle.pagewire import (
     PageObserved,
     PageTick,
     WireEvent,
     observation_to_json,
 )
+from dynmem.verification.traces.pagetext import set_words, size_words
 
 PageStep = Callable[[PageState, PageEvent], PageStepResult]
 _STATEMENTS = {inv.id: inv.statement for inv in PAGE_INVARIANTS}

@@ -23,7 +23,7 @@ from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.logwriter import LOG_FORMAT, LOG_VERSION
 from dynmem.verification.oracle.pagejudge import PageDivergence
 from dynmem.verification.oracle.pagesession import PageStepRecord, judge_answer
-from dynmem.verification.oracle.pagetext import describe_event, describe_state
+from dynmem.verification.oracle.pagetext import describe_event
 from dynmem.verification.oracle.pagewire import (
     WIRE_PAGES,
     event_from_json,
@@ -32,6 +32,7 @@ from dynmem.verification.oracle.pagewire import (
     state_from_json,
     state_to_json,
 )
+from dynmem.verification.traces.pagetext import describe_page_state
 
 WINDOW = 8  # steps shown before a violation
 
@@ -107,11 +108,11 @@ def report_page_log(result: PageLogResult, log: str) -> str:
               f"the last {len(result.window)} steps (step 1 here is event "
               f"{div.step - len(result.window) + 1} of the log):"]
     if result.window_start is not None:
-        lines.append("  before: " + "; ".join(describe_state(result.window_start)))
+        lines.append("  before: " + "; ".join(describe_page_state(result.window_start)))
     for number, record in enumerate(result.window, 1):
         lines.append(f"  {number}. {describe_event(record.event, record.sent)}")
         if record.state is not None:
-            lines.append("     -> " + "; ".join(describe_state(record.state)))
+            lines.append("     -> " + "; ".join(describe_page_state(record.state)))
     return "\n".join(lines) + "\n"
 
 

@@ -45,7 +45,7 @@ from dynmem.verification.oracle.pagejudge import (
     expected_after,
     judge_page_step,
 )
-from dynmem.verification.oracle.pagetext import describe_event, describe_state
+from dynmem.verification.oracle.pagetext import describe_event
 from dynmem.verification.oracle.pagewire import (
     WIRE_PAGES,
     PageObserved,
@@ -56,6 +56,7 @@ from dynmem.verification.oracle.pagewire import (
     state_to_json,
 )
 from dynmem.verification.oracle.wire import hello_from_json
+from dynmem.verification.traces.pagetext import describe_page_state
 
 MAX_DEPTH = 6  # events from the preset, in the exhaustive phase
 MAX_STATES = 3000  # states the exhaustive phase expands at most
@@ -323,11 +324,11 @@ def report_text(run: PageRun, iut: str) -> str:
     count = len(case.steps)
     lines += [f"first divergence: {div.headline()}",
               f"trace ({how}, {count} event{'' if count == 1 else 's'}):",
-              "  initial: " + "; ".join(describe_state(case.initial))]
+              "  initial: " + "; ".join(describe_page_state(case.initial))]
     for number, record in enumerate(case.steps, 1):
         lines.append(f"  {number}. {describe_event(record.event, record.sent)}")
         if record.state is not None:
-            lines.append("     -> " + "; ".join(describe_state(record.state)))
+            lines.append("     -> " + "; ".join(describe_page_state(record.state)))
     if div.stderr_tail:
         lines += ["IUT stderr (last lines):", *("  " + t for t in div.stderr_tail.splitlines())]
     lines.append(f"verdict: FAIL, {div.cls}" + (f" {div.detail}" if div.detail else "")

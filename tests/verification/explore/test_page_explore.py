@@ -71,7 +71,7 @@ def test_cli_pages_clean_and_with_a_bug(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["explore", "--pages", "--mutant", "credit-duplicate-pages-by-count"]) == 1
     out = capsys.readouterr().out
     assert "verdict: VIOLATION, PINV-ONCE, PINV-LEDGER" in out
-    assert "returns pages 0x0-0x1ff (2 MiB), 0x0-0x1ff (2 MiB) (final part)" in out
+    assert "returns pages 0x0-0x1ff (2 MiB), 0x0-0x1ff (2 MiB) again (final part)" in out
     assert main(["explore", "--pages", "--mutant", "hot-add-overlapping-ram", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["layer"] == "pages" and not data["ok"] and len(data["finding"]["events"]) == 2
