@@ -55,6 +55,10 @@ class SearchResult:
     # The yardstick for ``cells`` and ``situations``: what the exhaustive phase reaches.
     reachable_cells: frozenset[Cell] = frozenset()
     reachable_situations: frozenset[str] = frozenset()
+    # The top-up after the generated examples (``oracle.topup``): witness examples run
+    # (counted apart from ``examples``) and the cells they were first to meet.
+    top_up: int = 0
+    top_up_cells: frozenset[Cell] = frozenset()
 
 
 def generate_case(driver: Driver, kind: Kind, mode: Mode, source: EventSource, draw: Draw,
