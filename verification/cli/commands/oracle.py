@@ -258,10 +258,10 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
     found = search(driver, kind, mode,
                    get_default_source(kind, args.max_steps, args.lifecycle, args.linux, profile),
                    args.examples, args.seed, is_allowed, args.shrink_replays, progress)
-    # The cells of presets 1 and 2 and, with --lifecycle, of 1vm+lifecycle (preset 3's and
-    # 2vm+lifecycle's would take minutes to list), on the IUT's host, with its guests.
-    presets = [get_preset("system", n, False, args.linux, profile)
-               for n in range(1, min(args.vms, 2) + 1)]
+    # The cells of presets 1vm, 2vm and 2vm-reclaim (its waiting starts) and, with
+    # --lifecycle, of 1vm+lifecycle (3vm's and 2vm+lifecycle's take a minute to list), on
+    # the IUT's host, with its guests.
+    presets = get_presets("system", min(args.vms, 2), False, args.linux, profile)
     presets += [get_preset("system", 1, True, args.linux, profile)] if args.lifecycle else []
     reachable = [get_reachable(config) for config in presets]
     witnesses: dict[Cell, Witness] = {}
