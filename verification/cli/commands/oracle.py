@@ -83,7 +83,8 @@ def register(subparsers: Any) -> None:
     options.add_linux(parser, "for an IUT that reads their reports: the random phase draws "
                               "each VM's guest, the exhaustive presets run one in their last "
                               "VM, NAME+linux")
-    options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs; 3 is "
+    options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs, and "
+                               "from 2 also 2vm-reclaim, where starts wait for reclaim; 3 is "
                                "700,978 states for a system, 305,116 with three weights for a "
                                "policy: minutes", choices=(1, 2, 3))
     options.add_examples(parser, 100, "100", "in the random phase, examples that pass before "
