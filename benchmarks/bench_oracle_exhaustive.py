@@ -8,9 +8,11 @@ harness and of the IUT process (user+sys; the machine is shared, so CPU is the s
 number), and requests/s over the pipe. ``--unpipelined`` also runs the preset-1 phase one
 request at a time to show what pipelining saves (the whole preset 2 unpipelined takes
 minutes). It exits 1 if an IUT does not conform, so a number is never reported for a
-failed check.
+failed check. ``--reclaim`` also runs preset 2vm-reclaim (13,147 states: a start waits for
+reclaim), which the default run adds after preset 2.
 
     python3 benchmarks/bench_oracle_exhaustive.py [--vms 2] [--skip-node] [--unpipelined]
+        [--reclaim]
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ import time
 from pathlib import Path
 
 from dynmem.model.concrete_steps import is_allowed
-from dynmem.verification.conformance import ConformanceResult, check_system
-from dynmem.verification.explore import get_config
+from dynmem.verification.conformance import RECLAIM, ConformanceResult, check_system
+from dynmem.verification.explore import ExploreConfig, get_config
 from dynmem.verification.oracle.iut import Mode
 from dynmem.verification.oracle.wire import SubprocessIut
 
@@ -38,12 +40,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(name: str, command: str, mode: Mode, vms: int, pipelined: bool) -> ConformanceResult:
+def _run(name: str, command: str, mode: Mode, config: ExploreConfig,
+         pipelined: bool) -> ConformanceResult:
     driver = SubprocessIut(command, pipelined=pipelined)
     wall, cpu, child = time.perf_counter(), time.process_time(), _children_cpu()
     try:
         driver.hello("system", mode)
-        result = check_system(driver, get_config(vms), mode, is_allowed)
+        result = check_system(driver, config, mode, is_allowed)
     finally:
         driver.close()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -62,6 +65,8 @@ def main() -> int:
     parser.add_argument("--skip-node", action="store_true")
     parser.add_argument("--unpipelined", action="store_true",
                         help="also run preset 1 one request at a time, and pipelined")
+    parser.add_argument("--reclaim", action="store_true",
+                        help="also run preset 2vm-reclaim (a start that waits for reclaim)")
     args = parser.parse_args()
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.1f}")
@@ -75,9 +80,11 @@ def main() -> int:
     if args.unpipelined:
         for name, command, mode in runs:
             for pipelined in (False, True):
-                ok &= _run(name, command, mode, 1, pipelined).ok
+                ok &= _run(name, command, mode, get_config(1), pipelined).ok
+    presets = [get_config(args.vms), *([RECLAIM] if args.reclaim else [])]
     for name, command, mode in runs:
-        ok &= _run(name, command, mode, args.vms, True).ok
+        for config in presets:
+            ok &= _run(name, command, mode, config, True).ok
     return 0 if ok else 1
 
 

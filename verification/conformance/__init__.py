@@ -11,9 +11,9 @@ which are siblings and may not import each other) and before ``suite``.
 
 from dynmem.verification.conformance.cells import Reachable, get_reachable
 from dynmem.verification.conformance.policy import check_policy
-from dynmem.verification.conformance.presets import POLICY_THREE, get_preset
+from dynmem.verification.conformance.presets import POLICY_THREE, RECLAIM, get_preset, get_presets
 from dynmem.verification.conformance.result import ConformanceResult
 from dynmem.verification.conformance.system import check_system
 
-__all__ = ["POLICY_THREE", "ConformanceResult", "Reachable", "check_policy", "check_system",
-           "get_preset", "get_reachable"]
+__all__ = ["POLICY_THREE", "RECLAIM", "ConformanceResult", "Reachable", "check_policy",
+           "check_system", "get_preset", "get_presets", "get_reachable"]

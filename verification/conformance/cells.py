@@ -15,8 +15,11 @@ from dynmem.reference.state import DmState
 from dynmem.reference.step import step
 from dynmem.verification.conformance.probes import get_questions
 from dynmem.verification.explore.config import ExploreConfig
+from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.search import explore
 from dynmem.verification.explore.symmetry import canonicalize
+from dynmem.verification.explore.traces import replay
+from dynmem.verification.oracle.topup import Witness
 from dynmem.verification.properties.cells import (
     AFTER_TRANSIENT,
     SITUATIONS,
@@ -31,6 +34,10 @@ class Reachable:
 
     cells: frozenset[Cell]
     situations: frozenset[str]
+    # A run that meets each cell: the preset's initial state and the events from there, the
+    # last one in the cell (a real run of the reference, names as in the preset).
+    witnesses: dict[Cell, Witness] = attrs.field(factory=dict, eq=False)
+
 
 
 def get_reachable(config: ExploreConfig) -> Reachable:
@@ -45,22 +52,41 @@ def get_reachable(config: ExploreConfig) -> Reachable:
     """
     x = explore(config, progress=False)
     cells: set[Cell] = set()
+    first: dict[Cell, int] = {}  # the state (BFS order: of least depth) a cell is met in
     situations: set[str] = set()
     after_failure: set[int] = set()
-    for state in x.states:
+    for sid, state in enumerate(x.states):
         for event, _explored in get_questions(state, config):
             result = step(state, event)
-            cells.add(get_cell(state, event, result.accepted, result.sent))
+            cell = get_cell(state, event, result.accepted, result.sent)
+            cells.add(cell)
+            first.setdefault(cell, sid)
             situations.update(n for n, test in SITUATIONS.items()
                               if test(state, event, result.accepted))
             if result.accepted and isinstance(event, HotAddResponse) and not event.success:
                 post = canonicalize(result.state)[0] if config.symmetry else result.state
-                sid = x.get_id(post)
-                if sid is not None:
-                    after_failure.add(sid)
+                after = x.get_id(post)
+                if after is not None:
+                    after_failure.add(after)
     if any(is_valid_hot_add(x.states[sid], config) for sid in after_failure):
         situations.add(AFTER_TRANSIENT)
-    return Reachable(frozenset(cells), frozenset(situations))
+    witnesses = {cell: found for cell, sid in first.items()
+                 if (found := get_witness(x, sid, cell)) is not None}
+    return Reachable(frozenset(cells), frozenset(situations), witnesses)
+
+
+def get_witness(x: Exploration, sid: int, cell: Cell) -> Witness | None:
+    """The real run to the explored state ``sid`` and an event of ``cell`` asked there; None
+    if the canonical path does not replay (``explore.traces.replay``)."""
+    steps = replay(x, list(x.path_to(sid)))
+    if steps is None:
+        return None
+    state = steps[-1][1].state if steps else x.states[0]
+    for event, _explored in get_questions(state, x.config):
+        result = step(state, event)
+        if get_cell(state, event, result.accepted, result.sent) == cell:
+            return x.states[0], (*(taken for taken, _ in steps), event)
+    return None
 
 
 def is_valid_hot_add(state: DmState, config: ExploreConfig) -> bool:

@@ -11,6 +11,16 @@ other event with the reference). It has 305,116 states.
 With ``lifecycle`` (``dynmem oracle --lifecycle``) each preset also offers the events of
 specs/lifecycle.md (``ExploreConfig.vm_lifecycle``: restarts, channel resets, the stuck
 timer, save/restore, migration, starts that wait for reclaim), named ``NAME+lifecycle``.
+
+Without it no explorer preset has a start that waits (the waiting start is only a probe, not
+explored), so the policy's reclaim (P-RECLAIM: squeeze lower weights for a waiting start,
+admit it once its startup is free, abort it when reclaim cannot cover it) went unchecked by
+the default run. ``RECLAIM`` adds it: the 2-VM preset's host and VMs with starts that wait
+(``ExploreConfig.waiting_starts``), honest guests and no explicit DM request events (preset
+2 covers those), 13,147 states. In it ``hi``'s start waits while ``lo`` has grown above its
+startup (``lo`` is squeezed, then ``hi`` admitted), and ``lo``'s start waits while ``hi`` has
+grown (nothing of lower weight to squeeze: the start is aborted). ``get_presets`` runs it
+after preset 2.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.settings import HostSettings
 from dynmem.verification.explore.config import (
     SMALL,
+    SMALL_HEAVY,
     ExploreConfig,
     get_config,
     with_host_profile,
@@ -36,6 +47,28 @@ POLICY_THREE = ExploreConfig(
     adversarial=False,
     max_states=1_000_000,
 )
+
+
+RECLAIM = ExploreConfig(
+    name="2vm-reclaim",
+    host=HostSettings(physical_mib=98, reserve_mib=32),
+    vms=(("hi", SMALL_HEAVY), ("lo", SMALL)),
+    demands=(0, 32),
+    adversarial=False,
+    waiting_starts=True,
+)
+
+
+def get_presets(kind: str, vms: int, lifecycle: bool = False, linux: bool = False,
+                host_profile: HostProfile = HostProfile.QEMU) -> list[ExploreConfig]:
+    """The presets of the exhaustive phase up to ``vms`` VMs, smallest first: ``get_preset``
+    of 1..``vms``, and ``RECLAIM`` after preset 2 unless ``lifecycle`` (whose presets have
+    waiting starts already), with the same guests and host."""
+    presets = [get_preset(kind, n, lifecycle, linux, host_profile) for n in range(1, vms + 1)]
+    if vms >= 2 and not lifecycle:
+        reclaim = with_linux_guest(RECLAIM) if linux else RECLAIM
+        presets.insert(2, with_host_profile(reclaim, host_profile))
+    return presets
 
 
 def get_preset(kind: str, vms: int, lifecycle: bool = False,

@@ -28,7 +28,9 @@ class ExploreConfig:
     ``request_amounts`` are explicit DM requests of those sizes tried on every running VM
     (any policy, not only the reference's ticks); ``lifecycle`` adds Delete and re-Create;
     ``vm_lifecycle`` adds the events of specs/lifecycle.md (restarts, channel resets, the
-    watchdog, save/restore, migration, starts that wait for reclaim);
+    watchdog, save/restore, migration, starts that wait for reclaim); ``waiting_starts``
+    adds only the last: a start without its startup free waits (R-START), then is admitted
+    or aborted, for an implementation of the core events (the random phase sends them);
     ``symmetry`` merges states that differ by a renaming of same-settings VMs;
     ``all_versions`` offers every supported protocol version (by default only the honest
     guest's next proposal, 2.0 first: where the host accepts the others they add only
@@ -45,6 +47,7 @@ class ExploreConfig:
     request_amounts: tuple[int, ...] = ()
     lifecycle: bool = False
     vm_lifecycle: bool = False
+    waiting_starts: bool = False
     symmetry: bool = True
     all_versions: bool = False
     max_states: int = 200_000

@@ -33,6 +33,8 @@ from dynmem.reference.events import (
     Event,
     HotAddRequest,
     Restore,
+    Start,
+    StartAbort,
     StartAdmit,
     UnballoonRequest,
     VersionRequest,
@@ -95,6 +97,8 @@ def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
     """The events of ``enabled_vm_events`` the explorer offers for ``vm``."""
     events = enabled_vm_events(vm, free_mib, config.demands, config.adversarial,
                                config.vm_lifecycle)
+    if config.waiting_starts and not config.vm_lifecycle:
+        events += get_waiting_start_events(vm, free_mib)
     if config.all_versions:
         return events
     # the honest guest's proposal (its next version after a refusal) and the adversarial
@@ -104,14 +108,26 @@ def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
                                       and e != compute_version_proposal(vm))]
 
 
+def get_waiting_start_events(vm: Vm, free_mib: int) -> list[Event]:
+    """A start that waits for reclaim (its startup is not free, R-START), and the waiting
+    start's admission once its startup is free or its abort: the lifecycle's waiting
+    starts without the other events of specs/lifecycle.md."""
+    if vm.power == Power.OFF and vm.settings.startup_mib > free_mib:
+        return [Start(vm.name)]
+    if vm.power == Power.STARTING:
+        admit = [StartAdmit(vm.name)] if vm.settings.startup_mib <= free_mib else []
+        return [*admit, StartAbort(vm.name)]
+    return []
+
+
 def get_vm_extras(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
     """The admin events and DM requests offered for ``vm`` beyond ``enabled_vm_events``: they
     are tried and may be refused, so a planted bug that relaxes a guard is exercised."""
     events: list[Event] = []
     if config.vm_lifecycle and vm.power == Power.SAVED:
         events.append(Restore(vm.name))  # tried without its memory free, too
-    if config.vm_lifecycle and vm.power == Power.STARTING:
-        events.append(StartAdmit(vm.name))
+    if (config.vm_lifecycle or config.waiting_starts) and vm.power == Power.STARTING:
+        events.append(StartAdmit(vm.name))  # tried without its startup free, too
     if not vm.running:
         # Without startup free a start waits for reclaim (R-START): a lifecycle event, so
         # the presets of before offer it only with ``vm_lifecycle`` (enabled_vm_events).

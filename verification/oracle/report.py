@@ -67,6 +67,7 @@ def _cells_to_json(result: SearchResult) -> dict[str, Any] | None:
         return None
     want = result.reachable_cells
     return {"reachable": len(want), "hit": len(want & result.cells),
+            "top_up": result.top_up, "top_up_hit": len(want & result.top_up_cells),
             "missed": [list(c) for c in sorted(want - result.cells)],
             "situations_hit": sorted(result.situations & result.reachable_situations),
             "situations_missed": sorted(result.reachable_situations - result.situations)}
@@ -79,6 +80,10 @@ def cells_text(result: SearchResult) -> list[str]:
         return []
     lines = [f"random phase coverage: {data['hit']} of {data['reachable']} cells reachable in "
              f"the exhaustive presets hit (event kind x channel x transaction x answer)"]
+    if data["top_up"]:
+        lines.append(f"    {data['top_up_hit']} of them first by the top-up: "
+                     f"{data['top_up']} witness examples of the cells the generated ones "
+                     f"missed")
     lines += [f"    missed: {' / '.join(cell)}" for cell in data["missed"]]
     lines.append(f"situations of issue 12 met: {len(data['situations_hit'])} of "
                  f"{len(data['situations_hit']) + len(data['situations_missed'])}")

@@ -57,6 +57,10 @@ class SearchResult:
     reachable_situations: frozenset[str] = frozenset()
     # One summary per seed of a several-seed run (``oracle.seeds``), in the seeds' order.
     seeds: tuple[dict[str, object], ...] = ()
+    # The top-up after the generated examples (``oracle.topup``): witness examples run
+    # (counted apart from ``examples``) and the cells they were first to meet.
+    top_up: int = 0
+    top_up_cells: frozenset[Cell] = frozenset()
 
 
 def generate_case(driver: Driver, kind: Kind, mode: Mode, source: EventSource, draw: Draw,

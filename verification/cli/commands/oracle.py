@@ -32,9 +32,9 @@ from dynmem.verification.conformance import (
     check_policy,
     check_system,
     get_preset,
+    get_presets,
     get_reachable,
 )
-from dynmem.verification.explore.config import get_config
 from dynmem.verification.oracle.generate import get_default_source
 from dynmem.verification.oracle.iut import (
     IutFault,
@@ -51,7 +51,9 @@ from dynmem.verification.oracle.pagewire import WIRE_PAGES
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
 from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult, search
 from dynmem.verification.oracle.seeds import SeedRun, hello_failure, run_seeds
+from dynmem.verification.oracle.topup import TOP_UP, Witness, top_up
 from dynmem.verification.oracle.wire import SubprocessIut
+from dynmem.verification.properties.cells import Cell
 
 # A run per seed: a list past this is a typo (1-100000 for 1-10), not a plan.
 MAX_SEEDS = 10_000
@@ -90,7 +92,8 @@ def register(subparsers: Any) -> None:
     options.add_linux(parser, "for an IUT that reads their reports: the random phase draws "
                               "each VM's guest, the exhaustive presets run one in their last "
                               "VM, NAME+linux")
-    options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs; 3 is "
+    options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs, and "
+                               "from 2 also 2vm-reclaim, where starts wait for reclaim; 3 is "
                                "700,978 states for a system, 305,116 with three weights for a "
                                "policy: minutes", choices=(1, 2, 3))
     options.add_examples(parser, 100, "100", "in the random phase, examples that pass before "
@@ -114,6 +117,11 @@ def register(subparsers: Any) -> None:
                         help="replays of the IUT spent shrinking a random-phase failure at "
                              f"most (default {SHRINK_REPLAYS}; a count, so the shrunk trace "
                              "does not depend on the machine's speed)")
+    parser.add_argument("--top-up", type=_natural, default=TOP_UP, metavar="N",
+                        help="after the random examples, witness examples at most, one for "
+                             "each cell of the exhaustive presets they missed: a shortest "
+                             f"reference run to it (default {TOP_UP}; a count, counted apart "
+                             "from --examples; 0: none)")
     options.add_out_dir(parser, "report.json, report.txt, trace.itf.json and case/")
     options.add_json(parser)
     parser.set_defaults(handler=run)
@@ -177,11 +185,11 @@ def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAll
                 vms: int, board: Board, lifecycle: bool = False,
                 linux: bool = False,
                 profile: HostProfile = HostProfile.QEMU) -> SearchResult:
-    """The exhaustive phase over the presets of 1..``vms`` VMs, stopping at the first
-    failure; ``phases`` says what each preset covered."""
+    """The exhaustive phase over the presets of 1..``vms`` VMs (and 2vm-reclaim after 2vm,
+    ``conformance.get_presets``), stopping at the first failure; ``phases`` says what each
+    preset covered."""
     phases: list[dict[str, object]] = []
-    for n in range(1, vms + 1):
-        config = get_preset(kind, n, lifecycle, linux, profile)
+    for config in get_presets(kind, vms, lifecycle, linux, profile):
         board.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
 
         def line(states: int, total: int | None, text: str, name: str = config.name) -> str:
@@ -321,8 +329,17 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
         found = search(driver, kind, mode, get_default_source(
             kind, args.max_steps, args.lifecycle, args.linux, profile), args.examples,
             args.seed, is_allowed, args.shrink_replays, progress)
-    # The cells of presets 1 and 2 (preset 3's would take minutes to list).
-    reachable = [get_reachable(get_config(n)) for n in range(1, min(args.vms, 2) + 1)]
+    # The cells of presets 1vm, 2vm and 2vm-reclaim (its waiting starts) and, with
+    # --lifecycle, of 1vm+lifecycle (3vm's and 2vm+lifecycle's take a minute to list), on
+    # the IUT's host, with its guests. The top-up runs once, after every seed.
+    presets = get_presets("system", min(args.vms, 2), False, args.linux, profile)
+    presets += [get_preset("system", 1, True, args.linux, profile)] if args.lifecycle else []
+    reachable = [get_reachable(config) for config in presets]
+    witnesses: dict[Cell, Witness] = {}
+    for found_in in reachable:  # the smallest preset's witness first
+        witnesses = {**found_in.witnesses, **witnesses}
+    found = top_up(driver, kind, mode, found, witnesses, args.top_up, is_allowed,
+                   args.shrink_replays)
     return attrs.evolve(
         found, phases=first.phases,
         reachable_cells=frozenset().union(*(r.cells for r in reachable)),
