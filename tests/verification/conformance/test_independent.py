@@ -7,7 +7,9 @@ shortest trace the exhaustive phase found (``examples/independent/cases/``, writ
 ``dynmem oracle --exhaustive --vms 3 --out``) is replayed through the IUT instead, which pins
 the same verdict in a fraction of a second; benchmarks/bench_independent.py runs the whole
 phase. The frugal policy differs from the reference only at sizes the presets do not have,
-so its lockstep difference is pinned in the random phase, on a fixed seed.
+so its lockstep difference is pinned in the random phase, on a fixed seed. The five bugs in
+issue 14's behaviour (waiting starts, reclaim, restart, channel reset, save/restore, the
+stuck watchdog) need the presets NAME+lifecycle (``--lifecycle``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,15 @@ EXHAUSTIVE = [
     ("node_system_bug_reserve", "refinement", 2, "invariant"),
     ("c_policy_bug_visible_excess", "refinement", 1, "not-allowed"),
 ]
+# The bugs of issue 14's behaviour (waiting starts, reclaim, the lifecycle events), which
+# only the presets NAME+lifecycle reach (name, mode, VMs, class).
+EXHAUSTIVE_LIFECYCLE = [
+    ("c_policy_bug_reclaim_any_weight", "refinement", 2, "no-progress"),
+    ("node_system_bug_abort_refund", "refinement", 2, "invariant"),
+    ("py_system_bug_reset_keeps_balloon", "refinement", 1, "invariant"),
+    ("py_system_bug_restore_startup", "refinement", 1, "invariant"),
+    ("py_system_bug_stuck_frees", "refinement", 1, "invariant"),
+]
 # The two bugs of preset 3: their shortest traces, replayed (name, mode, class).
 PRESET_THREE = [
     ("py_policy_bug_donor_reuse", "refinement", "not-allowed"),
@@ -77,7 +88,8 @@ def _oracle(name: str, mode: str, capsys: pytest.CaptureFixture[str], *flags: st
 
 def test_the_table_names_every_implementation() -> None:
     """Each implementation of the manifest has its verdict pinned here."""
-    pinned = {row[0] for row in EXHAUSTIVE} | {row[0] for row in PRESET_THREE}
+    pinned = ({row[0] for row in EXHAUSTIVE} | {row[0] for row in PRESET_THREE}
+              | {row[0] for row in EXHAUSTIVE_LIFECYCLE})
     assert pinned == set(MANIFEST)
     assert all(MANIFEST[name]["correct"] == (cls is None)
                for name, _mode, _vms, cls in EXHAUSTIVE)
@@ -96,6 +108,18 @@ def test_exhaustive_verdict(name: str, mode: str, vms: int, cls: str | None,
         return
     assert report["verdict"] == "fail" and report["class"] == cls, report
     assert report["phases"][-1]["preset"] == f"{vms}vm"  # not caught by a smaller preset
+    assert report["shrunk"] is False and report["steps"] == report["step"]
+    assert code == 1
+
+
+@pytest.mark.slow  # 5 runs; the 2-VM lifecycle preset of the C policy takes minutes
+@pytest.mark.parametrize(("name", "mode", "vms", "cls"), EXHAUSTIVE_LIFECYCLE)
+def test_lifecycle_bug_caught(name: str, mode: str, vms: int, cls: str,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Caught by the exhaustive phase with --lifecycle, with a shortest trace."""
+    code, report = _oracle(name, mode, capsys, "--exhaustive", "--lifecycle", "--vms", str(vms))
+    assert report["verdict"] == "fail" and report["class"] == cls, report
+    assert report["phases"][-1]["preset"] == f"{vms}vm+lifecycle"
     assert report["shrunk"] is False and report["steps"] == report["step"]
     assert code == 1
 
