@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // A Hyper-V Dynamic Memory host (profile 2008R2SP1) with the reference balancer.
 // Written from specs/ only. Speaks the dynmem IUT protocol v1 (kinds: system, policy).
+// Kept up with the specs: starts that wait for reclaim (R-START, P-RECLAIM), the stuck
+// watchdog (R-STUCK, P-STUCK) and the lifecycle events of specs/lifecycle.md.
 'use strict';
 const readline = require('readline');
 
@@ -12,7 +14,7 @@ const SETTINGS_DEFAULTS = { dynamic: false, startup_mib: 512, maximum_mib: 65536
 const VM_DEFAULTS = { power: 'off', visible_mib: 0, ballooned_mib: 0, demand_mib: 0,
   has_report: false, report_mib: 0, channel: 'none', protocol_version: 0,
   cap_balloon: false, cap_hot_add: false, hot_add_enabled: true,
-  txn: 'none', txn_mib: 0, txn_done_mib: 0 };
+  txn: 'none', txn_mib: 0, txn_done_mib: 0, stuck: false, saved_mib: 0 };
 
 class Rejected extends Error {}
 const floor2 = (x) => x - (x % 2);
@@ -116,6 +118,22 @@ class Host {
     this.free -= s.startup_mib;
   }
 
+  // A fresh DM session (lifecycle.md): no version, capabilities, report or transaction.
+  static newSession(vm) {
+    const s = vm.settings;
+    Object.assign(vm, { channel: s.dynamic && s.dm_capable ? 'negotiating' : 'none',
+      protocol_version: 0, cap_balloon: false, cap_hot_add: false, has_report: false,
+      report_mib: 0, stuck: false });
+    endTxn(vm);
+  }
+
+  // R-CLOSE at a channel reset or a save: only what was received counts.
+  static close(vm) {
+    if (vm.txn === 'unballoon') vm.ballooned_mib -= vm.txn_mib;
+    else if (vm.txn === 'hot_add') vm.visible_mib += vm.txn_mib;
+    endTxn(vm);
+  }
+
   process(e) {
     switch (e.kind) {
       case 'create': {
@@ -159,6 +177,68 @@ class Host {
         vm.power = 'off';
         return [];
       }
+      case 'guest_restart': {
+        const vm = this.running(e.vm);
+        const startup = vm.settings.startup_mib;
+        this.free += owned(vm) - startup;
+        Object.assign(vm, { visible_mib: startup, ballooned_mib: 0, demand_mib: 0, hot_add_enabled: true });
+        Host.newSession(vm);
+        return [];
+      }
+      case 'channel_reset': {
+        const vm = this.running(e.vm);
+        if (vm.channel === 'none') throw new Rejected('no DM channel');
+        Host.close(vm); // rolled back by apply() if the reset is refused
+        if (vm.ballooned_mib > this.free) throw new Rejected('not enough free to regain the ballooned pages');
+        this.free -= vm.ballooned_mib;
+        vm.ballooned_mib = 0;
+        const keep = vm.hot_add_enabled;
+        Host.newSession(vm);
+        vm.hot_add_enabled = keep;
+        return [];
+      }
+      case 'stuck_timeout': {
+        const vm = this.running(e.vm);
+        if (vm.txn === 'none') throw new Rejected('no transaction in flight');
+        if (vm.stuck) throw new Rejected('stuck already');
+        vm.stuck = true;
+        return [];
+      }
+      case 'save': {
+        const vm = this.running(e.vm);
+        Host.close(vm);
+        const image = assigned(vm);
+        this.free += owned(vm);
+        Host.newSession(vm);
+        Object.assign(vm, { power: 'saved', saved_mib: image, visible_mib: 0, ballooned_mib: 0, channel: 'none' });
+        return [];
+      }
+      case 'restore': {
+        const vm = this.find(e.vm);
+        if (vm.power !== 'saved') throw new Rejected('not saved');
+        if (vm.saved_mib > this.free) throw new Rejected('not enough memory to restore');
+        this.free -= vm.saved_mib;
+        Object.assign(vm, { power: 'running', visible_mib: vm.saved_mib, ballooned_mib: 0, saved_mib: 0,
+          hot_add_enabled: true });
+        Host.newSession(vm);
+        return [];
+      }
+      case 'migrate_in': {
+        const vm = this.find(e.vm);
+        if (vm.power !== 'off') throw new Rejected('not off');
+        const s = vm.settings;
+        const mib = e.mib;
+        if (mib % 2) throw new Rejected('not a multiple of 2');
+        if (s.dynamic && s.dm_capable) {
+          if (mib < s.startup_mib || mib > s.maximum_mib) throw new Rejected('outside startup..maximum');
+        } else if (mib !== s.startup_mib) throw new Rejected('a VM without DM arrives at startup');
+        if (mib > this.free) throw new Rejected('not enough memory to arrive');
+        this.free -= mib;
+        Object.assign(vm, { power: 'running', visible_mib: mib, ballooned_mib: 0, demand_mib: 0, hot_add_enabled: true });
+        Host.newSession(vm);
+        return [];
+      }
+      case 'migrate_out':
       case 'stop': {
         const vm = this.running(e.vm);
         this.free += owned(vm);
@@ -203,12 +283,14 @@ class Host {
         vm.ballooned_mib += taken;
         this.free += taken;
         vm.txn_done_mib += taken;
+        vm.stuck = false; // any answer clears the watchdog (R-STUCK)
         if (!e.more_pages) endTxn(vm);
         return [];
       }
       case 'unballoon_response': {
         const vm = this.inTxn(e.vm, 'unballoon');
         vm.ballooned_mib -= vm.txn_mib;
+        vm.stuck = false;
         endTxn(vm);
         return [];
       }
@@ -221,6 +303,7 @@ class Host {
         vm.visible_mib += added;
         this.free += n - added;
         if (ok && added < n) vm.hot_add_enabled = false;
+        vm.stuck = false;
         endTxn(vm);
         return [];
       }
@@ -263,8 +346,9 @@ const hotAddPossible = (vm) => vm.cap_hot_add && vm.hot_add_enabled;
 const byWeight = (a, b) => (b.settings.weight - a.settings.weight) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 function computePlan(free, vms) {
+  // P-STUCK: a stuck VM is not managed (and its outstanding balloon is not incoming)
   const managed = vms.filter((vm) => vm.power === 'running' && vm.settings.dynamic
-    && vm.channel === 'ready' && vm.has_report);
+    && vm.channel === 'ready' && vm.has_report && !vm.stuck);
   const plan = [];
   const requested = new Set();
   let giveBack = 0;
@@ -281,6 +365,12 @@ function computePlan(free, vms) {
   }
   let f = free;
   const unmet = [];
+  // P-RECLAIM: waiting starts claim their startup from free before any grant
+  for (const vm of vms.filter((v) => v.power === 'starting').sort(byWeight)) {
+    const claim = Math.min(vm.settings.startup_mib, f);
+    f -= claim;
+    if (vm.settings.startup_mib > claim) unmet.push([vm, vm.settings.startup_mib - claim]);
+  }
   for (const vm of [...managed].sort(byWeight)) {
     if (requested.has(vm.name)) continue;
     const s = vm.settings;

@@ -8,6 +8,10 @@ Kind: policy (dynmem IUT protocol v1). Differences from specs/policy.md, all on 
 - under contention at most ONE donor is ballooned per tick: the lowest-weight VM that
   weighs strictly less than the heaviest short VM, never below its startup.
 Every request respects the guards of specs/events.md §3, so the plan is always allowed.
+Kept up with the specs (issue 14): a start waiting for reclaim reserves its startup from free
+before any grant (P-RECLAIM), and when it is not covered it is the first short VM of the
+one-donor contention rule (donors strictly lighter than it, never below startup); a stuck VM
+is left alone (P-STUCK).
 """
 import json
 import sys
@@ -43,8 +47,16 @@ def target(vm):
 
 def plan(view):
     vms = [vm for vm in view["vms"] if vm["power"] == "running" and settings(vm)["dynamic"]
-           and vm["channel"] == "ready" and vm["has_report"]]
+           and vm["channel"] == "ready" and vm["has_report"] and not vm.get("stuck")]
     free = view["free_mib"]
+    # waiting starts first: their startup is reserved, nothing grows into it
+    waiting_short = []
+    for vm in sorted((v for v in view["vms"] if v["power"] == "starting"),
+                     key=lambda v: (-settings(v)["weight"], v["name"])):
+        startup = settings(vm)["startup_mib"]
+        if free < startup:
+            waiting_short.append(vm)
+        free -= min(free, startup)
     out, busy = [], {vm["name"] for vm in vms if vm["txn"] != "none"}
 
     def send(kind, vm, mib):
@@ -82,7 +94,16 @@ def plan(view):
                 free -= mib
 
     # contention: one donor per tick, only when free memory is gone
-    if short and free < 2 and not any(vm["txn"] == "balloon" for vm in vms):
+    if waiting_short and not any(vm["txn"] == "balloon" for vm in vms):
+        top = waiting_short[0]
+        donors = [d for d in vms if settings(d)["weight"] < settings(top)["weight"]
+                  and d["name"] not in busy and d["cap_balloon"]]
+        for d in sorted(donors, key=lambda v: (settings(v)["weight"], v["name"])):
+            spare = floor2(assigned(d) - settings(d)["startup_mib"])
+            if spare > 0:
+                send("balloon_request", d, min(spare, STEP))
+                break
+    elif short and free < 2 and not any(vm["txn"] == "balloon" for vm in vms):
         top = short[0]
         donors = [d for d in vms if settings(d)["weight"] < settings(top)["weight"]
                   and d["name"] not in busy and d["cap_balloon"]]

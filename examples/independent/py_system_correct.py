@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A Hyper-V Dynamic Memory host (profile 2008R2SP1) with the reference balancer policy.
 
-Written from specs/ only (events.md, protocol.md, policy.md, formats/oracle.md).
+Written from specs/ only (events.md, protocol.md, policy.md, lifecycle.md, formats/oracle.md).
+Kept up with the specs: starts that wait for reclaim (R-START, P-RECLAIM), the stuck
+watchdog (R-STUCK, P-STUCK) and the lifecycle events of lifecycle.md (restart, channel
+reset, save/restore, migration).
 Speaks the dynmem IUT protocol v1 on stdin/stdout; implements both kinds:
   system: processes events, answers observations;
   policy: answers the plan of a balancer tick for a host view.
@@ -17,7 +20,8 @@ SETTINGS_DEFAULTS = {"dynamic": False, "startup_mib": 512, "maximum_mib": 65536,
 VM_DEFAULTS = {"power": "off", "visible_mib": 0, "ballooned_mib": 0, "demand_mib": 0,
                "has_report": False, "report_mib": 0, "channel": "none",
                "protocol_version": 0, "cap_balloon": False, "cap_hot_add": False,
-               "hot_add_enabled": True, "txn": "none", "txn_mib": 0, "txn_done_mib": 0}
+               "hot_add_enabled": True, "txn": "none", "txn_mib": 0, "txn_done_mib": 0,
+               "stuck": False, "saved_mib": 0}
 
 
 class Rejected(Exception):
@@ -216,6 +220,101 @@ class Host:
                   channel="negotiating" if s["dynamic"] and s["dm_capable"] else "none")
         self.free -= s["startup_mib"]
 
+    # -- lifecycle (lifecycle.md, events.md §4 after BalancerTick) -------------------------
+    @staticmethod
+    def new_session(vm):
+        """A fresh DM session: no version, capabilities, report or transaction, not stuck."""
+        s = vm["settings"]
+        vm.update(channel="negotiating" if s["dynamic"] and s["dm_capable"] else "none",
+                  protocol_version=0, cap_balloon=False, cap_hot_add=False,
+                  has_report=False, report_mib=0, stuck=False)
+        end_txn(vm)
+
+    @staticmethod
+    def close(vm):
+        """R-CLOSE at a channel reset or a save: only what was received counts."""
+        if vm["txn"] == "unballoon":
+            vm["ballooned_mib"] -= vm["txn_mib"]
+        elif vm["txn"] == "hot_add":
+            vm["visible_mib"] += vm["txn_mib"]
+        end_txn(vm)  # a balloon's outstanding pages were never received: still assigned
+
+    def ev_guest_restart(self, e):
+        vm = self.running(e["vm"])
+        startup = vm["settings"]["startup_mib"]
+        self.free += owned(vm) - startup
+        vm.update(visible_mib=startup, ballooned_mib=0, demand_mib=0, hot_add_enabled=True)
+        self.new_session(vm)
+
+    def ev_channel_reset(self, e):
+        vm = self.running(e["vm"])
+        if vm["channel"] == "none":
+            raise Rejected("%s has no DM channel" % e["vm"])
+        trial = dict(vm)
+        self.close(trial)
+        if trial["ballooned_mib"] > self.free:
+            raise Rejected("a reset would give %s back %d MiB ballooned but only %d MiB is free"
+                           % (e["vm"], trial["ballooned_mib"], self.free))
+        self.close(vm)
+        self.free -= vm["ballooned_mib"]
+        vm["ballooned_mib"] = 0
+        hot_add_enabled = vm["hot_add_enabled"]
+        self.new_session(vm)
+        vm["hot_add_enabled"] = hot_add_enabled
+
+    def ev_stuck_timeout(self, e):
+        vm = self.running(e["vm"])
+        if vm["txn"] == "none":
+            raise Rejected("%s has no transaction in flight" % e["vm"])
+        if vm["stuck"]:
+            raise Rejected("%s is stuck already" % e["vm"])
+        vm["stuck"] = True
+
+    def ev_save(self, e):
+        vm = self.running(e["vm"])
+        self.close(vm)
+        image = assigned(vm)
+        self.free += owned(vm)
+        demand = vm["demand_mib"]
+        self.new_session(vm)
+        vm.update(power="saved", saved_mib=image, visible_mib=0, ballooned_mib=0,
+                  channel="none", demand_mib=demand)
+
+    def ev_restore(self, e):
+        vm = self.find(e["vm"])
+        if vm["power"] != "saved":
+            raise Rejected("%s is not saved" % e["vm"])
+        if vm["saved_mib"] > self.free:
+            raise Rejected("not enough memory to restore %s: saved %d MiB > free %d MiB"
+                           % (e["vm"], vm["saved_mib"], self.free))
+        self.free -= vm["saved_mib"]
+        vm.update(power="running", visible_mib=vm["saved_mib"], ballooned_mib=0, saved_mib=0,
+                  hot_add_enabled=True)
+        self.new_session(vm)
+
+    def ev_migrate_out(self, e):
+        self.ev_stop(e)
+
+    def ev_migrate_in(self, e):
+        vm = self.find(e["vm"])
+        if vm["power"] != "off":
+            raise Rejected("%s is not off" % e["vm"])
+        s, mib = vm["settings"], e["mib"]
+        if mib % 2:
+            raise Rejected("mib must be a multiple of 2")
+        if s["dynamic"] and s["dm_capable"]:
+            if not s["startup_mib"] <= mib <= s["maximum_mib"]:
+                raise Rejected("mib must be in startup..maximum")
+        elif mib != s["startup_mib"]:
+            raise Rejected("a VM without DM arrives at startup")
+        if mib > self.free:
+            raise Rejected("not enough memory for %s to arrive: %d MiB > free %d MiB"
+                           % (e["vm"], mib, self.free))
+        self.free -= mib
+        vm.update(power="running", visible_mib=mib, ballooned_mib=0, demand_mib=0,
+                  hot_add_enabled=True)
+        self.new_session(vm)
+
     def ev_stop(self, e):
         vm = self.running(e["vm"])
         self.free += owned(vm)
@@ -260,12 +359,14 @@ class Host:
         vm["ballooned_mib"] += taken
         self.free += taken
         vm["txn_done_mib"] += taken
+        vm["stuck"] = False  # any answer clears the watchdog (R-STUCK)
         if not e.get("more_pages", False) or vm["txn_done_mib"] == vm["txn_mib"]:
             end_txn(vm)
 
     def ev_unballoon_response(self, e):
         vm = self.in_txn(e["vm"], "unballoon")
         vm["ballooned_mib"] -= vm["txn_mib"]
+        vm["stuck"] = False
         end_txn(vm)
 
     def ev_hot_add_response(self, e):
@@ -278,6 +379,7 @@ class Host:
         self.free += n - added
         if e.get("success", True) and added < n:
             vm["hot_add_enabled"] = False
+        vm["stuck"] = False
         end_txn(vm)
 
     def ev_balancer_tick(self, e):
@@ -323,8 +425,9 @@ def weight_order(vms):
 
 
 def compute_plan(free, vms):
+    # P-STUCK: a stuck VM is not managed (and its outstanding balloon is not incoming)
     managed = [vm for vm in vms if vm["power"] == "running" and vm["settings"]["dynamic"]
-               and vm["channel"] == "ready" and vm["has_report"]]
+               and vm["channel"] == "ready" and vm["has_report"] and not vm.get("stuck")]
     plan, requested = [], set()
 
     # P-GIVE-BACK
@@ -338,9 +441,16 @@ def compute_plan(free, vms):
                 requested.add(vm["name"])
                 give_back_total += mib
 
-    # P-GRANT
+    # P-RECLAIM: waiting starts claim their startup from free before any grant
     f = free
     unmet = []
+    for vm in weight_order([v for v in vms if v["power"] == "starting"]):
+        claim = min(vm["settings"]["startup_mib"], f)
+        f -= claim
+        if vm["settings"]["startup_mib"] > claim:
+            unmet.append((vm, vm["settings"]["startup_mib"] - claim))
+
+    # P-GRANT
     for vm in weight_order(managed):
         if vm["name"] in requested:
             continue

@@ -1,6 +1,8 @@
 /* A Hyper-V Dynamic Memory balancer policy (the reference policy of specs/policy.md),
  * written in C from the specs only. Speaks the dynmem IUT protocol v1, kind "policy":
  * reads one JSON request per line on stdin, answers one line on stdout.
+ * Kept up with the specs: a start waiting for reclaim claims its startup first and
+ * squeezes strictly lower weights (P-RECLAIM); a stuck VM is left alone (P-STUCK).
  * Contains a tiny JSON reader (objects, arrays, numbers, strings, true/false/null). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +123,7 @@ static const char *get_str(const jval *o, const char *key, const char *dflt) {
 
 typedef struct {
     const char *name;
-    int running, dynamic, ready, has_report, cap_balloon, hot_add_ok;
+    int running, starting, stuck, dynamic, ready, has_report, cap_balloon, hot_add_ok;
     long long startup, maximum, buffer, weight;
     long long visible, ballooned, report;
     int txn; /* 0 none, 1 balloon, 2 unballoon, 3 hot_add */
@@ -161,7 +163,8 @@ static int compute_plan(long long free_mib, vm_t *vms, int nvm, req_t *plan) {
     vm_t *managed[MAXVM];
     int nm = 0, np = 0;
     for (int i = 0; i < nvm; i++)
-        if (vms[i].running && vms[i].dynamic && vms[i].ready && vms[i].has_report) managed[nm++] = &vms[i];
+        if (vms[i].running && vms[i].dynamic && vms[i].ready && vms[i].has_report && !vms[i].stuck)
+            managed[nm++] = &vms[i];
 
     /* P-GIVE-BACK, in VM order */
     long long give_back = 0;
@@ -186,6 +189,16 @@ static int compute_plan(long long free_mib, vm_t *vms, int nvm, req_t *plan) {
     long long deficit[MAXVM];
     int nu = 0;
     long long f = free_mib;
+    /* P-RECLAIM: waiting starts, in weight order, claim their startup before any grant */
+    vm_t *waiting[MAXVM];
+    int nw = 0;
+    for (int i = 0; i < nvm; i++) if (vms[i].starting) waiting[nw++] = &vms[i];
+    qsort(waiting, nw, sizeof *waiting, by_weight_desc);
+    for (int i = 0; i < nw; i++) {
+        long long claim = min2(waiting[i]->startup, f);
+        f -= claim;
+        if (waiting[i]->startup > claim) { unmet[nu] = waiting[i]; deficit[nu++] = waiting[i]->startup - claim; }
+    }
     for (int i = 0; i < nm; i++) {
         vm_t *v = order[i];
         if (v->requested) continue;
@@ -238,6 +251,8 @@ static void load_vm(const jval *o, vm_t *v) {
     const jval *s = get(o, "settings");
     v->name = get_str(o, "name", "");
     v->running = !strcmp(get_str(o, "power", "off"), "running");
+    v->starting = !strcmp(get_str(o, "power", "off"), "starting");
+    v->stuck = (int)get_num(o, "stuck", 0);
     v->ready = !strcmp(get_str(o, "channel", "none"), "ready");
     v->has_report = (int)get_num(o, "has_report", 0);
     v->cap_balloon = (int)get_num(o, "cap_balloon", 0);
