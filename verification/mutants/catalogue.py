@@ -402,8 +402,9 @@ def _starts_outweigh_all(state: DmState) -> DmState:
 def plan_reclaim_any_weight(state: DmState) -> tuple[DmRequest, ...]:
     """A policy whose start-time reclaim (P-RECLAIM) forgets the weight rule: to admit a
     waiting start it squeezes running VMs of any weight, lowest first, never below startup,
-    so a higher-weight VM gives memory to a lower-weight start (PROG-RECLAIM-ORDER). Every
-    request respects the guards: no invariant of the registry breaks."""
+    so a higher-weight VM gives memory to a lower-weight start (PROG-RECLAIM-ORDER; and
+    INV-RECLAIM-ORDER when the squeezed VM is of the highest weight and left below the demand
+    its report shows). Every request respects the request guards."""
     return compute_plan(_starts_outweigh_all(state))
 
 
@@ -594,7 +595,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _mutant("reclaim_squeezes_higher_weight",
             "start-time reclaim balloons running VMs of any weight, a higher-weight VM "
             "included, to admit a waiting start (plan_reclaim_any_weight)",
-            ("PROG-RECLAIM-ORDER",),
+            ("PROG-RECLAIM-ORDER", "INV-RECLAIM-ORDER"),
             {}, plan=plan_reclaim_any_weight, explore_vms=2, explore_lifecycle=True),
     _mutant("oscillating_policy",
             "a policy without hysteresis (plan_without_hysteresis): a VM at its target is "

@@ -12,10 +12,11 @@ update, so a counterexample BMC finds replays step for step in that bug's refere
 Every mutant names the invariant (DOMAIN.md §3, specs/invariants.md) BMC must find broken;
 together they cover INV-FLOOR, INV-CEILING, INV-PHYSICAL, INV-NO-HOST-PAGING,
 INV-CONSERVATION, INV-STATIC, INV-OFF, INV-ONE-TXN and INV-CONFIG, and the protocol guards'
-INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL and INV-UNBALLOON-FIRST. Only the individual
-request actions are mutated, not the nondeterministic BalancerTick: a bug needs one path to
-show, and the tick sends the same requests (its unmutated guards are stricter, so every tick
-the model takes is one the buggy reference takes too).
+INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL and INV-UNBALLOON-FIRST. The request bugs
+mutate the individual request actions, not the nondeterministic BalancerTick: a bug needs
+one path to show, and the tick sends the same requests (its unmutated guards are stricter,
+so every tick the model takes is one the buggy reference takes too). The one tick-only rule,
+R-RECLAIM-ORDER (INV-RECLAIM-ORDER), is mutated on the tick itself.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import attrs
 
 from dynmem.model.actions import ACTIONS, Action, Guard, HostView, UpdateFn
 from dynmem.model.ops import Ops, Term
-from dynmem.model.quantities import assigned
+from dynmem.model.quantities import assigned, is_squeeze
 from dynmem.model.shapes import SlotLike
 from dynmem.model.vocabulary import (
     MAX_MAXIMUM_MIB,
@@ -235,6 +236,13 @@ def _restart_keeps_report(action: Action) -> Action:
                                              if f not in ("has_report", "report_mib")))
 
 
+def _squeeze_for_any_start(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
+    # BUG: while a start waits, reclaim squeezes a VM of any weight (the start is taken to
+    # outweigh every VM: plan_reclaim_any_weight); R-RECLAIM-ORDER wants a heavier VM
+    squeezes = ops.And(p.request == TxnKind.BALLOON, is_squeeze(ops, vm, p.mib))
+    return ops.Implies(squeezes, ops.Or(vm.settings.weight < h.top_weight, h.start_waits))
+
+
 def _restore_when_startup_free(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
     # BUG: the restore checks startup, not the saved (current) memory (R-RESTORE)
     return vm.settings.startup_mib <= h.free_mib
@@ -424,6 +432,13 @@ _MUTANTS = (
         "INV-SESSION",
         _one("GuestRestart", _restart_keeps_report)),
     ModelMutant(
+        "reclaim_squeezes_higher_weight",
+        "BalancerTick squeezes a VM of any weight while a start waits: a VM of the highest "
+        "weight is ballooned below its demand for a lighter start",
+        "INV-RECLAIM-ORDER",
+        _one("BalancerTick", lambda a: swap_guard(a, "squeeze only below a heavier VM", Guard(
+            "squeeze for any waiting start", "R-RECLAIM-ORDER", _squeeze_for_any_start)))),
+    ModelMutant(
         "host_accepts_any_version",
         "VersionRequest accepts 0.3, 1.0 and 2.0 whatever the host's profile: a 2008 R2 SP1 "
         "host connects on 2.0",
@@ -443,9 +458,6 @@ MODEL_MUTANTS: dict[str, ModelMutant] = {m.name: m for m in _MUTANTS}
 NO_MODEL_VARIANT: dict[str, str] = {
     "oscillating_policy": "a progress bug of the reference policy (PROG-FIXED-POINT): the "
                           "model's balancer is nondeterministic and has no policy to break",
-    "reclaim_squeezes_higher_weight": "a policy bug (PROG-RECLAIM-ORDER): every request it "
-                                      "sends passes the guards, and the model's balancer may "
-                                      "send any such request, so no model step is wrong",
     "linux_report_read_as_windows": "a progress bug of the reference policy "
                                     "(PROG-FIXED-POINT): it misreads Linux reports, but every "
                                     "request it sends passes the guards, and the model has "
