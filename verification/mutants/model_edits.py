@@ -53,6 +53,9 @@ class ModelMutant:
     description: str
     invariant: str
     mutate: Mutation
+    # the reference-level property ``invariant`` reads without the policy's target, when the
+    # reference bug is listed by that property (INV-RECLAIM-ORDER reads PROG-RECLAIM-ORDER)
+    reads: str | None = None
 
     def apply(self, actions: Sequence[Action] = ACTIONS) -> Actions:
         """The mutated actions (the real model's by default)."""
@@ -437,7 +440,8 @@ _MUTANTS = (
         "weight is ballooned below its demand for a lighter start",
         "INV-RECLAIM-ORDER",
         _one("BalancerTick", lambda a: swap_guard(a, "squeeze only below a heavier VM", Guard(
-            "squeeze for any waiting start", "R-RECLAIM-ORDER", _squeeze_for_any_start)))),
+            "squeeze for any waiting start", "R-RECLAIM-ORDER", _squeeze_for_any_start))),
+        reads="PROG-RECLAIM-ORDER"),
     ModelMutant(
         "host_accepts_any_version",
         "VersionRequest accepts 0.3, 1.0 and 2.0 whatever the host's profile: a 2008 R2 SP1 "
