@@ -7,6 +7,12 @@ from __future__ import annotations
 from dynmem.verification.mutants.catalogue import BY_NAME
 from dynmem.verification.stateful.fuzz import run_fuzz
 
+# The planted bugs of issue 14's lifecycle (specs/lifecycle.md), in catalogue order: each is a
+# full row of the mutant x engine matrix (BMC, exploration, the thorough campaign).
+LIFECYCLE_BUGS = ("reset_keeps_ballooned_pages", "restore_at_startup", "stuck_frees_unreceived",
+                  "migrate_out_leaks_in_flight", "restart_keeps_report",
+                  "admit_without_free_memory", "reclaim_squeezes_higher_weight")
+
 
 def check_thorough_catches(name: str) -> None:
     result = run_fuzz("thorough", mutant=name, seed=2, shrink=False)
