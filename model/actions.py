@@ -561,9 +561,10 @@ def _is_request_allowed(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
 
 
 def _keeps_reclaim_order(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
-    """A balloon that squeezes the VM (``is_squeeze``) needs a VM of strictly higher weight
-    that runs or waits to start: the heaviest VMs are never squeezed (R-RECLAIM-ORDER)."""
-    squeezes = ops.And(p.request == TxnKind.BALLOON, is_squeeze(ops, vm, p.mib))
+    """While a start waits, a balloon that squeezes the VM (``is_squeeze``) needs a VM of
+    strictly higher weight that runs or waits to start: reclaim never squeezes the heaviest
+    VMs (R-RECLAIM-ORDER)."""
+    squeezes = ops.And(h.start_waits, p.request == TxnKind.BALLOON, is_squeeze(ops, vm, p.mib))
     return ops.Implies(squeezes, vm.settings.weight < h.top_weight)
 
 
@@ -588,8 +589,9 @@ BALANCER_TICK = Action(
         # R-TICK: each VM gets at most one request, and only one its request guards allow
         # (R-REQUEST-*, R-BALLOON-REQUEST, R-UNBALLOON-REQUEST, R-HOT-ADD-REQUEST)
         _g("request allowed", "R-TICK", _is_request_allowed),
-        # R-RECLAIM-ORDER: start-time reclaim (P-RECLAIM) and contention (P-CONTENTION)
-        # squeeze only VMs of lower weight than one that waits; a give-back does not squeeze
+        # R-RECLAIM-ORDER: while a start waits, reclaim (P-RECLAIM) and contention
+        # (P-CONTENTION) squeeze only VMs of lower weight than one that waits; a give-back
+        # does not squeeze
         _g("squeeze only below a heavier VM", "R-RECLAIM-ORDER", _keeps_reclaim_order),
     ),
     modifies=(*_TXN_FIELDS, "free_mib"),

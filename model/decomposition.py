@@ -43,10 +43,12 @@ def make_rest(owned: Any) -> RestSummary:
     return RestSummary("rest", True, owned, 0, 0, 0)
 
 
-def make_rest_top(top_weight: Any) -> Any:
-    """The rest of the VMs as a step clause sees them (INV-RECLAIM-ORDER): one running VM of
-    their highest live weight, ``top_weight``, that no step changes and no tick balloons."""
-    return SimpleNamespace(name="rest", exists=z3.BoolVal(True), power=z3.IntVal(Power.RUNNING),
+def make_rest_top(top_weight: Any, start_waits: Any) -> Any:
+    """The rest of the VMs as a step clause sees them (INV-RECLAIM-ORDER): one VM of their
+    highest live weight, ``top_weight``, waiting to start if ``start_waits`` (else running),
+    that no step changes and no tick balloons."""
+    power = z3.If(start_waits, z3.IntVal(Power.STARTING), z3.IntVal(Power.RUNNING))
+    return SimpleNamespace(name="rest", exists=z3.BoolVal(True), power=power,
                            settings=SimpleNamespace(weight=top_weight), txn=z3.IntVal(TxnKind.NONE),
                            txn_mib=z3.IntVal(0), visible_mib=z3.IntVal(0),
                            ballooned_mib=z3.IntVal(0), report_mib=z3.IntVal(0))

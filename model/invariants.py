@@ -26,6 +26,7 @@ from dynmem.model.quantities import (
     is_accepted_version,
     is_running,
     is_squeeze,
+    is_start_waiting,
     outstanding_balloon,
     owned,
     total_owned,
@@ -600,10 +601,10 @@ def _new_balloon(ops: Ops, a: VmLike, b: VmLike) -> Term:
 def _squeezes_only_below_heavier(ops: Ops, e: Any, pre: Any, post: Any) -> Term:
     if e.KIND != "balancer_tick":
         return True  # a request on its own is another balancer's decision (events.md §3)
-    top = get_top_weight(ops, pre.vms)
+    top, waits = get_top_weight(ops, pre.vms), is_start_waiting(ops, pre.vms)
 
     def ordered(a: VmLike, b: VmLike) -> Term:
-        squeezed = ops.And(_new_balloon(ops, a, b), is_squeeze(ops, a, b.txn_mib))
+        squeezed = ops.And(waits, _new_balloon(ops, a, b), is_squeeze(ops, a, b.txn_mib))
         return ops.Implies(squeezed, a.settings.weight < top)
 
     return ops.all_pairs(pre.vms, post.vms, ordered)
@@ -614,20 +615,20 @@ def _explain_squeeze(e: Any, pre: Any, post: Any) -> str:
     top = get_top_weight(CONCRETE, pre.vms)
     for a in pre.vms:
         b = after.get(a.name)
-        if (b is not None and _new_balloon(CONCRETE, a, b)
+        if (b is not None and is_start_waiting(CONCRETE, pre.vms) and _new_balloon(CONCRETE, a, b)
                 and is_squeeze(CONCRETE, a, b.txn_mib) and a.settings.weight >= top):
             return (f"{a.name} (weight {a.settings.weight}) is ballooned {b.txn_mib} MiB from "
                     f"assigned {assigned(a)}, below the demand its report shows "
-                    f"({a.report_mib} MiB reported, {a.ballooned_mib} ballooned), while no VM "
-                    f"of higher weight runs or waits to start (highest: {top})")
+                    f"({a.report_mib} MiB reported, {a.ballooned_mib} ballooned) while a start "
+                    f"waits, and no VM of higher weight runs or waits to start (highest: {top})")
     return "a tick squeezed a VM of the highest weight"
 
 
 RECLAIM_ORDER = Invariant(
     "INV-RECLAIM-ORDER", "squeeze_only_below_a_heavier_vm",
-    "a balancer tick balloons a VM below the demand its report shows (a squeeze) only when a "
-    "VM of strictly higher weight runs or waits to start: start-time reclaim and contention "
-    "never squeeze a VM of the highest weight",
+    "while a start waits, a balancer tick balloons a VM below the demand its report shows (a "
+    "squeeze) only when a VM of strictly higher weight runs or waits to start: reclaim never "
+    "squeezes a VM of the highest weight",
     "safety",
     (_step("a tick squeezes only below a heavier VM", _squeezes_only_below_heavier,
            _explain_squeeze),),

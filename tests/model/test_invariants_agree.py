@@ -451,8 +451,11 @@ STEP_WITNESSES: dict[tuple[str, str], list[StepWitness]] = {
         lambda: (with_vm(base(), 0, hot_add_enabled=False), ChannelReset("vm0"),
                  step(base(), ChannelReset("vm0")).state)],
     ("INV-RECLAIM-ORDER", "a tick squeezes only below a heavier VM"): [
-        # a tick leaves vm0 below its reported demand while no VM weighs more
-        lambda: (base(), BalancerTick(), step(base(), BalloonRequest("vm0", 2048)).state),
+        # while vm2 waits to start, a tick leaves vm0 below its reported demand, no VM
+        # weighing more (equal weights never squeeze each other)
+        lambda: (with_vm(base(), 2, power=Power.STARTING), BalancerTick(),
+                 with_vm(step(base(), BalloonRequest("vm0", 2048)).state, 2,
+                         power=Power.STARTING)),
         # the same for a lighter start waiting for reclaim (R-RECLAIM-ORDER)
         lambda: (with_settings(with_vm(base(), 2, power=Power.STARTING), 2, weight=100),
                  BalancerTick(),

@@ -28,7 +28,7 @@ import attrs
 
 from dynmem.model.actions import ACTIONS, Action, Guard, HostView, UpdateFn
 from dynmem.model.ops import Ops, Term
-from dynmem.model.quantities import assigned, is_squeeze
+from dynmem.model.quantities import assigned
 from dynmem.model.shapes import SlotLike
 from dynmem.model.vocabulary import (
     MAX_MAXIMUM_MIB,
@@ -239,13 +239,6 @@ def _restart_keeps_report(action: Action) -> Action:
                                              if f not in ("has_report", "report_mib")))
 
 
-def _squeeze_for_any_start(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
-    # BUG: while a start waits, reclaim squeezes a VM of any weight (the start is taken to
-    # outweigh every VM: plan_reclaim_any_weight); R-RECLAIM-ORDER wants a heavier VM
-    squeezes = ops.And(p.request == TxnKind.BALLOON, is_squeeze(ops, vm, p.mib))
-    return ops.Implies(squeezes, ops.Or(vm.settings.weight < h.top_weight, h.start_waits))
-
-
 def _restore_when_startup_free(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
     # BUG: the restore checks startup, not the saved (current) memory (R-RESTORE)
     return vm.settings.startup_mib <= h.free_mib
@@ -436,11 +429,10 @@ _MUTANTS = (
         _one("GuestRestart", _restart_keeps_report)),
     ModelMutant(
         "reclaim_squeezes_higher_weight",
-        "BalancerTick squeezes a VM of any weight while a start waits: a VM of the highest "
-        "weight is ballooned below its demand for a lighter start",
+        "BalancerTick lacks 'squeeze only below a heavier VM': while a start waits it squeezes "
+        "a VM of any weight, one of the highest weight included, for a lighter start",
         "INV-RECLAIM-ORDER",
-        _one("BalancerTick", lambda a: swap_guard(a, "squeeze only below a heavier VM", Guard(
-            "squeeze for any waiting start", "R-RECLAIM-ORDER", _squeeze_for_any_start))),
+        _one("BalancerTick", lambda a: drop_guard(a, "squeeze only below a heavier VM")),
         reads="PROG-RECLAIM-ORDER"),
     ModelMutant(
         "host_accepts_any_version",

@@ -255,13 +255,15 @@ def _encode_any_n(group: Group, model: Model) -> Encoding:
     premises.append(("L-OWNED-NONNEG: the rest owns >= 0", pre.rest_owned >= 0))
     rest_taken: Any = 0
     rest_top: Any = 0
+    rest_waits: Any = False
     if action.aggregate is not None:
         rest_taken = z3.Int("rest.taken_mib@step")
         # the rest's highest live weight: any value (R-RECLAIM-ORDER reads it in the guard
         # and in INV-RECLAIM-ORDER alike)
         rest_top = z3.Int("rest.top_weight@step")
+        rest_waits = z3.Bool("rest.start_waits@step")
         inst = attrs.evolve(inst, outside_taken=rest_taken, outside_top_weight=rest_top,
-                            outside_start_waits=z3.Bool("rest.start_waits@step"))
+                            outside_start_waits=rest_waits)
         # R-REQUEST-3: each request to another VM is positive
         premises.append(("R-REQUEST-3: the rest's requests take >= 0", rest_taken >= 0))
     premises += _guards(inst, pre.slot_state)
@@ -275,7 +277,7 @@ def _encode_any_n(group: Group, model: Model) -> Encoding:
         terms = [(c.name, _any_n_clause(c, post)) for c in state_clauses(inv)]
         terms += [(c.name, _pair_term(c, event, pre.slot, post.slot))
                   for c in inv.clauses if c.scope == "pair"]
-        rest = make_rest_top(rest_top)
+        rest = make_rest_top(rest_top, rest_waits)
         terms += [(c.name, _step_term(c, event, SymState(pre.host, pre.free_mib, (pre.slot, rest)),
                                       SymState(post.host, post.free_mib, (post.slot, rest))))
                   for c in inv.clauses if c.scope == "step"]

@@ -13,6 +13,13 @@ from dynmem.model.invariants import BY_ID
 from dynmem.verification.mutants.catalogue import BY_NAME
 from dynmem.verification.mutants.model_edits import MODEL_MUTANTS
 from dynmem.verification.symbolic.bmc import Counterexample, check_bmc
+from dynmem.verification.symbolic.inductive import check_obligation
+from dynmem.verification.symbolic.obligations import (
+    CounterexampleToInduction,
+    Model,
+    Obligation,
+    Proved,
+)
 from dynmem.verification.symbolic.scope import small_scope
 from dynmem.verification.traces import render_text
 
@@ -38,6 +45,15 @@ def test_bmc_catches_a_reclaim_that_squeezes_the_heaviest_vm() -> None:
     assert outcome.depth == 7 and outcome.invariants == ("INV-RECLAIM-ORDER",)
     text = render_text(outcome.trace)
     assert "starting" in text and "✗ INV-RECLAIM-ORDER" in text, text
+
+
+def test_the_proof_of_the_reclaim_order_is_not_vacuous() -> None:
+    """Without the guard the tick has a counterexample to induction, at N=2 and any N."""
+    buggy = Model(actions=MODEL_MUTANTS["reclaim_squeezes_higher_weight"].apply())
+    for n_vms in (2, None):
+        obligation = Obligation("consecution", "INV-RECLAIM-ORDER", "BalancerTick", None, n_vms)
+        assert isinstance(check_obligation(obligation, buggy), CounterexampleToInduction)
+        assert isinstance(check_obligation(obligation), Proved)
 
 
 def test_the_real_model_keeps_the_reclaim_order() -> None:
