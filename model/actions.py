@@ -38,7 +38,13 @@ from dynmem.model.fields import (
     read_field,
 )
 from dynmem.model.ops import Ops, Term
-from dynmem.model.quantities import assigned, is_accepted_version, is_running, owned
+from dynmem.model.quantities import (
+    assigned,
+    is_accepted_version,
+    is_running,
+    is_squeeze,
+    owned,
+)
 from dynmem.model.shapes import HostLike, SettingsLike, SlotLike
 from dynmem.model.vocabulary import (
     BALLOON_REQUEST_CAP_MIB,
@@ -60,10 +66,15 @@ from dynmem.model.vocabulary import (
 
 @attrs.frozen
 class HostView:
-    """What a per-slot guard or update may read besides its slot: host constants and free."""
+    """What a per-slot guard or update may read besides its slot: host constants and free,
+    and for a tick the highest weight that runs or waits (``get_top_weight``) and whether a
+    start waits (R-RECLAIM-ORDER).
+    """
 
     host: HostLike
     free_mib: Term
+    top_weight: Term = 0
+    start_waits: Term = False  # a start waits for reclaim (``is_start_waiting``)
 
 
 # (ops, host view, slot, params); params are the reference event's fields (or fresh terms)
@@ -549,6 +560,14 @@ def _is_request_allowed(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
     return ops.Or(p.request == TxnKind.NONE, *[kind_allowed(k) for k in REQUEST_GUARDS])
 
 
+def _keeps_reclaim_order(ops: Ops, h: HostView, vm: SlotLike, p: Any) -> Term:
+    """While a start waits, a balloon that squeezes the VM (``is_squeeze``) needs a VM of
+    strictly higher weight that runs or waits to start: reclaim never squeezes the heaviest
+    VMs (R-RECLAIM-ORDER)."""
+    squeezes = ops.And(h.start_waits, p.request == TxnKind.BALLOON, is_squeeze(ops, vm, p.mib))
+    return ops.Implies(squeezes, vm.settings.weight < h.top_weight)
+
+
 def _tick_taken(ops: Ops, vm: SlotLike, p: Any) -> Term:
     grants = ops.Or(p.request == TxnKind.UNBALLOON, p.request == TxnKind.HOT_ADD)
     return ops.If(grants, p.mib, 0)
@@ -570,6 +589,10 @@ BALANCER_TICK = Action(
         # R-TICK: each VM gets at most one request, and only one its request guards allow
         # (R-REQUEST-*, R-BALLOON-REQUEST, R-UNBALLOON-REQUEST, R-HOT-ADD-REQUEST)
         _g("request allowed", "R-TICK", _is_request_allowed),
+        # R-RECLAIM-ORDER: while a start waits, reclaim (P-RECLAIM) and contention
+        # (P-CONTENTION) squeeze only VMs of lower weight than one that waits; a give-back
+        # does not squeeze
+        _g("squeeze only below a heavier VM", "R-RECLAIM-ORDER", _keeps_reclaim_order),
     ),
     modifies=(*_TXN_FIELDS, "free_mib"),
     update=_tick_update,

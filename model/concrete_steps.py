@@ -197,15 +197,16 @@ def is_allowed(pre: Any, event: Any, post: Any,
 
 
 def _failed_guard(inst: Instance, pre: _View) -> str | None:
-    h = host_view(pre)
+    h = host_view(CONCRETE, inst, pre)
     for _, vm, p in get_acting(inst, pre):
         if inst.slot is None and not vm.exists:
             continue  # a tick makes no choice for an empty slot
         for guard in inst.action.guards:
             if not guard.holds(CONCRETE, h, vm, p):
-                if inst.slot is None:
+                if inst.slot is None and guard.name == "request allowed":
                     return f"{vm.name}: " + _explain_tick_choice(h, vm, p)
-                return _explain_guard(guard, h, vm, p)
+                return (f"{vm.name}: " if inst.slot is None else "") + _explain_guard(
+                    guard, h, vm, p)
     agg = inst.action.aggregate
     if agg is not None:
         taken = get_taken(CONCRETE, inst, pre)

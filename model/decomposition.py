@@ -13,12 +13,14 @@ loudly here (AttributeError) instead of silently giving a wrong proof.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import attrs
 import z3
 
 from dynmem.model.state import SymHost, SymVm, make_host, make_vm
+from dynmem.model.vocabulary import Power, TxnKind
 
 
 @attrs.frozen
@@ -39,6 +41,17 @@ def make_rest(owned: Any) -> RestSummary:
         return RestSummary("rest", z3.BoolVal(True), owned, z3.IntVal(0), z3.IntVal(0),
                            z3.IntVal(0))
     return RestSummary("rest", True, owned, 0, 0, 0)
+
+
+def make_rest_top(top_weight: Any, start_waits: Any) -> Any:
+    """The rest of the VMs as a step clause sees them (INV-RECLAIM-ORDER): one VM of their
+    highest live weight, ``top_weight``, waiting to start if ``start_waits`` (else running),
+    that no step changes and no tick balloons."""
+    power = z3.If(start_waits, z3.IntVal(Power.STARTING), z3.IntVal(Power.RUNNING))
+    return SimpleNamespace(name="rest", exists=z3.BoolVal(True), power=power,
+                           settings=SimpleNamespace(weight=top_weight), txn=z3.IntVal(TxnKind.NONE),
+                           txn_mib=z3.IntVal(0), visible_mib=z3.IntVal(0),
+                           ballooned_mib=z3.IntVal(0), report_mib=z3.IntVal(0))
 
 
 @attrs.frozen

@@ -15,6 +15,7 @@ import attrs
 from dynmem.model.actions import Action, HostView
 from dynmem.model.fields import HOST_FIELDS, SLOT_FIELDS
 from dynmem.model.ops import Ops, Term
+from dynmem.model.quantities import get_top_weight, is_start_waiting
 
 
 @attrs.frozen
@@ -24,18 +25,29 @@ class Instance:
     ``slot`` is the acting slot (a Python int); for a scope-``all`` action it is None and
     ``params`` is a tuple with one parameter namespace per slot. ``outside_taken`` is what
     VMs outside the state's slots take from free in the same tick (the any-N decomposition
-    abstracts them, model/decomposition.py); 0 otherwise.
+    abstracts them, model/decomposition.py); 0 otherwise. ``outside_top_weight`` and
+    ``outside_start_waits`` likewise.
     """
 
     action: Action
     slot: int | None
     params: Any
     outside_taken: Term = 0
+    # the highest weight that runs or waits among those VMs, and whether a start waits
+    # among them (R-RECLAIM-ORDER); 0 and False otherwise
+    outside_top_weight: Term = 0
+    outside_start_waits: Term = False
 
 
-def host_view(state: Any) -> HostView:
-    """What a guard or update may read besides its slot, in ``state``."""
-    return HostView(state.host, state.free_mib)
+def host_view(ops: Ops, inst: Instance, state: Any) -> HostView:
+    """What a guard or update of ``inst`` may read besides its slot, in ``state``: the top
+    weight only for a tick (the one action that reads every slot), counting the VMs outside
+    the state's slots (the any-N rest)."""
+    if inst.action.scope != "all":
+        return HostView(state.host, state.free_mib)
+    top = ops.Max(get_top_weight(ops, state.vms), inst.outside_top_weight)
+    waits = ops.Or(is_start_waiting(ops, state.vms), inst.outside_start_waits)
+    return HostView(state.host, state.free_mib, top, waits)
 
 
 def get_acting(inst: Instance, state: Any) -> list[tuple[int, Any, Any]]:
@@ -56,7 +68,7 @@ class GuardTerm:
 
 def get_guards(ops: Ops, inst: Instance, pre: Any) -> list[GuardTerm]:
     """The guards of ``inst`` in ``pre``, one term per named conjunct (and slot, for a tick)."""
-    h = host_view(pre)
+    h = host_view(ops, inst, pre)
     found = []
     for k, vm, p in get_acting(inst, pre):
         if inst.slot is None and not ops.symbolic and not vm.exists:
@@ -95,7 +107,7 @@ def get_updates(ops: Ops, inst: Instance, pre: Any) -> Updates:
 
     Raises ``ValueError`` when an update writes other fields than it declares (a model bug).
     """
-    h = host_view(pre)
+    h = host_view(ops, inst, pre)
     action = inst.action
     # a per-slot update writes every declared field; a tick's per-slot update writes the
     # slot fields and the aggregate writes free_mib

@@ -6,7 +6,9 @@ of the same shape. Three layers (STYLE rule 6): ``type`` (TypeOK), ``safety`` (t
 and ``aux`` (strengthening conjuncts that make the safety layer inductive).
 
 Clause scopes: ``vm`` holds for every VM of a state, ``host`` for the state as a whole,
-``pair`` for every VM present before and after a step (two-state invariants).
+``pair`` for every VM present before and after a step, ``step`` for a step as a whole (the
+states before and after it: a balancer tick, the one step that reads every VM). ``pair``
+and ``step`` clauses are the two-state invariants.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import attrs
 from dynmem.model.ops import CONCRETE, Ops, Term
 from dynmem.model.quantities import (
     assigned,
+    get_top_weight,
     in_flight,
     is_accepted_version,
     is_running,
+    is_squeeze,
+    is_start_waiting,
     outstanding_balloon,
     owned,
     total_owned,
@@ -43,7 +48,8 @@ from dynmem.model.vocabulary import (
     TxnKind,
 )
 
-Scope = Literal["vm", "host", "pair"]
+Scope = Literal["vm", "host", "pair", "step"]
+TWO_STATE_SCOPES = ("pair", "step")
 Layer = Literal["type", "safety", "aux"]
 
 
@@ -69,7 +75,7 @@ class Invariant:
 
     @property
     def two_state(self) -> bool:
-        return any(c.scope == "pair" for c in self.clauses)
+        return any(c.scope in TWO_STATE_SCOPES for c in self.clauses)
 
 
 @attrs.frozen
@@ -97,6 +103,16 @@ def _host(name: str, holds: Callable[[Ops, Any], Term], explain: Callable[[Any],
 def _pair(name: str, holds: Callable[[Ops, Any, VmLike, VmLike], Term],
           explain: Callable[[Any, VmLike, VmLike], str]) -> Clause:
     return Clause(name, "pair", holds, explain)
+
+
+def _step(name: str, holds: Callable[[Ops, Any, Any, Any], Term],
+          explain: Callable[[Any, Any, Any], str]) -> Clause:
+    return Clause(name, "step", holds, explain)
+
+
+def is_state_clause(clause: Clause) -> bool:
+    """Whether ``clause`` is judged on one state (scope ``vm`` or ``host``)."""
+    return clause.scope not in TWO_STATE_SCOPES
 
 
 def _dynamic_running(vm: VmLike, ops: Ops) -> Term:
@@ -574,10 +590,54 @@ def _profile_word(profile: int) -> str:
         return str(profile)
 
 
+# --- the order of squeezes (R-RECLAIM-ORDER, specs/invariants.md) -------------------------------
+
+
+def _new_balloon(ops: Ops, a: VmLike, b: VmLike) -> Term:
+    """The step opened a balloon on this VM (a tick's request)."""
+    return ops.And(a.txn == TxnKind.NONE, b.txn == TxnKind.BALLOON)
+
+
+def _squeezes_only_below_heavier(ops: Ops, e: Any, pre: Any, post: Any) -> Term:
+    if e.KIND != "balancer_tick":
+        return True  # a request on its own is another balancer's decision (events.md §3)
+    top, waits = get_top_weight(ops, pre.vms), is_start_waiting(ops, pre.vms)
+
+    def ordered(a: VmLike, b: VmLike) -> Term:
+        squeezed = ops.And(waits, _new_balloon(ops, a, b), is_squeeze(ops, a, b.txn_mib))
+        return ops.Implies(squeezed, a.settings.weight < top)
+
+    return ops.all_pairs(pre.vms, post.vms, ordered)
+
+
+def _explain_squeeze(e: Any, pre: Any, post: Any) -> str:
+    after = {vm.name: vm for vm in post.vms}
+    top = get_top_weight(CONCRETE, pre.vms)
+    for a in pre.vms:
+        b = after.get(a.name)
+        if (b is not None and is_start_waiting(CONCRETE, pre.vms) and _new_balloon(CONCRETE, a, b)
+                and is_squeeze(CONCRETE, a, b.txn_mib) and a.settings.weight >= top):
+            return (f"{a.name} (weight {a.settings.weight}) is ballooned {b.txn_mib} MiB from "
+                    f"assigned {assigned(a)}, below the demand its report shows "
+                    f"({a.report_mib} MiB reported, {a.ballooned_mib} ballooned) while a start "
+                    f"waits, and no VM of higher weight runs or waits to start (highest: {top})")
+    return "a tick squeezed a VM of the highest weight"
+
+
+RECLAIM_ORDER = Invariant(
+    "INV-RECLAIM-ORDER", "squeeze_only_below_a_heavier_vm",
+    "while a start waits, a balancer tick balloons a VM below the demand its report shows (a "
+    "squeeze) only when a VM of strictly higher weight runs or waits to start: reclaim never "
+    "squeezes a VM of the highest weight",
+    "safety",
+    (_step("a tick squeezes only below a heavier VM", _squeezes_only_below_heavier,
+           _explain_squeeze),),
+)
+
 INVARIANTS: tuple[Invariant, ...] = (
     TYPE_OK, FLOOR, CEILING, PHYSICAL, NO_HOST_PAGING, CONSERVATION, STATIC, OFF, ONE_TXN,
     CONFIG, NO_DM_AT_STARTUP, SESSION, RESTORED, ADVERTISED, NO_HOT_ADD_AFTER_PARTIAL,
-    UNBALLOON_FIRST, VERSION, TXN_SHAPE, FREE_NONNEG, LIFECYCLE,
+    UNBALLOON_FIRST, VERSION, RECLAIM_ORDER, TXN_SHAPE, FREE_NONNEG, LIFECYCLE,
 )
 BY_ID: dict[str, Invariant] = {inv.id: inv for inv in INVARIANTS}
 
@@ -593,15 +653,18 @@ def _clause_term(ops: Ops, clause: Clause, s: Any) -> Term:
 
 def holds(ops: Ops, invariant: Invariant, state: Any) -> Term:
     """The state clauses of ``invariant`` on ``state`` (pair clauses are ignored here)."""
-    return ops.And(*[_clause_term(ops, c, state) for c in invariant.clauses if c.scope != "pair"])
+    return ops.And(*[_clause_term(ops, c, state) for c in invariant.clauses
+                     if is_state_clause(c)])
 
 
 def holds_step(ops: Ops, invariant: Invariant, pre: Any, event: Any, post: Any) -> Term:
     """The two-state clauses of ``invariant`` on the step ``pre --event--> post``."""
     def pair_term(clause: Clause) -> Term:
+        if clause.scope == "step":
+            return clause.holds(ops, event, pre, post)
         return ops.all_pairs(pre.vms, post.vms, lambda a, b: clause.holds(ops, event, a, b))
 
-    return ops.And(*[pair_term(c) for c in invariant.clauses if c.scope == "pair"])
+    return ops.And(*[pair_term(c) for c in invariant.clauses if not is_state_clause(c)])
 
 
 def check_state(state: Any, invariants: Sequence[Invariant] = INVARIANTS) -> list[Violation]:
@@ -625,6 +688,10 @@ def check_step(pre: Any, event: Any, post: Any,
     found = []
     after = {vm.name: vm for vm in post.vms}
     for inv in invariants:
+        for clause in (c for c in inv.clauses if c.scope == "step"):
+            if not clause.holds(CONCRETE, event, pre, post):
+                found.append(Violation(inv.id, clause.name, None,
+                                       clause.explain(event, pre, post)))
         for clause in (c for c in inv.clauses if c.scope == "pair"):
             for a in pre.vms:
                 b = after.get(a.name)

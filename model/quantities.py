@@ -6,6 +6,7 @@ reference's properties of the same name, so a wrong reference formula is caught.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dynmem.model.ops import Ops, Term
@@ -45,6 +46,48 @@ def is_accepted_version(ops: Ops, host: HostLike, version: Term) -> Term:
 
 def is_running(vm: VmLike) -> Term:
     return vm.power == Power.RUNNING
+
+
+def get_top_weight(ops: Ops, vms: Sequence[Any]) -> Term:
+    """The highest weight among the VMs that run or wait to start (0 if none): a VM of lower
+    weight may be squeezed for one of them (R-RECLAIM-ORDER)."""
+    top: Term = 0
+    for vm in vms:
+        # a symbolic slot or a concrete view says whether it holds a VM; a reference Vm does
+        present = getattr(vm, "exists", True)
+        live = ops.And(present, ops.Or(vm.power == Power.RUNNING, vm.power == Power.STARTING))
+        top = ops.Max(top, ops.If(live, vm.settings.weight, 0))
+    return top
+
+
+def is_start_waiting(ops: Ops, vms: Sequence[Any]) -> Term:
+    """Whether a start waits for reclaim (P-RECLAIM) among ``vms``."""
+    return ops.Or(*[ops.And(getattr(vm, "exists", True), vm.power == Power.STARTING)
+                    for vm in vms])
+
+
+def get_linux_floor_x32(ops: Ops, total_mib: Term) -> Term:
+    """32 times an upper bound of a Linux guest's balloon floor for ``total_mib`` of RAM
+    (specs/protocol.md §3.2: 8 + t/2 below 128 MiB, 40 + t/4 below 512, 104 + t/8 below
+    2048, 232 + t/16 below 8192, 488 + t/32 above), scaled so it stays linear and integral:
+    the guest's floor rounds each division down, so it is at most this over 32."""
+    t = total_mib
+    return ops.If(t < 128, 256 + 16 * t,
+                  ops.If(t < 512, 1280 + 8 * t,
+                         ops.If(t < 2048, 3328 + 4 * t,
+                                ops.If(t < 8192, 7424 + 2 * t, 15616 + t))))
+
+
+def is_squeeze(ops: Ops, vm: VmLike, mib: Term) -> Term:
+    """Whether ballooning ``mib`` leaves ``vm`` below the demand its last report shows, read
+    the way that shows the least: as a Linux report (minus the ballooned pages and the
+    balloon floor), which never exceeds the Windows reading (the report itself). Left below
+    its demand, the VM is below any target of the policy (demand plus buffer, clamped to
+    startup..maximum: policy.md P-TARGET), so this is a squeeze (R-RECLAIM-ORDER); the model
+    has no target (it has no guest OS and no policy), and this bound needs neither."""
+    left = assigned(vm) - mib
+    return 32 * left + get_linux_floor_x32(ops, assigned(vm)) < 32 * (vm.report_mib
+                                                                      - vm.ballooned_mib)
 
 
 def total_owned(ops: Ops, state: Any) -> Term:

@@ -101,6 +101,15 @@ class Mutant:
     model_variant: Any = None  # the model-level variant (filled by the Z3/BMC engine)
 
     @property
+    def evidence(self) -> tuple[str, ...]:
+        """Every id an engine may report for this bug: what it breaks, and its model twin's
+        invariant where that is a target-free reading of a progress property it breaks
+        (INV-RECLAIM-ORDER of PROG-RECLAIM-ORDER), which a larger run may break first."""
+        twin = self.model_variant
+        extra = (twin.invariant,) if twin is not None and twin.reads in self.breaks else ()
+        return (*self.breaks, *extra)
+
+    @property
     def policy(self) -> Plan:
         """The policy ticks run: the mutant's plan or the reference's."""
         return self.plan or compute_plan
@@ -402,8 +411,9 @@ def _starts_outweigh_all(state: DmState) -> DmState:
 def plan_reclaim_any_weight(state: DmState) -> tuple[DmRequest, ...]:
     """A policy whose start-time reclaim (P-RECLAIM) forgets the weight rule: to admit a
     waiting start it squeezes running VMs of any weight, lowest first, never below startup,
-    so a higher-weight VM gives memory to a lower-weight start (PROG-RECLAIM-ORDER). Every
-    request respects the guards: no invariant of the registry breaks."""
+    so a higher-weight VM gives memory to a lower-weight start (PROG-RECLAIM-ORDER; and
+    INV-RECLAIM-ORDER when the squeezed VM is of the highest weight and left below the demand
+    its report shows). Every request respects the request guards."""
     return compute_plan(_starts_outweigh_all(state))
 
 

@@ -12,10 +12,11 @@ update, so a counterexample BMC finds replays step for step in that bug's refere
 Every mutant names the invariant (DOMAIN.md §3, specs/invariants.md) BMC must find broken;
 together they cover INV-FLOOR, INV-CEILING, INV-PHYSICAL, INV-NO-HOST-PAGING,
 INV-CONSERVATION, INV-STATIC, INV-OFF, INV-ONE-TXN and INV-CONFIG, and the protocol guards'
-INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL and INV-UNBALLOON-FIRST. Only the individual
-request actions are mutated, not the nondeterministic BalancerTick: a bug needs one path to
-show, and the tick sends the same requests (its unmutated guards are stricter, so every tick
-the model takes is one the buggy reference takes too).
+INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL and INV-UNBALLOON-FIRST. The request bugs
+mutate the individual request actions, not the nondeterministic BalancerTick: a bug needs
+one path to show, and the tick sends the same requests (its unmutated guards are stricter,
+so every tick the model takes is one the buggy reference takes too). The one tick-only rule,
+R-RECLAIM-ORDER (INV-RECLAIM-ORDER), is mutated on the tick itself.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class ModelMutant:
     description: str
     invariant: str
     mutate: Mutation
+    # the reference-level property ``invariant`` reads without the policy's target, when the
+    # reference bug is listed by that property (INV-RECLAIM-ORDER reads PROG-RECLAIM-ORDER)
+    reads: str | None = None
 
     def apply(self, actions: Sequence[Action] = ACTIONS) -> Actions:
         """The mutated actions (the real model's by default)."""
@@ -424,6 +428,13 @@ _MUTANTS = (
         "INV-SESSION",
         _one("GuestRestart", _restart_keeps_report)),
     ModelMutant(
+        "reclaim_squeezes_higher_weight",
+        "BalancerTick lacks 'squeeze only below a heavier VM': while a start waits it squeezes "
+        "a VM of any weight, one of the highest weight included, for a lighter start",
+        "INV-RECLAIM-ORDER",
+        _one("BalancerTick", lambda a: drop_guard(a, "squeeze only below a heavier VM")),
+        reads="PROG-RECLAIM-ORDER"),
+    ModelMutant(
         "host_accepts_any_version",
         "VersionRequest accepts 0.3, 1.0 and 2.0 whatever the host's profile: a 2008 R2 SP1 "
         "host connects on 2.0",
@@ -443,9 +454,6 @@ MODEL_MUTANTS: dict[str, ModelMutant] = {m.name: m for m in _MUTANTS}
 NO_MODEL_VARIANT: dict[str, str] = {
     "oscillating_policy": "a progress bug of the reference policy (PROG-FIXED-POINT): the "
                           "model's balancer is nondeterministic and has no policy to break",
-    "reclaim_squeezes_higher_weight": "a policy bug (PROG-RECLAIM-ORDER): every request it "
-                                      "sends passes the guards, and the model's balancer may "
-                                      "send any such request, so no model step is wrong",
     "linux_report_read_as_windows": "a progress bug of the reference policy "
                                     "(PROG-FIXED-POINT): it misreads Linux reports, but every "
                                     "request it sends passes the guards, and the model has "

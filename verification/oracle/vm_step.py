@@ -50,6 +50,10 @@ _PAIR_CLAUSES: tuple[Clause, ...] = tuple(c for inv in INVARIANTS for c in inv.c
                                           if c.scope == "pair")
 _HOST_CLAUSES: tuple[Clause, ...] = tuple(c for inv in INVARIANTS for c in inv.clauses
                                           if c.scope == "host")
+# a tick's whole-step clauses (INV-RECLAIM-ORDER): one request of a tick changes one VM and
+# no VM's power, so the request's own step shows what the tick's does for that VM
+_STEP_CLAUSES: tuple[Clause, ...] = tuple(c for inv in INVARIANTS for c in inv.clauses
+                                          if c.scope == "step")
 _TICK = BalancerTick()
 
 
@@ -213,6 +217,8 @@ def judge_vm_step(pre: DmState, index: int, event: Event, observed: ObservedVm,
     post_vm = lift_vm(template, observed)
     post = DmState(pre.host, free_after, (*pre.vms[:index], post_vm, *pre.vms[index + 1:]))
     if not _keeps_invariants(_TICK if in_tick else event, post, vm, post_vm, vm_ok):
+        return None
+    if in_tick and not all(c.holds(CONCRETE, _TICK, pre, post) for c in _STEP_CLAUSES):
         return None
     if is_allowed is None:  # the rules: the observation must be the reference's
         ok = observe_vm(template) == observed and free_after == after.free_mib

@@ -13,7 +13,9 @@ registry clause:
   operator layer again;
 * a ``pair`` clause holds for a VM the step left unchanged (a stutter), so only VMs whose
   value changed are checked; a pair clause is a function of (event, VM before, VM after),
-  so its verdict is cached per such triple.
+  so its verdict is cached per such triple;
+* a ``step`` clause (a tick's, INV-RECLAIM-ORDER) is judged on every step, uncached: it is
+  true at once for every other event.
 
 Whenever anything fails, the full registry check runs, so violations are reported exactly
 as ``check_transition`` reports them.
@@ -49,6 +51,8 @@ class InvariantCache:
             c for inv in self.invariants for c in inv.clauses if c.scope == "host")
         self._pair_clauses: tuple[Clause, ...] = tuple(
             c for inv in self.invariants for c in inv.clauses if c.scope == "pair")
+        self._step_clauses: tuple[Clause, ...] = tuple(
+            c for inv in self.invariants for c in inv.clauses if c.scope == "step")
         self._vm_ok: dict[Vm, bool] = {}
         self._owned: dict[Vm, int] = {}
         self._host_ok: dict[tuple[HostSettings, int, int], bool] = {}
@@ -89,7 +93,8 @@ class InvariantCache:
     def check_step(self, pre: DmState, event: Event, post: DmState) -> list[Violation]:
         """Every pair clause broken by ``pre --event--> post`` (as ``check_step``)."""
         before, after = pre.vms, post.vms
-        if len(before) != len(after):
+        if len(before) != len(after) or not all(c.holds(CONCRETE, event, pre, post)
+                                                for c in self._step_clauses):
             return check_step(pre, event, post, self.invariants)
         for a, b in zip(before, after, strict=True):
             if a is b:

@@ -22,7 +22,7 @@ import attrs
 import z3
 
 from dynmem.model.actions import is_initial
-from dynmem.model.decomposition import AnyNState, SlotState, make_any_n_state
+from dynmem.model.decomposition import AnyNState, SlotState, make_any_n_state, make_rest_top
 from dynmem.model.instances import Instance, get_guards
 from dynmem.model.invariants import Clause, Invariant
 from dynmem.model.quantities import owned
@@ -67,6 +67,11 @@ def _premise_label(inv: Invariant, clause: Clause) -> str:
 
 def _pair_term(clause: Clause, event: Any, a: Any, b: Any) -> Any:
     return SYMBOLIC.all_pairs((a,), (b,), lambda x, y: clause.holds(SYMBOLIC, event, x, y))
+
+
+def _step_term(clause: Clause, event: Any, pre: Any, post: Any) -> Any:
+    term = clause.holds(SYMBOLIC, event, pre, post)
+    return z3.BoolVal(term) if isinstance(term, bool) else term
 
 
 def _guards(inst: Instance, pre: Any) -> list[tuple[str, Any]]:
@@ -185,6 +190,8 @@ def _encode_concrete(group: Group, model: Model, sliced: bool) -> Encoding:
     for inv_id in group.invariants:
         inv = model.invariant(inv_id)
         terms = [(c.name, _state_clause(memo, c, post, kept)) for c in state_clauses(inv)]
+        terms += [(c.name, _step_term(c, event, pre, post))
+                  for c in inv.clauses if c.scope == "step"]
         for c in (c for c in inv.clauses if c.scope == "pair"):
             # on an untouched VM, a two-state clause holds by L-PAIR-REFLEXIVE
             pairs = [_pair_term(c, event, pre.vms[k], post.vms[k])
@@ -247,9 +254,16 @@ def _encode_any_n(group: Group, model: Model) -> Encoding:
     # L-OWNED-NONNEG, applied to every other VM
     premises.append(("L-OWNED-NONNEG: the rest owns >= 0", pre.rest_owned >= 0))
     rest_taken: Any = 0
+    rest_top: Any = 0
+    rest_waits: Any = False
     if action.aggregate is not None:
         rest_taken = z3.Int("rest.taken_mib@step")
-        inst = attrs.evolve(inst, outside_taken=rest_taken)
+        # the rest's highest live weight: any value (R-RECLAIM-ORDER reads it in the guard
+        # and in INV-RECLAIM-ORDER alike)
+        rest_top = z3.Int("rest.top_weight@step")
+        rest_waits = z3.Bool("rest.start_waits@step")
+        inst = attrs.evolve(inst, outside_taken=rest_taken, outside_top_weight=rest_top,
+                            outside_start_waits=rest_waits)
         # R-REQUEST-3: each request to another VM is positive
         premises.append(("R-REQUEST-3: the rest's requests take >= 0", rest_taken >= 0))
     premises += _guards(inst, pre.slot_state)
@@ -263,6 +277,10 @@ def _encode_any_n(group: Group, model: Model) -> Encoding:
         terms = [(c.name, _any_n_clause(c, post)) for c in state_clauses(inv)]
         terms += [(c.name, _pair_term(c, event, pre.slot, post.slot))
                   for c in inv.clauses if c.scope == "pair"]
+        rest = make_rest_top(rest_top, rest_waits)
+        terms += [(c.name, _step_term(c, event, SymState(pre.host, pre.free_mib, (pre.slot, rest)),
+                                      SymState(post.host, post.free_mib, (post.slot, rest))))
+                  for c in inv.clauses if c.scope == "step"]
         goals[inv_id] = terms
     return Encoding(premises, goals, lambda m: _decode_any_n(m, inst, pre, post))
 

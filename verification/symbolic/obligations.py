@@ -24,7 +24,7 @@ from typing import Any, Literal
 import attrs
 
 from dynmem.model.actions import ACTIONS, Action
-from dynmem.model.invariants import INVARIANTS, Clause, Invariant
+from dynmem.model.invariants import INVARIANTS, Clause, Invariant, is_state_clause
 from dynmem.verification.traces.trace import Trace
 
 ObligationKind = Literal["initiation", "consecution", "lemma"]
@@ -156,7 +156,7 @@ class Group:
 
 
 def state_clauses(inv: Invariant) -> list[Clause]:
-    return [c for c in inv.clauses if c.scope != "pair"]
+    return [c for c in inv.clauses if is_state_clause(c)]
 
 
 def get_groups(n_vms: int | None, model: Model = REAL_MODEL) -> list[Group]:

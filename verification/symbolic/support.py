@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from dynmem.model.invariants import is_state_clause
 from dynmem.verification.symbolic.obligations import REAL_MODEL, Model, ProofRun, Proved
 
 
@@ -33,7 +34,7 @@ class Support:
 def get_premise_labels(model: Model) -> tuple[list[str], list[str]]:
     """Every clause premise label (``INV-…: clause``) and guard label of ``model``."""
     clauses = [f"{inv.id}: {c.name}" for inv in model.invariants for c in inv.clauses
-               if c.scope != "pair"]
+               if is_state_clause(c)]
     guards = [f"guard {a.name}: {g.name}" for a in model.actions for g in a.guards]
     guards += [f"guard {a.name}: {a.aggregate.name}" for a in model.actions
                if a.aggregate is not None]

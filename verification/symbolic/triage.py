@@ -114,6 +114,8 @@ def get_read_fields(inv: Invariant, clause_names: Sequence[str], pre: DmState,
                     if state.get_vm(name) is not None:
                         clause.holds(CONCRETE, state,
                                      _Recorder(vm_named(state, name), f"{name}.", log))
+        if clause.scope == "step" and post is not None:
+            clause.holds(CONCRETE, event, _Recorder(pre, "", log), _Recorder(post, "", log))
         if clause.scope == "pair":
             for a in pre.vms:
                 b = after.get(a.name)

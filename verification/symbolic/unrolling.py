@@ -25,7 +25,7 @@ import z3
 from dynmem.model.actions import Action
 from dynmem.model.fields import SLOT_FIELDS, read_field
 from dynmem.model.instances import Instance
-from dynmem.model.invariants import Clause, Invariant
+from dynmem.model.invariants import Clause, Invariant, is_state_clause
 from dynmem.model.params import MINIMAL
 from dynmem.model.state import SymState, make_state
 from dynmem.model.symbolic_ops import SYMBOLIC
@@ -87,6 +87,9 @@ def get_state_clause(clause: Clause, state: SymState) -> Any:
 
 
 def _pair_term(clause: Clause, shape: EventShape, pre: SymState, post: SymState) -> Any:
+    if clause.scope == "step":  # the step as a whole (a tick reads every VM)
+        term = clause.holds(SYMBOLIC, shape, pre, post)
+        return z3.BoolVal(term) if isinstance(term, bool) else term
     return SYMBOLIC.all_pairs(pre.vms, post.vms, lambda a, b: clause.holds(SYMBOLIC, shape, a, b))
 
 
@@ -116,7 +119,7 @@ def get_clauses_at(invariants: Sequence[Invariant], u: Unrolling, index: int
     for inv in invariants:
         for clause in inv.clauses:
             label = f"{inv.id}: {clause.name}"
-            if clause.scope != "pair":
+            if is_state_clause(clause):
                 found.append((label, get_state_clause(clause, u.states[index])))
             elif index > 0:
                 found.append((label, get_pair_clause(clause, u, index - 1)))

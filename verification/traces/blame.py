@@ -98,6 +98,12 @@ def evaluate_clause(clause: Clause, trace: Trace, finding: Finding) -> Traced | 
     post = trace.state_at(finding.step)
     if clause.scope == "host":
         return lift(clause.holds(EXPLAIN, state_view(post)))
+    if clause.scope == "step":  # the step as a whole (a tick: INV-RECLAIM-ORDER)
+        if finding.step == 0:
+            return None
+        event = trace.steps[finding.step - 1].event
+        return lift(clause.holds(EXPLAIN, event, state_view(trace.state_at(finding.step - 1)),
+                                 state_view(post)))
     vm = post.get_vm(v.vm) if v.vm is not None else None
     if clause.scope == "vm":
         if vm is None:
@@ -147,7 +153,8 @@ def blame(trace: Trace, finding: Finding) -> list[Reason]:
     term = evaluate_clause(clause, trace, finding)
     if term is None:
         return []
-    event = trace.steps[finding.step - 1].event if clause.scope == "pair" else None
+    event = (trace.steps[finding.step - 1].event if clause.scope in ("pair", "step")
+             else None)
     return explain_failure(term, event)
 
 

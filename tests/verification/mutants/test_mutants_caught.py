@@ -79,5 +79,5 @@ def test_stateful_catches(name: str) -> None:
     result = run_fuzz("ci", mutant=name, refinement=False, shrink=False,
                       examples=STATEFUL_BUDGET)
     assert not result.ok and result.message is not None and result.trace is not None
-    assert result.message.split(" ")[0].rstrip(":") in bug.breaks, result.message
-    assert any(f"✗ {inv}" in render_text(result.trace) for inv in bug.breaks)
+    assert result.message.split(" ")[0].rstrip(":") in bug.evidence, result.message
+    assert any(f"✗ {inv}" in render_text(result.trace) for inv in bug.evidence)
