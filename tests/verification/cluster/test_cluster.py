@@ -140,7 +140,8 @@ class TestCommandLine:
             for ob in doc["runs"][0]["obligations"]:
                 ob.pop("core", None)
         assert untimed(spread) == untimed(serial)
-        assert "prove: PROVED, 540 obligations (" in err
+        count = len(serial["runs"][0]["obligations"])  # the model's, whatever it has grown to
+        assert count > 500 and f"prove: PROVED, {count} obligations (" in err
 
     @pytest.mark.parametrize("argv, flag", [
         (["prove", "--vms", "1", "--scheduler", "nonsense"], "--scheduler"),
