@@ -81,9 +81,12 @@ function plan() {
   });
   const requests = [];
   let left = free;
+  // While a start waits for reclaim, a tick may squeeze a VM below its demand only for a
+  // heavier one (INV-RECLAIM-ORDER); this policy has no weights, so it squeezes no one then.
+  const waiting = vms.some((v) => v.power === "starting");
   idle.forEach((v, i) => { // give back first
     const excess = even(assigned(v) - share[i]);
-    if (excess > 0 && v.cap_balloon) requests.push({ kind: "balloon_request", vm: v.name, mib: Math.min(excess, CAPS.balloon_request) });
+    if (excess > 0 && v.cap_balloon && !waiting) requests.push({ kind: "balloon_request", vm: v.name, mib: Math.min(excess, CAPS.balloon_request) });
   });
   idle.forEach((v, i) => { // then grant from free memory only
     const need = even(Math.min(share[i] - assigned(v), left));

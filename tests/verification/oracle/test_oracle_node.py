@@ -26,6 +26,18 @@ def test_node_iut_passes_refinement(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
 
 
+@pytest.mark.slow  # three 100-example random phases against the Node.js IUT
+def test_node_iut_keeps_the_reclaim_order_on_the_seeds_that_caught_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Seeds 2, 6 and 7 caught its proportional sharing squeezing an equal-weight VM below its
+    demand while a start waited (INV-RECLAIM-ORDER, 14 to 16 events); it now squeezes no one
+    while a start waits, and all three pass."""
+    code = main(["oracle", "--iut", IUT, "--no-exhaustive", "--seeds", "2,6,7"])
+    out = capsys.readouterr().out
+    assert "verdict: PASS" in out, out
+    assert code == 0
+
+
 @pytest.mark.slow  # a 300-example lockstep campaign against the Node.js IUT
 def test_node_iut_differs_in_lockstep(tmp_path: Path) -> None:
     """Its policy is not the reference's: lockstep mode reports ``differs`` at a tick."""
