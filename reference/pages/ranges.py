@@ -93,6 +93,10 @@ class PageSet:
         """The union of ``ranges``: a page listed twice is in the set once."""
         return cls.from_intervals((r.start, r.end) for r in ranges)
 
+    def to_ranges(self) -> tuple[PageRange, ...]:
+        """The set as the ranges a message lists, one per interval, lowest first."""
+        return tuple(PageRange(start, end - start) for start, end in self.intervals)
+
     @property
     def size(self) -> int:
         """The number of pages."""

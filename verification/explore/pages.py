@@ -29,7 +29,6 @@ from dynmem.reference.pages import (
     PageHotAddRequest,
     PageHotAddResponse,
     PageRange,
-    PageSet,
     PageState,
     PageUnballoonRequest,
     PageVm,
@@ -58,10 +57,6 @@ def get_initial_states() -> list[PageState]:
         ram_mib={"a": ram}) for ram in SCOPE_RAM_MIB]
 
 
-def _ranges(pages: PageSet) -> tuple[PageRange, ...]:
-    return tuple(PageRange(start, end - start) for start, end in pages.intervals)
-
-
 def _top(vm: PageVm) -> int:
     return max((end for _, end in vm.regions.intervals), default=0)
 
@@ -70,17 +65,17 @@ def _balloon_answers(vm: PageVm) -> list[PageBalloonResponse]:
     """What a guest may answer to a balloon in flight: honest, then every broken shape."""
     online = vm.ram.difference(vm.ballooned)
     wanted = max(0, vm.txn_pages - vm.txn_done_pages)
-    honest = _ranges(online.take_lowest(wanted))
-    unit = _ranges(online.take_lowest(PAGES_PER_UNIT))
+    honest = online.take_lowest(wanted).to_ranges()
+    unit = online.take_lowest(PAGES_PER_UNIT).to_ranges()
     top, ram_top = _top(vm), max((end for _, end in vm.ram.intervals), default=0)
     shapes: list[tuple[tuple[PageRange, ...], bool]] = [
         (honest, False),
-        (_ranges(online.take_lowest(HALF)), True),            # a sub-2 MiB part, more to come
+        (online.take_lowest(HALF).to_ranges(), True),            # a sub-2 MiB part, more to come
         ((*unit, *unit), False),                               # the same pages twice
         ((*unit, *(PageRange(r.start + HALF, r.count) for r in unit)), False),  # overlapping
         ((PageRange(top, PAGES_PER_UNIT),), False),            # beyond the address space
         ((PageRange(max(0, ram_top - HALF), PAGES_PER_UNIT),), False),  # straddling RAM's end
-        (_ranges(vm.ballooned.take_lowest(PAGES_PER_UNIT)), False),     # already ballooned
+        (vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges(), False),     # already ballooned
         ((), False),                                           # an empty final part
     ]
     seen: set[tuple[tuple[PageRange, ...], bool]] = set()
@@ -95,11 +90,11 @@ def _balloon_answers(vm: PageVm) -> list[PageBalloonResponse]:
 def _host_requests(vm: PageVm) -> list[PageEvent]:
     """What a host may send an idle VM: balloons, unballoons (exact and not), hot-adds."""
     events: list[PageEvent] = [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4)]
-    lowest = _ranges(vm.ballooned.take_lowest(PAGES_PER_UNIT))
+    lowest = vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges()
     if lowest:
         events += [PageUnballoonRequest(vm.name, lowest),
                    PageUnballoonRequest(vm.name, (*lowest, *lowest))]
-    not_ballooned = _ranges(vm.ram.difference(vm.ballooned).take_lowest(PAGES_PER_UNIT))
+    not_ballooned = vm.ram.difference(vm.ballooned).take_lowest(PAGES_PER_UNIT).to_ranges()
     if not_ballooned:
         events.append(PageUnballoonRequest(vm.name, not_ballooned))
     top = _top(vm)

@@ -33,7 +33,7 @@ from dynmem.reference.pages import (
     initial_page_state,
 )
 from dynmem.reference.settings import HostSettings, VmSettings
-from dynmem.verification.oracle.pagewire import PageTick, WireEvent, ranges_of
+from dynmem.verification.oracle.pagewire import PageTick, WireEvent
 
 # Counts around 4 KiB, 1 MiB and the 2 MiB unit, where rounding bugs live.
 COUNTS = (1, 255, 256, 511, 512, 513, 1024)
@@ -44,7 +44,7 @@ def _top(vm: PageVm) -> int:
 
 
 def _free_ram(vm: PageVm) -> list[PageRange]:
-    return list(ranges_of(vm.ram.difference(vm.ballooned)))
+    return list(vm.ram.difference(vm.ballooned).to_ranges())
 
 
 def balloon_answers(vm: PageVm) -> list[PageBalloonResponse]:
@@ -76,7 +76,7 @@ def hot_add_answers(vm: PageVm) -> list[PageHotAddResponse]:
 def host_requests(vm: PageVm) -> list[WireEvent]:
     """Requests the harness asks the host to send: honest ones and ones the rules refuse."""
     top = _top(vm)
-    ledger = list(ranges_of(vm.ballooned.take_lowest(PAGES_PER_UNIT)))
+    ledger = list(vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges())
     out: list[WireEvent] = [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 1),
                             PageHotAddRequest(vm.name, PageRange(top, PAGES_PER_UNIT)),
                             PageHotAddRequest(vm.name, PageRange(max(0, top - PAGES_PER_UNIT),

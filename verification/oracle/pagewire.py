@@ -118,10 +118,6 @@ def pages_from_json(data: Any, source: str, path: str) -> PageSet:
     return PageSet.from_ranges(ranges_from_json(data, source, path))
 
 
-def _ranges_of(pages: PageSet) -> tuple[PageRange, ...]:
-    return tuple(PageRange(start, end - start) for start, end in pages.intervals)
-
-
 # --- events ----------------------------------------------------------------------------------
 
 
@@ -350,8 +346,3 @@ def observed_from_json(answer: Mapping[str, Any], template: PageState,
     if rejected is not None and not isinstance(rejected, str):
         raise InputError(source, "rejected", rejected, "must be null or a string")
     return PageObserved(state, sent, rejected)
-
-
-def ranges_of(pages: PageSet) -> tuple[PageRange, ...]:
-    """``pages`` as the ranges a message lists (one per interval)."""
-    return _ranges_of(pages)

@@ -34,7 +34,6 @@ from dynmem.verification.oracle.pagewire import (
     event_from_json,
     event_to_json,
     observation_to_json,
-    ranges_of,
     state_from_json,
 )
 
@@ -60,7 +59,7 @@ def plan_tick(state: PageState, tick: PageTick, step_fn: PageStep = page_step
             back = min(units, amount.ballooned_mib * PAGES_PER_MIB)
             if back:
                 lowest = vm.ballooned.take_lowest(back)
-                candidates.append(PageUnballoonRequest(name, ranges_of(lowest)))
+                candidates.append(PageUnballoonRequest(name, lowest.to_ranges()))
             top = max(end for _, end in vm.regions.intervals)
             start = -(-top // PAGES_PER_UNIT) * PAGES_PER_UNIT
             candidates.append(PageHotAddRequest(name, PageRange(start, units)))

@@ -14,25 +14,12 @@ from collections.abc import Callable
 import attrs
 
 from dynmem.model.vocabulary import HostProfile
-from dynmem.reference.settings import HostSettings
-from dynmem.reference.state import initial_state
+from dynmem.verification.oracle.check import hello_failure
 from dynmem.verification.oracle.generate import get_default_source
 from dynmem.verification.oracle.iut import IutFault, Kind, Mode, check_hello
-from dynmem.verification.oracle.judge import CaseResult, Divergence
 from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult, search
 from dynmem.verification.oracle.wire import SubprocessIut
 from dynmem.verification.tasks import Mapper, serial_map
-from dynmem.verification.traces.trace import Trace
-
-
-def hello_failure(fault: IutFault) -> SearchResult:
-    """A fault at hello is the IUT's: a divergence at step 0, before any state."""
-    empty = initial_state(HostSettings(1, 0))
-    divergence = Divergence("protocol", 0, None, fault.message, fault.detail,
-                            stderr_tail=fault.stderr_tail)
-    # The state is a placeholder: the "phase" note keeps it out of the report.
-    trace = Trace(empty, source="oracle", notes=(("phase", "hello"),))
-    return SearchResult(0, CaseResult(empty, (), divergence, trace), 0)
 
 
 @attrs.frozen

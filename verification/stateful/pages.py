@@ -27,7 +27,6 @@ from dynmem.reference.pages import (
     PageHotAddRequest,
     PageHotAddResponse,
     PageRange,
-    PageSet,
     PageState,
     PageUnballoonRequest,
     PageVm,
@@ -42,10 +41,6 @@ PAGE_RUN_SETTINGS = settings(max_examples=150, derandomize=True, database=None, 
                              suppress_health_check=[HealthCheck.too_slow])
 # Page counts around the 2 MiB unit (and 1 MiB, 4 KiB) where rounding bugs live.
 _COUNTS = (1, 255, 256, 257, 511, 512, 513, 1024)
-
-
-def _ranges_of(pages: PageSet) -> tuple[PageRange, ...]:
-    return tuple(PageRange(start, end - start) for start, end in pages.intervals)
 
 
 @st.composite
@@ -87,7 +82,7 @@ def page_events(draw: st.DrawFn, state: PageState) -> PageEvent:
     if kind == "unballoon":
         seen = (vm.ballooned.size - vm.hidden_pages) // PAGES_PER_UNIT
         units = draw(st.integers(1, max(1, seen)))
-        honest = _ranges_of(vm.ballooned.take_lowest(units * PAGES_PER_UNIT))
+        honest = vm.ballooned.take_lowest(units * PAGES_PER_UNIT).to_ranges()
         # the same count of pages, but some listed twice or not ballooned
         shifted = tuple(PageRange(r.start + PAGES_PER_UNIT, r.count) for r in honest)
         twice = (*honest[1:], *honest[:1], *honest[:1]) if honest else ()

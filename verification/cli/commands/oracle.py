@@ -35,6 +35,7 @@ from dynmem.verification.conformance import (
     get_presets,
     get_reachable,
 )
+from dynmem.verification.oracle.check import hello_failure
 from dynmem.verification.oracle.generate import get_default_source
 from dynmem.verification.oracle.iut import (
     IutFault,
@@ -50,7 +51,7 @@ from dynmem.verification.oracle.pagesession import report_text as page_report_te
 from dynmem.verification.oracle.pagewire import WIRE_PAGES
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
 from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult, search
-from dynmem.verification.oracle.seeds import SeedRun, hello_failure, run_seeds
+from dynmem.verification.oracle.seeds import SeedRun, run_seeds
 from dynmem.verification.oracle.topup import TOP_UP, Witness, top_up
 from dynmem.verification.oracle.wire import SubprocessIut
 from dynmem.verification.properties.cells import Cell
