@@ -1,9 +1,10 @@
 """The pytest entry point (``pytest11``): options, the ``dynmem`` marker and the fixtures.
 
-``dynmem_oracle(iut, **settings)`` runs the oracle and fails the test with the readable
-report; ``dynmem_vector`` parametrises a test over every conformance vector, and its
-``check(iut)`` fails the test with the first divergence and the trace. Settings come from
-the defaults, then ``--dynmem-*`` options, then ``@pytest.mark.dynmem(...)``, then the call.
+``dynmem_oracle(iut, **settings)`` runs what ``dynmem oracle`` runs (the exhaustive phase,
+the random phase, the top-up) and fails the test with the readable report;
+``dynmem_vector`` parametrises a test over every conformance vector, and its ``check(iut)``
+fails the test with the first divergence and the trace. Settings come from the defaults,
+then ``--dynmem-*`` options, then ``@pytest.mark.dynmem(...)``, then the call.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ from typing import Any
 import attrs
 import pytest
 
+from dynmem.verification.conformance import Phases, check_conformance
 from dynmem.verification.errors import DynmemError
-from dynmem.verification.oracle.check import Iut, OracleRun, check_iut
+from dynmem.verification.oracle.check import Iut, OracleRun
 from dynmem.verification.oracle.iut import IutUnusable
 from dynmem.verification.oracle.vectors import collect_cases, needs_lifecycle
 from dynmem.verification.plugin.settings import KINDS, MODES, OracleSettings, get_settings
 from dynmem.verification.plugin.vectors import VectorCheck, vector_report
 
-MARKER = ("dynmem(kind='system', mode='refinement', examples=100, seed=None, max_steps=60): "
-          "how the dynmem fixtures run the oracle in this test")
-OPTIONS = ("kind", "mode", "examples", "seed")
+MARKER = ("dynmem(kind='system', mode='refinement', examples=100, seed=None, max_steps=60, "
+          "vms=2, lifecycle=False, top_up=200): how the dynmem fixtures run the oracle in this "
+          "test (vms=0: no exhaustive phase)")
+OPTIONS = ("kind", "mode", "examples", "seed", "vms", "lifecycle")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,9 +38,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="generated examples per oracle run (default 100)")
     group.addoption("--dynmem-seed", type=int, default=None, metavar="S",
                     help="random seed of every oracle run (default: fresh, in the report)")
-    group.addoption("--dynmem-lifecycle", action="store_true", default=False,
-                    help="also the conformance vectors of specs/lifecycle.md (restarts, "
-                         "resets, save/restore, migration, waiting starts)")
+    group.addoption("--dynmem-vms", type=int, default=None, metavar="N",
+                    help="the exhaustive phase's largest preset, 1..3 VMs (default 2, the "
+                         "presets 1vm, 2vm and 2vm-reclaim); 0: the random phase only")
+    group.addoption("--dynmem-lifecycle", action="store_true", default=None,
+                    help="the IUTs implement specs/lifecycle.md: the oracle sends restarts, "
+                         "resets, save/restore, migration, waiting starts, and its "
+                         "conformance vectors run too")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,7 +58,8 @@ def settings_for(request: pytest.FixtureRequest, call: dict[str, Any] | None = N
     marker = request.node.get_closest_marker("dynmem")
     if marker is not None and marker.args:
         raise pytest.UsageError("@pytest.mark.dynmem takes keyword arguments only "
-                                "(kind=, mode=, examples=, seed=, max_steps=)")
+                                "(kind=, mode=, examples=, seed=, max_steps=, vms=, "
+                                "lifecycle=, top_up=)")
     try:
         return get_settings(options, marker.kwargs if marker else None, call)
     except DynmemError as err:
@@ -67,9 +75,10 @@ class OracleFixture:
     def __call__(self, iut: Iut, **settings: Any) -> OracleRun:
         s = settings_for(self.request, settings)
         try:
-            run = check_iut(iut, kind=s.kind, mode=s.mode, examples=s.examples, seed=s.seed,
-                            max_steps=s.max_steps, timeout=s.timeout,
-                            shrink_replays=s.shrink_replays)
+            run = check_conformance(iut, Phases(
+                s.kind, s.mode, vms=s.vms or 2, exhaustive=s.vms > 0, examples=s.examples,
+                seed=s.seed, max_steps=s.max_steps, lifecycle=s.lifecycle, top_up=s.top_up,
+                shrink_replays=s.shrink_replays), timeout=s.timeout)
         except IutUnusable as err:
             unusable = f"dynmem oracle: the IUT cannot be used: {err}"
         else:
@@ -114,7 +123,7 @@ class VectorFixture:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "dynmem_vector" in metafunc.fixturenames:
-        lifecycle = metafunc.config.getoption("dynmem_lifecycle")
+        lifecycle = bool(metafunc.config.getoption("dynmem_lifecycle"))
         cases = [c for c in collect_cases() if lifecycle or not needs_lifecycle(c)]
         metafunc.parametrize("dynmem_vector", cases, ids=[c.name for c in cases],
                              indirect=True)

@@ -9,6 +9,7 @@ import attrs
 from dynmem.verification.errors import DynmemError
 from dynmem.verification.oracle.iut import Kind, Mode
 from dynmem.verification.oracle.search import SHRINK_REPLAYS
+from dynmem.verification.oracle.topup import TOP_UP
 
 KINDS: tuple[str, ...] = get_args(Kind)
 MODES: tuple[str, ...] = get_args(Mode)
@@ -33,6 +34,20 @@ def _one_of(name: str, choices: tuple[str, ...]) -> Any:
     return check
 
 
+def _natural(name: str) -> Any:
+    def check(_instance: Any, _attribute: Any, value: Any) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise SettingsError(f"dynmem setting {name}={value!r}: must be an integer >= 0")
+    return check
+
+
+def _flag(name: str) -> Any:
+    def check(_instance: Any, _attribute: Any, value: Any) -> None:
+        if not isinstance(value, bool):
+            raise SettingsError(f"dynmem setting {name}={value!r}: must be True or False")
+    return check
+
+
 def _seed(_instance: Any, _attribute: Any, value: Any) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
         raise SettingsError(f"dynmem setting seed={value!r}: must be an integer or None")
@@ -40,7 +55,10 @@ def _seed(_instance: Any, _attribute: Any, value: Any) -> None:
 
 @attrs.frozen
 class OracleSettings:
-    """The arguments of :func:`~dynmem.verification.oracle.check.check_iut` for one test.
+    """How one test runs the oracle (``conformance.check_conformance``): ``vms`` is the
+    largest preset of the exhaustive phase (0: none, the random phase only), ``lifecycle``
+    adds specs/lifecycle.md's events, ``top_up`` bounds the examples that hit the cells the
+    random phase missed; the rest as ``dynmem oracle``'s flags.
 
     Examples
     --------
@@ -57,6 +75,9 @@ class OracleSettings:
     examples: int = attrs.field(default=100, validator=_positive("examples"))
     seed: int | None = attrs.field(default=None, validator=_seed)
     max_steps: int = attrs.field(default=60, validator=_positive("max_steps"))
+    vms: int = attrs.field(default=2, validator=_natural("vms"))
+    lifecycle: bool = attrs.field(default=False, validator=_flag("lifecycle"))
+    top_up: int = attrs.field(default=TOP_UP, validator=_natural("top_up"))
     timeout: float = 10.0
     shrink_replays: int = SHRINK_REPLAYS
 

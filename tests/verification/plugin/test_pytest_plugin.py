@@ -39,13 +39,18 @@ def make_user_repo(pytester: pytest.Pytester) -> None:
 def test_the_readme_example_passes_on_the_node_iut(pytester: pytest.Pytester) -> None:
     """The oracle and all conformance vectors pass on a correct IUT of another language."""
     make_user_repo(pytester)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dynmem-seed", "3")
+    # --dynmem-vms 1 keeps CI short: the default presets (2vm, 2vm-reclaim) cost the Node IUT
+    # about a CPU minute more (README), and the same exhaustive code is tested on 2vm in
+    # tests/verification/conformance.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dynmem-seed", "3",
+                                           "--dynmem-vms", "1")
     result.assert_outcomes(passed=1 + len(vector_names()))
 
 
 def test_the_readme_example_fails_on_a_buggy_iut(pytester: pytest.Pytester,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """A planted bug fails the user's test with the shrunk, readable trace and no traceback."""
+    """A planted bug fails the user's test with a readable trace and no traceback: a shortest
+    one from the exhaustive phase by default, a shrunk one from the random phase alone."""
     make_user_repo(pytester)
     buggy = EXAMPLES / "buggy_iuts" / "starts_without_free.py"
     monkeypatch.setenv("MY_IUT", f"{sys.executable} {buggy}")
@@ -54,14 +59,27 @@ def test_the_readme_example_fails_on_a_buggy_iut(pytester: pytest.Pytester,
                                            "-k", "refines or start_without_free")
     result.assert_outcomes(failed=2)
     out = result.stdout.str()
+    # The exhaustive phase passes 1vm+lifecycle and stops in 2vm+lifecycle at a shortest
+    # trace: a VM arrives by migration, then a start that does not fit runs anyway.
+    assert "conforms on every reachable state of preset 1vm+lifecycle" in out
+    assert "verdict: FAIL, invariant broken" in out
+    assert "example: 2 events, not shrunk" in out
+    assert "step 1: hi arrives by migration" in out and "step 2: start lo" in out
+    assert "INV-PHYSICAL [reserve + owned <= physical]" in out
+    assert "conformance vector start_without_free_memory_waits_then_fails" in out
+    assert "Traceback" not in out and "site-packages" not in out
+
+    random_only = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dynmem-seed", "4",
+                                                "--dynmem-vms", "0", "-k", "refines")
+    random_only.assert_outcomes(failed=1)
+    out = random_only.stdout.str()
+    assert "exhaustive phase" not in out
     assert "verdict: FAIL, invariant broken" in out and "seed 4" in out
     # With waiting starts (R-START) the bug needs memory taken first: a guest negotiates,
     # a tick hot-adds, then a start that does not fit runs anyway (10 events, measured).
     assert "example: 10 events, shrunk" in out
     steps = [line for line in out.splitlines() if line.startswith("step ")]
     assert steps[1].startswith("step 1: start vm") and "start vm" in steps[-1], steps
-    assert "INV-PHYSICAL [reserve + owned <= physical]" in out
-    assert "conformance vector start_without_free_memory_waits_then_fails" in out
     assert "Traceback" not in out and "site-packages" not in out
 
 
@@ -77,15 +95,17 @@ def test_defaults_and_options(dynmem_oracle):
     run = dynmem_oracle(ReferenceSystem())
     assert (run.kind, run.mode, run.result.examples, run.result.seed) == (
         "system", "refinement", 4, 11)
+    assert [p["preset"] for p in run.result.phases] == ["1vm"]  # --dynmem-vms 1
 
-@pytest.mark.dynmem(kind="policy", mode="lockstep", examples=3)
+@pytest.mark.dynmem(kind="policy", mode="lockstep", examples=3, vms=0)
 def test_marker_over_options(dynmem_oracle):
     run = dynmem_oracle(ReferencePolicy())
     assert (run.kind, run.mode, run.result.examples) == ("policy", "lockstep", 3)
 
 @pytest.mark.dynmem(examples=3)
 def test_call_over_marker(dynmem_oracle):
-    assert dynmem_oracle(ReferenceSystem(), examples=2).result.examples == 2
+    run = dynmem_oracle(ReferenceSystem(), examples=2, vms=0)
+    assert (run.result.examples, run.result.phases) == (2, ())
 
 @pytest.mark.dynmem(examples=0)
 def test_bad_marker_value(dynmem_oracle):
@@ -104,7 +124,7 @@ def test_settings_come_from_options_marker_and_call(pytester: pytest.Pytester) -
     """Defaults < ``--dynmem-*`` options < marker < call; bad settings are one clear error."""
     pytester.makepyfile(test_settings=SETTINGS_PROBE)
     result = pytester.runpytest("-p", "no:cacheprovider", "--dynmem-examples", "4",
-                                "--dynmem-seed", "11", "-k", "not vectors")
+                                "--dynmem-seed", "11", "--dynmem-vms", "1", "-k", "not vectors")
     result.assert_outcomes(passed=3, failed=2)
     out = result.stdout.str()
     assert "dynmem setting examples=0: must be an integer >= 1" in out
@@ -125,5 +145,6 @@ def test_vectors_are_parametrised_and_skip_a_policy_iut(pytester: pytest.Pyteste
 def test_options_and_marker_are_documented(pytester: pytest.Pytester) -> None:
     """``pytest --help`` shows the options and ``--markers`` the marker."""
     helped = pytester.runpytest("--help").stdout.str()
-    assert all(f"--dynmem-{name}" in helped for name in ("kind", "mode", "examples", "seed"))
+    assert all(f"--dynmem-{name}" in helped
+               for name in ("kind", "mode", "examples", "seed", "vms", "lifecycle"))
     assert "@pytest.mark.dynmem(kind=" in pytester.runpytest("--markers").stdout.str()

@@ -14,29 +14,22 @@ another protocol version or lacks the requested kind).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import attrs
 
 from dynmem.model.concrete_steps import is_allowed as model_is_allowed
 from dynmem.model.vocabulary import HostProfile
 from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.cli.workers import open_mapper
-from dynmem.verification.conformance import (
-    ConformanceResult,
-    check_policy,
-    check_system,
-    get_preset,
-    get_presets,
-    get_reachable,
-)
+from dynmem.verification.conformance import Phases, StatesProgress, Watch, run_phases
+from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.oracle.check import hello_failure
-from dynmem.verification.oracle.generate import get_default_source
 from dynmem.verification.oracle.iut import (
     IutFault,
     IutUnusable,
@@ -50,11 +43,10 @@ from dynmem.verification.oracle.pagesession import report_json as page_report_js
 from dynmem.verification.oracle.pagesession import report_text as page_report_text
 from dynmem.verification.oracle.pagewire import WIRE_PAGES
 from dynmem.verification.oracle.report import report_text, report_to_json, write_report
-from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult, search
+from dynmem.verification.oracle.search import SHRINK_REPLAYS, SearchResult
 from dynmem.verification.oracle.seeds import SeedRun, run_seeds
-from dynmem.verification.oracle.topup import TOP_UP, Witness, top_up
+from dynmem.verification.oracle.topup import TOP_UP
 from dynmem.verification.oracle.wire import SubprocessIut
-from dynmem.verification.properties.cells import Cell
 
 # A run per seed: a list past this is a typo (1-100000 for 1-10), not a plan.
 MAX_SEEDS = 10_000
@@ -182,45 +174,19 @@ class _Progress:
         self.phase.update(count, f"shrinking ({shrink_runs} runs)" if shrink_runs else "")
 
 
-def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
-                vms: int, board: Board, lifecycle: bool = False,
-                linux: bool = False,
-                profile: HostProfile = HostProfile.QEMU) -> SearchResult:
-    """The exhaustive phase over the presets of 1..``vms`` VMs (and 2vm-reclaim after 2vm,
-    ``conformance.get_presets``), stopping at the first failure; ``phases`` says what each
-    preset covered."""
-    phases: list[dict[str, object]] = []
-    for config in get_presets(kind, vms, lifecycle, linux, profile):
-        board.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
+def _watch(board: Board, progress: _Progress) -> Watch:
+    """The run's progress on the board: a line per phase, a row per exhaustive preset (states
+    and requests), the random phase's row."""
 
-        def line(states: int, total: int | None, text: str, name: str = config.name) -> str:
-            return f"dynmem oracle: exhaustive {name}: {states:,} states, {text}"
+    @contextlib.contextmanager
+    def preset(config: ExploreConfig) -> Iterator[StatesProgress]:
+        def line(states: int, total: int | None, text: str) -> str:
+            return f"dynmem oracle: exhaustive {config.name}: {states:,} states, {text}"
 
         with board.phase(f"oracle exhaustive {config.name}", None, line) as phase:
-            def progress(states: int, asked: int, phase: Phase = phase) -> None:
-                phase.update(states, f"{asked:,} requests")
+            yield lambda states, asked: phase.update(states, f"{asked:,} requests")
 
-            if kind == "policy":  # a spinner and the time (plans are fetched in one batch)
-                found = check_policy(driver, config, mode, is_allowed)
-            else:
-                found = check_system(driver, config, mode, is_allowed, progress=progress)
-        phases.append(describe_phase(found))
-        if found.failure is not None:
-            return SearchResult(0, found.failure, 0, phases=tuple(phases), notes=(
-                "exhaustive phase: the trace is a shortest one (breadth-first), not shrunk",),
-                random_phase=False)
-    return SearchResult(0, None, 0, phases=tuple(phases), random_phase=False)
-
-
-def describe_phase(found: ConformanceResult) -> dict[str, object]:
-    """The report's record of one exhaustive preset (report.json ``phases``)."""
-    return {"phase": "exhaustive", "preset": found.preset, "states": found.states,
-            "transitions": found.transitions, "requests": found.requests,
-            "probes": found.probes, "follow_ups": found.follow_ups,
-            "plans_judged": found.views,
-            "progress_checked": found.progress_checked, "complete": found.complete,
-            "verdict": found.verdict(),
-            "requests_per_second": round(found.requests_per_second)}
+    return Watch(board.say, preset, progress)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -316,35 +282,17 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
             is_allowed: IsAllowed | None, progress: _Progress,
             profile: HostProfile = HostProfile.QEMU) -> SearchResult:
     """The exhaustive phase (unless --no-exhaustive), then the random one (unless
-    --exhaustive), on hosts of the IUT's ``profile``; the first failure ends the run."""
-    first = SearchResult(0, None, 0)
-    if not args.no_exhaustive:
-        first = _exhaustive(driver, kind, mode, is_allowed, args.vms, progress.board,
-                            args.lifecycle, args.linux, profile)
-        if first.failure is not None or args.exhaustive:
-            return first
+    --exhaustive) and the top-up (``conformance.run_phases``), on hosts of the IUT's
+    ``profile``; the first failure ends the run."""
+    phases = Phases(kind, mode, args.vms, not args.no_exhaustive, not args.exhaustive,
+                    args.examples, args.seed, args.max_steps, args.lifecycle, args.linux,
+                    args.top_up, args.shrink_replays)
+    seeds = None
     if args.seeds is not None:
-        found = _seeds(args, kind, mode, profile, progress.board)
-    else:
-        progress.board.say(f"dynmem oracle: random phase, {args.examples} examples ...")
-        found = search(driver, kind, mode, get_default_source(
-            kind, args.max_steps, args.lifecycle, args.linux, profile), args.examples,
-            args.seed, is_allowed, args.shrink_replays, progress)
-    # The cells of presets 1vm, 2vm and 2vm-reclaim (its waiting starts) and, with
-    # --lifecycle, of 1vm+lifecycle (3vm's and 2vm+lifecycle's take a minute to list), on
-    # the IUT's host, with its guests. The top-up runs once, after every seed.
-    presets = get_presets("system", min(args.vms, 2), False, args.linux, profile)
-    presets += [get_preset("system", 1, True, args.linux, profile)] if args.lifecycle else []
-    reachable = [get_reachable(config) for config in presets]
-    witnesses: dict[Cell, Witness] = {}
-    for found_in in reachable:  # the smallest preset's witness first
-        witnesses = {**found_in.witnesses, **witnesses}
-    found = top_up(driver, kind, mode, found, witnesses, args.top_up, is_allowed,
-                   args.shrink_replays)
-    return attrs.evolve(
-        found, phases=first.phases,
-        reachable_cells=frozenset().union(*(r.cells for r in reachable)),
-        reachable_situations=frozenset().union(*(r.situations for r in reachable)))
+        def seeds() -> SearchResult:
+            return _seeds(args, kind, mode, profile, progress.board)
+    return run_phases(driver, phases, is_allowed, profile, _watch(progress.board, progress),
+                      random_phase=seeds)
 
 
 def _seeds_line(done: int, total: int | None, text: str) -> str:
