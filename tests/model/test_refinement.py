@@ -166,3 +166,22 @@ class TestSampledRefinement:
         buggy = make_step({HotAddRequest: _hot_add_keeps_free})
         _, found = check_sampled(n_vms=2, per_case=2, actions=[HOT_ADD_REQUEST], step_fn=buggy)
         assert any(m.reason.startswith("free_mib") for m in found)
+
+
+def test_a_step_that_changes_another_vm_breaks_the_frame() -> None:
+    """A VM the event does not name must keep its value: a start of ``a`` that also changes
+    ``b`` (its settings, or its runtime) is refused, naming ``b``'s field. Guards the
+    shortcut that passes an unchanged slot without reading its fields."""
+    s = initial_state(HostSettings(8192, 1024),
+                      (("a", VmSettings(dynamic=True, startup_mib=1024, maximum_mib=4096)),
+                       ("b", VmSettings(dynamic=True, startup_mib=1024, maximum_mib=4096))))
+    post = step(s, Start("a")).state
+    assert is_allowed(s, Start("a"), post) is None
+    b = post.vms[1]
+    runtime = attrs.evolve(post, vms=(post.vms[0], attrs.evolve(b, demand_mib=512)))
+    assert is_allowed(s, Start("a"), runtime) == (
+        "b.demand_mib: the model expects 0 (unchanged (frame)), the step has 512")
+    settings = attrs.evolve(post, vms=(post.vms[0], attrs.evolve(
+        b, settings=attrs.evolve(b.settings, weight=1))))
+    why = is_allowed(s, Start("a"), settings)
+    assert why is not None and why.startswith("b.settings.weight: the model expects"), why
