@@ -24,7 +24,7 @@ from dynmem.reference.conventions import (
 from dynmem.reference.environment import Settled, compute_honest_message, settle
 from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.policy import compute_plan, is_waiting_start
-from dynmem.reference.state import DmState, Vm, compute_target
+from dynmem.reference.state import DmState, Vm, compute_align_down, compute_target
 from dynmem.reference.step import Plan, Step, step
 
 PROG_FIXED_POINT = "PROG-FIXED-POINT"
@@ -65,12 +65,22 @@ def get_need(vm: Vm) -> int:
     """What ``vm`` lacks of its target and could still receive (0 if nothing).
 
     Growth room: its ballooned pages, plus room below maximum while hot-add is possible.
+    What the ballooned pages do not cover comes by hot-add in whole units of the guest's
+    alignment (R-HOT-ADD-ALIGN): a VM short by less than one unit lacks nothing it could get.
     """
     target = get_spec_target(vm)
     room = vm.ballooned_mib
     if vm.cap_hot_add and vm.hot_add_enabled:
         room += max(0, vm.settings.maximum_mib - vm.visible_mib)
-    return max(0, min(target - vm.owned_mib, room))
+    wanted = max(0, min(target - vm.owned_mib, room))
+    by_unballoon = min(wanted, vm.ballooned_mib)
+    return by_unballoon + compute_align_down(wanted - by_unballoon, vm.hot_add_align_mib)
+
+
+def get_grant_unit(vm: Vm) -> int:
+    """The least free memory that lets ``vm`` grow: one 2 MiB unit while it has ballooned
+    pages to take back, else one unit of its guest's hot-add alignment."""
+    return MEMORY_UNIT_MIB if vm.ballooned_mib > 0 else vm.hot_add_align_mib
 
 
 def is_fixed_point(state: DmState, plan: Plan = compute_plan) -> bool:
@@ -92,7 +102,7 @@ def check_fixed_point(state: DmState) -> list[Violation]:
         need = get_need(vm)
         if need < MEMORY_UNIT_MIB:
             continue
-        if unclaimed >= MEMORY_UNIT_MIB:
+        if unclaimed >= get_grant_unit(vm):
             found.append(Violation(
                 PROG_NO_STARVATION, "a short VM gets free memory", vm.name,
                 f"{vm.name} is short {need} MiB (assigned {vm.assigned_mib}, target "
