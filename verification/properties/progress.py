@@ -24,7 +24,13 @@ from dynmem.reference.conventions import (
 from dynmem.reference.environment import Settled, compute_honest_message, settle
 from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.policy import compute_plan, is_waiting_start
-from dynmem.reference.state import DmState, Vm, compute_align_down, compute_target
+from dynmem.reference.state import (
+    DmState,
+    Vm,
+    compute_align_down,
+    compute_floor_to_unit,
+    compute_target,
+)
 from dynmem.reference.step import Plan, Step, step
 
 PROG_FIXED_POINT = "PROG-FIXED-POINT"
@@ -90,6 +96,22 @@ def is_fixed_point(state: DmState, plan: Plan = compute_plan) -> bool:
             and not plan(state))
 
 
+def get_held_free(managed: Sequence[Vm], free_mib: int) -> dict[str, int]:
+    """Per VM, the free memory that VMs served before it hold: in weight order (weight
+    descending, then name: policy.md), a short VM that free memory cannot give one grant
+    unit (a hot-add unit of its guest's alignment) holds what there is until the unit is
+    complete (P-GRANT), so that memory is not free for a lighter VM. With 2 MiB units
+    nothing is ever held."""
+    held: dict[str, int] = {}
+    taken = 0
+    for vm in sorted(managed, key=lambda v: (-v.settings.weight, v.name)):
+        held[vm.name] = taken
+        need, left = get_need(vm), free_mib - taken
+        if MEMORY_UNIT_MIB <= need and left < get_grant_unit(vm):
+            taken += compute_floor_to_unit(min(need, max(0, left)))
+    return held
+
+
 def check_fixed_point(state: DmState) -> list[Violation]:
     """PROG-NO-STARVATION and PROG-WEIGHT-ORDER at the fixed point ``state``."""
     managed = [vm for vm in state.vms if is_managed(vm) and vm.txn == TxnKind.NONE]
@@ -98,11 +120,12 @@ def check_fixed_point(state: DmState) -> list[Violation]:
     claimed = sum(vm.settings.startup_mib for vm in state.vms if is_waiting_start(vm))
     unclaimed = state.free_mib - claimed
     found = []
+    held = get_held_free(managed, unclaimed)
     for vm in managed:
         need = get_need(vm)
         if need < MEMORY_UNIT_MIB:
             continue
-        if unclaimed >= get_grant_unit(vm):
+        if unclaimed - held[vm.name] >= get_grant_unit(vm):
             found.append(Violation(
                 PROG_NO_STARVATION, "a short VM gets free memory", vm.name,
                 f"{vm.name} is short {need} MiB (assigned {vm.assigned_mib}, target "
