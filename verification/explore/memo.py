@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import attrs
-
 from dynmem.model.invariants import Violation
 from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Power
 from dynmem.reference.environment import (
+    compute_aligned_reports,
     compute_honest_message,
     compute_version_proposal,
     enabled_vm_events,
@@ -30,7 +29,6 @@ from dynmem.reference.environment import (
 from dynmem.reference.events import (
     EVENT_TYPES,
     BalloonRequest,
-    CapabilitiesReport,
     Configure,
     Delete,
     Event,
@@ -103,7 +101,7 @@ def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
     if config.waiting_starts and not config.vm_lifecycle:
         events += get_waiting_start_events(vm, free_mib)
     if config.alignments:
-        events += get_aligned_reports(events, config.alignments)
+        events += compute_aligned_reports(events, config.alignments)
     if config.all_versions:
         return events
     # the honest guest's proposal (its next version after a refusal) and the adversarial
@@ -111,13 +109,6 @@ def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
     return [e for e in events if not (isinstance(e, VersionRequest) and not e.last_attempt
                                       and e.version in SUPPORTED_VERSIONS
                                       and e != compute_version_proposal(vm))]
-
-
-def get_aligned_reports(events: list[Event], alignments: tuple[int, ...]) -> list[Event]:
-    """Each capabilities report with hot-add among ``events`` again for every alignment in
-    ``alignments`` (R-HOT-ADD-ALIGN); without hot-add the alignment is never read."""
-    return [attrs.evolve(e, align_mib=a) for e in events
-            if isinstance(e, CapabilitiesReport) and e.hot_add for a in alignments]
 
 
 def get_waiting_start_events(vm: Vm, free_mib: int) -> list[Event]:

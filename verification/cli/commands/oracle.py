@@ -35,8 +35,9 @@ from dynmem.verification.conformance import (
     get_presets,
     get_reachable,
 )
+from dynmem.verification.explore import with_alignments
 from dynmem.verification.oracle.check import hello_failure
-from dynmem.verification.oracle.generate import get_default_source
+from dynmem.verification.oracle.generate import ORACLE_ALIGNMENTS, get_default_source
 from dynmem.verification.oracle.iut import (
     IutFault,
     IutUnusable,
@@ -185,12 +186,17 @@ class _Progress:
 def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
                 vms: int, board: Board, lifecycle: bool = False,
                 linux: bool = False,
-                profile: HostProfile = HostProfile.QEMU) -> SearchResult:
+                profile: HostProfile = HostProfile.QEMU,
+                alignments: tuple[int, ...] = ()) -> SearchResult:
     """The exhaustive phase over the presets of 1..``vms`` VMs (and 2vm-reclaim after 2vm,
-    ``conformance.get_presets``), stopping at the first failure; ``phases`` says what each
-    preset covered."""
+    ``conformance.get_presets``), with guests advertising ``alignments`` too
+    (``with_alignments``), stopping at the first failure; ``phases`` says what each preset
+    covered."""
     phases: list[dict[str, object]] = []
-    for config in get_presets(kind, vms, lifecycle, linux, profile):
+    presets = get_presets(kind, vms, lifecycle, linux, profile)
+    if alignments:
+        presets = [with_alignments(config, alignments) for config in presets]
+    for config in presets:
         board.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
 
         def line(states: int, total: int | None, text: str, name: str = config.name) -> str:
@@ -262,7 +268,9 @@ def run(args: argparse.Namespace) -> int:
                 board.stop()
                 driver.close()
                 return _page_output(args, page_run)
-            result = _phases(args, driver, kind, mode, is_allowed, progress, hello.host_profile)
+            aligned = ORACLE_ALIGNMENTS if hello.hot_add_alignment else ()
+            result = _phases(args, driver, kind, mode, is_allowed, progress, hello.host_profile,
+                             aligned)
     except IutUnusable as err:
         board.stop()
         print(f"dynmem: {err}", file=sys.stderr)
@@ -314,21 +322,25 @@ def _page_output(args: argparse.Namespace, run: PageRun) -> int:
 
 def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: Mode,
             is_allowed: IsAllowed | None, progress: _Progress,
-            profile: HostProfile = HostProfile.QEMU) -> SearchResult:
+            profile: HostProfile = HostProfile.QEMU,
+            alignments: tuple[int, ...] = ()) -> SearchResult:
     """The exhaustive phase (unless --no-exhaustive), then the random one (unless
-    --exhaustive), on hosts of the IUT's ``profile``; the first failure ends the run."""
+    --exhaustive), on hosts of the IUT's ``profile``, with guests that advertise
+    ``alignments`` beside 2 MiB (an IUT that follows them, Rule P1c: presets NAME+align);
+    the first failure ends the run."""
     first = SearchResult(0, None, 0)
     if not args.no_exhaustive:
         first = _exhaustive(driver, kind, mode, is_allowed, args.vms, progress.board,
-                            args.lifecycle, args.linux, profile)
+                            args.lifecycle, args.linux, profile, alignments)
         if first.failure is not None or args.exhaustive:
             return first
     if args.seeds is not None:
-        found = _seeds(args, kind, mode, profile, progress.board)
+        found = _seeds(args, kind, mode, profile, progress.board, alignments)
     else:
         progress.board.say(f"dynmem oracle: random phase, {args.examples} examples ...")
         found = search(driver, kind, mode, get_default_source(
-            kind, args.max_steps, args.lifecycle, args.linux, profile), args.examples,
+            kind, args.max_steps, args.lifecycle, args.linux, profile, alignments),
+            args.examples,
             args.seed, is_allowed, args.shrink_replays, progress)
     # The cells of presets 1vm, 2vm and 2vm-reclaim (its waiting starts) and, with
     # --lifecycle, of 1vm+lifecycle (3vm's and 2vm+lifecycle's take a minute to list), on
@@ -352,11 +364,12 @@ def _seeds_line(done: int, total: int | None, text: str) -> str:
 
 
 def _seeds(args: argparse.Namespace, kind: Kind, mode: Mode, profile: HostProfile,
-           board: Board) -> SearchResult:
+           board: Board, alignments: tuple[int, ...] = ()) -> SearchResult:
     """The random phase once per seed of ``--seeds``, on the cluster if one is asked for;
     merged in the seeds' order (``oracle.seeds``)."""
     run = SeedRun(args.iut, kind, mode, args.examples, args.max_steps, args.lifecycle,
-                  args.linux, profile, args.shrink_replays, args.timeout, os.getcwd())
+                  args.linux, profile, args.shrink_replays, args.timeout, os.getcwd(),
+                  alignments)
     failed: list[int] = []
     with open_mapper(args, board, "oracle") as mapper, \
             board.phase("oracle seeds", len(args.seeds), _seeds_line) as phase:
