@@ -264,7 +264,9 @@ def run(args: argparse.Namespace) -> int:
                                        random_examples=not args.exhaustive,
                                        max_steps=args.max_steps,
                                        shrink_replays=args.shrink_replays,
-                                       vms=min(args.vms, 2))
+                                       vms=min(args.vms, 2),
+                                       alignments=(ORACLE_ALIGNMENTS
+                                                   if hello.hot_add_alignment else ()))
                 board.stop()
                 driver.close()
                 return _page_output(args, page_run)
