@@ -107,7 +107,7 @@ def get_held_free(managed: Sequence[Vm], free_mib: int) -> dict[str, int]:
     for vm in sorted(managed, key=lambda v: (-v.settings.weight, v.name)):
         held[vm.name] = taken
         need, left = get_need(vm), free_mib - taken
-        if MEMORY_UNIT_MIB <= need and left < get_grant_unit(vm):
+        if need >= MEMORY_UNIT_MIB and left < get_grant_unit(vm):
             taken += compute_floor_to_unit(min(need, max(0, left)))
     return held
 
