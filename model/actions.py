@@ -40,7 +40,10 @@ from dynmem.model.fields import (
 from dynmem.model.ops import Ops, Term
 from dynmem.model.quantities import (
     assigned,
+    get_hot_add_alignment,
     is_accepted_version,
+    is_advertised_alignment,
+    is_aligned,
     is_running,
     is_squeeze,
     owned,
@@ -48,6 +51,7 @@ from dynmem.model.quantities import (
 from dynmem.model.shapes import HostLike, SettingsLike, SlotLike
 from dynmem.model.vocabulary import (
     BALLOON_REQUEST_CAP_MIB,
+    DEFAULT_HOT_ADD_ALIGN_MIB,
     HOT_ADD_REQUEST_CAP_MIB,
     MAX_BUFFER_PERCENT,
     MAX_MAXIMUM_MIB,
@@ -316,16 +320,21 @@ VERSION_REQUEST = Action(
 
 CAPABILITIES_REPORT = Action(
     "CapabilitiesReport", "capabilities_report", "R-CAPS",
-    (Param("balloon", "bool"), Param("hot_add", "bool")),
+    (Param("balloon", "bool"), Param("hot_add", "bool"), Param("align_mib", "int")),
     guards=(
         _exists("R-CAPS"),
         _running("R-CAPS"),
         # R-CAPS: only right after an accepted version
         _channel("R-CAPS", Channel.CAPS),
+        # R-CAPS: the alignment is 2^k MiB, k < 16 (a 4-bit log2 on the wire)
+        _g("alignment 2^k MiB", "R-CAPS",
+           lambda ops, h, vm, p: is_advertised_alignment(ops, p.align_mib)),
     ),
-    modifies=("channel", "cap_balloon", "cap_hot_add"),
+    modifies=("channel", "cap_balloon", "cap_hot_add", "hot_add_align_mib"),
+    # R-HOT-ADD-ALIGN: the host keeps the alignment, at least the 2 MiB unit
     update=lambda ops, h, vm, p: {
         "channel": Channel.QUIET, "cap_balloon": p.balloon, "cap_hot_add": p.hot_add,
+        "hot_add_align_mib": get_hot_add_alignment(ops, p.align_mib),
     },
 )
 
@@ -403,6 +412,9 @@ _HOT_ADD_SLOT_GUARDS = (
     # R-HOT-ADD-REQUEST: the guest can hot-add and no partial/failed hot-add disabled it
     _g("cap_hot_add", "R-HOT-ADD-REQUEST", lambda ops, h, vm, p: vm.cap_hot_add),
     _g("hot_add_enabled", "R-HOT-ADD-REQUEST", lambda ops, h, vm, p: vm.hot_add_enabled),
+    # R-HOT-ADD-ALIGN: a multiple of the alignment the guest advertised
+    _g("mib aligned", "R-HOT-ADD-ALIGN",
+       lambda ops, h, vm, p: is_aligned(ops, p.mib, vm.hot_add_align_mib)),
     # R-HOT-ADD-REQUEST: unballoon first
     _g("nothing ballooned", "R-HOT-ADD-REQUEST",
        lambda ops, h, vm, p: vm.ballooned_mib == 0),
@@ -621,7 +633,7 @@ def _regained(ops: Ops, vm: Any) -> Term:
 _FRESH_SESSION: Mapping[str, int | bool] = {
     "has_report": False, "report_mib": 0, "protocol_version": 0, "cap_balloon": False,
     "cap_hot_add": False, "txn": TxnKind.NONE, "txn_mib": 0, "txn_done_mib": 0,
-    "stuck": False,
+    "stuck": False, "hot_add_align_mib": DEFAULT_HOT_ADD_ALIGN_MIB,
 }
 
 START_ADMIT = Action(

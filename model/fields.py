@@ -11,11 +11,12 @@ from collections.abc import Mapping
 
 from dynmem.model.ops import Term
 from dynmem.model.shapes import VmLike
-from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, Channel, Power, TxnKind
 
 # The reference ``Vm``'s own fields by sort (a symbolic slot has one Z3 constant each).
 VM_INT_FIELDS = ("power", "visible_mib", "ballooned_mib", "demand_mib", "report_mib", "channel",
-                 "protocol_version", "txn", "txn_mib", "txn_done_mib", "saved_mib")
+                 "protocol_version", "txn", "txn_mib", "txn_done_mib", "saved_mib",
+                 "hot_add_align_mib")
 VM_BOOL_FIELDS = ("has_report", "cap_balloon", "cap_hot_add", "hot_add_enabled", "stuck")
 SETTINGS_INT_FIELDS = ("startup_mib", "maximum_mib", "buffer_pct", "weight")
 SETTINGS_BOOL_FIELDS = ("dynamic", "dm_capable")
@@ -23,7 +24,7 @@ SETTINGS_BOOL_FIELDS = ("dynamic", "dm_capable")
 RUNTIME_FIELDS: tuple[str, ...] = (
     "power", "visible_mib", "ballooned_mib", "demand_mib", "has_report", "report_mib",
     "channel", "protocol_version", "cap_balloon", "cap_hot_add", "hot_add_enabled", "txn",
-    "txn_mib", "txn_done_mib", "stuck", "saved_mib",
+    "txn_mib", "txn_done_mib", "stuck", "saved_mib", "hot_add_align_mib",
 )
 SETTINGS_FIELDS: tuple[str, ...] = (
     "dynamic", "startup_mib", "maximum_mib", "buffer_pct", "weight", "dm_capable",
@@ -44,6 +45,7 @@ OFF_RUNTIME: Mapping[str, int | bool] = {
     "has_report": False, "report_mib": 0, "channel": Channel.NONE, "protocol_version": 0,
     "cap_balloon": False, "cap_hot_add": False, "hot_add_enabled": True, "txn": TxnKind.NONE,
     "txn_mib": 0, "txn_done_mib": 0, "stuck": False, "saved_mib": 0,
+    "hot_add_align_mib": DEFAULT_HOT_ADD_ALIGN_MIB,
 }
 
 

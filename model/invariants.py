@@ -24,6 +24,7 @@ from dynmem.model.quantities import (
     get_top_weight,
     in_flight,
     is_accepted_version,
+    is_aligned,
     is_running,
     is_squeeze,
     is_start_waiting,
@@ -536,6 +537,24 @@ UNBALLOON_FIRST = Invariant(
     ),
 )
 
+HOT_ADD_ALIGNED = Invariant(
+    "INV-HOT-ADD-ALIGNED", "hot_add_aligned_to_advertised",
+    "a hot-add is a multiple of the alignment the guest advertised (at least 2 MiB), which "
+    "is a power of two up to 32 GiB",
+    "safety",
+    (
+        _vm("alignment 2^k MiB, 2 MiB to 32 GiB",
+            lambda ops, s, vm: is_aligned(ops, 0, vm.hot_add_align_mib),
+            lambda s, vm: f"{vm.name}: hot-add alignment {vm.hot_add_align_mib} MiB is not a "
+                          f"power of two from 2 MiB to 32 GiB"),
+        _vm("hot-add in flight => aligned",
+            lambda ops, s, vm: ops.Implies(vm.txn == TxnKind.HOT_ADD,
+                                           is_aligned(ops, vm.txn_mib, vm.hot_add_align_mib)),
+            lambda s, vm: f"{vm.name}: hot-add of {vm.txn_mib} MiB in flight, not a multiple "
+                          f"of the {vm.hot_add_align_mib} MiB its guest advertised"),
+    ),
+)
+
 LIFECYCLE = Invariant(
     "AUX-LIFECYCLE", "lifecycle_bookkeeping",
     "only a saved VM has an image, and it fits its settings; only a transaction in flight "
@@ -637,7 +656,8 @@ RECLAIM_ORDER = Invariant(
 INVARIANTS: tuple[Invariant, ...] = (
     TYPE_OK, FLOOR, CEILING, PHYSICAL, NO_HOST_PAGING, CONSERVATION, STATIC, OFF, ONE_TXN,
     CONFIG, NO_DM_AT_STARTUP, SESSION, RESTORED, ADVERTISED, NO_HOT_ADD_AFTER_PARTIAL,
-    UNBALLOON_FIRST, VERSION, RECLAIM_ORDER, TXN_SHAPE, FREE_NONNEG, LIFECYCLE,
+    UNBALLOON_FIRST, VERSION, RECLAIM_ORDER, HOT_ADD_ALIGNED, TXN_SHAPE, FREE_NONNEG,
+    LIFECYCLE,
 )
 BY_ID: dict[str, Invariant] = {inv.id: inv for inv in INVARIANTS}
 

@@ -11,7 +11,14 @@ from typing import Any
 
 from dynmem.model.ops import Ops, Term
 from dynmem.model.shapes import HostLike, VmLike
-from dynmem.model.vocabulary import ACCEPTED_VERSIONS, Power, TxnKind
+from dynmem.model.vocabulary import (
+    ACCEPTED_VERSIONS,
+    ADVERTISED_ALIGNMENTS_MIB,
+    HOT_ADD_ALIGNMENTS_MIB,
+    MEMORY_UNIT_MIB,
+    Power,
+    TxnKind,
+)
 
 
 def assigned(vm: VmLike) -> Term:
@@ -42,6 +49,28 @@ def is_accepted_version(ops: Ops, host: HostLike, version: Term) -> Term:
         accepted = ops.If(host.profile == profile, ops.Or(*[version == v for v in versions]),
                           accepted)
     return accepted
+
+
+def is_advertised_alignment(ops: Ops, mib: Term) -> Term:
+    """Whether ``mib`` is an alignment a capabilities report can carry: 2^k MiB, k < 16."""
+    return ops.Or(*[mib == a for a in ADVERTISED_ALIGNMENTS_MIB])
+
+
+def get_hot_add_alignment(ops: Ops, advertised: Term) -> Term:
+    """The alignment the host keeps for an advertised one: at least the 2 MiB unit."""
+    return ops.Max(advertised, MEMORY_UNIT_MIB)
+
+
+def is_aligned(ops: Ops, mib: Term, align: Term) -> Term:
+    """Whether ``mib`` is a multiple of the kept alignment ``align`` (R-HOT-ADD-ALIGN).
+
+    An alignment that is no power of two from 2 MiB to 32 GiB aligns nothing. The remainder
+    is by the variable alignment, which Z3's nonlinear arithmetic decides quickly once the
+    alignment is one of fifteen values; one disjunct per alignment, each a remainder by a
+    constant (linear), made symbolic BMC give up at depth 1 (200 M rlimit units)."""
+    valid = ops.Or(*[align == a for a in HOT_ADD_ALIGNMENTS_MIB])
+    # a remainder by 1 where the alignment is not valid: never a division by zero
+    return ops.And(valid, mib % ops.If(valid, align, 1) == 0)
 
 
 def is_running(vm: VmLike) -> Term:

@@ -53,6 +53,7 @@ class SymVm:
     txn_done_mib: Any
     stuck: Any
     saved_mib: Any
+    hot_add_align_mib: Any
 
 
 @attrs.frozen

@@ -95,3 +95,12 @@ BALLOON_REQUEST_CAP_MIB = 2288  # HR_CHUNK_PAGES = 585 728 pages of 4 KiB
 HOT_ADD_REQUEST_CAP_MIB = 2048  # HA_CHUNK = 2 GiB
 UNBALLOON_REQUEST_CAP_MIB = 2048  # one unballoon range of at most 2 GiB
 BALLOON_RESPONSE_CAP_MIB = 1020  # 510 ranges of 2 MiB fit in one response message
+
+# Hot-add alignment (specs/protocol.md §2, R-HOT-ADD-ALIGN): the capabilities report's 4-bit
+# ``hot_add_alignment`` is log2 of MiB, so a guest advertises 1 MiB .. 32 GiB (Linux: its
+# memory block size, typically 128 MiB). The host aligns hot-adds to the larger of it and the
+# 2 MiB unit; before a report (and on the default guest) that is 2 MiB, as before alignment
+# was modelled.
+ADVERTISED_ALIGNMENTS_MIB = tuple(1 << k for k in range(16))  # what a report may say
+DEFAULT_HOT_ADD_ALIGN_MIB = MEMORY_UNIT_MIB
+HOT_ADD_ALIGNMENTS_MIB = tuple(a for a in ADVERTISED_ALIGNMENTS_MIB if a >= MEMORY_UNIT_MIB)

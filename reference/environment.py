@@ -197,6 +197,22 @@ def compute_honest_message(vm: Vm, profile: GuestProfile | None = None,
     return None
 
 
+def compute_aligned_reports(events: Iterable[Event],
+                            alignments: Iterable[int]) -> list[Event]:
+    """Each capabilities report with hot-add among ``events`` again for every alignment in
+    ``alignments`` (R-HOT-ADD-ALIGN); without hot-add the alignment is never read.
+
+    Examples
+    --------
+    >>> compute_aligned_reports([CapabilitiesReport("a"), CapabilitiesReport("b", True, False)],
+    ...                         (128,))
+    [CapabilitiesReport(vm='a', balloon=True, hot_add=True, align_mib=128)]
+    """
+    wanted = tuple(alignments)
+    return [attrs.evolve(e, align_mib=a) for e in events
+            if isinstance(e, CapabilitiesReport) and e.hot_add for a in wanted]
+
+
 def _guest_choices(vm: Vm, demands: Iterable[int], adversarial: bool) -> list[Event]:
     """Every guest message the model's environment may send for ``vm``."""
     name = vm.name
@@ -487,6 +503,7 @@ __all__ = [
     "compute_posted_status",
     "compute_version_proposal",
     "compute_round",
+    "compute_aligned_reports",
     "enabled_events",
     "enabled_vm_events",
     "settle",

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import attrs
 
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB
 from dynmem.reference.settings import VmSettings
 
 
@@ -95,7 +96,8 @@ class VersionRequest:
 
 @attrs.frozen
 class CapabilitiesReport:
-    """Guest reports what it can do: balloon, hot-add (R-CAPS)."""
+    """Guest reports what it can do: balloon, hot-add, and the alignment of a hot-add in MiB,
+    2^k for k < 16 (the wire's 4-bit log2; Linux: its memory block size) (R-CAPS)."""
 
     KIND: ClassVar[str] = "capabilities_report"
     SPEC: ClassVar[str] = "R-CAPS"
@@ -103,6 +105,7 @@ class CapabilitiesReport:
     vm: str
     balloon: bool = True
     hot_add: bool = True
+    align_mib: int = DEFAULT_HOT_ADD_ALIGN_MIB
 
 
 @attrs.frozen

@@ -37,7 +37,13 @@ from dynmem.reference.events import (
     HotAddRequest,
     UnballoonRequest,
 )
-from dynmem.reference.state import DmState, Vm, compute_floor_to_unit, compute_target
+from dynmem.reference.state import (
+    DmState,
+    Vm,
+    compute_align_down,
+    compute_floor_to_unit,
+    compute_target,
+)
 
 
 def is_balanced(vm: Vm) -> bool:
@@ -106,9 +112,14 @@ def get_growth_room(vm: Vm) -> int:
 def get_shortfall(vm: Vm) -> int:
     """How much ``vm`` still needs and can receive, counting a grant in flight.
 
-    A VM that cannot grow claims nothing, so it never starves others (P-GRANT).
+    A VM that cannot grow claims nothing, so it never starves others (P-GRANT). What its
+    ballooned pages do not cover comes by hot-add, in whole units of the alignment its guest
+    advertised (R-HOT-ADD-ALIGN): the rest of a unit is not claimed.
     """
-    return max(0, min(get_target(vm) - vm.owned_mib, get_growth_room(vm)))
+    wanted = max(0, min(get_target(vm) - vm.owned_mib, get_growth_room(vm)))
+    unballoon = vm.txn_mib if vm.txn == TxnKind.UNBALLOON else 0
+    by_unballoon = min(wanted, vm.ballooned_mib - unballoon)
+    return by_unballoon + compute_align_down(wanted - by_unballoon, vm.hot_add_align_mib)
 
 
 def _by_weight_desc(vm: Vm) -> tuple[int, str]:
@@ -140,7 +151,9 @@ def compute_grant(vm: Vm, free_mib: int) -> DmRequest | None:
         return UnballoonRequest(vm.name, min(give, vm.ballooned_mib, UNBALLOON_REQUEST_CAP_MIB))
     if vm.cap_hot_add and vm.hot_add_enabled:
         room = compute_floor_to_unit(vm.settings.maximum_mib - vm.visible_mib)
-        amount = min(give, room, HOT_ADD_REQUEST_CAP_MIB)
+        # R-HOT-ADD-ALIGN: aligned down to what the guest advertised; none if nothing is left
+        amount = compute_align_down(min(give, room, HOT_ADD_REQUEST_CAP_MIB),
+                                    vm.hot_add_align_mib)
         return HotAddRequest(vm.name, amount) if amount > 0 else None
     return None
 

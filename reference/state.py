@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, Channel, Power, TxnKind
 from dynmem.reference.settings import HostSettings, VmSettings
 
 _bool = attrs.validators.instance_of(bool)
@@ -55,6 +55,9 @@ class Vm:
     stuck: bool = attrs.field(default=False, validator=_bool)
     # A saved VM's memory image (its assigned memory when saved); 0 unless power is SAVED.
     saved_mib: int = attrs.field(default=0, validator=_nonneg)
+    # The hot-add alignment the guest advertised in its capabilities report, at least the
+    # 2 MiB unit (R-HOT-ADD-ALIGN); 2 MiB before a report and in a new session.
+    hot_add_align_mib: int = attrs.field(default=DEFAULT_HOT_ADD_ALIGN_MIB, validator=_nonneg)
 
     @property
     def assigned_mib(self) -> int:
@@ -170,6 +173,17 @@ def compute_ceil_to_unit(mib: int) -> int:
 def compute_floor_to_unit(mib: int) -> int:
     """Round ``mib`` down to a multiple of 2 MiB."""
     return mib - (mib % 2)
+
+
+def compute_align_down(mib: int, align_mib: int) -> int:
+    """Round ``mib`` down to a multiple of ``align_mib`` (a hot-add, R-HOT-ADD-ALIGN).
+
+    Examples
+    --------
+    >>> compute_align_down(1344, 128), compute_align_down(100, 128), compute_align_down(6, 2)
+    (1280, 0, 6)
+    """
+    return mib - mib % align_mib
 
 
 def compute_target(report_mib: int, settings: VmSettings) -> int:

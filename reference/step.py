@@ -17,8 +17,11 @@ from typing import Any
 import attrs
 
 from dynmem.model.vocabulary import (
+    ADVERTISED_ALIGNMENTS_MIB,
     BALLOON_REQUEST_CAP_MIB,
+    DEFAULT_HOT_ADD_ALIGN_MIB,
     HOT_ADD_REQUEST_CAP_MIB,
+    MEMORY_UNIT_MIB,
     UNBALLOON_REQUEST_CAP_MIB,
     Channel,
     Power,
@@ -258,9 +261,15 @@ def process_capabilities_report(state: DmState, event: CapabilitiesReport) -> St
     vm = _channel_or_reason(state, event.vm, (Channel.CAPS,))
     if isinstance(vm, str):
         return _reject(state, vm)
-    # R-CAPS: the host accepts the capabilities and starts the quiet period.
+    # R-CAPS: the alignment is 2^k MiB, k < 16 (a 4-bit log2 on the wire)
+    if event.align_mib not in ADVERTISED_ALIGNMENTS_MIB:
+        return _reject(state, f"hot-add alignment must be 2^k MiB for k < 16, got "
+                              f"{event.align_mib}")
+    # R-CAPS: the host accepts the capabilities and starts the quiet period; it keeps the
+    # alignment, at least the 2 MiB unit (R-HOT-ADD-ALIGN).
     nxt = evolve_vm(vm, channel=Channel.QUIET, cap_balloon=event.balloon,
-                       cap_hot_add=event.hot_add)
+                    cap_hot_add=event.hot_add,
+                    hot_add_align_mib=max(event.align_mib, MEMORY_UNIT_MIB))
     return _ok(state.with_vm(nxt))
 
 
@@ -330,6 +339,10 @@ def _check_request_kind(state: DmState, vm: Vm, request: DmRequest) -> str | Non
     # R-HOT-ADD-REQUEST: capability, not disabled, unballoon first, never above maximum
     if not (vm.cap_hot_add and vm.hot_add_enabled):
         return f"hot-add is not possible for {vm.name}"
+    # R-HOT-ADD-ALIGN: a multiple of the alignment the guest advertised
+    if request.mib % vm.hot_add_align_mib:
+        return (f"hot-add {request.mib} MiB is not a multiple of the {vm.hot_add_align_mib} "
+                f"MiB alignment {vm.name}'s guest advertised")
     if vm.ballooned_mib > 0:
         return f"{vm.name} has {vm.ballooned_mib} MiB ballooned: unballoon before hot-add"
     if vm.visible_mib + request.mib > vm.settings.maximum_mib:
@@ -494,7 +507,8 @@ def process_channel_reset(state: DmState, event: ChannelReset) -> StepResult:
         return _reject(state, f"a reset would give {vm.name} back {regained} MiB ballooned but "
                               f"only {state.free_mib} MiB is free")
     nxt = evolve_vm(closed, ballooned_mib=0, channel=Channel.NEGOTIATING, protocol_version=0,
-                    cap_balloon=False, cap_hot_add=False, has_report=False, report_mib=0)
+                    cap_balloon=False, cap_hot_add=False, has_report=False, report_mib=0,
+                    hot_add_align_mib=DEFAULT_HOT_ADD_ALIGN_MIB)
     return _ok(state.with_vm(nxt, free_mib=state.free_mib - regained))
 
 

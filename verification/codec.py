@@ -17,7 +17,14 @@ from typing import IO, Any
 
 import attrs
 
-from dynmem.model.vocabulary import HOST_PROFILE_WORDS, Channel, HostProfile, Power, TxnKind
+from dynmem.model.vocabulary import (
+    DEFAULT_HOT_ADD_ALIGN_MIB,
+    HOST_PROFILE_WORDS,
+    Channel,
+    HostProfile,
+    Power,
+    TxnKind,
+)
 from dynmem.reference.events import EVENT_TYPES, Configure, Create, Event
 from dynmem.reference.settings import (
     HostSettings,
@@ -162,6 +169,8 @@ def host_from_json(data: Any, source: str, path: str, *,
     return host
 
 
+_NO_DEFAULT = object()  # a field that is always written
+
 # Settings fields written only when they differ from the default: ``guest_os`` came after the
 # formats were published, so a Windows guest's settings read exactly as before (vectors,
 # traces and the oracle's wire keep their bytes and fingerprints).
@@ -188,11 +197,20 @@ def settings_to_json(settings: VmSettings) -> dict[str, Any]:
 # --- events ---------------------------------------------------------------------------------
 
 
+# Event and VM fields written only when they differ from the default: the hot-add alignment
+# (R-HOT-ADD-ALIGN) came after the formats were published, so a guest advertising the 2 MiB
+# default reads exactly as before (vectors, traces, the oracle's wire and fingerprints).
+OPTIONAL_EVENT_FIELDS = {"align_mib": DEFAULT_HOT_ADD_ALIGN_MIB}
+OPTIONAL_VM_FIELDS = {"hot_add_align_mib": DEFAULT_HOT_ADD_ALIGN_MIB}
+
+
 def event_to_json(event: Event) -> dict[str, Any]:
     """``{"kind": ..., field: value, ...}``; settings of Create/Configure nest as an object."""
     out: dict[str, Any] = {"kind": event.KIND}
     for f in attrs.fields(type(event)):
         value = getattr(event, f.name)
+        if OPTIONAL_EVENT_FIELDS.get(f.name, _NO_DEFAULT) == value:
+            continue
         out[f.name] = settings_to_json(value) if isinstance(value, VmSettings) else value
     return out
 
@@ -246,6 +264,8 @@ def vm_to_json(vm: Vm) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in attrs.fields(Vm):
         value = getattr(vm, f.name)
+        if OPTIONAL_VM_FIELDS.get(f.name, _NO_DEFAULT) == value:
+            continue
         if isinstance(value, VmSettings):
             out[f.name] = settings_to_json(value)
         elif f.name in _ENUMS:

@@ -10,8 +10,11 @@ dynmem's page reference (standard library only, no dynmem import):
 - one transaction per VM at a time; a balloon request asks ``min(diff, 585728)`` pages;
 - to grow, unballoon first (popping the lowest ranges of the removed tree), hot-add only when
   nothing is ballooned; a hot-add region starts aligned above the address space handed out
-  and its size is aligned down to ``--align-mib`` (Linux advertises the memory block size,
-  128 MiB); nothing left after aligning means no hot-add;
+  and its size is aligned down to the alignment the guest advertised (``hot_add_align_mib``
+  in the reset state: Linux advertises its memory block size, 128 MiB), or to
+  ``--align-mib`` where that is larger; nothing left after aligning means no hot-add. Its
+  hello says so (``"hot_add_alignment": true``, Rule P1c), so the harness's guests
+  advertise 4 and 128 MiB too;
 - a partial hot-add marks the rest of the range unusable (no hot-add until restart).
 
 Where dynmem's amount level asks more of a host than QEMU does, this host follows dynmem:
@@ -25,6 +28,8 @@ for the balancer's requests: specs/pages.md §5's hidden pages).
 
 ``--credit-duplicates`` is the planted bug of issue 15: it credits each listed range on its
 own, so a guest that lists the same 2 MiB twice is credited 4 MiB (caught: PINV-ONCE).
+``--ignore-guest-alignment`` is another: it aligns hot-adds to 2 MiB whatever the guest
+advertised (caught: the page reference refuses its hot-add, R-HOT-ADD-ALIGN).
 """
 
 from __future__ import annotations
@@ -110,6 +115,8 @@ class Vm:
         self.txn_pages = data.get("txn_pages", 0)
         self.txn_done = data.get("txn_done_pages", 0)
         self.txn_ranges = from_wire(data.get("txn_ranges", []))
+        # the alignment its guest advertised (MiB; the reset state says it when not 2)
+        self.align_mib = data.get("hot_add_align_mib", 2)
 
     @property
     def charged(self) -> int:
@@ -138,9 +145,17 @@ class Vm:
 
 
 class Host:
-    def __init__(self, align_mib: int, credit_duplicates: bool) -> None:
-        self.align = align_mib * PAGES_PER_MIB
+    def __init__(self, align_mib: int, credit_duplicates: bool,
+                 ignore_guest_alignment: bool = False) -> None:
+        self.floor_align_mib = align_mib
         self.credit_duplicates = credit_duplicates
+        self.ignore_guest_alignment = ignore_guest_alignment
+
+    def alignment(self, vm: Vm) -> int:
+        """Pages a hot-add of ``vm`` is aligned to: what its guest advertised (QEMU's
+        ``HOT_ADD_SETUP``), or the host's own floor where that is larger."""
+        guest = 2 if self.ignore_guest_alignment else vm.align_mib
+        return max(guest, self.floor_align_mib) * PAGES_PER_MIB
         self.free = 0
         self.vms: dict[str, Vm] = {}
 
@@ -200,6 +215,9 @@ class Host:
             return "no such VM"
         if start % UNIT or count % UNIT:
             return "region not whole, aligned 2 MiB units"
+        guest = UNIT if self.ignore_guest_alignment else vm.align_mib * PAGES_PER_MIB
+        if start % guest or count % guest:  # QEMU asserts the range is aligned
+            return "region not aligned to the guest's hot-add alignment"
         why = self._common(vm, count, "hot_add")
         if why:
             return why
@@ -277,9 +295,10 @@ class Host:
                         sent.append({"kind": "unballoon_request", "vm": name, "ranges": ranges})
                     continue
                 top = max((end for _, end in vm.regions), default=0)
-                start = -(-top // self.align) * self.align
+                align = self.alignment(vm)
+                start = -(-top // align) * align
                 count = min(want, vm.maximum - vm.charged, self.balancer_free(),
-                            CAPS_MIB["hot_add"] * PAGES_PER_MIB) // self.align * self.align
+                            CAPS_MIB["hot_add"] * PAGES_PER_MIB) // align * align
                 region = {"start": start, "count": count}
                 if count > 0 and self.hot_add(vm, region) is None:
                     sent.append({"kind": "hot_add_request", "vm": name, "region": region})
@@ -314,14 +333,19 @@ class Host:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--align-mib", type=int, default=128,
-                        help="the guest's hot-add alignment in MiB (default 128)")
+    parser.add_argument("--align-mib", type=int, default=2,
+                        help="align hot-adds to at least this many MiB, a power of two (the "
+                             "host's own floor; default 2: the guest's advertised alignment)")
     parser.add_argument("--credit-duplicates", action="store_true",
                         help="the planted bug: credit a page listed twice twice")
+    parser.add_argument("--ignore-guest-alignment", action="store_true",
+                        help="the planted bug: align hot-adds to 2 MiB whatever the guest "
+                             "advertised")
     args = parser.parse_args()
-    host = Host(args.align_mib, args.credit_duplicates)
+    host = Host(args.align_mib, args.credit_duplicates, args.ignore_guest_alignment)
     name = "qemu-style hv-balloon host" + (" (credits duplicates)"
-                                           if args.credit_duplicates else "")
+                                           if args.credit_duplicates else "") + (
+        " (ignores the guest's alignment)" if args.ignore_guest_alignment else "")
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -331,7 +355,8 @@ def main() -> int:
             break
         if kind == "hello":
             answer: dict[str, Any] = {"type": "hello", "protocol": 1, "name": name,
-                                      "capabilities": {"kinds": ["system"]}, "wire": 2}
+                                      "capabilities": {"kinds": ["system"]}, "wire": 2,
+                                      "hot_add_alignment": True}
         elif kind == "reset":
             host.reset(request["state"])
             answer = {"type": "ready"}

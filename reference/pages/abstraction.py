@@ -43,6 +43,7 @@ def abstract_vm(vm: PageVm) -> Vm:
         txn=vm.txn,
         txn_mib=_exact_mib(vm.txn_pages, f"{vm.name} requested"),
         txn_done_mib=compute_mib_floor_unit(vm.txn_done_pages) if balloon else 0,
+        hot_add_align_mib=vm.hot_add_align_mib,
     )
 
 

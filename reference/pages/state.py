@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from dynmem.model.vocabulary import TxnKind
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, HOT_ADD_ALIGNMENTS_MIB, TxnKind
 from dynmem.reference.pages.ranges import PAGES_PER_MIB, PAGES_PER_UNIT, PageSet
 from dynmem.reference.settings import HostSettings, VmSettings
 
@@ -54,6 +54,10 @@ class PageVm:
     txn_pages: int = attrs.field(default=0, validator=_nonneg)
     txn_done_pages: int = attrs.field(default=0, validator=_nonneg)
     txn_ranges: PageSet = PageSet()
+    # The hot-add alignment the guest advertised, at least 2 MiB (R-HOT-ADD-ALIGN): part of
+    # the session's channel state, as at the amount level.
+    hot_add_align_mib: int = attrs.field(default=DEFAULT_HOT_ADD_ALIGN_MIB,
+                                         validator=attrs.validators.in_(HOT_ADD_ALIGNMENTS_MIB))
 
     @property
     def charged_pages(self) -> int:

@@ -206,7 +206,13 @@ def process_page_hot_add_request(state: PageState, event: PageHotAddRequest) -> 
     if region.start % PAGES_PER_UNIT or region.count % PAGES_PER_UNIT:
         return _reject(state, "R-PG-UNIT", f"region {_words_range(region)} is not whole, "
                                            f"aligned 2 MiB units")
-    # The amount level's request guards (R-REQUEST-1..4, R-HOT-ADD-REQUEST)
+    # R-HOT-ADD-ALIGN at the page level: the region starts on the guest's alignment too (its
+    # size is the amount level's guard, below)
+    if region.start % (vm.hot_add_align_mib * PAGES_PER_MIB):
+        return _reject(state, "R-HOT-ADD-ALIGN",
+                       f"region {_words_range(region)} does not start on the "
+                       f"{vm.hot_add_align_mib} MiB alignment {vm.name}'s guest advertised")
+    # The amount level's request guards (R-REQUEST-1..4, R-HOT-ADD-REQUEST, R-HOT-ADD-ALIGN)
     reason = check_request(abstract_state(state),
                            HotAddRequest(vm.name, region.count // PAGES_PER_MIB))
     if reason is not None:

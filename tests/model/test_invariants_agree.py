@@ -408,6 +408,11 @@ STATE_WITNESSES: dict[tuple[str, str], list[StateWitness]] = {
         lambda: with_vm(hot_adding(), 0, hot_add_enabled=False)],
     ("INV-UNBALLOON-FIRST", "hot-add in flight => nothing ballooned"): [
         lambda: with_vm(hot_adding(), 0, ballooned_mib=2)],
+    ("INV-HOT-ADD-ALIGNED", "alignment 2^k MiB, 2 MiB to 32 GiB"): [
+        lambda: with_vm(base(), 0, hot_add_align_mib=96),
+        lambda: with_vm(base(), 0, hot_add_align_mib=1)],
+    ("INV-HOT-ADD-ALIGNED", "hot-add in flight => aligned"): [
+        lambda: with_vm(hot_adding(), 0, hot_add_align_mib=4096)],
     ("INV-VERSION", "connected => version accepted by the host"): [
         lambda: attrs.evolve(base(), host=HostSettings(8192, 1024, HostProfile.WS2008R2SP1)),
         lambda: with_vm(base(), 0, protocol_version=0x7)],

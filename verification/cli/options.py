@@ -53,6 +53,15 @@ def add_linux(parser: argparse.ArgumentParser, note: str) -> None:
                              f"(specs/protocol.md §3.2; {note})")
 
 
+def add_align(parser: argparse.ArgumentParser, note: str) -> None:
+    """``--align``: guests that advertise hot-add alignments above 2 MiB (R-HOT-ADD-ALIGN);
+    ``note`` says which."""
+    parser.add_argument("--align", action="store_true",
+                        help="guests may also advertise a hot-add alignment above 2 MiB, "
+                             "which every hot-add must be a multiple of (specs/events.md "
+                             f"R-HOT-ADD-ALIGN; {note})")
+
+
 def add_trace_out(parser: argparse.ArgumentParser, trace: str) -> None:
     """``--out TRACE.itf.json``: where to write ``trace`` (e.g. "the counterexample trace")."""
     parser.add_argument("--out", metavar="TRACE.itf.json",

@@ -24,6 +24,7 @@ from dynmem.verification.conformance.policy import check_policy
 from dynmem.verification.conformance.presets import get_preset, get_presets
 from dynmem.verification.conformance.result import ConformanceResult
 from dynmem.verification.conformance.system import check_system
+from dynmem.verification.explore import with_alignments
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.oracle.check import (
     MODEL,
@@ -33,7 +34,7 @@ from dynmem.verification.oracle.check import (
     hello_failure,
     open_driver,
 )
-from dynmem.verification.oracle.generate import get_default_source
+from dynmem.verification.oracle.generate import ORACLE_ALIGNMENTS, get_default_source
 from dynmem.verification.oracle.iut import Driver, IutFault, IutUnusable, Kind, Mode, check_hello
 from dynmem.verification.oracle.judge import IsAllowed
 from dynmem.verification.oracle.pagewire import WIRE_PAGES
@@ -70,6 +71,7 @@ class Phases:
     linux: bool = False
     top_up: int = TOP_UP
     shrink_replays: int = SHRINK_REPLAYS
+    alignments: tuple[int, ...] = ()  # what guests advertise besides 2 MiB (Rule P1c)
 
 
 @attrs.frozen
@@ -98,8 +100,10 @@ def exhaustive_phase(driver: Driver, phases: Phases, is_allowed: IsAllowed | Non
     """Every preset of 1..``phases.vms`` VMs on hosts of ``profile``, stopping at the first
     failure; ``phases`` of the result says what each preset covered."""
     covered: list[dict[str, object]] = []
-    for config in get_presets(phases.kind, phases.vms, phases.lifecycle, phases.linux,
-                              profile):
+    presets = get_presets(phases.kind, phases.vms, phases.lifecycle, phases.linux, profile)
+    if phases.alignments:  # presets NAME+align: guests of larger hot-add blocks too
+        presets = [with_alignments(config, phases.alignments) for config in presets]
+    for config in presets:
         watch.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
         with watch.preset(config) as progress:
             if phases.kind == "policy":  # plans are fetched in one batch: no counts to show
@@ -152,7 +156,7 @@ def run_phases(driver: Driver, phases: Phases, is_allowed: IsAllowed | None,
     else:
         watch.say(f"dynmem oracle: random phase, {phases.examples} examples ...")
         source = get_default_source(phases.kind, phases.max_steps, phases.lifecycle,
-                                    phases.linux, profile)
+                                    phases.linux, profile, phases.alignments)
         found = search(driver, phases.kind, phases.mode, source, phases.examples, phases.seed,
                        is_allowed, phases.shrink_replays, watch.random)
     return attrs.evolve(top_up_phase(driver, phases, found, is_allowed, profile),
@@ -193,6 +197,8 @@ def check_conformance(iut: Iut, phases: Phases = Phases(), *, timeout: float = 1
             if hello.wire == WIRE_PAGES:
                 raise IutUnusable("the IUT speaks the page-level wire (hello \"wire\": 2): "
                                   "use check_page_iut")
+            if hello.hot_add_alignment:  # Rule P1c: the IUT follows its guests' alignment
+                phases = attrs.evolve(phases, alignments=ORACLE_ALIGNMENTS)
             result = run_phases(driver, phases, model_is_allowed, hello.host_profile, watch)
     finally:
         driver.close()

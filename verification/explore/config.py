@@ -36,6 +36,8 @@ class ExploreConfig:
     guest's next proposal, 2.0 first: where the host accepts the others they add only
     copies, since the reference records the version and never reads it). The host's
     profile (``host.profile``) decides which versions it accepts (``with_host_profile``).
+    ``alignments`` are the hot-add alignments a guest reporting hot-add may advertise
+    besides 2 MiB (``with_alignments``).
     """
 
     name: str
@@ -50,6 +52,8 @@ class ExploreConfig:
     waiting_starts: bool = False
     symmetry: bool = True
     all_versions: bool = False
+    # hot-add alignments (MiB) a guest may advertise besides the honest 2 MiB (R-HOT-ADD-ALIGN)
+    alignments: tuple[int, ...] = ()
     max_states: int = 200_000
 
     def initial(self) -> DmState:
@@ -137,6 +141,20 @@ def with_linux_guest(config: ExploreConfig) -> ExploreConfig:
     *rest, (name, settings) = config.vms
     linux = attrs.evolve(settings, guest_os=GUEST_OS_LINUX)
     return attrs.evolve(config, name=f"{config.name}+linux", vms=(*rest, (name, linux)))
+
+
+# The alignments ``with_alignments`` offers: 4 MiB, a block the small presets can hot-add
+# (their VMs grow by 4 MiB), and Linux's typical 128 MiB, which they never can.
+EXPLORE_ALIGNMENTS = (4, 128)
+
+
+def with_alignments(config: ExploreConfig,
+                    alignments: tuple[int, ...] = EXPLORE_ALIGNMENTS) -> ExploreConfig:
+    """``config`` whose guests may also advertise the hot-add ``alignments`` (R-HOT-ADD-ALIGN),
+    named ``NAME+align``: the presets keep their names and counts."""
+    if config.alignments:
+        return config
+    return attrs.evolve(config, name=f"{config.name}+align", alignments=alignments)
 
 
 class _Hosted(Protocol):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dynmem.model.invariants import Violation
 from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Power
 from dynmem.reference.environment import (
+    compute_aligned_reports,
     compute_honest_message,
     compute_version_proposal,
     enabled_vm_events,
@@ -99,6 +100,8 @@ def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
                                config.vm_lifecycle)
     if config.waiting_starts and not config.vm_lifecycle:
         events += get_waiting_start_events(vm, free_mib)
+    if config.alignments:
+        events += compute_aligned_reports(events, config.alignments)
     if config.all_versions:
         return events
     # the honest guest's proposal (its next version after a refusal) and the adversarial

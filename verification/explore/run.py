@@ -17,6 +17,7 @@ from dynmem.model.vocabulary import HostProfile
 from dynmem.verification.explore.config import (
     ExploreConfig,
     get_config,
+    with_alignments,
     with_host_profile,
     with_linux_guest,
 )
@@ -104,7 +105,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     on_progress: ProgressCallback | None = None,
                     memo: bool = True, max_states: int | None = None,
                     lifecycle: bool = False, linux: bool = False,
-                    host_profile: HostProfile | None = None) -> ExploreResult:
+                    host_profile: HostProfile | None = None,
+                    align: bool = False) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
@@ -113,7 +115,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     ``lifecycle`` adds the events of specs/lifecycle.md to the preset
     (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it). ``linux`` runs a
     Linux guest in the preset's last VM (``with_linux_guest``; a mutant that misreads Linux
-    guests asks for it).
+    guests asks for it). ``align`` lets guests advertise hot-add alignments of 4 and 128 MiB
+    (``with_alignments``; a mutant that forgets the alignment asks for it).
     ``host_profile`` puts the preset on a host of that profile (default: the preset's, or
     the one a mutant asks for, ``Mutant.explore_profile``).
 
@@ -139,6 +142,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
         cfg = cfg.with_vm_lifecycle()
     if linux or (bug is not None and bug.explore_linux):
         cfg = with_linux_guest(cfg)
+    if align or (bug is not None and bug.explore_align):
+        cfg = with_alignments(cfg)
     # The graph properties are judged on the finished graph; the others on each step.
     targets = [b for b in bug.breaks if b not in GRAPH_PROPERTIES] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,

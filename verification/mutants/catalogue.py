@@ -98,6 +98,9 @@ class Mutant:
     # the host profile the engines run it on (a version bug shows only on a host that
     # refuses some versions); the default is the default host's
     explore_profile: HostProfile = HostProfile.QEMU
+    # the exploration needs guests that advertise a hot-add alignment above 2 MiB
+    # (explore with_alignments)
+    explore_align: bool = False
     model_variant: Any = None  # the model-level variant (filled by the Z3/BMC engine)
 
     @property
@@ -310,6 +313,12 @@ def plan_hot_add_first(state: DmState) -> tuple[DmRequest, ...]:
     return tuple(hot_add_instead(r) for r in compute_plan(state))
 
 
+def _alignment_forgotten(state: DmState, name: str | None = None) -> DmState:
+    """``state`` as a host that ignores the guest's hot-add alignment reads it: every guest
+    aligned to the 2 MiB unit (R-HOT-ADD-ALIGN forgotten)."""
+    return _with_flags(state, name, {"hot_add_align_mib": MEMORY_UNIT_MIB})
+
+
 def _partial_hot_add_kept(state: DmState, event: HotAddResponse) -> StepResult:
     vm = state.get_vm(event.vm)
     result = process_hot_add_response(state, event)
@@ -472,9 +481,10 @@ def _mutant(name: str, description: str, breaks: tuple[str, ...],
             overrides: dict[type, Processor], plan: Plan | None = None,
             explore_vms: int = 1, explore_lifecycle: bool = False,
             explore_linux: bool = False,
-            explore_profile: HostProfile = HostProfile.QEMU) -> Mutant:
+            explore_profile: HostProfile = HostProfile.QEMU,
+            explore_align: bool = False) -> Mutant:
     return Mutant(name, description, breaks, make_step(overrides, plan), plan, explore_vms,
-                  explore_lifecycle, explore_linux, explore_profile)
+                  explore_lifecycle, explore_linux, explore_profile, explore_align)
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -595,6 +605,12 @@ MUTANTS: tuple[Mutant, ...] = (
             ("INV-UNBALLOON-FIRST",),
             {HotAddRequest: _guarded_by(lambda s, n: _edit_vm(s, n, ballooned_mib=0))},
             plan=plan_hot_add_first),
+    _mutant("hot_add_unaligned",
+            "the hot-add guard and the policy forget the alignment the guest advertised: a "
+            "guest whose memory blocks are 4 MiB (or 128 MiB) gets a 2 MiB hot-add",
+            ("INV-HOT-ADD-ALIGNED",),
+            {HotAddRequest: _guarded_by(_alignment_forgotten)},
+            plan=lambda s: compute_plan(_alignment_forgotten(s)), explore_align=True),
     _mutant("host_accepts_any_version",
             "the host accepts every version it knows whatever its profile: a 2008 R2 SP1 host "
             "connects on 2.0 (WIN10), which it does not speak",

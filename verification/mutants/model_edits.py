@@ -12,7 +12,8 @@ update, so a counterexample BMC finds replays step for step in that bug's refere
 Every mutant names the invariant (DOMAIN.md §3, specs/invariants.md) BMC must find broken;
 together they cover INV-FLOOR, INV-CEILING, INV-PHYSICAL, INV-NO-HOST-PAGING,
 INV-CONSERVATION, INV-STATIC, INV-OFF, INV-ONE-TXN and INV-CONFIG, and the protocol guards'
-INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL and INV-UNBALLOON-FIRST. The request bugs
+INV-ADVERTISED, INV-NO-HOT-ADD-AFTER-PARTIAL, INV-UNBALLOON-FIRST and INV-HOT-ADD-ALIGNED.
+The request bugs
 mutate the individual request actions, not the nondeterministic BalancerTick: a bug needs
 one path to show, and the tick sends the same requests (its unmutated guards are stricter,
 so every tick the model takes is one the buggy reference takes too). The one tick-only rule,
@@ -434,6 +435,12 @@ _MUTANTS = (
         "INV-RECLAIM-ORDER",
         _one("BalancerTick", lambda a: drop_guard(a, "squeeze only below a heavier VM")),
         reads="PROG-RECLAIM-ORDER"),
+    ModelMutant(
+        "hot_add_unaligned",
+        "HotAddRequest lacks its 'mib aligned' guard: a hot-add need not be a multiple of the "
+        "alignment the guest advertised",
+        "INV-HOT-ADD-ALIGNED",
+        _one("HotAddRequest", lambda a: drop_guard(a, "mib aligned"))),
     ModelMutant(
         "host_accepts_any_version",
         "VersionRequest accepts 0.3, 1.0 and 2.0 whatever the host's profile: a 2008 R2 SP1 "

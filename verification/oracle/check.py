@@ -17,7 +17,7 @@ import attrs
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import initial_state
-from dynmem.verification.oracle.generate import get_default_source
+from dynmem.verification.oracle.generate import ORACLE_ALIGNMENTS, get_default_source
 from dynmem.verification.oracle.iut import (
     Driver,
     InProcessIut,
@@ -187,8 +187,9 @@ def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",
         except IutFault as fault:
             result = hello_failure(fault)
         else:
-            source = get_default_source(kind, max_steps, lifecycle,
-                                        host_profile=hello.host_profile)
+            source = get_default_source(
+                kind, max_steps, lifecycle, host_profile=hello.host_profile,
+                alignments=ORACLE_ALIGNMENTS if hello.hot_add_alignment else ())
             result = search(driver, kind, mode, source,
                             examples,
                             seed, is_allowed, shrink_replays, progress)

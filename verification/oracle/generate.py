@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from dynmem.model.vocabulary import VERSION_WIN10, Channel, HostProfile, Power, TxnKind
 from dynmem.reference.conventions import GUEST_OS_NAMES
 from dynmem.reference.environment import (
+    compute_aligned_reports,
     compute_honest_message,
     compute_honest_report,
     enabled_events,
@@ -332,6 +333,9 @@ class EnabledEvents:
     # Every host's profile: the IUT's (its hello); not drawn, so the examples of an IUT
     # that names none are those of before.
     host_profile: HostProfile = HostProfile.QEMU
+    # Hot-add alignments a guest may advertise besides 2 MiB (R-HOT-ADD-ALIGN), for an IUT
+    # whose hello says it follows them (Rule P1c); empty: nothing is drawn.
+    alignments: tuple[int, ...] = ()
 
     def for_example(self, draw: Draw) -> EnabledEvents:
         """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
@@ -366,6 +370,9 @@ class EnabledEvents:
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
         event = self._next_event(draw, state, index)
+        if self.alignments and event is not None:
+            # a guest's memory block size, drawn with each report that advertises hot-add
+            event = _pick(draw, [event, *compute_aligned_reports([event], self.alignments)])
         if event is not None and self.seen is not None:
             self.seen.see(state, event, step(state, event).accepted)
         return event
@@ -541,9 +548,15 @@ class EnabledEvents:
 LIFECYCLE_SHARE = 4  # with --lifecycle, one event in about this many is a lifecycle event
 
 
+# The alignments the oracle's guests advertise to an IUT that follows them (Rule P1c): a
+# block the small VMs can add (4 MiB) and Linux's typical memory block (128 MiB).
+ORACLE_ALIGNMENTS = (4, 128)
+
+
 def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False,
                        linux: bool = False,
-                       host_profile: HostProfile = HostProfile.QEMU) -> EnabledEvents:
+                       host_profile: HostProfile = HostProfile.QEMU,
+                       alignments: tuple[int, ...] = ()) -> EnabledEvents:
     """The source ``dynmem oracle`` uses for an IUT of ``kind``. A policy IUT is judged only
     on its plans, so what finds its bugs is reaching many planning situations: one example
     in three is an honest lifecycle. Measured over seeds 1-20 on
@@ -559,8 +572,11 @@ def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False,
     about one event in four (``LIFECYCLE_SHARE``); without it the examples are exactly
     those of before (nothing more is drawn). ``linux`` (``dynmem oracle --linux``) draws each
     starting VM's guest, Windows or Linux (specs/protocol.md §3.2). Every host has
-    ``host_profile`` (the IUT's)."""
+    ``host_profile`` (the IUT's). ``alignments`` (an IUT whose hello says it follows the
+    guest's hot-add alignment, Rule P1c) are drawn with every capabilities report that
+    advertises hot-add, beside 2 MiB."""
     return EnabledEvents(max_steps=max_steps, lifecycles=3 if kind == "policy" else 0,
                          swarm=True, vm_lifecycle=LIFECYCLE_SHARE if lifecycle else 0,
-                         linux_guests=linux, host_profile=host_profile)
+                         linux_guests=linux, host_profile=host_profile,
+                         alignments=alignments)
 

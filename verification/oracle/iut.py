@@ -36,13 +36,16 @@ class Hello:
     """The IUT's answer to ``hello``: its protocol version, name and kinds (Rule P1), and the
     host profile it implements (Rule P1a: which protocol versions its host accepts; an IUT
     that does not say is a ``qemu`` host, every version, as before), and the wire it speaks
-    (Rule P1b: 1, amounts in MiB, as before; 2, page ranges, specs/formats/oracle.md §9)."""
+    (Rule P1b: 1, amounts in MiB, as before; 2, page ranges, specs/formats/oracle.md §9), and
+    whether it follows the guest's hot-add alignment (Rule P1c: then capabilities reports
+    advertise 4 and 128 MiB too; an IUT that does not say only ever sees 2 MiB)."""
 
     name: str
     kinds: tuple[str, ...]
     protocol: int = PROTOCOL_VERSION
     host_profile: HostProfile = HostProfile.QEMU
     wire: int = 1
+    hot_add_alignment: bool = False
 
 
 @attrs.frozen

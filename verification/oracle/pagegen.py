@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import random
 
-from dynmem.model.vocabulary import TxnKind
+import attrs
+
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, TxnKind
 from dynmem.reference.events import BalloonRequest, UnballoonResponse
 from dynmem.reference.pages import (
     PAGES_PER_MIB,
@@ -82,6 +84,9 @@ def host_requests(vm: PageVm) -> list[WireEvent]:
                             PageHotAddRequest(vm.name, PageRange(max(0, top - PAGES_PER_UNIT),
                                                                  PAGES_PER_UNIT)),
                             PageHotAddRequest(vm.name, PageRange(top + 1, PAGES_PER_UNIT))]
+    align = vm.hot_add_align_mib * PAGES_PER_MIB
+    if align > PAGES_PER_UNIT:  # one block of the guest's alignment, at the next aligned page
+        out.append(PageHotAddRequest(vm.name, PageRange(-(-top // align) * align, align)))
     if ledger:
         out.append(PageUnballoonRequest(vm.name, tuple(ledger)))
         out.append(PageUnballoonRequest(vm.name, (ledger[0], ledger[0])))
@@ -156,8 +161,10 @@ def draw_page_event(rng: random.Random, state: PageState) -> WireEvent:
                        PageBalloonResponse(vm.name, (PageRange(0, PAGES_PER_UNIT),))])
 
 
-def draw_page_initial(rng: random.Random) -> PageState:
-    """A small host with one or two dynamic VMs, each at its startup or somewhat above."""
+def draw_page_initial(rng: random.Random, alignments: tuple[int, ...] = ()) -> PageState:
+    """A small host with one or two dynamic VMs, each at its startup or somewhat above; with
+    ``alignments`` (an IUT of Rule P1c), each VM's guest advertised 2 MiB or one of them
+    (drawn last, so the states without are those of before)."""
     vms = []
     for name in ("a", "b")[: rng.randint(1, 2)]:
         startup = rng.choice((32, 64, 128))
@@ -166,7 +173,13 @@ def draw_page_initial(rng: random.Random) -> PageState:
     ram = {name: settings.startup_mib + rng.choice((0, 0, 2, 32)) for name, settings in vms}
     used = sum(ram.values())
     host = HostSettings(physical_mib=used + 64 + rng.choice((0, 32, 512)), reserve_mib=64)
-    return initial_page_state(host, tuple(vms), ram)
+    state = initial_page_state(host, tuple(vms), ram)
+    if alignments:
+        state = attrs.evolve(state, vms=tuple(
+            attrs.evolve(vm, hot_add_align_mib=rng.choice((DEFAULT_HOT_ADD_ALIGN_MIB,
+                                                           *alignments)))
+            for vm in state.vms))
+    return state
 
 
 def small_preset() -> PageState:
@@ -186,6 +199,15 @@ def two_vm_preset() -> PageState:
     return initial_page_state(host, (("a", settings), ("b", settings)), {"a": 64, "b": 64})
 
 
+def aligned_preset() -> PageState:
+    """The small preset with a guest that advertised 128 MiB blocks (Linux's memory block,
+    R-HOT-ADD-ALIGN): the exhaustive phase's third preset for an IUT of Rule P1c."""
+    state = small_preset()
+    return attrs.evolve(state, vms=tuple(attrs.evolve(vm, hot_add_align_mib=128)
+                                         for vm in state.vms))
+
+
 # The exhaustive phase's presets for 1 and 2 VMs and how many events deep each is walked
 # (one VM: 568 states for the page reference; two: 416).
 PAGE_PRESETS = ((small_preset, 6), (two_vm_preset, 4))
+ALIGNED_PRESET = (aligned_preset, 6)

@@ -33,6 +33,7 @@ from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.iut import PROTOCOL_VERSION, Hello, IutFault, Kind, Mode
 from dynmem.verification.oracle.judge import PROTOCOL
 from dynmem.verification.oracle.pagegen import (
+    ALIGNED_PRESET,
     PAGE_PRESETS,
     draw_page_event,
     draw_page_initial,
@@ -279,11 +280,12 @@ def exhaustive(driver: PageDriver, initial: PageState | None = None,
 
 
 def random_phase(driver: PageDriver, examples: int, seed: int, max_steps: int = 40,
-                 shrink_replays: int = 1000) -> PageRun:
-    """``examples`` seeded examples; the first failure shrunk."""
+                 shrink_replays: int = 1000, alignments: tuple[int, ...] = ()) -> PageRun:
+    """``examples`` seeded examples; the first failure shrunk. With ``alignments`` (an IUT
+    of Rule P1c) each VM's guest advertised 2 MiB or one of them."""
     for number in range(1, examples + 1):
         rng = random.Random(seed * 1_000_003 + number)
-        initial = draw_page_initial(rng)
+        initial = draw_page_initial(rng, alignments)
         length = rng.randint(1, max_steps)
 
         def events(state: PageState, index: int, rng: random.Random = rng,
@@ -367,13 +369,16 @@ def write_page_report(directory: Path, run: PageRun, iut: str) -> list[Path]:
 
 def check_pages(driver: PageDriver, *, examples: int = 100, seed: int | None = None,
                 exhaustive_phase: bool = True, random_examples: bool = True,
-                max_steps: int = 40, shrink_replays: int = 1000, vms: int = 2) -> PageRun:
-    """The page session: the exhaustive phase over the presets of 1..``vms`` VMs, then the
-    random one; the first failure ends it."""
+                max_steps: int = 40, shrink_replays: int = 1000, vms: int = 2,
+                alignments: tuple[int, ...] = ()) -> PageRun:
+    """The page session: the exhaustive phase over the presets of 1..``vms`` VMs (and, with
+    ``alignments``, the small one with a guest of 128 MiB blocks), then the random one
+    (guests advertising ``alignments`` too); the first failure ends it."""
     run = PageRun(None, "exhaustive")
     if exhaustive_phase:
         states = requests = 0
-        for preset, depth in PAGE_PRESETS[:vms]:
+        presets = [*PAGE_PRESETS[:vms], *([ALIGNED_PRESET] if alignments else [])]
+        for preset, depth in presets:
             run = exhaustive(driver, preset(), max_depth=depth)
             states, requests = states + run.states, requests + run.requests
             run = attrs.evolve(run, states=states, requests=requests)
@@ -383,5 +388,5 @@ def check_pages(driver: PageDriver, *, examples: int = 100, seed: int | None = N
             return run
     if seed is None:  # a fresh one, shown in the report
         seed = random.SystemRandom().randrange(2**31)
-    found = random_phase(driver, examples, seed, max_steps, shrink_replays)
+    found = random_phase(driver, examples, seed, max_steps, shrink_replays, alignments)
     return attrs.evolve(found, states=run.states, requests=run.requests)

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from dynmem.model.vocabulary import TxnKind
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, HOT_ADD_ALIGNMENTS_MIB, TxnKind
 from dynmem.reference.events import BalloonRequest, UnballoonResponse
 from dynmem.reference.pages import (
     PAGES_PER_MIB,
@@ -227,6 +227,7 @@ OBSERVED_VM_FIELDS = ("name", "regions", "ram", "stranded_pages", "ballooned",
                       "ballooned_count", "hot_add_enabled", "txn", "txn_pages",
                       "txn_done_pages", "txn_ranges")
 _SET_FIELDS = ("regions", "ram", "ballooned", "txn_ranges")
+_ALIGN = "hot_add_align_mib"  # MiB, written only when not 2 (specs/formats/oracle.md §9)
 _COUNT_FIELDS = ("stranded_pages", "ballooned_count", "residue_pages", "txn_pages",
                  "txn_done_pages")
 
@@ -238,6 +239,8 @@ def vm_to_json(vm: PageVm, observed: bool = False) -> dict[str, Any]:
         if f.name in ("name", "settings") or (observed and f.name not in OBSERVED_VM_FIELDS):
             continue
         value = getattr(vm, f.name)
+        if f.name == _ALIGN and value == DEFAULT_HOT_ADD_ALIGN_MIB:
+            continue  # the default: reset states of before keep their bytes (Rule P1c)
         out[f.name] = (pages_to_json(value) if isinstance(value, PageSet) else
                        value.name.lower() if isinstance(value, TxnKind) else value)
     return out
@@ -269,6 +272,11 @@ def _vm_fields(obj: Mapping[str, Any], fields: list[str], source: str,
                 raise InputError(source, join_path(path, "txn"), word,
                                  "must be one of " + ", ".join(_TXN_WORDS))
             values[name] = _TXN_WORDS[word]
+        elif name == _ALIGN:
+            values[name] = read_value(obj, name, int, source, path)
+            if values[name] not in HOT_ADD_ALIGNMENTS_MIB:
+                raise InputError(source, join_path(path, name), values[name],
+                                 "must be 2^k MiB from 2 to 32768 (R-HOT-ADD-ALIGN)")
         elif name in _COUNT_FIELDS:
             values[name] = _pages_int(obj, name, source, path)
             if values[name] < 0:

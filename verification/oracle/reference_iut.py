@@ -26,15 +26,21 @@ class ReferenceSystem:
     host_profile : HostProfile
         The host it says it is in its hello (which versions it accepts); the harness then
         resets it to hosts of that profile.
+    hot_add_alignment : bool
+        Whether its hello says it follows the guest's hot-add alignment (Rule P1c); the
+        harness then sends reports advertising 4 and 128 MiB too.
     """
 
     def __init__(self, step_fn: Step = step, name: str = "dynmem reference",
-                 host_profile: HostProfile = HostProfile.QEMU) -> None:
+                 host_profile: HostProfile = HostProfile.QEMU,
+                 hot_add_alignment: bool = False) -> None:
         self.step_fn, self.name, self.host_profile = step_fn, name, host_profile
+        self.hot_add_alignment = hot_add_alignment
         self.state: DmState | None = None
 
     def hello(self, kind: Kind, mode: Mode) -> Hello:
-        return Hello(name=self.name, kinds=("system",), host_profile=self.host_profile)
+        return Hello(name=self.name, kinds=("system",), host_profile=self.host_profile,
+                     hot_add_alignment=self.hot_add_alignment)
 
     def reset(self, state: DmState) -> None:
         self.state = state

@@ -38,6 +38,7 @@ class SeedRun:
     shrink_replays: int = SHRINK_REPLAYS
     timeout: float = 10.0
     cwd: str | None = None
+    alignments: tuple[int, ...] = ()  # what guests advertise besides 2 MiB (Rule P1c)
 
     def __call__(self, seed: int) -> SearchResult:
         driver = SubprocessIut(self.iut, timeout=self.timeout, cwd=self.cwd)
@@ -47,7 +48,7 @@ class SeedRun:
             except IutFault as fault:
                 return attrs.evolve(hello_failure(fault), seed=seed)
             source = get_default_source(self.kind, self.max_steps, self.lifecycle,
-                                        self.linux, self.profile)
+                                        self.linux, self.profile, self.alignments)
             return search(driver, self.kind, self.mode, source, self.examples, seed,
                           shrink_replays=self.shrink_replays)
         finally:

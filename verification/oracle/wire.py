@@ -522,7 +522,8 @@ def _only(answer: dict[str, Any], allowed: tuple[str, ...], source: str) -> None
 
 def hello_from_json(answer: dict[str, Any], source: str = "IUT answer") -> Hello:
     """A hello answer (schema hello-answer.schema.json)."""
-    _only(answer, ("type", "protocol", "name", "capabilities", "host_profile", "wire"), source)
+    _only(answer, ("type", "protocol", "name", "capabilities", "host_profile", "wire",
+                   "hot_add_alignment"), source)
     protocol = answer.get("protocol")
     if not isinstance(protocol, int) or isinstance(protocol, bool):
         raise InputError(source, "protocol", protocol, "must be an integer (1)")
@@ -540,8 +541,13 @@ def hello_from_json(answer: dict[str, Any], source: str = "IUT answer") -> Hello
     if not isinstance(wire, int) or isinstance(wire, bool) or wire not in WIRES:
         raise InputError(source, "wire", wire, "must be 1 (amounts in MiB) or 2 (page ranges, "
                                                "specs/formats/oracle.md §9)")
+    aligned = answer.get("hot_add_alignment", False)
+    if not isinstance(aligned, bool):
+        raise InputError(source, "hot_add_alignment", aligned,
+                         "must be true or false (Rule P1c: whether the IUT follows the "
+                         "guest's hot-add alignment)")
     return Hello(name=name, kinds=tuple(kinds), protocol=protocol, host_profile=profile,
-                 wire=wire)
+                 wire=wire, hot_add_alignment=aligned)
 
 
 def observed_from_json(answer: dict[str, Any], source: str) -> Observed:
@@ -584,6 +590,8 @@ def _serve_one(iut: Any, request: dict[str, Any]) -> dict[str, Any] | None:
             answer["host_profile"] = HOST_PROFILE_WORDS[hello.host_profile]
         if hello.wire != WIRE_AMOUNTS:
             answer["wire"] = hello.wire
+        if hello.hot_add_alignment:
+            answer["hot_add_alignment"] = True
         return answer
     if kind == "reset":
         iut.reset(_decode_field(request.get("state"), state_from_json, "reset", "state"))

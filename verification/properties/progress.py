@@ -24,7 +24,13 @@ from dynmem.reference.conventions import (
 from dynmem.reference.environment import Settled, compute_honest_message, settle
 from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.policy import compute_plan, is_waiting_start
-from dynmem.reference.state import DmState, Vm, compute_target
+from dynmem.reference.state import (
+    DmState,
+    Vm,
+    compute_align_down,
+    compute_floor_to_unit,
+    compute_target,
+)
 from dynmem.reference.step import Plan, Step, step
 
 PROG_FIXED_POINT = "PROG-FIXED-POINT"
@@ -65,12 +71,22 @@ def get_need(vm: Vm) -> int:
     """What ``vm`` lacks of its target and could still receive (0 if nothing).
 
     Growth room: its ballooned pages, plus room below maximum while hot-add is possible.
+    What the ballooned pages do not cover comes by hot-add in whole units of the guest's
+    alignment (R-HOT-ADD-ALIGN): a VM short by less than one unit lacks nothing it could get.
     """
     target = get_spec_target(vm)
     room = vm.ballooned_mib
     if vm.cap_hot_add and vm.hot_add_enabled:
         room += max(0, vm.settings.maximum_mib - vm.visible_mib)
-    return max(0, min(target - vm.owned_mib, room))
+    wanted = max(0, min(target - vm.owned_mib, room))
+    by_unballoon = min(wanted, vm.ballooned_mib)
+    return by_unballoon + compute_align_down(wanted - by_unballoon, vm.hot_add_align_mib)
+
+
+def get_grant_unit(vm: Vm) -> int:
+    """The least free memory that lets ``vm`` grow: one 2 MiB unit while it has ballooned
+    pages to take back, else one unit of its guest's hot-add alignment."""
+    return MEMORY_UNIT_MIB if vm.ballooned_mib > 0 else vm.hot_add_align_mib
 
 
 def is_fixed_point(state: DmState, plan: Plan = compute_plan) -> bool:
@@ -78,6 +94,22 @@ def is_fixed_point(state: DmState, plan: Plan = compute_plan) -> bool:
     return (all(compute_honest_message(vm, free_mib=state.free_mib) is None
                 for vm in state.vms)
             and not plan(state))
+
+
+def get_held_free(managed: Sequence[Vm], free_mib: int) -> dict[str, int]:
+    """Per VM, the free memory that VMs served before it hold: in weight order (weight
+    descending, then name: policy.md), a short VM that free memory cannot give one grant
+    unit (a hot-add unit of its guest's alignment) holds what there is until the unit is
+    complete (P-GRANT), so that memory is not free for a lighter VM. With 2 MiB units
+    nothing is ever held."""
+    held: dict[str, int] = {}
+    taken = 0
+    for vm in sorted(managed, key=lambda v: (-v.settings.weight, v.name)):
+        held[vm.name] = taken
+        need, left = get_need(vm), free_mib - taken
+        if need >= MEMORY_UNIT_MIB and left < get_grant_unit(vm):
+            taken += compute_floor_to_unit(min(need, max(0, left)))
+    return held
 
 
 def check_fixed_point(state: DmState) -> list[Violation]:
@@ -88,11 +120,12 @@ def check_fixed_point(state: DmState) -> list[Violation]:
     claimed = sum(vm.settings.startup_mib for vm in state.vms if is_waiting_start(vm))
     unclaimed = state.free_mib - claimed
     found = []
+    held = get_held_free(managed, unclaimed)
     for vm in managed:
         need = get_need(vm)
         if need < MEMORY_UNIT_MIB:
             continue
-        if unclaimed >= MEMORY_UNIT_MIB:
+        if unclaimed - held[vm.name] >= get_grant_unit(vm):
             found.append(Violation(
                 PROG_NO_STARVATION, "a short VM gets free memory", vm.name,
                 f"{vm.name} is short {need} MiB (assigned {vm.assigned_mib}, target "

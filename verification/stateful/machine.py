@@ -254,15 +254,17 @@ class DmMachine(RuleBasedStateMachine):
                 for m in (compute_honest_message(vm),) if m is not None]
 
     @precondition(lambda self: self.honest_messages())
-    @rule(ev=dms.listed_events(lambda m: m.honest_messages()))
-    def honest_guest(self, ev: Event) -> None:
+    @rule(ev=dms.listed_events(lambda m: m.honest_messages()), align=dms.block_sizes())
+    def honest_guest(self, ev: Event, align: int) -> None:
         """A guest that behaves takes its next step: the whole handshake up to READY, or a
         status report or an answer; then the balancer's tick if it has work. The protocol's
         path (handshake, report, tick, request, answer) is five rules among some twenty: a
         stop or a reset usually came first (in 200 ci examples, 2 ticks and 0 answers to a
-        balloon were drawn, and planted bugs in the answers went uncaught)."""
+        balloon were drawn, and planted bugs in the answers went uncaught). Its capabilities
+        report advertises the hot-add alignment ``align`` (its memory block size,
+        R-HOT-ADD-ALIGN)."""
         name: str = getattr(ev, "vm", "")  # every guest message names its VM
-        while self.apply(ev).accepted:
+        while self.apply(dms.with_block_size(ev, align)).accepted:
             vm = self.state.get_vm(name)
             nxt = (compute_honest_message(vm) if vm is not None and vm.channel in _EARLY
                    else None)

@@ -20,6 +20,7 @@ import attrs
 from hypothesis import strategies as st
 
 from dynmem.model.vocabulary import (
+    DEFAULT_HOT_ADD_ALIGN_MIB,
     MAX_BUFFER_PERCENT,
     MAX_MAXIMUM_MIB,
     MAX_WEIGHT,
@@ -202,11 +203,37 @@ def version_requests(draw: Callable[..., Any], view: View) -> VersionRequest:
     return VersionRequest(vm.name, _pick(draw, _VERSIONS), draw(st.booleans()))
 
 
+# Hot-add alignments a guest advertises (R-HOT-ADD-ALIGN): the default first (what shrinking
+# tends to), Linux's typical 128 MiB block, 4 MiB (a block small VMs can add), 1 MiB (below
+# the unit) and 4 GiB (above the hot-add cap: no hot-add at all).
+_ALIGNMENTS = (DEFAULT_HOT_ADD_ALIGN_MIB, 128, 4, 1, 4096)
+
+
+# The memory block sizes an honest guest advertises: 2 MiB first (the honest guest of
+# specs/protocol.md §3.1), Linux's 128 MiB, and 4 MiB.
+_BLOCK_SIZES = (DEFAULT_HOT_ADD_ALIGN_MIB, 128, 4)
+
+
+def block_sizes() -> st.SearchStrategy[int]:
+    """The hot-add alignment an honest guest advertises (its memory block size)."""
+    return st.sampled_from(_BLOCK_SIZES)
+
+
+def with_block_size(event: Event, align_mib: int) -> Event:
+    """``event`` as a guest of block size ``align_mib`` sends it: a capabilities report with
+    hot-add advertises that alignment; any other message is unchanged."""
+    if isinstance(event, CapabilitiesReport) and event.hot_add:
+        return attrs.evolve(event, align_mib=align_mib)
+    return event
+
+
 @st.composite
 def capabilities_reports(draw: Callable[..., Any], view: View) -> CapabilitiesReport:
-    """Any capability combination (a guest that cannot balloon or hot-add)."""
+    """Any capability combination (a guest that cannot balloon or hot-add), and any hot-add
+    alignment a report can carry."""
     vm = _chosen_vm(draw, view)
-    return CapabilitiesReport(vm.name, not draw(st.booleans()), not draw(st.booleans()))
+    return CapabilitiesReport(vm.name, not draw(st.booleans()), not draw(st.booleans()),
+                              _pick(draw, _ALIGNMENTS))
 
 
 @st.composite
@@ -301,6 +328,8 @@ def get_request_edges(vm: Vm, free_mib: int) -> list[int]:
     room = vm.settings.maximum_mib - vm.visible_mib
     edges = [MEMORY_UNIT_MIB, spare, spare + 2, free_mib, free_mib + 2, room, room + 2,
              vm.ballooned_mib, vm.ballooned_mib + 2, 2048, 4096]
+    if vm.hot_add_align_mib != DEFAULT_HOT_ADD_ALIGN_MIB:  # around its alignment's unit
+        edges += [vm.hot_add_align_mib, vm.hot_add_align_mib + 2]
     return [e for e in edges if e != 0]
 
 

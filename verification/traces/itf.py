@@ -39,7 +39,9 @@ from dynmem.verification.atomic import write_atomic
 from dynmem.verification.codec import (
     MAX_INT_DIGITS,
     NAME_KEYS,
+    OPTIONAL_EVENT_FIELDS,
     OPTIONAL_SETTINGS,
+    OPTIONAL_VM_FIELDS,
     check_keys,
     check_name,
     event_from_json,
@@ -74,7 +76,12 @@ VARS = (*STATE_VARS, ACTION_TAKEN, NONDET_PICKS, REJECTED, SENT)
 
 # Every event field name: each state's picks record has all of them (Quint writes every
 # nondet of the spec in every state, None where the action did not pick it).
-PICK_NAMES = tuple(sorted({f.name for cls in EVENT_TYPES.values() for f in attrs.fields(cls)}))
+# Every field of every event kind, except those written only when not their default
+# (``align_mib``: a pick of it appears only when a report advertises more than 2 MiB, so the
+# traces of before keep their bytes; a reader takes a missing one as None).
+PICK_NAMES = tuple(sorted({f.name for cls in EVENT_TYPES.values() for f in attrs.fields(cls)}
+                          - set(OPTIONAL_EVENT_FIELDS)))
+OPTIONAL_PICK_NAMES = tuple(sorted(OPTIONAL_EVENT_FIELDS))
 _REQUESTS = (BalloonRequest, UnballoonRequest, HotAddRequest)
 _BIGINT = re.compile(r"-?[0-9]+")
 
@@ -123,7 +130,9 @@ def _state_to_itf(state: DmState) -> dict[str, Any]:
 
 def _picks(event: Event | None) -> dict[str, Any]:
     fields = event_to_json(event) if event is not None else {}
-    return {name: _option(fields.get(name)) if name in fields else NONE for name in PICK_NAMES}
+    picks = {name: _option(fields.get(name)) if name in fields else NONE for name in PICK_NAMES}
+    picks.update({name: _option(fields[name]) for name in OPTIONAL_PICK_NAMES if name in fields})
+    return picks
 
 
 def _step_vars(event: Event | None, rejected: str | None,
@@ -268,7 +277,8 @@ def _option_from(data: Any, source: str, path: str) -> tuple[bool, Any]:
     return tag == "Some", obj["value"]
 
 
-_VM_FIELDS = tuple(f.name for f in attrs.fields(Vm) if f.name != "name")
+_VM_FIELDS = tuple(f.name for f in attrs.fields(Vm)
+                   if f.name != "name" and f.name not in OPTIONAL_VM_FIELDS)
 _SETTINGS_FIELDS = tuple(f.name for f in attrs.fields(VmSettings)
                          if f.name not in OPTIONAL_SETTINGS)  # written only when not default
 
@@ -327,12 +337,14 @@ def _event_from(kind: Any, picks: Any, source: str, path: str) -> Event | None:
                     f"unknown event kind{hint}; known: {', '.join(sorted(EVENT_TYPES))}")
     picks_path = f"{path}.{NONDET_PICKS}"
     obj = expect_object(picks, source, picks_path)
-    check_keys(obj, list(PICK_NAMES), source, picks_path)
+    check_keys(obj, [*PICK_NAMES, *OPTIONAL_PICK_NAMES], source, picks_path)
     _require(obj, PICK_NAMES, source, picks_path)
     wanted = {f.name: f for f in attrs.fields(cls)} if cls is not None else {}
     values: dict[str, Any] = {}
-    for name in PICK_NAMES:
+    for name in (*PICK_NAMES, *(n for n in OPTIONAL_PICK_NAMES if n in obj)):
         is_some, value = _option_from(obj[name], source, f"{picks_path}.{name}")
+        if name in OPTIONAL_PICK_NAMES and not is_some:
+            continue  # not written: the field's default
         if is_some != (name in wanted):
             rule = (f"must be Some: {kind} has a field {name!r}" if name in wanted
                     else f"must be None: {kind} has no field {name!r}")

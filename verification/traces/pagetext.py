@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dynmem.model.vocabulary import TxnKind
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, TxnKind
 from dynmem.reference.events import BalloonRequest, UnballoonResponse
 from dynmem.reference.pages import (
     PAGE_KIB,
@@ -108,6 +108,8 @@ def describe_page_state(state: PageState) -> list[str]:
                 f"counter {size_words(vm.ballooned_count)}")
         if vm.stranded_pages:
             text += f", stranded {size_words(vm.stranded_pages)}"
+        if vm.hot_add_align_mib != DEFAULT_HOT_ADD_ALIGN_MIB:  # the default reads as before
+            text += f", hot-adds aligned to {vm.hot_add_align_mib} MiB"
         if vm.txn != TxnKind.NONE:
             text += (f"; {vm.txn.name.lower()} in flight: {size_words(vm.txn_pages)} asked"
                      + (f", {size_words(vm.txn_done_pages)} credited"

@@ -16,7 +16,7 @@ from enum import IntEnum
 
 import attrs
 
-from dynmem.model.vocabulary import Channel, Power, TxnKind
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, Channel, Power, TxnKind
 from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import DmState, Vm, compute_pressure, initial_state
 from dynmem.verification.traces.trace import Finding, Trace
@@ -71,6 +71,8 @@ def _protocol(vm: Vm) -> str:
 def _detail_fields(vm: Vm) -> list[tuple[str, str]]:
     """Fields shown when they change (or in full mode): report, protocol and settings."""
     caps = [n for n, on in (("balloon", vm.cap_balloon), ("hot-add", vm.cap_hot_add)) if on]
+    if vm.hot_add_align_mib != DEFAULT_HOT_ADD_ALIGN_MIB:  # the default reads as before
+        caps.append(f"aligned {vm.hot_add_align_mib} MiB")
     s = vm.settings
     return [
         ("report", str(vm.report_mib) if vm.has_report else "none"),

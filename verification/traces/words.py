@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import attrs
 
 from dynmem.model.vocabulary import (
+    DEFAULT_HOT_ADD_ALIGN_MIB,
     HOST_PROFILE_NAMES,
     HOST_PROFILE_WORDS,
     VERSION_NAMES,
@@ -176,9 +177,11 @@ def describe_event(event: Event, result_sent: Sequence[DmRequest] = (), *,
             return f"{vm}'s workload now commits {mib} MiB"
         case VersionRequest():
             return _describe_version_request(event, before)
-        case CapabilitiesReport(vm=vm, balloon=balloon, hot_add=hot_add):
+        case CapabilitiesReport(vm=vm, balloon=balloon, hot_add=hot_add, align_mib=align):
             caps = [n for n, on in (("balloon", balloon), ("hot-add", hot_add)) if on]
-            return f"{vm}'s guest reports capabilities: {', '.join(caps) or 'none'}"
+            aligned = ("" if align == DEFAULT_HOT_ADD_ALIGN_MIB
+                       else f", hot-add alignment {align} MiB")
+            return f"{vm}'s guest reports capabilities: {', '.join(caps) or 'none'}{aligned}"
         case QuietPeriodEnd(vm=vm):
             return f"{vm}'s quiet period ends"
         case StatusReport(vm=vm, committed_mib=mib):

@@ -38,6 +38,8 @@ class WalkSpace(Protocol):
     def lifecycle(self) -> bool: ...
     @property
     def vm_lifecycle(self) -> bool: ...
+    @property
+    def alignments(self) -> tuple[int, ...]: ...
 
     def initial(self) -> DmState: ...
 
@@ -55,6 +57,7 @@ class WalkConfig:
     request_amounts: tuple[int, ...] = ()
     lifecycle: bool = False
     vm_lifecycle: bool = False
+    alignments: tuple[int, ...] = ()  # hot-add alignments guests may advertise (R-HOT-ADD-ALIGN)
 
     def initial(self) -> DmState:
         """Every VM created and off."""

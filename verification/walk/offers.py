@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 
-from dynmem.reference.environment import enabled_vm_events
+from dynmem.reference.environment import compute_aligned_reports, enabled_vm_events
 from dynmem.reference.events import (
     EVENT_TYPES,
     BalloonRequest,
@@ -67,6 +67,7 @@ def get_offer(vm: Vm, space: WalkSpace) -> tuple[Event, ...]:
     else:
         events = enabled_vm_events(vm, _ANY_FREE, space.demands, space.adversarial,
                                    space.vm_lifecycle)
+        events += compute_aligned_reports(events, space.alignments)
         events += [cls(name, mib) for cls in _REQUESTS for mib in space.request_amounts]
     events += [Configure(name, s) for s in space.alternatives if s != vm.settings]
     return tuple(events)

@@ -77,9 +77,12 @@ def test_the_qemu_style_host_passes_under_dynmem_oracle(capsys: pytest.CaptureFi
     assert "exhaustive phase:" in out and "verdict: PASS" in out
 
 
-def test_the_qemu_style_host_with_aligned_2_mib_hot_adds_passes(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["oracle", "--iut", f"{HOST} --align-mib 2", "--no-exhaustive",
+@pytest.mark.parametrize("align", [2, 128])
+def test_the_qemu_style_host_with_its_own_alignment_floor_passes(
+        align: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--align-mib`` is the host's own floor above the guest's alignment (a multiple of
+    every alignment below it, so still aligned to what the guest advertised)."""
+    code = main(["oracle", "--iut", f"{HOST} --align-mib {align}", "--no-exhaustive",
                  "--examples", "40", "--seed", "6"])
     assert code == 0, capsys.readouterr().out
 

@@ -66,7 +66,7 @@ class TestRealModel:
     def test_proved_for_two_slots(self) -> None:
         """Every obligation at N=2 (the MINIMAL preset) is proved, none unknown."""
         run = check_inductive(2)
-        assert run.ok and run.count("proved") == len(get_obligations(2)) == 1091
+        assert run.ok and run.count("proved") == len(get_obligations(2)) == 1143
 
     def test_proved_for_any_number_of_vms(self) -> None:
         """The any-N decomposition and its four lemmas are proved."""

@@ -22,7 +22,7 @@ def test_prove_prints_the_table_and_exits_0(capsys: pytest.CaptureFixture[str]) 
     assert "dynmem prove: any number of VMs" in out.out
     assert "INV-CONSERVATION" in out.out
     assert "lemma L-OWNED-NONNEG (any N): proved" in out.out
-    assert "[N=2 1091/1091]" in out.err  # progress goes to stderr
+    assert "[N=2 1143/1143]" in out.err  # progress goes to stderr
     assert code == 0
 
 
@@ -34,7 +34,7 @@ def test_prove_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["ok"], [o for r in data["runs"] for o in r["obligations"]
                         if o["status"] != "proved"]
     assert code == 0 and "Traceback" not in out.err  # progress on stderr, JSON on stdout
-    assert out.err.splitlines()[-1].startswith("prove: PROVED, 566 obligations (")
+    assert out.err.splitlines()[-1].startswith("prove: PROVED, 593 obligations (")
     assert data["ok"] and [r["n_vms"] for r in data["runs"]] == [1]
     first = data["runs"][0]["obligations"][0]
     assert first["status"] == "proved" and first["core"] == ["Init"]

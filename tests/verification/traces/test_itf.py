@@ -18,7 +18,17 @@ from hypothesis import strategies as st
 from dynmem.model.invariants import Violation
 from dynmem.model.vocabulary import Channel, Power, TxnKind
 from dynmem.reference.environment import enabled_events
-from dynmem.reference.events import EVENT_TYPES, BalancerTick, Create, Demand, HotAddRequest
+from dynmem.reference.events import (
+    EVENT_TYPES,
+    BalancerTick,
+    CapabilitiesReport,
+    Create,
+    Demand,
+    HotAddRequest,
+    QuietPeriodEnd,
+    Start,
+    VersionRequest,
+)
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, Vm, initial_state
 from dynmem.verification.errors import InputError
@@ -26,6 +36,7 @@ from dynmem.verification.traces import itf
 from dynmem.verification.traces.itf import (
     ACTION_TAKEN,
     NONDET_PICKS,
+    OPTIONAL_PICK_NAMES,
     PICK_NAMES,
     decode_itf,
     read_checked_itf,
@@ -180,9 +191,26 @@ def test_itf_shape() -> None:
 
 
 def test_every_event_kind_has_picks() -> None:
-    """PICK_NAMES covers every field of every event kind (a new field is a new pick)."""
+    """PICK_NAMES covers every field of every event kind (a new field is a new pick), the
+    optional ones (written only when not their default) apart."""
     fields = {f.name for cls in EVENT_TYPES.values() for f in attrs.fields(cls)}
-    assert set(PICK_NAMES) == fields
+    assert set(PICK_NAMES) | set(OPTIONAL_PICK_NAMES) == fields
+    assert not set(PICK_NAMES) & set(OPTIONAL_PICK_NAMES)
+
+
+def test_alignment_is_written_only_when_advertised(tmp_path: Any) -> None:
+    """R-HOT-ADD-ALIGN in ITF: a report of 128 MiB and the VM's alignment round-trip; a
+    report of the default 2 MiB writes neither field (traces of before keep their bytes)."""
+    for align, written in ((128, True), (2, False)):
+        s0 = initial_state(HostSettings(4096, 512), (("a", VmSettings(dynamic=True)),))
+        trace = run_events(s0, [Start("a"), VersionRequest("a", 0x20000),
+                                CapabilitiesReport("a", True, True, align), QuietPeriodEnd("a")])
+        path = tmp_path / f"a{align}.itf.json"
+        write_itf(trace, str(path))
+        text = path.read_text()
+        assert ('"align_mib"' in text) == written and ('"hot_add_align_mib"' in text) == written
+        back = read_itf(str(path))
+        assert back.steps[-1].state.vms[0].hot_add_align_mib == align
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.reference.step import step
 from dynmem.verification.cli.main import main
-from dynmem.verification.explore.config import get_config, with_host_profile
+from dynmem.verification.explore.config import get_config, with_alignments, with_host_profile
 from dynmem.verification.mutants.catalogue import MUTANTS, get_mutant
 from dynmem.verification.walk import REAL_8VM, Walker, run_walk, with_linux_guest, with_vm_lifecycle
 from dynmem.verification.walk.engine import check_step_result
@@ -89,6 +89,7 @@ class TestKillable:
         space = with_vm_lifecycle(get_config(2)) if bug.explore_lifecycle else get_config(2)
         space = with_linux_guest(space) if bug.explore_linux else space
         space = with_host_profile(space, bug.explore_profile)  # a version bug's host
+        space = with_alignments(space) if bug.explore_align else space  # an alignment bug
         r = run_walk(space, episodes=1000 if bug.explore_lifecycle else 100,
                      depth=30 if bug.explore_linux else 500, seed=0,
                      step_fn=bug.reference_step, plan=bug.policy, mutant=bug.name,

@@ -30,6 +30,7 @@ from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.conformance import Phases, StatesProgress, Watch, run_phases
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.oracle.check import hello_failure
+from dynmem.verification.oracle.generate import ORACLE_ALIGNMENTS
 from dynmem.verification.oracle.iut import (
     IutFault,
     IutUnusable,
@@ -224,11 +225,15 @@ def run(args: argparse.Namespace) -> int:
                                        random_examples=not args.exhaustive,
                                        max_steps=args.max_steps,
                                        shrink_replays=args.shrink_replays,
-                                       vms=min(args.vms, 2))
+                                       vms=min(args.vms, 2),
+                                       alignments=(ORACLE_ALIGNMENTS
+                                                   if hello.hot_add_alignment else ()))
                 board.stop()
                 driver.close()
                 return _page_output(args, page_run)
-            result = _phases(args, driver, kind, mode, is_allowed, progress, hello.host_profile)
+            aligned = ORACLE_ALIGNMENTS if hello.hot_add_alignment else ()
+            result = _phases(args, driver, kind, mode, is_allowed, progress, hello.host_profile,
+                             aligned)
     except IutUnusable as err:
         board.stop()
         print(f"dynmem: {err}", file=sys.stderr)
@@ -280,17 +285,19 @@ def _page_output(args: argparse.Namespace, run: PageRun) -> int:
 
 def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: Mode,
             is_allowed: IsAllowed | None, progress: _Progress,
-            profile: HostProfile = HostProfile.QEMU) -> SearchResult:
+            profile: HostProfile = HostProfile.QEMU,
+            alignments: tuple[int, ...] = ()) -> SearchResult:
     """The exhaustive phase (unless --no-exhaustive), then the random one (unless
     --exhaustive) and the top-up (``conformance.run_phases``), on hosts of the IUT's
-    ``profile``; the first failure ends the run."""
+    ``profile``, with guests that advertise ``alignments`` beside 2 MiB (an IUT that follows
+    them, Rule P1c: presets NAME+align); the first failure ends the run."""
     phases = Phases(kind, mode, args.vms, not args.no_exhaustive, not args.exhaustive,
                     args.examples, args.seed, args.max_steps, args.lifecycle, args.linux,
-                    args.top_up, args.shrink_replays)
+                    args.top_up, args.shrink_replays, alignments)
     seeds = None
     if args.seeds is not None:
         def seeds() -> SearchResult:
-            return _seeds(args, kind, mode, profile, progress.board)
+            return _seeds(args, kind, mode, profile, progress.board, alignments)
     return run_phases(driver, phases, is_allowed, profile, _watch(progress.board, progress),
                       random_phase=seeds)
 
@@ -300,11 +307,12 @@ def _seeds_line(done: int, total: int | None, text: str) -> str:
 
 
 def _seeds(args: argparse.Namespace, kind: Kind, mode: Mode, profile: HostProfile,
-           board: Board) -> SearchResult:
+           board: Board, alignments: tuple[int, ...] = ()) -> SearchResult:
     """The random phase once per seed of ``--seeds``, on the cluster if one is asked for;
     merged in the seeds' order (``oracle.seeds``)."""
     run = SeedRun(args.iut, kind, mode, args.examples, args.max_steps, args.lifecycle,
-                  args.linux, profile, args.shrink_replays, args.timeout, os.getcwd())
+                  args.linux, profile, args.shrink_replays, args.timeout, os.getcwd(),
+                  alignments)
     failed: list[int] = []
     with open_mapper(args, board, "oracle") as mapper, \
             board.phase("oracle seeds", len(args.seeds), _seeds_line) as phase:
