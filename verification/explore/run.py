@@ -17,6 +17,7 @@ from dynmem.model.vocabulary import HostProfile
 from dynmem.verification.explore.config import (
     ExploreConfig,
     get_config,
+    with_hibernating_guest,
     with_host_profile,
     with_linux_guest,
 )
@@ -103,7 +104,7 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
                     memo: bool = True, max_states: int | None = None,
-                    lifecycle: bool = False, linux: bool = False,
+                    lifecycle: bool = False, linux: bool = False, hibernate: bool = False,
                     host_profile: HostProfile | None = None) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
@@ -113,7 +114,9 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     ``lifecycle`` adds the events of specs/lifecycle.md to the preset
     (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it). ``linux`` runs a
     Linux guest in the preset's last VM (``with_linux_guest``; a mutant that misreads Linux
-    guests asks for it).
+    guests asks for it). ``hibernate`` runs a hibernating Linux guest there instead, with
+    the lifecycle events (``with_hibernating_guest``; a mutant only such a guest shows asks
+    for it).
     ``host_profile`` puts the preset on a host of that profile (default: the preset's, or
     the one a mutant asks for, ``Mutant.explore_profile``).
 
@@ -137,7 +140,9 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
         cfg = with_host_profile(cfg, profile)
     if lifecycle or (bug is not None and bug.explore_lifecycle):
         cfg = cfg.with_vm_lifecycle()
-    if linux or (bug is not None and bug.explore_linux):
+    if hibernate or (bug is not None and bug.explore_hibernate):
+        cfg = with_hibernating_guest(cfg)
+    elif linux or (bug is not None and bug.explore_linux):
         cfg = with_linux_guest(cfg)
     # The graph properties are judged on the finished graph; the others on each step.
     targets = [b for b in bug.breaks if b not in GRAPH_PROPERTIES] if bug else []

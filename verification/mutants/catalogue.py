@@ -98,6 +98,9 @@ class Mutant:
     # the host profile the engines run it on (a version bug shows only on a host that
     # refuses some versions); the default is the default host's
     explore_profile: HostProfile = HostProfile.QEMU
+    # only a guest that never answers shows it (specs/lifecycle.md §1, a linux_hibernate
+    # guest: explore with_hibernating_guest, the stateful HibernatingMachine)
+    explore_hibernate: bool = False
     model_variant: Any = None  # the model-level variant (filled by the Z3/BMC engine)
 
     @property
@@ -391,6 +394,15 @@ def _admit_without_free(state: DmState, event: StartAdmit) -> StepResult:
     return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.settings.startup_mib))
 
 
+def _watchdog_waiting_on_balloons(state: DmState, event: StuckTimeout) -> StepResult:
+    vm = state.get_vm(event.vm)
+    # BUG: the watchdog gives up only on a hot-add (whose memory the host reserved) and waits
+    # on a balloon or an unballoon for ever.
+    if vm is not None and vm.txn in (TxnKind.BALLOON, TxnKind.UNBALLOON):
+        return StepResult(state, f"{vm.name}'s watchdog watches only hot-adds")
+    return process_stuck_timeout(state, event)
+
+
 def _version_ignoring_profile(state: DmState, event: VersionRequest) -> StepResult:
     """R-VERSION as if every host spoke 0.3, 1.0 and 2.0 (the profile is never read)."""
     every = attrs.evolve(state, host=attrs.evolve(state.host, profile=HostProfile.QEMU))
@@ -622,7 +634,26 @@ MUTANTS: tuple[Mutant, ...] = (
 
 # The model-level twins (mutants/model_edits.py, same names), for BMC (dynmem bmc --mutant NAME).
 MUTANTS = tuple(attrs.evolve(m, model_variant=MODEL_MUTANTS.get(m.name)) for m in MUTANTS)
-BY_NAME: dict[str, Mutant] = {m.name: m for m in MUTANTS}
+
+# Bugs that only a guest that never answers shows (a linux_hibernate guest, specs/lifecycle.md
+# §1): they break progress only on the path where the host must give up on a silent guest.
+# The engines without guest profiles cannot see them (the model has no guest, so BMC has no
+# twin; the walk's spaces run any guest, whose answers always come), so they are kept out
+# of MUTANTS, whose every row each engine must catch. Exploration (``with_hibernating_guest``),
+# the stateful machine (``HibernatingMachine``) and the oracle (a buggy IUT,
+# examples/buggy_iuts/watchdog_ignores_balloons.py) catch them; ``get_mutant`` finds them.
+HIBERNATE_MUTANTS: tuple[Mutant, ...] = (
+    attrs.evolve(
+        _mutant("watchdog_waits_on_balloons",
+                "the host's watchdog gives up only on a hot-add and refuses to fire on a "
+                "balloon or an unballoon: beside a hibernating guest, which never answers, "
+                "the host waits for ever",
+                ("PROG-FIXED-POINT",),
+                {StuckTimeout: _watchdog_waiting_on_balloons}, explore_vms=2,
+                explore_lifecycle=True),
+        explore_hibernate=True),
+)
+BY_NAME: dict[str, Mutant] = {m.name: m for m in (*MUTANTS, *HIBERNATE_MUTANTS)}
 
 
 def get_mutant(name: str) -> Mutant:

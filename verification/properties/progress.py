@@ -21,7 +21,12 @@ from dynmem.reference.conventions import (
     compute_linux_balloon_allowance,
     compute_reported_demand,
 )
-from dynmem.reference.environment import Settled, compute_honest_message, settle
+from dynmem.reference.environment import (
+    Profiles,
+    Settled,
+    compute_next_word,
+    settle,
+)
 from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.policy import compute_plan, is_waiting_start
 from dynmem.reference.state import DmState, Vm, compute_target
@@ -73,9 +78,12 @@ def get_need(vm: Vm) -> int:
     return max(0, min(target - vm.owned_mib, room))
 
 
-def is_fixed_point(state: DmState, plan: Plan = compute_plan) -> bool:
-    """No honest guest message is pending and the policy plans nothing."""
-    return (all(compute_honest_message(vm, free_mib=state.free_mib) is None
+def is_fixed_point(state: DmState, plan: Plan = compute_plan,
+                   profiles: Profiles | None = None) -> bool:
+    """No honest guest message is pending, no watchdog is due on a guest that never
+    answers (``compute_next_word``; guests of ``profiles``) and the policy plans nothing."""
+    named = profiles or {}
+    return (all(compute_next_word(vm, named.get(vm.name), state.free_mib) is None
                 for vm in state.vms)
             and not plan(state))
 
