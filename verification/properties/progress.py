@@ -156,13 +156,17 @@ FairRun = Settled
 
 
 def settle_fairly(state: DmState, max_steps: int = 2_000, step_fn: Step = step,
-                  plan: Plan = compute_plan, silent: Collection[str] = ()) -> FairRun:
-    """Round-robin delivery with some guests possibly ``silent`` (never answering).
+                  plan: Plan = compute_plan, silent: Collection[str] = (),
+                  profiles: Profiles | None = None,
+                  stuck_after: int | None = None) -> FairRun:
+    """Round-robin delivery with some guests possibly ``silent`` (never answering), guests
+    of ``profiles`` speaking as their profile says, and the host's watchdog after
+    ``stuck_after`` ticks (``settle``).
 
     ``converged`` is False when the run returns to an earlier round's state (an oscillation)
     or ``max_steps`` runs out first: PROG-FIXED-POINT does not hold for this run.
     """
-    return settle(state, max_steps, step_fn, plan, silent)
+    return settle(state, max_steps, step_fn, plan, silent, profiles, stuck_after)
 
 
 def describe_unsettled(run: FairRun) -> Violation:
