@@ -93,6 +93,9 @@ def register(subparsers: Any) -> None:
     options.add_linux(parser, "for an IUT that reads their reports: the random phase draws "
                               "each VM's guest, the exhaustive presets run one in their last "
                               "VM, NAME+linux")
+    options.add_hibernate(parser, "for an IUT that implements the lifecycle: the random phase "
+                                  "draws each VM's guest profile, the exhaustive phase adds "
+                                  "2vm+lifecycle+hibernate (from --vms 2); not with --seeds")
     options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs, and "
                                "from 2 also 2vm-reclaim, where starts wait for reclaim; 3 is "
                                "700,978 states for a system, 305,116 with three weights for a "
@@ -185,12 +188,13 @@ class _Progress:
 def _exhaustive(driver: SubprocessIut, kind: Kind, mode: Mode, is_allowed: IsAllowed | None,
                 vms: int, board: Board, lifecycle: bool = False,
                 linux: bool = False,
-                profile: HostProfile = HostProfile.QEMU) -> SearchResult:
+                profile: HostProfile = HostProfile.QEMU,
+                hibernate: bool = False) -> SearchResult:
     """The exhaustive phase over the presets of 1..``vms`` VMs (and 2vm-reclaim after 2vm,
     ``conformance.get_presets``), stopping at the first failure; ``phases`` says what each
     preset covered."""
     phases: list[dict[str, object]] = []
-    for config in get_presets(kind, vms, lifecycle, linux, profile):
+    for config in get_presets(kind, vms, lifecycle, linux, profile, hibernate):
         board.say(f"dynmem oracle: exhaustive phase, preset {config.name} ...")
 
         def line(states: int, total: int | None, text: str, name: str = config.name) -> str:
@@ -233,6 +237,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.seeds is not None and args.seed is not None:
         print("dynmem: --seed and --seeds exclude each other", file=sys.stderr)
+        return 2
+    if args.seeds is not None and args.hibernate:
+        print("dynmem: --hibernate runs one seed's random phase; give --seed, not --seeds",
+              file=sys.stderr)
         return 2
     if options.uses_cluster(args) and (args.seeds is None or args.exhaustive):
         print("dynmem: --workers and --scheduler spread the seeds of --seeds over a cluster; "
@@ -320,7 +328,7 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
     first = SearchResult(0, None, 0)
     if not args.no_exhaustive:
         first = _exhaustive(driver, kind, mode, is_allowed, args.vms, progress.board,
-                            args.lifecycle, args.linux, profile)
+                            args.lifecycle, args.linux, profile, args.hibernate)
         if first.failure is not None or args.exhaustive:
             return first
     if args.seeds is not None:
@@ -328,7 +336,8 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
     else:
         progress.board.say(f"dynmem oracle: random phase, {args.examples} examples ...")
         found = search(driver, kind, mode, get_default_source(
-            kind, args.max_steps, args.lifecycle, args.linux, profile), args.examples,
+            kind, args.max_steps, args.lifecycle, args.linux, profile, args.hibernate),
+            args.examples,
             args.seed, is_allowed, args.shrink_replays, progress)
     # The cells of presets 1vm, 2vm and 2vm-reclaim (its waiting starts) and, with
     # --lifecycle, of 1vm+lifecycle (3vm's and 2vm+lifecycle's take a minute to list), on
