@@ -168,7 +168,7 @@ def compute_honest_message(vm: Vm, profile: GuestProfile | None = None,
     ``StartAbort`` (a fair host may give up at any time); ``settle`` decides that itself.
     """
     if vm.power == Power.STARTING and free_mib is not None:
-        if free_mib >= vm.settings.startup_mib:
+        if free_mib >= vm.boot_mib:
             return StartAdmit(vm.name)
         return StartAbort(vm.name)
     if not vm.running:
@@ -356,10 +356,11 @@ def _arrivals(vm: Vm, free_mib: int) -> list[Event]:
 
 
 def _waiting_choices(vm: Vm, free_mib: int) -> list[Event]:
-    """A saved VM may be restored; a waiting start may complete or give up."""
+    """A saved VM may be restored (without its image free the restore waits for reclaim);
+    a waiting start or restore may complete or give up."""
     if vm.power == Power.SAVED:
-        return [Restore(vm.name)] if vm.saved_mib <= free_mib else []
-    admit: list[Event] = [StartAdmit(vm.name)] if free_mib >= vm.settings.startup_mib else []
+        return [Restore(vm.name)]
+    admit: list[Event] = [StartAdmit(vm.name)] if free_mib >= vm.boot_mib else []
     return admit + [StartAbort(vm.name)]
 
 
@@ -407,10 +408,10 @@ def compute_round(state: DmState, plan: Plan = compute_plan,
                if m is not None]
     free = state.free_mib
     for vm in filter(is_waiting_start, state.vms):
-        if free >= vm.settings.startup_mib:
+        if free >= vm.boot_mib:
             pending.append(StartAdmit(vm.name))
-            free -= vm.settings.startup_mib
-        elif get_reclaimable(state, vm) < vm.settings.startup_mib:
+            free -= vm.boot_mib
+        elif get_reclaimable(state, vm) < vm.boot_mib:
             pending.append(StartAbort(vm.name))
     aborting = any(isinstance(e, StartAbort) for e in pending)
     if plan(state) and not aborting:  # the plan may reclaim for a start that is failing

@@ -11,7 +11,8 @@ from dynmem.verification.stateful.fuzz import run_fuzz
 # full row of the mutant x engine matrix (BMC, exploration, the thorough campaign).
 LIFECYCLE_BUGS = ("reset_keeps_ballooned_pages", "restore_at_startup", "stuck_frees_unreceived",
                   "migrate_out_leaks_in_flight", "restart_keeps_report",
-                  "admit_without_free_memory", "reclaim_squeezes_higher_weight")
+                  "admit_without_free_memory", "reclaim_squeezes_higher_weight",
+                  "restore_admitted_at_startup")
 
 
 def check_thorough_catches(name: str) -> None:

@@ -125,7 +125,7 @@ def get_waiting_start_events(vm: Vm, free_mib: int) -> list[Event]:
     if vm.power == Power.OFF and vm.settings.startup_mib > free_mib:
         return [Start(vm.name)]
     if vm.power == Power.STARTING:
-        admit = [StartAdmit(vm.name)] if vm.settings.startup_mib <= free_mib else []
+        admit = [StartAdmit(vm.name)] if vm.boot_mib <= free_mib else []
         return [*admit, StartAbort(vm.name)]
     return []
 

@@ -55,6 +55,7 @@ from dynmem.reference.step import (
     Step,
     StepResult,
     check_request,
+    compute_booted,
     compute_closed,
     compute_stopped,
     make_step,
@@ -385,13 +386,13 @@ def _restart_keeping_report(state: DmState, event: GuestRestart) -> StepResult:
 
 def _admit_without_free(state: DmState, event: StartAdmit) -> StepResult:
     vm = state.get_vm(event.vm)
-    if vm is None or state.free_mib >= vm.settings.startup_mib:
+    if vm is None or state.free_mib >= vm.boot_mib:
         return process_start_admit(state, event)
-    # BUG: a waiting start is admitted before its startup is free.
-    rich = process_start_admit(attrs.evolve(state, free_mib=vm.settings.startup_mib), event)
+    # BUG: a waiting start is admitted before its startup (a restore its image) is free.
+    rich = process_start_admit(attrs.evolve(state, free_mib=vm.boot_mib), event)
     if not rich.accepted:
         return StepResult(state, rich.reason)
-    return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.settings.startup_mib))
+    return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.boot_mib))
 
 
 def _watchdog_waiting_on_balloons(state: DmState, event: StuckTimeout) -> StepResult:
@@ -401,6 +402,17 @@ def _watchdog_waiting_on_balloons(state: DmState, event: StuckTimeout) -> StepRe
     if vm is not None and vm.txn in (TxnKind.BALLOON, TxnKind.UNBALLOON):
         return StepResult(state, f"{vm.name}'s watchdog watches only hot-adds")
     return process_stuck_timeout(state, event)
+
+
+def _admit_restore_at_startup(state: DmState, event: StartAdmit) -> StepResult:
+    vm = state.get_vm(event.vm)
+    startup = vm.settings.startup_mib if vm is not None else 0
+    if (vm is None or vm.power != Power.STARTING or vm.saved_mib == 0
+            or state.free_mib < startup):
+        return process_start_admit(state, event)
+    # BUG: a waiting restore is admitted as a start, at startup: its image is forgotten.
+    return StepResult(state.with_vm(compute_booted(vm, startup),
+                                    free_mib=state.free_mib - startup))
 
 
 def _version_ignoring_profile(state: DmState, event: VersionRequest) -> StepResult:
@@ -577,6 +589,11 @@ MUTANTS: tuple[Mutant, ...] = (
             "a waiting start is admitted before its startup memory is free (overcommit)",
             ("INV-PHYSICAL", "AUX-FREE"),
             {StartAdmit: _admit_without_free}, explore_vms=2, explore_lifecycle=True),
+    _mutant("restore_admitted_at_startup",
+            "a restore that waited for reclaim is admitted as a start: at startup once that "
+            "is free, the image it was saved with forgotten",
+            ("INV-RESTORED",),
+            {StartAdmit: _admit_restore_at_startup}, explore_vms=2, explore_lifecycle=True),
     # the protocol guards that are claims (specs/invariants.md)
     _mutant("hot_add_without_capability",
             "the hot-add guard and the policy forget the capability bit: a guest that did "

@@ -91,9 +91,10 @@ def is_fixed_point(state: DmState, plan: Plan = compute_plan,
 def check_fixed_point(state: DmState) -> list[Violation]:
     """PROG-NO-STARVATION and PROG-WEIGHT-ORDER at the fixed point ``state``."""
     managed = [vm for vm in state.vms if is_managed(vm) and vm.txn == TxnKind.NONE]
-    # A start waiting for reclaim claims its startup from free before any grant (P-RECLAIM):
+    # A start waiting for reclaim claims its startup (a restore its image) from free before
+    # any grant (P-RECLAIM):
     # that memory is not free for a short VM.
-    claimed = sum(vm.settings.startup_mib for vm in state.vms if is_waiting_start(vm))
+    claimed = sum(vm.boot_mib for vm in state.vms if is_waiting_start(vm))
     unclaimed = state.free_mib - claimed
     found = []
     for vm in managed:
