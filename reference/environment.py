@@ -356,10 +356,13 @@ def _arrivals(vm: Vm, free_mib: int) -> list[Event]:
 
 
 def _waiting_choices(vm: Vm, free_mib: int) -> list[Event]:
-    """A saved VM may be restored (without its image free the restore waits for reclaim);
-    a waiting start or restore may complete or give up."""
+    """A saved VM may be restored; a waiting start or restore may complete or give up.
+
+    A restore whose image is not free waits for reclaim (R-RESTORE) and is accepted, but it
+    is not listed: the generators' draws stay those of before, and the explorer, the
+    stateful machine and the oracle's generator try it among their guard probes."""
     if vm.power == Power.SAVED:
-        return [Restore(vm.name)]
+        return [Restore(vm.name)] if vm.saved_mib <= free_mib else []
     admit: list[Event] = [StartAdmit(vm.name)] if free_mib >= vm.boot_mib else []
     return admit + [StartAbort(vm.name)]
 

@@ -587,14 +587,18 @@ class ReclaimSteeredMachine(DmMachine):
     and with them its derandomized runs, stay exactly as they were."""
 
     def starts_for_reclaim(self) -> list[Event]:
-        """Starts that must wait for reclaim while a managed VM holds memory above its
-        startup (P-RECLAIM decides whom to squeeze)."""
+        """Starts, and restores, that must wait for reclaim while a managed VM holds memory
+        above its startup (P-RECLAIM decides whom to squeeze; a restore waits for its image,
+        specs/lifecycle.md §4.7)."""
         if not any(
                 is_balanced(vm) and vm.assigned_mib > vm.settings.startup_mib
                 for vm in self.state.vms):
             return []
-        return [Start(vm.name) for vm in self.state.vms
-                if vm.power == Power.OFF and vm.settings.startup_mib > self.state.free_mib]
+        free = self.state.free_mib
+        return [Start(vm.name) if vm.power == Power.OFF else Restore(vm.name)
+                for vm in self.state.vms
+                if (vm.power == Power.OFF and vm.settings.startup_mib > free)
+                or (vm.power == Power.SAVED and vm.saved_mib > free)]
 
     @precondition(lambda self: self.starts_for_reclaim())
     @rule(ev=dms.listed_events(lambda m: m.starts_for_reclaim()))
