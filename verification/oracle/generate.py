@@ -350,6 +350,14 @@ class EnabledEvents:
         """``vm``'s honest next step as its guest's profile says (``compute_next_word``)."""
         return compute_next_word(vm, self._profile(vm), free_mib)
 
+    def _is_muted(self, state: DmState, event: Event) -> bool:
+        """Whether ``event`` answers a balloon or an unballoon of a hibernating guest, which
+        never answers them (every menu of answers, the cells' included)."""
+        if not self.profiles or not isinstance(event, (BalloonResponse, UnballoonResponse)):
+            return False
+        vm = state.get_vm(event.vm)
+        return vm is not None and self._profile(vm) == GuestProfile.LINUX_HIBERNATE
+
     def _answers(self, vm: Vm) -> list[Event]:
         """``response_variants`` of ``vm``, none from a guest that never answers."""
         if self._profile(vm) == GuestProfile.LINUX_HIBERNATE and vm.txn != TxnKind.HOT_ADD:
@@ -400,6 +408,8 @@ class EnabledEvents:
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
         event = self._next_event(draw, state, index)
+        if event is not None and self._is_muted(state, event):
+            event = BalancerTick()  # a hibernating guest's answer is never sent
         if event is not None and self.seen is not None:
             self.seen.see(state, event, step(state, event).accepted)
         return event

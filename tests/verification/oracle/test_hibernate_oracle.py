@@ -6,17 +6,27 @@ from __future__ import annotations
 
 import collections
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from oracle_helpers import load_example
 
 from dynmem.model.concrete_steps import is_allowed
+from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.environment import GuestProfile
-from dynmem.reference.events import BalloonRequest, Event, StuckTimeout
+from dynmem.reference.events import (
+    BalancerTick,
+    BalloonRequest,
+    BalloonResponse,
+    Event,
+    StuckTimeout,
+    UnballoonResponse,
+)
 from dynmem.verification.conformance import get_presets
 from dynmem.verification.oracle.generate import get_default_source
 from dynmem.verification.oracle.iut import InProcessIut, Observed
 from dynmem.verification.oracle.judge import NOT_ALLOWED
 from dynmem.verification.oracle.reference_iut import ReferencePolicy, ReferenceSystem
-from dynmem.verification.oracle.search import search
+from dynmem.verification.oracle.search import generate_case, search
 
 
 class _Recorder(ReferenceSystem):
@@ -46,6 +56,34 @@ def test_the_generator_draws_silent_guests_beside_others() -> None:
     assert result.failure is None
     assert recorder.seen["stuck_timeout"] > 0, dict(recorder.seen)
     assert len(tuple(GuestProfile)) == 3  # the profiles drawn: windows, linux, hibernating
+
+
+@settings(max_examples=80, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_generated_examples_keep_the_hibernating_guest_silent(data: st.DataObject) -> None:
+    """In every generated example a hibernating guest's VM gets no balloon or unballoon
+    answer, whatever the swarm focus (the cells' menu included)."""
+    case = generate_case(InProcessIut(ReferenceSystem()), "system", "refinement",
+                         get_default_source("system", hibernate=True), data.draw, is_allowed)
+    silent = {name for name, p in case.profiles if p == GuestProfile.LINUX_HIBERNATE}
+    for event in case.events:
+        if isinstance(event, BalloonResponse | UnballoonResponse):
+            assert event.vm not in silent, (event, case.profiles)
+    _SEEN.update(p for _, p in case.profiles)
+    _SEEN.update("balloon to a silent guest" for step in case.trace.steps
+                 if isinstance(step.event, BalancerTick) and any(
+                     step.state.get_vm(n) is not None
+                     and step.state.get_vm(n).txn == TxnKind.BALLOON for n in silent))
+
+
+_SEEN: set[object] = set()
+
+
+def test_every_profile_and_a_silent_balloon_were_drawn() -> None:
+    """The 80 examples above drew all three profiles, and some tick ballooned a hibernating
+    guest (runs after the test above, in file order)."""
+    assert set(GuestProfile) <= _SEEN and "balloon to a silent guest" in _SEEN, _SEEN
 
 
 def test_a_policy_settles_beside_a_hibernating_guest() -> None:
