@@ -636,31 +636,44 @@ _FRESH_SESSION: Mapping[str, int | bool] = {
     "stuck": False, "hot_add_align_mib": DEFAULT_HOT_ADD_ALIGN_MIB,
 }
 
+def _needed(ops: Ops, vm: Any) -> Term:
+    # R-START-ADMIT: a waiting restore needs its image (saved_mib > 0), a waiting start its
+    # startup (lifecycle.md §4.7)
+    return ops.If(vm.saved_mib > 0, vm.saved_mib, vm.settings.startup_mib)
+
+
 START_ADMIT = Action(
     "StartAdmit", "start_admit", "R-START-ADMIT", (),
     guards=(
         _exists("R-START-ADMIT"),
-        # R-START-ADMIT: only a start waiting for reclaim completes
+        # R-START-ADMIT: only a start (or restore) waiting for reclaim completes
         _power("R-START-ADMIT", Power.STARTING),
-        # R-START-ADMIT: once its startup is free (INV-PHYSICAL)
-        _g("startup <= free", "R-START-ADMIT",
-           lambda ops, h, vm, p: vm.settings.startup_mib <= h.free_mib),
+        # R-START-ADMIT: once its startup (a restore: its image) is free (INV-PHYSICAL)
+        _g("needed <= free", "R-START-ADMIT",
+           lambda ops, h, vm, p: _needed(ops, vm) <= h.free_mib),
     ),
     modifies=(*RUNTIME_FIELDS, "free_mib"),
-    update=lambda ops, h, vm, p: {**OFF_RUNTIME, **_boot(ops, vm, vm.settings.startup_mib),
-                                  "free_mib": h.free_mib - vm.settings.startup_mib},
+    # a restore keeps the demand it was saved with; a waiting start has none
+    update=lambda ops, h, vm, p: {
+        **OFF_RUNTIME, **_boot(ops, vm, _needed(ops, vm)),
+        "demand_mib": ops.If(vm.saved_mib > 0, vm.demand_mib, 0),
+        "free_mib": h.free_mib - _needed(ops, vm)},
 )
 
 START_ABORT = Action(
     "StartAbort", "start_abort", "R-START-ABORT", (),
     guards=(
         _exists("R-START-ABORT"),
-        # R-START-ABORT: only a start waiting for reclaim gives up
+        # R-START-ABORT: only a start (or restore) waiting for reclaim gives up
         _power("R-START-ABORT", Power.STARTING),
     ),
     modifies=RUNTIME_FIELDS,
-    # it owned nothing, so free is unchanged
-    update=lambda ops, h, vm, p: dict(OFF_RUNTIME),
+    # it owned nothing, so free is unchanged; a restore is saved again with its image
+    update=lambda ops, h, vm, p: {
+        **OFF_RUNTIME,
+        "power": ops.If(vm.saved_mib > 0, Power.SAVED, Power.OFF),
+        "demand_mib": ops.If(vm.saved_mib > 0, vm.demand_mib, 0),
+        "saved_mib": vm.saved_mib},
 )
 
 GUEST_RESTART = Action(
@@ -723,19 +736,32 @@ SAVE = Action(
     },
 )
 
+def restore_update_when(fits: GuardFn) -> UpdateFn:
+    """R-RESTORE's update where ``fits`` says whether the image may be taken now: then the
+    VM runs at its image, else the restore waits for reclaim (``STARTING``), owning nothing
+    and keeping its image (lifecycle.md §4.7)."""
+    def update(ops: Ops, h: HostView, vm: Any, p: Any) -> dict[str, Term]:
+        now = fits(ops, h, vm, p)
+        booted: dict[str, Term] = {
+            **OFF_RUNTIME, **_boot(ops, vm, vm.saved_mib), "demand_mib": vm.demand_mib,
+            "free_mib": h.free_mib - vm.saved_mib}
+        waits: dict[str, Term] = {f: read_field(vm, f) for f in booted if f != "free_mib"}
+        waits["power"] = Power.STARTING
+        waits["free_mib"] = h.free_mib
+        return {f: ops.If(now, booted[f], waits[f]) for f in booted}
+    return update
+
+
 RESTORE = Action(
     "Restore", "restore", "R-RESTORE", (),
     guards=(
         _exists("R-RESTORE"),
         _power("R-RESTORE", Power.SAVED),
-        # R-RESTORE: its saved (current) memory must be free, not startup (INV-PHYSICAL)
-        _g("saved <= free", "R-RESTORE", lambda ops, h, vm, p: vm.saved_mib <= h.free_mib),
     ),
     modifies=(*RUNTIME_FIELDS, "free_mib"),
-    update=lambda ops, h, vm, p: {
-        **OFF_RUNTIME, **_boot(ops, vm, vm.saved_mib), "demand_mib": vm.demand_mib,
-        "free_mib": h.free_mib - vm.saved_mib,
-    },
+    # R-RESTORE: its saved (current) memory must be free, not startup (INV-PHYSICAL);
+    # without it the restore waits for reclaim
+    update=restore_update_when(lambda ops, h, vm, p: vm.saved_mib <= h.free_mib),
 )
 
 MIGRATE_OUT = Action(

@@ -436,8 +436,10 @@ SESSION = Invariant(
 
 
 def _restore_of(event: Any, vm: Any) -> bool:
-    """Whether ``event`` restores ``vm`` (a Python bool in both modes)."""
-    return bool(event.KIND == "restore" and getattr(event, "vm", None) == vm.name)
+    """Whether ``event`` restores ``vm`` or admits it (a waiting restore, lifecycle.md §4.7)
+    (a Python bool in both modes)."""
+    return bool(event.KIND in ("restore", "start_admit")
+                and getattr(event, "vm", None) == vm.name)
 
 
 RESTORED = Invariant(
@@ -449,7 +451,8 @@ RESTORED = Invariant(
               # a VM the step leaves alone satisfies it (L-PAIR-REFLEXIVE): a saved one is
               # not running
               lambda ops, e, a, b: (not _restore_of(e, a)) or ops.Or(
-                  a.power != Power.SAVED, ops.Not(is_running(b)),
+                  ops.And(a.power != Power.SAVED, a.power != Power.STARTING),
+                  a.saved_mib == 0, ops.Not(is_running(b)),
                   ops.And(owned(ops, b) == a.saved_mib, b.ballooned_mib == 0,
                           b.txn == TxnKind.NONE)),
               lambda e, a, b: f"{a.name}: saved {a.saved_mib} MiB, restored owning "
@@ -557,13 +560,14 @@ HOT_ADD_ALIGNED = Invariant(
 
 LIFECYCLE = Invariant(
     "AUX-LIFECYCLE", "lifecycle_bookkeeping",
-    "only a saved VM has an image, and it fits its settings; only a transaction in flight "
-    "can be stuck",
+    "only a saved VM or a restore waiting for reclaim has an image, and it fits its "
+    "settings; only a transaction in flight can be stuck",
     "aux",
     (
         _vm("saved image fits",
             lambda ops, s, vm: ops.If(
-                vm.power == Power.SAVED,
+                ops.Or(vm.power == Power.SAVED,
+                       ops.And(vm.power == Power.STARTING, vm.saved_mib > 0)),
                 ops.If(_with_dm(ops, vm),
                        ops.And(vm.saved_mib >= vm.settings.startup_mib,
                                vm.saved_mib <= vm.settings.maximum_mib),

@@ -168,7 +168,7 @@ def compute_honest_message(vm: Vm, profile: GuestProfile | None = None,
     ``StartAbort`` (a fair host may give up at any time); ``settle`` decides that itself.
     """
     if vm.power == Power.STARTING and free_mib is not None:
-        if free_mib >= vm.settings.startup_mib:
+        if free_mib >= vm.boot_mib:
             return StartAdmit(vm.name)
         return StartAbort(vm.name)
     if not vm.running:
@@ -213,15 +213,52 @@ def compute_aligned_reports(events: Iterable[Event],
             if isinstance(e, CapabilitiesReport) and e.hot_add for a in wanted]
 
 
-def _guest_choices(vm: Vm, demands: Iterable[int], adversarial: bool) -> list[Event]:
-    """Every guest message the model's environment may send for ``vm``."""
+def is_silent(vm: Vm, profile: GuestProfile | None = None) -> bool:
+    """Whether the host waits on ``vm`` for an answer its guest never gives: a
+    ``linux_hibernate`` guest with a balloon or an unballoon in flight that the watchdog has
+    not given up on yet (specs/lifecycle.md §1, §4.3)."""
+    return (profile == GuestProfile.LINUX_HIBERNATE and vm.running and not vm.stuck
+            and vm.txn in (TxnKind.BALLOON, TxnKind.UNBALLOON))
+
+
+def compute_next_word(vm: Vm, profile: GuestProfile | None = None,
+                      free_mib: int | None = None) -> Event | None:
+    """What happens next to ``vm`` when everyone behaves: its guest's honest message
+    (``compute_honest_message``), or, when the guest never answers its transaction
+    (``is_silent``), the host's watchdog (``StuckTimeout``): after ``STUCK_AFTER_TICKS``
+    ticks without progress the host gives up on it (R-STUCK). For every other guest it is
+    the honest message: the watchdog never fires on a guest that answers.
+
+    Examples
+    --------
+    >>> from dynmem.reference.settings import VmSettings
+    >>> vm = Vm("z", VmSettings(dynamic=True, guest_os="linux"), power=Power.RUNNING,
+    ...         channel=Channel.READY, txn=TxnKind.BALLOON, txn_mib=4, visible_mib=4800,
+    ...         has_report=True, report_mib=compute_linux_committed(0, 0, 4800))
+    >>> compute_next_word(vm, GuestProfile.LINUX_HIBERNATE)
+    StuckTimeout(vm='z')
+    """
+    message = compute_honest_message(vm, profile, free_mib)
+    if message is None and is_silent(vm, profile):
+        return StuckTimeout(vm.name)
+    return message
+
+
+def _guest_choices(vm: Vm, demands: Iterable[int], adversarial: bool,
+                   profile: GuestProfile | None = None) -> list[Event]:
+    """Every guest message the model's environment may send for ``vm``; a
+    ``linux_hibernate`` guest reports balloon without hot-add and never answers a balloon
+    or an unballoon (specs/lifecycle.md §1)."""
     name = vm.name
+    hibernating = profile == GuestProfile.LINUX_HIBERNATE
     if vm.channel == Channel.NEGOTIATING:
         proposal = compute_version_proposal(vm)
         versions: list[Event] = [proposal, *(VersionRequest(name, v) for v in SUPPORTED_VERSIONS
                                              if v != proposal.version)]
         return versions + ([VersionRequest(name, 0x7, last_attempt=True)] if adversarial else [])
     if vm.channel == Channel.CAPS:
+        if hibernating:
+            return [CapabilitiesReport(name, balloon=True, hot_add=False)]
         return [CapabilitiesReport(name, b, h) for b in (True, False) for h in (True, False)]
     honest = compute_honest_report(vm)
     if vm.channel == Channel.QUIET:
@@ -231,6 +268,8 @@ def _guest_choices(vm: Vm, demands: Iterable[int], adversarial: bool) -> list[Ev
     events: list[Event] = [StatusReport(name, honest)]
     if adversarial:
         events += [StatusReport(name, d) for d in demands if d != honest]
+    if hibernating and vm.txn in (TxnKind.BALLOON, TxnKind.UNBALLOON):
+        return events  # it never answers them
     events += _response_choices(vm, adversarial)
     return events
 
@@ -266,6 +305,7 @@ def enabled_events(
     adversarial: bool = False,
     plan: Plan = compute_plan,
     lifecycle: bool = False,
+    profiles: Profiles | None = None,
 ) -> list[Event]:
     """Every event the reference accepts in ``state`` for the environment's value choices.
 
@@ -273,7 +313,8 @@ def enabled_events(
     misbehaving guests (oversized answers, lying reports, failed negotiation); ``plan`` is
     the balancer policy that decides whether a BalancerTick would send anything;
     ``lifecycle`` adds the events of specs/lifecycle.md (restarts, resets, save/restore,
-    migration, the watchdog, starts that wait for reclaim). Admin
+    migration, the watchdog, starts that wait for reclaim); ``profiles`` name guests that
+    say only what their profile says (a ``linux_hibernate`` guest never answers). Admin
     ``Create``/``Configure``/``Delete`` need settings values and are left to generators.
     Every listed event is accepted by ``step`` (a test checks this).
 
@@ -288,15 +329,19 @@ def enabled_events(
     demand_values = tuple(demands)
     events: list[Event] = []
     for vm in state.vms:
-        events += enabled_vm_events(vm, state.free_mib, demand_values, adversarial, lifecycle)
+        profile = profiles.get(vm.name) if profiles else None
+        events += enabled_vm_events(vm, state.free_mib, demand_values, adversarial, lifecycle,
+                                    profile)
     if plan(state):
         events.append(BalancerTick())
     return events
 
 
 def enabled_vm_events(vm: Vm, free_mib: int, demands: tuple[int, ...] = (),
-                      adversarial: bool = False, lifecycle: bool = False) -> list[Event]:
-    """The part of ``enabled_events`` that names ``vm``: it reads only the VM and free memory.
+                      adversarial: bool = False, lifecycle: bool = False,
+                      profile: GuestProfile | None = None) -> list[Event]:
+    """The part of ``enabled_events`` that names ``vm``: it reads only the VM and free memory
+    (and its guest's ``profile``, None for any guest).
 
     Examples
     --------
@@ -314,7 +359,7 @@ def enabled_vm_events(vm: Vm, free_mib: int, demands: tuple[int, ...] = (),
         return _waiting_choices(vm, free_mib) if lifecycle else []
     events = [Stop(vm.name)]
     events += [Demand(vm.name, d) for d in demands if d != vm.demand_mib]
-    events += _guest_choices(vm, demands, adversarial)
+    events += _guest_choices(vm, demands, adversarial, profile)
     return events + (_lifecycle_choices(vm, free_mib) if lifecycle else [])
 
 
@@ -327,10 +372,14 @@ def _arrivals(vm: Vm, free_mib: int) -> list[Event]:
 
 
 def _waiting_choices(vm: Vm, free_mib: int) -> list[Event]:
-    """A saved VM may be restored; a waiting start may complete or give up."""
+    """A saved VM may be restored; a waiting start or restore may complete or give up.
+
+    A restore whose image is not free waits for reclaim (R-RESTORE) and is accepted, but it
+    is not listed: the generators' draws stay those of before, and the explorer, the
+    stateful machine and the oracle's generator try it among their guard probes."""
     if vm.power == Power.SAVED:
         return [Restore(vm.name)] if vm.saved_mib <= free_mib else []
-    admit: list[Event] = [StartAdmit(vm.name)] if free_mib >= vm.settings.startup_mib else []
+    admit: list[Event] = [StartAdmit(vm.name)] if free_mib >= vm.boot_mib else []
     return admit + [StartAbort(vm.name)]
 
 
@@ -378,10 +427,10 @@ def compute_round(state: DmState, plan: Plan = compute_plan,
                if m is not None]
     free = state.free_mib
     for vm in filter(is_waiting_start, state.vms):
-        if free >= vm.settings.startup_mib:
+        if free >= vm.boot_mib:
             pending.append(StartAdmit(vm.name))
-            free -= vm.settings.startup_mib
-        elif get_reclaimable(state, vm) < vm.settings.startup_mib:
+            free -= vm.boot_mib
+        elif get_reclaimable(state, vm) < vm.boot_mib:
             pending.append(StartAbort(vm.name))
     aborting = any(isinstance(e, StartAbort) for e in pending)
     if plan(state) and not aborting:  # the plan may reclaim for a start that is failing
@@ -500,6 +549,8 @@ __all__ = [
     "compute_balloon_answer",
     "compute_honest_message",
     "compute_honest_report",
+    "compute_next_word",
+    "is_silent",
     "compute_posted_status",
     "compute_version_proposal",
     "compute_round",

@@ -56,7 +56,8 @@ def is_balanced(vm: Vm) -> bool:
 
 
 def is_waiting_start(vm: Vm) -> bool:
-    """Whether ``vm`` is a start waiting for reclaim (P-RECLAIM)."""
+    """Whether ``vm`` is a start (or a restore) waiting for reclaim (P-RECLAIM); it needs
+    ``vm.boot_mib``: its startup, or a restore's image."""
     return vm.power == Power.STARTING
 
 
@@ -73,12 +74,13 @@ def get_reclaimable(state: DmState, starting: Vm) -> int:
     """Memory a start of ``starting`` could have: free plus what reclaim may take (P-RECLAIM).
 
     Reclaim takes only from managed, balloon-capable VMs of strictly lower weight, never below
-    their startup; other waiting starts claim their startup first.
+    their startup; other waiting starts claim what they need first (startup, or a restore's
+    image).
     """
     spare = sum(get_spare(vm) for vm in state.vms
                 if is_balanced(vm) and vm.cap_balloon
                 and vm.settings.weight < starting.settings.weight)
-    waiting = sum(vm.settings.startup_mib for vm in state.vms
+    waiting = sum(vm.boot_mib for vm in state.vms
                   if is_waiting_start(vm) and vm.name != starting.name)
     return state.free_mib + spare - waiting
 
@@ -172,12 +174,13 @@ def compute_plan(state: DmState) -> tuple[DmRequest, ...]:
     requests: list[DmRequest] = [BalloonRequest(n, mib) for n, mib in give_back.items()]
     free = state.free_mib
     unmet: list[tuple[Vm, int]] = []
-    # P-RECLAIM: a waiting start claims its startup before anything grows.
+    # P-RECLAIM: a waiting start claims its startup (a waiting restore its image) before
+    # anything grows.
     for vm in sorted(filter(is_waiting_start, state.vms), key=_by_weight_desc):
-        claim = min(vm.settings.startup_mib, free)
+        claim = min(vm.boot_mib, free)
         free -= claim
-        if vm.settings.startup_mib > claim:
-            unmet.append((vm, vm.settings.startup_mib - claim))
+        if vm.boot_mib > claim:
+            unmet.append((vm, vm.boot_mib - claim))
     for vm in sorted(vms, key=_by_weight_desc):
         need = get_shortfall(vm)
         if need <= 0 or vm.name in give_back:

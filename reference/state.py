@@ -53,11 +53,18 @@ class Vm:
     # The host's watchdog gave up waiting on the transaction in flight (R-STUCK): the policy
     # neither counts its outstanding balloon as incoming nor manages the VM until it answers.
     stuck: bool = attrs.field(default=False, validator=_bool)
-    # A saved VM's memory image (its assigned memory when saved); 0 unless power is SAVED.
+    # A saved VM's memory image (its assigned memory when saved); 0 unless power is SAVED or
+    # a restore waits for reclaim (STARTING, specs/lifecycle.md §4.7).
     saved_mib: int = attrs.field(default=0, validator=_nonneg)
     # The hot-add alignment the guest advertised in its capabilities report, at least the
     # 2 MiB unit (R-HOT-ADD-ALIGN); 2 MiB before a report and in a new session.
     hot_add_align_mib: int = attrs.field(default=DEFAULT_HOT_ADD_ALIGN_MIB, validator=_nonneg)
+
+    @property
+    def boot_mib(self) -> int:
+        """What the VM needs free to run: its image for a restore (R-RESTORE, a waiting one
+        included), else its startup (R-START)."""
+        return self.saved_mib if self.saved_mib > 0 else self.settings.startup_mib
 
     @property
     def assigned_mib(self) -> int:

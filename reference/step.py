@@ -186,8 +186,9 @@ def compute_booted(vm: Vm, visible_mib: int) -> Vm:
     A dynamic VM with a DM-capable guest opens the channel; others never get DM requests.
     """
     opens = vm.settings.dynamic and vm.settings.dm_capable
+    # a restored VM (saved, or a restore that waited) keeps the demand it was saved with
     return Vm(name=vm.name, settings=vm.settings, power=Power.RUNNING, visible_mib=visible_mib,
-              demand_mib=vm.demand_mib if vm.power == Power.SAVED else 0,
+              demand_mib=vm.demand_mib if vm.saved_mib > 0 else 0,
               channel=Channel.NEGOTIATING if opens else Channel.NONE)
 
 
@@ -448,19 +449,25 @@ def process_start_admit(state: DmState, event: StartAdmit) -> StepResult:
     vm = _power_or_reason(state, event.vm, Power.STARTING)
     if isinstance(vm, str):
         return _reject(state, vm)
-    # R-START-ADMIT: the waiting start completes only once its startup is free (INV-PHYSICAL)
-    startup = vm.settings.startup_mib
-    if state.free_mib < startup:
-        return _reject(state, f"{vm.name} still waits: startup {startup} MiB > free "
+    # R-START-ADMIT: the waiting start completes only once its startup is free, a waiting
+    # restore once its image is (INV-PHYSICAL)
+    need = vm.boot_mib
+    if state.free_mib < need:
+        what = "image" if vm.saved_mib > 0 else "startup"
+        return _reject(state, f"{vm.name} still waits: {what} {need} MiB > free "
                               f"{state.free_mib} MiB")
-    return _ok(state.with_vm(compute_booted(vm, startup), free_mib=state.free_mib - startup))
+    return _ok(state.with_vm(compute_booted(vm, need), free_mib=state.free_mib - need))
 
 
 def process_start_abort(state: DmState, event: StartAbort) -> StepResult:
     vm = _power_or_reason(state, event.vm, Power.STARTING)
     if isinstance(vm, str):
         return _reject(state, vm)
-    # R-START-ABORT: the start fails; it owned nothing, and what reclaim freed stays free.
+    # R-START-ABORT: the start fails; it owned nothing, and what reclaim freed stays free. A
+    # restore that fails is saved again, its image kept (lifecycle.md §4.7).
+    if vm.saved_mib > 0:
+        return _ok(state.with_vm(Vm(name=vm.name, settings=vm.settings, power=Power.SAVED,
+                                    demand_mib=vm.demand_mib, saved_mib=vm.saved_mib)))
     return _ok(state.with_vm(compute_stopped(vm)))
 
 
@@ -543,10 +550,11 @@ def process_restore(state: DmState, event: Restore) -> StepResult:
     vm = _power_or_reason(state, event.vm, Power.SAVED)
     if isinstance(vm, str):
         return _reject(state, vm)
-    # R-RESTORE: the saved (current) memory must be free, not just startup (INV-PHYSICAL)
+    # R-RESTORE: the saved (current) memory must be free, not just startup (INV-PHYSICAL);
+    # without it the restore waits for reclaim as a start does (lifecycle.md §4.7): it owns
+    # nothing and keeps its image until StartAdmit or StartAbort.
     if vm.saved_mib > state.free_mib:
-        return _reject(state, f"not enough memory to restore {vm.name}: saved "
-                              f"{vm.saved_mib} MiB > free {state.free_mib} MiB")
+        return _ok(state.with_vm(evolve_vm(vm, power=Power.STARTING)))
     return _ok(state.with_vm(compute_booted(vm, vm.saved_mib),
                              free_mib=state.free_mib - vm.saved_mib))
 

@@ -12,6 +12,10 @@ from dynmem.verification.stateful.fuzz import run_fuzz
 LIFECYCLE_BUGS = ("reset_keeps_ballooned_pages", "restore_at_startup", "stuck_frees_unreceived",
                   "migrate_out_leaks_in_flight", "restart_keeps_report",
                   "admit_without_free_memory", "reclaim_squeezes_higher_weight")
+# restore_admitted_at_startup (a waiting restore admitted at startup, issue 14 item 7) has a
+# model twin and is caught by BMC and exploration; the thorough campaign on seed 2 first
+# fails at example 3,850 (refinement; measured 2026-12-03), past the 3,000 above, so it is
+# not a row here yet.
 
 
 def check_thorough_catches(name: str) -> None:

@@ -62,6 +62,15 @@ def add_align(parser: argparse.ArgumentParser, note: str) -> None:
                              f"R-HOT-ADD-ALIGN; {note})")
 
 
+def add_hibernate(parser: argparse.ArgumentParser, note: str) -> None:
+    """``--hibernate``: a hibernating Linux guest (specs/lifecycle.md §1); ``note`` says
+    where it runs."""
+    parser.add_argument("--hibernate", action="store_true",
+                        help="a hibernating Linux guest too: it reports balloon without "
+                             "hot-add and never answers a balloon or an unballoon, so only "
+                             f"the host's watchdog ends the wait (specs/lifecycle.md §1; {note})")
+
+
 def add_trace_out(parser: argparse.ArgumentParser, trace: str) -> None:
     """``--out TRACE.itf.json``: where to write ``trace`` (e.g. "the counterexample trace")."""
     parser.add_argument("--out", metavar="TRACE.itf.json",

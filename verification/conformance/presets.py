@@ -34,6 +34,7 @@ from dynmem.verification.explore.config import (
     SMALL_HEAVY,
     ExploreConfig,
     get_config,
+    with_hibernating_guest,
     with_host_profile,
     with_linux_guest,
 )
@@ -60,14 +61,19 @@ RECLAIM = ExploreConfig(
 
 
 def get_presets(kind: str, vms: int, lifecycle: bool = False, linux: bool = False,
-                host_profile: HostProfile = HostProfile.QEMU) -> list[ExploreConfig]:
+                host_profile: HostProfile = HostProfile.QEMU,
+                hibernate: bool = False) -> list[ExploreConfig]:
     """The presets of the exhaustive phase up to ``vms`` VMs, smallest first: ``get_preset``
     of 1..``vms``, and ``RECLAIM`` after preset 2 unless ``lifecycle`` (whose presets have
-    waiting starts already), with the same guests and host."""
+    waiting starts already), with the same guests and host; with ``hibernate`` (from 2 VMs)
+    last the 2-VM preset with a hibernating guest (``with_hibernating_guest``,
+    2vm+lifecycle+hibernate: 22,639 states)."""
     presets = [get_preset(kind, n, lifecycle, linux, host_profile) for n in range(1, vms + 1)]
     if vms >= 2 and not lifecycle:
         reclaim = with_linux_guest(RECLAIM) if linux else RECLAIM
         presets.insert(2, with_host_profile(reclaim, host_profile))
+    if vms >= 2 and hibernate:
+        presets.append(with_host_profile(with_hibernating_guest(get_config(2)), host_profile))
     return presets
 
 

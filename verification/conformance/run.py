@@ -72,6 +72,7 @@ class Phases:
     top_up: int = TOP_UP
     shrink_replays: int = SHRINK_REPLAYS
     alignments: tuple[int, ...] = ()  # what guests advertise besides 2 MiB (Rule P1c)
+    hibernate: bool = False  # guest profiles drawn, a hibernating guest among them
 
 
 @attrs.frozen
@@ -100,7 +101,8 @@ def exhaustive_phase(driver: Driver, phases: Phases, is_allowed: IsAllowed | Non
     """Every preset of 1..``phases.vms`` VMs on hosts of ``profile``, stopping at the first
     failure; ``phases`` of the result says what each preset covered."""
     covered: list[dict[str, object]] = []
-    presets = get_presets(phases.kind, phases.vms, phases.lifecycle, phases.linux, profile)
+    presets = get_presets(phases.kind, phases.vms, phases.lifecycle, phases.linux, profile,
+                          phases.hibernate)
     if phases.alignments:  # presets NAME+align: guests of larger hot-add blocks too
         presets = [with_alignments(config, phases.alignments) for config in presets]
     for config in presets:
@@ -156,7 +158,8 @@ def run_phases(driver: Driver, phases: Phases, is_allowed: IsAllowed | None,
     else:
         watch.say(f"dynmem oracle: random phase, {phases.examples} examples ...")
         source = get_default_source(phases.kind, phases.max_steps, phases.lifecycle,
-                                    phases.linux, profile, phases.alignments)
+                                    phases.linux, profile, phases.alignments,
+                                    phases.hibernate)
         found = search(driver, phases.kind, phases.mode, source, phases.examples, phases.seed,
                        is_allowed, phases.shrink_replays, watch.random)
     return attrs.evolve(top_up_phase(driver, phases, found, is_allowed, profile),

@@ -3,7 +3,8 @@
 ``explore(get_config(n))`` runs the breadth-first search (per-VM memo, symmetry reduction)
 and returns an ``Exploration``; ``run_exploration`` wraps it as a result with the shortest
 counterexample trace; the progress properties are checked on the graph (``explore/progress.py``);
-``to_dot`` draws it; ``with_linux_guest`` runs a Linux guest in a preset's last VM;
+``to_dot`` draws it; ``with_linux_guest`` runs a Linux guest in a preset's last VM,
+``with_hibernating_guest`` a hibernating one (specs/lifecycle.md §1);
 ``with_alignments`` lets guests advertise hot-add alignments above 2 MiB.
 networkx is this package's graph library.
 """
@@ -12,6 +13,7 @@ from dynmem.verification.explore.config import (
     ExploreConfig,
     get_config,
     with_alignments,
+    with_hibernating_guest,
     with_linux_guest,
 )
 from dynmem.verification.explore.dot import to_dot
@@ -21,5 +23,5 @@ from dynmem.verification.explore.search import explore
 
 __all__ = [
     "Exploration", "ExploreConfig", "ExploreResult", "explore", "get_config", "run_exploration",
-    "to_dot", "with_alignments", "with_linux_guest",
+    "to_dot", "with_alignments", "with_hibernating_guest", "with_linux_guest",
 ]

@@ -13,6 +13,7 @@ import attrs
 
 from dynmem.model.vocabulary import HOST_PROFILE_WORDS, HostProfile
 from dynmem.reference.conventions import GUEST_OS_LINUX
+from dynmem.reference.environment import GuestProfile
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 from dynmem.verification.errors import InputError
@@ -38,6 +39,8 @@ class ExploreConfig:
     profile (``host.profile``) decides which versions it accepts (``with_host_profile``).
     ``alignments`` are the hot-add alignments a guest reporting hot-add may advertise
     besides 2 MiB (``with_alignments``).
+    ``profiles`` name the guests that say only what their profile says (specs/lifecycle.md
+    §1; ``with_hibernating_guest``); a VM not named runs any guest (every answer offered).
     """
 
     name: str
@@ -55,6 +58,11 @@ class ExploreConfig:
     # hot-add alignments (MiB) a guest may advertise besides the honest 2 MiB (R-HOT-ADD-ALIGN)
     alignments: tuple[int, ...] = ()
     max_states: int = 200_000
+    profiles: tuple[tuple[str, GuestProfile], ...] = ()
+
+    def get_profile(self, name: str) -> GuestProfile | None:
+        """The profile of the guest in VM ``name``, None if it runs any guest."""
+        return next((p for n, p in self.profiles if n == name), None)
 
     def initial(self) -> DmState:
         """The initial state: every VM created and off."""
@@ -155,6 +163,27 @@ def with_alignments(config: ExploreConfig,
     if config.alignments:
         return config
     return attrs.evolve(config, name=f"{config.name}+align", alignments=alignments)
+
+
+def with_hibernating_guest(config: ExploreConfig) -> ExploreConfig:
+    """``config`` with the lifecycle events and its last VM (the lightest) running a
+    ``linux_hibernate`` guest (specs/lifecycle.md §1), named ``NAME+lifecycle+hibernate``:
+    a guest that reports balloon without hot-add and never answers a balloon or an
+    unballoon, beside the others' guests, which give every answer.
+
+    The lifecycle comes with it: without hot-add such a guest grows above its startup only
+    by arriving at its maximum (``MigrateIn``) or by a restore, and only the host's watchdog
+    (``StuckTimeout``) ends the wait on its silence. In the progress graph that watchdog is
+    the honest next step of a silent guest (``compute_next_word``), so a host that never
+    gives up on it is stuck there (PROG-FIXED-POINT). The presets without it keep their
+    event sets and counts."""
+    if not config.vms or config.profiles:
+        return config
+    config = config.with_vm_lifecycle()
+    *rest, (name, settings) = config.vms
+    linux = attrs.evolve(settings, guest_os=GUEST_OS_LINUX)
+    return attrs.evolve(config, name=f"{config.name}+hibernate", vms=(*rest, (name, linux)),
+                        profiles=((name, GuestProfile.LINUX_HIBERNATE),))
 
 
 class _Hosted(Protocol):

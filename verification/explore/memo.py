@@ -23,6 +23,7 @@ from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Power
 from dynmem.reference.environment import (
     compute_aligned_reports,
     compute_honest_message,
+    compute_next_word,
     compute_version_proposal,
     enabled_vm_events,
 )
@@ -97,7 +98,7 @@ def _get_fast(steps: list[SlotStep], before: int) -> FastSteps | tuple[()] | Non
 def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
     """The events of ``enabled_vm_events`` the explorer offers for ``vm``."""
     events = enabled_vm_events(vm, free_mib, config.demands, config.adversarial,
-                               config.vm_lifecycle)
+                               config.vm_lifecycle, config.get_profile(vm.name))
     if config.waiting_starts and not config.vm_lifecycle:
         events += get_waiting_start_events(vm, free_mib)
     if config.alignments:
@@ -111,6 +112,16 @@ def get_vm_events(vm: Vm, free_mib: int, config: ExploreConfig) -> list[Event]:
                                       and e != compute_version_proposal(vm))]
 
 
+def get_next_words(state: DmState, config: ExploreConfig,
+                   free_mib: int | None = None) -> set[Event]:
+    """Each VM's honest next step in ``state`` under the guest profiles of ``config``
+    (``compute_next_word``): its guest's honest message, or the watchdog of a guest that
+    never answers."""
+    return {m for vm in state.vms
+            for m in (compute_next_word(vm, config.get_profile(vm.name), free_mib),)
+            if m is not None}
+
+
 def get_waiting_start_events(vm: Vm, free_mib: int) -> list[Event]:
     """A start that waits for reclaim (its startup is not free, R-START), and the waiting
     start's admission once its startup is free or its abort: the lifecycle's waiting
@@ -118,7 +129,7 @@ def get_waiting_start_events(vm: Vm, free_mib: int) -> list[Event]:
     if vm.power == Power.OFF and vm.settings.startup_mib > free_mib:
         return [Start(vm.name)]
     if vm.power == Power.STARTING:
-        admit = [StartAdmit(vm.name)] if vm.settings.startup_mib <= free_mib else []
+        admit = [StartAdmit(vm.name)] if vm.boot_mib <= free_mib else []
         return [*admit, StartAbort(vm.name)]
     return []
 
@@ -163,7 +174,7 @@ class SlotMemo:
 
     def _compute(self, state: DmState, index: int, vid: int) -> SlotEntry:
         vm, free, config = state.vms[index], state.free_mib, self.config
-        honest = compute_honest_message(vm, free_mib=free)
+        honest = compute_next_word(vm, config.get_profile(vm.name), free)
         return SlotEntry(self._steps(state, index, get_vm_events(vm, free, config), honest),
                          self._steps(state, index, get_vm_extras(vm, free, config), honest),
                          honest is not None, self.table.get_slot_part(index, free, vid))

@@ -139,7 +139,8 @@ def find_progress_violations(x: Exploration) -> list[ProgressFinding]:
             broken = check_fixed_point(x.states[sid])
             if broken:
                 found.append(ProgressFinding(sid, tuple(broken)))
-        elif not has_out[sid] and not is_fixed_point(x.states[sid], x.plan):
+        elif not has_out[sid] and not is_fixed_point(x.states[sid], x.plan,
+                                                     dict(x.config.profiles)):
             found.append(ProgressFinding(sid, (Violation(
                 PROG_FIXED_POINT, "constant demand reaches a fixed point", None,
                 "stuck: an honest message or the balancer's plan is pending, but the step "

@@ -18,6 +18,7 @@ from dynmem.verification.explore.config import (
     ExploreConfig,
     get_config,
     with_alignments,
+    with_hibernating_guest,
     with_host_profile,
     with_linux_guest,
 )
@@ -104,7 +105,7 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     config: ExploreConfig | None = None, symmetry: bool | None = None,
                     on_progress: ProgressCallback | None = None,
                     memo: bool = True, max_states: int | None = None,
-                    lifecycle: bool = False, linux: bool = False,
+                    lifecycle: bool = False, linux: bool = False, hibernate: bool = False,
                     host_profile: HostProfile | None = None,
                     align: bool = False) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
@@ -115,7 +116,9 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     ``lifecycle`` adds the events of specs/lifecycle.md to the preset
     (``ExploreConfig.vm_lifecycle``; a mutant of those events asks for it). ``linux`` runs a
     Linux guest in the preset's last VM (``with_linux_guest``; a mutant that misreads Linux
-    guests asks for it). ``align`` lets guests advertise hot-add alignments of 4 and 128 MiB
+    guests asks for it). ``hibernate`` runs a hibernating Linux guest there instead, with
+    the lifecycle events (``with_hibernating_guest``; a mutant only such a guest shows asks
+    for it). ``align`` lets guests advertise hot-add alignments of 4 and 128 MiB
     (``with_alignments``; a mutant that forgets the alignment asks for it).
     ``host_profile`` puts the preset on a host of that profile (default: the preset's, or
     the one a mutant asks for, ``Mutant.explore_profile``).
@@ -140,7 +143,9 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
         cfg = with_host_profile(cfg, profile)
     if lifecycle or (bug is not None and bug.explore_lifecycle):
         cfg = cfg.with_vm_lifecycle()
-    if linux or (bug is not None and bug.explore_linux):
+    if hibernate or (bug is not None and bug.explore_hibernate):
+        cfg = with_hibernating_guest(cfg)
+    elif linux or (bug is not None and bug.explore_linux):
         cfg = with_linux_guest(cfg)
     if align or (bug is not None and bug.explore_align):
         cfg = with_alignments(cfg)

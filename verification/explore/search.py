@@ -25,7 +25,6 @@ from collections.abc import Callable, Collection, Sequence
 from itertools import repeat
 
 from dynmem.model.invariants import BY_ID, Violation
-from dynmem.reference.environment import compute_honest_message
 from dynmem.reference.events import BalancerTick, DmRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm
@@ -46,6 +45,7 @@ from dynmem.verification.explore.memo import (
     SlotEntry,
     SlotMemo,
     SlotStep,
+    get_next_words,
 )
 from dynmem.verification.explore.progress import find_progress_violations
 from dynmem.verification.properties.coverage import Coverage, compute_reason_key
@@ -346,7 +346,7 @@ class _Search:
         message to send and the plan sends nothing)."""
         x = self.x
         cov = x.coverage
-        honest = {m for m in map(compute_honest_message, state.vms) if m is not None}
+        honest = get_next_words(state, x.config)
         out: list[_Step] = []
         for event in get_candidate_events(state, x.config, x.plan):
             result = x.step_fn(state, event)

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 import attrs
 
 from dynmem.model.invariants import Violation
-from dynmem.reference.environment import compute_honest_message
 from dynmem.reference.events import BalancerTick, Event
 from dynmem.reference.step import StepResult
 from dynmem.verification.explore.graph import Counterexample, Exploration, ProgressFinding
+from dynmem.verification.explore.memo import get_next_words
 from dynmem.verification.explore.search import explore
 from dynmem.verification.explore.symmetry import canonicalize, invert, rename_event
 from dynmem.verification.properties.coverage import Pair
@@ -120,7 +120,7 @@ def _progress_trace(x: Exploration, finding: ProgressFinding,
 
 
 def _progress_event(x: Exploration, here: int, nxt: int) -> Event | None:
-    honest = {m for m in map(compute_honest_message, x.states[here].vms) if m is not None}
+    honest = get_next_words(x.states[here], x.config)
     for event, _result, target in x.successors(here):
         if target == nxt and (isinstance(event, BalancerTick) or event in honest):
             return event

@@ -55,6 +55,7 @@ from dynmem.reference.step import (
     Step,
     StepResult,
     check_request,
+    compute_booted,
     compute_closed,
     compute_stopped,
     make_step,
@@ -101,6 +102,9 @@ class Mutant:
     # the exploration needs guests that advertise a hot-add alignment above 2 MiB
     # (explore with_alignments)
     explore_align: bool = False
+    # only a guest that never answers shows it (specs/lifecycle.md §1, a linux_hibernate
+    # guest: explore with_hibernating_guest, the stateful HibernatingMachine)
+    explore_hibernate: bool = False
     model_variant: Any = None  # the model-level variant (filled by the Z3/BMC engine)
 
     @property
@@ -391,13 +395,33 @@ def _restart_keeping_report(state: DmState, event: GuestRestart) -> StepResult:
 
 def _admit_without_free(state: DmState, event: StartAdmit) -> StepResult:
     vm = state.get_vm(event.vm)
-    if vm is None or state.free_mib >= vm.settings.startup_mib:
+    if vm is None or state.free_mib >= vm.boot_mib:
         return process_start_admit(state, event)
-    # BUG: a waiting start is admitted before its startup is free.
-    rich = process_start_admit(attrs.evolve(state, free_mib=vm.settings.startup_mib), event)
+    # BUG: a waiting start is admitted before its startup (a restore its image) is free.
+    rich = process_start_admit(attrs.evolve(state, free_mib=vm.boot_mib), event)
     if not rich.accepted:
         return StepResult(state, rich.reason)
-    return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.settings.startup_mib))
+    return StepResult(attrs.evolve(rich.state, free_mib=state.free_mib - vm.boot_mib))
+
+
+def _watchdog_waiting_on_balloons(state: DmState, event: StuckTimeout) -> StepResult:
+    vm = state.get_vm(event.vm)
+    # BUG: the watchdog gives up only on a hot-add (whose memory the host reserved) and waits
+    # on a balloon or an unballoon for ever.
+    if vm is not None and vm.txn in (TxnKind.BALLOON, TxnKind.UNBALLOON):
+        return StepResult(state, f"{vm.name}'s watchdog watches only hot-adds")
+    return process_stuck_timeout(state, event)
+
+
+def _admit_restore_at_startup(state: DmState, event: StartAdmit) -> StepResult:
+    vm = state.get_vm(event.vm)
+    startup = vm.settings.startup_mib if vm is not None else 0
+    if (vm is None or vm.power != Power.STARTING or vm.saved_mib == 0
+            or state.free_mib < startup):
+        return process_start_admit(state, event)
+    # BUG: a waiting restore is admitted as a start, at startup: its image is forgotten.
+    return StepResult(state.with_vm(compute_booted(vm, startup),
+                                    free_mib=state.free_mib - startup))
 
 
 def _version_ignoring_profile(state: DmState, event: VersionRequest) -> StepResult:
@@ -575,6 +599,11 @@ MUTANTS: tuple[Mutant, ...] = (
             "a waiting start is admitted before its startup memory is free (overcommit)",
             ("INV-PHYSICAL", "AUX-FREE"),
             {StartAdmit: _admit_without_free}, explore_vms=2, explore_lifecycle=True),
+    _mutant("restore_admitted_at_startup",
+            "a restore that waited for reclaim is admitted as a start: at startup once that "
+            "is free, the image it was saved with forgotten",
+            ("INV-RESTORED",),
+            {StartAdmit: _admit_restore_at_startup}, explore_vms=2, explore_lifecycle=True),
     # the protocol guards that are claims (specs/invariants.md)
     _mutant("hot_add_without_capability",
             "the hot-add guard and the policy forget the capability bit: a guest that did "
@@ -638,7 +667,26 @@ MUTANTS: tuple[Mutant, ...] = (
 
 # The model-level twins (mutants/model_edits.py, same names), for BMC (dynmem bmc --mutant NAME).
 MUTANTS = tuple(attrs.evolve(m, model_variant=MODEL_MUTANTS.get(m.name)) for m in MUTANTS)
-BY_NAME: dict[str, Mutant] = {m.name: m for m in MUTANTS}
+
+# Bugs that only a guest that never answers shows (a linux_hibernate guest, specs/lifecycle.md
+# §1): they break progress only on the path where the host must give up on a silent guest.
+# The engines without guest profiles cannot see them (the model has no guest, so BMC has no
+# twin; the walk's spaces run any guest, whose answers always come), so they are kept out
+# of MUTANTS, whose every row each engine must catch. Exploration (``with_hibernating_guest``),
+# the stateful machine (``HibernatingMachine``) and the oracle (a buggy IUT,
+# examples/buggy_iuts/watchdog_ignores_balloons.py) catch them; ``get_mutant`` finds them.
+HIBERNATE_MUTANTS: tuple[Mutant, ...] = (
+    attrs.evolve(
+        _mutant("watchdog_waits_on_balloons",
+                "the host's watchdog gives up only on a hot-add and refuses to fire on a "
+                "balloon or an unballoon: beside a hibernating guest, which never answers, "
+                "the host waits for ever",
+                ("PROG-FIXED-POINT",),
+                {StuckTimeout: _watchdog_waiting_on_balloons}, explore_vms=2,
+                explore_lifecycle=True),
+        explore_hibernate=True),
+)
+BY_NAME: dict[str, Mutant] = {m.name: m for m in (*MUTANTS, *HIBERNATE_MUTANTS)}
 
 
 def get_mutant(name: str) -> Mutant:

@@ -27,7 +27,14 @@ from typing import Any
 
 import attrs
 
-from dynmem.model.actions import ACTIONS, Action, Guard, HostView, UpdateFn
+from dynmem.model.actions import (
+    ACTIONS,
+    Action,
+    Guard,
+    HostView,
+    UpdateFn,
+    restore_update_when,
+)
 from dynmem.model.ops import Ops, Term
 from dynmem.model.quantities import assigned
 from dynmem.model.shapes import SlotLike
@@ -245,6 +252,18 @@ def _restore_when_startup_free(ops: Ops, h: HostView, vm: Any, p: Any) -> Term:
     return vm.settings.startup_mib <= h.free_mib
 
 
+def _admits_at_startup(action: Action) -> Action:
+    # BUG: a waiting restore is admitted as a start: at startup, its image forgotten
+    # (R-START-ADMIT runs a restore at its image, lifecycle.md §4.7)
+    startup_fits = Guard("startup <= free", "R-START-ADMIT",
+                         lambda ops, h, vm, p: vm.settings.startup_mib <= h.free_mib)
+    return _with_update(swap_guard(action, "needed <= free", startup_fits),
+                        lambda ops, h, vm, p: {
+                            "visible_mib": vm.settings.startup_mib,
+                            "free_mib": h.free_mib - vm.settings.startup_mib},
+                        action.modifies)
+
+
 def _start_opens_channel_for_all(action: Action) -> Action:
     # BUG: every DM-capable guest gets a DM channel, static VMs too (R-START: dynamic only)
     return _with_update(action, lambda ops, h, vm, p: {
@@ -408,10 +427,11 @@ _MUTANTS = (
         _one("ChannelReset", _reset_keeps_ballooned)),
     ModelMutant(
         "restore_at_startup",
-        "Restore checks startup <= free instead of saved <= free: the host overcommits",
+        "Restore runs at once when startup <= free instead of saved <= free: the host "
+        "overcommits",
         "INV-PHYSICAL",
-        _one("Restore", lambda a: swap_guard(a, "saved <= free", Guard(
-            "startup <= free", "R-RESTORE", _restore_when_startup_free)))),
+        _one("Restore", lambda a: swap_update(
+            a, restore_update_when(_restore_when_startup_free)))),
     ModelMutant(
         "stuck_frees_unreceived",
         "StuckTimeout counts a stuck balloon's outstanding pages as received",
@@ -449,9 +469,15 @@ _MUTANTS = (
         _one("VersionRequest", _accepts_every_known_version)),
     ModelMutant(
         "admit_without_free_memory",
-        "StartAdmit lacks 'startup <= free': a waiting start is admitted without memory",
+        "StartAdmit lacks 'needed <= free': a waiting start is admitted without memory",
         "INV-PHYSICAL",
-        _one("StartAdmit", lambda a: drop_guard(a, "startup <= free"))),
+        _one("StartAdmit", lambda a: drop_guard(a, "needed <= free"))),
+    ModelMutant(
+        "restore_admitted_at_startup",
+        "StartAdmit runs a waiting restore at startup: the image it was saved with is "
+        "forgotten",
+        "INV-RESTORED",
+        _one("StartAdmit", _admits_at_startup)),
 )
 
 MODEL_MUTANTS: dict[str, ModelMutant] = {m.name: m for m in _MUTANTS}

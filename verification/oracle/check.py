@@ -135,7 +135,8 @@ def check_page_iut(iut: object | str, *, examples: int = 100, seed: int | None =
 def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",
               examples: int = 100, seed: int | None = None, max_steps: int = 60,
               timeout: float = 10.0, shrink_replays: int = SHRINK_REPLAYS,
-              progress: Progress | None = None, lifecycle: bool = False) -> OracleRun:
+              progress: Progress | None = None, lifecycle: bool = False,
+              hibernate: bool = False) -> OracleRun:
     """Run the oracle's random phase on ``iut``: generated examples, the first failure shrunk.
 
     The bounded-exhaustive phase of ``dynmem oracle`` is ``dynmem.verification.conformance``
@@ -161,6 +162,10 @@ def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",
         The IUT implements specs/lifecycle.md: the examples also hold restarts, channel
         resets, the stuck timer, save/restore, migration and starts that wait for reclaim
         (``dynmem oracle --lifecycle``).
+    hibernate
+        Each example draws its guests' profiles, a hibernating guest among them: it never
+        answers a balloon or an unballoon and the watchdog is its honest next step
+        (``dynmem oracle --hibernate``; implies the lifecycle).
 
     Returns
     -------
@@ -189,7 +194,8 @@ def check_iut(iut: Iut, *, kind: Kind = "system", mode: Mode = "refinement",
         else:
             source = get_default_source(
                 kind, max_steps, lifecycle, host_profile=hello.host_profile,
-                alignments=ORACLE_ALIGNMENTS if hello.hot_add_alignment else ())
+                alignments=ORACLE_ALIGNMENTS if hello.hot_add_alignment else (),
+                hibernate=hibernate)
             result = search(driver, kind, mode, source,
                             examples,
                             seed, is_allowed, shrink_replays, progress)

@@ -28,8 +28,11 @@ from dynmem.model.vocabulary import VERSION_WIN10, Channel, HostProfile, Power, 
 from dynmem.reference.conventions import GUEST_OS_NAMES
 from dynmem.reference.environment import (
     compute_aligned_reports,
+    PROFILE_GUEST_OS,
+    GuestProfile,
     compute_honest_message,
     compute_honest_report,
+    compute_next_word,
     enabled_events,
     enabled_vm_events,
 )
@@ -336,8 +339,41 @@ class EnabledEvents:
     # Hot-add alignments a guest may advertise besides 2 MiB (R-HOT-ADD-ALIGN), for an IUT
     # whose hello says it follows them (Rule P1c); empty: nothing is drawn.
     alignments: tuple[int, ...] = ()
+    # Guest profiles (``dynmem oracle --hibernate``): each VM of the initial fleet runs a
+    # Windows, a Linux or a hibernating Linux guest (specs/lifecycle.md §1), drawn; a
+    # hibernating guest reports balloon without hot-add and never answers a balloon or an
+    # unballoon, and the host's watchdog (``StuckTimeout``) is its honest next step. Off,
+    # nothing more is drawn. ``profiles`` are the example's own (filled by ``initial``).
+    hibernate: bool = False
+    profiles: dict[str, GuestProfile] | None = attrs.field(default=None, eq=False)
+
+    def _profile(self, vm: Vm) -> GuestProfile | None:
+        return self.profiles.get(vm.name) if self.profiles else None
+
+    def _word(self, vm: Vm, free_mib: int | None = None) -> Event | None:
+        """``vm``'s honest next step as its guest's profile says (``compute_next_word``)."""
+        return compute_next_word(vm, self._profile(vm), free_mib)
+
+    def _is_muted(self, state: DmState, event: Event) -> bool:
+        """Whether ``event`` answers a balloon or an unballoon of a hibernating guest, which
+        never answers them (every menu of answers, the cells' included)."""
+        if not self.profiles or not isinstance(event, (BalloonResponse, UnballoonResponse)):
+            return False
+        vm = state.get_vm(event.vm)
+        return vm is not None and self._profile(vm) == GuestProfile.LINUX_HIBERNATE
+
+    def _answers(self, vm: Vm) -> list[Event]:
+        """``response_variants`` of ``vm``, none from a guest that never answers."""
+        if self._profile(vm) == GuestProfile.LINUX_HIBERNATE and vm.txn != TxnKind.HOT_ADD:
+            return []
+        return response_variants(vm, self.adversarial)
 
     def for_example(self, draw: Draw) -> EnabledEvents:
+        """``_tune``; with ``hibernate``, with the example's own (empty) profiles."""
+        tuned = self._tune(draw)
+        return attrs.evolve(tuned, profiles={}) if self.hibernate else tuned
+
+    def _tune(self, draw: Draw) -> EnabledEvents:
         """This source, or in one example of ``lifecycles`` an honest lifecycle (swarm
         testing): guests answer only honestly, nothing is refused on purpose, no admin
         events, and demand swings across what a VM has. Deep paths (grow, shrink, grow
@@ -366,10 +402,18 @@ class EnabledEvents:
         if self.linux_guests:
             vms = tuple((name, attrs.evolve(settings, guest_os=_pick(draw, GUEST_OS_NAMES)))
                         for name, settings in vms)
+        if self.profiles is not None:
+            drawn = [(name, settings, _pick(draw, _GUEST_PROFILES)) for name, settings in vms]
+            self.profiles.clear()
+            self.profiles.update((name, p) for name, _, p in drawn)
+            vms = tuple((name, attrs.evolve(settings, guest_os=PROFILE_GUEST_OS[p]))
+                        for name, settings, p in drawn)
         return initial_state(HostSettings(physical, reserve, self.host_profile), vms)
 
     def next_event(self, draw: Draw, state: DmState, index: int) -> Event | None:
         event = self._next_event(draw, state, index)
+        if event is not None and self._is_muted(state, event):
+            event = BalancerTick()  # a hibernating guest's answer is never sent
         if self.alignments and event is not None:
             # a guest's memory block size, drawn with each report that advertises hot-add
             event = _pick(draw, [event, *compute_aligned_reports([event], self.alignments)])
@@ -397,8 +441,10 @@ class EnabledEvents:
         # Unballoons have one answer and are left to the honest progress below, so that
         # ticks still fall while they are in flight (a hot-add planned then is refused).
         busy = [vm for vm in running if vm.txn in (TxnKind.BALLOON, TxnKind.HOT_ADD)]
+        if self.profiles:
+            busy = [vm for vm in busy if self._answers(vm)]
         if busy and self.varied_answers and draw(st.integers(0, 2)) == 2:
-            return _pick(draw, response_variants(_pick(draw, busy), self.adversarial))
+            return _pick(draw, self._answers(_pick(draw, busy)))
         # Without misbehaviour the last choices (refused events, any enabled event) are not
         # drawn: every step moves a lifecycle on.
         choice = draw(st.integers(0, 11 if self.adversarial else 8))
@@ -419,7 +465,7 @@ class EnabledEvents:
             progress: list[Event] = [Start(vm.name) for vm in state.vms
                                      if not vm.running
                                      and vm.settings.startup_mib <= state.free_mib]
-            progress += [m for m in map(compute_honest_message, running) if m is not None]
+            progress += [m for m in map(self._word, running) if m is not None]
             # a start that did not fit waits for reclaim: the host admits or fails it
             progress += [m for vm in state.vms if vm.power == Power.STARTING
                          for m in (compute_honest_message(vm, free_mib=state.free_mib),)
@@ -431,7 +477,8 @@ class EnabledEvents:
             if self.swings and draw(st.integers(0, 1)) == 1:
                 return Demand(vm.name, get_swing(vm))
             return Demand(vm.name, _pick(draw, _DEMANDS))
-        options = enabled_events(state, _DEMANDS, self.adversarial, plan=lambda s: ())
+        options = enabled_events(state, _DEMANDS, self.adversarial, plan=lambda s: (),
+                                 profiles=self.profiles)
         options.append(BalancerTick())
         if self.admin:
             options += self._admin(draw, state)
@@ -462,7 +509,7 @@ class EnabledEvents:
         ``cell_menu``, each as likely as the others."""
         options: list[Event]
         if self.focus == "answers":
-            options = [e for vm in running for e in response_variants(vm, self.adversarial)]
+            options = [e for vm in running for e in self._answers(vm)]
         elif self.focus == "stops":
             options = [Stop(vm.name) for vm in running if vm.txn != TxnKind.NONE]
         elif self.focus == "requests":
@@ -531,7 +578,7 @@ class EnabledEvents:
         vm = state.get_vm(event.vm)
         if vm is None or draw(st.integers(0, 1)) == 0:
             return event
-        return _pick(draw, response_variants(vm, self.adversarial))
+        return _pick(draw, self._answers(vm) or [event])
 
     def _admin(self, draw: Draw, state: DmState) -> list[Event]:
         out: list[Event] = []
@@ -545,6 +592,8 @@ class EnabledEvents:
         return out
 
 
+_GUEST_PROFILES = tuple(GuestProfile)  # windows, linux, linux_hibernate
+
 LIFECYCLE_SHARE = 4  # with --lifecycle, one event in about this many is a lifecycle event
 
 
@@ -556,7 +605,8 @@ ORACLE_ALIGNMENTS = (4, 128)
 def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False,
                        linux: bool = False,
                        host_profile: HostProfile = HostProfile.QEMU,
-                       alignments: tuple[int, ...] = ()) -> EnabledEvents:
+                       alignments: tuple[int, ...] = (),
+                       hibernate: bool = False) -> EnabledEvents:
     """The source ``dynmem oracle`` uses for an IUT of ``kind``. A policy IUT is judged only
     on its plans, so what finds its bugs is reaching many planning situations: one example
     in three is an honest lifecycle. Measured over seeds 1-20 on
@@ -574,9 +624,13 @@ def get_default_source(kind: str, max_steps: int = 60, lifecycle: bool = False,
     starting VM's guest, Windows or Linux (specs/protocol.md §3.2). Every host has
     ``host_profile`` (the IUT's). ``alignments`` (an IUT whose hello says it follows the
     guest's hot-add alignment, Rule P1c) are drawn with every capabilities report that
-    advertises hot-add, beside 2 MiB."""
+    advertises hot-add, beside 2 MiB. ``hibernate`` (``dynmem oracle --hibernate``)
+    draws each starting VM's guest profile, a hibernating guest among them
+    (specs/lifecycle.md §1), and implies the lifecycle (only the watchdog ends the wait
+    on such a guest)."""
     return EnabledEvents(max_steps=max_steps, lifecycles=3 if kind == "policy" else 0,
-                         swarm=True, vm_lifecycle=LIFECYCLE_SHARE if lifecycle else 0,
+                         swarm=True,
+                         vm_lifecycle=LIFECYCLE_SHARE if lifecycle or hibernate else 0,
                          linux_guests=linux, host_profile=host_profile,
-                         alignments=alignments)
+                         alignments=alignments, hibernate=hibernate)
 

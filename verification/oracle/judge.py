@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from dynmem.model.invariants import Violation
+from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import BalancerTick, DmRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState
@@ -334,6 +335,8 @@ class CaseResult:
     events: tuple[Event, ...]
     divergence: Divergence | None
     trace: Trace
+    # The guests that speak as their profile says (``dynmem oracle --hibernate``), by VM name.
+    profiles: tuple[tuple[str, GuestProfile], ...] = ()
 
 
 def run_case(driver: Driver, kind: Kind, mode: Mode, initial: DmState,

@@ -21,6 +21,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 
+from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import Event
 from dynmem.reference.state import DmState
 from dynmem.verification.generation import fixed_generation
@@ -84,16 +85,20 @@ def generate_case(driver: Driver, kind: Kind, mode: Mode, source: EventSource, d
             events.append(event)
             if runner.feed(event) is not None:
                 break
+    profiles = dict(getattr(source, "profiles", None) or {})
     if kind == "policy" and settle_steps and runner.divergence is None:
-        settle_policy(runner, events, settle_steps)
-    return CaseResult(initial, tuple(events), runner.divergence, runner.trace())
+        settle_policy(runner, events, settle_steps, profiles)
+    return CaseResult(initial, tuple(events), runner.divergence, runner.trace(),
+                      tuple(sorted(profiles.items())))
 
 
 def replay_case(driver: Driver, kind: Kind, mode: Mode, initial: DmState,
                 events: list[Event], is_allowed: IsAllowed | None = None,
-                settle_steps: int = SETTLE_STEPS) -> CaseResult:
+                settle_steps: int = SETTLE_STEPS,
+                profiles: tuple[tuple[str, GuestProfile], ...] = ()) -> CaseResult:
     """``run_case`` of fixed events, then, for a policy, the same settling as generated
-    examples get (so a shrunk no-progress failure still fails)."""
+    examples get (so a shrunk no-progress failure still fails), with the example's guest
+    ``profiles``."""
     runner = CaseRunner(driver, kind, mode, is_allowed)
     fed: list[Event] = []
     if runner.start(initial) is None:
@@ -102,8 +107,8 @@ def replay_case(driver: Driver, kind: Kind, mode: Mode, initial: DmState,
             if runner.feed(event) is not None:
                 break
     if kind == "policy" and settle_steps and runner.divergence is None:
-        settle_policy(runner, fed, settle_steps)
-    return CaseResult(initial, tuple(fed), runner.divergence, runner.trace())
+        settle_policy(runner, fed, settle_steps, dict(profiles))
+    return CaseResult(initial, tuple(fed), runner.divergence, runner.trace(), profiles)
 
 
 class _Failed(Exception):
@@ -233,7 +238,8 @@ def shrink_case(driver: Driver, kind: Kind, mode: Mode, case: CaseResult,
         spent[0] += 1
         if replays is not None:
             replays.append(1)
-        got = replay_case(driver, kind, mode, initial, events, is_allowed)
+        got = replay_case(driver, kind, mode, initial, events, is_allowed,
+                          profiles=case.profiles)
         same = got.divergence is not None and got.divergence.signature == want
         return got if same else None
 

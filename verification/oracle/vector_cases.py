@@ -362,15 +362,24 @@ def test_start_without_free_memory_waits_then_fails() -> Case:
     yield "post", post
 
 
-def test_invalid_restore_without_current_memory() -> Case:
-    """A restore needs the saved (current) memory free, not startup (R-RESTORE)."""
+def test_restore_without_current_memory_waits_then_fails() -> Case:
+    """A restore needs the saved (current) memory free, not startup: without it the restore
+    waits for reclaim owning nothing, and a static VM gives nothing back, so it fails and the
+    VM is saved again with its image (R-RESTORE, R-START-ABORT, INV-PHYSICAL)."""
     pre = _run(initial_state(HostSettings(8192, 1024), (("a", _dyn()), ("s", VmSettings(
         startup_mib=4608)))), [*_connect("a"), Demand("a", 3000), StatusReport("a", 3000),
                                BalancerTick(), HotAddResponse("a", 2048), Save("a"),
                                Start("s")])
     # startup (1024) is free, the saved 3072 MiB is not
     assert (pre.vms[0].saved_mib, pre.free_mib) == (3072, 2560)
-    yield from _reject(pre, Restore("a"), ["R-RESTORE", "INV-PHYSICAL"])
+    events: list[Event] = [Restore("a"), StartAbort("a")]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-RESTORE", "R-START-ABORT", "INV-PHYSICAL"]
+    post = _post(pre, events)
+    assert post.vms[0].power == Power.SAVED and post.vms[0].saved_mib == 3072
+    assert post.free_mib == pre.free_mib
+    yield "post", post
 
 
 def _reject(pre: DmState, event: Event, spec: list[str]) -> Case:

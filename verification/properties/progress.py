@@ -21,7 +21,12 @@ from dynmem.reference.conventions import (
     compute_linux_balloon_allowance,
     compute_reported_demand,
 )
-from dynmem.reference.environment import Settled, compute_honest_message, settle
+from dynmem.reference.environment import (
+    Profiles,
+    Settled,
+    compute_next_word,
+    settle,
+)
 from dynmem.reference.events import BalloonRequest, Event
 from dynmem.reference.policy import compute_plan, is_waiting_start
 from dynmem.reference.state import (
@@ -89,9 +94,12 @@ def get_grant_unit(vm: Vm) -> int:
     return MEMORY_UNIT_MIB if vm.ballooned_mib > 0 else vm.hot_add_align_mib
 
 
-def is_fixed_point(state: DmState, plan: Plan = compute_plan) -> bool:
-    """No honest guest message is pending and the policy plans nothing."""
-    return (all(compute_honest_message(vm, free_mib=state.free_mib) is None
+def is_fixed_point(state: DmState, plan: Plan = compute_plan,
+                   profiles: Profiles | None = None) -> bool:
+    """No honest guest message is pending, no watchdog is due on a guest that never
+    answers (``compute_next_word``; guests of ``profiles``) and the policy plans nothing."""
+    named = profiles or {}
+    return (all(compute_next_word(vm, named.get(vm.name), state.free_mib) is None
                 for vm in state.vms)
             and not plan(state))
 
@@ -115,9 +123,10 @@ def get_held_free(managed: Sequence[Vm], free_mib: int) -> dict[str, int]:
 def check_fixed_point(state: DmState) -> list[Violation]:
     """PROG-NO-STARVATION and PROG-WEIGHT-ORDER at the fixed point ``state``."""
     managed = [vm for vm in state.vms if is_managed(vm) and vm.txn == TxnKind.NONE]
-    # A start waiting for reclaim claims its startup from free before any grant (P-RECLAIM):
+    # A start waiting for reclaim claims its startup (a restore its image) from free before
+    # any grant (P-RECLAIM):
     # that memory is not free for a short VM.
-    claimed = sum(vm.settings.startup_mib for vm in state.vms if is_waiting_start(vm))
+    claimed = sum(vm.boot_mib for vm in state.vms if is_waiting_start(vm))
     unclaimed = state.free_mib - claimed
     found = []
     held = get_held_free(managed, unclaimed)
@@ -181,13 +190,17 @@ FairRun = Settled
 
 
 def settle_fairly(state: DmState, max_steps: int = 2_000, step_fn: Step = step,
-                  plan: Plan = compute_plan, silent: Collection[str] = ()) -> FairRun:
-    """Round-robin delivery with some guests possibly ``silent`` (never answering).
+                  plan: Plan = compute_plan, silent: Collection[str] = (),
+                  profiles: Profiles | None = None,
+                  stuck_after: int | None = None) -> FairRun:
+    """Round-robin delivery with some guests possibly ``silent`` (never answering), guests
+    of ``profiles`` speaking as their profile says, and the host's watchdog after
+    ``stuck_after`` ticks (``settle``).
 
     ``converged`` is False when the run returns to an earlier round's state (an oscillation)
     or ``max_steps`` runs out first: PROG-FIXED-POINT does not hold for this run.
     """
-    return settle(state, max_steps, step_fn, plan, silent)
+    return settle(state, max_steps, step_fn, plan, silent, profiles, stuck_after)
 
 
 def describe_unsettled(run: FairRun) -> Violation:

@@ -134,7 +134,8 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
              failure_dir: Path | None = None,
              on_progress: FuzzProgress | None = None,
              linux_guests: bool = False,
-             host_profile: HostProfile | None = None) -> FuzzResult:
+             host_profile: HostProfile | None = None,
+             hibernate: bool = False) -> FuzzResult:
     """Run the stateful machine under ``profile`` and return what happened.
 
     Parameters
@@ -161,16 +162,21 @@ def run_fuzz(profile: str = "ci", *, examples: int | None = None, mutant: str | 
         that misreads Linux guests turns it on.
     host_profile : HostProfile, optional
         The profile of every host (default: the mutant's ``explore_profile``, or ``qemu``).
+    hibernate : bool
+        Run the ``HibernatingMachine``: the starting fleet's last guest never answers and fair
+        runs have the host's watchdog; a planted bug only such a guest shows turns it on.
     """
     bug = get_mutant(mutant) if mutant else None
     steer = profile == "thorough"  # starts that wait for reclaim (DmMachine.start_for_reclaim)
     linux_guests = linux_guests or (bug is not None and bug.explore_linux)
+    hibernate = hibernate or (bug is not None and bug.explore_hibernate)
     host = host_profile if host_profile is not None else (
         bug.explore_profile if bug is not None else HostProfile.QEMU)
     base = (machine_for(bug.reference_step, bug.plan, bug.name, refinement, steer,
-                        linux_guests, host) if bug
+                        linux_guests, host, hibernate) if bug
             else machine_for(refinement=refinement, reclaim_starts=steer,
-                             linux_guests=linux_guests, host_profile=host))
+                             linux_guests=linux_guests, host_profile=host,
+                             hibernate=hibernate))
     base.failure_dir = failure_dir
     started = time.perf_counter()
     machine = _reporting(base, on_progress, started)

@@ -50,7 +50,14 @@ from hypothesis.stateful import (
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
 from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, HostProfile, Power, TxnKind
-from dynmem.reference.environment import compute_honest_message, enabled_events
+from dynmem.reference.conventions import GUEST_OS_LINUX
+from dynmem.reference.environment import (
+    STUCK_AFTER_TICKS,
+    GuestProfile,
+    compute_honest_message,
+    compute_next_word,
+    enabled_events,
+)
 from dynmem.reference.events import (
     LIFECYCLE_EVENTS,
     BalancerTick,
@@ -61,6 +68,7 @@ from dynmem.reference.events import (
     DmRequest,
     Event,
     HotAddRequest,
+    MigrateIn,
     Restore,
     Start,
     StartAdmit,
@@ -130,6 +138,9 @@ class DmMachine(RuleBasedStateMachine):
     # The profile of every host drawn (not drawn itself: the draws, and so the examples a
     # seed gives, stay those of before); ``dynmem fuzz --host-profile`` sets it.
     host_profile: ClassVar[HostProfile] = HostProfile.QEMU
+    # The host's watchdog in fair runs (``settle``'s ``stuck_after``): None, no watchdog; the
+    # HibernatingMachine's guests include one that never answers (specs/lifecycle.md §1).
+    watchdog: ClassVar[int | None] = None
     check_refinement: ClassVar[bool] = True
     failure_dir: ClassVar[Path | None] = None
     registry: ClassVar[tuple[Invariant, ...]] = INVARIANTS
@@ -151,6 +162,8 @@ class DmMachine(RuleBasedStateMachine):
         self.results: list[tuple[Event, StepResult]] = []
         self.checked = 0  # steps already checked by every_step_checks
         self.silent: set[str] = set()
+        # Guests that say only what their profile says (HibernatingMachine); others answer.
+        self.profiles: dict[str, GuestProfile] = {}
         self.pairs: set[tuple[str, str]] = set()
         self._enabled_for: DmState | None = None
         self._enabled: dict[str, list[Event]] = {}
@@ -173,6 +186,10 @@ class DmMachine(RuleBasedStateMachine):
             self.pairs.update(get_pairs(pre, ev, result.sent))
         if isinstance(ev, Stop | Start) and result.accepted:
             self.silent.discard(ev.vm)
+        if isinstance(ev, Delete | Configure) and result.accepted and ev.vm in self.profiles:
+            vm = result.state.get_vm(ev.vm)  # a profile goes with its guest's OS family
+            if vm is None or vm.settings.guest_os != GUEST_OS_LINUX:
+                del self.profiles[ev.vm]
         return result
 
     def enabled(self, kind: str) -> list[Event]:
@@ -180,7 +197,8 @@ class DmMachine(RuleBasedStateMachine):
         if self._enabled_for is not self.state:
             self._enabled_for = self.state
             self._enabled = {}
-            for e in enabled_events(self.state, (), False, type(self).plan):
+            for e in enabled_events(self.state, (), False, type(self).plan,
+                                    profiles=self.profiles):
                 if getattr(e, "vm", None) not in self.silent:
                     self._enabled.setdefault(e.KIND, []).append(e)
         return self._enabled.get(kind, [])
@@ -249,9 +267,12 @@ class DmMachine(RuleBasedStateMachine):
         self.apply(Start(vm))
 
     def honest_messages(self) -> list[Event]:
-        """The next message of each running guest that behaves (specs/protocol.md §3)."""
+        """The next message of each running guest that behaves (specs/protocol.md §3), as
+        its profile says; for a guest that never answers, the host's watchdog
+        (``compute_next_word``)."""
         return [m for vm in self.state.vms if vm.running and vm.name not in self.silent
-                for m in (compute_honest_message(vm),) if m is not None]
+                for m in (compute_next_word(vm, self.profiles.get(vm.name)),)
+                if m is not None]
 
     @precondition(lambda self: self.honest_messages())
     @rule(ev=dms.listed_events(lambda m: m.honest_messages()), align=dms.block_sizes())
@@ -266,8 +287,8 @@ class DmMachine(RuleBasedStateMachine):
         name: str = getattr(ev, "vm", "")  # every guest message names its VM
         while self.apply(dms.with_block_size(ev, align)).accepted:
             vm = self.state.get_vm(name)
-            nxt = (compute_honest_message(vm) if vm is not None and vm.channel in _EARLY
-                   else None)
+            nxt = (compute_honest_message(vm, self.profiles.get(name))
+                   if vm is not None and vm.channel in _EARLY else None)
             if nxt is None:
                 break
             ev = nxt
@@ -288,7 +309,8 @@ class DmMachine(RuleBasedStateMachine):
         if self._lifecycle_for is self.state:
             return self._lifecycle
         events = [e for e in enabled_events(self.state, (), False, type(self).plan,
-                                            lifecycle=True) if isinstance(e, LIFECYCLE_EVENTS)]
+                                            lifecycle=True, profiles=self.profiles)
+                  if isinstance(e, LIFECYCLE_EVENTS)]
         tried: list[Event] = [Restore(vm.name) if vm.power == Power.SAVED else StartAdmit(vm.name)
                               for vm in self.state.vms
                               if vm.power in (Power.SAVED, Power.STARTING)]
@@ -454,7 +476,8 @@ class DmMachine(RuleBasedStateMachine):
         PROG-FIXED-POINT; then PROG-NO-STARVATION and PROG-WEIGHT-ORDER if no guest is
         silent."""
         cls = type(self)
-        run = settle_fairly(self.state, SETTLE_STEPS, cls.step_fn, cls.plan, self.silent)
+        run = settle_fairly(self.state, SETTLE_STEPS, cls.step_fn, cls.plan, self.silent,
+                            self.profiles, cls.watchdog)
         for ev, result in run.steps:
             self.results.append((ev, result))
             cls.coverage.record(self.state, ev, result.reason, result.sent)
@@ -566,14 +589,18 @@ class ReclaimSteeredMachine(DmMachine):
     and with them its derandomized runs, stay exactly as they were."""
 
     def starts_for_reclaim(self) -> list[Event]:
-        """Starts that must wait for reclaim while a managed VM holds memory above its
-        startup (P-RECLAIM decides whom to squeeze)."""
+        """Starts, and restores, that must wait for reclaim while a managed VM holds memory
+        above its startup (P-RECLAIM decides whom to squeeze; a restore waits for its image,
+        specs/lifecycle.md §4.7)."""
         if not any(
                 is_balanced(vm) and vm.assigned_mib > vm.settings.startup_mib
                 for vm in self.state.vms):
             return []
-        return [Start(vm.name) for vm in self.state.vms
-                if vm.power == Power.OFF and vm.settings.startup_mib > self.state.free_mib]
+        free = self.state.free_mib
+        return [Start(vm.name) if vm.power == Power.OFF else Restore(vm.name)
+                for vm in self.state.vms
+                if (vm.power == Power.OFF and vm.settings.startup_mib > free)
+                or (vm.power == Power.SAVED and vm.saved_mib > free)]
 
     @precondition(lambda self: self.starts_for_reclaim())
     @rule(ev=dms.listed_events(lambda m: m.starts_for_reclaim()))
@@ -594,16 +621,55 @@ def _mixed_host(self: DmMachine, host: HostSettings, vms: tuple[tuple[str, VmSet
     return DmMachine.host(self, host, vms, lifecycle)
 
 
+class HibernatingMachine(DmMachine):
+    """The machine beside a guest that never answers: the last VM of the starting fleet runs
+    a ``linux_hibernate`` guest (specs/lifecycle.md §1: balloon without hot-add, no answer to
+    a balloon or an unballoon), the lifecycle events are always on (such a guest grows above
+    its startup only by arriving at its maximum) and fair runs have the host's watchdog
+    (``STUCK_AFTER_TICKS``). The fixed point is then judged with the silent guest present:
+    PROG-NO-STARVATION and PROG-WEIGHT-ORDER hold beside it (P-STUCK). A class of its own, so
+    the other machines' rules and derandomized runs stay exactly as they were."""
+
+    watchdog: ClassVar[int | None] = STUCK_AFTER_TICKS
+
+    def arrivals_at_maximum(self) -> list[Event]:
+        """The hibernating guest's VM arriving at its maximum, when that fits: the one way
+        it holds memory a balloon can ask for."""
+        return [MigrateIn(vm.name, vm.settings.maximum_mib) for vm in self.state.vms
+                if vm.name in self.profiles and vm.power == Power.OFF
+                and vm.settings.dynamic and vm.settings.dm_capable
+                and vm.settings.maximum_mib <= self.state.free_mib]
+
+    @precondition(lambda self: self.arrivals_at_maximum())
+    @rule(ev=dms.listed_events(lambda m: m.arrivals_at_maximum()))
+    def arrive_at_maximum(self, ev: Event) -> None:
+        self.apply(ev)
+
+
+@initialize(target=DmMachine.vms, host=dms.host_settings(), vms=dms.vm_fleets())
+def _hibernating_host(self: DmMachine, host: HostSettings,
+                      vms: tuple[tuple[str, VmSettings], ...]) -> Any:
+    """The starting fleet's last VM runs a hibernating Linux guest; the lifecycle is on."""
+    *rest, (name, settings) = vms
+    self.profiles[name] = GuestProfile.LINUX_HIBERNATE
+    fleet = (*rest, (name, attrs.evolve(settings, guest_os=GUEST_OS_LINUX)))
+    return DmMachine.host(self, host, fleet, lifecycle=True)
+
+
 def machine_for(step_fn: Step = step, plan: Plan | None = None, label: str = "reference",
                 refinement: bool = True, reclaim_starts: bool = False,
                 linux_guests: bool = False,
-                host_profile: HostProfile = HostProfile.QEMU) -> type[DmMachine]:
+                host_profile: HostProfile = HostProfile.QEMU,
+                hibernate: bool = False) -> type[DmMachine]:
     """A :class:`DmMachine` subclass driving ``step_fn`` with ``plan`` (a planted bug);
     ``reclaim_starts`` steers towards starts that wait for reclaim; ``linux_guests`` starts
     fleets of Windows and Linux guests (the initial rule replaced, the others the same);
-    every host it draws has ``host_profile``."""
-    base = ReclaimSteeredMachine if reclaim_starts else DmMachine
-    extra: dict[str, Any] = {"host": _mixed_host} if linux_guests else {}
+    every host it draws has ``host_profile``; ``hibernate`` runs the
+    :class:`HibernatingMachine` (a guest that never answers, the watchdog in fair runs)."""
+    base = (HibernatingMachine if hibernate else ReclaimSteeredMachine if reclaim_starts
+            else DmMachine)
+    extra: dict[str, Any] = ({"host": _hibernating_host} if hibernate
+                             else {"host": _mixed_host} if linux_guests else {})
     return type(f"DmMachine_{label}", (base,), {**extra,
         "host_profile": host_profile,
         "step_fn": staticmethod(step_fn), "plan": staticmethod(plan or compute_plan),

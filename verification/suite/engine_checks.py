@@ -93,7 +93,7 @@ def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
         Check("exploration 2 VMs, 2008 R2 SP1 host", SECTION,
               partial(check_exploration, 2, HostProfile.WS2008R2SP1)),
         # restarts, resets, the watchdog, save/restore, migration and waiting starts
-        # (113,953 states; 3.8 s CPU measured 2026-12-03)
+        # (124,087 states since a restore may wait for reclaim; 113,953 before)
         Check("exploration 2 VMs with the lifecycle", SECTION,
               partial(check_exploration, 2, lifecycle=True)),
         Check("oscillation detection is live", SECTION, check_oscillation_detected),

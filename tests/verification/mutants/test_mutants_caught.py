@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dynmem.verification.explore.run import ExploreResult, run_exploration
-from dynmem.verification.mutants.catalogue import BY_NAME, MUTANTS
+from dynmem.verification.mutants.catalogue import BY_NAME, HIBERNATE_MUTANTS, MUTANTS
 from dynmem.verification.stateful.fuzz import run_fuzz
 from dynmem.verification.traces import render_text
 
@@ -30,7 +30,12 @@ DOMAIN_INVARIANTS = {
 # and balloon_without_capability a balloon to a guest that advertised none; neither within
 # 1000 examples (1,362 and 1,498 started). The thorough campaign catches the second
 # (tests/verification/stateful/test_thorough_guards.py covers the guards).
-LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "balloon_without_capability"}
+# restore_admitted_at_startup needs a restore that waits (a VM saved above its startup, then
+# another grown into its image): not within 1000 examples (1,406 started, measured
+# 2026-12-03); the thorough campaign's steering rule restores into a full host
+# (test_thorough_lifecycle.py).
+LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "balloon_without_capability",
+                       "restore_admitted_at_startup"}
 STATEFUL = tuple(n for n in NAMES if n not in LEFT_TO_EXPLORATION)
 STATEFUL_BUDGET = 1000
 
@@ -46,7 +51,8 @@ def explored(name: str) -> ExploreResult:
 
 def test_catalogue_names_are_unique_and_known() -> None:
     """Engines look bugs up by name: names are unique, and the ones singled out here exist."""
-    assert len(set(NAMES)) == len(NAMES) == len(BY_NAME)
+    assert len(set(NAMES)) == len(NAMES) == len(BY_NAME) - len(HIBERNATE_MUTANTS)
+    assert set(BY_NAME) == {*NAMES, *(m.name for m in HIBERNATE_MUTANTS)}
     assert set(BY_NAME) >= LEFT_TO_EXPLORATION
 
 

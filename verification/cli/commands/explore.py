@@ -56,6 +56,8 @@ def register(subparsers: Any) -> None:
     options.add_lifecycle(parser, "to the preset, named NAME+lifecycle")
     options.add_linux(parser, "in the preset's last, lightest VM, named NAME+linux")
     options.add_align(parser, "4 and 128 MiB, in a preset named NAME+align")
+    options.add_hibernate(parser, "in the preset's last VM, with the lifecycle events, named "
+                                  "NAME+lifecycle+hibernate")
     options.add_host_profile(parser, "the preset (named NAME@PROFILE)")
     options.add_pages(parser, "explore the page layer instead (specs/pages.md §7): one small "
                               "VM, every page message of a fixed menu (honest, ranges listed "
@@ -112,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
                                  symmetry=False if args.no_symmetry else None,
                                  on_progress=progress, memo=not args.no_memo,
                                  max_states=args.max_states, lifecycle=args.lifecycle,
-                                 linux=args.linux, host_profile=profile, align=args.align)
+                                 linux=args.linux, hibernate=args.hibernate,
+                                 host_profile=profile, align=args.align)
     except KeyboardInterrupt:
         board.finish(progress.interrupted())
         raise
@@ -171,6 +174,7 @@ def run_pages(args: argparse.Namespace) -> int:
     fixed = [(flag, value) for flag, value in (
         ("--vms", args.vms if args.vms != 2 else None), ("--lifecycle", args.lifecycle or None),
         ("--linux", args.linux or None), ("--align", args.align or None),
+        ("--hibernate", args.hibernate or None),
         ("--dot", args.dot), ("--out", args.out),
         ("--max-states", args.max_states), ("--host-profile", args.host_profile))
         if value is not None]

@@ -78,6 +78,8 @@ def register(subparsers: Any) -> None:
     options.add_seed(parser, "the profile's; ci is derandomized")
     options.add_linux(parser, "hypothesis draws each starting VM's guest, walk runs one in "
                               "the preset's last VM")
+    options.add_hibernate(parser, "hypothesis only: the starting fleet's last VM, with the "
+                                  "lifecycle and the watchdog in fair runs")
     parser.add_argument("--no-refinement", action="store_true",
                         help="do not check steps against the model's transition")
     options.add_out_dir(parser, "the failure's ITF and text traces (an existing one; "
@@ -94,6 +96,9 @@ def _check(args: argparse.Namespace) -> None:
     if args.mutant:
         get_mutant(args.mutant)
     options.read_host_profile(args.host_profile)
+    if args.hibernate and args.engine == "walk":
+        raise InputError("command line", "--hibernate", True, "the walk's spaces have no "
+                         "guest profiles: only with --engine hypothesis")
     if args.swarm != 1 and args.engine != "walk":
         raise InputError("command line", "--swarm", args.swarm, "runs walk campaigns: only "
                          "with --engine walk")
@@ -240,7 +245,8 @@ def run(args: argparse.Namespace) -> int:
                           seed=args.seed, refinement=not args.no_refinement,
                           failure_dir=Path(args.out) if args.out else None,
                           on_progress=progress, linux_guests=args.linux,
-                          host_profile=options.read_host_profile(args.host_profile))
+                          host_profile=options.read_host_profile(args.host_profile),
+                          hibernate=args.hibernate)
     except KeyboardInterrupt:
         board.finish(f"fuzz: interrupted after {seen[0]} of {total} examples "
                      f"({seen[1]:,} steps); no failure found in them")

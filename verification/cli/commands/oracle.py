@@ -86,6 +86,9 @@ def register(subparsers: Any) -> None:
     options.add_linux(parser, "for an IUT that reads their reports: the random phase draws "
                               "each VM's guest, the exhaustive presets run one in their last "
                               "VM, NAME+linux")
+    options.add_hibernate(parser, "for an IUT that implements the lifecycle: the random phase "
+                                  "draws each VM's guest profile, the exhaustive phase adds "
+                                  "2vm+lifecycle+hibernate (from --vms 2); not with --seeds")
     options.add_vms(parser, 2, "2; the exhaustive phase covers the presets of 1..N VMs, and "
                                "from 2 also 2vm-reclaim, where starts wait for reclaim; 3 is "
                                "700,978 states for a system, 305,116 with three weights for a "
@@ -201,6 +204,10 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds is not None and args.seed is not None:
         print("dynmem: --seed and --seeds exclude each other", file=sys.stderr)
         return 2
+    if args.seeds is not None and args.hibernate:
+        print("dynmem: --hibernate runs one seed's random phase; give --seed, not --seeds",
+              file=sys.stderr)
+        return 2
     if options.uses_cluster(args) and (args.seeds is None or args.exhaustive):
         print("dynmem: --workers and --scheduler spread the seeds of --seeds over a cluster; "
               "give --seeds (and a random phase)", file=sys.stderr)
@@ -293,7 +300,7 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
     them, Rule P1c: presets NAME+align); the first failure ends the run."""
     phases = Phases(kind, mode, args.vms, not args.no_exhaustive, not args.exhaustive,
                     args.examples, args.seed, args.max_steps, args.lifecycle, args.linux,
-                    args.top_up, args.shrink_replays, alignments)
+                    args.top_up, args.shrink_replays, alignments, args.hibernate)
     seeds = None
     if args.seeds is not None:
         def seeds() -> SearchResult:
