@@ -22,7 +22,6 @@ from dynmem.model.invariants import Violation
 from dynmem.model.vocabulary import SUPPORTED_VERSIONS, Power
 from dynmem.reference.environment import (
     compute_aligned_reports,
-    compute_honest_message,
     compute_next_word,
     compute_version_proposal,
     enabled_vm_events,

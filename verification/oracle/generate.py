@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from dynmem.model.vocabulary import VERSION_WIN10, Channel, HostProfile, Power, TxnKind
 from dynmem.reference.conventions import GUEST_OS_NAMES
 from dynmem.reference.environment import (
-    compute_aligned_reports,
     PROFILE_GUEST_OS,
     GuestProfile,
+    compute_aligned_reports,
     compute_honest_message,
     compute_honest_report,
     compute_next_word,

@@ -71,6 +71,9 @@ class Traced:
     def __mod__(self, other: Any) -> Traced:
         return _arith("%", self, other)
 
+    def __rmod__(self, other: Any) -> Traced:  # a remainder by a traced alignment
+        return _arith("%", other, self)
+
     def __neg__(self) -> Traced:
         return _arith("-", 0, self)
 
