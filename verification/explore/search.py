@@ -81,7 +81,9 @@ class _Search:
         self.vm_bits = WIDTH * len(config.vms)  # a key shifted by this is its free memory
         # Every key met, canonical or not, to its (canonical) state: a successor is
         # canonicalised only the first time it is met. (At 3 VMs 254,556 of the 955,534
-        # keys are not canonical.)
+        # keys are not canonical; at 4 VMs 1.4 for each canonical one, more than half the
+        # search's memory: ``ExploreConfig.renamed_keys`` False keeps only canonical keys,
+        # and a renamed successor is canonicalised each time it is met.)
         self.ids: dict[StateKey, int] = {}
         self.keys: list[StateKey] = []  # by state id
         # the states are built from their keys when read (memory: no DmState per state)
@@ -103,6 +105,8 @@ class _Search:
         # The reference tick is ``apply_plan`` of that plan (reference/step.py): reuse it.
         self.reference_tick = step_fn is step and plan is compute_plan
         self.all_edges = self.x.all_edges = config.all_edges
+        # The non-canonical keys met, too (see ``ids``), unless the preset is short of memory.
+        self.remember_renamed = config.renamed_keys
 
     # --- states --------------------------------------------------------------------------
 
@@ -180,7 +184,8 @@ class _Search:
         sid = self.ids.get(canon_key)
         if sid is None:
             sid = self.add_state(canon_key, canon, source, event, depth)
-        self.ids[key] = sid
+        if self.remember_renamed:
+            self.ids[key] = sid
         return sid
 
     def intern_state(self, state: DmState, source: int, event: Event,
@@ -421,7 +426,7 @@ class _Search:
             self.expand(self.queue.popleft())
             expanded += 1
             if on_progress is not None and expanded % 2000 == 0:
-                on_progress(len(self.keys), len(x.edge_src), len(self.queue))
+                on_progress(len(self.keys), x.edge_count, len(self.queue))
         x.complete = not self.queue
         x.queued = len(self.queue)
         x.stopped_early = bool(self.queue) and self.is_done()

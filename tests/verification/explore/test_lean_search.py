@@ -1,17 +1,26 @@
-"""``ExploreConfig.all_edges`` False (the 4-VM preset): only the progress edges are kept, the
-others counted. The search and its verdicts must not change: the same states, parent
-pointers, fixed points, edge count, counterexamples and progress findings as with every edge
-kept, on the reference and on the planted progress bugs (which the progress analysis must
-still catch from the progress edges alone)."""
+"""The 4-VM preset's memory savings must not change the search or its verdicts.
+
+``ExploreConfig.all_edges`` False: only the progress edges are kept, the others counted; the
+same states, parent pointers, fixed points, edge count, counterexamples and progress findings
+as with every edge kept, on the reference and on the planted progress bugs (which the
+progress analysis must still catch from the progress edges alone).
+``ExploreConfig.renamed_keys`` False: only canonical keys are remembered; the same graph."""
 
 from __future__ import annotations
 
 import attrs
 import numpy as np
 import pytest
+from explore_helpers import same_search
 
 from dynmem.verification.cli.main import main
-from dynmem.verification.explore.config import PRESETS, ExploreConfig, get_config, with_linux_guest
+from dynmem.verification.explore.config import (
+    PRESETS,
+    SYMMETRIC,
+    ExploreConfig,
+    get_config,
+    with_linux_guest,
+)
 from dynmem.verification.explore.dot import to_dot
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.search import explore
@@ -64,5 +73,19 @@ def test_a_graph_of_progress_edges_is_not_drawn() -> None:
 def test_the_four_vm_preset_keeps_progress_edges_and_refuses_dot(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert not PRESETS[4].all_edges and all(PRESETS[n].all_edges for n in (1, 2, 3))
+    assert not PRESETS[4].renamed_keys and all(PRESETS[n].renamed_keys for n in (1, 2, 3))
     assert main(["explore", "--vms", "4", "--dot", "g.dot"]) == 2
     assert "--dot" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("config", (SYMMETRIC, get_config(1)), ids=lambda c: c.name)
+def test_canonical_keys_alone_give_the_same_graph(config: ExploreConfig) -> None:
+    same_search(explore(attrs.evolve(config, renamed_keys=False)), explore(config))
+
+
+def test_a_planted_bug_is_caught_as_fast_with_canonical_keys_alone() -> None:
+    bug = BY_NAME["stop_leaks_in_flight"]
+    lean = attrs.evolve(SYMMETRIC, renamed_keys=False, all_edges=False)
+    a = explore(lean, bug.reference_step, bug.policy, stop_at_first=True)
+    b = explore(SYMMETRIC, bug.reference_step, bug.policy, stop_at_first=True)
+    assert a.counterexamples and a.counterexamples == b.counterexamples
