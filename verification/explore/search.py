@@ -105,6 +105,12 @@ class _Search:
         # The reference tick is ``apply_plan`` of that plan (reference/step.py): reuse it.
         self.reference_tick = step_fn is step and plan is compute_plan
         self.all_edges = self.x.all_edges = config.all_edges
+        # The edges found and not yet in the graph's arrays (``flush_edges``): source,
+        # target, kind, progress flag.
+        self.src: list[int] = []
+        self.dst: list[int] = []
+        self.kinds: list[int] = []
+        self.progress: list[bool] = []
         # The non-canonical keys met, too (see ``ids``), unless the preset is short of memory.
         self.remember_renamed = config.renamed_keys
 
@@ -217,9 +223,8 @@ class _Search:
         get_entry = memo.entries.get
         entries = [get_entry((vid, free, i)) or self.compute_entry(free, vids, i)
                    for i, vid in enumerate(vids)]
-        dst: list[int] = []
-        kinds: list[int] = []
-        progress: list[bool] = []
+        dst, kinds, progress = self.dst, self.kinds, self.progress
+        before = len(dst)
         self.add_local_steps(sid, key, free, vids, entries, False, dst, kinds, progress)
         plans = self.plans
         state: DmState | None = None
@@ -242,7 +247,7 @@ class _Search:
             state = state or self.get_state(free, vids)
             for event in get_creates(state, x.config):
                 self.add_direct_step(sid, state, event, False, dst, kinds, progress)
-        self.add_edges(sid, dst, kinds, progress)
+        self.src += repeat(sid, len(dst) - before)
         if not planned:
             for entry in entries:
                 if entry.honest:
@@ -255,24 +260,25 @@ class _Search:
         assert self.memo is not None
         return self.memo.get(self.get_state(free, vids), index, vids[index])
 
-    def add_edges(self, sid: int, dst: list[int], kinds: list[int],
-                  progress: list[bool]) -> None:
-        """Record the edges of state ``sid``: all of them, or with ``all_edges`` off only
-        its progress edges (the only ones the progress analysis reads), counting the rest."""
+    def flush_edges(self) -> None:
+        """Move the edges found since the last call into the graph's arrays: all of them,
+        or with ``all_edges`` off only the progress edges (the only ones the progress
+        analysis reads), counting the rest. Batched: one array extend per many states."""
         x = self.x
+        src, dst, kinds, progress = self.src, self.dst, self.kinds, self.progress
         x.edge_count += len(dst)
         if self.all_edges:
-            x.edge_src.extend(repeat(sid, len(dst)))
+            x.edge_src.extend(src)
             x.edge_dst.extend(dst)
             x.edge_kind.extend(kinds)
             x.edge_progress.extend(progress)
-            return
-        kept = progress.count(True)
-        if kept:
-            x.edge_src.extend(repeat(sid, kept))
+        else:
+            x.edge_src.extend(compress(src, progress))
             x.edge_dst.extend(compress(dst, progress))
             x.edge_kind.extend(compress(kinds, progress))
-            x.edge_progress.extend(repeat(1, kept))
+            x.edge_progress.extend(repeat(1, progress.count(True)))
+        for pending in (src, dst, kinds, progress):
+            pending.clear()
 
     def resolve_new(self, sid: int, key: StateKey, steps: list[SlotStep], deltas: list[int],
                     targets: list[int | None]) -> None:
@@ -290,9 +296,8 @@ class _Search:
         """``expand`` stepping every candidate (no memo, or coverage)."""
         x = self.x
         edges, fixed = self.compute_edges_directly(state)
-        dst: list[int] = []
-        kinds: list[int] = []
-        progress: list[bool] = []
+        dst, kinds, progress = self.dst, self.kinds, self.progress
+        before = len(dst)
         for kind, event, free, vms, is_progress, broken in edges:
             tid = self.intern_state(DmState(state.host, free, vms), sid, event)
             if broken:
@@ -300,7 +305,7 @@ class _Search:
             dst.append(tid)
             kinds.append(kind)
             progress.append(is_progress)
-        self.add_edges(sid, dst, kinds, progress)
+        self.src += repeat(sid, len(dst) - before)
         if fixed:
             x.fixed[sid] = 1
 
@@ -326,7 +331,7 @@ class _Search:
             if None in targets:
                 self.resolve_new(sid, key, entry.extra if extra else entry.enabled, deltas,
                                  targets)
-            dst += targets
+            dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
             kinds += step_kinds
             progress += step_progress
 
@@ -425,8 +430,11 @@ class _Search:
                 break
             self.expand(self.queue.popleft())
             expanded += 1
-            if on_progress is not None and expanded % 2000 == 0:
-                on_progress(len(self.keys), x.edge_count, len(self.queue))
+            if expanded % 2000 == 0:
+                self.flush_edges()
+                if on_progress is not None:
+                    on_progress(len(self.keys), x.edge_count, len(self.queue))
+        self.flush_edges()
         x.complete = not self.queue
         x.queued = len(self.queue)
         x.stopped_early = bool(self.queue) and self.is_done()
