@@ -36,7 +36,7 @@ class ExploreConfig:
     progress analysis reads: a sixth of them at 3 VMs) and counts the others, for presets
     whose every edge would not fit in memory; ``renamed_keys`` False remembers only the
     canonical key of each state, not every renamed key met (half the memory of a 4-VM
-    search, a few per cent more CPU: renamed successors are canonicalised each time);
+    search, 4 to 10 % more CPU: renamed successors are canonicalised each time);
     ``all_versions`` offers every supported protocol version (by default only the honest
     guest's next proposal, 2.0 first: where the host accepts the others they add only
     copies, since the reference records the version and never reads it). The host's
