@@ -33,6 +33,11 @@ class ExploreConfig:
     adds only the last: a start without its startup free waits (R-START), then is admitted
     or aborted, for an implementation of the core events (the random phase sends them);
     ``symmetry`` merges states that differ by a renaming of same-settings VMs;
+    ``all_edges`` False keeps only the progress edges in the graph (the only ones the
+    progress analysis reads: a sixth of them at 3 VMs) and counts the others, for presets
+    whose every edge would not fit in memory; ``renamed_keys`` False remembers only the
+    canonical key of each state, not every renamed key met (half the memory of a 4-VM
+    search, 4 to 10 % more CPU: renamed successors are canonicalised each time);
     ``all_versions`` offers every supported protocol version (by default only the honest
     guest's next proposal, 2.0 first: where the host accepts the others they add only
     copies, since the reference records the version and never reads it). The host's
@@ -57,6 +62,8 @@ class ExploreConfig:
     all_versions: bool = False
     # hot-add alignments (MiB) a guest may advertise besides the honest 2 MiB (R-HOT-ADD-ALIGN)
     alignments: tuple[int, ...] = ()
+    all_edges: bool = True
+    renamed_keys: bool = True
     max_states: int = 200_000
     profiles: tuple[tuple[str, GuestProfile], ...] = ()
 
@@ -127,7 +134,12 @@ PRESETS[4] = ExploreConfig(
     vms=(("hi", SMALL_HEAVY), ("lo1", SMALL), ("lo2", SMALL), ("lo3", SMALL)),
     demands=(0, 32),
     request_amounts=(16,),
-    max_states=6_000_000,  # about 4 GiB at ~650 bytes a state: raise with --max-states
+    # Every edge of some 24 M states would be about 4 GiB on its own; the progress analysis
+    # reads only the progress edges (under a fifth).
+    all_edges=False,
+    # 1.4 renamed keys a state: about 130 bytes a state of the ~350 (measured at 600,000).
+    renamed_keys=False,
+    max_states=30_000_000,
 )
 
 # Two identical VMs: the smallest configuration where symmetry reduction merges states.

@@ -43,6 +43,7 @@ def describe_state(state: DmState) -> str:
 
 def get_neighbourhood(x: Exploration, path: Sequence[int], radius: int = 1) -> set[int]:
     """The states on ``path`` and those within ``radius`` edges of it (either direction)."""
+    x.require_all_edges("the neighbourhood of a path")
     keep = set(path)
     frontier = set(path)
     adjacency: dict[int, set[int]] = {}
@@ -58,6 +59,7 @@ def get_neighbourhood(x: Exploration, path: Sequence[int], radius: int = 1) -> s
 def to_dot(x: Exploration, nodes: Iterable[int] | None = None,
            path: Sequence[int] = ()) -> str:
     """DOT text for the explored graph (or only ``nodes``), with ``path`` in red."""
+    x.require_all_edges("a DOT drawing")
     shown = set(range(x.n_states)) if nodes is None else set(nodes)
     on_path = set(zip(path, path[1:], strict=False))
     lines = [f'digraph "{x.config.name}" {{', "  node [shape=box, fontsize=9];",

@@ -68,6 +68,10 @@ class Exploration:
     edge_kind: array[int] = attrs.field(factory=lambda: array("b"))
     edge_progress: bytearray = attrs.field(factory=bytearray)
     fixed: bytearray = attrs.field(factory=bytearray)
+    # With ``all_edges`` False (``ExploreConfig.all_edges``) the edge arrays hold only the
+    # progress edges; ``edge_count`` counts every edge either way.
+    all_edges: bool = True
+    edge_count: int = 0
     counterexamples: dict[str, Counterexample] = attrs.field(factory=dict)
     violating_steps: int = 0
     progress: list[ProgressFinding] = attrs.field(factory=list)
@@ -85,7 +89,8 @@ class Exploration:
 
     @property
     def n_edges(self) -> int:
-        return len(self.edge_src)
+        """Every accepted step found (kept in the edge arrays or not)."""
+        return self.edge_count
 
     @property
     def ok(self) -> bool:
@@ -124,6 +129,7 @@ class Exploration:
         """
         import networkx as nx  # lazy: see the imports
 
+        self.require_all_edges("the state graph")
         g = nx.DiGraph()
         g.add_nodes_from((i, {"depth": d}) for i, d in enumerate(self.depth))
         if not kinds:
@@ -135,6 +141,12 @@ class Exploration:
             else:
                 g.add_edge(s, t, kinds={KINDS[k]})
         return g
+
+    def require_all_edges(self, what: str) -> None:
+        """Raise if only the progress edges were kept (``ExploreConfig.all_edges``)."""
+        if not self.all_edges:
+            raise ValueError(f"{what} needs every edge; {self.config.name} keeps only its "
+                             "progress edges (ExploreConfig.all_edges)")
 
     def progress_graph(self) -> nx.DiGraph:
         """The subgraph of progress edges (honest messages and ticks, demand constant)."""

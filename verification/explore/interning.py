@@ -14,7 +14,8 @@ on that VM's step (``SlotMemo``), one addition per edge.
 
 What the search asks of a VM value is computed once per id: the value, its name and
 settings, its runtime sort key (symmetry), whether the reference balancer reads it
-(``is_balanced`` or a waiting start: the plan's key), and its invariant verdicts.
+(``is_balanced`` or a waiting start, with its workload's demand left out: the plan's key),
+and its invariant verdicts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import attrs
 
 from dynmem.reference.policy import is_balanced, is_waiting_start
 from dynmem.reference.settings import HostSettings, VmSettings
-from dynmem.reference.state import DmState, Vm
+from dynmem.reference.state import DmState, Vm, evolve_vm
 from dynmem.verification.explore.symmetry import get_groups, get_runtime
 
 WIDTH = 24  # bits per VM slot: up to 2**24 - 1 VM values in one exploration
@@ -63,9 +64,11 @@ class VmTable:
         self.names: list[str] = []
         self.layouts: list[int] = []  # the id of each VM's settings
         self.runtimes: list[tuple[Any, ...]] = []
-        # what the reference plan reads of each VM: its id if it is managed or a waiting
-        # start, else -1 (see search.py)
+        # what the reference plan reads of each VM: if it is managed or a waiting start, the
+        # id of its value without the workload's demand (the plan reads the guest's report,
+        # never ``demand_mib``: specs/policy.md), else -1 (see search.py)
         self.planned_as: list[int] = []
+        self._plan_views: dict[Vm, int] = {}
         self.vm_ok: list[bool | None] = []  # vm-scope invariant clauses hold (None: unknown)
         self.owned: list[int | None] = []  # the model's owned memory (None: not yet needed)
         self._settings: dict[VmSettings, int] = {}
@@ -85,7 +88,9 @@ class VmTable:
         self.names.append(vm.name)
         self.layouts.append(self._settings.setdefault(vm.settings, len(self._settings)))
         self.runtimes.append(get_runtime(vm))
-        self.planned_as.append(vid if is_balanced(vm) or is_waiting_start(vm) else -1)
+        self.planned_as.append(
+            self._plan_views.setdefault(evolve_vm(vm, demand_mib=0), len(self._plan_views))
+            if is_balanced(vm) or is_waiting_start(vm) else -1)
         self.vm_ok.append(None)
         self.owned.append(None)
         return vid

@@ -22,7 +22,7 @@ import gc
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
-from itertools import repeat
+from itertools import compress, repeat
 
 from dynmem.model.invariants import BY_ID, Violation
 from dynmem.reference.events import BalancerTick, DmRequest, Event
@@ -81,7 +81,9 @@ class _Search:
         self.vm_bits = WIDTH * len(config.vms)  # a key shifted by this is its free memory
         # Every key met, canonical or not, to its (canonical) state: a successor is
         # canonicalised only the first time it is met. (At 3 VMs 254,556 of the 955,534
-        # keys are not canonical.)
+        # keys are not canonical; at 4 VMs 1.4 for each canonical one, more than half the
+        # search's memory: ``ExploreConfig.renamed_keys`` False keeps only canonical keys,
+        # and a renamed successor is canonicalised each time it is met.)
         self.ids: dict[StateKey, int] = {}
         self.keys: list[StateKey] = []  # by state id
         # the states are built from their keys when read (memory: no DmState per state)
@@ -102,6 +104,15 @@ class _Search:
             {} if plan is compute_plan else None)
         # The reference tick is ``apply_plan`` of that plan (reference/step.py): reuse it.
         self.reference_tick = step_fn is step and plan is compute_plan
+        self.all_edges = self.x.all_edges = config.all_edges
+        # The edges found and not yet in the graph's arrays (``flush_edges``): source,
+        # target, kind, progress flag.
+        self.src: list[int] = []
+        self.dst: list[int] = []
+        self.kinds: list[int] = []
+        self.progress: list[bool] = []
+        # The non-canonical keys met, too (see ``ids``), unless the preset is short of memory.
+        self.remember_renamed = config.renamed_keys
 
     # --- states --------------------------------------------------------------------------
 
@@ -179,12 +190,21 @@ class _Search:
         sid = self.ids.get(canon_key)
         if sid is None:
             sid = self.add_state(canon_key, canon, source, event, depth)
-        self.ids[key] = sid
+        if self.remember_renamed:
+            self.ids[key] = sid
         return sid
 
-    def intern_state(self, state: DmState, source: int, event: Event) -> int:
-        """The id of ``state`` met by ``event`` from ``source`` (see ``intern_new_key``)."""
-        key = self.table.pack(state.free_mib, self.table.ids(state.vms))
+    def intern_state(self, state: DmState, source: int, event: Event,
+                     pre: DmState | None = None, pre_vids: Vids | None = None) -> int:
+        """The id of ``state`` met by ``event`` from ``source`` (see ``intern_new_key``);
+        a VM that is the same object as in ``pre`` (ids ``pre_vids``) keeps its id."""
+        table = self.table
+        if pre is None or pre_vids is None or len(pre.vms) != len(state.vms):
+            vids = table.ids(state.vms)
+        else:
+            vids = tuple([vid if a is b else table.id(b)
+                          for vid, a, b in zip(pre_vids, pre.vms, state.vms, strict=True)])
+        key = table.pack(state.free_mib, vids)
         sid = self.ids.get(key)
         return sid if sid is not None else self.intern_new_key(key, source, event)
 
@@ -194,45 +214,71 @@ class _Search:
         x = self.x
         key = self.keys[sid]
         free, vids = self.table.unpack(key)
-        state = self.get_state(free, vids)
         memo = self.memo
         if memo is None:
-            self.expand_directly(sid, state)
+            self.expand_directly(sid, self.get_state(free, vids))
             return
+        # The state object is built only when something steps it: a memo miss, a plan miss,
+        # a tick or a direct step (most states need none of these).
         get_entry = memo.entries.get
-        entries = [get_entry((vid, free, i)) or memo.get(state, i, vid)
+        entries = [get_entry((vid, free, i)) or self.compute_entry(free, vids, i)
                    for i, vid in enumerate(vids)]
-        dst: list[int] = []
-        kinds: list[int] = []
-        progress: list[bool] = []
-        self.add_local_steps(sid, state, key, vids, entries, False, dst, kinds, progress)
+        dst, kinds, progress = self.dst, self.kinds, self.progress
+        before = len(dst)
+        self.add_local_steps(sid, key, free, vids, entries, False, dst, kinds, progress)
         plans = self.plans
+        state: DmState | None = None
         if plans is None:
+            state = self.get_state(free, vids)
             planned = tuple(x.plan(state))
         else:  # the reference plan: once per (free, managed VMs and waiting starts)
-            planned_as = self.table.planned_as
-            part = (free, *[planned_as[vid] for vid in vids])
+            part = (free, *map(self.table.planned_as.__getitem__, vids))
             found = plans.get(part)
             if found is None:
+                state = self.get_state(free, vids)
                 found = plans[part] = tuple(x.plan(state))
             planned = found
         if planned:
+            state = state or self.get_state(free, vids)
             self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
-                                 planned)
-        self.add_local_steps(sid, state, key, vids, entries, True, dst, kinds, progress)
+                                 planned, vids)
+        self.add_local_steps(sid, key, free, vids, entries, True, dst, kinds, progress)
         if x.config.lifecycle:
+            state = state or self.get_state(free, vids)
             for event in get_creates(state, x.config):
                 self.add_direct_step(sid, state, event, False, dst, kinds, progress)
-        x.edge_src.extend(repeat(sid, len(dst)))
-        x.edge_dst.extend(dst)
-        x.edge_kind.extend(kinds)
-        x.edge_progress.extend(progress)
+        self.src += repeat(sid, len(dst) - before)
         if not planned:
             for entry in entries:
                 if entry.honest:
                     break
             else:
                 x.fixed[sid] = 1
+
+    def compute_entry(self, free: int, vids: Vids, index: int) -> SlotEntry:
+        """The memo's entry of VM ``index`` of the state (free, vids), computed."""
+        assert self.memo is not None
+        return self.memo.get(self.get_state(free, vids), index, vids[index])
+
+    def flush_edges(self) -> None:
+        """Move the edges found since the last call into the graph's arrays: all of them,
+        or with ``all_edges`` off only the progress edges (the only ones the progress
+        analysis reads), counting the rest. Batched: one array extend per many states."""
+        x = self.x
+        src, dst, kinds, progress = self.src, self.dst, self.kinds, self.progress
+        x.edge_count += len(dst)
+        if self.all_edges:
+            x.edge_src.extend(src)
+            x.edge_dst.extend(dst)
+            x.edge_kind.extend(kinds)
+            x.edge_progress.extend(progress)
+        else:
+            x.edge_src.extend(compress(src, progress))
+            x.edge_dst.extend(compress(dst, progress))
+            x.edge_kind.extend(compress(kinds, progress))
+            x.edge_progress.extend(repeat(1, progress.count(True)))
+        for pending in (src, dst, kinds, progress):
+            pending.clear()
 
     def resolve_new(self, sid: int, key: StateKey, steps: list[SlotStep], deltas: list[int],
                     targets: list[int | None]) -> None:
@@ -250,36 +296,41 @@ class _Search:
         """``expand`` stepping every candidate (no memo, or coverage)."""
         x = self.x
         edges, fixed = self.compute_edges_directly(state)
-        for kind, event, free, vms, progress, broken in edges:
+        dst, kinds, progress = self.dst, self.kinds, self.progress
+        before = len(dst)
+        for kind, event, free, vms, is_progress, broken in edges:
             tid = self.intern_state(DmState(state.host, free, vms), sid, event)
             if broken:
                 self.found(sid, event, broken)
-            x.edge_src.append(sid)
-            x.edge_dst.append(tid)
-            x.edge_kind.append(kind)
-            x.edge_progress.append(progress)
+            dst.append(tid)
+            kinds.append(kind)
+            progress.append(is_progress)
+        self.src += repeat(sid, len(dst) - before)
         if fixed:
             x.fixed[sid] = 1
 
-    def add_local_steps(self, sid: int, state: DmState, key: StateKey, vids: Vids,
+    def add_local_steps(self, sid: int, key: StateKey, free: int, vids: Vids,
                         entries: list[SlotEntry], extra: bool, dst: list[int], kinds: list[int],
                         progress: list[bool]) -> None:
         """The VM-local steps of every slot (its ``extra`` ones: after the tick, the order
         the edges had before the memo). The hot loop (about 13 edges per state at 3 VMs): a
-        local step's successor is the key plus its delta; only keys not met before go
-        through ``intern_new_key``."""
+        local step's successor is the key plus its delta, looked up in C (``map``); only
+        keys not met before go through ``intern_new_key``."""
         ids_get = self.ids.get
+        key_plus = key.__add__
         for i, entry in enumerate(entries):
             fast = entry.fast_extra if extra else entry.fast_enabled
-            events = entry.extra if extra else entry.enabled
             if not fast:  # None: taken the long way; (): no step
                 if fast is None:
-                    self.add_slot_steps(sid, state, key, vids, i, events, dst, kinds, progress)
+                    self.add_slot_steps(sid, self.get_state(free, vids), key, vids, i,
+                                        entry.extra if extra else entry.enabled, dst, kinds,
+                                        progress)
                 continue
             deltas, step_kinds, step_progress = fast
-            targets = [ids_get(key + delta) for delta in deltas]
+            targets = list(map(ids_get, map(key_plus, deltas)))
             if None in targets:
-                self.resolve_new(sid, key, events, deltas, targets)
+                self.resolve_new(sid, key, entry.extra if extra else entry.enabled, deltas,
+                                 targets)
             dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
             kinds += step_kinds
             progress += step_progress
@@ -312,16 +363,17 @@ class _Search:
 
     def add_direct_step(self, sid: int, state: DmState, event: Event, is_progress: bool,
                         dst: list[int], kinds: list[int], progress: list[bool],
-                        planned: tuple[DmRequest, ...] = ()) -> None:
+                        planned: tuple[DmRequest, ...] = (), vids: Vids | None = None) -> None:
         """Step ``event`` on ``state`` itself (a tick reuses the plan ``planned`` when it is
-        the reference's) and add the edge if the step is accepted."""
+        the reference's) and add the edge if the step is accepted. ``vids``: the ids of
+        ``state``'s VMs, if known (a VM the step leaves as it was keeps its id)."""
         result = (apply_plan(state, planned) if planned and self.reference_tick
                   else self.x.step_fn(state, event))
         if result.reason is not None:
             return
         kind, event, free, vms, is_progress, broken = self.get_step(
             state, event, result.state, is_progress, result.sent)
-        tid = self.intern_state(result.state, sid, event)
+        tid = self.intern_state(result.state, sid, event, state, vids)
         if broken:
             self.found(sid, event, broken)
         dst.append(tid)
@@ -378,8 +430,11 @@ class _Search:
                 break
             self.expand(self.queue.popleft())
             expanded += 1
-            if on_progress is not None and expanded % 2000 == 0:
-                on_progress(len(self.keys), len(x.edge_src), len(self.queue))
+            if expanded % 2000 == 0:
+                self.flush_edges()
+                if on_progress is not None:
+                    on_progress(len(self.keys), x.edge_count, len(self.queue))
+        self.flush_edges()
         x.complete = not self.queue
         x.queued = len(self.queue)
         x.stopped_early = bool(self.queue) and self.is_done()

@@ -1,7 +1,8 @@
 """The explorer's plan memo (verification/explore/search.py) rests on a property of the
 reference policy (specs/policy.md, managed VMs): the plan of a state is the plan of the same
-state with only its managed VMs and waiting starts kept. Checked here on the reachable states
-of the presets; a policy that reads another VM is reported (the check can fail), and the
+state with only its managed VMs and waiting starts kept, their workload demand set to 0 (the
+plan sees demand only through status reports). Checked here on the reachable states of the
+presets; a policy that reads another VM or a demand is reported (the check can fail), and the
 explorer memoizes only the reference's plan, so a planted policy is computed per state."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from dynmem.model.vocabulary import Power
 from dynmem.reference.events import DmRequest
 from dynmem.reference.policy import compute_plan, is_balanced, is_waiting_start
-from dynmem.reference.state import DmState
+from dynmem.reference.state import DmState, evolve_vm
 from dynmem.reference.step import Plan
 from dynmem.verification.explore.config import SYMMETRIC, ExploreConfig, get_config
 from dynmem.verification.explore.search import explore
@@ -23,8 +24,9 @@ CONFIGS = (get_config(1), get_config(1).with_vm_lifecycle(), get_config(2), SYMM
 
 
 def restricted(state: DmState) -> DmState:
-    """``state`` with only the VMs the plan may read: managed ones and waiting starts."""
-    return attrs.evolve(state, vms=tuple(vm for vm in state.vms
+    """``state`` with only what the plan may read: managed VMs and waiting starts, without
+    their workload's demand."""
+    return attrs.evolve(state, vms=tuple(evolve_vm(vm, demand_mib=0) for vm in state.vms
                                          if is_balanced(vm) or is_waiting_start(vm)))
 
 
@@ -43,6 +45,9 @@ def test_reference_plan_reads_only_managed_vms_and_waiting_starts(
     assert x.complete
     if len(config.vms) > 1:  # teeth: states with a VM left out and a non-empty plan
         assert any(restricted(s) != s and compute_plan(s) for s in x.states)
+    # teeth: managed VMs with a demand, and a non-empty plan
+    assert any(compute_plan(s) and any(vm.demand_mib and is_balanced(vm) for vm in s.vms)
+               for s in x.states)
     assert find_plan_reading_others(compute_plan, x.states) is None
 
 
@@ -57,6 +62,19 @@ def test_a_plan_reading_other_vms_is_reported() -> None:
     """The check can fail: a plan that looks at VMs which are off is reported."""
     x = explore(get_config(2), progress=False)
     assert find_plan_reading_others(_plan_waits_for_every_vm, x.states) is not None
+
+
+def _plan_waits_for_demand(state: DmState) -> tuple[DmRequest, ...]:
+    """A planted policy that reads the workload's demand: nothing while a VM has none."""
+    if any(vm.demand_mib == 0 for vm in state.vms if is_balanced(vm)):
+        return ()
+    return compute_plan(state)
+
+
+def test_a_plan_reading_demand_is_reported() -> None:
+    """The check can fail: a plan that reads ``demand_mib`` of a managed VM is reported."""
+    x = explore(get_config(2), progress=False)
+    assert find_plan_reading_others(_plan_waits_for_demand, x.states) is not None
 
 
 def test_another_policy_is_computed_per_state() -> None:

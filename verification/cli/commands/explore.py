@@ -106,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
                          f"must be one of {', '.join(map(str, sorted(PRESETS)))}")
     if args.max_states is not None and args.max_states <= 0:
         raise InputError("command line", "--max-states", args.max_states, "must be > 0")
+    if args.dot and not PRESETS[args.vms].all_edges:
+        raise InputError("command line", "--dot", args.dot,
+                         f"the {args.vms}-VM preset keeps only its progress edges; draw a "
+                         "smaller preset")
     profile = options.read_host_profile(args.host_profile)
     board = Board()
     progress = _Progress(board.phase("explore", args.max_states, _explore_line))
