@@ -12,6 +12,13 @@ same in lockstep) it runs:
 - the random phase alone (``--no-exhaustive``) on seeds 1..10 at ``--examples`` (default 100)
   and the default shrink budget (a count of replays), so every verdict is bounded by counts.
 
+Both phases get the entry's oracle flags from the manifest: ``"lifecycle": true`` adds
+``--lifecycle`` (the events of specs/lifecycle.md: channel resets, save/restore, the stuck
+watchdog...; the bugs marked so live in those events, which only that flag sends, and their
+``exhaustive_vms`` is 1: preset 1vm+lifecycle, 635 states, where 2vm+lifecycle is 113,953),
+``"linux": true`` adds ``--linux`` (Linux guests, whose reports carry their ballooned pages).
+The table's mode column names the flags.
+
 Each run is a fresh ``dynmem oracle`` process; its CPU seconds are the user+sys of that
 process and its IUT (``RUSAGE_CHILDREN``, the machine is shared so CPU is the steadier
 number) beside the wall clock. It prints and writes (``--table``, ``--json``) per
@@ -60,6 +67,14 @@ def get_vms(entry: dict[str, Any]) -> int:
     return int(entry.get("exhaustive_vms", 2))
 
 
+FLAGS = {"lifecycle": "--lifecycle", "linux": "--linux"}
+
+
+def get_flags(entry: dict[str, Any]) -> list[str]:
+    """The oracle flags both phases of the entry get (manifest ``lifecycle``, ``linux``)."""
+    return [flag for key, flag in FLAGS.items() if entry.get(key)]
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -97,10 +112,11 @@ Job = tuple[dict[str, Any], str, str, list[str]]
 def get_jobs(entries: list[dict[str, Any]], seeds: int, examples: int) -> list[Job]:
     """(entry, mode, phase, flags) of every run: the exhaustive ones, then seed by seed."""
     rows = [(e, mode) for e in entries for mode in get_modes(e)]
-    jobs: list[Job] = [(e, mode, "exhaustive", ["--exhaustive", "--vms", str(get_vms(e))])
+    jobs: list[Job] = [(e, mode, "exhaustive", ["--exhaustive", "--vms", str(get_vms(e)),
+                                                *get_flags(e)])
                        for e, mode in rows]
     jobs += [(e, mode, f"seed {seed}", ["--no-exhaustive", "--seed", str(seed),
-                                         "--examples", str(examples)])
+                                         "--examples", str(examples), *get_flags(e)])
              for seed in range(1, seeds + 1) for e, mode in rows]
     return jobs
 
@@ -112,7 +128,7 @@ def summarise(entry: dict[str, Any], mode: str, runs: dict[str, dict[str, Any]],
     randoms = [runs[f"seed {s}"] for s in range(1, seeds + 1) if f"seed {s}" in runs]
     caught = [r for r in randoms if r["verdict"] == "fail"]
     return {
-        "name": entry["name"], "kind": entry["kind"], "mode": mode,
+        "name": entry["name"], "kind": entry["kind"], "mode": mode, "flags": get_flags(entry),
         "expected": (entry["expect_lockstep"].replace("differ", "fail") if mode == "lockstep"
                      else entry.get("expect_refinement",
                                     "pass" if entry["correct"] else "fail")),
@@ -142,7 +158,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         steps = r["exhaustive_steps"] if r["exhaustive"] == "fail" else "-"
         shrunk = "-" if r["random_steps"] is None else f"{r['random_steps']:g}"
         lines.append(
-            f"| {r['name']} | {r['mode']} | {r['expected']} | {ex} | {steps} | "
+            f"| {r['name']} | {' '.join([r['mode'], *r.get('flags', [])])} | {r['expected']} | "
+            f"{ex} | {steps} | "
             f"{r['exhaustive_cpu']:.1f} | {r['exhaustive_wall']:.1f} | "
             f"{r['random_caught']}/{r['random_seeds']} | {shrunk} | {r['random_cpu']:.1f} | "
             f"{r['random_wall']:.1f} |")

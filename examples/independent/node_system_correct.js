@@ -2,7 +2,10 @@
 // A Hyper-V Dynamic Memory host (profile 2008R2SP1) with the reference balancer.
 // Written from specs/ only. Speaks the dynmem IUT protocol v1 (kinds: system, policy).
 // Kept up with the specs: starts that wait for reclaim (R-START, P-RECLAIM), the stuck
-// watchdog (R-STUCK, P-STUCK) and the lifecycle events of specs/lifecycle.md.
+// watchdog (R-STUCK, P-STUCK) and the lifecycle events of specs/lifecycle.md, and Linux
+// guests (policy.md P-DEMAND, protocol.md §3.2): a "guest_os": "linux" VM reports committed
+// + ballooned + its balloon floor, so the policy subtracts both and never asks it for more
+// than it has above its floor.
 'use strict';
 const readline = require('readline');
 
@@ -26,6 +29,7 @@ function settingsProblems(s) {
   if (!(s.startup_mib <= s.maximum_mib && s.maximum_mib <= 65536) || s.maximum_mib % 2) p.push('maximum_mib');
   if (s.buffer_pct < 5 || s.buffer_pct > 2000) p.push('buffer_pct');
   if (s.weight < 0 || s.weight > 10000) p.push('weight');
+  if (s.guest_os !== undefined && s.guest_os !== 'windows' && s.guest_os !== 'linux') p.push('guest_os');
   return p;
 }
 
@@ -335,9 +339,30 @@ class Host {
 }
 
 // ---- the reference policy (specs/policy.md) ------------------------------------------
+// compute_balloon_floor of a Linux guest with t MiB of RAM (protocol.md §3.2)
+function linuxFloor(t) {
+  if (t < 128) return 8 + Math.floor(t / 2);
+  if (t < 512) return 40 + Math.floor(t / 4);
+  if (t < 2048) return 104 + Math.floor(t / 8);
+  if (t < 8192) return 232 + Math.floor(t / 16);
+  return 488 + Math.floor(t / 32);
+}
+const isLinux = (vm) => vm.settings.guest_os === 'linux';
+// P-DEMAND: the demand the last report says, read per the guest's convention
+function demand(vm) {
+  if (!isLinux(vm)) return vm.report_mib;
+  return Math.max(0, vm.report_mib - vm.ballooned_mib - linuxFloor(assigned(vm)));
+}
+// what the policy may ask a VM to balloon: down to startup, and a Linux guest only what it
+// has above its balloon floor; in 2 MiB units
+function balloonable(vm) {
+  let spare = assigned(vm) - vm.settings.startup_mib;
+  if (isLinux(vm)) spare = Math.min(spare, Math.max(0, assigned(vm) - demand(vm) - linuxFloor(assigned(vm))));
+  return floor2(spare);
+}
 function target(vm) {
   const s = vm.settings;
-  const num = vm.report_mib * (100 + s.buffer_pct);
+  const num = demand(vm) * (100 + s.buffer_pct);
   let t = Math.floor(num / 100) + (num % 100 ? 1 : 0); // exact integer ceil
   t += t % 2;
   return Math.max(s.startup_mib, Math.min(s.maximum_mib, t));
@@ -354,7 +379,7 @@ function computePlan(free, vms) {
   let giveBack = 0;
   for (const vm of managed) {
     if (vm.txn === 'none' && vm.cap_balloon) {
-      const excess = floor2(assigned(vm) - target(vm));
+      const excess = Math.min(floor2(assigned(vm) - target(vm)), balloonable(vm));
       if (excess > 0) {
         const mib = Math.min(excess, BALLOON_CAP);
         plan.push({ kind: 'balloon_request', vm: vm.name, mib });
@@ -404,7 +429,7 @@ function computePlan(free, vms) {
     donors.sort((a, b) => (a.settings.weight - b.settings.weight) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const d of donors) {
       if (deficit <= 0) break;
-      const give = floor2(Math.min(deficit, floor2(assigned(d) - d.settings.startup_mib), BALLOON_CAP));
+      const give = floor2(Math.min(deficit, balloonable(d), BALLOON_CAP));
       if (give > 0) {
         plan.push({ kind: 'balloon_request', vm: d.name, mib: give });
         requested.add(d.name);

@@ -11,7 +11,9 @@ Every request respects the guards of specs/events.md §3, so the plan is always 
 Kept up with the specs (issue 14): a start waiting for reclaim reserves its startup from free
 before any grant (P-RECLAIM), and when it is not covered it is the first short VM of the
 one-donor contention rule (donors strictly lighter than it, never below startup); a stuck VM
-is left alone (P-STUCK).
+is left alone (P-STUCK). A Linux guest ("guest_os": "linux") reports committed + ballooned
++ its balloon floor: its demand subtracts both, and it is never asked for more than it has
+above its floor (P-DEMAND, protocol.md §3.2): the spec's rules, not a difference.
 """
 import json
 import sys
@@ -38,9 +40,36 @@ def owned(vm):
     return assigned(vm) + (vm["txn_mib"] if vm["txn"] in ("hot_add", "unballoon") else 0)
 
 
+def linux_floor(t):
+    """compute_balloon_floor of a Linux guest with t MiB of RAM (protocol.md §3.2)."""
+    for below, base, div in ((128, 8, 2), (512, 40, 4), (2048, 104, 8), (8192, 232, 16)):
+        if t < below:
+            return base + t // div
+    return 488 + t // 32
+
+
+def is_linux(vm):
+    return settings(vm).get("guest_os", "windows") == "linux"
+
+
+def demand(vm):
+    """P-DEMAND: the report, minus a Linux guest's ballooned pages and balloon floor."""
+    if is_linux(vm):
+        return max(0, vm["report_mib"] - vm["ballooned_mib"] - linux_floor(assigned(vm)))
+    return vm["report_mib"]
+
+
+def spare(vm):
+    """What a VM may be asked to balloon: down to startup, a Linux guest only above its floor."""
+    room = assigned(vm) - settings(vm)["startup_mib"]
+    if is_linux(vm):
+        room = min(room, max(0, assigned(vm) - demand(vm) - linux_floor(assigned(vm))))
+    return floor2(room)
+
+
 def target(vm):
     s = settings(vm)
-    want = -(-vm["report_mib"] * (100 + s["buffer_pct"]) // 100)
+    want = -(-demand(vm) * (100 + s["buffer_pct"]) // 100)
     want = -(-want // ROUND) * ROUND
     return max(s["startup_mib"], min(s["maximum_mib"], want))
 
@@ -65,7 +94,7 @@ def plan(view):
 
     # give back surplus, in VM order
     for vm in vms:
-        surplus = floor2(assigned(vm) - target(vm))
+        surplus = min(floor2(assigned(vm) - target(vm)), spare(vm))
         if vm["name"] not in busy and vm["cap_balloon"] and surplus > 0:
             send("balloon_request", vm, min(surplus, STEP))
 
@@ -99,18 +128,16 @@ def plan(view):
         donors = [d for d in vms if settings(d)["weight"] < settings(top)["weight"]
                   and d["name"] not in busy and d["cap_balloon"]]
         for d in sorted(donors, key=lambda v: (settings(v)["weight"], v["name"])):
-            spare = floor2(assigned(d) - settings(d)["startup_mib"])
-            if spare > 0:
-                send("balloon_request", d, min(spare, STEP))
+            if spare(d) > 0:
+                send("balloon_request", d, min(spare(d), STEP))
                 break
     elif short and free < 2 and not any(vm["txn"] == "balloon" for vm in vms):
         top = short[0]
         donors = [d for d in vms if settings(d)["weight"] < settings(top)["weight"]
                   and d["name"] not in busy and d["cap_balloon"]]
         for d in sorted(donors, key=lambda v: (settings(v)["weight"], v["name"])):
-            spare = floor2(assigned(d) - settings(d)["startup_mib"])
-            if spare > 0:
-                send("balloon_request", d, min(spare, STEP, max(2, floor2(target(top) - owned(top)))))
+            if spare(d) > 0:
+                send("balloon_request", d, min(spare(d), STEP, max(2, floor2(target(top) - owned(top)))))
                 break
     return out
 

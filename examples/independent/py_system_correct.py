@@ -4,7 +4,9 @@
 Written from specs/ only (events.md, protocol.md, policy.md, lifecycle.md, formats/oracle.md).
 Kept up with the specs: starts that wait for reclaim (R-START, P-RECLAIM), the stuck
 watchdog (R-STUCK, P-STUCK) and the lifecycle events of lifecycle.md (restart, channel
-reset, save/restore, migration).
+reset, save/restore, migration), and Linux guests (policy.md P-DEMAND, protocol.md §3.2):
+a VM whose settings say "guest_os": "linux" reports committed + ballooned + its balloon
+floor, so the policy subtracts both, and never asks it for more than it has above its floor.
 Speaks the dynmem IUT protocol v1 on stdin/stdout; implements both kinds:
   system: processes events, answers observations;
   policy: answers the plan of a balancer tick for a host view.
@@ -48,6 +50,8 @@ def settings_problems(s):
         problems.append("buffer_pct must be in 5..2000")
     if not 0 <= s["weight"] <= 10000:
         problems.append("weight must be in 0..10000")
+    if s.get("guest_os", "windows") not in ("windows", "linux"):
+        problems.append("guest_os must be windows or linux")
     return problems
 
 
@@ -408,9 +412,42 @@ class Host:
 
 
 # -- the reference policy (policy.md) --------------------------------------------------
+def linux_floor(t):
+    """compute_balloon_floor of a Linux guest with t MiB of RAM (protocol.md §3.2)."""
+    if t < 128:
+        return 8 + t // 2
+    if t < 512:
+        return 40 + t // 4
+    if t < 2048:
+        return 104 + t // 8
+    if t < 8192:
+        return 232 + t // 16
+    return 488 + t // 32
+
+
+def is_linux(vm):
+    return vm["settings"].get("guest_os", "windows") == "linux"
+
+
+def demand(vm):
+    """P-DEMAND: the demand the last report says, read per the guest's convention."""
+    if is_linux(vm):
+        return max(0, vm["report_mib"] - vm["ballooned_mib"] - linux_floor(assigned(vm)))
+    return vm["report_mib"]
+
+
+def balloonable(vm):
+    """What the policy may ask a VM to balloon: down to startup, and a Linux guest only what
+    it has above its balloon floor (policy.md P-DEMAND), in 2 MiB units."""
+    spare = assigned(vm) - vm["settings"]["startup_mib"]
+    if is_linux(vm):
+        spare = min(spare, max(0, assigned(vm) - demand(vm) - linux_floor(assigned(vm))))
+    return floor2(spare)
+
+
 def target(vm):
     s = vm["settings"]
-    num = vm["report_mib"] * (100 + s["buffer_pct"])
+    num = demand(vm) * (100 + s["buffer_pct"])
     t = -(-num // 100)
     t += t % 2
     return max(s["startup_mib"], min(s["maximum_mib"], t))
@@ -434,7 +471,7 @@ def compute_plan(free, vms):
     give_back_total = 0
     for vm in managed:
         if vm["txn"] == "none" and vm["cap_balloon"]:
-            excess = floor2(assigned(vm) - target(vm))
+            excess = min(floor2(assigned(vm) - target(vm)), balloonable(vm))
             if excess > 0:
                 mib = min(excess, BALLOON_CAP)
                 plan.append({"kind": "balloon_request", "vm": vm["name"], "mib": mib})
@@ -487,7 +524,7 @@ def compute_plan(free, vms):
         for d in donors:
             if deficit <= 0:
                 break
-            give = floor2(min(deficit, floor2(assigned(d) - d["settings"]["startup_mib"]), BALLOON_CAP))
+            give = floor2(min(deficit, balloonable(d), BALLOON_CAP))
             if give > 0:
                 plan.append({"kind": "balloon_request", "vm": d["name"], "mib": give})
                 requested.add(d["name"])

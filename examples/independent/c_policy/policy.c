@@ -2,7 +2,10 @@
  * written in C from the specs only. Speaks the dynmem IUT protocol v1, kind "policy":
  * reads one JSON request per line on stdin, answers one line on stdout.
  * Kept up with the specs: a start waiting for reclaim claims its startup first and
- * squeezes strictly lower weights (P-RECLAIM); a stuck VM is left alone (P-STUCK).
+ * squeezes strictly lower weights (P-RECLAIM); a stuck VM is left alone (P-STUCK); a Linux
+ * guest ("guest_os": "linux") reports committed + ballooned + its balloon floor, so its
+ * demand subtracts both and it is never asked for more than it has above its floor
+ * (P-DEMAND, protocol.md 3.2).
  * Contains a tiny JSON reader (objects, arrays, numbers, strings, true/false/null). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +126,7 @@ static const char *get_str(const jval *o, const char *key, const char *dflt) {
 
 typedef struct {
     const char *name;
-    int running, starting, stuck, dynamic, ready, has_report, cap_balloon, hot_add_ok;
+    int running, starting, stuck, dynamic, ready, has_report, cap_balloon, hot_add_ok, linux;
     long long startup, maximum, buffer, weight;
     long long visible, ballooned, report;
     int txn; /* 0 none, 1 balloon, 2 unballoon, 3 hot_add */
@@ -141,8 +144,31 @@ static long long in_flight(const vm_t *v) { return v->txn == 2 || v->txn == 3 ? 
 static long long owned(const vm_t *v) { return assigned(v) + in_flight(v); }
 static long long outstanding(const vm_t *v) { return v->txn == 1 ? v->txn_mib - v->txn_done : 0; }
 
+/* compute_balloon_floor of a Linux guest with t MiB of RAM (protocol.md 3.2) */
+static long long linux_floor(long long t) {
+    if (t < 128) return 8 + t / 2;
+    if (t < 512) return 40 + t / 4;
+    if (t < 2048) return 104 + t / 8;
+    if (t < 8192) return 232 + t / 16;
+    return 488 + t / 32;
+}
+
+/* P-DEMAND: the demand the last report says, read per the guest's convention */
+static long long demand(const vm_t *v) {
+    if (!v->linux) return v->report;
+    return max2(0, v->report - v->ballooned - linux_floor(assigned(v)));
+}
+
+/* what the policy may ask a VM to balloon: down to startup, a Linux guest only what it has
+ * above its balloon floor; in 2 MiB units */
+static long long balloonable(const vm_t *v) {
+    long long spare = assigned(v) - v->startup;
+    if (v->linux) spare = min2(spare, max2(0, assigned(v) - demand(v) - linux_floor(assigned(v))));
+    return floor2(spare);
+}
+
 static long long target(const vm_t *v) {
-    long long num = v->report * (100 + v->buffer);
+    long long num = demand(v) * (100 + v->buffer);
     long long t = num / 100 + (num % 100 ? 1 : 0);
     t += t % 2;
     return max2(v->startup, min2(v->maximum, t));
@@ -171,7 +197,7 @@ static int compute_plan(long long free_mib, vm_t *vms, int nvm, req_t *plan) {
     for (int i = 0; i < nm; i++) {
         vm_t *v = managed[i];
         if (v->txn == 0 && v->cap_balloon) {
-            long long excess = floor2(assigned(v) - target(v));
+            long long excess = min2(floor2(assigned(v) - target(v)), balloonable(v));
             if (excess > 0) {
                 long long mib = min2(excess, BALLOON_CAP);
                 plan[np++] = (req_t){"balloon_request", v->name, mib};
@@ -234,7 +260,7 @@ static int compute_plan(long long free_mib, vm_t *vms, int nvm, req_t *plan) {
         for (int i = 0; i < nm && d > 0; i++) {
             vm_t *x = donors[i];
             if (x->weight >= unmet[u]->weight || x->txn != 0 || !x->cap_balloon || x->requested) continue;
-            long long give = floor2(min2(min2(d, floor2(assigned(x) - x->startup)), BALLOON_CAP));
+            long long give = floor2(min2(min2(d, balloonable(x)), BALLOON_CAP));
             if (give > 0) {
                 plan[np++] = (req_t){"balloon_request", x->name, give};
                 x->requested = 1;
@@ -262,6 +288,7 @@ static void load_vm(const jval *o, vm_t *v) {
     v->maximum = get_num(s, "maximum_mib", 65536);
     v->buffer = get_num(s, "buffer_pct", 20);
     v->weight = get_num(s, "weight", 5000);
+    v->linux = !strcmp(get_str(s, "guest_os", "windows"), "linux");
     v->visible = get_num(o, "visible_mib", 0);
     v->ballooned = get_num(o, "ballooned_mib", 0);
     v->report = get_num(o, "report_mib", 0);
