@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A Hyper-V Dynamic Memory host (profile 2008R2SP1) with the reference balancer.
 // Written from specs/ only. Speaks the dynmem IUT protocol v1 (kinds: system, policy).
-// Kept up with the specs: starts that wait for reclaim (R-START, P-RECLAIM), the stuck
+// Kept up with the specs: starts and restores that wait for reclaim (R-START, R-RESTORE,
+// R-START-ADMIT, R-START-ABORT, P-RECLAIM; lifecycle.md §4.7), the stuck
 // watchdog (R-STUCK, P-STUCK) and the lifecycle events of specs/lifecycle.md, and Linux
 // guests (policy.md P-DEMAND, protocol.md §3.2): a "guest_os": "linux" VM reports committed
 // + ballooned + its balloon floor, so the policy subtracts both and never asks it for more
@@ -114,6 +115,14 @@ class Host {
     }
   }
 
+  // a restore with its image free: running at visible = saved, demand kept
+  bootImage(vm) {
+    this.free -= vm.saved_mib;
+    Object.assign(vm, { power: 'running', visible_mib: vm.saved_mib, ballooned_mib: 0, saved_mib: 0,
+      hot_add_enabled: true });
+    Host.newSession(vm);
+  }
+
   admit(vm) {
     const s = vm.settings;
     Object.assign(vm, { power: 'running', visible_mib: s.startup_mib, ballooned_mib: 0,
@@ -171,14 +180,16 @@ class Host {
       case 'start_admit': {
         const vm = this.find(e.vm);
         if (vm.power !== 'starting') throw new Rejected('not waiting to start');
-        if (this.free < vm.settings.startup_mib) throw new Rejected('still waits');
-        this.admit(vm);
+        if (this.free < needed(vm)) throw new Rejected('still waits');
+        if (vm.saved_mib > 0) this.bootImage(vm); // a waiting restore runs at its image (R-START-ADMIT)
+        else this.admit(vm);
         return [];
       }
       case 'start_abort': {
         const vm = this.find(e.vm);
         if (vm.power !== 'starting') throw new Rejected('not waiting to start');
-        vm.power = 'off';
+        // a waiting restore goes back to saved, image and demand kept (R-START-ABORT)
+        vm.power = vm.saved_mib > 0 ? 'saved' : 'off';
         return [];
       }
       case 'guest_restart': {
@@ -220,11 +231,9 @@ class Host {
       case 'restore': {
         const vm = this.find(e.vm);
         if (vm.power !== 'saved') throw new Rejected('not saved');
-        if (vm.saved_mib > this.free) throw new Rejected('not enough memory to restore');
-        this.free -= vm.saved_mib;
-        Object.assign(vm, { power: 'running', visible_mib: vm.saved_mib, ballooned_mib: 0, saved_mib: 0,
-          hot_add_enabled: true });
-        Host.newSession(vm);
+        // waits for reclaim as a start does (R-RESTORE, lifecycle.md §4.7): image and demand kept
+        if (vm.saved_mib > this.free) { vm.power = 'starting'; return []; }
+        this.bootImage(vm);
         return [];
       }
       case 'migrate_in': {
@@ -360,6 +369,9 @@ function balloonable(vm) {
   if (isLinux(vm)) spare = Math.min(spare, Math.max(0, assigned(vm) - demand(vm) - linuxFloor(assigned(vm))));
   return floor2(spare);
 }
+// what a waiting start needs free (P-RECLAIM): a waiting restore its image (never 0: at
+// least startup), a start its startup
+const needed = (vm) => (vm.saved_mib > 0 ? vm.saved_mib : vm.settings.startup_mib);
 function target(vm) {
   const s = vm.settings;
   const num = demand(vm) * (100 + s.buffer_pct);
@@ -390,11 +402,12 @@ function computePlan(free, vms) {
   }
   let f = free;
   const unmet = [];
-  // P-RECLAIM: waiting starts claim their startup from free before any grant
+  // P-RECLAIM: waiting starts claim what they need (startup, a restore its image) from free
+  // before any grant
   for (const vm of vms.filter((v) => v.power === 'starting').sort(byWeight)) {
-    const claim = Math.min(vm.settings.startup_mib, f);
+    const claim = Math.min(needed(vm), f);
     f -= claim;
-    if (vm.settings.startup_mib > claim) unmet.push([vm, vm.settings.startup_mib - claim]);
+    if (needed(vm) > claim) unmet.push([vm, needed(vm) - claim]);
   }
   for (const vm of [...managed].sort(byWeight)) {
     if (requested.has(vm.name)) continue;

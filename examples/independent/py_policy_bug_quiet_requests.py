@@ -2,7 +2,8 @@
 """A Hyper-V Dynamic Memory host (profile 2008R2SP1) with the reference balancer policy.
 
 Written from specs/ only (events.md, protocol.md, policy.md, lifecycle.md, formats/oracle.md).
-Kept up with the specs: starts that wait for reclaim (R-START, P-RECLAIM), the stuck
+Kept up with the specs: starts and restores that wait for reclaim (R-START, R-RESTORE,
+P-RECLAIM), the stuck
 watchdog (R-STUCK, P-STUCK) and the lifecycle events of lifecycle.md (restart, channel
 reset, save/restore, migration).
 Speaks the dynmem IUT protocol v1 on stdin/stdout; implements both kinds:
@@ -203,15 +204,19 @@ class Host:
         vm = self.find(e["vm"])
         if vm["power"] != "starting":
             raise Rejected("%s is not waiting to start" % e["vm"])
-        if self.free < vm["settings"]["startup_mib"]:
+        if self.free < needed(vm):
             raise Rejected("%s still waits" % e["vm"])
-        self.admit(vm)
+        if vm["saved_mib"] > 0:
+            self.boot_image(vm)  # a waiting restore runs at its image (R-START-ADMIT)
+        else:
+            self.admit(vm)
 
     def ev_start_abort(self, e):
         vm = self.find(e["vm"])
         if vm["power"] != "starting":
             raise Rejected("%s is not waiting to start" % e["vm"])
-        vm["power"] = "off"
+        # a waiting restore goes back to saved, image and demand kept (R-START-ABORT)
+        vm["power"] = "saved" if vm["saved_mib"] > 0 else "off"
 
     def admit(self, vm):
         s = vm["settings"]
@@ -285,8 +290,12 @@ class Host:
         if vm["power"] != "saved":
             raise Rejected("%s is not saved" % e["vm"])
         if vm["saved_mib"] > self.free:
-            raise Rejected("not enough memory to restore %s: saved %d MiB > free %d MiB"
-                           % (e["vm"], vm["saved_mib"], self.free))
+            vm["power"] = "starting"  # waits for reclaim as a start does (R-RESTORE, §4.7)
+            return
+        self.boot_image(vm)
+
+    def boot_image(self, vm):
+        """A restore with its image free: running at visible = saved, demand kept."""
         self.free -= vm["saved_mib"]
         vm.update(power="running", visible_mib=vm["saved_mib"], ballooned_mib=0, saved_mib=0,
                   hot_add_enabled=True)
@@ -408,6 +417,12 @@ class Host:
 
 
 # -- the reference policy (policy.md) --------------------------------------------------
+def needed(vm):
+    """What a waiting start needs free (P-RECLAIM): a waiting restore its image (a saved
+    image is never 0: it is at least startup), a start its startup."""
+    return vm["saved_mib"] if vm["saved_mib"] > 0 else vm["settings"]["startup_mib"]
+
+
 def target(vm):
     s = vm["settings"]
     num = vm["report_mib"] * (100 + s["buffer_pct"])
@@ -442,14 +457,15 @@ def compute_plan(free, vms):
                 requested.add(vm["name"])
                 give_back_total += mib
 
-    # P-RECLAIM: waiting starts claim their startup from free before any grant
+    # P-RECLAIM: waiting starts claim what they need (startup, a restore its image) from
+    # free before any grant
     f = free
     unmet = []
     for vm in weight_order([v for v in vms if v["power"] == "starting"]):
-        claim = min(vm["settings"]["startup_mib"], f)
+        claim = min(needed(vm), f)
         f -= claim
-        if vm["settings"]["startup_mib"] > claim:
-            unmet.append((vm, vm["settings"]["startup_mib"] - claim))
+        if needed(vm) > claim:
+            unmet.append((vm, needed(vm) - claim))
 
     # P-GRANT
     for vm in weight_order(managed):

@@ -9,7 +9,7 @@ Kind: policy (dynmem IUT protocol v1). Differences from specs/policy.md, all on 
   weighs strictly less than the heaviest short VM, never below its startup.
 Every request respects the guards of specs/events.md §3, so the plan is always allowed.
 Kept up with the specs (issue 14): a start waiting for reclaim reserves its startup from free
-before any grant (P-RECLAIM), and when it is not covered it is the first short VM of the
+before any grant (P-RECLAIM; a restore waiting for reclaim its image, lifecycle.md §4.7), and when it is not covered it is the first short VM of the
 one-donor contention rule (donors strictly lighter than it, never below startup); a stuck VM
 is left alone (P-STUCK). A Linux guest ("guest_os": "linux") reports committed + ballooned
 + its balloon floor: its demand subtracts both, and it is never asked for more than it has
@@ -78,14 +78,15 @@ def plan(view):
     vms = [vm for vm in view["vms"] if vm["power"] == "running" and settings(vm)["dynamic"]
            and vm["channel"] == "ready" and vm["has_report"] and not vm.get("stuck")]
     free = view["free_mib"]
-    # waiting starts first: their startup is reserved, nothing grows into it
+    # waiting starts first: what they need is reserved (startup; a waiting restore's image,
+    # lifecycle.md §4.7), nothing grows into it
     waiting_short = []
     for vm in sorted((v for v in view["vms"] if v["power"] == "starting"),
                      key=lambda v: (-settings(v)["weight"], v["name"])):
-        startup = settings(vm)["startup_mib"]
-        if free < startup:
+        need = vm.get("saved_mib", 0) or settings(vm)["startup_mib"]
+        if free < need:
             waiting_short.append(vm)
-        free -= min(free, startup)
+        free -= min(free, need)
     out, busy = [], {vm["name"] for vm in vms if vm["txn"] != "none"}
 
     def send(kind, vm, mib):

@@ -1,8 +1,9 @@
 /* A Hyper-V Dynamic Memory balancer policy (the reference policy of specs/policy.md),
  * written in C from the specs only. Speaks the dynmem IUT protocol v1, kind "policy":
  * reads one JSON request per line on stdin, answers one line on stdout.
- * Kept up with the specs: a start waiting for reclaim claims its startup first and
- * squeezes strictly lower weights (P-RECLAIM); a stuck VM is left alone (P-STUCK); a Linux
+ * Kept up with the specs: a start waiting for reclaim claims its startup first (a restore
+ * waiting for reclaim its image, lifecycle.md 4.7) and squeezes strictly lower weights
+ * (P-RECLAIM); a stuck VM is left alone (P-STUCK); a Linux
  * guest ("guest_os": "linux") reports committed + ballooned + its balloon floor, so its
  * demand subtracts both and it is never asked for more than it has above its floor
  * (P-DEMAND, protocol.md 3.2).
@@ -128,6 +129,7 @@ typedef struct {
     const char *name;
     int running, starting, stuck, dynamic, ready, has_report, cap_balloon, hot_add_ok, linux;
     long long startup, maximum, buffer, weight;
+    long long saved; /* a waiting restore's image (saved_mib), else 0 */
     long long visible, ballooned, report;
     int txn; /* 0 none, 1 balloon, 2 unballoon, 3 hot_add */
     long long txn_mib, txn_done;
@@ -142,6 +144,9 @@ static long long max2(long long a, long long b) { return a > b ? a : b; }
 static long long assigned(const vm_t *v) { return v->visible - v->ballooned; }
 static long long in_flight(const vm_t *v) { return v->txn == 2 || v->txn == 3 ? v->txn_mib : 0; }
 static long long owned(const vm_t *v) { return assigned(v) + in_flight(v); }
+/* what a waiting start needs free (P-RECLAIM): a waiting restore its image (never 0: at
+ * least startup), a start its startup */
+static long long needed(const vm_t *v) { return v->saved > 0 ? v->saved : v->startup; }
 static long long outstanding(const vm_t *v) { return v->txn == 1 ? v->txn_mib - v->txn_done : 0; }
 
 /* compute_balloon_floor of a Linux guest with t MiB of RAM (protocol.md 3.2) */
@@ -215,15 +220,16 @@ static int compute_plan(long long free_mib, vm_t *vms, int nvm, req_t *plan) {
     long long deficit[MAXVM];
     int nu = 0;
     long long f = free_mib;
-    /* P-RECLAIM: waiting starts, in weight order, claim their startup before any grant */
+    /* P-RECLAIM: waiting starts, in weight order, claim what they need before any grant */
     vm_t *waiting[MAXVM];
     int nw = 0;
     for (int i = 0; i < nvm; i++) if (vms[i].starting) waiting[nw++] = &vms[i];
     qsort(waiting, nw, sizeof *waiting, by_weight_desc);
     for (int i = 0; i < nw; i++) {
-        long long claim = min2(waiting[i]->startup, f);
+        long long need = needed(waiting[i]);
+        long long claim = min2(need, f);
         f -= claim;
-        if (waiting[i]->startup > claim) { unmet[nu] = waiting[i]; deficit[nu++] = waiting[i]->startup - claim; }
+        if (need > claim) { unmet[nu] = waiting[i]; deficit[nu++] = need - claim; }
     }
     for (int i = 0; i < nm; i++) {
         vm_t *v = order[i];
@@ -296,6 +302,7 @@ static void load_vm(const jval *o, vm_t *v) {
     v->txn = !strcmp(t, "balloon") ? 1 : !strcmp(t, "unballoon") ? 2 : !strcmp(t, "hot_add") ? 3 : 0;
     v->txn_mib = get_num(o, "txn_mib", 0);
     v->txn_done = get_num(o, "txn_done_mib", 0);
+    v->saved = get_num(o, "saved_mib", 0);
 }
 
 static void print_json_string(const char *s) {
