@@ -34,8 +34,13 @@ DOMAIN_INVARIANTS = {
 # another grown into its image): not within 1000 examples (1,406 started, measured
 # 2026-12-03); the thorough campaign's steering rule restores into a full host
 # (test_thorough_lifecycle.py).
+# restore_at_startup and stuck_frees_unreceived were caught within 1000 until the honest
+# guests also advertise hot-add blocks of 4 and 128 MiB (issue 15 item 3): the draws moved,
+# and they are now first found at examples 3,946 and 2,529 (measured 2026-12-03); the
+# thorough campaign still catches both (tests/verification/stateful/test_thorough_lifecycle.py).
 LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "balloon_without_capability",
-                       "restore_admitted_at_startup"}
+                       "restore_admitted_at_startup", "restore_at_startup",
+                       "stuck_frees_unreceived"}
 STATEFUL = tuple(n for n in NAMES if n not in LEFT_TO_EXPLORATION)
 STATEFUL_BUDGET = 1000
 
