@@ -298,9 +298,11 @@ def _phases(args: argparse.Namespace, driver: SubprocessIut, kind: Kind, mode: M
     --exhaustive) and the top-up (``conformance.run_phases``), on hosts of the IUT's
     ``profile``, with guests that advertise ``alignments`` beside 2 MiB (an IUT that follows
     them, Rule P1c: presets NAME+align); the first failure ends the run."""
-    phases = Phases(kind, mode, args.vms, not args.no_exhaustive, not args.exhaustive,
-                    args.examples, args.seed, args.max_steps, args.lifecycle, args.linux,
-                    args.top_up, args.shrink_replays, alignments, args.hibernate)
+    phases = Phases(kind=kind, mode=mode, vms=args.vms, exhaustive=not args.no_exhaustive,
+                    random=not args.exhaustive, examples=args.examples, seed=args.seed,
+                    max_steps=args.max_steps, lifecycle=args.lifecycle, linux=args.linux,
+                    top_up=args.top_up, shrink_replays=args.shrink_replays,
+                    alignments=alignments, hibernate=args.hibernate)
     seeds = None
     if args.seeds is not None:
         def seeds() -> SearchResult:
