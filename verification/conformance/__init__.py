@@ -13,7 +13,13 @@ not import each other) and before ``suite``.
 
 from dynmem.verification.conformance.cells import Reachable, get_reachable
 from dynmem.verification.conformance.policy import check_policy
-from dynmem.verification.conformance.presets import POLICY_THREE, RECLAIM, get_preset, get_presets
+from dynmem.verification.conformance.presets import (
+    LINUX_GROWN,
+    POLICY_THREE,
+    RECLAIM,
+    get_preset,
+    get_presets,
+)
 from dynmem.verification.conformance.result import ConformanceResult
 from dynmem.verification.conformance.run import (
     Phases,
@@ -24,6 +30,6 @@ from dynmem.verification.conformance.run import (
 )
 from dynmem.verification.conformance.system import check_system
 
-__all__ = ["POLICY_THREE", "RECLAIM", "ConformanceResult", "Phases", "Reachable", "StatesProgress",
-           "Watch", "check_conformance", "check_policy", "check_system", "get_preset",
-           "get_presets", "get_reachable", "run_phases"]
+__all__ = ["LINUX_GROWN", "POLICY_THREE", "RECLAIM", "ConformanceResult", "Phases", "Reachable",
+           "StatesProgress", "Watch", "check_conformance", "check_policy", "check_system",
+           "get_preset", "get_presets", "get_reachable", "run_phases"]

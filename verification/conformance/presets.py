@@ -21,6 +21,19 @@ the default run. ``RECLAIM`` adds it: the 2-VM preset's host and VMs with starts
 startup (``lo`` is squeezed, then ``hi`` admitted), and ``lo``'s start waits while ``hi`` has
 grown (nothing of lower weight to squeeze: the start is aborted). ``get_presets`` runs it
 after preset 2.
+
+With ``linux`` (``dynmem oracle --linux``) the presets' last VM runs a Linux guest, but at
+their sizes (startup 32, maximum 36) a Linux guest's balloon floor (24 to 26 MiB) leaves it
+nothing to give back with a target above startup, so a policy that misreads a Linux report
+after a give-back (P-DEMAND: the report counts the ballooned pages) was caught only by luck
+of the random phase. ``LINUX_GROWN`` gives that situation a preset: one Linux VM that can
+grow to 48 MiB under a 200 % buffer (demand 16 MiB asks for all 48; demand 0 gives back to
+its floor), honest guests, 2,443 states with the reference policy. Reading the ballooned
+pages as demand there makes the policy unballoon what it just ballooned, a cycle at
+constant demand (PROG-FIXED-POINT), and the reference's plans differ from it at once
+(lockstep). With buffers of 5 to 100 % no maximum up to 128 MiB gives that bug a 1-VM cycle
+(searched by hand over startup 32, every demand and size), so the preset's buffer is large
+rather than its sizes. ``get_presets`` runs it after preset 1 whenever ``linux``.
 """
 
 from __future__ import annotations
@@ -28,7 +41,8 @@ from __future__ import annotations
 import attrs
 
 from dynmem.model.vocabulary import HostProfile
-from dynmem.reference.settings import HostSettings
+from dynmem.reference.conventions import GUEST_OS_LINUX
+from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.verification.explore.config import (
     SMALL,
     SMALL_HEAVY,
@@ -60,6 +74,16 @@ RECLAIM = ExploreConfig(
 )
 
 
+LINUX_GROWN = ExploreConfig(
+    name="1vm-linux-grown",
+    host=HostSettings(physical_mib=80, reserve_mib=32),
+    vms=(("web", VmSettings(dynamic=True, startup_mib=32, maximum_mib=48, buffer_pct=200,
+                            guest_os=GUEST_OS_LINUX)),),
+    demands=(0, 16),
+    adversarial=False,
+)
+
+
 def get_presets(kind: str, vms: int, lifecycle: bool = False, linux: bool = False,
                 host_profile: HostProfile = HostProfile.QEMU,
                 hibernate: bool = False) -> list[ExploreConfig]:
@@ -67,11 +91,13 @@ def get_presets(kind: str, vms: int, lifecycle: bool = False, linux: bool = Fals
     of 1..``vms``, and ``RECLAIM`` after preset 2 unless ``lifecycle`` (whose presets have
     waiting starts already), with the same guests and host; with ``hibernate`` (from 2 VMs)
     last the 2-VM preset with a hibernating guest (``with_hibernating_guest``,
-    2vm+lifecycle+hibernate: 22,639 states)."""
+    2vm+lifecycle+hibernate: 22,639 states); with ``linux`` ``LINUX_GROWN`` after preset 1."""
     presets = [get_preset(kind, n, lifecycle, linux, host_profile) for n in range(1, vms + 1)]
+    if linux:
+        presets.insert(1, with_host_profile(LINUX_GROWN, host_profile))
     if vms >= 2 and not lifecycle:
         reclaim = with_linux_guest(RECLAIM) if linux else RECLAIM
-        presets.insert(2, with_host_profile(reclaim, host_profile))
+        presets.insert(3 if linux else 2, with_host_profile(reclaim, host_profile))
     if vms >= 2 and hibernate:
         presets.append(with_host_profile(with_hibernating_guest(get_config(2)), host_profile))
     return presets
