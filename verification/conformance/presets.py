@@ -42,7 +42,7 @@ import attrs
 
 from dynmem.model.vocabulary import HostProfile
 from dynmem.reference.conventions import GUEST_OS_LINUX
-from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.reference.settings import HostSettings
 from dynmem.verification.explore.config import (
     SMALL,
     SMALL_HEAVY,
@@ -77,8 +77,7 @@ RECLAIM = ExploreConfig(
 LINUX_GROWN = ExploreConfig(
     name="1vm-linux-grown",
     host=HostSettings(physical_mib=80, reserve_mib=32),
-    vms=(("web", VmSettings(dynamic=True, startup_mib=32, maximum_mib=48, buffer_pct=200,
-                            guest_os=GUEST_OS_LINUX)),),
+    vms=(("web", attrs.evolve(SMALL, maximum_mib=48, buffer_pct=200, guest_os=GUEST_OS_LINUX)),),
     demands=(0, 16),
     adversarial=False,
 )
@@ -92,12 +91,15 @@ def get_presets(kind: str, vms: int, lifecycle: bool = False, linux: bool = Fals
     waiting starts already), with the same guests and host; with ``hibernate`` (from 2 VMs)
     last the 2-VM preset with a hibernating guest (``with_hibernating_guest``,
     2vm+lifecycle+hibernate: 22,639 states); with ``linux`` ``LINUX_GROWN`` after preset 1."""
-    presets = [get_preset(kind, n, lifecycle, linux, host_profile) for n in range(1, vms + 1)]
+    sized = [get_preset(kind, n, lifecycle, linux, host_profile) for n in range(1, vms + 1)]
+    presets = sized[:1]  # built in running order, each extra preset after its size's
     if linux:
-        presets.insert(1, with_host_profile(LINUX_GROWN, host_profile))
+        presets.append(with_host_profile(LINUX_GROWN, host_profile))
+    presets += sized[1:2]
     if vms >= 2 and not lifecycle:
         reclaim = with_linux_guest(RECLAIM) if linux else RECLAIM
-        presets.insert(3 if linux else 2, with_host_profile(reclaim, host_profile))
+        presets.append(with_host_profile(reclaim, host_profile))
+    presets += sized[2:]
     if vms >= 2 and hibernate:
         presets.append(with_host_profile(with_hibernating_guest(get_config(2)), host_profile))
     return presets
