@@ -24,17 +24,64 @@ RLIMIT_FLAG = "--rlimit"
 SAFETY_TIMEOUT_S = 1800
 
 
-def new_solver(rlimit: int) -> z3.Solver:
+class BudgetSolver:
+    """A Z3 solver in a context of its own, asked with terms built in the main context.
+
+    Z3's search depends on its terms' internal ids, which follow the order in which the
+    context first saw them. In the shared main context that order includes every term any
+    earlier query, decode or cache made, some of them in Python's hash order, so one query's
+    rlimit use changed with ``PYTHONHASHSEED`` (a BMC witness query took 53M units or ran out
+    of 200M). Here each term is translated into a private context when it is added, so a
+    query's work depends only on the query. Models and cores come back in the main context.
+    """
+
+    def __init__(self, rlimit: int) -> None:
+        self._ctx = z3.Context()
+        self._solver = z3.Solver(ctx=self._ctx)
+        self._solver.set("rlimit", rlimit)
+        self._solver.set("timeout", SAFETY_TIMEOUT_S * 1000)
+
+    def _own(self, term: Any) -> Any:
+        if isinstance(term, bool):
+            return z3.BoolVal(term, self._ctx)
+        return term.translate(self._ctx)
+
+    def set(self, key: str, value: Any) -> None:
+        self._solver.set(key, value)
+
+    def add(self, *terms: Any) -> None:
+        self._solver.add(*(self._own(t) for t in terms))
+
+    def assert_and_track(self, term: Any, label: z3.BoolRef) -> None:
+        self._solver.assert_and_track(self._own(term), self._own(label))
+
+    def check(self, *assumptions: Any) -> z3.CheckSatResult:
+        return self._solver.check(*(self._own(a) for a in assumptions))
+
+    def model(self) -> z3.ModelRef:
+        return self._solver.model().translate(z3.main_ctx())
+
+    def unsat_core(self) -> list[z3.BoolRef]:
+        return [t.translate(z3.main_ctx()) for t in self._solver.unsat_core()]
+
+    def reason_unknown(self) -> str:
+        return str(self._solver.reason_unknown())
+
+    def statistics(self) -> z3.Statistics:
+        return self._solver.statistics()
+
+    def sexpr(self) -> str:
+        return str(self._solver.sexpr())
+
+
+def new_solver(rlimit: int) -> BudgetSolver:
     """A fresh solver whose every check may use at most ``rlimit`` units of Z3 work."""
     if not 1 <= rlimit <= MAX_RLIMIT:
         raise ValueError(f"rlimit must be 1..{MAX_RLIMIT}, got {rlimit}")
-    solver = z3.Solver()
-    solver.set("rlimit", rlimit)
-    solver.set("timeout", SAFETY_TIMEOUT_S * 1000)
-    return solver
+    return BudgetSolver(rlimit)
 
 
-def get_rlimit_count(solver: z3.Solver) -> int:
+def get_rlimit_count(solver: BudgetSolver) -> int:
     """The context's running count of Z3 work (cumulative over every check so far)."""
     try:
         return int(solver.statistics().get_key_value("rlimit count"))
@@ -42,14 +89,14 @@ def get_rlimit_count(solver: z3.Solver) -> int:
         return 0
 
 
-def run_check(solver: z3.Solver, *assumptions: Any) -> tuple[z3.CheckSatResult, int]:
+def run_check(solver: BudgetSolver, *assumptions: Any) -> tuple[z3.CheckSatResult, int]:
     """``solver.check(*assumptions)`` and the units of work that one check used."""
     before = get_rlimit_count(solver)
     result = solver.check(*assumptions)
     return result, get_rlimit_count(solver) - before
 
 
-def describe_unknown(solver: z3.Solver, what: str, used: int, rlimit: int) -> str:
+def describe_unknown(solver: BudgetSolver, what: str, used: int, rlimit: int) -> str:
     """Why ``what`` is undecided: the budget it used, Z3's reason, and how to raise it."""
     reason = solver.reason_unknown() or "unknown"
     if used >= rlimit or "resource" in reason:
