@@ -28,7 +28,7 @@ from dynmem.model.invariants import BY_ID, Violation
 from dynmem.reference.events import BalancerTick, DmRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm
-from dynmem.reference.step import Plan, Step, apply_plan, step
+from dynmem.reference.step import Plan, Step, apply_plan, process_request, step
 from dynmem.verification.explore.candidates import get_candidate_events, get_creates
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.explore.graph import Counterexample, Exploration
@@ -50,6 +50,7 @@ from dynmem.verification.explore.memo import (
 from dynmem.verification.explore.progress import find_progress_violations
 from dynmem.verification.properties.coverage import Coverage, compute_reason_key
 from dynmem.verification.properties.invariants import InvariantCache
+from dynmem.verification.properties.locality import is_slot_change
 from dynmem.verification.properties.progress import check_squeeze_order
 
 ProgressCallback = Callable[[int, int, int], None]
@@ -57,6 +58,10 @@ ProgressCallback = Callable[[int, int, int], None]
 # One accepted step taken on a whole state: (kind index, event, free memory and VMs after,
 # progress edge, violations).
 _Step = tuple[int, Event, int, tuple[Vm, ...], bool, list[Violation]]
+
+_TICK = KIND_INDEX[BalancerTick]
+# A request's memoized result that is not one VM's change: its tick is stepped whole.
+_NOT_LOCAL = (-1, 0)
 
 
 # --- the search ------------------------------------------------------------------------------
@@ -104,6 +109,10 @@ class _Search:
             {} if plan is compute_plan else None)
         # The reference tick is ``apply_plan`` of that plan (reference/step.py): reuse it.
         self.reference_tick = step_fn is step and plan is compute_plan
+        # Its requests one by one, each a step of one VM (R-LOCAL), like the slot memo:
+        # (VM id, free memory, position, request) -> (VM id, free memory) after, None when
+        # refused. Each tick is still checked (``add_tick``).
+        self.requests: dict[tuple[int, int, int, DmRequest], tuple[int, int] | None] = {}
         self.all_edges = self.x.all_edges = config.all_edges
         # The edges found and not yet in the graph's arrays (``flush_edges``): source,
         # target, kind, progress flag.
@@ -239,9 +248,12 @@ class _Search:
                 found = plans[part] = tuple(x.plan(state))
             planned = found
         if planned:
-            state = state or self.get_state(free, vids)
-            self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
-                                 planned, vids)
+            if self.reference_tick:
+                self.add_tick(sid, state, free, vids, planned, dst, kinds, progress)
+            else:
+                state = state or self.get_state(free, vids)
+                self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
+                                     planned, vids)
         self.add_local_steps(sid, key, free, vids, entries, True, dst, kinds, progress)
         if x.config.lifecycle:
             state = state or self.get_state(free, vids)
@@ -379,6 +391,62 @@ class _Search:
         dst.append(tid)
         kinds.append(kind)
         progress.append(is_progress)
+
+    def add_tick(self, sid: int, state: DmState | None, free: int, vids: Vids,
+                 planned: tuple[DmRequest, ...], dst: list[int], kinds: list[int],
+                 progress: list[bool]) -> None:
+        """The reference tick of state ``sid`` (free, vids), whose plan is ``planned``: its
+        requests' results from the request memo (``apply_plan`` sends them in order and is
+        refused if one is), then the step checked as ``get_step`` checks it."""
+        names = self.table.names
+        after = list(vids)
+        f = free
+        for request in planned:
+            i = next((j for j, v in enumerate(after) if names[v] == request.vm), -1)
+            if i < 0:  # no such VM: refused, the long way
+                after.clear()
+                break
+            memo_key = (after[i], f, i, request)
+            if memo_key in self.requests:
+                found = self.requests[memo_key]
+            else:
+                found = self.requests[memo_key] = self.step_request(f, after, i, request)
+            if found is None:  # refused: so is the tick
+                return
+            if found is _NOT_LOCAL:
+                after.clear()
+                break
+            after[i], f = found
+        state = state or self.get_state(free, vids)
+        event = BalancerTick()
+        if not after:
+            self.add_direct_step(sid, state, event, True, dst, kinds, progress, planned, vids)
+            return
+        post_vids = tuple(after)
+        post = self.get_state(f, post_vids)
+        broken = self.checker.check_step(state, event, post) + check_squeeze_order(state,
+                                                                                    planned)
+        target = self.table.pack(f, post_vids)
+        tid = self.ids.get(target)
+        if tid is None:
+            tid = self.intern_new_key(target, sid, event)
+        if broken:
+            self.found(sid, event, broken)
+        dst.append(tid)
+        kinds.append(_TICK)
+        progress.append(True)
+
+    def step_request(self, free: int, vids: list[int], index: int,
+                     request: DmRequest) -> tuple[int, int] | None:
+        """``process_request`` on VM ``index`` of the state (free, vids): (its VM id, free
+        memory) after, None if refused, ``_NOT_LOCAL`` if it changed more than that VM."""
+        pre = self.get_state(free, tuple(vids))
+        result = process_request(pre, request)
+        if result.reason is not None:
+            return None
+        if not is_slot_change(pre, index, result.state):
+            return _NOT_LOCAL
+        return self.table.id(result.state.vms[index]), result.state.free_mib
 
     def get_step(self, state: DmState, event: Event, post: DmState, progress: bool,
                  sent: Sequence[Event] = ()) -> _Step:
