@@ -184,12 +184,14 @@ class _Search:
         for inv in example.invariants:
             x.counterexamples.setdefault(inv, example)
 
-    def intern_new_key(self, key: StateKey, source: int, event: Event) -> int:
+    def intern_new_key(self, key: StateKey, source: int, event: Event,
+                       unpacked: tuple[int, Vids] | None = None) -> int:
         """The id of the state ``key``, a key not met before, reached by ``event`` from
-        ``source``: canonicalised, and added and checked if new."""
+        ``source``: canonicalised, and added and checked if new. ``unpacked``: its (free
+        memory, VM ids), if the caller knows them."""
         depth = self.x.depth[source] + 1
         table = self.table
-        free, vids = table.unpack(key)
+        free, vids = unpacked or table.unpack(key)
         if not self.x.config.symmetry:
             return self.add_state(key, vids, source, event, depth)
         canon = table.canonical(vids)
@@ -292,17 +294,22 @@ class _Search:
         for pending in (src, dst, kinds, progress):
             pending.clear()
 
-    def resolve_new(self, sid: int, key: StateKey, steps: list[SlotStep], deltas: list[int],
+    def resolve_new(self, sid: int, key: StateKey, vids: Vids, index: int,
+                    steps: list[SlotStep], deltas: list[int],
                     targets: list[int | None]) -> None:
-        """Fill in ``targets`` (successor ids of the fast ``steps``) where the lookup missed:
-        in order, so that new states get their ids in edge order."""
+        """Fill in ``targets`` (successor ids of the fast ``steps`` of VM ``index`` of the
+        state ``key``, VM ids ``vids``) where the lookup missed: in order, so that new
+        states get their ids in edge order."""
         ids_get = self.ids.get
+        head, tail = vids[:index], vids[index + 1:]
         for j, tid in enumerate(targets):
             if tid is None:
                 target = key + deltas[j]
                 tid = ids_get(target)  # met by an earlier step of this list
-                targets[j] = (tid if tid is not None
-                              else self.intern_new_key(target, sid, steps[j][1]))
+                if tid is None:
+                    _, event, after, _, free, _, _ = steps[j]
+                    tid = self.intern_new_key(target, sid, event, (free, (*head, after, *tail)))
+                targets[j] = tid
 
     def expand_directly(self, sid: int, state: DmState) -> None:
         """``expand`` stepping every candidate (no memo, or coverage)."""
@@ -341,8 +348,8 @@ class _Search:
             deltas, step_kinds, step_progress = fast
             targets = list(map(ids_get, map(key_plus, deltas)))
             if None in targets:
-                self.resolve_new(sid, key, entry.extra if extra else entry.enabled, deltas,
-                                 targets)
+                self.resolve_new(sid, key, vids, i, entry.extra if extra else entry.enabled,
+                                 deltas, targets)
             dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
             kinds += step_kinds
             progress += step_progress
@@ -429,7 +436,7 @@ class _Search:
         target = self.table.pack(f, post_vids)
         tid = self.ids.get(target)
         if tid is None:
-            tid = self.intern_new_key(target, sid, event)
+            tid = self.intern_new_key(target, sid, event, (f, post_vids))
         if broken:
             self.found(sid, event, broken)
         dst.append(tid)
