@@ -15,7 +15,9 @@ specs/events.md; tests/verification/test_locality.py checks it for the reference
 planted bug), and the model's per-VM actions read the same (``HostView`` is the host and
 free memory; every other slot must keep its value, which it does). So the step's result,
 its refinement verdict and its two-state checks are functions of (VM value, free memory,
-event): each is computed once, on the first state that has them, and reused. A step that
+event), and for the single-VM kinds that neither read nor write free memory (``FREE_BLIND``,
+properties/locality.py) of (VM value, event) alone: each is computed once, on the first state
+that has them, and reused (the latter only for the reference's step function). A step that
 turns out to change anything else (a delete, a planted bug editing other VMs) is marked
 *direct* and stepped on every state. Ticks are memoised per whole state. The state clauses
 run on every state (per VM value cached, host clauses each time).
@@ -33,9 +35,9 @@ import attrs
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
 from dynmem.reference.events import BalancerTick, Create, Event
 from dynmem.reference.state import DmState, Vm
-from dynmem.reference.step import Step, StepResult
+from dynmem.reference.step import Step, StepResult, step
 from dynmem.verification.properties.invariants import InvariantCache
-from dynmem.verification.properties.locality import is_slot_change
+from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
 from dynmem.verification.properties.progress import check_squeeze_order
 from dynmem.verification.walk.config import WalkSpace
 from dynmem.verification.walk.offers import KIND_BIT, get_offer
@@ -85,7 +87,11 @@ class Walker:
         self.pool: dict[Vm, Vm] = {}
         self.offers: dict[Vm, tuple[Event, ...]] = {}
         self.picks: dict[int, dict[Vm, tuple[tuple[int, ...], ...]]] = {}  # per swarm mask
-        self.local: dict[tuple[Vm, int], list[Local | None]] = {}
+        self.local: dict[tuple[Vm, int | None], list[Local | None]] = {}
+        # The reference's steps of FREE_BLIND kinds neither read nor write free memory
+        # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
+        # the check-trace oracle keys them. A planted bug's steps are keyed with free.
+        self.blind = FREE_BLIND if step_fn is step else frozenset()
         self.ticks: dict[DmState, tuple[DmState, bool, str | None]] = {}
         self.steps = 0  # events stepped and checked, over all episodes
         self.accepted = 0
@@ -180,20 +186,24 @@ class Walker:
             return self._direct(state, event)
         vms = state.vms
         vm, free = vms[where], state.free_mib
-        row = self.local.get((vm, free))
+        blind = event.KIND in self.blind
+        memo_key = (vm, None if blind else free)
+        row = self.local.get(memo_key)
         if row is None:
-            row = self.local[(vm, free)] = [None] * len(self.offers[vm])
+            row = self.local[memo_key] = [None] * len(self.offers[vm])
         out = row[index]
         if out is None:
-            out = row[index] = self._local(state, where, event)
+            out = row[index] = self._local(state, where, event, blind)
         after, free_after, accepted, problem = out
         if after is None:
             return self._direct(state, event)
         if problem is not None or not accepted:
             return state, accepted, problem
+        if blind:
+            free_after = free  # it leaves free as it is (``_local`` checked that)
         return DmState(state.host, free_after, vms[:where] + (after,) + vms[where + 1:]), True, None
 
-    def _local(self, state: DmState, where: int, event: Event) -> Local:
+    def _local(self, state: DmState, where: int, event: Event, blind: bool = False) -> Local:
         vm = state.vms[where]
         result = self._step(state, event)
         if isinstance(result, str):
@@ -201,7 +211,7 @@ class Walker:
         if not result.accepted:
             return vm, state.free_mib, False, _rejected(state, event, result)
         post = result.state
-        if not is_slot_change(state, where, post):
+        if not is_slot_change(state, where, post) or blind and post.free_mib != state.free_mib:
             return _DIRECT
         after = post.vms[where]
         after = self.pool.setdefault(after, after)
