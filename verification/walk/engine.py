@@ -20,7 +20,9 @@ properties/locality.py) of (VM value, event) alone: each is computed once, on th
 that has them, and reused (the latter only for the reference's step function). A step that
 turns out to change anything else (a delete, a planted bug editing other VMs) is marked
 *direct* and stepped on every state. Ticks are memoised per whole state. The state clauses
-run on every state (per VM value cached, host clauses each time).
+run on every state (per VM value cached, host clauses each time); after a single-VM step only
+that VM's and the host's are judged, the others' having held on the state before
+(``InvariantCache.check_changed_vm``).
 
 Nothing here reads a clock: a walk is bounded by counts, and a seed fixes every choice.
 """
@@ -105,16 +107,22 @@ class Walker:
         events: list[Event] = []
         choose = self._choose
         take = self._take
+        checks = self.checks
+        total: int | None = None  # what the VMs of ``state`` own in all, once checked
         for _ in range(depth):
             event, where, index = choose(state, rng, mask)
             events.append(event)
-            post, accepted, problem = take(state, event, where, index)
+            post, accepted, problem, changed = take(state, event, where, index)
             self.steps += 1
             if problem is not None:
                 return state, Stopped(tuple(events), problem)
             if accepted:
                 self.accepted += 1
-                broken = self.checks.check_state(post)
+                if changed >= 0 and total is not None:  # only that VM and free changed
+                    broken, total = checks.check_changed_vm(post, total, state.vms[changed],
+                                                            post.vms[changed])
+                else:
+                    broken, total = checks.check_state_total(post)
                 if broken:
                     return post, Stopped(tuple(events), describe(broken[0]))
                 state = post
@@ -174,16 +182,17 @@ class Walker:
     # --- one step ------------------------------------------------------------------------------
 
     def _take(self, state: DmState, event: Event, where: int, index: int
-              ) -> tuple[DmState, bool, str | None]:
+              ) -> tuple[DmState, bool, str | None, int]:
         """Step ``event`` (offer ``index`` of VM ``where``, or -1): (state after, accepted,
-        problem)."""
+        problem, the one VM changed if the rest of the state after is ``state``'s but free
+        memory, else -1)."""
         if where < 0 or not self.memo:
             if event is _TICK and self.memo:
                 found = self.ticks.get(state)
                 if found is None:
                     found = self.ticks[state] = self._direct(state, event)
-                return found
-            return self._direct(state, event)
+                return (*found, -1)
+            return (*self._direct(state, event), -1)
         vms = state.vms
         vm, free = vms[where], state.free_mib
         blind = event.KIND in self.blind
@@ -196,12 +205,13 @@ class Walker:
             out = row[index] = self._local(state, where, event, blind)
         after, free_after, accepted, problem = out
         if after is None:
-            return self._direct(state, event)
+            return (*self._direct(state, event), -1)
         if problem is not None or not accepted:
-            return state, accepted, problem
+            return state, accepted, problem, -1
         if blind:
             free_after = free  # it leaves free as it is (``_local`` checked that)
-        return DmState(state.host, free_after, vms[:where] + (after,) + vms[where + 1:]), True, None
+        return (DmState(state.host, free_after, vms[:where] + (after,) + vms[where + 1:]), True,
+                None, where)
 
     def _local(self, state: DmState, where: int, event: Event, blind: bool = False) -> Local:
         vm = state.vms[where]
