@@ -624,7 +624,10 @@ def _new_balloon(ops: Ops, a: VmLike, b: VmLike) -> Term:
 def _squeezes_only_below_heavier(ops: Ops, e: Any, pre: Any, post: Any) -> Term:
     if e.KIND != "balancer_tick":
         return True  # a request on its own is another balancer's decision (events.md §3)
-    top, waits = get_top_weight(ops, pre.vms), is_start_waiting(ops, pre.vms)
+    waits = is_start_waiting(ops, pre.vms)
+    if waits is False:  # concretely no start waits: nothing is a squeeze (skip the pairs)
+        return True
+    top = get_top_weight(ops, pre.vms)
 
     def ordered(a: VmLike, b: VmLike) -> Term:
         squeezed = ops.And(waits, _new_balloon(ops, a, b), is_squeeze(ops, a, b.txn_mib))

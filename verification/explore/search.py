@@ -28,7 +28,7 @@ from dynmem.model.invariants import BY_ID, Violation
 from dynmem.reference.events import BalancerTick, DmRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm
-from dynmem.reference.step import Plan, Step, apply_plan, step
+from dynmem.reference.step import Plan, Step, apply_plan, process_request, step
 from dynmem.verification.explore.candidates import get_candidate_events, get_creates
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.explore.graph import Counterexample, Exploration
@@ -50,6 +50,7 @@ from dynmem.verification.explore.memo import (
 from dynmem.verification.explore.progress import find_progress_violations
 from dynmem.verification.properties.coverage import Coverage, compute_reason_key
 from dynmem.verification.properties.invariants import InvariantCache
+from dynmem.verification.properties.locality import is_slot_change
 from dynmem.verification.properties.progress import check_squeeze_order
 
 ProgressCallback = Callable[[int, int, int], None]
@@ -57,6 +58,10 @@ ProgressCallback = Callable[[int, int, int], None]
 # One accepted step taken on a whole state: (kind index, event, free memory and VMs after,
 # progress edge, violations).
 _Step = tuple[int, Event, int, tuple[Vm, ...], bool, list[Violation]]
+
+_TICK = KIND_INDEX[BalancerTick]
+# A request's memoized result that is not one VM's change: its tick is stepped whole.
+_NOT_LOCAL = (-1, 0)
 
 
 # --- the search ------------------------------------------------------------------------------
@@ -104,6 +109,10 @@ class _Search:
             {} if plan is compute_plan else None)
         # The reference tick is ``apply_plan`` of that plan (reference/step.py): reuse it.
         self.reference_tick = step_fn is step and plan is compute_plan
+        # Its requests one by one, each a step of one VM (R-LOCAL), like the slot memo:
+        # (VM id, free memory, position, request) -> (VM id, free memory) after, None when
+        # refused. Each tick is still checked (``add_tick``).
+        self.requests: dict[tuple[int, int, int, DmRequest], tuple[int, int] | None] = {}
         self.all_edges = self.x.all_edges = config.all_edges
         # The edges found and not yet in the graph's arrays (``flush_edges``): source,
         # target, kind, progress flag.
@@ -175,12 +184,14 @@ class _Search:
         for inv in example.invariants:
             x.counterexamples.setdefault(inv, example)
 
-    def intern_new_key(self, key: StateKey, source: int, event: Event) -> int:
+    def intern_new_key(self, key: StateKey, source: int, event: Event,
+                       unpacked: tuple[int, Vids] | None = None) -> int:
         """The id of the state ``key``, a key not met before, reached by ``event`` from
-        ``source``: canonicalised, and added and checked if new."""
+        ``source``: canonicalised, and added and checked if new. ``unpacked``: its (free
+        memory, VM ids), if the caller knows them."""
         depth = self.x.depth[source] + 1
         table = self.table
-        free, vids = table.unpack(key)
+        free, vids = unpacked or table.unpack(key)
         if not self.x.config.symmetry:
             return self.add_state(key, vids, source, event, depth)
         canon = table.canonical(vids)
@@ -239,9 +250,12 @@ class _Search:
                 found = plans[part] = tuple(x.plan(state))
             planned = found
         if planned:
-            state = state or self.get_state(free, vids)
-            self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
-                                 planned, vids)
+            if self.reference_tick:
+                self.add_tick(sid, state, free, vids, planned, dst, kinds, progress)
+            else:
+                state = state or self.get_state(free, vids)
+                self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds, progress,
+                                     planned, vids)
         self.add_local_steps(sid, key, free, vids, entries, True, dst, kinds, progress)
         if x.config.lifecycle:
             state = state or self.get_state(free, vids)
@@ -280,17 +294,22 @@ class _Search:
         for pending in (src, dst, kinds, progress):
             pending.clear()
 
-    def resolve_new(self, sid: int, key: StateKey, steps: list[SlotStep], deltas: list[int],
+    def resolve_new(self, sid: int, key: StateKey, vids: Vids, index: int,
+                    steps: list[SlotStep], deltas: list[int],
                     targets: list[int | None]) -> None:
-        """Fill in ``targets`` (successor ids of the fast ``steps``) where the lookup missed:
-        in order, so that new states get their ids in edge order."""
+        """Fill in ``targets`` (successor ids of the fast ``steps`` of VM ``index`` of the
+        state ``key``, VM ids ``vids``) where the lookup missed: in order, so that new
+        states get their ids in edge order."""
         ids_get = self.ids.get
+        head, tail = vids[:index], vids[index + 1:]
         for j, tid in enumerate(targets):
             if tid is None:
                 target = key + deltas[j]
                 tid = ids_get(target)  # met by an earlier step of this list
-                targets[j] = (tid if tid is not None
-                              else self.intern_new_key(target, sid, steps[j][1]))
+                if tid is None:
+                    _, event, after, _, free, _, _ = steps[j]
+                    tid = self.intern_new_key(target, sid, event, (free, (*head, after, *tail)))
+                targets[j] = tid
 
     def expand_directly(self, sid: int, state: DmState) -> None:
         """``expand`` stepping every candidate (no memo, or coverage)."""
@@ -329,8 +348,8 @@ class _Search:
             deltas, step_kinds, step_progress = fast
             targets = list(map(ids_get, map(key_plus, deltas)))
             if None in targets:
-                self.resolve_new(sid, key, entry.extra if extra else entry.enabled, deltas,
-                                 targets)
+                self.resolve_new(sid, key, vids, i, entry.extra if extra else entry.enabled,
+                                 deltas, targets)
             dst += targets  # type: ignore[arg-type]  # no None left (resolve_new)
             kinds += step_kinds
             progress += step_progress
@@ -379,6 +398,62 @@ class _Search:
         dst.append(tid)
         kinds.append(kind)
         progress.append(is_progress)
+
+    def add_tick(self, sid: int, state: DmState | None, free: int, vids: Vids,
+                 planned: tuple[DmRequest, ...], dst: list[int], kinds: list[int],
+                 progress: list[bool]) -> None:
+        """The reference tick of state ``sid`` (free, vids), whose plan is ``planned``: its
+        requests' results from the request memo (``apply_plan`` sends them in order and is
+        refused if one is), then the step checked as ``get_step`` checks it."""
+        names = self.table.names
+        after = list(vids)
+        f = free
+        for request in planned:
+            i = next((j for j, v in enumerate(after) if names[v] == request.vm), -1)
+            if i < 0:  # no such VM: refused, the long way
+                after.clear()
+                break
+            memo_key = (after[i], f, i, request)
+            if memo_key in self.requests:
+                found = self.requests[memo_key]
+            else:
+                found = self.requests[memo_key] = self.step_request(f, after, i, request)
+            if found is None:  # refused: so is the tick
+                return
+            if found is _NOT_LOCAL:
+                after.clear()
+                break
+            after[i], f = found
+        state = state or self.get_state(free, vids)
+        event = BalancerTick()
+        if not after:
+            self.add_direct_step(sid, state, event, True, dst, kinds, progress, planned, vids)
+            return
+        post_vids = tuple(after)
+        post = self.get_state(f, post_vids)
+        broken = self.checker.check_step(state, event, post) + check_squeeze_order(state,
+                                                                                    planned)
+        target = self.table.pack(f, post_vids)
+        tid = self.ids.get(target)
+        if tid is None:
+            tid = self.intern_new_key(target, sid, event, (f, post_vids))
+        if broken:
+            self.found(sid, event, broken)
+        dst.append(tid)
+        kinds.append(_TICK)
+        progress.append(True)
+
+    def step_request(self, free: int, vids: list[int], index: int,
+                     request: DmRequest) -> tuple[int, int] | None:
+        """``process_request`` on VM ``index`` of the state (free, vids): (its VM id, free
+        memory) after, None if refused, ``_NOT_LOCAL`` if it changed more than that VM."""
+        pre = self.get_state(free, tuple(vids))
+        result = process_request(pre, request)
+        if result.reason is not None:
+            return None
+        if not is_slot_change(pre, index, result.state):
+            return _NOT_LOCAL
+        return self.table.id(result.state.vms[index]), result.state.free_mib
 
     def get_step(self, state: DmState, event: Event, post: DmState, progress: bool,
                  sent: Sequence[Event] = ()) -> _Step:

@@ -44,14 +44,8 @@ from typing import Any
 import attrs
 import orjson
 
-from dynmem.model.actions import BY_KIND
-from dynmem.model.dependence import is_free_blind
 from dynmem.reference.events import (
-    EVENT_TYPES,
     BalancerTick,
-    Configure,
-    Create,
-    Delete,
     DmRequest,
     Event,
 )
@@ -81,6 +75,7 @@ from dynmem.verification.oracle.vm_step import (
     is_unchanged_vm_allowed,
     judge_vm_step,
 )
+from dynmem.verification.properties.locality import FREE_BLIND, MULTI_VM
 from dynmem.verification.traces.trace import Finding, Trace, TraceStep
 
 _fast_loads: Callable[[str], Any]
@@ -92,14 +87,8 @@ except ImportError:  # pragma: no cover - orjson is a dependency; stay usable wi
 
 MEMO_LIMIT = 200_000
 LINE_CACHE_CHARS = 8_000_000  # text of the lines kept per generation (two are kept)
-_MULTI_VM = (BalancerTick, Create, Configure, Delete)
-# Single-VM kinds whose judgement does not read free memory when free stays the same: their
-# model actions neither read nor write free_mib (derived from the action's guards, update and
-# frame: model/dependence.py), and with free and the VM's owned memory unchanged the host
-# sums are the (valid) ones of the state before. That the reference's processors agree is
-# checked on random states (tests/verification/oracle/test_vm_step.py).
-FREE_BLIND = frozenset(kind for kind, action in BY_KIND.items()
-                       if is_free_blind(action) and EVENT_TYPES[kind] not in _MULTI_VM)
+# FREE_BLIND kinds' judgement does not read free memory when free stays the same: with free
+# and the VM's owned memory unchanged the host sums are the (valid) ones of the state before.
 _ENTRY_KEYS = ("event", "observed", "sent", "rejected")
 _ENTRY_KEY_SET = frozenset(_ENTRY_KEYS)
 _TICK = BalancerTick()
@@ -297,7 +286,7 @@ class LogChecker:
             sids = tuple(self._intern(self.event_ids, r) for r in sent)
             return _Entry(event, eid, None, self._intern_names(tuple(names)), tuple(obs), free,
                           None, sent, sids)
-        if isinstance(event, _MULTI_VM) or type(sent_raw) is not list or sent_raw:
+        if isinstance(event, MULTI_VM) or type(sent_raw) is not list or sent_raw:
             return None
         vm: str = getattr(event, "vm")  # noqa: B009 - every single-VM kind has one
         return _Entry(event, eid, vm, self._intern_names(tuple(names)), tuple(obs), free,

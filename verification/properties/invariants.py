@@ -23,7 +23,7 @@ as ``check_transition`` reports them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from dynmem.model.invariants import (
     INVARIANTS,
@@ -84,19 +84,41 @@ class InvariantCache:
 
     def check_state(self, state: DmState) -> list[Violation]:
         """Every state clause broken by ``state`` (as ``model.invariants.check_state``)."""
+        return self.check_state_total(state)[0]
+
+    def check_state_total(self, state: DmState) -> tuple[list[Violation], int | None]:
+        """``check_state``, and what the VMs of ``state`` own in all when nothing is broken
+        (else None)."""
         vms = state.vms
-        if (all(self.is_vm_ok(state, vm) for vm in vms)
-                and self.is_host_ok(state, sum(map(self.get_owned, vms)))):
-            return []
-        return check_state(state, self.invariants)
+        if all(self.is_vm_ok(state, vm) for vm in vms):
+            total = sum(map(self.get_owned, vms))
+            if self.is_host_ok(state, total):
+                return [], total
+        return check_state(state, self.invariants), None
+
+    def check_changed_vm(self, state: DmState, total_before: int, before: Vm, after: Vm
+                         ) -> tuple[list[Violation], int | None]:
+        """``check_state_total`` of ``state``, which differs only in free memory and one VM
+        (``after``, there ``before``) from a state that breaks no state clause and whose VMs
+        own ``total_before``: the other VMs' clauses hold, so only this VM's and the host's
+        are judged (a walk's single-VM step)."""
+        total = total_before - self.get_owned(before) + self.get_owned(after)
+        if self.is_vm_ok(state, after) and self.is_host_ok(state, total):
+            return [], total
+        return check_state(state, self.invariants), None
 
     def check_step(self, pre: DmState, event: Event, post: DmState) -> list[Violation]:
         """Every pair clause broken by ``pre --event--> post`` (as ``check_step``)."""
         before, after = pre.vms, post.vms
-        if len(before) != len(after) or not all(c.holds(CONCRETE, event, pre, post)
-                                                for c in self._step_clauses):
+        if not all(c.holds(CONCRETE, event, pre, post) for c in self._step_clauses):
             return check_step(pre, event, post, self.invariants)
-        for a, b in zip(before, after, strict=True):
+        pairs: Iterable[tuple[Vm, Vm]]
+        if len(before) == len(after):
+            pairs = zip(before, after, strict=True)
+        else:  # a create or a delete: VMs are paired by name, as ``all_pairs`` pairs them
+            by_name = {vm.name: vm for vm in after}
+            pairs = [(a, by_name[a.name]) for a in before if a.name in by_name]
+        for a, b in pairs:
             if a is b:
                 continue
             if a.name != b.name:

@@ -10,7 +10,18 @@ step reads.
 
 from __future__ import annotations
 
+from dynmem.model.actions import BY_KIND
+from dynmem.model.dependence import is_free_blind
+from dynmem.reference.events import EVENT_TYPES, BalancerTick, Configure, Create, Delete
 from dynmem.reference.state import DmState
+
+MULTI_VM = (BalancerTick, Create, Configure, Delete)
+# Single-VM kinds whose steps neither read nor write free memory: their model actions do not
+# (derived from the action's guards, update and frame: model/dependence.py), and the
+# reference's processors agree on random states (tests/verification/oracle/test_vm_step.py).
+# The check-trace oracle and the walk key such a step without free memory.
+FREE_BLIND = frozenset(kind for kind, action in BY_KIND.items()
+                       if is_free_blind(action) and EVENT_TYPES[kind] not in MULTI_VM)
 
 
 def is_slot_change(pre: DmState, index: int, post: DmState) -> bool:

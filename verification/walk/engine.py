@@ -15,10 +15,14 @@ specs/events.md; tests/verification/test_locality.py checks it for the reference
 planted bug), and the model's per-VM actions read the same (``HostView`` is the host and
 free memory; every other slot must keep its value, which it does). So the step's result,
 its refinement verdict and its two-state checks are functions of (VM value, free memory,
-event): each is computed once, on the first state that has them, and reused. A step that
+event), and for the single-VM kinds that neither read nor write free memory (``FREE_BLIND``,
+properties/locality.py) of (VM value, event) alone: each is computed once, on the first state
+that has them, and reused (the latter only for the reference's step function). A step that
 turns out to change anything else (a delete, a planted bug editing other VMs) is marked
 *direct* and stepped on every state. Ticks are memoised per whole state. The state clauses
-run on every state (per VM value cached, host clauses each time).
+run on every state (per VM value cached, host clauses each time); after a single-VM step only
+that VM's and the host's are judged, the others' having held on the state before
+(``InvariantCache.check_changed_vm``).
 
 Nothing here reads a clock: a walk is bounded by counts, and a seed fixes every choice.
 """
@@ -33,9 +37,9 @@ import attrs
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
 from dynmem.reference.events import BalancerTick, Create, Event
 from dynmem.reference.state import DmState, Vm
-from dynmem.reference.step import Step, StepResult
+from dynmem.reference.step import Step, StepResult, step
 from dynmem.verification.properties.invariants import InvariantCache
-from dynmem.verification.properties.locality import is_slot_change
+from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
 from dynmem.verification.properties.progress import check_squeeze_order
 from dynmem.verification.walk.config import WalkSpace
 from dynmem.verification.walk.offers import KIND_BIT, get_offer
@@ -85,7 +89,11 @@ class Walker:
         self.pool: dict[Vm, Vm] = {}
         self.offers: dict[Vm, tuple[Event, ...]] = {}
         self.picks: dict[int, dict[Vm, tuple[tuple[int, ...], ...]]] = {}  # per swarm mask
-        self.local: dict[tuple[Vm, int], list[Local | None]] = {}
+        self.local: dict[tuple[Vm, int | None], list[Local | None]] = {}
+        # The reference's steps of FREE_BLIND kinds neither read nor write free memory
+        # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
+        # the check-trace oracle keys them. A planted bug's steps are keyed with free.
+        self.blind = FREE_BLIND if step_fn is step else frozenset()
         self.ticks: dict[DmState, tuple[DmState, bool, str | None]] = {}
         self.steps = 0  # events stepped and checked, over all episodes
         self.accepted = 0
@@ -99,16 +107,22 @@ class Walker:
         events: list[Event] = []
         choose = self._choose
         take = self._take
+        checks = self.checks
+        total: int | None = None  # what the VMs of ``state`` own in all, once checked
         for _ in range(depth):
             event, where, index = choose(state, rng, mask)
             events.append(event)
-            post, accepted, problem = take(state, event, where, index)
+            post, accepted, problem, changed = take(state, event, where, index)
             self.steps += 1
             if problem is not None:
                 return state, Stopped(tuple(events), problem)
             if accepted:
                 self.accepted += 1
-                broken = self.checks.check_state(post)
+                if changed >= 0 and total is not None:  # only that VM and free changed
+                    broken, total = checks.check_changed_vm(post, total, state.vms[changed],
+                                                            post.vms[changed])
+                else:
+                    broken, total = checks.check_state_total(post)
                 if broken:
                     return post, Stopped(tuple(events), describe(broken[0]))
                 state = post
@@ -168,32 +182,38 @@ class Walker:
     # --- one step ------------------------------------------------------------------------------
 
     def _take(self, state: DmState, event: Event, where: int, index: int
-              ) -> tuple[DmState, bool, str | None]:
+              ) -> tuple[DmState, bool, str | None, int]:
         """Step ``event`` (offer ``index`` of VM ``where``, or -1): (state after, accepted,
-        problem)."""
+        problem, the one VM changed if the rest of the state after is ``state``'s but free
+        memory, else -1)."""
         if where < 0 or not self.memo:
             if event is _TICK and self.memo:
                 found = self.ticks.get(state)
                 if found is None:
                     found = self.ticks[state] = self._direct(state, event)
-                return found
-            return self._direct(state, event)
+                return (*found, -1)
+            return (*self._direct(state, event), -1)
         vms = state.vms
         vm, free = vms[where], state.free_mib
-        row = self.local.get((vm, free))
+        blind = event.KIND in self.blind
+        memo_key = (vm, None if blind else free)
+        row = self.local.get(memo_key)
         if row is None:
-            row = self.local[(vm, free)] = [None] * len(self.offers[vm])
+            row = self.local[memo_key] = [None] * len(self.offers[vm])
         out = row[index]
         if out is None:
-            out = row[index] = self._local(state, where, event)
+            out = row[index] = self._local(state, where, event, blind)
         after, free_after, accepted, problem = out
         if after is None:
-            return self._direct(state, event)
+            return (*self._direct(state, event), -1)
         if problem is not None or not accepted:
-            return state, accepted, problem
-        return DmState(state.host, free_after, vms[:where] + (after,) + vms[where + 1:]), True, None
+            return state, accepted, problem, -1
+        if blind:
+            free_after = free  # it leaves free as it is (``_local`` checked that)
+        return (DmState(state.host, free_after, vms[:where] + (after,) + vms[where + 1:]), True,
+                None, where)
 
-    def _local(self, state: DmState, where: int, event: Event) -> Local:
+    def _local(self, state: DmState, where: int, event: Event, blind: bool = False) -> Local:
         vm = state.vms[where]
         result = self._step(state, event)
         if isinstance(result, str):
@@ -201,7 +221,7 @@ class Walker:
         if not result.accepted:
             return vm, state.free_mib, False, _rejected(state, event, result)
         post = result.state
-        if not is_slot_change(state, where, post):
+        if not is_slot_change(state, where, post) or blind and post.free_mib != state.free_mib:
             return _DIRECT
         after = post.vms[where]
         after = self.pool.setdefault(after, after)

@@ -205,6 +205,61 @@ class TestInvariantCache:
                     pre, event, result.state)
         assert bad > 0
 
+    def test_one_vm_change_agrees_with_the_registry(self) -> None:
+        """``check_changed_vm`` (the walk's check after a single-VM step, judging that VM
+        and the host only) gives check_state's verdict on every successor of a good state
+        that changes one VM, also where a planted bug breaks it."""
+        cache = InvariantCache()
+        bad = 0
+        for name in ("stop_leaks_in_flight", "hot_add_ignores_maximum",
+                     "settings_change_while_running"):
+            bug = BY_NAME[name]
+            x = explore(get_config(1), bug.reference_step, bug.policy, progress=False)
+            for sid in range(x.n_states):
+                pre = x.states[sid]
+                found, total = cache.check_state_total(pre)
+                if found:
+                    assert total is None
+                    continue
+                assert total == sum(owned(CONCRETE, vm) for vm in pre.vms)
+                for _, result, _ in x.successors(sid):
+                    post = result.state
+                    if len(pre.vms) != len(post.vms):
+                        continue
+                    changed = [i for i, (a, b) in enumerate(zip(pre.vms, post.vms, strict=True))
+                               if a != b]
+                    if len(changed) != 1:
+                        continue
+                    i = changed[0]
+                    broken, _ = cache.check_changed_vm(post, total, pre.vms[i], post.vms[i])
+                    assert broken == check_state(post)
+                    bad += bool(broken)
+        assert bad > 0
+
+    def test_create_and_delete_steps_agree_with_the_registry(self) -> None:
+        """A step that adds or removes a VM pairs the other VMs by name, as the registry's
+        check_step does: a surviving VM's bad change is still reported."""
+        from dynmem.reference.events import Create, Delete, Start
+        from dynmem.reference.step import step
+
+        cache = InvariantCache()
+        initial = get_config(2).initial()
+        pre = step(initial, Start(initial.vms[1].name)).state  # the survivor runs
+        gone = step(pre, Delete(pre.vms[0].name)).state
+        assert len(gone.vms) == len(pre.vms) - 1
+        back = step(gone, Create(pre.vms[0].name, pre.vms[0].settings)).state
+        assert len(back.vms) == len(pre.vms)
+        for a, event, b in ((pre, Delete(pre.vms[0].name), gone),
+                            (gone, Create(pre.vms[0].name, pre.vms[0].settings), back)):
+            assert cache.check_step(a, event, b) == check_step(a, event, b) == []
+        # a planted change of the running survivor's settings beside the delete (INV-CONFIG)
+        other = pre.vms[1]
+        wrong = attrs.evolve(gone, vms=(attrs.evolve(other, settings=attrs.evolve(
+            other.settings, startup_mib=other.settings.startup_mib + 2)),))
+        expected = check_step(pre, Delete(pre.vms[0].name), wrong)
+        assert expected != []
+        assert cache.check_step(pre, Delete(pre.vms[0].name), wrong) == expected
+
     def test_vm_clauses_read_only_their_vm(self) -> None:
         """The cache's premise: a vm clause's verdict does not change when the rest of the
         state does (free memory, the other VMs)."""

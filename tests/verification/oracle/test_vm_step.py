@@ -43,7 +43,7 @@ from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import StepResult, apply_plan, step
 from dynmem.verification.codec import event_to_json
-from dynmem.verification.oracle.checktrace import FREE_BLIND, LogChecker
+from dynmem.verification.oracle.checktrace import LogChecker
 from dynmem.verification.oracle.iut import Observed
 from dynmem.verification.oracle.judge import judge_system_step
 from dynmem.verification.oracle.loggen import log_initial, simulate_log
@@ -55,6 +55,7 @@ from dynmem.verification.oracle.observation import (
     observe_vm,
 )
 from dynmem.verification.oracle.vm_step import is_slot_step_allowed, judge_vm_step
+from dynmem.verification.properties.locality import FREE_BLIND
 from dynmem.verification.symbolic.refinement import random_steps
 
 RELATIONS = {"model": is_allowed, "rules": None}
