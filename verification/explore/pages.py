@@ -23,14 +23,8 @@ import attrs
 from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import BalloonRequest, UnballoonResponse
 from dynmem.reference.pages import (
-    PAGES_PER_UNIT,
-    PageBalloonResponse,
     PageEvent,
-    PageHotAddRequest,
-    PageHotAddResponse,
-    PageRange,
     PageState,
-    PageUnballoonRequest,
     PageVm,
     check_page_step,
     initial_page_state,
@@ -38,9 +32,14 @@ from dynmem.reference.pages import (
 )
 from dynmem.reference.pages.step import PageStep
 from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.verification.pagemenu import (
+    balloon_answers,
+    hot_add_answers,
+    hot_add_requests,
+    unballoon_requests,
+)
 from dynmem.verification.traces.pagetext import describe_page_event, describe_page_state
 
-HALF = PAGES_PER_UNIT // 2  # 1 MiB: a part a Linux guest may send
 # One VM of 4 MiB startup, up to 8 MiB; it starts with 4 or 6 MiB online; 4 MiB spare.
 SCOPE_VM = VmSettings(dynamic=True, startup_mib=4, maximum_mib=8)
 SCOPE_RAM_MIB = (4, 6)
@@ -57,51 +56,18 @@ def get_initial_states() -> list[PageState]:
         ram_mib={"a": ram}) for ram in SCOPE_RAM_MIB]
 
 
-def _top(vm: PageVm) -> int:
-    return max((end for _, end in vm.regions.intervals), default=0)
-
-
-def _balloon_answers(vm: PageVm) -> list[PageBalloonResponse]:
-    """What a guest may answer to a balloon in flight: honest, then every broken shape."""
-    online = vm.ram.difference(vm.ballooned)
-    wanted = max(0, vm.txn_pages - vm.txn_done_pages)
-    honest = online.take_lowest(wanted).to_ranges()
-    unit = online.take_lowest(PAGES_PER_UNIT).to_ranges()
-    top, ram_top = _top(vm), max((end for _, end in vm.ram.intervals), default=0)
-    shapes: list[tuple[tuple[PageRange, ...], bool]] = [
-        (honest, False),
-        (online.take_lowest(HALF).to_ranges(), True),            # a sub-2 MiB part, more to come
-        ((*unit, *unit), False),                               # the same pages twice
-        ((*unit, *(PageRange(r.start + HALF, r.count) for r in unit)), False),  # overlapping
-        ((PageRange(top, PAGES_PER_UNIT),), False),            # beyond the address space
-        ((PageRange(max(0, ram_top - HALF), PAGES_PER_UNIT),), False),  # straddling RAM's end
-        (vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges(), False),     # already ballooned
-        ((), False),                                           # an empty final part
-    ]
-    seen: set[tuple[tuple[PageRange, ...], bool]] = set()
-    answers = []
-    for ranges, more in shapes:
-        if (ranges, more) not in seen:
-            seen.add((ranges, more))
-            answers.append(PageBalloonResponse(vm.name, ranges, more))
-    return answers
+# The explorer's picks from the shared menu (verification/pagemenu.py), in its order.
+BALLOON_PICKS = ("honest", "half-more", "twice", "overlapping", "beyond", "straddling",
+                 "ballooned", "empty")
+HOT_ADD_PICKS = ("none", "page-short", "half-short", "unit-short", "full", "over")
+UNBALLOON_PICKS = ("lowest", "twice", "not-ballooned")
+REGION_PICKS = ("top", "over-ram", "gap", "page-off")
 
 
 def _host_requests(vm: PageVm) -> list[PageEvent]:
     """What a host may send an idle VM: balloons, unballoons (exact and not), hot-adds."""
-    events: list[PageEvent] = [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4)]
-    lowest = vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges()
-    if lowest:
-        events += [PageUnballoonRequest(vm.name, lowest),
-                   PageUnballoonRequest(vm.name, (*lowest, *lowest))]
-    not_ballooned = vm.ram.difference(vm.ballooned).take_lowest(PAGES_PER_UNIT).to_ranges()
-    if not_ballooned:
-        events.append(PageUnballoonRequest(vm.name, not_ballooned))
-    top = _top(vm)
-    events += [PageHotAddRequest(vm.name, PageRange(start, PAGES_PER_UNIT))
-               for start in (top, top - PAGES_PER_UNIT, top + PAGES_PER_UNIT, top + 1)
-               if start >= 0]
-    return events
+    return [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4),
+            *unballoon_requests(vm, UNBALLOON_PICKS), *hot_add_requests(vm, REGION_PICKS)]
 
 
 def get_page_menu(state: PageState) -> list[PageEvent]:
@@ -109,15 +75,11 @@ def get_page_menu(state: PageState) -> list[PageEvent]:
     events: list[PageEvent] = []
     for vm in state.vms:
         if vm.txn == TxnKind.BALLOON:
-            events += _balloon_answers(vm)
+            events += balloon_answers(vm, BALLOON_PICKS)
         elif vm.txn == TxnKind.UNBALLOON:
             events.append(UnballoonResponse(vm.name))
         elif vm.txn == TxnKind.HOT_ADD:
-            asked = vm.txn_pages
-            events += [PageHotAddResponse(vm.name, pages, success)
-                       for pages in sorted({0, asked - 1, asked - HALF, asked - PAGES_PER_UNIT,
-                                            asked, asked + 7})
-                       if pages >= 0 for success in (True, False)]
+            events += hot_add_answers(vm, HOT_ADD_PICKS, failures=True)
         else:
             events += _host_requests(vm)
     return events
