@@ -29,12 +29,16 @@ from dynmem.reference.pages import (
 )
 
 __all__ = [
-    "BALLOON_SHAPES", "HALF", "HOT_ADD_ANSWERS", "REGION_SHAPES", "UNBALLOON_SHAPES",
+    "BALLOON_SHAPES", "FALLBACK_RANGES", "HALF", "HOT_ADD_ANSWERS", "REGION_SHAPES",
+    "SCATTER_PAGES", "UNBALLOON_SHAPES",
     "address_top", "balloon_answers", "hot_add_answers", "hot_add_requests", "ram_top",
-    "unballoon_requests",
+    "scattered_pages", "unballoon_requests",
 ]
 
 HALF = PAGES_PER_UNIT // 2  # 1 MiB: a part a Linux guest may send
+# Ranges in one balloon response: one 4 KiB message of 8-byte ranges (domain-facts §3.3)
+FALLBACK_RANGES = 510
+SCATTER_PAGES = 256  # the explorer's fallback part
 
 Ranges = tuple[PageRange, ...]
 
@@ -54,6 +58,20 @@ def _online(vm: PageVm, pages: int) -> Ranges:
     return vm.ram.difference(vm.ballooned).take_lowest(pages).to_ranges()
 
 
+def scattered_pages(vm: PageVm, pages: int) -> Ranges:
+    """Up to ``pages`` online pages, every other one from the lowest, each its own range:
+    the Linux guest's 4 KiB fallback under fragmentation (single-page allocations, none
+    adjacent), honest pages in an honest count."""
+    out: list[PageRange] = []
+    for start, end in vm.ram.difference(vm.ballooned).intervals:
+        out += (PageRange(page, 1) for page in range(start, end, 2)[: pages - len(out)])
+    return tuple(out)
+
+
+def _fallback(vm: PageVm) -> Ranges:
+    return scattered_pages(vm, min(vm.txn_pages - vm.txn_done_pages, FALLBACK_RANGES))
+
+
 def _shifted(ranges: Ranges, by: int) -> Ranges:
     return tuple(PageRange(r.start + by, r.count) for r in ranges)
 
@@ -68,6 +86,13 @@ BALLOON_SHAPES: dict[str, Callable[[PageVm], tuple[Ranges, bool]]] = {
     "half-more": lambda vm: (_online(vm, HALF), True),
     "page-more": lambda vm: (_online(vm, 1), True),
     "half": lambda vm: (_online(vm, HALF), False),
+    # the 4 KiB fallback (honest): one message of scattered single pages, with more to
+    # come, or as the last part (the guest cut the request to what it could allocate)
+    "fallback-more": lambda vm: (_fallback(vm), True),
+    "fallback": lambda vm: (_fallback(vm), False),
+    # 1 MiB of scattered single pages, more to come: the fallback on a scope too small for 510
+    "scatter-more": lambda vm: (scattered_pages(vm, min(vm.txn_pages - vm.txn_done_pages,
+                                                   SCATTER_PAGES)), True),
     # the lowest online 2 MiB listed twice; it and the same shifted by 1 MiB (overlapping)
     "twice": lambda vm: (_online(vm, PAGES_PER_UNIT) * 2, False),
     "overlapping": lambda vm: ((*_online(vm, PAGES_PER_UNIT),

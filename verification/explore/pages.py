@@ -16,7 +16,7 @@ can reach the maximum.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -70,6 +70,32 @@ def _host_requests(vm: PageVm) -> list[PageEvent]:
             *unballoon_requests(vm, UNBALLOON_PICKS), *hot_add_requests(vm, REGION_PICKS)]
 
 
+# The honest Linux guest under fragmentation (its 4 KiB fallback) and an honest host: the
+# fallback scope's menu. Scattered single pages multiply the adversarial scope's states
+# past 20,000 (measured), so the fallback is explored with honest messages only.
+FALLBACK_BALLOON_PICKS = ("honest", "fallback", "scatter-more", "empty")
+
+
+def get_fallback_menu(state: PageState) -> list[PageEvent]:
+    """Every honest message in ``state``, the guest answering balloons as the Linux guest
+    does under fragmentation too: 510 scattered single pages as its last part (it could
+    allocate no more), a 1 MiB part of scattered pages with more to come, an empty last part;
+    the host balloons 2 or 4 MiB, unballoons the lowest ballooned unit, hot-adds at the top;
+    the guest adds a hot-add in full."""
+    events: list[PageEvent] = []
+    for vm in state.vms:
+        if vm.txn == TxnKind.BALLOON:
+            events += balloon_answers(vm, FALLBACK_BALLOON_PICKS)
+        elif vm.txn == TxnKind.UNBALLOON:
+            events.append(UnballoonResponse(vm.name))
+        elif vm.txn == TxnKind.HOT_ADD:
+            events += hot_add_answers(vm, ("full",))
+        else:
+            events += [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4),
+                       *unballoon_requests(vm, ("lowest",)), *hot_add_requests(vm, ("top",))]
+    return events
+
+
 def get_page_menu(state: PageState) -> list[PageEvent]:
     """Every message the explorer tries in ``state``, in a fixed order."""
     events: list[PageEvent] = []
@@ -112,9 +138,12 @@ class PageExploration:
 
 
 def explore_pages(step_fn: PageStep = page_step, initial: Sequence[PageState] | None = None,
-                  max_depth: int = MAX_DEPTH, max_states: int = MAX_STATES) -> PageExploration:
-    """Breadth-first over ``step_fn`` from ``initial`` (the scope's), every menu message in
-    every state; stop at the first step that fails ``check_page_step`` (a shortest one)."""
+                  max_depth: int = MAX_DEPTH, max_states: int = MAX_STATES,
+                  menu: Callable[[PageState], list[PageEvent]] = get_page_menu
+                  ) -> PageExploration:
+    """Breadth-first over ``step_fn`` from ``initial`` (the scope's), every ``menu`` message
+    in every state (the adversarial menu, or ``get_fallback_menu``); stop at the first step
+    that fails ``check_page_step`` (a shortest one)."""
     starts = list(initial) if initial is not None else get_initial_states()
     parent: dict[PageState, tuple[PageState | None, PageEvent | None, int]] = {
         s: (None, None, 0) for s in starts}
@@ -126,9 +155,9 @@ def explore_pages(step_fn: PageStep = page_step, initial: Sequence[PageState] | 
         depth = parent[state][2]
         deepest = max(deepest, depth)
         if depth >= max_depth:
-            complete = complete and not get_page_menu(state)
+            complete = complete and not menu(state)
             continue
-        for event in get_page_menu(state):
+        for event in menu(state):
             result = step_fn(state, event)
             problem = check_page_step(state, event, result)
             if problem is not None:
@@ -161,9 +190,12 @@ def _finding(parent: dict[PageState, tuple[PageState | None, PageEvent | None, i
     raise AssertionError("every explored state leads back to an initial one")
 
 
-def render_page_report(result: PageExploration, mutant: str | None = None) -> str:
-    """The text report: what was covered, the verdict, the shortest trace of a finding."""
-    head = (f"explore --pages{f' --mutant {mutant}' if mutant else ''}: the page layer on its "
+def render_page_report(result: PageExploration, mutant: str | None = None,
+                       fallback: bool = False) -> str:
+    """The text report: what was covered, the verdict, the shortest trace of a finding
+    (``fallback``: of the honest 4 KiB fallback scope)."""
+    head = (f"explore --pages{f' --mutant {mutant}' if mutant else ''}: the page layer "
+            f"{'with honest messages and the 4 KiB fallback ' if fallback else ''}on its "
             f"scope (one VM of {SCOPE_VM.startup_mib} to {SCOPE_VM.maximum_mib} MiB, "
             f"{' or '.join(map(str, SCOPE_RAM_MIB))} MiB online, {SCOPE_SPARE_MIB} MiB spare): "
             f"{result.states:,} states, {result.steps:,} accepted steps, {result.refused:,} "

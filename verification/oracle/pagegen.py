@@ -51,6 +51,8 @@ COUNTS = (1, 255, 256, 511, 512, 513, 1024)
 BALLOON_PICKS = ("unit", "twice", "overlapping", "beyond", "page-more", "half", "empty",
                  "ballooned")
 HOT_ADD_PICKS = ("full", "page-short", "none", "failed")
+# The random phase's honest 4 KiB fallback answers (510 scattered pages, more to come or last)
+FALLBACK_PICKS = ("fallback-more", "fallback")
 UNBALLOON_PICKS = ("lowest", "twice", "beyond")
 REGION_PICKS = ("top", "over-ram", "page-off")
 
@@ -118,7 +120,10 @@ def draw_page_event(rng: random.Random, state: PageState) -> WireEvent:
     if roll < 0.3:
         return rng.choice(targets(state, vm))
     if vm.txn == TxnKind.BALLOON and roll < 0.85:
-        if rng.random() < 0.3:
+        kind = rng.random()
+        if kind < 0.1:  # the honest Linux guest's 4 KiB fallback
+            return rng.choice(balloon_answers(vm, FALLBACK_PICKS))
+        if kind < 0.3:
             return rng.choice(balloon_answers(vm, BALLOON_PICKS))
         return PageBalloonResponse(vm.name, _adversarial_ranges(rng, vm), rng.random() < 0.4)
     if vm.txn == TxnKind.UNBALLOON and roll < 0.85:
