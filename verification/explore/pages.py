@@ -6,11 +6,12 @@ host could send there: the honest answer, a range listed twice, overlapping rang
 beyond RAM, a range straddling its end, pages already ballooned, a part smaller than 2 MiB,
 an empty final part; unballoons of pages not ballooned or listed twice; hot-add regions at
 the top of RAM, over it, past it, unaligned; hot-add answers short by a page, by half a unit,
-by a unit, or over. Every accepted step is checked (``check_page_step``: the page
-invariants, then the refinement to the amount level), so a host bug is reported with a
-shortest trace. The scope (one VM of 4 to 8 MiB, 4 MiB spare) keeps the space complete in
-about a second, and every rule binds within it: a balloon can empty the spare RAM, a hot-add
-can reach the maximum.
+by a unit, or over (picked by name from verification/pagemenu.py); and, on its own scope,
+honest messages only with the Linux guest's 4 KiB fallback. Every accepted step is checked
+(``check_page_step``: the page invariants, the refinement to the amount level, the exact
+credit of honest answers), so a host bug is reported with a shortest trace. The scope (one
+VM of 4 to 8 MiB, 4 MiB spare) keeps the space complete in about a second, and every rule
+binds within it: a balloon can empty the spare RAM, a hot-add can reach the maximum.
 """
 
 from __future__ import annotations
@@ -204,8 +205,9 @@ def render_page_report(result: PageExploration, mutant: str | None = None,
                ", stopped at the first finding" if result.finding else ", INCOMPLETE"))
     finding = result.finding
     if finding is None:
-        verdict = ("verdict: ok, every page invariant and the refinement to the amount level "
-                   "held on every step" if result.complete else
+        verdict = ("verdict: ok, every page invariant, the refinement to the amount level "
+                   "and the exact credit of honest answers held on every step"
+                   if result.complete else
                    "verdict: no finding, but the search stopped at its bound: not a proof")
         return f"{head}\n{verdict}\n"
     what = finding.problem.split(" broken after ")[0]  # the invariants, or the refinement

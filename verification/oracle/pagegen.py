@@ -9,8 +9,13 @@ requests of its own, honest and not (a page listed twice, pages not ballooned, s
 amounts, regions overlapping RAM or misaligned), and answers to nothing (a guest answering
 twice); the IUT must refuse exactly what the page rules refuse.
 
-``page_menu`` is the finite menu the exhaustive phase tries in every state;
-``draw_page_event`` draws from a wider one for the random phase. Both are pure functions
+In the random phase the guest also answers as the honest Linux guest does under
+fragmentation (its 4 KiB fallback: up to 510 scattered single pages), which the IUT must
+credit exactly (R-PG-CREDIT).
+
+``page_menu`` is the finite menu the exhaustive phase tries in every state, picked by name
+from the shared page menu (verification/pagemenu.py, which the page explorer picks from
+too); ``draw_page_event`` draws from a wider one for the random phase. Both are pure functions
 of the state (and of the seeded ``random.Random`` given), so a run is repeatable.
 """
 

@@ -127,3 +127,14 @@ def test_the_page_oracle_catches_the_rounding_host_and_draws_the_fallback() -> N
                        shrink_replays=50)
     assert run.failure is not None
     assert random_phase(InProcessPageIut(ReferencePageHost()), 30, seed=1).ok
+
+
+def test_bmc_refuses_a_bug_without_a_bit_level_form(capsys: pytest.CaptureFixture[str]) -> None:
+    from dynmem.verification.cli.main import main  # noqa: PLC0415 - the command line
+
+    assert main(["bmc", "--pages", "--mutant", "round-parts-to-units"]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("dynmem:")]
+    assert len(lines) == 1 and "no bit-level form" in lines[0] and "Traceback" not in err
+    assert main(["explore", "--pages", "--mutant", "round-parts-to-units"]) == 1
+    assert "verdict: VIOLATION, R-PG-CREDIT" in capsys.readouterr().out
