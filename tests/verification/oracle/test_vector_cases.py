@@ -133,8 +133,11 @@ def test_vectors_with_a_hot_add_alignment_are_pinned_and_catch_an_unaligned_host
             for file in other.iterdir():
                 file.unlink()
             other.rmdir()
-    good = _runner(tmp_path, f"{PYTHON} {EXAMPLES}/reference_system_iut.py")
-    assert good.returncode == 0 and "FAIL" not in good.stdout, good.stdout + good.stderr
+    good = _runner(tmp_path, f"{PYTHON} {EXAMPLES}/reference_system_iut.py --hot-add-alignment")
+    assert good.returncode == 0 and "2 passed, 0 failed" in good.stdout, good.stdout
+    # Rule P1c: an IUT whose hello does not promise alignment is not sent them
+    plain = _runner(tmp_path, f"{PYTHON} {EXAMPLES}/reference_system_iut.py")
+    assert plain.returncode == 0 and "0 passed, 0 failed, 2 not run" in plain.stdout
     bad = _runner(tmp_path, f"{PYTHON} {EXAMPLES}/buggy_iuts/hot_add_unaligned.py")
     assert bad.returncode == 1, bad.stdout
     assert all(f"FAIL {name}" in bad.stdout for name in ALIGNED), bad.stdout
