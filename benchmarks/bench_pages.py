@@ -20,7 +20,7 @@ from typing import Any
 
 from dynmem.reference.pages import page_step
 from dynmem.reference.pages.bitmap import HONEST_BIT_STEPS
-from dynmem.verification.mutants.pages import PAGE_MUTANTS
+from dynmem.verification.mutants.pages import ALL_PAGE_MUTANTS, PAGE_MUTANTS
 from dynmem.verification.stateful.pages import find_page_problem
 from dynmem.verification.symbolic.pages import check_page_rule
 
@@ -52,10 +52,12 @@ def main() -> int:
     print()
     print(f"| page runs (up to {args.runs} x 30 steps) | verdict | steps | wall s | CPU s |")
     print("|---|---|---|---|---|")
-    for name, step_fn in [("honest host", page_step), *((m.name, m.step) for m in PAGE_MUTANTS)]:
+    for name, step_fn in [("honest host", page_step),
+                          *((m.name, m.step) for m in ALL_PAGE_MUTANTS)]:
         outcome, wall, cpu = _timed(lambda f=step_fn: find_page_problem(f, args.runs))
         problem, steps = outcome.problem, outcome.steps
-        verdict = "no problem" if problem is None else "caught: " + problem.split(" broken")[0]
+        verdict = ("no problem" if problem is None
+                   else "caught: " + problem.split(" broken")[0].split(":")[0])
         ok &= (problem is None) == (step_fn is page_step)
         print(f"| {name} | {verdict} | {steps} | {wall:.1f} | {cpu:.1f} |")
     return 0 if ok else 1

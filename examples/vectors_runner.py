@@ -9,7 +9,8 @@ Standard library only, meant to be imitated in any language. Write the vectors w
 
 Runs every "exact" and "reject" case (with --any-policy only those whose meta says
 "policy_free": an IUT with its own balancing policy must pass them; with --no-lifecycle not
-those whose meta says "lifecycle": an IUT without specs/lifecycle.md skips them; refinement
+those whose meta says "lifecycle": an IUT without specs/lifecycle.md skips them; those whose
+meta says "alignment" run only if the IUT's hello says "hot_add_alignment" (Rule P1c); refinement
 cases need a model checker: use ``dynmem oracle`` or ``dynmem check-trace``). Each case starts
 the IUT afresh and must finish within --timeout seconds (default 10), or the IUT is killed and the
 case fails. Prints PASS/FAIL per case and a summary line. Exit 0: every case passed; 1: a
@@ -65,9 +66,15 @@ def read_case(case):
     return meta, events[1:], steps, json.loads((case / "pre.json").read_text())
 
 
+class NotRun(Exception):
+    """The case needs what the IUT's hello does not promise."""
+
+
 def drive(iut, meta, events, steps, pre):
     """Feed the case to a started IUT; raise CaseFailed at the first wrong answer."""
-    ask(iut, {"type": "hello", "protocol": 1, "kind": "system", "mode": "lockstep"})
+    hello = ask(iut, {"type": "hello", "protocol": 1, "kind": "system", "mode": "lockstep"})
+    if meta.get("alignment", False) and hello.get("hot_add_alignment") is not True:
+        raise NotRun  # Rule P1c: only an IUT that follows the guest's alignment sees one
     ask(iut, {"type": "reset", "state": pre})
     before = observe(pre)
     for index, event in enumerate(events):
@@ -98,6 +105,8 @@ def run_case(case, command, any_policy, timeout, lifecycle=True):
     try:
         drive(iut, meta, events, steps, pre)
         return "ok"
+    except NotRun:
+        return None
     except CaseFailed as failure:
         if not watchdog.is_alive():
             return f"timed out after {timeout:g} s"
@@ -167,7 +176,7 @@ def main(argv=None):
               + ("" if outcome == "ok" else f": {outcome}"), flush=True)
     print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['not run']} not run "
           "(refinement cases, or not policy-free with --any-policy, or lifecycle cases with "
-          "--no-lifecycle)")
+          "--no-lifecycle, or alignment cases for an IUT without hot_add_alignment)")
     return 1 if counts["failed"] else 0
 
 

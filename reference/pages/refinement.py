@@ -27,6 +27,7 @@ from dynmem.reference.pages.events import (
     PageHotAddResponse,
     PageUnballoonRequest,
 )
+from dynmem.reference.pages.honest import check_honest_credit
 from dynmem.reference.pages.invariants import get_page_violations
 from dynmem.reference.pages.ranges import PAGES_PER_MIB, compute_listed_pages
 from dynmem.reference.pages.state import PageState
@@ -97,10 +98,14 @@ def check_refinement_step(pre: PageState, event: PageEvent,
 
 
 def check_page_step(pre: PageState, event: PageEvent, result: PageStepResult) -> str | None:
-    """Why one page step is wrong: a broken page invariant (named first: it says most), or
-    no amount-level step; None when it is right."""
+    """Why one page step is wrong: a broken page invariant (named first: it says most), no
+    amount-level step, or an honest answer not credited exactly (R-PG-CREDIT); None when it
+    is right."""
     broken = get_page_violations(result.state)
     if broken:
         return f"{', '.join(broken)} broken after {event!r}"
     problem = check_refinement_step(pre, event, result)
-    return None if problem is None else f"refinement: {problem}"
+    if problem is not None:
+        return f"refinement: {problem}"
+    problem = check_honest_credit(pre, event, result)
+    return None if problem is None else f"{problem} ({event!r})"

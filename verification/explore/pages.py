@@ -6,31 +6,26 @@ host could send there: the honest answer, a range listed twice, overlapping rang
 beyond RAM, a range straddling its end, pages already ballooned, a part smaller than 2 MiB,
 an empty final part; unballoons of pages not ballooned or listed twice; hot-add regions at
 the top of RAM, over it, past it, unaligned; hot-add answers short by a page, by half a unit,
-by a unit, or over. Every accepted step is checked (``check_page_step``: the page
-invariants, then the refinement to the amount level), so a host bug is reported with a
-shortest trace. The scope (one VM of 4 to 8 MiB, 4 MiB spare) keeps the space complete in
-about a second, and every rule binds within it: a balloon can empty the spare RAM, a hot-add
-can reach the maximum.
+by a unit, or over (picked by name from verification/pagemenu.py); and, on its own scope,
+honest messages only with the Linux guest's 4 KiB fallback. Every accepted step is checked
+(``check_page_step``: the page invariants, the refinement to the amount level, the exact
+credit of honest answers), so a host bug is reported with a shortest trace. The scope (one
+VM of 4 to 8 MiB, 4 MiB spare) keeps the space complete in about a second, and every rule
+binds within it: a balloon can empty the spare RAM, a hot-add can reach the maximum.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.events import BalloonRequest, UnballoonResponse
 from dynmem.reference.pages import (
-    PAGES_PER_UNIT,
-    PageBalloonResponse,
     PageEvent,
-    PageHotAddRequest,
-    PageHotAddResponse,
-    PageRange,
     PageState,
-    PageUnballoonRequest,
     PageVm,
     check_page_step,
     initial_page_state,
@@ -38,9 +33,14 @@ from dynmem.reference.pages import (
 )
 from dynmem.reference.pages.step import PageStep
 from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.verification.pagemenu import (
+    balloon_answers,
+    hot_add_answers,
+    hot_add_requests,
+    unballoon_requests,
+)
 from dynmem.verification.traces.pagetext import describe_page_event, describe_page_state
 
-HALF = PAGES_PER_UNIT // 2  # 1 MiB: a part a Linux guest may send
 # One VM of 4 MiB startup, up to 8 MiB; it starts with 4 or 6 MiB online; 4 MiB spare.
 SCOPE_VM = VmSettings(dynamic=True, startup_mib=4, maximum_mib=8)
 SCOPE_RAM_MIB = (4, 6)
@@ -57,50 +57,43 @@ def get_initial_states() -> list[PageState]:
         ram_mib={"a": ram}) for ram in SCOPE_RAM_MIB]
 
 
-def _top(vm: PageVm) -> int:
-    return max((end for _, end in vm.regions.intervals), default=0)
-
-
-def _balloon_answers(vm: PageVm) -> list[PageBalloonResponse]:
-    """What a guest may answer to a balloon in flight: honest, then every broken shape."""
-    online = vm.ram.difference(vm.ballooned)
-    wanted = max(0, vm.txn_pages - vm.txn_done_pages)
-    honest = online.take_lowest(wanted).to_ranges()
-    unit = online.take_lowest(PAGES_PER_UNIT).to_ranges()
-    top, ram_top = _top(vm), max((end for _, end in vm.ram.intervals), default=0)
-    shapes: list[tuple[tuple[PageRange, ...], bool]] = [
-        (honest, False),
-        (online.take_lowest(HALF).to_ranges(), True),            # a sub-2 MiB part, more to come
-        ((*unit, *unit), False),                               # the same pages twice
-        ((*unit, *(PageRange(r.start + HALF, r.count) for r in unit)), False),  # overlapping
-        ((PageRange(top, PAGES_PER_UNIT),), False),            # beyond the address space
-        ((PageRange(max(0, ram_top - HALF), PAGES_PER_UNIT),), False),  # straddling RAM's end
-        (vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges(), False),     # already ballooned
-        ((), False),                                           # an empty final part
-    ]
-    seen: set[tuple[tuple[PageRange, ...], bool]] = set()
-    answers = []
-    for ranges, more in shapes:
-        if (ranges, more) not in seen:
-            seen.add((ranges, more))
-            answers.append(PageBalloonResponse(vm.name, ranges, more))
-    return answers
+# The explorer's picks from the shared menu (verification/pagemenu.py), in its order.
+BALLOON_PICKS = ("honest", "half-more", "twice", "overlapping", "beyond", "straddling",
+                 "ballooned", "empty")
+HOT_ADD_PICKS = ("none", "page-short", "half-short", "unit-short", "full", "over")
+UNBALLOON_PICKS = ("lowest", "twice", "not-ballooned")
+REGION_PICKS = ("top", "over-ram", "gap", "page-off")
 
 
 def _host_requests(vm: PageVm) -> list[PageEvent]:
     """What a host may send an idle VM: balloons, unballoons (exact and not), hot-adds."""
-    events: list[PageEvent] = [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4)]
-    lowest = vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges()
-    if lowest:
-        events += [PageUnballoonRequest(vm.name, lowest),
-                   PageUnballoonRequest(vm.name, (*lowest, *lowest))]
-    not_ballooned = vm.ram.difference(vm.ballooned).take_lowest(PAGES_PER_UNIT).to_ranges()
-    if not_ballooned:
-        events.append(PageUnballoonRequest(vm.name, not_ballooned))
-    top = _top(vm)
-    events += [PageHotAddRequest(vm.name, PageRange(start, PAGES_PER_UNIT))
-               for start in (top, top - PAGES_PER_UNIT, top + PAGES_PER_UNIT, top + 1)
-               if start >= 0]
+    return [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4),
+            *unballoon_requests(vm, UNBALLOON_PICKS), *hot_add_requests(vm, REGION_PICKS)]
+
+
+# The honest Linux guest under fragmentation (its 4 KiB fallback) and an honest host: the
+# fallback scope's menu. Scattered single pages multiply the adversarial scope's states
+# past 20,000 (measured), so the fallback is explored with honest messages only.
+FALLBACK_BALLOON_PICKS = ("honest", "fallback", "scatter-more", "empty")
+
+
+def get_fallback_menu(state: PageState) -> list[PageEvent]:
+    """Every honest message in ``state``, the guest answering balloons as the Linux guest
+    does under fragmentation too: 510 scattered single pages as its last part (it could
+    allocate no more), a 1 MiB part of scattered pages with more to come, an empty last part;
+    the host balloons 2 or 4 MiB, unballoons the lowest ballooned unit, hot-adds at the top;
+    the guest adds a hot-add in full."""
+    events: list[PageEvent] = []
+    for vm in state.vms:
+        if vm.txn == TxnKind.BALLOON:
+            events += balloon_answers(vm, FALLBACK_BALLOON_PICKS)
+        elif vm.txn == TxnKind.UNBALLOON:
+            events.append(UnballoonResponse(vm.name))
+        elif vm.txn == TxnKind.HOT_ADD:
+            events += hot_add_answers(vm, ("full",))
+        else:
+            events += [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4),
+                       *unballoon_requests(vm, ("lowest",)), *hot_add_requests(vm, ("top",))]
     return events
 
 
@@ -109,15 +102,11 @@ def get_page_menu(state: PageState) -> list[PageEvent]:
     events: list[PageEvent] = []
     for vm in state.vms:
         if vm.txn == TxnKind.BALLOON:
-            events += _balloon_answers(vm)
+            events += balloon_answers(vm, BALLOON_PICKS)
         elif vm.txn == TxnKind.UNBALLOON:
             events.append(UnballoonResponse(vm.name))
         elif vm.txn == TxnKind.HOT_ADD:
-            asked = vm.txn_pages
-            events += [PageHotAddResponse(vm.name, pages, success)
-                       for pages in sorted({0, asked - 1, asked - HALF, asked - PAGES_PER_UNIT,
-                                            asked, asked + 7})
-                       if pages >= 0 for success in (True, False)]
+            events += hot_add_answers(vm, HOT_ADD_PICKS, failures=True)
         else:
             events += _host_requests(vm)
     return events
@@ -150,9 +139,12 @@ class PageExploration:
 
 
 def explore_pages(step_fn: PageStep = page_step, initial: Sequence[PageState] | None = None,
-                  max_depth: int = MAX_DEPTH, max_states: int = MAX_STATES) -> PageExploration:
-    """Breadth-first over ``step_fn`` from ``initial`` (the scope's), every menu message in
-    every state; stop at the first step that fails ``check_page_step`` (a shortest one)."""
+                  max_depth: int = MAX_DEPTH, max_states: int = MAX_STATES,
+                  menu: Callable[[PageState], list[PageEvent]] = get_page_menu
+                  ) -> PageExploration:
+    """Breadth-first over ``step_fn`` from ``initial`` (the scope's), every ``menu`` message
+    in every state (the adversarial menu, or ``get_fallback_menu``); stop at the first step
+    that fails ``check_page_step`` (a shortest one)."""
     starts = list(initial) if initial is not None else get_initial_states()
     parent: dict[PageState, tuple[PageState | None, PageEvent | None, int]] = {
         s: (None, None, 0) for s in starts}
@@ -164,9 +156,9 @@ def explore_pages(step_fn: PageStep = page_step, initial: Sequence[PageState] | 
         depth = parent[state][2]
         deepest = max(deepest, depth)
         if depth >= max_depth:
-            complete = complete and not get_page_menu(state)
+            complete = complete and not menu(state)
             continue
-        for event in get_page_menu(state):
+        for event in menu(state):
             result = step_fn(state, event)
             problem = check_page_step(state, event, result)
             if problem is not None:
@@ -199,9 +191,12 @@ def _finding(parent: dict[PageState, tuple[PageState | None, PageEvent | None, i
     raise AssertionError("every explored state leads back to an initial one")
 
 
-def render_page_report(result: PageExploration, mutant: str | None = None) -> str:
-    """The text report: what was covered, the verdict, the shortest trace of a finding."""
-    head = (f"explore --pages{f' --mutant {mutant}' if mutant else ''}: the page layer on its "
+def render_page_report(result: PageExploration, mutant: str | None = None,
+                       fallback: bool = False) -> str:
+    """The text report: what was covered, the verdict, the shortest trace of a finding
+    (``fallback``: of the honest 4 KiB fallback scope)."""
+    head = (f"explore --pages{f' --mutant {mutant}' if mutant else ''}: the page layer "
+            f"{'with honest messages and the 4 KiB fallback ' if fallback else ''}on its "
             f"scope (one VM of {SCOPE_VM.startup_mib} to {SCOPE_VM.maximum_mib} MiB, "
             f"{' or '.join(map(str, SCOPE_RAM_MIB))} MiB online, {SCOPE_SPARE_MIB} MiB spare): "
             f"{result.states:,} states, {result.steps:,} accepted steps, {result.refused:,} "
@@ -210,8 +205,9 @@ def render_page_report(result: PageExploration, mutant: str | None = None) -> st
                ", stopped at the first finding" if result.finding else ", INCOMPLETE"))
     finding = result.finding
     if finding is None:
-        verdict = ("verdict: ok, every page invariant and the refinement to the amount level "
-                   "held on every step" if result.complete else
+        verdict = ("verdict: ok, every page invariant, the refinement to the amount level "
+                   "and the exact credit of honest answers held on every step"
+                   if result.complete else
                    "verdict: no finding, but the search stopped at its bound: not a proof")
         return f"{head}\n{verdict}\n"
     what = finding.problem.split(" broken after ")[0]  # the invariants, or the refinement

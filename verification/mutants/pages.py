@@ -36,13 +36,19 @@ from dynmem.reference.pages.events import (
     PageHotAddRequest,
     PageUnballoonRequest,
 )
-from dynmem.reference.pages.ranges import PAGES_PER_MIB, PageSet, compute_listed_pages
+from dynmem.reference.pages.ranges import (
+    PAGES_PER_MIB,
+    PAGES_PER_UNIT,
+    PageSet,
+    compute_listed_pages,
+)
 from dynmem.reference.pages.state import PageState
 from dynmem.reference.pages.step import (
     PageProcessor,
     PageStep,
     PageStepResult,
     apply_balloon_credit,
+    compute_balloon_credit,
     make_page_step,
     page_step,
 )
@@ -56,8 +62,8 @@ class PageMutant:
     name: str
     description: str
     overrides: dict[type, PageProcessor]
-    twin_of: str
-    twin: BitStep
+    twin_of: str | None  # None: no bit-level twin (a bug that breaks no page invariant)
+    twin: BitStep | None
     breaks: tuple[str, ...]
 
     @property
@@ -172,6 +178,23 @@ def _hot_add_overlapping_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRang
     return start + count <= len(bits.ram), hot_add_effect(ops, bits, region, count)
 
 
+# --- rounds each part down to whole 2 MiB units -----------------------------------------------
+
+
+def _round_parts_to_units(state: PageState, event: PageBalloonResponse) -> PageStepResult:
+    """Credits each part's pages rounded down to whole 2 MiB units, dropping the rest: the
+    amount level's rounding kept in a page host. A part of the 4 KiB fallback (fewer than
+    512 pages) is credited nothing; the guest no longer uses its pages."""
+    refusal = _balloon_vm_or_refusal(state, event)
+    if refusal is not None:
+        return refusal
+    vm = state.get_vm(event.vm)
+    assert vm is not None
+    credit = compute_balloon_credit(vm, event.ranges)
+    kept = credit.take_lowest(credit.size - credit.size % PAGES_PER_UNIT)
+    return apply_balloon_credit(state, vm, kept, kept.size, event.more_pages)
+
+
 PAGE_MUTANTS: tuple[PageMutant, ...] = (
     PageMutant("credit-duplicate-pages-by-count",
                "the host credits each listed range on its own, so a page listed twice is "
@@ -197,7 +220,19 @@ PAGE_MUTANTS: tuple[PageMutant, ...] = (
                _hot_add_overlapping_bits, ("PINV-LEDGER", "PINV-EXTENT")),
 )
 
+# Bugs that keep every page invariant and the refinement: only the check that an honest
+# answer is credited exactly (R-PG-CREDIT, reference/pages/honest.py) sees them, so they have
+# no bit-level twin (the Z3 check and BMC prove invariants); exploration, the random page
+# runs and the oracle catch them.
+EXACT_CREDIT_MUTANTS: tuple[PageMutant, ...] = (
+    PageMutant("round-parts-to-units",
+               "the host credits each balloon part rounded down to whole 2 MiB units and "
+               "drops the rest, so the Linux guest's 4 KiB fallback parts are lost",
+               {PageBalloonResponse: _round_parts_to_units}, None, None, ("R-PG-CREDIT",)),
+)
+
 # The bugs of the balloon credit (their Z3 counterexamples replay in the page reference).
 CREDIT_MUTANTS = tuple(m for m in PAGE_MUTANTS if m.twin_of == "balloon credit")
 
-PAGE_MUTANTS_BY_NAME = {m.name: m for m in PAGE_MUTANTS}
+ALL_PAGE_MUTANTS = PAGE_MUTANTS + EXACT_CREDIT_MUTANTS
+PAGE_MUTANTS_BY_NAME = {m.name: m for m in ALL_PAGE_MUTANTS}

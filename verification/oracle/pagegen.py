@@ -9,8 +9,13 @@ requests of its own, honest and not (a page listed twice, pages not ballooned, s
 amounts, regions overlapping RAM or misaligned), and answers to nothing (a guest answering
 twice); the IUT must refuse exactly what the page rules refuse.
 
-``page_menu`` is the finite menu the exhaustive phase tries in every state;
-``draw_page_event`` draws from a wider one for the random phase. Both are pure functions
+In the random phase the guest also answers as the honest Linux guest does under
+fragmentation (its 4 KiB fallback: up to 510 scattered single pages), which the IUT must
+credit exactly (R-PG-CREDIT).
+
+``page_menu`` is the finite menu the exhaustive phase tries in every state, picked by name
+from the shared page menu (verification/pagemenu.py, which the page explorer picks from
+too); ``draw_page_event`` draws from a wider one for the random phase. Both are pure functions
 of the state (and of the seeded ``random.Random`` given), so a run is repeatable.
 """
 
@@ -26,72 +31,46 @@ from dynmem.reference.pages import (
     PAGES_PER_MIB,
     PAGES_PER_UNIT,
     PageBalloonResponse,
-    PageHotAddRequest,
     PageHotAddResponse,
     PageRange,
     PageState,
-    PageUnballoonRequest,
     PageVm,
     initial_page_state,
 )
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.verification.oracle.pagewire import PageTick, WireEvent
+from dynmem.verification.pagemenu import (
+    address_top,
+    balloon_answers,
+    hot_add_answers,
+    hot_add_requests,
+    ram_top,
+    unballoon_requests,
+)
 
 # Counts around 4 KiB, 1 MiB and the 2 MiB unit, where rounding bugs live.
 COUNTS = (1, 255, 256, 511, 512, 513, 1024)
 
 
-def _top(vm: PageVm) -> int:
-    return max((end for _, end in vm.regions.intervals), default=0)
+# The oracle's picks from the shared menu (verification/pagemenu.py), in its order.
+BALLOON_PICKS = ("unit", "twice", "overlapping", "beyond", "page-more", "half", "empty",
+                 "ballooned")
+HOT_ADD_PICKS = ("full", "page-short", "none", "failed")
+# The random phase's honest 4 KiB fallback answers (510 scattered pages, more to come or last)
+FALLBACK_PICKS = ("fallback-more", "fallback")
+UNBALLOON_PICKS = ("lowest", "twice", "beyond")
+REGION_PICKS = ("top", "over-ram", "page-off")
 
 
 def _free_ram(vm: PageVm) -> list[PageRange]:
     return list(vm.ram.difference(vm.ballooned).to_ranges())
 
 
-def balloon_answers(vm: PageVm) -> list[PageBalloonResponse]:
-    """The balloon answers of the menu: honest, the same 2 MiB twice, overlapping, beyond
-    RAM, 4 KiB and 1 MiB parts, an empty final part."""
-    free = _free_ram(vm)
-    first = free[0].start if free else 0
-    unit = PageRange(first, PAGES_PER_UNIT)
-    top = _top(vm)
-    out = [PageBalloonResponse(vm.name, (unit,)),
-           PageBalloonResponse(vm.name, (unit, unit)),
-           PageBalloonResponse(vm.name, (unit, PageRange(first + 256, PAGES_PER_UNIT))),
-           PageBalloonResponse(vm.name, (PageRange(top, PAGES_PER_UNIT),)),
-           PageBalloonResponse(vm.name, (PageRange(first, 1),), more_pages=True),
-           PageBalloonResponse(vm.name, (PageRange(first, 256),)),
-           PageBalloonResponse(vm.name, ())]
-    if vm.ballooned.intervals:  # a page the host already holds, listed again
-        start = vm.ballooned.intervals[0][0]
-        out.append(PageBalloonResponse(vm.name, (PageRange(start, PAGES_PER_UNIT),)))
-    return out
-
-
-def hot_add_answers(vm: PageVm) -> list[PageHotAddResponse]:
-    asked = vm.txn_pages
-    return [PageHotAddResponse(vm.name, asked), PageHotAddResponse(vm.name, max(0, asked - 1)),
-            PageHotAddResponse(vm.name, 0), PageHotAddResponse(vm.name, asked, success=False)]
-
-
 def host_requests(vm: PageVm) -> list[WireEvent]:
     """Requests the harness asks the host to send: honest ones and ones the rules refuse."""
-    top = _top(vm)
-    ledger = list(vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges())
-    out: list[WireEvent] = [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 1),
-                            PageHotAddRequest(vm.name, PageRange(top, PAGES_PER_UNIT)),
-                            PageHotAddRequest(vm.name, PageRange(max(0, top - PAGES_PER_UNIT),
-                                                                 PAGES_PER_UNIT)),
-                            PageHotAddRequest(vm.name, PageRange(top + 1, PAGES_PER_UNIT))]
-    align = vm.hot_add_align_mib * PAGES_PER_MIB
-    if align > PAGES_PER_UNIT:  # one block of the guest's alignment, at the next aligned page
-        out.append(PageHotAddRequest(vm.name, PageRange(-(-top // align) * align, align)))
-    if ledger:
-        out.append(PageUnballoonRequest(vm.name, tuple(ledger)))
-        out.append(PageUnballoonRequest(vm.name, (ledger[0], ledger[0])))
-    out.append(PageUnballoonRequest(vm.name, (PageRange(top, PAGES_PER_UNIT),)))
-    return out
+    return [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 1),
+            *hot_add_requests(vm, REGION_PICKS, aligned_block=True),
+            *unballoon_requests(vm, UNBALLOON_PICKS)]
 
 
 def targets(state: PageState, vm: PageVm) -> list[PageTick]:
@@ -108,11 +87,11 @@ def page_menu(state: PageState) -> list[WireEvent]:
     for vm in state.vms:
         out += targets(state, vm)
         if vm.txn == TxnKind.BALLOON:
-            out += balloon_answers(vm)
+            out += balloon_answers(vm, BALLOON_PICKS)
         elif vm.txn == TxnKind.UNBALLOON:
             out.append(UnballoonResponse(vm.name))
         elif vm.txn == TxnKind.HOT_ADD:
-            out += hot_add_answers(vm)
+            out += hot_add_answers(vm, HOT_ADD_PICKS)
         else:
             out += host_requests(vm)
             out.append(UnballoonResponse(vm.name))  # an answer to nothing
@@ -121,8 +100,7 @@ def page_menu(state: PageState) -> list[WireEvent]:
 
 def _adversarial_ranges(rng: random.Random, vm: PageVm) -> tuple[PageRange, ...]:
     """Up to 4 ranges: in RAM, straddling its end, beyond it, repeated or overlapping."""
-    top = _top(vm)
-    ram_top = max((end for _, end in vm.ram.intervals), default=0)
+    top, ram_end = address_top(vm), ram_top(vm)
     ranges: list[PageRange] = []
     for _ in range(rng.randint(0, 4)):
         kind = rng.choice(("in", "in", "free", "edge", "out", "again"))
@@ -132,9 +110,9 @@ def _adversarial_ranges(rng: random.Random, vm: PageVm) -> tuple[PageRange, ...]
             ranges.append(PageRange(prev.start + rng.randint(0, prev.count), count))
             continue
         free = _free_ram(vm)
-        start = {"in": rng.randint(0, max(0, ram_top - 1)),
+        start = {"in": rng.randint(0, max(0, ram_end - 1)),
                  "free": rng.choice(free).start if free else 0,
-                 "edge": max(0, ram_top - rng.randint(0, 600)),
+                 "edge": max(0, ram_end - rng.randint(0, 600)),
                  "out": top + rng.randint(0, 4096)}.get(kind, 0)
         ranges.append(PageRange(start, count))
     return tuple(ranges)
@@ -147,15 +125,18 @@ def draw_page_event(rng: random.Random, state: PageState) -> WireEvent:
     if roll < 0.3:
         return rng.choice(targets(state, vm))
     if vm.txn == TxnKind.BALLOON and roll < 0.85:
-        if rng.random() < 0.3:
-            return rng.choice(balloon_answers(vm))
+        kind = rng.random()
+        if kind < 0.1:  # the honest Linux guest's 4 KiB fallback
+            return rng.choice(balloon_answers(vm, FALLBACK_PICKS))
+        if kind < 0.3:
+            return rng.choice(balloon_answers(vm, BALLOON_PICKS))
         return PageBalloonResponse(vm.name, _adversarial_ranges(rng, vm), rng.random() < 0.4)
     if vm.txn == TxnKind.UNBALLOON and roll < 0.85:
         return UnballoonResponse(vm.name)
     if vm.txn == TxnKind.HOT_ADD and roll < 0.85:
         if rng.random() < 0.2:
             return PageHotAddResponse(vm.name, rng.choice((*COUNTS, vm.txn_pages + 1)))
-        return rng.choice(hot_add_answers(vm))
+        return rng.choice(hot_add_answers(vm, HOT_ADD_PICKS))
     return rng.choice([*host_requests(vm), UnballoonResponse(vm.name),
                        PageHotAddResponse(vm.name, 512),
                        PageBalloonResponse(vm.name, (PageRange(0, PAGES_PER_UNIT),))])

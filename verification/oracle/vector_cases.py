@@ -43,7 +43,7 @@ from dynmem.reference.events import (
     VersionRequest,
 )
 from dynmem.reference.settings import HostSettings, VmSettings
-from dynmem.reference.state import DmState, initial_state
+from dynmem.reference.state import DmState, compute_target, initial_state
 from dynmem.reference.step import step
 
 Case = Iterator[tuple[str, Any]]
@@ -118,6 +118,44 @@ def test_report_then_tick_hot_adds() -> Case:
     yield "spec", ["R-STATUS", "R-TICK", "R-HOT-ADD-REQUEST", "R-HOT-ADD-RESPONSE"]
     post = _post(pre, events)
     assert post.vms[0].assigned_mib == 2400  # ceil2(2000 * 1.2)
+    yield "post", post
+
+
+def _aligned_host(align_mib: int) -> DmState:
+    """``web`` READY on 8 GiB, its guest having advertised ``align_mib`` hot-add blocks."""
+    state = initial_state(HostSettings(8192, 1024), (("web", _dyn()),))
+    return _run(state, [Start("web"), VersionRequest("web", VERSION_WIN10),
+                        CapabilitiesReport("web", align_mib=align_mib), QuietPeriodEnd("web")])
+
+
+def test_hot_add_aligned_down_to_the_guests_blocks() -> Case:
+    """A Linux guest advertised 128 MiB memory blocks: the 1376 MiB the VM is short is
+    hot-added aligned down, as 1280 MiB (R-HOT-ADD-ALIGN, INV-HOT-ADD-ALIGNED)."""
+    pre = _aligned_host(128)
+    events: list[Event] = [Demand("web", 2000), StatusReport("web", 2000), BalancerTick(),
+                           HotAddResponse("web", 1280)]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-CAPS", "R-HOT-ADD-ALIGN", "INV-HOT-ADD-ALIGNED", "R-HOT-ADD-REQUEST"]
+    after_tick = _post(pre, events[:3]).vms[0]
+    assert (after_tick.txn, after_tick.txn_mib) == (TxnKind.HOT_ADD, 1280)  # not 1376
+    post = _post(pre, events)
+    assert post.vms[0].assigned_mib == 2304 and post.vms[0].hot_add_align_mib == 128
+    yield "post", post
+
+
+def test_aligned_hot_add_with_nothing_left_is_not_sent() -> Case:
+    """Short by 56 MiB, less than one 128 MiB block: no hot-add is sent and the VM stays
+    where it is (R-HOT-ADD-ALIGN: aligned down to nothing, the host goes idle)."""
+    pre = _aligned_host(128)
+    events: list[Event] = [Demand("web", 900), StatusReport("web", 900), BalancerTick()]
+    yield "pre", pre
+    yield "events", events
+    yield "spec", ["R-CAPS", "R-HOT-ADD-ALIGN", "R-TICK"]
+    post = _post(pre, events)
+    vm = post.vms[0]
+    assert compute_target(900, vm.settings) == 1080  # 56 MiB short: wanted, not sent
+    assert (vm.txn, vm.assigned_mib, post.free_mib) == (TxnKind.NONE, 1024, pre.free_mib)
     yield "post", post
 
 

@@ -21,10 +21,11 @@ from typing import Any
 import attrs
 
 from dynmem.model.invariants import INVARIANTS
-from dynmem.model.vocabulary import Power
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, Power
 from dynmem.reference.events import (
     LIFECYCLE_EVENTS,
     BalancerTick,
+    CapabilitiesReport,
     DmRequest,
     Event,
     HotAddRequest,
@@ -127,6 +128,14 @@ def needs_lifecycle(case: VectorCase) -> bool:
             or any(vm.power not in (Power.OFF, Power.RUNNING) for vm in case.pre.vms))
 
 
+def needs_alignment(case: VectorCase) -> bool:
+    """Whether a guest of the case advertises a hot-add alignment above 2 MiB (R-HOT-ADD-ALIGN):
+    only an IUT of Rule P1c (its hello says ``hot_add_alignment``) is sent such a case."""
+    return (any(isinstance(e, CapabilitiesReport) and e.align_mib != DEFAULT_HOT_ADD_ALIGN_MIB
+                for e in case.events)
+            or any(vm.hot_add_align_mib != DEFAULT_HOT_ADD_ALIGN_MIB for vm in case.pre.vms))
+
+
 def write_vector(directory: Path, case: VectorCase) -> dict[str, Any]:
     """Write one case directory (atomically per file); return its index entry."""
     check_case(case)
@@ -137,7 +146,8 @@ def write_vector(directory: Path, case: VectorCase) -> dict[str, Any]:
     lifecycle = needs_lifecycle(case)
     meta = {"name": case.name, "description": case.description, "kind": case.kind,
             "expected": expected, "fingerprint": fingerprint, "spec": list(case.spec),
-            "source": case.source, "policy_free": policy_free, "lifecycle": lifecycle}
+            "source": case.source, "policy_free": policy_free, "lifecycle": lifecycle,
+            "alignment": needs_alignment(case)}
     header = {"type": "header", "format": "dynmem-vector", "version": 1,
               "vms": len(case.pre.vms), "events": len(case.events)}
     events = [json.dumps(header)] + [json.dumps(event_to_json(e)) for e in case.events]

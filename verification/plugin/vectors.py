@@ -9,7 +9,7 @@ from dynmem.model.vocabulary import HOST_PROFILE_WORDS, HostProfile
 from dynmem.verification.oracle.check import Iut, open_driver
 from dynmem.verification.oracle.iut import IutUnusable, Mode, check_hello
 from dynmem.verification.oracle.judge import CaseResult, run_case
-from dynmem.verification.oracle.vectors import VectorCase
+from dynmem.verification.oracle.vectors import VectorCase, needs_alignment
 from dynmem.verification.plugin.settings import OracleSettings
 from dynmem.verification.traces import render_text
 
@@ -53,6 +53,10 @@ class VectorCheck:
                     f"the IUT is a {HOST_PROFILE_WORDS[hello.host_profile]} host (its hello's "
                     f"host_profile); the conformance vectors are written for the qemu host, "
                     f"which accepts every protocol version: check it with dynmem oracle")
+            if needs_alignment(self.case) and not hello.hot_add_alignment:
+                raise IutUnusable(
+                    "this case's guest advertises a hot-add alignment, sent only to an IUT "
+                    "whose hello says hot_add_alignment (Rule P1c)")
             return run_case(driver, "system", self.mode, self.case.pre, self.case.events,
                             is_allowed)
         finally:

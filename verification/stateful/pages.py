@@ -35,6 +35,7 @@ from dynmem.reference.pages import (
 )
 from dynmem.reference.pages.step import PageStep
 from dynmem.reference.settings import HostSettings, VmSettings
+from dynmem.verification.pagemenu import FALLBACK_RANGES, scattered_pages
 
 # Fixed draws, no database, no deadline: a verdict never depends on the machine or on history.
 PAGE_RUN_SETTINGS = settings(max_examples=150, derandomize=True, database=None, deadline=None,
@@ -68,6 +69,10 @@ def page_events(draw: st.DrawFn, state: PageState) -> PageEvent:
     vm = draw(st.sampled_from(state.vms))
     top = max(end for _, end in vm.regions.intervals)
     if vm.txn == TxnKind.BALLOON:
+        if draw(st.integers(0, 4)) == 0:  # the honest Linux guest's 4 KiB fallback
+            outstanding = vm.txn_pages - vm.txn_done_pages
+            pages = min(outstanding, draw(st.integers(0, FALLBACK_RANGES)))
+            return PageBalloonResponse(vm.name, scattered_pages(vm, pages), draw(st.booleans()))
         return PageBalloonResponse(vm.name, draw(adversarial_ranges(vm)), draw(st.booleans()))
     if vm.txn == TxnKind.UNBALLOON:
         return UnballoonResponse(vm.name)

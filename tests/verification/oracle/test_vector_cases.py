@@ -105,3 +105,39 @@ def test_runner_times_out_a_hanging_iut(tmp_path: Path) -> None:
     assert "FAIL start_static_vm: timed out after 0.2 s" in hung.stdout
     cases = sum(1 for p in tmp_path.iterdir() if p.is_dir())  # every vector written
     assert f"0 passed, {cases - 2} failed, 2 not run" in hung.stdout
+
+
+ALIGNED = ("hot_add_aligned_down_to_the_guests_blocks",
+           "aligned_hot_add_with_nothing_left_is_not_sent")
+
+
+def test_vectors_with_a_hot_add_alignment_are_pinned_and_catch_an_unaligned_host(
+        tmp_path: Path) -> None:
+    """A guest advertising 128 MiB blocks (R-HOT-ADD-ALIGN): the vector's hot-add is aligned
+    down (1376 -> 1280 MiB), and with 56 MiB short none is sent. The reference passes both;
+    the host that aligns to 2 MiB only (buggy_iuts/hot_add_unaligned.py) fails both."""
+    main(["vectors", str(tmp_path)])
+    pre = json.loads((tmp_path / ALIGNED[0] / "pre.json").read_text())
+    assert pre["vms"][0]["hot_add_align_mib"] == 128
+    events = [json.loads(line) for line in
+              (tmp_path / ALIGNED[0] / "events.ndjson").read_text().splitlines()[1:]]
+    assert events[-1] == {"kind": "hot_add_response", "vm": "web", "mib": 1280,
+                          "success": True}
+    post = json.loads((tmp_path / ALIGNED[0] / "post.json").read_text())
+    assert (post["vms"][0]["visible_mib"], post["free_mib"]) == (2304, 4864)
+    idle = json.loads((tmp_path / ALIGNED[1] / "post.json").read_text())
+    assert (idle["vms"][0]["visible_mib"], idle["vms"][0]["txn"]) == (1024, "none")
+    assert idle["free_mib"] == 6144
+    for other in tmp_path.iterdir():  # keep only the two aligned cases for the runner
+        if other.is_dir() and other.name not in ALIGNED:
+            for file in other.iterdir():
+                file.unlink()
+            other.rmdir()
+    good = _runner(tmp_path, f"{PYTHON} {EXAMPLES}/reference_system_iut.py --hot-add-alignment")
+    assert good.returncode == 0 and "2 passed, 0 failed" in good.stdout, good.stdout
+    # Rule P1c: an IUT whose hello does not promise alignment is not sent them
+    plain = _runner(tmp_path, f"{PYTHON} {EXAMPLES}/reference_system_iut.py")
+    assert plain.returncode == 0 and "0 passed, 0 failed, 2 not run" in plain.stdout
+    bad = _runner(tmp_path, f"{PYTHON} {EXAMPLES}/buggy_iuts/hot_add_unaligned.py")
+    assert bad.returncode == 1, bad.stdout
+    assert all(f"FAIL {name}" in bad.stdout for name in ALIGNED), bad.stdout

@@ -228,6 +228,10 @@ def run_pages(args: argparse.Namespace) -> int:
             raise InputError("command line", "--mutant", args.mutant,
                              f"is no page bug; --pages takes one of "
                              f"{', '.join(PAGE_MUTANTS_BY_NAME)}")
+        if bug.twin_of is None or bug.twin is None:
+            raise InputError("command line", "--mutant", args.mutant,
+                             "breaks no page invariant (only R-PG-CREDIT on honest answers), "
+                             "so it has no bit-level form: use dynmem explore --pages")
         rules[bug.twin_of] = bug.twin
     board = Board()
     with board.phase("bmc --pages", None):

@@ -24,6 +24,7 @@ from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_tex
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.pages import (
     explore_pages,
+    get_fallback_menu,
     page_report_to_json,
     render_page_report,
 )
@@ -195,9 +196,15 @@ def run_pages(args: argparse.Namespace) -> int:
     board = Board()
     with board.phase("explore --pages", None):
         result = explore_pages(step_fn)
+        # then the honest guest's 4 KiB fallback (its own scope), unless already failed
+        fallback = explore_pages(step_fn, menu=get_fallback_menu) if result.ok else None
     board.stop()
-    write_result(args.json, lambda: page_report_to_json(result, args.mutant),
-                 lambda: render_page_report(result, args.mutant))
-    board.finish(f"explore --pages: {'ok' if result.ok else 'FAILED'}, {result.states:,} "
-                 f"states")
-    return 0 if result.ok else 1
+    write_result(args.json, lambda: {**page_report_to_json(result, args.mutant), "fallback": (
+                     None if fallback is None else page_report_to_json(fallback, args.mutant))},
+                 lambda: render_page_report(result, args.mutant) + (
+                     "" if fallback is None else render_page_report(fallback, args.mutant,
+                                                                    fallback=True)))
+    ok = result.ok and fallback is not None and fallback.ok
+    board.finish(f"explore --pages: {'ok' if ok else 'FAILED'}, {result.states:,} + "
+                 f"{0 if fallback is None else fallback.states:,} states")
+    return 0 if ok else 1

@@ -13,7 +13,7 @@ from typing import Any
 from dynmem.verification.cli import options
 from dynmem.verification.cli.console import write_result
 from dynmem.verification.mutants.models import MutantVariant, list_variants
-from dynmem.verification.mutants.pages import PAGE_MUTANTS
+from dynmem.verification.mutants.pages import ALL_PAGE_MUTANTS
 
 
 def register(subparsers: Any) -> None:
@@ -49,8 +49,9 @@ def render_table(variants: list[MutantVariant]) -> str:
     lines.append(f"{len(variants)} planted bugs, {with_model} with a model-level variant "
                  f"(run one: dynmem bmc --mutant NAME)")
     lines += ["", "Page-layer bugs (specs/pages.md §9: caught by dynmem explore --pages --mutant "
-              "NAME, the Z3 small-scope check and the random page runs):"]
-    lines += [f"{m.name}  breaks {', '.join(m.breaks)}: {m.description}" for m in PAGE_MUTANTS]
+              "NAME, the Z3 small-scope check (those that break a PINV) and the random page "
+              "runs):"]
+    lines += [f"{m.name}  breaks {', '.join(m.breaks)}: {m.description}" for m in ALL_PAGE_MUTANTS]
     return "\n".join(lines) + "\n"
 
 
@@ -61,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
                  lambda: {"mutants": [variant_to_json(v) for v in variants],
                           "page_mutants": [{"name": m.name, "breaks": list(m.breaks),
                                             "description": m.description}
-                                           for m in PAGE_MUTANTS]},
+                                           for m in ALL_PAGE_MUTANTS]},
                  lambda: render_table(variants))
     return 0
