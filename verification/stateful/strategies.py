@@ -3,12 +3,13 @@
 Settings and hosts are drawn from a few coarse sizes so that memory actually runs out, and
 half the examples fit their host to the starting fleet (``fitted_host``); a few choices are
 drawn once per example rather than per event (swarm-style: the host's slack, the block
-sizes its honest guests advertise); environment choices are drawn *from the current state* of the running state machine
-(``st.runner()``, through a ``View`` that returns the state and the VM names a rule may
-pick): which VM speaks, what it answers (honest, multi-part, empty, oversized, odd; every
-hot-add outcome), lying status reports, demand changes and explicit DM requests of
-arbitrary amounts. They return whole event values, so a failing program prints them
-literally (``state.balloon_response(ev=BalloonResponse(vm='web', mib=4, more_pages=True))``).
+sizes its honest guests advertise); environment choices are drawn *from the current state*
+of the running state machine (``st.runner()``, through a ``View`` that returns the state
+and the VM names a rule may pick): which VM speaks, what it answers (honest, multi-part,
+empty, oversized, odd; every hot-add outcome), lying status reports, demand changes and
+explicit DM requests of arbitrary amounts. They return whole event values, so a failing
+program prints them literally
+(``state.balloon_response(ev=BalloonResponse(vm='web', mib=4, more_pages=True))``).
 Choices are drawn as indexes into plain lists (cached integer strategies), which keeps
 generation cheap; the first option is the most ordinary one, so shrinking tends to it.
 """
