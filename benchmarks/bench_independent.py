@@ -15,7 +15,7 @@ same in lockstep) it runs:
 Both phases get the entry's oracle flags from the manifest: ``"lifecycle": true`` adds
 ``--lifecycle`` (the events of specs/lifecycle.md: channel resets, save/restore, the stuck
 watchdog...; the bugs marked so live in those events, which only that flag sends, and their
-``exhaustive_vms`` is 1: preset 1vm+lifecycle, 635 states, where 2vm+lifecycle is 113,953),
+``exhaustive_vms`` is 1: preset 1vm+lifecycle, 635 states, where 2vm+lifecycle is 124,087),
 ``"linux": true`` adds ``--linux`` (Linux guests, whose reports carry their ballooned pages).
 The table's mode column names the flags.
 

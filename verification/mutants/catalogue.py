@@ -670,11 +670,14 @@ MUTANTS = tuple(attrs.evolve(m, model_variant=MODEL_MUTANTS.get(m.name)) for m i
 
 # Bugs that only a guest that never answers shows (a linux_hibernate guest, specs/lifecycle.md
 # §1): they break progress only on the path where the host must give up on a silent guest.
-# The engines without guest profiles cannot see them (the model has no guest, so BMC has no
-# twin; the walk's spaces run any guest, whose answers always come), so they are kept out
-# of MUTANTS, whose every row each engine must catch. Exploration (``with_hibernating_guest``),
-# the stateful machine (``HibernatingMachine``) and the oracle (a buggy IUT,
-# examples/buggy_iuts/watchdog_ignores_balloons.py) catch them; ``get_mutant`` finds them.
+# BMC checks safety, and a hibernating guest only takes behaviours away from the model's any
+# guest, so no safety bug needs one: BMC has no twin of them (its hibernating scope,
+# ``symbolic.scope.with_hibernating_guest``, catches the lifecycle's stuck_frees_unreceived
+# there instead). So they are kept out of MUTANTS, whose every row each engine must catch.
+# Exploration (``with_hibernating_guest``), the stateful machine (``HibernatingMachine``),
+# the walk (``walk.config.with_hibernating_guest``, drawn per episode) and the oracle (a
+# buggy IUT, examples/buggy_iuts/watchdog_ignores_balloons.py) catch them; ``get_mutant``
+# finds them.
 HIBERNATE_MUTANTS: tuple[Mutant, ...] = (
     attrs.evolve(
         _mutant("watchdog_waits_on_balloons",

@@ -49,7 +49,14 @@ from hypothesis.stateful import (
 
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
-from dynmem.model.vocabulary import MEMORY_UNIT_MIB, Channel, HostProfile, Power, TxnKind
+from dynmem.model.vocabulary import (
+    DEFAULT_HOT_ADD_ALIGN_MIB,
+    MEMORY_UNIT_MIB,
+    Channel,
+    HostProfile,
+    Power,
+    TxnKind,
+)
 from dynmem.reference.conventions import GUEST_OS_LINUX
 from dynmem.reference.environment import (
     STUCK_AFTER_TICKS,
@@ -168,6 +175,7 @@ class DmMachine(RuleBasedStateMachine):
         self._enabled_for: DmState | None = None
         self._enabled: dict[str, list[Event]] = {}
         self.lifecycle_on = False
+        self.block_sizes: tuple[int, ...] = (DEFAULT_HOT_ADD_ALIGN_MIB,)
         self._lifecycle_for: DmState | None = None
         self._lifecycle: list[Event] = []
         self.is_allowed = is_allowed if self.check_refinement else None
@@ -230,15 +238,22 @@ class DmMachine(RuleBasedStateMachine):
     # --- admin -------------------------------------------------------------------------------
 
     @initialize(target=vms, host=dms.host_settings(), vms=dms.vm_fleets(),
-                lifecycle=st.booleans())
+                lifecycle=st.booleans(), blocks=dms.block_size_sets(),
+                slack=dms.host_slacks())
     def host(self, host: HostSettings, vms: tuple[tuple[str, VmSettings], ...],
-             lifecycle: bool = False) -> Any:
+             lifecycle: bool = False,
+             blocks: tuple[int, ...] = (DEFAULT_HOT_ADD_ALIGN_MIB,),
+             slack: int | None = None) -> Any:
         """A host with a few VMs created (more may come and go through the admin rules);
         in half of the runs the lifecycle events (specs/lifecycle.md) happen too. Not in
         every run: a restart, reset, save or migration ends a transaction in flight, and with
         their nine rules always on (as the flag, read by no rule, once left them) an answer
-        to a balloon was drawn 0 to 2 times in 200 examples."""
+        to a balloon was drawn 0 to 2 times in 200 examples. ``blocks`` are the memory
+        block sizes its honest guests advertise (``dms.block_size_sets``); with a ``slack``
+        the host is fitted to the fleet (``dms.fitted_host``)."""
         self.lifecycle_on = lifecycle
+        self.block_sizes = blocks
+        host = dms.fitted_host(host, [settings for _, settings in vms], slack)
         self.initial = initial_state(attrs.evolve(host, profile=type(self).host_profile))
         self.state = self.initial
         created = [name for name, settings in vms
@@ -275,7 +290,8 @@ class DmMachine(RuleBasedStateMachine):
                 if m is not None]
 
     @precondition(lambda self: self.honest_messages())
-    @rule(ev=dms.listed_events(lambda m: m.honest_messages()), align=dms.block_sizes())
+    @rule(ev=dms.listed_events(lambda m: m.honest_messages()),
+          align=dms.block_sizes(lambda m: m.block_sizes))
     def honest_guest(self, ev: Event, align: int) -> None:
         """A guest that behaves takes its next step: the whole handshake up to READY, or a
         status report or an answer; then the balancer's tick if it has work. The protocol's
@@ -283,7 +299,7 @@ class DmMachine(RuleBasedStateMachine):
         stop or a reset usually came first (in 200 ci examples, 2 ticks and 0 answers to a
         balloon were drawn, and planted bugs in the answers went uncaught). Its capabilities
         report advertises the hot-add alignment ``align`` (its memory block size,
-        R-HOT-ADD-ALIGN)."""
+        R-HOT-ADD-ALIGN), one of the example's ``block_sizes``."""
         name: str = getattr(ev, "vm", "")  # every guest message names its VM
         while self.apply(dms.with_block_size(ev, align)).accepted:
             vm = self.state.get_vm(name)
@@ -613,12 +629,14 @@ class ReclaimSteeredMachine(DmMachine):
 
 
 @initialize(target=DmMachine.vms, host=dms.host_settings(), vms=dms.mixed_fleets(),
-            lifecycle=st.booleans())
+            lifecycle=st.booleans(), blocks=dms.block_size_sets(), slack=dms.host_slacks())
 def _mixed_host(self: DmMachine, host: HostSettings, vms: tuple[tuple[str, VmSettings], ...],
-                lifecycle: bool = False) -> Any:
+                lifecycle: bool = False,
+                blocks: tuple[int, ...] = (DEFAULT_HOT_ADD_ALIGN_MIB,),
+                slack: int | None = None) -> Any:
     """The starting fleet's guests are Windows or Linux (``guest_os``): every honest message
     the machine draws follows from the setting (specs/protocol.md §3.2)."""
-    return DmMachine.host(self, host, vms, lifecycle)
+    return DmMachine.host(self, host, vms, lifecycle, blocks, slack)
 
 
 class HibernatingMachine(DmMachine):
@@ -646,14 +664,17 @@ class HibernatingMachine(DmMachine):
         self.apply(ev)
 
 
-@initialize(target=DmMachine.vms, host=dms.host_settings(), vms=dms.vm_fleets())
+@initialize(target=DmMachine.vms, host=dms.host_settings(), vms=dms.vm_fleets(),
+            blocks=dms.block_size_sets(), slack=dms.host_slacks())
 def _hibernating_host(self: DmMachine, host: HostSettings,
-                      vms: tuple[tuple[str, VmSettings], ...]) -> Any:
+                      vms: tuple[tuple[str, VmSettings], ...],
+                      blocks: tuple[int, ...] = (DEFAULT_HOT_ADD_ALIGN_MIB,),
+                      slack: int | None = None) -> Any:
     """The starting fleet's last VM runs a hibernating Linux guest; the lifecycle is on."""
     *rest, (name, settings) = vms
     self.profiles[name] = GuestProfile.LINUX_HIBERNATE
     fleet = (*rest, (name, attrs.evolve(settings, guest_os=GUEST_OS_LINUX)))
-    return DmMachine.host(self, host, fleet, lifecycle=True)
+    return DmMachine.host(self, host, fleet, lifecycle=True, blocks=blocks, slack=slack)
 
 
 def machine_for(step_fn: Step = step, plan: Plan | None = None, label: str = "reference",

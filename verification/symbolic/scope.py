@@ -19,6 +19,8 @@ from dynmem.model.actions import is_initial
 from dynmem.model.state import SymState, bind
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.vocabulary import HOST_PROFILE_WORDS, HostProfile
+from dynmem.reference.conventions import GUEST_OS_LINUX
+from dynmem.reference.environment import GuestProfile
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 
@@ -37,12 +39,16 @@ class Scope:
     ``host`` fixes the host (None: any host with 0 <= reserve <= physical); ``vms`` fixes
     every slot to hold a VM with these settings, off (None: each of the ``n_vms`` slots
     empty or holding a VM with any valid settings). Slot ``i`` holds the VM ``vm<i>``.
+    ``profiles`` name the slots whose guest says only what its profile says (slot,
+    profile; ``with_hibernating_guest``); every other slot runs any guest, as the model's
+    environment does (an honest Windows or Linux guest says a part of what any guest says).
     """
 
     name: str
     n_vms: int
     host: HostSettings | None = None
     vms: tuple[VmSettings, ...] | None = None
+    profiles: tuple[tuple[int, GuestProfile], ...] = ()
 
     @property
     def initial(self) -> DmState | None:
@@ -69,11 +75,12 @@ class Scope:
                 f"host physical {self.host.physical_mib} reserve {self.host.reserve_mib} MiB"
                 + ("" if self.host.profile == HostProfile.QEMU else
                    f" profile {HOST_PROFILE_WORDS[self.host.profile]}"))
+        guests = "".join(f", vm{i}'s guest {p.value}" for i, p in self.profiles)
         if self.vms is None:
-            return f"{self.n_vms} VM slots with any settings, {host}"
+            return f"{self.n_vms} VM slots with any settings, {host}{guests}"
         vms = ", ".join(f"vm{i} {'dynamic' if st.dynamic else 'static'} "
                         f"{st.startup_mib}..{st.maximum_mib}" for i, st in enumerate(self.vms))
-        return f"{self.n_vms} VMs ({vms}), {host}"
+        return f"{self.n_vms} VMs ({vms}), {host}{guests}"
 
 
 def small_scope(n_vms: int, profile: HostProfile = HostProfile.QEMU) -> Scope:
@@ -88,6 +95,27 @@ def small_scope(n_vms: int, profile: HostProfile = HostProfile.QEMU) -> Scope:
     _check_size(n_vms)
     vms = tuple(SMALL_DYNAMIC if i % 2 == 0 else SMALL_STATIC for i in range(n_vms))
     return Scope("small", n_vms, attrs.evolve(SMALL_HOST, profile=profile), vms)
+
+
+def with_hibernating_guest(scope: Scope) -> Scope:
+    """``scope`` with slot 0 (dynamic in the small scope) running a ``linux_hibernate``
+    guest (specs/lifecycle.md §1), named ``NAME+hibernate``: the unrolling never lets that
+    slot answer a balloon or an unballoon, and its capabilities report is balloon without
+    hot-add (``unrolling.get_profile_constraints``). Its settings, when fixed, name a Linux
+    guest, as the reference's replay reads them. Unchanged when a slot has a profile.
+
+    Examples
+    --------
+    >>> with_hibernating_guest(small_scope(1)).describe()
+    "1 VMs (vm0 dynamic 64..256), host physical 256 reserve 64 MiB, vm0's guest linux_hibernate"
+    """
+    if scope.profiles:
+        return scope
+    vms = scope.vms
+    if vms is not None:
+        vms = (attrs.evolve(vms[0], guest_os=GUEST_OS_LINUX), *vms[1:])
+    return attrs.evolve(scope, name=f"{scope.name}+hibernate", vms=vms,
+                        profiles=((0, GuestProfile.LINUX_HIBERNATE),))
 
 
 def symbolic_scope(n_vms: int) -> Scope:

@@ -30,6 +30,7 @@ from dynmem.model.params import MINIMAL
 from dynmem.model.state import SymState, make_state
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.symbolic_steps import NextStep
+from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import DmRequest, Event
 from dynmem.reference.state import DmState
 from dynmem.verification.symbolic.budget import describe_unknown, new_solver, run_check
@@ -60,8 +61,38 @@ def unroll(scope: Scope, actions: Sequence[Action], depth: int) -> Unrolling:
 
 
 def get_path_constraints(u: Unrolling) -> list[Any]:
-    """The initial-state constraints and every step's transition relation."""
-    return [*u.scope.constrain(u.states[0]), *(step.formula for step in u.steps)]
+    """The initial-state constraints, every step's transition relation, and what the
+    guests of the scope's profiles never do (``get_profile_constraints``)."""
+    return [*u.scope.constrain(u.states[0]), *(step.formula for step in u.steps),
+            *get_profile_constraints(u)]
+
+
+# The model's environment is any guest; a profile's guest says only a part of it
+# (specs/lifecycle.md §1): the guest actions it never takes at its slot, and the
+# capabilities (balloon, hot-add) it reports.
+_NEVER: dict[GuestProfile, tuple[str, ...]] = {
+    GuestProfile.LINUX_HIBERNATE: ("BalloonResponse", "UnballoonResponse")}
+_CAPS: dict[GuestProfile, tuple[bool, bool]] = {GuestProfile.LINUX_HIBERNATE: (True, False)}
+
+
+def get_profile_constraints(u: Unrolling) -> list[Any]:
+    """On every step, the slots of ``u.scope.profiles`` take no action their guest never
+    takes, and report only the capabilities it has."""
+    profiles = dict(u.scope.profiles)
+    found: list[Any] = []
+    for step in u.steps:
+        for number, inst in enumerate(step.instances):
+            profile = profiles.get(inst.slot) if inst.slot is not None else None
+            if profile is None:
+                continue
+            if inst.action.name in _NEVER.get(profile, ()):
+                found.append(step.selector != number)
+            elif inst.action.name == "CapabilitiesReport" and profile in _CAPS:
+                balloon, hot_add = _CAPS[profile]
+                found.append(z3.Implies(step.selector == number,
+                                        z3.And(inst.params.balloon == balloon,
+                                               inst.params.hot_add == hot_add)))
+    return found
 
 
 # --- invariant clauses on an unrolling ---------------------------------------------------------

@@ -3,7 +3,8 @@
 ``run_walk`` runs a campaign (episodes of ``depth`` steps, swarm masks of event kinds, a
 fair settle and the progress properties at each episode's end) over a ``WalkSpace`` (an
 explorer preset or ``REAL_8VM``; ``with_vm_lifecycle`` adds the lifecycle events,
-``with_linux_guest`` a Linux guest) and returns a ``WalkResult``; a failure is replayed
+``with_linux_guest`` a Linux guest, ``with_hibernating_guest`` one that may
+hibernate, drawn per episode) and returns a ``WalkResult``; a failure is replayed
 into the usual trace and minimised by the cross-engine shrinker. No Hypothesis, no clock.
 ``run_swarm`` runs campaigns of consecutive seeds, serially or on a cluster's workers.
 """
@@ -13,6 +14,7 @@ from dynmem.verification.walk.config import (
     WALK_PRESETS,
     WalkConfig,
     WalkSpace,
+    with_hibernating_guest,
     with_linux_guest,
     with_vm_lifecycle,
 )
@@ -22,5 +24,6 @@ from dynmem.verification.walk.swarm import SwarmResult, run_swarm
 
 __all__ = [
     "REAL_8VM", "WALK_PRESETS", "SwarmResult", "WalkConfig", "WalkFailure", "WalkResult",
-    "WalkSpace", "Walker", "run_swarm", "run_walk", "with_linux_guest", "with_vm_lifecycle",
+    "WalkSpace", "Walker", "run_swarm", "run_walk", "with_hibernating_guest", "with_linux_guest",
+    "with_vm_lifecycle",
 ]

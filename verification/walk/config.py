@@ -13,6 +13,7 @@ from typing import Protocol
 import attrs
 
 from dynmem.reference.conventions import GUEST_OS_LINUX
+from dynmem.reference.environment import GuestProfile
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
 
@@ -40,6 +41,8 @@ class WalkSpace(Protocol):
     def vm_lifecycle(self) -> bool: ...
     @property
     def alignments(self) -> tuple[int, ...]: ...
+    @property
+    def profiles(self) -> tuple[tuple[str, GuestProfile], ...]: ...
 
     def initial(self) -> DmState: ...
 
@@ -58,6 +61,8 @@ class WalkConfig:
     lifecycle: bool = False
     vm_lifecycle: bool = False
     alignments: tuple[int, ...] = ()  # hot-add alignments guests may advertise (R-HOT-ADD-ALIGN)
+    # guests that may run a profile (specs/lifecycle.md §1; ``with_hibernating_guest``)
+    profiles: tuple[tuple[str, GuestProfile], ...] = ()
 
     def initial(self) -> DmState:
         """Every VM created and off."""
@@ -81,6 +86,22 @@ def with_linux_guest(space: WalkSpace) -> WalkSpace:
     linux = attrs.evolve(settings, guest_os=GUEST_OS_LINUX)
     return attrs.evolve(space, name=f"{space.name}+linux",  # type: ignore[misc]
                         vms=(*rest, (name, linux)))
+
+
+def with_hibernating_guest(space: WalkSpace) -> WalkSpace:
+    """``space`` with the lifecycle events and its last VM's guest a Linux one that may run
+    the ``linux_hibernate`` profile (specs/lifecycle.md §1: balloon without hot-add, never
+    an answer to a balloon or an unballoon), named ``NAME+lifecycle+hibernate`` as the
+    explorer's ``with_hibernating_guest``. Each episode draws whether it does
+    (``run_walk``); without the lifecycle such a guest never grows above its startup."""
+    if not space.vms or space.profiles:
+        return space
+    space = with_vm_lifecycle(space)
+    *rest, (name, settings) = space.vms
+    linux = attrs.evolve(settings, guest_os=GUEST_OS_LINUX)
+    return attrs.evolve(space, name=f"{space.name}+hibernate",  # type: ignore[misc]
+                        vms=(*rest, (name, linux)),
+                        profiles=((name, GuestProfile.LINUX_HIBERNATE),))
 
 
 _GIB = 1024

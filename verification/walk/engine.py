@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
+from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import BalancerTick, Create, Event
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Step, StepResult, step
@@ -42,9 +43,11 @@ from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
 from dynmem.verification.properties.progress import check_squeeze_order
 from dynmem.verification.walk.config import WalkSpace
-from dynmem.verification.walk.offers import KIND_BIT, get_offer
+from dynmem.verification.walk.offers import KIND_BIT, get_offer, get_unsaid
 
 Refinement = Callable[..., str | None]
+# The guests of one episode that run a profile (specs/lifecycle.md §1): (VM name, profile).
+EpisodeProfiles = tuple[tuple[str, GuestProfile], ...]
 # A single-VM event's outcome at one (VM value, free memory): (VM after, or None when the
 # event must be stepped on each state; free after; accepted; what is wrong, or None).
 Local = tuple[Vm | None, int, bool, str | None]
@@ -88,7 +91,9 @@ class Walker:
         self.initial = space.initial()
         self.pool: dict[Vm, Vm] = {}
         self.offers: dict[Vm, tuple[Event, ...]] = {}
-        self.picks: dict[int, dict[Vm, tuple[tuple[int, ...], ...]]] = {}  # per swarm mask
+        # per swarm mask and the episode's guest profiles
+        self.picks: dict[tuple[int, EpisodeProfiles],
+                         dict[Vm, tuple[tuple[int, ...], ...]]] = {}
         self.local: dict[tuple[Vm, int | None], list[Local | None]] = {}
         # The reference's steps of FREE_BLIND kinds neither read nor write free memory
         # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
@@ -100,8 +105,10 @@ class Walker:
 
     # --- one episode -----------------------------------------------------------------------
 
-    def walk(self, rng: random.Random, mask: int, depth: int) -> tuple[DmState, Stopped | None]:
-        """Up to ``depth`` steps from the initial state; the last state and what stopped it."""
+    def walk(self, rng: random.Random, mask: int, depth: int,
+             profiles: EpisodeProfiles = ()) -> tuple[DmState, Stopped | None]:
+        """Up to ``depth`` steps from the initial state, the guests named in ``profiles``
+        saying only what their profile says; the last state and what stopped it."""
         self._bound_memos()
         state = self.initial
         events: list[Event] = []
@@ -110,7 +117,7 @@ class Walker:
         checks = self.checks
         total: int | None = None  # what the VMs of ``state`` own in all, once checked
         for _ in range(depth):
-            event, where, index = choose(state, rng, mask)
+            event, where, index = choose(state, rng, mask, profiles)
             events.append(event)
             post, accepted, problem, changed = take(state, event, where, index)
             self.steps += 1
@@ -128,8 +135,8 @@ class Walker:
                 state = post
         return state, None
 
-    def _choose(self, state: DmState, rng: random.Random, mask: int
-                ) -> tuple[Event, int, int]:
+    def _choose(self, state: DmState, rng: random.Random, mask: int,
+                profiles: EpisodeProfiles = ()) -> tuple[Event, int, int]:
         """One offered event of a kind in ``mask``: (event, the index of the VM it names in
         ``state``, its index in that VM's offer); -1, -1 for a tick or a create.
 
@@ -138,14 +145,14 @@ class Walker:
         event of that kind. Picking kinds before events keeps a kind with many values (DM
         requests of every size) from crowding out one with few (a status report).
         """
-        picks = self.picks.get(mask)
+        picks = self.picks.get((mask, profiles))
         if picks is None:
-            picks = self.picks[mask] = {}
+            picks = self.picks[(mask, profiles)] = {}
         actors = []
         for index, vm in enumerate(state.vms):
             row = picks.get(vm)
             if row is None:
-                row = picks[vm] = self._get_picks(vm, mask)
+                row = picks[vm] = self._get_picks(vm, mask, profiles)
             if row:
                 actors.append(index)
         creates = self._creates(state) if mask & _CREATE_BIT else ()
@@ -162,14 +169,19 @@ class Walker:
             return creates[int(rng.random() * len(creates))], -1, -1
         return _TICK, -1, -1
 
-    def _get_picks(self, vm: Vm, mask: int) -> tuple[tuple[int, ...], ...]:
-        """The offer indices of ``vm``'s events of kinds in ``mask``, grouped by kind."""
+    def _get_picks(self, vm: Vm, mask: int, profiles: EpisodeProfiles = ()
+                   ) -> tuple[tuple[int, ...], ...]:
+        """The offer indices of ``vm``'s events of kinds in ``mask``, grouped by kind,
+        without those its guest's profile never sends (the offer, and so the memoised
+        results by offer index, are the same for every profile)."""
         offer = self.offers.get(vm)
         if offer is None:
             offer = self.offers[vm] = get_offer(vm, self.space)
+        profile = next((p for name, p in profiles if name == vm.name), None)
+        unsaid = frozenset() if profile is None else get_unsaid(vm, self.space, profile)
         groups: dict[str, list[int]] = {}
         for j, event in enumerate(offer):
-            if KIND_BIT[event.KIND] & mask:
+            if KIND_BIT[event.KIND] & mask and event not in unsaid:
                 groups.setdefault(event.KIND, []).append(j)
         return tuple(tuple(group) for group in groups.values())
 

@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import random
 
-from dynmem.reference.environment import compute_aligned_reports, enabled_vm_events
+from dynmem.reference.environment import (
+    GuestProfile,
+    compute_aligned_reports,
+    enabled_vm_events,
+)
 from dynmem.reference.events import (
     EVENT_TYPES,
     BalloonRequest,
@@ -73,9 +77,34 @@ def get_offer(vm: Vm, space: WalkSpace) -> tuple[Event, ...]:
     return tuple(events)
 
 
+def get_unsaid(vm: Vm, space: WalkSpace, profile: GuestProfile) -> frozenset[Event]:
+    """The events of ``vm``'s offer that a guest of ``profile`` never sends (a
+    ``linux_hibernate`` guest: a report with hot-add, an answer to a balloon or an
+    unballoon; specs/lifecycle.md §1). A profile's guest says a subset of what any guest
+    says, so an episode runs it by leaving these out of the offer it picks from."""
+    if not vm.running:
+        return frozenset()
+    said = enabled_vm_events(vm, _ANY_FREE, space.demands, space.adversarial,
+                             space.vm_lifecycle, profile)
+    unsaid = set(enabled_vm_events(vm, _ANY_FREE, space.demands, space.adversarial,
+                                   space.vm_lifecycle)).difference(said)
+    return frozenset(unsaid.union(compute_aligned_reports(unsaid, space.alignments)))
+
+
 def pick_mask(rng: random.Random) -> int:
     """A swarm mask: each optional kind kept with probability 1/2, plus ``ALWAYS``."""
     return rng.getrandbits(len(KINDS)) | ALWAYS
+
+
+def pick_profiles(rng: random.Random, space: WalkSpace, episode: int
+                  ) -> tuple[tuple[str, GuestProfile], ...]:
+    """The guests that run their profile (``space.profiles``) in episode ``episode``: every
+    one in the first, each with probability 1/2 in the others (a hibernating guest beside
+    answering ones, or none). Nothing is drawn for a space without profiles, so its walks
+    stay those of before."""
+    if not space.profiles or episode == 0:
+        return space.profiles
+    return tuple(named for named in space.profiles if rng.random() < 0.5)
 
 
 def describe_mask(mask: int) -> list[str]:

@@ -26,6 +26,7 @@ import attrs
 
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import BY_ID
+from dynmem.reference.environment import STUCK_AFTER_TICKS
 from dynmem.reference.events import BalancerTick, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState
@@ -42,8 +43,8 @@ from dynmem.verification.traces.itf import write_itf
 from dynmem.verification.traces.shrink import ShrinkResult, shrink_trace
 from dynmem.verification.traces.trace import Finding, Trace, record
 from dynmem.verification.walk.config import WalkSpace
-from dynmem.verification.walk.engine import Stopped, Walker, describe
-from dynmem.verification.walk.offers import ALL_KINDS, describe_mask, pick_mask
+from dynmem.verification.walk.engine import EpisodeProfiles, Stopped, Walker, describe
+from dynmem.verification.walk.offers import ALL_KINDS, describe_mask, pick_mask, pick_profiles
 
 SETTLE_STEPS = 2_000
 WalkProgress = Callable[[int, int], None]  # (episodes done, steps so far)
@@ -145,12 +146,14 @@ def run_walk(space: WalkSpace, *, episodes: int = 200, depth: int = 500, seed: i
     settled = 0
     stopped: Stopped | None = None
     mask, done = ALL_KINDS, 0
+    profiles: EpisodeProfiles = ()
     for episode in range(episodes):
         mask = ALL_KINDS if episode == 0 else pick_mask(rng)
-        last, stopped = walker.walk(rng, mask, depth)
+        profiles = pick_profiles(rng, space, episode)
+        last, stopped = walker.walk(rng, mask, depth, profiles)
         done = episode + 1
         if stopped is None and progress:
-            stopped, n = _settle(walker, last, step_fn, plan)
+            stopped, n = _settle(walker, last, step_fn, plan, profiles)
             settled += n
         if stopped is not None:
             break
@@ -159,16 +162,20 @@ def run_walk(space: WalkSpace, *, episodes: int = 200, depth: int = 500, seed: i
     failure = None
     if stopped is not None:
         failure = _failure(walker, stopped, done - 1, mask, step_fn, mutant, shrink,
-                           failure_dir, space.name, cpu_seconds() - started_cpu)
+                           failure_dir, space.name, cpu_seconds() - started_cpu, profiles)
     return WalkResult(space.name, mutant, seed, done, depth, walker.steps, walker.accepted,
                       settled, cpu_seconds() - started_cpu, time.perf_counter() - started_wall,
                       refinement, failure)
 
 
-def _settle(walker: Walker, state: DmState, step_fn: Step, plan: Plan
-            ) -> tuple[Stopped | None, int]:
-    """Fair delivery from ``state``, each step checked; then PROG-* at its end."""
-    run = settle_fairly(state, SETTLE_STEPS, step_fn, plan)
+def _settle(walker: Walker, state: DmState, step_fn: Step, plan: Plan,
+            profiles: EpisodeProfiles = ()) -> tuple[Stopped | None, int]:
+    """Fair delivery from ``state``, each step checked; then PROG-* at its end. Guests of
+    ``profiles`` speak as their profile says, and beside them the host's watchdog fires
+    (``STUCK_AFTER_TICKS``): a hibernating guest never answers, so only the watchdog ends
+    the wait (specs/lifecycle.md §1, as the explorer's and the stateful machine's)."""
+    run = settle_fairly(state, SETTLE_STEPS, step_fn, plan, (), dict(profiles),
+                        STUCK_AFTER_TICKS if profiles else None)
     pre = state
     for n, (event, result) in enumerate(run.steps, start=1):
         problem = walker.check(pre, event, result)
@@ -190,9 +197,9 @@ def _settle(walker: Walker, state: DmState, step_fn: Step, plan: Plan
 
 def _failure(walker: Walker, stopped: Stopped, episode: int, mask: int, step_fn: Step,
              mutant: str | None, shrink: bool, failure_dir: Path | None, config: str,
-             cpu: float) -> WalkFailure:
+             cpu: float, profiles: EpisodeProfiles = ()) -> WalkFailure:
     """Replay the failing episode into a trace, shrink it, write it out."""
-    trace = _replay(walker.initial, stopped, step_fn, episode, mutant, config)
+    trace = _replay(walker.initial, stopped, step_fn, episode, mutant, config, profiles)
     shrunk = None
     first = trace.first_finding
     if shrink and first is not None and first.invariant in BY_ID:
@@ -206,7 +213,7 @@ def _failure(walker: Walker, stopped: Stopped, episode: int, mask: int, step_fn:
 
 
 def _replay(initial: DmState, stopped: Stopped, step_fn: Step, episode: int,
-            mutant: str | None, config: str) -> Trace:
+            mutant: str | None, config: str, profiles: EpisodeProfiles = ()) -> Trace:
     """The checked trace of the failing episode (its walked events, then any settling)."""
     results: list[tuple[Event, StepResult]] = []
     state = initial
@@ -221,6 +228,7 @@ def _replay(initial: DmState, stopped: Stopped, step_fn: Step, episode: int,
     notes: tuple[tuple[str, Any], ...] = (
         ("config", config), ("episode", episode), ("problem", stopped.message))
     notes += (("mutant", mutant),) if mutant else ()
+    notes += tuple((f"guest {name}", profile.value) for name, profile in profiles)
     trace = record(initial, results, source="walk", notes=notes)
     progress = stopped.progress
     if not progress and results and isinstance(results[-1][0], BalancerTick):

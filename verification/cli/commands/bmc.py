@@ -41,7 +41,12 @@ from dynmem.verification.symbolic.page_bmc import (
     PageBmcResult,
     check_page_bmc,
 )
-from dynmem.verification.symbolic.scope import Scope, small_scope, symbolic_scope
+from dynmem.verification.symbolic.scope import (
+    Scope,
+    small_scope,
+    symbolic_scope,
+    with_hibernating_guest,
+)
 from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import trace_to_itf, write_itf
 
@@ -70,6 +75,8 @@ def register(subparsers: Any) -> None:
                              "preset (slower, more general)")
     options.add_host_profile(parser, "the small scope (default: the mutant's, else qemu; "
                                      "--symbolic leaves the profile to the solver)")
+    options.add_hibernate(parser, "in slot 0, vm0: the unrolling never lets it answer a "
+                                  "balloon or an unballoon, and it reports no hot-add")
     options.add_pages(parser, f"check the page layer instead (specs/pages.md §7): one VM over "
                               f"{PAGE_BMC_PAGES} pages, from RAM a prefix with nothing "
                               "ballooned, balloon credits of up to 3 ranges, unballoons and "
@@ -115,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         profile = variant.host_profile
     scope = (symbolic_scope(args.vms) if args.symbolic
              else small_scope(args.vms, profile or HostProfile.QEMU))
+    if args.hibernate:
+        scope = with_hibernating_guest(scope)
     board = Board()
     what = f"mutant {variant.name}" if variant else "the model"
     board.say(f"[bmc] {what}, {scope.describe()}, depth 0..{args.depth}")
@@ -212,6 +221,7 @@ def run_pages(args: argparse.Namespace) -> int:
     given = [(flag, value) for flag, value, on in (
         ("--vms", args.vms, args.vms != MINIMAL.n_vms), ("--invariant", args.invariant, None),
         ("--symbolic", True, args.symbolic), ("--host-profile", args.host_profile, None),
+        ("--hibernate", True, args.hibernate),
         ("--out", args.out, None)) if on or (on is None and value)]
     if given:
         raise InputError("command line", given[0][0], given[0][1],

@@ -39,6 +39,7 @@ from dynmem.verification.traces import render_text
 from dynmem.verification.walk.config import (
     WALK_PRESETS,
     WalkSpace,
+    with_hibernating_guest,
     with_linux_guest,
     with_vm_lifecycle,
 )
@@ -78,7 +79,8 @@ def register(subparsers: Any) -> None:
     options.add_seed(parser, "the profile's; ci is derandomized")
     options.add_linux(parser, "hypothesis draws each starting VM's guest, walk runs one in "
                               "the preset's last VM")
-    options.add_hibernate(parser, "hypothesis only: the starting fleet's last VM, with the "
+    options.add_hibernate(parser, "hypothesis: the starting fleet's last VM; walk: the "
+                                  "preset's last VM in about half the episodes; with the "
                                   "lifecycle and the watchdog in fair runs")
     parser.add_argument("--no-refinement", action="store_true",
                         help="do not check steps against the model's transition")
@@ -96,9 +98,6 @@ def _check(args: argparse.Namespace) -> None:
     if args.mutant:
         get_mutant(args.mutant)
     options.read_host_profile(args.host_profile)
-    if args.hibernate and args.engine == "walk":
-        raise InputError("command line", "--hibernate", True, "the walk's spaces have no "
-                         "guest profiles: only with --engine hypothesis")
     if args.swarm != 1 and args.engine != "walk":
         raise InputError("command line", "--swarm", args.swarm, "runs walk campaigns: only "
                          "with --engine walk")
@@ -125,14 +124,16 @@ def get_walk_space(name: str) -> WalkSpace:
 
 
 def _walk_space(args: argparse.Namespace) -> WalkSpace:
-    """The walked space: ``--preset``, with what ``--mutant``, ``--linux`` and
-    ``--host-profile`` add."""
+    """The walked space: ``--preset``, with what ``--mutant``, ``--linux``, ``--hibernate``
+    and ``--host-profile`` add."""
     space = get_walk_space(args.preset)
     bug = get_mutant(args.mutant) if args.mutant else None
     if bug is not None and bug.explore_lifecycle:
         space = with_vm_lifecycle(space)
     if args.linux or (bug is not None and bug.explore_linux):
         space = with_linux_guest(space)
+    if args.hibernate or (bug is not None and bug.explore_hibernate):
+        space = with_hibernating_guest(space)
     profile = options.read_host_profile(args.host_profile)
     if profile is None and bug is not None:
         profile = bug.explore_profile

@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-exhaustive", action="store_true",
                         help="run only the random phase")
     options.add_lifecycle(parser, "to both phases, for an IUT that implements them; presets "
-                                  "NAME+lifecycle: 1 VM 635 states, 2 VMs 113,953: minutes")
+                                  "NAME+lifecycle: 1 VM 635 states, 2 VMs 124,087: minutes")
     options.add_linux(parser, "for an IUT that reads their reports: the random phase draws "
                               "each VM's guest, the exhaustive presets run one in their last "
                               "VM, NAME+linux")
