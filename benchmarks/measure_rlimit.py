@@ -36,7 +36,9 @@ _CHECK = z3.Solver.check
 def _measured_check(self: z3.Solver, *assumptions: Any) -> z3.CheckSatResult:
     before = get_rlimit_count(self)
     result = _CHECK(self, *assumptions)
-    caller = traceback.extract_stack(limit=3)[0].name
+    # the function that asked: above z3's check, BudgetSolver.check and run_check
+    caller = next(f.name for f in reversed(traceback.extract_stack()[:-1])
+                  if f.name not in ("check", "run_check"))
     USED[(_RUN[0], caller)].append(get_rlimit_count(self) - before)
     return result
 

@@ -46,8 +46,12 @@ DOMAIN_INVARIANTS = {
 # 2,529 -> 8, start_without_free_memory 39 -> 12, reset_keeps_ballooned_pages 341 -> 508,
 # migrate_out_leaks_in_flight 500 -> 1,389 (started; within the 1000 valid examples),
 # restart_keeps_report 4 -> 111, oversized_answer_not_clamped (not lifecycle) -> 788.
+# The fitted hosts moved hot_add_without_capability out (a hot-add needs spare memory, and a
+# fitted host rarely has it while a guest without hot-add is running): first found at example
+# 2,566 (was within 400), measured 2026-12-03 with the same call; the thorough campaign
+# catches it (test_thorough_guards.py, seed 2).
 LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "balloon_without_capability",
-                       "restore_admitted_at_startup"}
+                       "restore_admitted_at_startup", "hot_add_without_capability"}
 STATEFUL = tuple(n for n in NAMES if n not in LEFT_TO_EXPLORATION)
 STATEFUL_BUDGET = 1000
 
