@@ -291,10 +291,14 @@ _ALL_VM_FIELDS = ["name", "settings", *(f.name for f in attrs.fields(PageVm)
                                         if f.name not in ("name", "settings"))]
 
 
-def state_from_json(data: Any, source: str, path: str = "") -> PageState:
+def state_from_json(data: Any, source: str, path: str = "", *,
+                    check_ranges: bool = True) -> PageState:
+    """A full page state; ``check_ranges=False`` checks the settings' types only (a trace
+    of the page explorer's small scope holds VMs below the wire's minimum startup)."""
     obj = expect_object(data, source, path)
     check_keys(obj, ["host", "free_pages", "vms"], source, path)
-    host = host_from_json(obj.get("host"), source, join_path(path, "host"))
+    host = host_from_json(obj.get("host"), source, join_path(path, "host"),
+                          check_ranges=check_ranges)
     free = _pages_int(obj, "free_pages", source, path)
     vms: list[PageVm] = []
     for i, item in enumerate(read_value(obj, "vms", list, source, path, [])):
@@ -305,7 +309,7 @@ def state_from_json(data: Any, source: str, path: str = "") -> PageState:
         if any(other.name == name for other in vms):
             raise InputError(source, join_path(where, "name"), name, "names a VM twice")
         settings = settings_from_json(vm.get("settings", {}), source,
-                                      join_path(where, "settings"))
+                                      join_path(where, "settings"), check_ranges=check_ranges)
         vms.append(PageVm(name=name, settings=settings,
                           **_vm_fields(vm, _ALL_VM_FIELDS, source, where)))
     return PageState(host, free, tuple(vms))

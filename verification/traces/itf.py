@@ -15,10 +15,8 @@ the value, never a traceback.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,7 +35,6 @@ from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import DmState, Vm
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.codec import (
-    MAX_INT_DIGITS,
     NAME_KEYS,
     OPTIONAL_EVENT_FIELDS,
     OPTIONAL_SETTINGS,
@@ -59,7 +56,17 @@ from dynmem.verification.codec import (
     vm_from_json,
     vm_to_json,
 )
-from dynmem.verification.errors import InputError
+from dynmem.verification.traces.itfvalue import (
+    NONE,
+    bigint,
+    dump_itf,
+    from_itf,
+    itf_array,
+    itf_error,
+    option,
+    option_from,
+    to_itf,
+)
 from dynmem.verification.traces.recheck import Recheck, rechecked
 from dynmem.verification.traces.trace import Finding, Trace, TraceStep
 
@@ -83,37 +90,8 @@ PICK_NAMES = tuple(sorted({f.name for cls in EVENT_TYPES.values() for f in attrs
                           - set(OPTIONAL_EVENT_FIELDS)))
 OPTIONAL_PICK_NAMES = tuple(sorted(OPTIONAL_EVENT_FIELDS))
 _REQUESTS = (BalloonRequest, UnballoonRequest, HotAddRequest)
-_BIGINT = re.compile(r"-?[0-9]+")
 
 # --- encoding ---------------------------------------------------------------------------------
-
-
-def _int(value: int) -> dict[str, str]:
-    return {"#bigint": str(value)}
-
-
-def _itf(value: Any) -> Any:
-    """Plain JSON (as the codec writes it) with every integer as ``#bigint``."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return _int(value)
-    if isinstance(value, Mapping):
-        return {k: _itf(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_itf(v) for v in value]
-    raise TypeError(f"cannot encode {value!r} as ITF")
-
-
-NONE: dict[str, Any] = {"tag": "None", "value": {"#tup": []}}  # Quint's Option None (unit)
-
-
-def _some(value: Any) -> dict[str, Any]:
-    return {"tag": "Some", "value": value}
-
-
-def _option(value: Any) -> dict[str, Any]:
-    return NONE if value is None else _some(_itf(value))
 
 
 def _state_to_itf(state: DmState) -> dict[str, Any]:
@@ -121,17 +99,17 @@ def _state_to_itf(state: DmState) -> dict[str, Any]:
     for vm in state.vms:
         record = vm_to_json(vm)
         del record["name"]  # the map key
-        vms.append([vm.name, _itf(record)])
+        vms.append([vm.name, to_itf(record)])
     if len({name for name, _ in vms}) != len(vms):
         raise ValueError(f"VM names are not unique in {state!r}")
-    return {"host": _itf(host_to_json(state.host)), "free_mib": _int(state.free_mib),
+    return {"host": to_itf(host_to_json(state.host)), "free_mib": bigint(state.free_mib),
             "vms": {"#map": vms}}
 
 
 def _picks(event: Event | None) -> dict[str, Any]:
     fields = event_to_json(event) if event is not None else {}
-    picks = {name: _option(fields.get(name)) if name in fields else NONE for name in PICK_NAMES}
-    picks.update({name: _option(fields[name]) for name in OPTIONAL_PICK_NAMES if name in fields})
+    picks = {name: option(fields.get(name)) if name in fields else NONE for name in PICK_NAMES}
+    picks.update({name: option(fields[name]) for name in OPTIONAL_PICK_NAMES if name in fields})
     return picks
 
 
@@ -140,8 +118,8 @@ def _step_vars(event: Event | None, rejected: str | None,
     return {
         ACTION_TAKEN: event.KIND if event is not None else INIT_ACTION,
         NONDET_PICKS: _picks(event),
-        REJECTED: _option(rejected),
-        SENT: [_itf(event_to_json(r)) for r in sent],
+        REJECTED: option(rejected),
+        SENT: [to_itf(event_to_json(r)) for r in sent],
     }
 
 
@@ -160,13 +138,13 @@ def _note_to_itf(value: Any) -> Any:
         if bad:
             raise ValueError(f"note keys must be strings not starting with '#': {bad!r}")
         return {k: _note_to_itf(v) for k, v in value.items()}
-    return _itf(value)
+    return to_itf(value)
 
 
 def _finding_to_itf(finding: Finding) -> dict[str, Any]:
     v = finding.violation
-    return {"step": _int(finding.step), "invariant": v.invariant, "clause": v.clause,
-            "vm": _option(v.vm), "message": v.message}
+    return {"step": bigint(finding.step), "invariant": v.invariant, "clause": v.clause,
+            "vm": option(v.vm), "message": v.message}
 
 
 def trace_to_itf(trace: Trace) -> dict[str, Any]:
@@ -190,24 +168,14 @@ def trace_to_itf(trace: Trace) -> dict[str, Any]:
         "description": f"Created by dynmem ({trace.source}); mapping: specs/formats/itf.md",
         "source": trace.source,
         "status": "ok" if trace.ok else "violation",
-        "dynmem-format": _int(FORMAT_VERSION),
-        "settings": {"host": _itf(host_to_json(start.host)),
-                     "vms": {"#map": [[vm.name, _itf(settings_to_json(vm.settings))]
+        "dynmem-format": bigint(FORMAT_VERSION),
+        "settings": {"host": to_itf(host_to_json(start.host)),
+                     "vms": {"#map": [[vm.name, to_itf(settings_to_json(vm.settings))]
                                       for vm in start.vms]}},
         "findings": [_finding_to_itf(f) for f in trace.findings],
         "notes": {"#map": [[key, _note_to_itf(value)] for key, value in trace.notes]},
     }
     return {"#meta": meta, "vars": list(VARS), "states": states}
-
-
-def _dump(data: dict[str, Any]) -> str:
-    """Compact JSON with one state per line: small, and diffs show the step that changed."""
-    def one(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-    states = ",\n".join(one(s) for s in data["states"])
-    return (f'{{"#meta": {one(data["#meta"])},\n"vars": {one(data["vars"])},\n'
-            f'"states": [\n{states}\n]}}\n')
 
 
 def write_itf(trace: Trace, path: str | os.PathLike[str]) -> None:
@@ -218,63 +186,10 @@ def write_itf(trace: Trace, path: str | os.PathLike[str]) -> None:
     InputError
         When the file cannot be written (e.g. its directory does not exist).
     """
-    write_atomic(path, _dump(trace_to_itf(trace)))
+    write_atomic(path, dump_itf(trace_to_itf(trace)))
 
 
 # --- decoding ---------------------------------------------------------------------------------
-
-
-class _Short:
-    """A value shown abbreviated in an error message (a whole state is too long to print)."""
-
-    def __init__(self, value: Any) -> None:
-        self.text = repr(value)  # as the codec shows values, so all messages look alike
-
-    def __repr__(self) -> str:
-        return self.text if len(self.text) <= 80 else self.text[:77] + "..."
-
-
-def _fail(source: str, path: str, value: Any, rule: str) -> InputError:
-    return InputError(source, path, _Short(value), rule)
-
-
-def _plain(value: Any, source: str, path: str, floats: bool = False) -> Any:
-    """ITF to plain JSON: ``#bigint`` to int; a bare JSON number is an error (ADR-015)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        if floats and isinstance(value, float):
-            return value
-        raise _fail(source, path, value,
-                    'integers are written {"#bigint": "<digits>"} in ITF, not as JSON numbers')
-    if isinstance(value, list):
-        return [_plain(v, source, f"{path}[{i}]", floats) for i, v in enumerate(value)]
-    if "#bigint" in value:
-        text = value["#bigint"]
-        if len(value) != 1 or not isinstance(text, str) or not _BIGINT.fullmatch(text):
-            raise _fail(source, path, value, 'must be {"#bigint": "<optional minus><digits>"}')
-        if len(text.lstrip("-")) > MAX_INT_DIGITS:
-            raise _fail(source, f"{path}.#bigint", text,
-                        f"an integer of {len(text.lstrip('-'))} digits; at most "
-                        f"{MAX_INT_DIGITS} are read")
-        return int(text)
-    return {k: _plain(v, source, f"{path}.{k}", floats) for k, v in value.items()}
-
-
-def _array(data: Any, source: str, path: str) -> list[Any]:
-    if not isinstance(data, list):
-        raise _fail(source, path, data, "must be a JSON array")
-    return data
-
-
-def _option_from(data: Any, source: str, path: str) -> tuple[bool, Any]:
-    """``(is_some, value)`` of a Quint Option ``{"tag": "Some"|"None", "value": ...}``."""
-    obj = expect_object(data, source, path)
-    tag = obj.get("tag")
-    if tag not in ("Some", "None") or set(obj) != {"tag", "value"}:
-        raise _fail(source, path, data,
-                    'must be {"tag": "Some", "value": ...} or {"tag": "None", "value": ...}')
-    return tag == "Some", obj["value"]
 
 
 _VM_FIELDS = tuple(f.name for f in attrs.fields(Vm)
@@ -287,25 +202,25 @@ def _require(obj: Mapping[str, Any], names: tuple[str, ...], source: str, path: 
     """Every field is written: a missing one is an error, never a default (a typo or a cut)."""
     for name in names:
         if name not in obj:
-            raise _fail(source, f"{path}.{name}", None, "is required")
+            raise itf_error(source, f"{path}.{name}", None, "is required")
 
 
 def _vms_from(data: Any, source: str, path: str) -> tuple[Any, ...]:
     obj = expect_object(data, source, path)
     check_keys(obj, ["#map"], source, path)
-    entries = _array(obj.get("#map"), source, f"{path}.#map")
+    entries = itf_array(obj.get("#map"), source, f"{path}.#map")
     vms, seen = [], set()
     for i, entry in enumerate(entries):
         where = f"{path}.#map[{i}]"
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
-            raise _fail(source, where, entry, "must be a [name, record] pair")
+            raise itf_error(source, where, entry, "must be a [name, record] pair")
         name, record = entry
         if name in seen:
-            raise _fail(source, f"{where}[0]", name, "duplicate VM name")
+            raise itf_error(source, f"{where}[0]", name, "duplicate VM name")
         seen.add(name)
         record = expect_object(record, source, f"{where}[1]")
         if "name" in record:
-            raise _fail(source, f"{where}[1].name", record["name"],
+            raise itf_error(source, f"{where}[1].name", record["name"],
                         "unknown field: the name is the map key")
         _require(record, _VM_FIELDS, source, f"{where}[1]")
         _require(expect_object(record["settings"], source, f"{where}[1].settings"),
@@ -330,10 +245,10 @@ def _event_from(kind: Any, picks: Any, source: str, path: str) -> Event | None:
     elif isinstance(kind, str) and kind in EVENT_TYPES and path != "states[0]":
         cls = EVENT_TYPES[kind]
     elif path == "states[0]":
-        raise _fail(source, where, kind, f"the initial state's action must be {INIT_ACTION!r}")
+        raise itf_error(source, where, kind, f"the initial state's action must be {INIT_ACTION!r}")
     else:
         hint = suggest(kind, sorted(EVENT_TYPES)) if isinstance(kind, str) else ""
-        raise _fail(source, where, kind,
+        raise itf_error(source, where, kind,
                     f"unknown event kind{hint}; known: {', '.join(sorted(EVENT_TYPES))}")
     picks_path = f"{path}.{NONDET_PICKS}"
     obj = expect_object(picks, source, picks_path)
@@ -342,13 +257,13 @@ def _event_from(kind: Any, picks: Any, source: str, path: str) -> Event | None:
     wanted = {f.name: f for f in attrs.fields(cls)} if cls is not None else {}
     values: dict[str, Any] = {}
     for name in (*PICK_NAMES, *(n for n in OPTIONAL_PICK_NAMES if n in obj)):
-        is_some, value = _option_from(obj[name], source, f"{picks_path}.{name}")
+        is_some, value = option_from(obj[name], source, f"{picks_path}.{name}")
         if name in OPTIONAL_PICK_NAMES and not is_some:
             continue  # not written: the field's default
         if is_some != (name in wanted):
             rule = (f"must be Some: {kind} has a field {name!r}" if name in wanted
                     else f"must be None: {kind} has no field {name!r}")
-            raise _fail(source, f"{picks_path}.{name}", obj.get(name), rule)
+            raise itf_error(source, f"{picks_path}.{name}", obj.get(name), rule)
         if name == "settings" and is_some:
             values[name] = settings_from_json(value, source, f"{picks_path}.{name}.value",
                                               check_ranges=False)
@@ -362,10 +277,10 @@ def _event_from(kind: Any, picks: Any, source: str, path: str) -> Event | None:
 
 def _sent_from(data: Any, source: str, path: str) -> tuple[DmRequest, ...]:
     sent = []
-    for j, item in enumerate(_array(data, source, path)):
+    for j, item in enumerate(itf_array(data, source, path)):
         request = event_from_json(item, source, f"{path}[{j}]", check_ranges=False)
         if not isinstance(request, _REQUESTS):
-            raise _fail(source, f"{path}[{j}].kind", request.KIND,
+            raise itf_error(source, f"{path}[{j}].kind", request.KIND,
                         "must be a DM request: balloon_request, unballoon_request or "
                         "hot_add_request")
         sent.append(request)
@@ -378,10 +293,10 @@ def _check_state_keys(raw: Any, index: int, source: str) -> Mapping[str, Any]:
     check_keys(obj, ["#meta", *VARS], source, path)
     missing = [v for v in VARS if v not in obj]
     if missing:
-        raise _fail(source, f"{path}.{missing[0]}", None, "is required (every var is)")
+        raise itf_error(source, f"{path}.{missing[0]}", None, "is required (every var is)")
     meta = obj.get("#meta", {"index": index})
     if not isinstance(meta, Mapping) or meta.get("index", index) != index:
-        raise _fail(source, f"{path}.#meta", meta, f'must be {{"index": {index}}}')
+        raise itf_error(source, f"{path}.#meta", meta, f'must be {{"index": {index}}}')
     return obj
 
 
@@ -389,16 +304,16 @@ def _step_from(raw: Any, index: int, source: str) -> tuple[DmState, TraceStep | 
     """State ``index``: the state, and (after state 0) the step that led to it."""
     path = f"states[{index}]"
     obj = _check_state_keys(raw, index, source)
-    plain = {k: _plain(v, source, f"{path}.{k}") for k, v in obj.items() if k != "#meta"}
+    plain = {k: from_itf(v, source, f"{path}.{k}") for k, v in obj.items() if k != "#meta"}
     state = _state_from(plain, source, path)
     event = _event_from(plain[ACTION_TAKEN], plain[NONDET_PICKS], source, path)
-    is_rejected, reason = _option_from(plain[REJECTED], source, f"{path}.{REJECTED}")
+    is_rejected, reason = option_from(plain[REJECTED], source, f"{path}.{REJECTED}")
     if is_rejected and not isinstance(reason, str):
-        raise _fail(source, f"{path}.{REJECTED}.value", reason, "must be a string")
+        raise itf_error(source, f"{path}.{REJECTED}.value", reason, "must be a string")
     sent = _sent_from(plain[SENT], source, f"{path}.{SENT}")
     if event is None:
         if is_rejected or sent:
-            raise _fail(source, f"{path}.{REJECTED if is_rejected else SENT}",
+            raise itf_error(source, f"{path}.{REJECTED if is_rejected else SENT}",
                         obj[REJECTED if is_rejected else SENT],
                         "the initial state has no event: must be None / []")
         return state, None
@@ -406,14 +321,14 @@ def _step_from(raw: Any, index: int, source: str) -> tuple[DmState, TraceStep | 
 
 
 def _finding_from(raw: Any, source: str, path: str, steps: int) -> Finding:
-    obj = expect_object(_plain(raw, source, path), source, path)
+    obj = expect_object(from_itf(raw, source, path), source, path)
     check_keys(obj, ["step", "invariant", "clause", "vm", "message"], source, path)
     step = read_value(obj, "step", int, source, path)
     if not 0 <= step <= steps:
-        raise _fail(source, f"{path}.step", step, f"must be a step of the trace, 0..{steps}")
-    has_vm, vm = _option_from(obj.get("vm", NONE), source, f"{path}.vm")
+        raise itf_error(source, f"{path}.step", step, f"must be a step of the trace, 0..{steps}")
+    has_vm, vm = option_from(obj.get("vm", NONE), source, f"{path}.vm")
     if has_vm and not isinstance(vm, str):
-        raise _fail(source, f"{path}.vm.value", vm, "must be a VM name (a string)")
+        raise itf_error(source, f"{path}.vm.value", vm, "must be a VM name (a string)")
     texts = [read_value(obj, key, str, source, path) for key in ("invariant", "clause",
                                                                    "message")]
     return Finding(step, Violation(texts[0], texts[1], vm if has_vm else None, texts[2]))
@@ -421,23 +336,23 @@ def _finding_from(raw: Any, source: str, path: str, steps: int) -> Finding:
 
 def _note_from(value: Any, source: str, path: str) -> Any:
     if isinstance(value, Mapping) and set(value) == {"#tup"}:
-        items = _array(value["#tup"], source, f"{path}.#tup")
+        items = itf_array(value["#tup"], source, f"{path}.#tup")
         return tuple(_note_from(v, source, f"{path}.#tup[{i}]") for i, v in enumerate(items))
     if isinstance(value, list):
         return [_note_from(v, source, f"{path}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, Mapping) and "#bigint" not in value:
         return {k: _note_from(v, source, f"{path}.{k}") for k, v in value.items()}
-    return _plain(value, source, path, floats=True)
+    return from_itf(value, source, path, floats=True)
 
 
 def _notes_from(data: Any, source: str, path: str) -> tuple[tuple[str, Any], ...]:
     obj = expect_object(data, source, path)
     check_keys(obj, ["#map"], source, path)
     notes = []
-    for i, entry in enumerate(_array(obj.get("#map"), source, f"{path}.#map")):
+    for i, entry in enumerate(itf_array(obj.get("#map"), source, f"{path}.#map")):
         where = f"{path}.#map[{i}]"
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
-            raise _fail(source, where, entry, "must be a [key, value] pair with a string key")
+            raise itf_error(source, where, entry, "must be a [key, value] pair with a string key")
         notes.append((entry[0], _note_from(entry[1], source, f"{where}[1]")))
     return tuple(notes)
 
@@ -445,10 +360,10 @@ def _notes_from(data: Any, source: str, path: str) -> tuple[tuple[str, Any], ...
 def _meta_from(data: Any, source: str) -> Mapping[str, Any]:
     meta = expect_object(data, source, "#meta")
     if meta.get("format", "ITF") != "ITF":
-        raise _fail(source, "#meta.format", meta["format"], 'must be "ITF"')
+        raise itf_error(source, "#meta.format", meta["format"], 'must be "ITF"')
     version = meta.get("dynmem-format", {"#bigint": str(FORMAT_VERSION)})
-    if _plain(version, source, "#meta.dynmem-format") != FORMAT_VERSION:
-        raise _fail(source, "#meta.dynmem-format", version,
+    if from_itf(version, source, "#meta.dynmem-format") != FORMAT_VERSION:
+        raise itf_error(source, "#meta.dynmem-format", version,
                     f"this dynmem reads version {FORMAT_VERSION} of specs/formats/itf.md")
     read_value(meta, "source", str, source, "#meta")
     return meta
@@ -479,17 +394,17 @@ def decode_itf(data: Any, source: str) -> Trace:
         written {"#bigint": "<digits>"} in ITF, not as JSON numbers``.
     """
     if not isinstance(data, Mapping):
-        raise _fail(source, "(document)", data, "must be a JSON object (an ITF trace)")
+        raise itf_error(source, "(document)", data, "must be a JSON object (an ITF trace)")
     top = data
-    names = _array(top.get("vars"), source, "vars")  # first: is this a dynmem trace at all?
+    names = itf_array(top.get("vars"), source, "vars")  # first: is this a dynmem trace at all?
     if sorted(names, key=str) != sorted(VARS):
-        raise _fail(source, "vars", names, f"must list exactly {', '.join(VARS)} (the "
+        raise itf_error(source, "vars", names, f"must list exactly {', '.join(VARS)} (the "
                                            "variables of a dynmem trace, specs/formats/itf.md)")
     check_keys(top, ["#meta", "vars", "states"], source, "")
     meta = _meta_from(top.get("#meta"), source)
-    raw_states = _array(top.get("states"), source, "states")
+    raw_states = itf_array(top.get("states"), source, "states")
     if not raw_states:
-        raise _fail(source, "states", raw_states, "must hold at least the initial state")
+        raise itf_error(source, "states", raw_states, "must hold at least the initial state")
     initial, _ = _step_from(raw_states[0], 0, source)
     steps: list[TraceStep] = []
     for index, raw in enumerate(raw_states[1:], start=1):
@@ -497,11 +412,11 @@ def decode_itf(data: Any, source: str) -> Trace:
         assert item is not None  # only state 0 has no event
         steps.append(item)
     findings = tuple(_finding_from(f, source, f"#meta.findings[{i}]", len(steps))
-                     for i, f in enumerate(_array(meta.get("findings", []), source,
+                     for i, f in enumerate(itf_array(meta.get("findings", []), source,
                                                   "#meta.findings")))
     status = meta.get("status", "violation" if findings else "ok")
     if status != ("violation" if findings else "ok"):
-        raise _fail(source, "#meta.status", status,
+        raise itf_error(source, "#meta.status", status,
                     f"must be {'violation' if findings else 'ok'}: the trace has "
                     f"{len(findings)} findings")
     notes = _notes_from(meta.get("notes", {"#map": []}), source, "#meta.notes")

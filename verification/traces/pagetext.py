@@ -23,6 +23,7 @@ from dynmem.reference.pages import (
     PageState,
     PageUnballoonRequest,
 )
+from dynmem.verification.traces.pagetrace import PageTrace
 
 MAX_RANGES_SHOWN = 4  # of one message or ledger; then "and N more"
 
@@ -111,10 +112,35 @@ def describe_page_state(state: PageState) -> list[str]:
         if vm.hot_add_align_mib != DEFAULT_HOT_ADD_ALIGN_MIB:  # the default reads as before
             text += f", hot-adds aligned to {vm.hot_add_align_mib} MiB"
         if vm.txn != TxnKind.NONE:
-            text += (f"; {vm.txn.name.lower()} in flight: {size_words(vm.txn_pages)} asked"
+            text += (f"; {vm.txn.name.lower().replace('_', '-')} in flight: "
+                     f"{size_words(vm.txn_pages)} asked"
                      + (f", {size_words(vm.txn_done_pages)} credited"
                         if vm.txn == TxnKind.BALLOON else ""))
         if not vm.hot_add_enabled:
             text += "; hot-add disabled"
         lines.append(text)
     return lines
+
+
+def render_page_trace(trace: PageTrace, recheck: tuple[int, str] | None) -> str:
+    """A page trace in words: the start, each message (and a refusal), the state lines that
+    changed, and the verdict of the re-check (``recheck``: its first wrong step) beside the
+    file's own claim where they differ."""
+    before = describe_page_state(trace.initial)
+    lines = [f"page trace ({trace.source}), {len(trace.steps)} steps, from "
+             f"{'; '.join(before)}:"]
+    for index, item in enumerate(trace.steps, start=1):
+        lines.append(f"  {index}. {describe_page_event(item.event)}"
+                     + (f": refused, {item.rejected}" if item.rejected is not None else ""))
+        after = describe_page_state(item.state)
+        lines += [f"       -> {line}" for line in after if line not in before]
+        before = after
+    if recheck is None:
+        lines.append("verdict: ok, every page invariant, the refinement to the amount level "
+                     "and the exact credit held on every step")
+    else:
+        lines.append(f"verdict: VIOLATION at step {recheck[0]}: {recheck[1]}")
+    if (recheck is None) != trace.ok:
+        lines.append(f"re-check: the file says {trace.problem or 'no problem'}; replayed, "
+                     f"{'the steps are right' if recheck is None else 'see the verdict'}")
+    return "\n".join(lines) + "\n"

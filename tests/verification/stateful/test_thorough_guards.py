@@ -22,7 +22,7 @@ import pytest
 from thorough_cases import check_thorough_catches
 
 
-@pytest.mark.slow  # a thorough campaign per bug: about 160 s CPU for the four
+@pytest.mark.thorough  # a thorough campaign per bug: about 160 s CPU for the four
 @pytest.mark.parametrize("name", ["hot_add_without_capability", "hot_add_after_partial",
                                   "hot_add_kept_after_partial", "balloon_without_capability"])
 def test_thorough_campaign_catches(name: str) -> None:

@@ -24,7 +24,7 @@ import pytest
 from thorough_cases import LIFECYCLE_BUGS, check_thorough_catches
 
 
-@pytest.mark.slow  # a thorough campaign per bug: about 180 s CPU for the seven (measured)
+@pytest.mark.thorough  # a thorough campaign per bug: about 180 s CPU for the seven (measured)
 @pytest.mark.parametrize("name", LIFECYCLE_BUGS)
 def test_thorough_campaign_catches(name: str) -> None:
     """Within the thorough profile's 3,000 examples (seed 2), with the property it breaks

@@ -33,6 +33,8 @@ from dynmem.verification.explore.symmetry import canonicalize
 from dynmem.verification.mutants.pages import PAGE_MUTANTS_BY_NAME
 from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
+from dynmem.verification.traces.pageitf import write_page_itf
+from dynmem.verification.traces.pagetrace import replay_page_trace
 
 
 def register(subparsers: Any) -> None:
@@ -68,7 +70,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dot", metavar="FILE",
                         help="write the graph in Graphviz DOT (around the counterexample if "
                              "there is one)")
-    options.add_trace_out(parser, "the counterexample trace")
+    options.add_trace_out(parser, "the counterexample trace (with --pages a page-level "
+                                  "trace, specs/formats/itf.md §7b)")
     parser.set_defaults(handler=run)
 
 
@@ -180,7 +183,7 @@ def run_pages(args: argparse.Namespace) -> int:
         ("--vms", args.vms if args.vms != 2 else None), ("--lifecycle", args.lifecycle or None),
         ("--linux", args.linux or None), ("--align", args.align or None),
         ("--hibernate", args.hibernate or None),
-        ("--dot", args.dot), ("--out", args.out),
+        ("--dot", args.dot),
         ("--max-states", args.max_states), ("--host-profile", args.host_profile))
         if value is not None]
     if fixed:
@@ -199,6 +202,12 @@ def run_pages(args: argparse.Namespace) -> int:
         # then the honest guest's 4 KiB fallback (its own scope), unless already failed
         fallback = explore_pages(step_fn, menu=get_fallback_menu) if result.ok else None
     board.stop()
+    failed = result if fallback is None else fallback
+    if args.out and failed.finding is not None:  # the shortest trace, replayed by that host
+        finding = failed.finding
+        source = f"explore --pages{f' --mutant {args.mutant}' if args.mutant else ''}"
+        write_page_itf(replay_page_trace(finding.initial, finding.events, source,
+                                         finding.problem, step_fn), args.out)
     write_result(args.json, lambda: {**page_report_to_json(result, args.mutant), "fallback": (
                      None if fallback is None else page_report_to_json(fallback, args.mutant))},
                  lambda: render_page_report(result, args.mutant) + (

@@ -28,6 +28,7 @@ from dynmem.verification.cli import options
 from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.conformance import Phases, StatesProgress, Watch, run_phases
+from dynmem.verification.errors import raise_pending_signal
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.oracle.check import hello_failure
 from dynmem.verification.oracle.generate import ORACLE_ALIGNMENTS
@@ -172,6 +173,7 @@ class _Progress:
         self.count = self.shrink_runs = 0
 
     def __call__(self, count: int, shrink_runs: int) -> None:
+        raise_pending_signal()  # a Ctrl-C that Hypothesis's gc callback swallowed
         self.count, self.shrink_runs = count, shrink_runs
         if self.phase is None:
             self.phase = self.board.phase("oracle random phase", self.total, _oracle_line)
