@@ -1,5 +1,5 @@
 """ITF values (Apalache ADR-015) both trace mappings share: the amount level's
-(``itf.py``) and the page level's (``pageitf.py``), specs/formats/itf.md.
+(``itf.py``) and the page level's (``oracle/pageitf.py``), specs/formats/itf.md.
 
 Every integer is ``{"#bigint": "..."}``, an optional value is a Quint ``Option`` record, and
 a document is written with one state per line. Reading is strict: a bare JSON number or a

@@ -16,7 +16,7 @@ from dynmem.reference.pages.events import PageBalloonResponse
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore.pages import explore_pages, get_fallback_menu
 from dynmem.verification.mutants.pages import ALL_PAGE_MUTANTS, PAGE_MUTANTS_BY_NAME
-from dynmem.verification.traces.pageitf import (
+from dynmem.verification.oracle.pageitf import (
     page_trace_from_itf,
     page_trace_to_itf,
     read_page_itf,

@@ -31,9 +31,9 @@ from dynmem.verification.explore.pages import (
 from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.explore.symmetry import canonicalize
 from dynmem.verification.mutants.pages import PAGE_MUTANTS_BY_NAME
+from dynmem.verification.oracle.pageitf import write_page_itf
 from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
-from dynmem.verification.traces.pageitf import write_page_itf
 from dynmem.verification.traces.pagetrace import replay_page_trace
 
 

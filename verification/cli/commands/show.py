@@ -18,9 +18,9 @@ from typing import Any
 from dynmem.verification.cli import options
 from dynmem.verification.codec import load_json, read_text
 from dynmem.verification.errors import InputError
+from dynmem.verification.oracle.pageitf import is_page_itf, page_trace_from_itf
 from dynmem.verification.traces.html import write_report
 from dynmem.verification.traces.itf import checked_trace_from_itf
-from dynmem.verification.traces.pageitf import is_page_itf, page_trace_from_itf
 from dynmem.verification.traces.pagetext import render_page_trace
 from dynmem.verification.traces.pagetrace import recheck_page_trace
 from dynmem.verification.traces.plot import check_plot_path, write_plot

@@ -8,7 +8,8 @@ oracle's page wire (specs/formats/oracle.md §9: ``regions``, ``ram``, ``balloon
 (the wire's event kind), ``mbt::nondetPicks`` (its fields as ``Option``s) and
 ``dynmem::rejected``. ``#meta.level`` is ``"pages"`` and ``#meta.problem`` the finding.
 Reading is strict and exact (``page_trace_from_itf(page_trace_to_itf(t)) == t``), through
-the page wire's own field checks.
+the page wire's own field checks; that is why it lives beside the page wire here rather than
+in ``traces`` (an earlier package, tests/test_layout.py).
 """
 
 from __future__ import annotations
