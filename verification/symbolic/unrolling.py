@@ -27,7 +27,7 @@ from dynmem.model.fields import SLOT_FIELDS, read_field
 from dynmem.model.instances import Instance
 from dynmem.model.invariants import Clause, Invariant, is_state_clause
 from dynmem.model.params import MINIMAL
-from dynmem.model.state import SymState, make_state
+from dynmem.model.state import SymState, bind, make_state
 from dynmem.model.symbolic_ops import SYMBOLIC
 from dynmem.model.symbolic_steps import NextStep
 from dynmem.reference.environment import GuestProfile
@@ -60,11 +60,12 @@ def unroll(scope: Scope, actions: Sequence[Action], depth: int) -> Unrolling:
     return Unrolling(scope, tuple(states), tuple(steps))
 
 
-def get_path_constraints(u: Unrolling) -> list[Any]:
-    """The initial-state constraints, every step's transition relation, and what the
-    guests of the scope's profiles never do (``get_profile_constraints``)."""
-    return [*u.scope.constrain(u.states[0]), *(step.formula for step in u.steps),
-            *get_profile_constraints(u)]
+def get_path_constraints(u: Unrolling, start: DmState | None = None) -> list[Any]:
+    """The initial-state constraints (or, with ``start``, the first state fixed to that
+    concrete state), every step's transition relation, and what the guests of the scope's
+    profiles never do (``get_profile_constraints``)."""
+    first = u.scope.constrain(u.states[0]) if start is None else bind(u.states[0], start)
+    return [*first, *(step.formula for step in u.steps), *get_profile_constraints(u)]
 
 
 # The model's environment is any guest; a profile's guest says only a part of it
@@ -218,12 +219,15 @@ Progress = Callable[[int, str, float], None]
 
 def search(scope: Scope, actions: Sequence[Action], depths: range, goal: Goal,
            lemma: Lemma | None = None, rlimit: int = MINIMAL.rlimit,
-           progress: Progress | None = None) -> Hit | Miss | Stuck:
+           progress: Progress | None = None, start: DmState | None = None
+           ) -> Hit | Miss | Stuck:
     """The shortest path (depth in ``depths``, ascending) whose last state meets ``goal``.
 
-    ``lemma(u, i)`` is assumed on state ``i`` for ``i < depth`` (it must hold on the prefix
-    of a shortest path, or the search may miss one). Each depth's query may use ``rlimit``
-    units of Z3 work. ``progress(depth, verdict, seconds)`` is called after each depth.
+    The path starts in one of ``scope``'s initial states, or in the concrete state
+    ``start`` (a reachable one, for the path to be). ``lemma(u, i)`` is assumed on state
+    ``i`` for ``i < depth`` (it must hold on the prefix of a shortest path, or the search may
+    miss one). Each depth's query may use ``rlimit`` units of Z3 work.
+    ``progress(depth, verdict, seconds)`` is called after each depth.
     """
     started = time.perf_counter()
     for depth in depths:
@@ -231,7 +235,7 @@ def search(scope: Scope, actions: Sequence[Action], depths: range, goal: Goal,
         u = unroll(scope, actions, depth)
         solver = new_solver(rlimit)
         solver.set("arith.solver", ARITH_SOLVER)
-        solver.add(*get_path_constraints(u))
+        solver.add(*get_path_constraints(u, start))
         if lemma is not None:
             solver.add(*[lemma(u, i) for i in range(depth)])
         solver.add(goal(u))
@@ -242,7 +246,8 @@ def search(scope: Scope, actions: Sequence[Action], depths: range, goal: Goal,
         if result == z3.sat:
             return Hit(depth, u, solver.model(), time.perf_counter() - started)
         if result != z3.unsat:
-            what = f"the depth-{depth} query ({scope.name} scope)"
+            origin = "" if start is None else ", from a reached state"
+            what = f"the depth-{depth} query ({scope.name} scope{origin})"
             return Stuck(depth, describe_unknown(solver, what, used, rlimit),
                          time.perf_counter() - started)
     return Miss(depths[-1] if len(depths) else 0, time.perf_counter() - started)

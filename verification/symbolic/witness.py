@@ -7,6 +7,14 @@ last step is that action and changes the state. One search serves several action
 for any action still without a witness, and every step of a path found (that changes the
 state) is a witness for its action. Every witness path is replayed through the reference
 step function like a counterexample, so a witness the reference cannot take is a mismatch.
+
+Paths from the initial states are searched up to ``DIRECT_DEPTH`` steps only; deeper
+witnesses extend a path already found, from its (concrete, reachable) last state, by up to
+``EXTEND_DEPTH`` steps. Why: the deep queries from the initial states had heavy-tailed solver
+work. The same depth-8 goal took 31 M rlimit units in a fresh process and 137 M after other
+queries in the same process, and a depth-7 one ran out of the default 200 M in CI (Z3's
+work depends on its heap, not only on the query). Queries from a concrete state, and the
+shallow ones, stay under 6.5 M (measured 2026-12-04).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from dynmem.model.actions import ACTIONS, Action
 from dynmem.model.invariants import INVARIANTS
 from dynmem.model.params import MINIMAL
 from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.reference.state import DmState
 from dynmem.reference.step import Step, step
 from dynmem.verification.symbolic.replay import replay_path
 from dynmem.verification.symbolic.scope import Scope, small_scope
@@ -91,10 +100,16 @@ def _changing_steps(path: ModelPath) -> list[tuple[int, str]]:
     return found
 
 
+# How deep a path from the initial states is searched, and by how many steps a path found is
+# extended from its last state (module docstring: why).
+DIRECT_DEPTH = 5
+EXTEND_DEPTH = 3
+
+
 def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS,
                    step_fn: Step = step, rlimit: int = MINIMAL.rlimit,
                    progress: Progress | None = None) -> WitnessRun:
-    """A reachability witness per action, searching paths of 1..``depth`` steps.
+    """A reachability witness per action, on paths of 1..``depth`` steps.
 
     Examples
     --------
@@ -111,28 +126,62 @@ def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS
     # deepest query run out of budget (a goal that is unsat in this scope, disjoined with a hard
     # sat one), so it is left missing for find_crowded_witnesses.
     searched = [n for n in names if CROWDED_WITNESSES.get(n, (0,))[0] <= scope.n_vms]
-    current = 1
-    while current <= depth and any(n not in found for n in searched):
-        missing = [n for n in searched if n not in found]
-        hit = search(scope, actions, range(current, current + 1), _fires(missing),
-                     _invariants_hold, rlimit, progress)
-        if isinstance(hit, Stuck):
-            return _run(depth, found, names, hit.reason, started)
-        if not isinstance(hit, Hit):
-            current += 1
-            continue
+    paths: list[ModelPath] = []  # every path found, each a prefix to extend
+
+    def missing() -> list[str]:
+        return [n for n in searched if n not in found]
+
+    def take(hit: Hit, prefix: ModelPath | None) -> str | None:
+        """Record the witnesses of ``hit`` (after ``prefix``); a problem, or None."""
         path = decode_path(hit)
-        replay = replay_path(path, step_fn, "witness", (("depth", hit.depth),))
+        if prefix is not None:
+            path = attrs.evolve(prefix, steps=prefix.steps + path.steps)
+        replay = replay_path(path, step_fn, "witness", (("depth", len(path.steps)),))
         if replay.mismatch is not None:
-            return _run(depth, found, names, f"witness path does not replay: {replay.mismatch}",
-                        started)
+            return f"witness path does not replay: {replay.mismatch}"
         before = len(found)
         for index, action in _changing_steps(path):
             found.setdefault(action, Witness(action, index, replay.trace))
         if len(found) == before:  # the model's step changed nothing the reference shows
-            return _run(depth, found, names, f"the path at depth {hit.depth} fires "
-                        f"{path.steps[-1].action} without a visible change", started)
+            return (f"the path at depth {len(path.steps)} fires {path.steps[-1].action} "
+                    "without a visible change")
+        paths.append(path)
+        return None
+
+    current = 1
+    while current <= min(depth, DIRECT_DEPTH) and missing():
+        hit = search(scope, actions, range(current, current + 1), _fires(missing()),
+                     _invariants_hold, rlimit, progress)
+        if isinstance(hit, Stuck):
+            return _run(depth, found, names, hit.reason, started)
+        if isinstance(hit, Hit):
+            problem = take(hit, None)
+            if problem is not None:
+                return _run(depth, found, names, problem, started)
+        else:
+            current += 1
+    extended = 0  # paths are extended in the order found: breadth first
+    while extended < len(paths) and missing():
+        prefix = paths[extended]
+        extended += 1
+        room = min(EXTEND_DEPTH, depth - len(prefix.steps))
+        last = prefix.steps[-1].state
+        if room < 1 or last is None or not _fills_slots(last):
+            continue
+        hit = search(scope, actions, range(1, room + 1), _fires(missing()),
+                     _invariants_hold, rlimit, start=last)
+        if isinstance(hit, Stuck):
+            return _run(depth, found, names, hit.reason, started)
+        if isinstance(hit, Hit):
+            problem = take(hit, prefix)
+            if problem is not None:
+                return _run(depth, found, names, problem, started)
     return _run(depth, found, names, None, started)
+
+
+def _fills_slots(state: DmState) -> bool:
+    """Slot ``i`` holds ``vm<i>``: the VMs of ``state`` bind to the unrolling's slots."""
+    return all(vm.name == f"vm{i}" for i, vm in enumerate(state.vms))
 
 
 def _run(depth: int, found: dict[str, Witness], names: Sequence[str], problem: str | None,
