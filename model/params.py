@@ -28,12 +28,12 @@ class Preset:
 # Z3 reads a resource budget as an unsigned 32-bit number.
 MAX_RLIMIT = 2**32 - 1
 
-# The largest check of the MINIMAL runs (`dynmem verify`, `dynmem prove`, `dynmem bmc`) uses
-# 15.4 M units (BMC of the real model at depth 8, N=2; an induction obligation at most 16,454);
-# `bmc --vms 3` 65 to 73 M, `bmc --symbolic` 36 to 41 M (a count depends a little on what the
-# process solved before). The default is 13x the largest CI check; measured by
-# `python3 benchmarks/measure_rlimit.py`.
-MINIMAL = Preset(name="minimal", n_vms=2, bmc_depth=8, rlimit=200_000_000)
+# The largest check of `dynmem verify` uses 114 to 133 M units (BMC of the real model at
+# depth 8, N=2: its last query); `bmc --vms 3` at depth 8 needs 531 M, `bmc --symbolic` 344 M
+# (measured 2026-12-04, `python3 benchmarks/measure_rlimit.py`). A count depends on what the
+# process solved before (the same query took 31 M and 137 M), so the default keeps 15x over
+# verify's largest and decides both larger runs; 200 M left them unknown.
+MINIMAL = Preset(name="minimal", n_vms=2, bmc_depth=8, rlimit=2_000_000_000)
 # Not measured at this size: the largest budget Z3 accepts; lower it to fail sooner.
 STANDARD = Preset(name="standard", n_vms=8, bmc_depth=12, rlimit=4_000_000_000)
 
