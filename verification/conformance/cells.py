@@ -8,6 +8,8 @@ cells it hit and missed against these (``dynmem oracle``).
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 
 from dynmem.reference.events import HotAddRequest, HotAddResponse
@@ -40,6 +42,11 @@ class Reachable:
 
 
 
+# Remembered per process: every passing oracle run tops up from the same presets, and
+# listing one takes 5 to 15 CPU s (``--seeds``, the pytest fixtures and the test suite run the
+# oracle many times in one process). A function of ``config`` alone; the result is shared,
+# so its ``witnesses`` are read, never changed.
+@functools.lru_cache(maxsize=16)
 def get_reachable(config: ExploreConfig) -> Reachable:
     """Every cell and situation the exhaustive phase meets on ``config`` (the reference).
 
