@@ -18,14 +18,15 @@ from dynmem.verification.conformance import Phases, check_conformance
 from dynmem.verification.errors import DynmemError
 from dynmem.verification.oracle.check import Iut, OracleRun
 from dynmem.verification.oracle.iut import IutUnusable
+from dynmem.verification.oracle.search import SHRINK_REPLAYS
 from dynmem.verification.oracle.vectors import collect_cases, needs_lifecycle
 from dynmem.verification.plugin.settings import KINDS, MODES, OracleSettings, get_settings
 from dynmem.verification.plugin.vectors import VectorCheck, vector_report
 
 MARKER = ("dynmem(kind='system', mode='refinement', examples=100, seed=None, max_steps=60, "
-          "vms=2, lifecycle=False, top_up=200): how the dynmem fixtures run the oracle in this "
-          "test (vms=0: no exhaustive phase)")
-OPTIONS = ("kind", "mode", "examples", "seed", "vms", "lifecycle")
+          "vms=2, lifecycle=False, top_up=200, shrink_replays=1000): how the dynmem fixtures "
+          "run the oracle in this test (vms=0: no exhaustive phase)")
+OPTIONS = ("kind", "mode", "examples", "seed", "vms", "lifecycle", "shrink_replays")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +46,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the IUTs implement specs/lifecycle.md: the oracle sends restarts, "
                          "resets, save/restore, migration, waiting starts, and its "
                          "conformance vectors run too")
+    group.addoption("--dynmem-shrink-replays", type=int, default=None, metavar="N",
+                    help="replays of the IUT that shrinking a failure may use, a count, "
+                         f"never seconds (default {SHRINK_REPLAYS}; 0: report the failure "
+                         "as found)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,7 +64,7 @@ def settings_for(request: pytest.FixtureRequest, call: dict[str, Any] | None = N
     if marker is not None and marker.args:
         raise pytest.UsageError("@pytest.mark.dynmem takes keyword arguments only "
                                 "(kind=, mode=, examples=, seed=, max_steps=, vms=, "
-                                "lifecycle=, top_up=)")
+                                "lifecycle=, top_up=, shrink_replays=)")
     try:
         return get_settings(options, marker.kwargs if marker else None, call)
     except DynmemError as err:

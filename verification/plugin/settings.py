@@ -79,7 +79,8 @@ class OracleSettings:
     lifecycle: bool = attrs.field(default=False, validator=_flag("lifecycle"))
     top_up: int = attrs.field(default=TOP_UP, validator=_natural("top_up"))
     timeout: float = 10.0
-    shrink_replays: int = SHRINK_REPLAYS
+    shrink_replays: int = attrs.field(default=SHRINK_REPLAYS,
+                                      validator=_natural("shrink_replays"))
 
     def merged(self, changes: dict[str, Any]) -> OracleSettings:
         """These settings with ``changes`` (None values ignored); unknown names raise."""
