@@ -18,7 +18,7 @@ from dynmem.model.vocabulary import Power
 from dynmem.reference.state import DmState
 from dynmem.verification.cli.commands import explore as explore_command
 from dynmem.verification.cli.main import main
-from dynmem.verification.explore.config import SYMMETRIC, get_config
+from dynmem.verification.explore.config import SYMMETRIC, ExploreConfig, get_config
 from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_text
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.reachable import compute_reachable_pairs
@@ -71,9 +71,31 @@ class TestReference:
 
     def test_reachable_pairs_list_is_current(self, two_vms: Exploration) -> None:
         """verification/explore/reachable.py lists exactly what exploring the presets reaches
-        (the 2-VM one with the lifecycle events too: its pairs include the plain preset's)."""
-        assert compute_reachable_pairs() == REACHABLE_PAIRS
+        (the 2-VM one with the lifecycle events too: its pairs include the plain preset's),
+        and that exploration breaks nothing (``dynmem verify``'s check of it, whose whole run
+        is thorough-only: tests/verification/cli/test_cli.py)."""
+        lifecycle = explore(attrs.evolve(get_config(2), vm_lifecycle=True), coverage=True,
+                            progress=False)
+        one = explore(get_config(1), coverage=True, progress=False)
+        assert lifecycle.ok and lifecycle.complete
+        assert lifecycle.coverage is not None and one.coverage is not None
+        assert set(lifecycle.coverage.pairs) | set(one.coverage.pairs) == REACHABLE_PAIRS
         assert two_vms.coverage is not None and set(two_vms.coverage.pairs) <= REACHABLE_PAIRS
+
+    def test_reachable_pairs_are_computed_from_those_presets(
+            self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """``compute_reachable_pairs`` explores the 1-VM preset and the 2-VM one with the
+        lifecycle events (which the test above explores itself, once)."""
+        asked: list[tuple[int, bool]] = []
+
+        def fake(config: ExploreConfig, **_kwargs: object) -> Exploration:
+            asked.append((len(config.vms), config.vm_lifecycle))
+            return explore(get_config(1), coverage=True, progress=False)
+
+        from dynmem.verification.explore import reachable
+        monkeypatch.setattr(reachable, "explore", fake)
+        assert compute_reachable_pairs() <= REACHABLE_PAIRS
+        assert asked == [(1, False), (2, True)]
 
     def test_graph_is_a_networkx_digraph(self, two_vms: Exploration) -> None:
         """The graph has one node per state and an edge per distinct state pair."""

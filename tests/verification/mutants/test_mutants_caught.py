@@ -52,7 +52,14 @@ DOMAIN_INVARIANTS = {
 # catches it (test_thorough_guards.py, seed 2).
 LEFT_TO_EXPLORATION = {"request_before_quiet_period_end", "balloon_without_capability",
                        "restore_admitted_at_startup", "hot_add_without_capability"}
-STATEFUL = tuple(n for n in NAMES if n not in LEFT_TO_EXPLORATION)
+# Caught within the budget, but each costs a CPU minute or more of CI's 2 cores (migrate_out
+# 137 s, linux 65 s, oversized 51 s of test time, measured 2026-12-04 at load 2): their
+# campaigns run with the thorough ones (`bash tests/check.sh --thorough`); exploration catches
+# all three in CI (test_exploration_catches).
+THOROUGH_ONLY = {"migrate_out_leaks_in_flight", "linux_report_read_as_windows",
+                 "oversized_answer_not_clamped"}
+STATEFUL = tuple(pytest.param(n, marks=pytest.mark.thorough) if n in THOROUGH_ONLY else n
+                 for n in NAMES if n not in LEFT_TO_EXPLORATION)
 STATEFUL_BUDGET = 1000
 
 _explored: dict[str, ExploreResult] = {}
@@ -69,7 +76,7 @@ def test_catalogue_names_are_unique_and_known() -> None:
     """Engines look bugs up by name: names are unique, and the ones singled out here exist."""
     assert len(set(NAMES)) == len(NAMES) == len(BY_NAME) - len(HIBERNATE_MUTANTS)
     assert set(BY_NAME) == {*NAMES, *(m.name for m in HIBERNATE_MUTANTS)}
-    assert set(BY_NAME) >= LEFT_TO_EXPLORATION
+    assert set(BY_NAME) >= LEFT_TO_EXPLORATION | THOROUGH_ONLY
 
 
 def test_catalogue_covers_every_domain_invariant() -> None:

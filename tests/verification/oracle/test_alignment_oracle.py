@@ -41,9 +41,10 @@ def test_reference_following_the_alignment_passes() -> None:
 
 def test_a_host_that_ignores_the_alignment_is_caught() -> None:
     """examples/buggy_iuts/hot_add_unaligned.py (the catalogue's hot_add_unaligned) breaks
-    INV-HOT-ADD-ALIGNED in the random phase (seed 1: example 32)."""
+    INV-HOT-ADD-ALIGNED in the random phase (seed 1: example 32; reported as found, since
+    shrinking it took CI a minute)."""
     iut = load_example("buggy_iuts/hot_add_unaligned.py").make_iut()
-    run = check_iut(iut, examples=100, seed=1)
+    run = check_iut(iut, examples=100, seed=1, shrink_replays=0)
     assert not run.ok and "INV-HOT-ADD-ALIGNED" in run.report, run.report
 
 

@@ -26,7 +26,7 @@ def test_node_iut_passes_refinement(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
 
 
-@pytest.mark.slow  # three 100-example random phases against the Node.js IUT
+@pytest.mark.thorough  # three 100-example random phases against the Node.js IUT: 90 CPU s
 def test_node_iut_keeps_the_reclaim_order_on_the_seeds_that_caught_it(
         capsys: pytest.CaptureFixture[str]) -> None:
     """Seeds 2, 6 and 7 caught its proportional sharing squeezing an equal-weight VM below its
