@@ -26,7 +26,6 @@ from dynmem.reference.events import BalloonRequest, UnballoonResponse
 from dynmem.reference.pages import (
     PageEvent,
     PageState,
-    PageVm,
     check_page_step,
     initial_page_state,
     page_step,
@@ -65,51 +64,46 @@ UNBALLOON_PICKS = ("lowest", "twice", "not-ballooned")
 REGION_PICKS = ("top", "over-ram", "gap", "page-off")
 
 
-def _host_requests(vm: PageVm) -> list[PageEvent]:
-    """What a host may send an idle VM: balloons, unballoons (exact and not), hot-adds."""
-    return [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4),
-            *unballoon_requests(vm, UNBALLOON_PICKS), *hot_add_requests(vm, REGION_PICKS)]
+@attrs.frozen
+class PageMenu:
+    """Which messages of the shared menu (verification/pagemenu.py) one scope tries: the
+    guest's balloon and hot-add answers, the host's requests to an idle VM, by pick name."""
 
+    balloon_answers: tuple[str, ...]
+    hot_add_answers: tuple[str, ...]
+    hot_add_failures: bool
+    unballoons: tuple[str, ...]
+    regions: tuple[str, ...]
+
+    def __call__(self, state: PageState) -> list[PageEvent]:
+        """Every message tried in ``state``, in a fixed order."""
+        events: list[PageEvent] = []
+        for vm in state.vms:
+            if vm.txn == TxnKind.BALLOON:
+                events += balloon_answers(vm, self.balloon_answers)
+            elif vm.txn == TxnKind.UNBALLOON:
+                events.append(UnballoonResponse(vm.name))
+            elif vm.txn == TxnKind.HOT_ADD:
+                events += hot_add_answers(vm, self.hot_add_answers,
+                                          failures=self.hot_add_failures)
+            else:  # the host balloons 2 or 4 MiB, unballoons, hot-adds
+                events += [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4),
+                           *unballoon_requests(vm, self.unballoons),
+                           *hot_add_requests(vm, self.regions)]
+        return events
+
+
+# Every message the adversarial explorer tries.
+get_page_menu = PageMenu(BALLOON_PICKS, HOT_ADD_PICKS, True, UNBALLOON_PICKS, REGION_PICKS)
 
 # The honest Linux guest under fragmentation (its 4 KiB fallback) and an honest host: the
 # fallback scope's menu. Scattered single pages multiply the adversarial scope's states
-# past 20,000 (measured), so the fallback is explored with honest messages only.
+# past 20,000 (measured), so the fallback is explored with honest messages only: 510
+# scattered single pages as the last part (the guest could allocate no more), a 1 MiB part
+# of scattered pages with more to come, an empty last part; the host unballoons the lowest
+# ballooned unit and hot-adds at the top; the guest adds a hot-add in full.
 FALLBACK_BALLOON_PICKS = ("honest", "fallback", "scatter-more", "empty")
-
-
-def get_fallback_menu(state: PageState) -> list[PageEvent]:
-    """Every honest message in ``state``, the guest answering balloons as the Linux guest
-    does under fragmentation too: 510 scattered single pages as its last part (it could
-    allocate no more), a 1 MiB part of scattered pages with more to come, an empty last part;
-    the host balloons 2 or 4 MiB, unballoons the lowest ballooned unit, hot-adds at the top;
-    the guest adds a hot-add in full."""
-    events: list[PageEvent] = []
-    for vm in state.vms:
-        if vm.txn == TxnKind.BALLOON:
-            events += balloon_answers(vm, FALLBACK_BALLOON_PICKS)
-        elif vm.txn == TxnKind.UNBALLOON:
-            events.append(UnballoonResponse(vm.name))
-        elif vm.txn == TxnKind.HOT_ADD:
-            events += hot_add_answers(vm, ("full",))
-        else:
-            events += [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4),
-                       *unballoon_requests(vm, ("lowest",)), *hot_add_requests(vm, ("top",))]
-    return events
-
-
-def get_page_menu(state: PageState) -> list[PageEvent]:
-    """Every message the explorer tries in ``state``, in a fixed order."""
-    events: list[PageEvent] = []
-    for vm in state.vms:
-        if vm.txn == TxnKind.BALLOON:
-            events += balloon_answers(vm, BALLOON_PICKS)
-        elif vm.txn == TxnKind.UNBALLOON:
-            events.append(UnballoonResponse(vm.name))
-        elif vm.txn == TxnKind.HOT_ADD:
-            events += hot_add_answers(vm, HOT_ADD_PICKS, failures=True)
-        else:
-            events += _host_requests(vm)
-    return events
+get_fallback_menu = PageMenu(FALLBACK_BALLOON_PICKS, ("full",), False, ("lowest",), ("top",))
 
 
 @attrs.frozen
