@@ -16,8 +16,10 @@ python3 -m ruff check .
 (cd .typecheck && python3 -m mypy --config-file ../pyproject.toml \
     -p dynmem.model -p dynmem.reference -p dynmem.verification)
 # -m "not thorough" runs every test, the slow campaigns too (a bare pytest leaves them out:
-# pyproject.toml), but the thorough-profile campaigns, which alone would take CI past its 20
-# minutes on 2 cores; `bash tests/check.sh --thorough` runs only those (README).
+# pyproject.toml), but the thorough ones: the thorough-profile campaigns, the whole of
+# `dynmem verify` and the costliest runs whose claim a cheaper CI test also shows, which
+# together would take CI past its 20 minutes on 2 cores; `bash tests/check.sh --thorough`
+# runs only those (README).
 # -n auto: one pytest-xdist worker per core, whole files per worker (module fixtures run once).
 if [ "${1:-}" = "--thorough" ]; then
     shift
