@@ -160,10 +160,14 @@ def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS
                 return _run(depth, found, names, problem, started)
         else:
             current += 1
-    extended = 0  # paths are extended in the order found: breadth first
-    while extended < len(paths) and missing():
-        prefix = paths[extended]
-        extended += 1
+    # The longest path not yet extended first (the earliest found among equals): the
+    # missing actions are the deep ones, and a long path's last state is nearest to them.
+    extended: set[int] = set()
+    while missing() and len(extended) < len(paths):
+        index = max((i for i in range(len(paths)) if i not in extended),
+                    key=lambda i: (len(paths[i].steps), -i))
+        extended.add(index)
+        prefix = paths[index]
         room = min(EXTEND_DEPTH, depth - len(prefix.steps))
         last = prefix.steps[-1].state
         if room < 1 or last is None or not _fills_slots(last):
