@@ -60,7 +60,7 @@ class TestReference:
         x = explore(get_config(1))
         assert (x.n_states, x.n_edges, x.complete) == (223, 1_242, True)
 
-    @pytest.mark.slow  # about 17 CPU s
+    @pytest.mark.thorough  # about 30 s of CI's time; CI pins the 2-VM count (above)
     def test_three_vm_state_space_is_pinned(self) -> None:
         """The 3-VM preset with symmetry reduction: the SPIN port's count (issue 13), and
         the preset the explorer's speed is measured on (benchmarks/bench_explore.py)."""
@@ -69,11 +69,18 @@ class TestReference:
             700_978, 9_243_211, 0, True)
         assert x.ok
 
+    def test_one_vm_with_the_lifecycle_breaks_nothing(self) -> None:
+        """The lifecycle events on the 1-VM preset (CI's stand-in for verify's 2-VM check,
+        which the thorough test below runs)."""
+        x = explore(get_config(1).with_vm_lifecycle(), progress=False)
+        assert (x.ok, x.complete, x.n_states) == (True, True, 635)
+
+    @pytest.mark.thorough  # explores 2 VMs with the lifecycle events: about 110 CPU s
     def test_reachable_pairs_list_is_current(self, two_vms: Exploration) -> None:
         """verification/explore/reachable.py lists exactly what exploring the presets reaches
         (the 2-VM one with the lifecycle events too: its pairs include the plain preset's),
         and that exploration breaks nothing (``dynmem verify``'s check of it, whose whole run
-        is thorough-only: tests/verification/cli/test_cli.py)."""
+        is thorough-only too: tests/verification/cli/test_cli.py)."""
         lifecycle = explore(attrs.evolve(get_config(2), vm_lifecycle=True), coverage=True,
                             progress=False)
         one = explore(get_config(1), coverage=True, progress=False)

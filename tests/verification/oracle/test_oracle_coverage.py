@@ -110,11 +110,11 @@ def test_response_variants_are_complete_and_accepted() -> None:
 
 
 def test_generator_draws_every_kind_of_answer() -> None:
-    """Over 200 examples of the default source every answer kind is drawn (the newcomer's
-    run drew no partial hot-add in 402 responses)."""
+    """Over 100 examples of the default source every answer kind is drawn (the newcomer's
+    run drew no partial hot-add in 402 responses; seed 1, measured 2026-12-04)."""
     recorder = _Recorder()
     result = search(InProcessIut(recorder), "system", "refinement",
-                    get_default_source("system"), 200, seed=1, is_allowed=IS_ALLOWED)
+                    get_default_source("system"), 100, seed=1, is_allowed=IS_ALLOWED)
     assert result.failure is None
     rare = {k: recorder.seen[k] for k in ALL_ANSWERS if recorder.seen[k] < 1}
     assert not rare, f"answer kinds never drawn: {rare} of {dict(recorder.seen)}"
