@@ -74,9 +74,9 @@ def test_buggy_policy_subprocess_through_the_cli(tmp_path: Path) -> None:
     assert report["event"] == {"kind": "balancer_tick"} and report["steps"] <= 10
 
 
-@pytest.mark.slow  # the same campaign on five seeds: two in CI, all five in the thorough run
-@pytest.mark.parametrize("seed", [1, 2, *(pytest.param(s, marks=pytest.mark.thorough)
-                                          for s in (3, 4, 5))])
+@pytest.mark.slow  # the same campaign on five seeds: one in CI, all five in the thorough run
+@pytest.mark.parametrize("seed", [1, *(pytest.param(s, marks=pytest.mark.thorough)
+                                       for s in (2, 3, 4, 5))])
 def test_deep_policy_bug_is_caught_across_seeds(seed: int) -> None:
     """A policy that hot-adds while an unballoon is in flight needs a deep lifecycle (grow,
     shrink, grow again, a tick before the guest answers): with the policy source's honest
