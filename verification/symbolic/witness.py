@@ -35,6 +35,7 @@ from dynmem.verification.symbolic.replay import replay_path
 from dynmem.verification.symbolic.scope import Scope, small_scope
 from dynmem.verification.symbolic.unrolling import (
     Hit,
+    Miss,
     ModelPath,
     Progress,
     Stuck,
@@ -131,8 +132,12 @@ def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS
     def missing() -> list[str]:
         return [n for n in searched if n not in found]
 
-    def take(hit: Hit, prefix: ModelPath | None) -> str | None:
+    def take(hit: Hit | Miss | Stuck, prefix: ModelPath | None) -> str | None:
         """Record the witnesses of ``hit`` (after ``prefix``); a problem, or None."""
+        if isinstance(hit, Stuck):
+            return hit.reason
+        if isinstance(hit, Miss):
+            return None
         path = decode_path(hit)
         if prefix is not None:
             path = attrs.evolve(prefix, steps=prefix.steps + path.steps)
@@ -152,13 +157,10 @@ def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS
     while current <= min(depth, DIRECT_DEPTH) and missing():
         hit = search(scope, actions, range(current, current + 1), _fires(missing()),
                      _invariants_hold, rlimit, progress)
-        if isinstance(hit, Stuck):
-            return _run(depth, found, names, hit.reason, started)
-        if isinstance(hit, Hit):
-            problem = take(hit, None)
-            if problem is not None:
-                return _run(depth, found, names, problem, started)
-        else:
+        problem = take(hit, None)
+        if problem is not None:
+            return _run(depth, found, names, problem, started)
+        if isinstance(hit, Miss):  # a hit asks the same depth again for what is missing
             current += 1
     # The longest path not yet extended first (the earliest found among equals): the
     # missing actions are the deep ones, and a long path's last state is nearest to them.
@@ -172,14 +174,10 @@ def find_witnesses(scope: Scope, depth: int, actions: Sequence[Action] = ACTIONS
         last = prefix.steps[-1].state
         if room < 1 or last is None or not _fills_slots(last):
             continue
-        hit = search(scope, actions, range(1, room + 1), _fires(missing()),
-                     _invariants_hold, rlimit, start=last)
-        if isinstance(hit, Stuck):
-            return _run(depth, found, names, hit.reason, started)
-        if isinstance(hit, Hit):
-            problem = take(hit, prefix)
-            if problem is not None:
-                return _run(depth, found, names, problem, started)
+        problem = take(search(scope, actions, range(1, room + 1), _fires(missing()),
+                              _invariants_hold, rlimit, start=last), prefix)
+        if problem is not None:
+            return _run(depth, found, names, problem, started)
     return _run(depth, found, names, None, started)
 
 
