@@ -32,7 +32,7 @@ from dynmem.verification.cli.main import main
 from dynmem.verification.mutants import models as mutant_models
 from dynmem.verification.mutants.model_edits import MODEL_MUTANTS
 from dynmem.verification.suite import bmc_checks
-from dynmem.verification.symbolic import step_encoding, unrolling
+from dynmem.verification.symbolic import step_encoding, unrolling, witness
 from dynmem.verification.symbolic.bmc import (
     BmcUnknown,
     Counterexample,
@@ -179,6 +179,19 @@ class TestWitnesses:
             step = w.trace.steps[w.step - 1]
             assert type(step.event).__name__ == w.action
             assert step.rejected is None and step.state != w.trace.state_at(w.step - 1)
+
+    def test_an_action_no_extension_reaches_is_searched_on_its_own(
+            self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With no room to extend paths (as when the paths Z3 happened to return are too
+        long), the 6-step witnesses come from their own searches from the initial states
+        (the unballoon's need 7 and 8 steps)."""
+        monkeypatch.setattr(witness, "EXTEND_DEPTH", 0)
+        run = find_witnesses(small_scope(1), 6, [a for a in ACTIONS if a.name != "StartAdmit"])
+        assert run.problem is None
+        assert run.missing == ("UnballoonRequest", "UnballoonResponse")
+        steps = {w.action: w.step for w in run.witnesses}
+        assert [steps[a] for a in ("BalloonResponse", "HotAddResponse", "StuckTimeout")] == [
+            6, 6, 6]
 
     def test_action_that_never_fires_has_no_witness(self) -> None:
         """Killable: a Start whose guards can never hold has no witness."""
