@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -300,8 +301,13 @@ class DmMachine(RuleBasedStateMachine):
         balloon were drawn, and planted bugs in the answers went uncaught). Its capabilities
         report advertises the hot-add alignment ``align`` (its memory block size,
         R-HOT-ADD-ALIGN), one of the example's ``block_sizes``."""
+        self.drive_guest(ev, lambda e: dms.with_block_size(e, align))
+
+    def drive_guest(self, ev: Event, advertise: Callable[[Event], Event]) -> None:
+        """Send ``ev`` as ``advertise`` makes it, then the rest of the handshake to READY
+        (each message through ``advertise``), then the balancer's tick if it has work."""
         name: str = getattr(ev, "vm", "")  # every guest message names its VM
-        while self.apply(dms.with_block_size(ev, align)).accepted:
+        while self.apply(advertise(ev)).accepted:
             vm = self.state.get_vm(name)
             nxt = (compute_honest_message(vm, self.profiles.get(name))
                    if vm is not None and vm.channel in _EARLY else None)
@@ -623,6 +629,41 @@ class ReclaimSteeredMachine(DmMachine):
     def start_for_reclaim(self, ev: Event) -> None:
         """A start into a full host beside a grown VM, then the balancer: the path where a
         reclaim that squeezes the wrong VM shows (PROG-RECLAIM-ORDER)."""
+        self.apply(ev)
+        if self.enabled("balancer_tick"):
+            self.apply(BalancerTick())
+
+    def balloonless_handshakes(self) -> list[Event]:
+        """The first message of each running guest at the start of its handshake that
+        behaves (``honest_messages``): the guest may then advertise hot-add alone."""
+        return [m for m in self.honest_messages()
+                if (vm := self.state.get_vm(getattr(m, "vm", ""))) is not None
+                and vm.channel == Channel.NEGOTIATING]
+
+    @precondition(lambda self: self.balloonless_handshakes())
+    @rule(ev=dms.listed_events(lambda m: m.balloonless_handshakes()),
+          align=dms.block_sizes(lambda m: m.block_sizes))
+    def balloonless_guest(self, ev: Event, align: int) -> None:
+        """A guest that behaves but cannot balloon (a Linux guest whose pages are not 4 KiB,
+        ../shared/domain-facts.md §3.3) negotiates to READY: its
+        capabilities report advertises hot-add alone. Grown by hot-add, it is the donor
+        the policy must never balloon (INV-ADVERTISED); the honest handshake of the ``ci``
+        machine always advertises balloon, and a capabilities report of the random rule
+        is rarely drawn in the handshake's short CAPS state."""
+        self.drive_guest(ev, lambda e: dms.without_balloon(dms.with_block_size(e, align)))
+
+    def saves_of_grown(self) -> list[Event]:
+        """Saves the lifecycle allows now of VMs above their startup: their image is larger
+        than a start, so restoring it may wait for reclaim (specs/lifecycle.md §4.7)."""
+        return [e for e in self.lifecycle_of("save")
+                if (vm := self.state.get_vm(getattr(e, "vm", ""))) is not None
+                and vm.assigned_mib > vm.settings.startup_mib]
+
+    @precondition(lambda self: self.saves_of_grown())
+    @rule(ev=dms.listed_events(lambda m: m.saves_of_grown()))
+    def save_grown(self, ev: Event) -> None:
+        """Save a grown VM, then the balancer: the memory the save frees goes to the others,
+        and the restore that ``start_for_reclaim`` then tries must wait for its image."""
         self.apply(ev)
         if self.enabled("balancer_tick"):
             self.apply(BalancerTick())

@@ -274,6 +274,14 @@ def with_block_size(event: Event, align_mib: int) -> Event:
     return event
 
 
+def without_balloon(event: Event) -> Event:
+    """``event`` as a guest that cannot balloon sends it: a capabilities report without
+    balloon; any other message is unchanged."""
+    if isinstance(event, CapabilitiesReport):
+        return attrs.evolve(event, balloon=False)
+    return event
+
+
 @st.composite
 def capabilities_reports(draw: Callable[..., Any], view: View) -> CapabilitiesReport:
     """Any capability combination (a guest that cannot balloon or hot-add), and any hot-add

@@ -28,12 +28,13 @@ DOMAIN_INVARIANTS = {
 # Left to exploration, which catches every bug (benchmarks/mutant_table.py reports both
 # engines): request_before_quiet_period_end needs a request in the short quiet-period window
 # and balloon_without_capability a balloon to a guest that advertised none; neither within
-# 1000 examples (1,362 and 1,498 started). The thorough campaign catches the second
-# (tests/verification/stateful/test_thorough_guards.py covers the guards).
+# 1000 examples (1,362 and 1,498 started). The thorough campaign catches the second (its
+# machine runs guests that advertise hot-add without balloon;
+# tests/verification/stateful/test_thorough_guards.py covers the guards).
 # restore_admitted_at_startup needs a restore that waits (a VM saved above its startup, then
 # another grown into its image): not within 1000 examples (1,406 started, measured
-# 2026-12-03); the thorough campaign's steering rule restores into a full host
-# (test_thorough_lifecycle.py).
+# 2026-12-03); the thorough campaign's steering rules save grown VMs and restore into a full
+# host (test_thorough_lifecycle.py).
 # restore_at_startup and stuck_frees_unreceived left the budget when the honest guests began
 # to advertise hot-add blocks of 4 and 128 MiB (issue 15 item 3): first found at examples
 # 3,946 and 2,529. Their paths need memory to run out (a restore's image no longer fits; a

@@ -73,7 +73,10 @@ def register(subparsers: Any) -> None:
                              "seed order")
     options.add_cluster(parser, "walk: the --swarm campaigns")
     parser.add_argument("--profile", choices=("ci", "thorough"), default="ci",
-                        help="settings profile (default ci: fast, derandomized)")
+                        help="settings profile (default ci: fast, derandomized; thorough: "
+                             "3,000 examples, and rules that steer towards starts and "
+                             "restores that wait for reclaim, saves of grown VMs and guests "
+                             "that advertise hot-add without balloon)")
     options.add_examples(parser, None, "the profile's")
     options.add_mutant(parser, "run the campaign against")
     options.add_seed(parser, "the profile's; ci is derandomized")
