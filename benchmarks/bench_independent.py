@@ -26,7 +26,8 @@ implementation and mode: the exhaustive verdict, the preset that decided it, the
 (a shortest one), CPU and wall; the random phase caught on how many seeds, the median shrunk
 trace length, CPU and wall summed over the seeds. The exhaustive runs go first, then the
 random ones seed by seed across every implementation, and ``--json`` is rewritten after each
-run, so an interrupted benchmark still has seeds 1..k of every row. Run it under ``nice -n
+run, so an interrupted benchmark still has seeds 1..k of every row, and ``--resume FILE``
+goes on from such a file (its runs are kept, the others run). Run it under ``nice -n
 19``; ``--only NAME`` (repeatable) runs a subset while developing, ``--jobs 2`` two at a
 time.
 
@@ -176,6 +177,9 @@ def main() -> int:
                         help="examples per random run (100)")
     parser.add_argument("--table", type=Path, help="write the Markdown table here too")
     parser.add_argument("--json", type=Path, help="write every run's numbers here")
+    parser.add_argument("--resume", type=Path, metavar="FILE",
+                        help="keep the runs FILE (--json of an earlier, maybe interrupted, "
+                             "run of the same code) holds and run only the others")
     parser.add_argument("--from-json", type=Path, metavar="FILE",
                         help="run nothing: print the table of the runs FILE (--json of an "
                              "earlier, maybe interrupted, run) holds")
@@ -200,6 +204,14 @@ def main() -> int:
     print(head, flush=True)
     jobs = get_jobs(entries, args.seeds, args.examples)
     runs: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    if args.resume:
+        kept = json.loads(args.resume.read_text())["runs"]
+        for e, mode, phase, _flags in jobs:
+            if phase in kept.get(f"{e['name']} {mode}", {}):
+                runs.setdefault((e["name"], mode), {})[phase] = kept[f"{e['name']} {mode}"][phase]
+        jobs = [j for j in jobs if j[2] not in runs.get((j[0]["name"], j[1]), {})]
+        print(f"resumed from {args.resume}: "
+              f"{sum(len(by) for by in runs.values())} runs kept, {len(jobs)} to run", flush=True)
     wall = time.perf_counter()
     lock = threading.Lock()
 
@@ -221,7 +233,9 @@ def main() -> int:
     rows = [summarise(e, mode, runs.get((e["name"], mode), {}), args.seeds)
             for e in entries for mode in get_modes(e)]
     total_cpu = sum(r["cpu"] for by in runs.values() for r in by.values())
-    tail = (f"{len(jobs)} runs: {total_cpu:.0f} CPU s, {time.perf_counter() - wall:.0f} s "
+    kept = sum(len(by) for by in runs.values()) - len(jobs)
+    tail = (f"{len(jobs) + kept} runs{f' ({kept} kept from {args.resume})' if kept else ''}: "
+            f"{total_cpu:.0f} CPU s, {time.perf_counter() - wall:.0f} s "
             f"wall ({args.jobs} at a time), load {os.getloadavg()[0]:.1f} at the end")
     table = format_table(rows)
     print(table + tail)

@@ -16,6 +16,7 @@ from dynmem.reference.events import HotAddRequest, HotAddResponse
 from dynmem.reference.state import DmState
 from dynmem.reference.step import step
 from dynmem.verification.conformance.probes import get_questions
+from dynmem.verification.conformance.store import load_entry, store_entry
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.search import explore
@@ -42,10 +43,11 @@ class Reachable:
 
 
 
-# Remembered per process: every passing oracle run tops up from the same presets, and
-# listing one takes 5 to 15 CPU s (``--seeds``, the pytest fixtures and the test suite run the
-# oracle many times in one process). A function of ``config`` alone; the result is shared,
-# so its ``witnesses`` are read, never changed.
+# Remembered per process, and between processes on disk (``store``): every passing oracle
+# run tops up from the same presets, and listing one takes 5 to 15 CPU s (``--seeds``, the
+# pytest fixtures and the test suite run the oracle many times in one process). A function
+# of ``config`` (and of the code, which the store's key covers); the result is shared, so
+# its ``witnesses`` are read, never changed.
 @functools.lru_cache(maxsize=16)
 def get_reachable(config: ExploreConfig) -> Reachable:
     """Every cell and situation the exhaustive phase meets on ``config`` (the reference).
@@ -57,6 +59,17 @@ def get_reachable(config: ExploreConfig) -> Reachable:
     >>> ("stop", "READY", "HOT_ADD", "accepted") in found.cells
     True
     """
+    stored = load_entry(config)
+    if stored is not None:
+        return Reachable(*stored)
+    found = list_reachable(config)
+    store_entry(config, (found.cells, found.situations, found.witnesses))
+    return found
+
+
+def list_reachable(config: ExploreConfig) -> Reachable:
+    """``get_reachable`` computed: the preset explored, every question asked of the
+    reference in every state."""
     x = explore(config, progress=False)
     cells: set[Cell] = set()
     first: dict[Cell, int] = {}  # the state (BFS order: of least depth) a cell is met in
