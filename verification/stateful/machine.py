@@ -606,9 +606,10 @@ def write_trace_files(trace: Trace, stem: Path, text: str | None = None) -> None
 
 
 class ReclaimSteeredMachine(DmMachine):
-    """The machine with one more rule, for the thorough profile: a start into a full host
-    beside a grown VM, then a tick. A rule of its own class, so the ``ci`` machine's rules,
-    and with them its derandomized runs, stay exactly as they were."""
+    """The machine with three more rules, for the thorough profile: a start or a restore
+    into a full host beside a grown VM, a save of a grown VM, each then a tick; and a guest
+    that behaves but advertises hot-add without balloon. Rules of their own class, so the
+    ``ci`` machine's rules, and with them its derandomized runs, stay exactly as they were."""
 
     def starts_for_reclaim(self) -> list[Event]:
         """Starts, and restores, that must wait for reclaim while a managed VM holds memory
