@@ -40,6 +40,7 @@ from dynmem.verification.oracle.pagegen import (
     page_menu,
     small_preset,
 )
+from dynmem.verification.oracle.pageitf import write_page_itf
 from dynmem.verification.oracle.pagejudge import (
     PageDivergence,
     PageStep,
@@ -50,6 +51,7 @@ from dynmem.verification.oracle.pagetext import describe_event
 from dynmem.verification.oracle.pagewire import (
     WIRE_PAGES,
     PageObserved,
+    PageTick,
     WireEvent,
     event_to_json,
     observed_from_json,
@@ -58,6 +60,7 @@ from dynmem.verification.oracle.pagewire import (
 )
 from dynmem.verification.oracle.wire import hello_from_json
 from dynmem.verification.traces.pagetext import describe_page_state
+from dynmem.verification.traces.pagetrace import PageTrace, PageTraceStep
 
 MAX_DEPTH = 6  # events from the preset, in the exhaustive phase
 MAX_STATES = 3000  # states the exhaustive phase expands at most
@@ -110,11 +113,20 @@ class InProcessPageIut:
 
 @attrs.frozen
 class PageStepRecord:
-    """One step of a page trace: the event, the requests sent, the IUT's state after it."""
+    """One step of a page trace: the event, the requests sent, the IUT's state after it and
+    its reason if it refused the event."""
 
     event: WireEvent
     sent: tuple[PageEvent, ...]
     state: PageState | None  # None: the IUT gave no usable answer
+    rejected: str | None = None
+
+    @classmethod
+    def of(cls, event: WireEvent, observed: PageObserved | None) -> PageStepRecord:
+        """The step as the IUT answered it (``observed`` None: no usable answer)."""
+        if observed is None:
+            return cls(event, (), None)
+        return cls(event, observed.sent, observed.state, observed.rejected)
 
 
 @attrs.frozen
@@ -179,8 +191,7 @@ def run_case(driver: PageDriver, initial: PageState,
         if event is None:
             break
         observed, problem = probe(driver, state, event, index + 1)
-        steps.append(PageStepRecord(event, observed.sent if observed else (),
-                                    observed.state if observed else None))
+        steps.append(PageStepRecord.of(event, observed))
         if problem is not None:
             return PageCase(initial, tuple(steps), problem)
         assert observed is not None
@@ -265,15 +276,13 @@ def exhaustive(driver: PageDriver, initial: PageState | None = None,
             if problem is None:
                 observed, problem = probe(driver, state, event, len(path) + 1)
             if problem is not None:
-                record = PageStepRecord(event, observed.sent if observed else (),
-                                        observed.state if observed else None)
+                record = PageStepRecord.of(event, observed)
                 problem = attrs.evolve(problem, step=len(path) + 1)
                 return PageRun(PageCase(start, (*path, record), problem), "exhaustive",
                                states=len(paths), requests=requests)
             assert observed is not None
             if observed.state not in paths and len(paths) < max_states:
-                paths[observed.state] = (*path, PageStepRecord(event, observed.sent,
-                                                               observed.state))
+                paths[observed.state] = (*path, PageStepRecord.of(event, observed))
                 queue.append(observed.state)
     return PageRun(None, "exhaustive", states=len(paths), requests=requests,
                    complete=len(paths) < max_states)
@@ -359,11 +368,49 @@ def report_json(run: PageRun, iut: str) -> dict[str, Any]:
     return out
 
 
+def get_case_trace(case: PageCase, source: str) -> PageTrace | str:
+    """The failing example as a page trace (specs/formats/itf.md §7b), or why it has none.
+
+    Each page message is a step: a guest's or the harness's message with the IUT's state
+    after it; a tick, the messages the IUT sent, the last one with the IUT's state after the
+    tick and any before it with the state the page rules give (the IUT reports only the
+    state after a tick). A tick that sent nothing and changed nothing is left out. The
+    trace ends before a step without a usable answer. A tick that changed the state
+    without sending a message cannot be written as page messages."""
+    steps: list[PageTraceStep] = []
+    pre = case.initial
+    for number, record in enumerate(case.steps, 1):
+        if record.state is None:
+            break
+        if not isinstance(record.event, PageTick):
+            steps.append(PageTraceStep(record.event, record.state, record.rejected))
+        elif record.sent:
+            for message in record.sent[:-1]:
+                result = page_step(pre, message)
+                steps.append(PageTraceStep(message, result.state, result.reason))
+                pre = result.state
+            steps.append(PageTraceStep(record.sent[-1], record.state, None))
+        elif record.state != pre:
+            return (f"step {number} is a tick that changed the IUT's state without a page "
+                    f"message, which a page trace cannot hold")
+        pre = record.state
+    assert case.divergence is not None
+    return PageTrace(case.initial, tuple(steps), source, case.divergence.headline())
+
+
 def write_page_report(directory: Path, run: PageRun, iut: str) -> list[Path]:
-    """Write report.json and report.txt of a page session (atomically)."""
+    """Write report.json and report.txt of a page session, and trace.itf.json of its
+    failure when it has one (``get_case_trace``), atomically."""
+    trace = (None if run.failure is None
+             else get_case_trace(run.failure, f"dynmem oracle --iut {iut}"))
+    text = report_text(run, iut) + (f"no trace.itf.json: {trace}\n"
+                                    if isinstance(trace, str) else "")
     written = [directory / "report.json", directory / "report.txt"]
     write_atomic(written[0], json.dumps(report_json(run, iut), indent=2) + "\n", parents=True)
-    write_atomic(written[1], report_text(run, iut), parents=True)
+    write_atomic(written[1], text, parents=True)
+    if isinstance(trace, PageTrace):
+        written.append(directory / "trace.itf.json")
+        write_page_itf(trace, written[-1])
     return written
 
 

@@ -13,28 +13,40 @@ from typing import Any
 import pytest
 from oracle_helpers import EXAMPLES, PYTHON
 
-from dynmem.reference.pages import PageRange
+from dynmem.reference.events import BalloonRequest
+from dynmem.reference.pages import PageRange, page_step
 from dynmem.verification.cli.main import main
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.pages import PAGE_MUTANTS, PAGE_MUTANTS_BY_NAME
 from dynmem.verification.oracle import check_page_iut
 from dynmem.verification.oracle.iut import IutUnusable
 from dynmem.verification.oracle.judge import INVARIANT, PROTOCOL
-from dynmem.verification.oracle.pagegen import draw_page_event, draw_page_initial
+from dynmem.verification.oracle.pagegen import draw_page_event, draw_page_initial, two_vm_preset
+from dynmem.verification.oracle.pageitf import read_page_itf
+from dynmem.verification.oracle.pagejudge import PageDivergence
 from dynmem.verification.oracle.pagelog import format_page_log
 from dynmem.verification.oracle.pagesession import (
     InProcessPageIut,
+    PageCase,
+    PageStepRecord,
     check_pages,
     exhaustive,
+    get_case_trace,
     random_phase,
     report_text,
     run_case,
 )
 from dynmem.verification.oracle.pagetext import describe_event
 from dynmem.verification.oracle.pagevectors import check_page_vectors
-from dynmem.verification.oracle.pagewire import event_from_json, event_to_json, state_to_json
+from dynmem.verification.oracle.pagewire import (
+    PageTick,
+    event_from_json,
+    event_to_json,
+    state_to_json,
+)
 from dynmem.verification.oracle.reference_page_host import ReferencePageHost
 from dynmem.verification.oracle.wire import hello_from_json, open_iut
+from dynmem.verification.traces.pagetrace import PageTrace, recheck_page_trace
 
 HOST = f"{PYTHON} {EXAMPLES / 'qemu_host' / 'hv_balloon_host.py'}"
 DUPLICATES = "credit-duplicate-pages-by-count"
@@ -382,3 +394,46 @@ def test_page_vectors_pass_on_the_qemu_style_host_and_catch_every_page_bug(
 def test_page_vectors_refuse_promote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["vectors", str(tmp_path), "--pages", "--promote", str(tmp_path)]) == 2
     assert "--promote" in capsys.readouterr().err
+
+
+def test_a_failing_session_writes_its_trace_as_itf(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``--out`` writes trace.itf.json (specs/formats/itf.md §7b) beside the report, and
+    ``dynmem show`` re-checks it: the duplicate credit breaks PINV-ONCE at step 2."""
+    main(["oracle", "--iut", f"{HOST} --credit-duplicates", "--seed", "1", "--out",
+          str(tmp_path)])
+    trace = read_page_itf(tmp_path / "trace.itf.json")
+    assert [type(s.event).__name__ for s in trace.steps] == ["BalloonRequest",
+                                                              "PageBalloonResponse"]
+    assert trace.problem is not None and "PINV-ONCE" in trace.problem
+    broken = recheck_page_trace(trace)
+    assert broken is not None and broken[0] == 2 and "PINV-ONCE" in broken[1]
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "trace.itf.json")]) == 1
+    assert "VIOLATION at step 2: PINV-ONCE" in capsys.readouterr().out
+
+
+def _tick_case(sent: tuple[Any, ...], after: Any) -> PageCase:
+    initial = two_vm_preset()
+    record = PageStepRecord(PageTick((("a", 32), ("b", 32))), sent, after)
+    return PageCase(initial, (record,), PageDivergence(INVARIANT, 1, record.event, "planted"))
+
+
+def test_a_tick_is_written_as_the_messages_it_sent() -> None:
+    """Two requests at one tick are two steps: the first with the state the page rules give
+    (the IUT reports only the state after the tick), the last with the IUT's state; a tick
+    that changed the state without a message has no page trace, and says why."""
+    initial = two_vm_preset()
+    first, second = BalloonRequest("a", 2), BalloonRequest("b", 2)
+    middle = page_step(initial, first).state
+    after = page_step(middle, second).state
+    case = _tick_case((first, second), after)
+    trace = get_case_trace(case, "test")
+    assert isinstance(trace, PageTrace) and case.divergence is not None
+    assert [(s.event, s.state) for s in trace.steps] == [(first, middle), (second, after)]
+    assert trace.problem == case.divergence.headline()
+    assert recheck_page_trace(trace) is None  # the rules' own steps: nothing broken
+    reason = get_case_trace(_tick_case((), middle), "test")
+    assert reason == ("step 1 is a tick that changed the IUT's state without a page message, "
+                      "which a page trace cannot hold")
+    assert isinstance(get_case_trace(_tick_case((), initial), "test"), PageTrace)
