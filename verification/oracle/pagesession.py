@@ -11,12 +11,10 @@ single events while the same class and detail still fail. Both are bounded by co
 
 from __future__ import annotations
 
-import json
 import random
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
@@ -28,7 +26,6 @@ from dynmem.reference.pages import (
     PageUnballoonRequest,
     page_step,
 )
-from dynmem.verification.atomic import write_atomic
 from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.iut import PROTOCOL_VERSION, Hello, IutFault, Kind, Mode
 from dynmem.verification.oracle.judge import PROTOCOL
@@ -40,7 +37,6 @@ from dynmem.verification.oracle.pagegen import (
     page_menu,
     small_preset,
 )
-from dynmem.verification.oracle.pageitf import write_page_itf
 from dynmem.verification.oracle.pagejudge import (
     PageDivergence,
     PageStep,
@@ -51,7 +47,6 @@ from dynmem.verification.oracle.pagetext import describe_event
 from dynmem.verification.oracle.pagewire import (
     WIRE_PAGES,
     PageObserved,
-    PageTick,
     WireEvent,
     event_to_json,
     observed_from_json,
@@ -60,7 +55,6 @@ from dynmem.verification.oracle.pagewire import (
 )
 from dynmem.verification.oracle.wire import hello_from_json
 from dynmem.verification.traces.pagetext import describe_page_state
-from dynmem.verification.traces.pagetrace import PageTrace, PageTraceStep
 
 MAX_DEPTH = 6  # events from the preset, in the exhaustive phase
 MAX_STATES = 3000  # states the exhaustive phase expands at most
@@ -366,52 +360,6 @@ def report_json(run: PageRun, iut: str) -> dict[str, Any]:
                 "trace": [describe_event(s.event, s.sent) for s in case.steps],
                 "stderr_tail": div.stderr_tail})
     return out
-
-
-def get_case_trace(case: PageCase, source: str) -> PageTrace | str:
-    """The failing example as a page trace (specs/formats/itf.md §7b), or why it has none.
-
-    Each page message is a step: a guest's or the harness's message with the IUT's state
-    after it; a tick, the messages the IUT sent, the last one with the IUT's state after the
-    tick and any before it with the state the page rules give (the IUT reports only the
-    state after a tick). A tick that sent nothing and changed nothing is left out. The
-    trace ends before a step without a usable answer. A tick that changed the state
-    without sending a message cannot be written as page messages."""
-    steps: list[PageTraceStep] = []
-    pre = case.initial
-    for number, record in enumerate(case.steps, 1):
-        if record.state is None:
-            break
-        if not isinstance(record.event, PageTick):
-            steps.append(PageTraceStep(record.event, record.state, record.rejected))
-        elif record.sent:
-            for message in record.sent[:-1]:
-                result = page_step(pre, message)
-                steps.append(PageTraceStep(message, result.state, result.reason))
-                pre = result.state
-            steps.append(PageTraceStep(record.sent[-1], record.state, None))
-        elif record.state != pre:
-            return (f"step {number} is a tick that changed the IUT's state without a page "
-                    f"message, which a page trace cannot hold")
-        pre = record.state
-    assert case.divergence is not None
-    return PageTrace(case.initial, tuple(steps), source, case.divergence.headline())
-
-
-def write_page_report(directory: Path, run: PageRun, iut: str) -> list[Path]:
-    """Write report.json and report.txt of a page session, and trace.itf.json of its
-    failure when it has one (``get_case_trace``), atomically."""
-    trace = (None if run.failure is None
-             else get_case_trace(run.failure, f"dynmem oracle --iut {iut}"))
-    text = report_text(run, iut) + (f"no trace.itf.json: {trace}\n"
-                                    if isinstance(trace, str) else "")
-    written = [directory / "report.json", directory / "report.txt"]
-    write_atomic(written[0], json.dumps(report_json(run, iut), indent=2) + "\n", parents=True)
-    write_atomic(written[1], text, parents=True)
-    if isinstance(trace, PageTrace):
-        written.append(directory / "trace.itf.json")
-        write_page_itf(trace, written[-1])
-    return written
 
 
 def check_pages(driver: PageDriver, *, examples: int = 100, seed: int | None = None,

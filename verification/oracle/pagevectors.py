@@ -43,6 +43,7 @@ from dynmem.verification.oracle.pagewire import (
     state_from_json,
     state_to_json,
 )
+from dynmem.verification.oracle.vectors import promote_case
 
 UNIT = PageRange(0x1200, 512)  # 2 MiB at page 0x1200, as in issue 15's words
 
@@ -165,10 +166,12 @@ def write_page_vector(directory: Path, case: PageVectorCase) -> dict[str, Any]:
             "fingerprint": fingerprint}
 
 
-def write_page_vectors(out: Path, cases: Sequence[PageVectorCase] | None = None
-                       ) -> list[dict[str, Any]]:
-    """Write every page case under ``out`` with ``index.json``."""
+def write_page_vectors(out: Path, cases: Sequence[PageVectorCase] | None = None,
+                       promote: Sequence[Path] = ()) -> list[dict[str, Any]]:
+    """Write every page case under ``out``, and the promoted page case directories (an
+    oracle's ``case/``), with ``index.json``."""
     index = [write_page_vector(out / case.name, case) for case in (cases or page_cases())]
+    index += [promote_case(source, out, WIRE_PAGES) for source in promote]
     write_atomic(out / "index.json", _dump({"format": "dynmem-vectors", "version": 1,
                                              "wire": WIRE_PAGES, "cases": index}),
                  parents=True)

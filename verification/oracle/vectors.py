@@ -212,15 +212,20 @@ def write_vectors(out: Path, cases: Sequence[VectorCase],
     return index
 
 
-def promote_case(source: Path, out: Path) -> dict[str, Any]:
+def promote_case(source: Path, out: Path, wire: int | None = None) -> dict[str, Any]:
     """Copy a case directory (e.g. an oracle's shrunk ``case/``) into ``out``, keeping its
-    fingerprint; the directory is named after the case."""
+    fingerprint; the directory is named after the case. ``wire`` is the case's level: None
+    for amounts, 2 for pages (§9.8), as its meta.json says."""
     meta_path = source / "meta.json"
     meta = load_json(read_text(meta_path), str(meta_path))
     if not isinstance(meta, dict) or not all(k in meta for k in ("name", "kind", "expected",
                                                                   "fingerprint")):
         raise InputError(str(meta_path), "", None,
                          "must have name, kind, expected and fingerprint")
+    if meta.get("wire") != wire:
+        raise InputError(str(meta_path), "wire", meta.get("wire"),
+                         "is a page-level case: promote it with --pages" if wire is None
+                         else "must be 2: an amount-level case is promoted without --pages")
     name = meta["name"]
     if not isinstance(name, str) or not _CASE_NAME.fullmatch(name):
         # the folder is named after it: "../x" or "/x" would write outside OUT

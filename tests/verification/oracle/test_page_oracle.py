@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from oracle_helpers import EXAMPLES, PYTHON
 
@@ -25,13 +26,13 @@ from dynmem.verification.oracle.pagegen import draw_page_event, draw_page_initia
 from dynmem.verification.oracle.pageitf import read_page_itf
 from dynmem.verification.oracle.pagejudge import PageDivergence
 from dynmem.verification.oracle.pagelog import format_page_log
+from dynmem.verification.oracle.pagereport import get_case_trace, get_case_vector
 from dynmem.verification.oracle.pagesession import (
     InProcessPageIut,
     PageCase,
     PageStepRecord,
     check_pages,
     exhaustive,
-    get_case_trace,
     random_phase,
     report_text,
     run_case,
@@ -46,7 +47,7 @@ from dynmem.verification.oracle.pagewire import (
 )
 from dynmem.verification.oracle.reference_page_host import ReferencePageHost
 from dynmem.verification.oracle.wire import hello_from_json, open_iut
-from dynmem.verification.traces.pagetrace import PageTrace, recheck_page_trace
+from dynmem.verification.traces.pagetrace import PageTrace, PageTraceStep, recheck_page_trace
 
 HOST = f"{PYTHON} {EXAMPLES / 'qemu_host' / 'hv_balloon_host.py'}"
 DUPLICATES = "credit-duplicate-pages-by-count"
@@ -391,9 +392,14 @@ def test_page_vectors_pass_on_the_qemu_style_host_and_catch_every_page_bug(
     assert "pages_duplicate_range_credited_once" in duplicates
 
 
-def test_page_vectors_refuse_promote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["vectors", str(tmp_path), "--pages", "--promote", str(tmp_path)]) == 2
-    assert "--promote" in capsys.readouterr().err
+def test_page_vectors_refuse_to_promote_an_amount_level_case(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vectors", str(tmp_path / "amounts")]) == 0
+    first = json.loads((tmp_path / "amounts" / "index.json").read_text())["cases"][0]["name"]
+    assert main(["vectors", str(tmp_path / "pages"), "--pages", "--promote",
+                 str(tmp_path / "amounts" / first)]) == 2
+    err = capsys.readouterr().err
+    assert "meta.json: wire" in err and "an amount-level case is promoted without --pages" in err
 
 
 def test_a_failing_session_writes_its_trace_as_itf(tmp_path: Path,
@@ -411,6 +417,49 @@ def test_a_failing_session_writes_its_trace_as_itf(tmp_path: Path,
     capsys.readouterr()
     assert main(["show", str(tmp_path / "trace.itf.json")]) == 1
     assert "VIOLATION at step 2: PINV-ONCE" in capsys.readouterr().out
+
+
+def test_a_failing_session_writes_its_case_as_a_vector(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """``--out`` writes case/ (a page conformance vector, §9.8); ``dynmem vectors --pages
+    --promote`` adds it to the vectors; the honest host passes it, the duplicate-crediting
+    host fails it at the duplicate answer. Promoted at the wrong level, it is refused."""
+    main(["oracle", "--iut", f"{HOST} --credit-duplicates", "--seed", "1", "--out",
+          str(tmp_path / "run")])
+    meta = json.loads((tmp_path / "run" / "case" / "meta.json").read_text())
+    assert meta["kind"] == "exact" and meta["wire"] == 2 and meta["name"].startswith("shrunk_")
+    out = tmp_path / "vectors"
+    assert main(["vectors", str(out), "--pages", "--promote", str(tmp_path / "run" / "case")]) == 0
+    assert "wrote 13 cases" in capsys.readouterr().out
+    verdicts = {}
+    for name, command in (("honest", HOST), ("duplicates", f"{HOST} --credit-duplicates")):
+        driver = open_iut(command)
+        try:
+            driver.hello("system", "refinement")
+            verdicts[name] = dict(check_page_vectors(driver, out))[meta["name"]]
+        finally:
+            driver.close()
+    assert verdicts["honest"] is None
+    assert verdicts["duplicates"] is not None and "after event 2" in verdicts["duplicates"]
+    assert main(["vectors", str(tmp_path / "v2"), "--promote",
+                 str(tmp_path / "run" / "case")]) == 2
+    assert "meta.json: wire = 2: is a page-level case: promote it with --pages" in capsys.readouterr().err
+
+
+def test_a_vector_keeps_the_messages_the_rules_accept_and_its_last() -> None:
+    """A message refused before the last (the IUT refused it too) is left out; the last is
+    kept, and a vector whose last message the rules refuse is of kind reject."""
+    initial = two_vm_preset()
+    refused, accepted = BalloonRequest("ghost", 2), BalloonRequest("a", 2)
+    after = page_step(initial, accepted).state
+    trace = PageTrace(initial, (PageTraceStep(refused, initial, "no such VM"),
+                                PageTraceStep(accepted, after)), "test", "planted")
+    vector = get_case_vector(trace, "test")
+    assert not isinstance(vector, str)
+    assert vector.events == (accepted,) and vector.kind == "exact"
+    vector = get_case_vector(attrs.evolve(trace, steps=trace.steps[::-1]), "test")
+    assert not isinstance(vector, str)
+    assert vector.events == (accepted, refused) and vector.kind == "reject"
 
 
 def _tick_case(sent: tuple[Any, ...], after: Any) -> PageCase:

@@ -40,7 +40,8 @@ from dynmem.verification.oracle.iut import (
     check_hello,
 )
 from dynmem.verification.oracle.judge import IsAllowed
-from dynmem.verification.oracle.pagesession import PageRun, check_pages, write_page_report
+from dynmem.verification.oracle.pagereport import write_page_report
+from dynmem.verification.oracle.pagesession import PageRun, check_pages
 from dynmem.verification.oracle.pagesession import report_json as page_report_json
 from dynmem.verification.oracle.pagesession import report_text as page_report_text
 from dynmem.verification.oracle.pagewire import WIRE_PAGES

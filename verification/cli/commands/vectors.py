@@ -2,7 +2,8 @@
 
 Each case becomes a directory (pre.json, events.ndjson, meta.json, and post.json +
 steps.ndjson or checks.json); ``index.json`` lists them with their fingerprints.
-``--promote DIR`` adds case directories written by ``dynmem oracle --out`` (``DIR/case``).
+``--promote DIR`` adds case directories written by ``dynmem oracle --out`` (``DIR/case``;
+with ``--pages``, those of a page-level IUT).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from dynmem.verification.cli import options
-from dynmem.verification.errors import InputError
 from dynmem.verification.oracle.pagevectors import write_page_vectors
 from dynmem.verification.oracle.vectors import collect_cases, write_vectors
 
@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("out", metavar="OUT", help="directory to write (created if needed)")
     parser.add_argument("--promote", action="append", default=[], metavar="CASE_DIR",
-                        help="also add this case directory (e.g. an oracle's OUT/case); "
-                             "may be repeated")
+                        help="also add this case directory (e.g. an oracle's OUT/case; "
+                             "with --pages a page-level one); may be repeated")
     options.add_pages(parser, "write the page-level vectors instead (4 KiB page ranges, for "
                               "an IUT whose hello says \"wire\": 2; specs/formats/oracle.md "
                               "§9.8)", mutant=False)
@@ -36,11 +36,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write every case and the promoted ones; print a one-line summary per kind."""
-    if args.pages and args.promote:
-        raise InputError("command line", "--promote", args.promote,
-                         "promotes amount-level cases; it does not combine with --pages")
     if args.pages:
-        index = write_page_vectors(Path(args.out))
+        index = write_page_vectors(Path(args.out), promote=[Path(p) for p in args.promote])
     else:
         index = write_vectors(Path(args.out), collect_cases(), [Path(p) for p in args.promote])
     kinds: dict[str, int] = {}
