@@ -443,7 +443,8 @@ def test_a_failing_session_writes_its_case_as_a_vector(tmp_path: Path,
     assert verdicts["duplicates"] is not None and "after event 2" in verdicts["duplicates"]
     assert main(["vectors", str(tmp_path / "v2"), "--promote",
                  str(tmp_path / "run" / "case")]) == 2
-    assert "meta.json: wire = 2: is a page-level case: promote it with --pages" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "meta.json: wire = 2: is a page-level case: promote it with --pages" in err
 
 
 def test_a_vector_keeps_the_messages_the_rules_accept_and_its_last() -> None:
