@@ -23,6 +23,7 @@ from dynmem.verification.conformance.cells import get_reachable
 from dynmem.verification.conformance.policy import check_policy
 from dynmem.verification.conformance.presets import get_preset, get_presets
 from dynmem.verification.conformance.result import ConformanceResult
+from dynmem.verification.conformance.store import get_cache_dir
 from dynmem.verification.conformance.system import check_system
 from dynmem.verification.explore import with_alignments
 from dynmem.verification.explore.config import ExploreConfig
@@ -122,8 +123,8 @@ def exhaustive_phase(driver: Driver, phases: Phases, is_allowed: IsAllowed | Non
 
 
 def top_up_phase(driver: Driver, phases: Phases, found: SearchResult,
-                 is_allowed: IsAllowed | None, profile: HostProfile = HostProfile.QEMU
-                 ) -> SearchResult:
+                 is_allowed: IsAllowed | None, profile: HostProfile = HostProfile.QEMU,
+                 watch: Watch = Watch()) -> SearchResult:
     """``found`` (a random phase) topped up with a witness of every reachable cell it missed:
     the cells of presets 1vm, 2vm and 2vm-reclaim (its waiting starts) and, with the
     lifecycle, of 1vm+lifecycle (3vm's and 2vm+lifecycle's take a minute to list), on hosts
@@ -131,6 +132,10 @@ def top_up_phase(driver: Driver, phases: Phases, found: SearchResult,
     presets = get_presets("system", min(phases.vms, 2), False, phases.linux, profile)
     if phases.lifecycle:
         presets.append(get_preset("system", 1, True, phases.linux, profile))
+    folder = get_cache_dir()
+    watch.say(f"dynmem oracle: top-up from the reachable cells of "
+              f"{', '.join(c.name for c in presets)} (listed once per version of dynmem"
+              f"{f', kept in {folder}' if folder else ''}) ...")
     reachable = [get_reachable(config) for config in presets]
     witnesses: dict[Cell, Witness] = {}
     for found_in in reachable:  # the smallest preset's witness first
@@ -162,7 +167,7 @@ def run_phases(driver: Driver, phases: Phases, is_allowed: IsAllowed | None,
                                     phases.hibernate)
         found = search(driver, phases.kind, phases.mode, source, phases.examples, phases.seed,
                        is_allowed, phases.shrink_replays, watch.random)
-    return attrs.evolve(top_up_phase(driver, phases, found, is_allowed, profile),
+    return attrs.evolve(top_up_phase(driver, phases, found, is_allowed, profile, watch),
                         phases=first.phases)
 
 
