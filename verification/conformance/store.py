@@ -9,9 +9,10 @@ file and the key changes (an old entry is never read again); the entry also hold
 so a renamed or copied file is not trusted either.
 
 The folder is ``$DYNMEM_CACHE_DIR``, else ``$XDG_CACHE_HOME/dynmem``, else
-``~/.cache/dynmem``; ``DYNMEM_CACHE_DIR=off`` turns the store off. It is a cache, so
-nothing is lost when it fails: an entry that cannot be read or parsed is listed again and
-rewritten, and a folder that cannot be written (a read-only home) is skipped.
+``~/.cache/dynmem``; ``DYNMEM_CACHE_DIR=off`` turns the store off; the newest ``KEEP``
+entries of each preset are kept. It is a cache, so nothing is lost when it fails: an entry
+that cannot be read or parsed is listed again and rewritten, and a folder that cannot be
+written (a read-only home) is skipped.
 """
 
 from __future__ import annotations
@@ -105,8 +106,10 @@ def load_entry(config: ExploreConfig) -> Entry | None:
             _cell(w["cell"]): (state_from_json(w["initial"], source, "initial"),
                                tuple(event_from_json(e, source, "events") for e in w["events"]))
             for w in data["witnesses"]}
-        return (frozenset(_cell(c) for c in data["cells"]),
-                frozenset(str(s) for s in data["situations"]), witnesses)
+        situations = data["situations"]
+        if not all(isinstance(s, str) for s in situations):
+            raise ValueError(f"not situations: {situations!r}")
+        return frozenset(_cell(c) for c in data["cells"]), frozenset(situations), witnesses
     except (OSError, ValueError, KeyError, TypeError, InputError):
         return None  # missing, unreadable or not ours: list the cells again
 
@@ -134,3 +137,20 @@ def store_entry(config: ExploreConfig, entry: Entry) -> None:
     }
     with contextlib.suppress(InputError):  # a read-only folder: the next run lists again
         write_atomic(path, json.dumps(data, separators=(",", ":")) + "\n")
+    _prune(path)
+
+
+# Entries kept per preset: one per version of dynmem, so a developer's folder would grow
+# with every edit; the newest few cover versions installed side by side.
+KEEP = 8
+
+
+def _prune(newest: Path) -> None:
+    """Remove all but the ``KEEP`` most recent entries of ``newest``'s preset."""
+    preset = newest.name.rsplit("-", 1)[0]
+    with contextlib.suppress(OSError):
+        entries = sorted((p for p in newest.parent.glob(f"{preset}-*.json")
+                          if p.name.rsplit("-", 1)[0] == preset),  # not 2vm-reclaim's for 2vm
+                         key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP:]:
+            old.unlink()

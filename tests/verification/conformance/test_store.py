@@ -5,6 +5,7 @@ entry is damaged, belongs to other code, or the store is off."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import attrs
@@ -75,3 +76,20 @@ def test_an_unwritable_folder_is_skipped(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("DYNMEM_CACHE_DIR", str(blocker / "below"))
     assert fresh(CONFIG).cells  # no error: the next run lists again
     assert store.load_entry(CONFIG) is None
+
+
+def test_only_the_newest_entries_of_a_preset_are_kept(folder: Path) -> None:
+    """One entry per version of dynmem would grow without end: older ones are removed,
+    other presets' are not."""
+    other = folder / "reachable-1vm-linux-grown-0000000000000000.json"  # another preset
+    other.write_text("{}")
+    os.utime(other, (0, 0))  # the oldest file: pruned if taken for one of 1vm's
+    for n in range(store.KEEP + 3):
+        stale = folder / f"reachable-1vm-{n:016x}.json"
+        stale.write_text("{}")
+        os.utime(stale, (n, n))
+    fresh(CONFIG)
+    kept = sorted(p.name for p in folder.glob("reachable-1vm-*.json") if p != other)
+    assert len(kept) == store.KEEP and store.load_entry(CONFIG) is not None
+    assert f"reachable-1vm-{store.KEEP + 2:016x}.json" in kept  # the newest stale one
+    assert "reachable-1vm-0000000000000000.json" not in kept and other.exists()
