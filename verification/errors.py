@@ -68,6 +68,11 @@ def clear_signals() -> None:
     _PENDING_SIGNALS.clear()
 
 
+def get_pending_signal() -> int | None:
+    """The last of SIGINT or SIGTERM that asked the command to stop, None if none did."""
+    return _PENDING_SIGNALS[-1] if _PENDING_SIGNALS else None
+
+
 def raise_pending_signal() -> None:
     """Raise the interrupt a noted signal asked for, if any: :class:`Terminated` for
     SIGTERM, KeyboardInterrupt for SIGINT.

@@ -30,7 +30,13 @@ from dynmem.verification.cli.console import SafeText
 from dynmem.verification.cli.paths import check_outputs
 from dynmem.verification.cli.progress import mark_start
 from dynmem.verification.engines import engine_versions, engine_warning, engines_line
-from dynmem.verification.errors import InputError, Terminated, clear_signals, note_signal
+from dynmem.verification.errors import (
+    InputError,
+    Terminated,
+    clear_signals,
+    get_pending_signal,
+    note_signal,
+)
 
 # Every subcommand: (name, module under dynmem.verification.cli.commands, one-line help), in
 # help order. The help is written here so that ``dynmem --help`` imports no command module (and
@@ -202,12 +208,7 @@ def _main(words: list[str], whole_process: bool) -> int:
         print(f"dynmem: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as stop:
-        if whole_process:  # it ends now; set before the cut-off frames are freed
-            sys.unraisablehook = _quiet_unraisable
-        terminated = isinstance(stop, Terminated)
-        print(f"dynmem: {'terminated (SIGTERM)' if terminated else 'interrupted (Ctrl-C)'}",
-              file=sys.stderr)
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        return _interrupted(isinstance(stop, Terminated), whole_process)
     except BrokenPipeError:
         # The reader went away (``dynmem ... | head``): stop quietly, as other tools do.
         _silence_stdout()
@@ -220,3 +221,20 @@ def _main(words: list[str], whole_process: bool) -> int:
         with contextlib.suppress(OSError):
             print(f"dynmem: cannot write the output: {err.strerror}", file=sys.stderr)
         return 2
+    except Exception:
+        signum = get_pending_signal()
+        if signum is None:
+            raise
+        # The interrupt reached a library that raised its own error while unwinding
+        # (Hypothesis, when Ctrl-C lands before its engine has a runner: an AssertionError,
+        # seen in CI): what happened is the interruption.
+        return _interrupted(signum == signal.SIGTERM, whole_process)
+
+
+def _interrupted(terminated: bool, whole_process: bool) -> int:
+    """Say that the command was interrupted (Ctrl-C) or terminated (SIGTERM); its exit code."""
+    if whole_process:  # it ends now; set before the cut-off frames are freed
+        sys.unraisablehook = _quiet_unraisable
+    print(f"dynmem: {'terminated (SIGTERM)' if terminated else 'interrupted (Ctrl-C)'}",
+          file=sys.stderr)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED

@@ -13,7 +13,9 @@ import pytest
 from fault_cases import REPO, expect_signal_exit, interrupt_when, run_cli
 
 from dynmem.verification.cli.commands import fuzz as fuzz_command
+from dynmem.verification.cli.commands import simulate as simulate_command
 from dynmem.verification.cli.commands import verify as verify_command
+from dynmem.verification.cli.main import main
 from dynmem.verification.errors import Terminated, clear_signals, note_signal
 from dynmem.verification.suite import scenario_checks
 from dynmem.verification.suite.checks import Check, CheckResult
@@ -104,3 +106,23 @@ def test_a_swallowed_ctrl_c_still_stops_fuzz(monkeypatch: pytest.MonkeyPatch,
         clear_signals()
     expect_signal_exit(outcome, 130, "fuzz: interrupted after 3 of 100 examples (120 steps)",
                        "dynmem: interrupted (Ctrl-C)")
+
+
+def test_an_error_a_library_raises_while_interrupted_is_the_interruption(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C that lands inside a library may come back as the library's own error
+    (Hypothesis before its engine has a runner: an AssertionError, seen in CI): exit 130 and
+    the one line, no traceback. Without a signal the same error is still a crash."""
+    def interrupted(_args: object) -> int:
+        note_signal(signal.SIGINT)
+        raise AssertionError("a library's own check, while unwinding")
+
+    def crashed(_args: object) -> int:
+        raise AssertionError("a real bug")
+
+    monkeypatch.setattr(simulate_command, "run", interrupted)
+    assert main(["simulate", "any.json"]) == 130
+    assert capsys.readouterr().err.rstrip().endswith("dynmem: interrupted (Ctrl-C)")
+    monkeypatch.setattr(simulate_command, "run", crashed)
+    with pytest.raises(AssertionError, match="a real bug"):
+        main(["simulate", "any.json"])
