@@ -12,7 +12,7 @@ from collections.abc import Callable
 import attrs
 
 from dynmem.model.vocabulary import TxnKind
-from dynmem.reference.pages.ranges import PAGES_PER_MIB, PAGES_PER_UNIT
+from dynmem.reference.pages.ranges import PAGES_PER_MIB, PAGES_PER_UNIT, PageSet
 from dynmem.reference.pages.state import PageState, PageVm
 
 
@@ -47,6 +47,20 @@ def _ballooned_in_ram(vm: PageVm) -> bool:
     return vm.ram.contains(vm.ballooned) and vm.ballooned.contains(unballooning)
 
 
+def _within_regions(vm: PageVm) -> bool:
+    in_flight = vm.txn_ranges if vm.txn == TxnKind.HOT_ADD else PageSet()
+    return (vm.regions.contains(vm.ram) and vm.charged_pages <= vm.regions.size
+            and not in_flight.intersection(vm.regions).intervals)
+
+
+def _hot_add_aligned(vm: PageVm) -> bool:
+    if vm.txn != TxnKind.HOT_ADD:
+        return True
+    align = vm.hot_add_align_mib * PAGES_PER_MIB
+    return all(start % align == 0 for start, _ in vm.txn_ranges.intervals[:1]) \
+        and vm.txn_pages % align == 0
+
+
 def _whole_units(vm: PageVm) -> bool:
     seen = vm.ballooned.size - vm.hidden_pages
     return (seen >= 0 and seen % PAGES_PER_UNIT == 0 and vm.charged_pages % PAGES_PER_UNIT == 0
@@ -70,10 +84,13 @@ PAGE_INVARIANTS: tuple[PageInvariant, ...] = (
                   "reserve + Σ(RAM pages not ballooned + stranded + in flight) ≤ physical pages",
                   lambda s: _used_pages(s) <= s.host.physical_mib * PAGES_PER_MIB),
     PageInvariant("PINV-EXTENT", "ram_within_regions",
-                  "RAM lies within the regions handed out, and the pages charged do not exceed "
-                  "them",
-                  _each(lambda vm: vm.regions.contains(vm.ram)
-                        and vm.charged_pages <= vm.regions.size)),
+                  "RAM lies within the regions handed out, the pages charged do not exceed "
+                  "them, and a hot-add region in flight shares no page with them",
+                  _each(_within_regions)),
+    PageInvariant("PINV-ALIGNED", "hot_add_region_aligned",
+                  "a hot-add region in flight starts on, and spans whole blocks of, the "
+                  "alignment the guest advertised",
+                  _each(_hot_add_aligned)),
     PageInvariant("PINV-FLOOR", "assigned_pages_at_least_startup",
                   "a VM's assigned pages never fall below its startup in pages",
                   _each(lambda vm: vm.assigned_pages >= vm.settings.startup_mib * PAGES_PER_MIB)),

@@ -40,20 +40,28 @@ from dynmem.verification.pagemenu import (
 )
 from dynmem.verification.traces.pagetext import describe_page_event, describe_page_state
 
-# One VM of 4 MiB startup, up to 8 MiB; it starts with 4 or 6 MiB online; 4 MiB spare.
+# One VM of 4 MiB startup, up to 8 MiB; it starts with 4 or 6 MiB online; 4 MiB spare; its
+# guest advertises a hot-add alignment of 2 MiB or 4 MiB (R-HOT-ADD-ALIGN: at 4 MiB the menu's
+# 2 MiB regions, and any region at the top of 6 MiB, are not aligned).
 SCOPE_VM = VmSettings(dynamic=True, startup_mib=4, maximum_mib=8)
 SCOPE_RAM_MIB = (4, 6)
+SCOPE_ALIGN_MIB = (2, 4)
 SCOPE_SPARE_MIB = 4
 MAX_DEPTH = 40  # the honest space is complete at depth 19, a planted bug is met within 4;
 MAX_STATES = 200_000  # bounds, never verdicts: an incomplete run is not ok
 
 
 def get_initial_states() -> list[PageState]:
-    """The scope's initial states: the VM online with each of ``SCOPE_RAM_MIB``."""
+    """The scope's initial states: the VM online with each of ``SCOPE_RAM_MIB``, for each
+    alignment of ``SCOPE_ALIGN_MIB`` (2 MiB first)."""
     reserve = 16
-    return [initial_page_state(
-        HostSettings(reserve + ram + SCOPE_SPARE_MIB, reserve), (("a", SCOPE_VM),),
-        ram_mib={"a": ram}) for ram in SCOPE_RAM_MIB]
+    states = []
+    for align in SCOPE_ALIGN_MIB:
+        for ram in SCOPE_RAM_MIB:
+            state = initial_page_state(HostSettings(reserve + ram + SCOPE_SPARE_MIB, reserve),
+                                       (("a", SCOPE_VM),), ram_mib={"a": ram})
+            states.append(state.with_vm(attrs.evolve(state.vms[0], hot_add_align_mib=align)))
+    return states
 
 
 # The explorer's picks from the shared menu (verification/pagemenu.py), in its order.
@@ -89,7 +97,7 @@ class PageMenu:
             else:  # the host balloons 2 or 4 MiB, unballoons, hot-adds
                 events += [BalloonRequest(vm.name, 2), BalloonRequest(vm.name, 4),
                            *unballoon_requests(vm, self.unballoons),
-                           *hot_add_requests(vm, self.regions)]
+                           *hot_add_requests(vm, self.regions, aligned_block=True)]
         return events
 
 
@@ -192,7 +200,8 @@ def render_page_report(result: PageExploration, mutant: str | None = None,
     head = (f"explore --pages{f' --mutant {mutant}' if mutant else ''}: the page layer "
             f"{'with honest messages and the 4 KiB fallback ' if fallback else ''}on its "
             f"scope (one VM of {SCOPE_VM.startup_mib} to {SCOPE_VM.maximum_mib} MiB, "
-            f"{' or '.join(map(str, SCOPE_RAM_MIB))} MiB online, {SCOPE_SPARE_MIB} MiB spare): "
+            f"{' or '.join(map(str, SCOPE_RAM_MIB))} MiB online, hot-adds aligned to "
+            f"{' or '.join(map(str, SCOPE_ALIGN_MIB))} MiB, {SCOPE_SPARE_MIB} MiB spare): "
             f"{result.states:,} states, {result.steps:,} accepted steps, {result.refused:,} "
             f"refused messages, depth {result.depth}"
             + (", complete" if result.complete else

@@ -16,17 +16,21 @@ from collections.abc import Sequence
 import attrs
 
 from dynmem.model.ops import Ops, Term
-from dynmem.model.vocabulary import TxnKind
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, TxnKind
 from dynmem.reference.events import HotAddRequest, UnballoonRequest
 from dynmem.reference.pages.abstraction import abstract_state
 from dynmem.reference.pages.bitmap import (
+    BIT_UNIT,
+    BitMessage,
     BitRange,
     BitStep,
     PageBits,
+    VmBits,
     apply_credit_bits,
     credit_bits,
     credit_step,
-    hot_add_effect,
+    hot_add_region_fits,
+    hot_add_request_effect,
     listed_bits,
     lowest_bits,
     unballoon_effect,
@@ -97,16 +101,16 @@ def _count_listings(state: PageState, event: PageBalloonResponse) -> PageStepRes
                                 event.more_pages)
 
 
-def _count_listings_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
-                         outstanding: Term) -> PageBits:
-    honest = credit_bits(ops, bits, ranges, outstanding)
-    credit = [ops.And(n, ops.Not(b)) for n, b in zip(honest.ballooned, bits.ballooned,
+def _count_listings_bits(ops: Ops, vm: VmBits, ranges: Sequence[BitRange],
+                         outstanding: Term) -> tuple[VmBits, Term]:
+    honest, _ = credit_bits(ops, vm, ranges, outstanding)
+    credit = [ops.And(n, ops.Not(b)) for n, b in zip(honest.ballooned, vm.ballooned,
                                                      strict=True)]
     per_range = ops.Sum(ops.If(ops.And(li, r, ops.Not(b)), 1, 0)
                         for start, count in ranges
-                        for li, r, b in zip(listed_bits(ops, len(bits.ram), [(start, count)]),
-                                            bits.ram, bits.ballooned, strict=True))
-    return apply_credit_bits(ops, bits, credit, ops.Min(per_range, outstanding))
+                        for li, r, b in zip(listed_bits(ops, len(vm.ram), [(start, count)]),
+                                            vm.ram, vm.ballooned, strict=True))
+    return apply_credit_bits(ops, vm, credit, ops.Min(per_range, outstanding))
 
 
 # --- accepts pages outside RAM ---------------------------------------------------------------
@@ -124,13 +128,13 @@ def _accept_outside_ram(state: PageState, event: PageBalloonResponse) -> PageSte
     return apply_balloon_credit(state, vm, credit, credit.size, event.more_pages)
 
 
-def _accept_outside_ram_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
-                             outstanding: Term) -> PageBits:
-    listed = listed_bits(ops, len(bits.ram), ranges)
-    credit = lowest_bits(ops, [ops.And(li, ops.Not(b)) for li, b in zip(listed, bits.ballooned,
+def _accept_outside_ram_bits(ops: Ops, vm: VmBits, ranges: Sequence[BitRange],
+                             outstanding: Term) -> tuple[VmBits, Term]:
+    listed = listed_bits(ops, len(vm.ram), ranges)
+    credit = lowest_bits(ops, [ops.And(li, ops.Not(b)) for li, b in zip(listed, vm.ballooned,
                                                                        strict=True)],
                          outstanding)
-    return apply_credit_bits(ops, bits, credit, ops.Sum(ops.If(c, 1, 0) for c in credit))
+    return apply_credit_bits(ops, vm, credit, ops.Sum(ops.If(c, 1, 0) for c in credit))
 
 
 # --- unballoons pages that are not ballooned --------------------------------------------------
@@ -149,10 +153,13 @@ def _unballoon_unchecked(state: PageState, event: PageUnballoonRequest) -> PageS
     return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - pages))
 
 
-def _unballoon_unchecked_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
-                              outstanding: Term) -> tuple[Term, PageBits]:
-    listed = listed_bits(ops, len(bits.ram), ranges)
-    return ops.And(), unballoon_effect(ops, bits, listed, ops.Sum(n for _, n in ranges))
+def _unballoon_unchecked_bits(ops: Ops, bits: PageBits,
+                              msg: BitMessage) -> tuple[Term, PageBits]:
+    listed = listed_bits(ops, len(bits.vms[msg.vm].ram), msg.ranges)
+    asked = ops.Sum(n for _, n in msg.ranges)
+    # the amount level's guards only: no other transaction, the pages free
+    guard = ops.And(ops.Not(bits.vms[msg.vm].hot_add), asked <= bits.free)
+    return guard, unballoon_effect(ops, bits, msg.vm, listed, asked)
 
 
 # --- hot-adds a region overlapping RAM --------------------------------------------------------
@@ -163,19 +170,49 @@ def _hot_add_overlapping(state: PageState, event: PageHotAddRequest) -> PageStep
     vm = state.get_vm(event.vm)
     region = event.region
     unit = 2 * PAGES_PER_MIB
-    if vm is None or region.start % unit or region.count % unit or check_request(
-            abstract_state(state), HotAddRequest(event.vm, region.count // PAGES_PER_MIB)):
+    if vm is None or region.start % unit or region.count % unit or not vm.hot_add_enabled \
+            or region.start % (vm.hot_add_align_mib * PAGES_PER_MIB) or check_request(
+                abstract_state(state), HotAddRequest(event.vm, region.count // PAGES_PER_MIB)):
         return page_step(state, event)
     nxt = attrs.evolve(vm, txn=TxnKind.HOT_ADD, txn_pages=region.count, txn_done_pages=0,
                        txn_ranges=PageSet.from_ranges([region]))
     return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - region.count))
 
 
-def _hot_add_overlapping_bits(ops: Ops, bits: PageBits, ranges: Sequence[BitRange],
-                              outstanding: Term) -> tuple[Term, PageBits]:
-    start, count = ranges[0]
-    region = listed_bits(ops, len(bits.ram), ranges[:1])
-    return start + count <= len(bits.ram), hot_add_effect(ops, bits, region, count)
+def _hot_add_overlapping_bits(ops: Ops, bits: PageBits,
+                              msg: BitMessage) -> tuple[Term, PageBits]:
+    vm = bits.vms[msg.vm]
+    start, count = msg.ranges[0]
+    guard = ops.And(ops.Not(vm.hot_add), start % vm.align == 0, count % vm.align == 0,
+                    count > 0, start + count <= len(vm.ram), count <= bits.free)
+    return guard, hot_add_request_effect(ops, bits, msg)
+
+
+# --- hot-adds a region the guest's alignment does not allow ----------------------------------
+
+
+def _hot_add_unaligned(state: PageState, event: PageHotAddRequest) -> PageStepResult:
+    """Checks every guard but the guest's alignment (R-HOT-ADD-ALIGN): a region of whole
+    2 MiB units (R-PG-UNIT) may start anywhere and have any size, as a host that never read
+    the capabilities report's alignment would send."""
+    vm = state.get_vm(event.vm)
+    if vm is None:
+        return page_step(state, event)
+    forgetful = state.with_vm(attrs.evolve(vm, hot_add_align_mib=DEFAULT_HOT_ADD_ALIGN_MIB))
+    result = page_step(forgetful, event)
+    if not result.accepted:
+        return PageStepResult(state, result.reason, result.rule)
+    nxt = result.state.get_vm(vm.name)
+    assert nxt is not None
+    return PageStepResult(result.state.with_vm(attrs.evolve(
+        nxt, hot_add_align_mib=vm.hot_add_align_mib)))
+
+
+def _hot_add_unaligned_bits(ops: Ops, bits: PageBits, msg: BitMessage) -> tuple[Term, PageBits]:
+    start, count = msg.ranges[0]
+    guard = ops.And(start % BIT_UNIT == 0, count % BIT_UNIT == 0,
+                    hot_add_region_fits(ops, bits, msg))
+    return guard, hot_add_request_effect(ops, bits, msg)
 
 
 # --- rounds each part down to whole 2 MiB units -----------------------------------------------
@@ -216,8 +253,13 @@ PAGE_MUTANTS: tuple[PageMutant, ...] = (
     PageMutant("hot-add-overlapping-ram",
                "the host hot-adds a region that overlaps the VM's RAM (R-PG-HOT-ADD-DISJOINT "
                "skipped)",
-               {PageHotAddRequest: _hot_add_overlapping}, "hot-add",
+               {PageHotAddRequest: _hot_add_overlapping}, "hot-add request",
                _hot_add_overlapping_bits, ("PINV-LEDGER", "PINV-EXTENT")),
+    PageMutant("hot-add-ignoring-alignment",
+               "the host hot-adds whole 2 MiB units anywhere, ignoring the alignment the "
+               "guest advertised (R-HOT-ADD-ALIGN skipped at both levels)",
+               {PageHotAddRequest: _hot_add_unaligned}, "hot-add request",
+               _hot_add_unaligned_bits, ("PINV-ALIGNED",)),
 )
 
 # Bugs that keep every page invariant and the refinement: only the check that an honest

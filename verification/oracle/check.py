@@ -126,8 +126,11 @@ def check_page_iut(iut: object | str, *, examples: int = 100, seed: int | None =
         if hello.wire != WIRE_PAGES:
             raise IutUnusable("the IUT speaks the amount-level wire (no \"wire\": 2 in its "
                               "hello): use check_iut")
+        # an IUT that follows the guest's alignment (Rule P1c) meets aligned guests, as
+        # under `dynmem oracle`
         return check_pages(driver, examples=examples, seed=seed, exhaustive_phase=exhaustive,
-                           max_steps=max_steps, shrink_replays=shrink_replays)
+                           max_steps=max_steps, shrink_replays=shrink_replays,
+                           alignments=ORACLE_ALIGNMENTS if hello.hot_add_alignment else ())
     finally:
         driver.close()
 

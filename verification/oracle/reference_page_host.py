@@ -75,16 +75,19 @@ def plan_tick(state: PageState, tick: PageTick, step_fn: PageStep = page_step
 class ReferencePageHost:
     """A page-level IUT object: ``answer(request)`` returns the answer of §9 (None at bye)."""
 
-    def __init__(self, step_fn: PageStep = page_step, name: str = "dynmem page reference"
-                 ) -> None:
-        self.step_fn, self.name = step_fn, name
+    def __init__(self, step_fn: PageStep = page_step, name: str = "dynmem page reference",
+                 hot_add_alignment: bool = False) -> None:
+        # hot_add_alignment: the hello says it follows the guest's alignment (Rule P1c), so
+        # the harness's guests advertise more than 2 MiB (the page reference does follow it)
+        self.step_fn, self.name, self.aligned = step_fn, name, hot_add_alignment
         self.state: PageState | None = None
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any] | None:
         kind = request.get("type")
         if kind == "hello":
             return {"type": "hello", "protocol": 1, "name": self.name,
-                    "capabilities": {"kinds": ["system"]}, "wire": WIRE_PAGES}
+                    "capabilities": {"kinds": ["system"]}, "wire": WIRE_PAGES,
+                    **({"hot_add_alignment": True} if self.aligned else {})}
         if kind == "reset":
             self.state = state_from_json(request.get("state"), "reset", "state")
             return {"type": "ready"}

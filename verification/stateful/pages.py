@@ -105,8 +105,11 @@ def describe_run(events: Sequence[PageEvent], problem: str) -> str:
 
 
 # One VM of 34 or 40 MiB (startup 32) on a host with 4 MiB to spare: small enough that every
-# rule binds within 30 steps.
+# rule binds within 30 steps. Its guest advertises 2 MiB or 4 MiB hot-add alignment: at 4 MiB
+# the drawn regions (2 or 4 MiB, at RAM's top or a unit past it) are aligned or not
+# (R-HOT-ADD-ALIGN, PINV-ALIGNED).
 _SMALL_VM = VmSettings(dynamic=True, startup_mib=32, maximum_mib=64)
+_ALIGNMENTS_MIB = (2, 4)
 
 
 @attrs.frozen
@@ -124,10 +127,11 @@ def find_page_problem(step_fn: PageStep, examples: int = 150) -> PageRunOutcome:
     steps = [0]
 
     @settings(PAGE_RUN_SETTINGS, max_examples=examples, phases=(Phase.explicit, Phase.generate))
-    @given(st.sampled_from((34, 40)), st.data())
-    def run(ram_mib: int, data: st.DataObject) -> None:
+    @given(st.sampled_from((34, 40)), st.sampled_from(_ALIGNMENTS_MIB), st.data())
+    def run(ram_mib: int, align_mib: int, data: st.DataObject) -> None:
         state = initial_page_state(HostSettings(16 + ram_mib + 4, 16), (("a", _SMALL_VM),),
                                    ram_mib={"a": ram_mib})
+        state = state.with_vm(attrs.evolve(state.vms[0], hot_add_align_mib=align_mib))
         for _ in range(30):
             event = data.draw(page_events(state))
             result = step_fn(state, event)

@@ -2,9 +2,11 @@
 
 The small-scope check of ``symbolic/pages.py`` proves each rule keeps the page invariants
 from *any* state where they hold (induction); this one searches the *reachable* states: from
-a VM whose RAM is pages ``0 .. r`` with nothing ballooned, ``k`` steps of the host's rules
-(a balloon credit of any message of up to ``max_ranges`` ranges against any outstanding
-count, an unballoon transaction, a fully successful hot-add; each where its guard holds),
+a VM whose RAM is pages ``0 .. r`` (its address space) with nothing ballooned and any
+alignment of the scope, ``k`` steps of the host's rules (a balloon credit of any message of
+up to ``max_ranges`` ranges against any outstanding count, an unballoon transaction, a
+hot-add request, the guest's answer of any page count, success or not; each where its guard
+holds),
 for k = 1, 2, ... up to ``depth``. The first depth at which some path breaks a page
 invariant is a shortest counterexample from a real start, decoded step by step (which rule,
 which ranges). The balloon in flight is abstracted as in the induction: its outstanding
@@ -20,10 +22,23 @@ from typing import Any
 import attrs
 import z3
 
-from dynmem.reference.pages import PAGES_PER_MIB
-from dynmem.reference.pages.bitmap import HONEST_BIT_STEPS, BitStep, PageBits, page_bit_invariants
+from dynmem.reference.pages.bitmap import (
+    HONEST_BIT_STEPS,
+    BitMessage,
+    BitStep,
+    PageBits,
+    page_bit_invariants,
+)
 from dynmem.verification.symbolic.budget import describe_unknown, new_solver, run_check
-from dynmem.verification.symbolic.pages import BITVEC, SCOPE_RANGES, bits_of, bounded, bv_var
+from dynmem.verification.symbolic.pages import (
+    BITVEC,
+    SCOPE_RANGES,
+    bits_of,
+    bv_var,
+    in_scope,
+    message_of,
+    message_scope,
+)
 
 # 6 pages, 3 ranges, 2 steps: the honest rules use about 20 M rlimit units (3 CPU s); a third
 # step (or 8 pages at depth 2: 51 M, 11 s) costs far more, while every planted page bug is
@@ -35,13 +50,18 @@ PAGE_BMC_RLIMIT = 100_000_000
 
 @attrs.frozen
 class PageBmcStep:
-    """One step of a counterexample: the rule, the message's ranges, what was outstanding."""
+    """One step of a counterexample: the rule, the message's ranges, what was outstanding
+    (a balloon) or answered (a hot-add answer, with its success)."""
 
     rule: str
     ranges: tuple[tuple[int, int], ...]
     outstanding: int
+    success: bool = True
 
     def __str__(self) -> str:
+        if self.rule == "hot-add response":
+            return (f"{self.rule}: {self.outstanding} pages added, "
+                    f"{'success' if self.success else 'failure'}")
         listed = ", ".join(f"pages {s}..{s + n - 1}" for s, n in self.ranges)
         asked = f" ({self.outstanding} outstanding)" if self.rule == "balloon credit" else ""
         return f"{self.rule}: {listed or 'no pages'}{asked}"
@@ -64,9 +84,14 @@ class PageBmcResult:
 
 
 def _same(a: PageBits, b: PageBits) -> Any:
-    return z3.And(*(x == y for x, y in zip(a.ram, b.ram, strict=True)),
-                  *(x == y for x, y in zip(a.ballooned, b.ballooned, strict=True)),
-                  a.count == b.count, a.free == b.free, a.budget == b.budget)
+    same = [a.free == b.free, a.budget == b.budget]
+    for x, y in zip(a.vms, b.vms, strict=True):
+        same += [*(p == q for p, q in zip(x.ram + x.ballooned + x.regions,
+                                          y.ram + y.ballooned + y.regions, strict=True)),
+                 x.count == y.count, x.stranded == y.stranded, x.align == y.align,
+                 x.hot_add == y.hot_add, x.txn_start == y.txn_start,
+                 x.txn_count == y.txn_count]
+    return z3.And(*same)
 
 
 def check_page_bmc(rules: Mapping[str, BitStep] = HONEST_BIT_STEPS,
@@ -77,33 +102,31 @@ def check_page_bmc(rules: Mapping[str, BitStep] = HONEST_BIT_STEPS,
     until a page invariant breaks or ``depth`` steps passed; see the module docstring."""
     names = list(rules)
     start = bits_of("s0_", pages)
+    vm = start.vms[0]
     ram_top = bv_var("ram_top")
     solver = new_solver(rlimit)
-    # The start: RAM pages 0 .. ram_top, the rest of whole MiB of budget free.
-    solver.add(ram_top >= 1, ram_top <= pages, start.budget >= PAGES_PER_MIB,
-               z3.URem(start.budget, PAGES_PER_MIB) == 0, start.count == 0,
-               start.free == start.budget - ram_top,
-               *(r == (p < ram_top) for p, r in enumerate(start.ram)),
-               *(z3.Not(b) for b in start.ballooned),
-               *bounded(start.count, start.free, start.budget))
+    # The start: RAM pages 0 .. ram_top, its address space; the rest of the budget free.
+    solver.add(*in_scope(start), ram_top >= 1, ram_top <= pages, vm.count == 0,
+               vm.stranded == 0, z3.Not(vm.hot_add), start.free == start.budget - ram_top,
+               start.free >= 0, *(r == (p < ram_top) for p, r in enumerate(vm.ram)),
+               *(g == r for g, r in zip(vm.regions, vm.ram, strict=True)),
+               *(z3.Not(b) for b in vm.ballooned))
     states, choices, messages = [start], [], []
     used_total = 0
     for k in range(1, depth + 1):
         pre, post = states[-1], bits_of(f"s{k}_", pages)
         choice = bv_var(f"rule{k}")
-        ranges = [(bv_var(f"start{k}_{i}"), bv_var(f"count{k}_{i}")) for i in range(max_ranges)]
-        outstanding = bv_var(f"outstanding{k}")
-        solver.add(*(z3.And(s >= 0, s <= 2 * pages, n >= 0, n <= pages) for s, n in ranges),
-                   outstanding >= 0, *bounded(outstanding, post.count, post.free),
-                   choice >= 0, choice < len(names))
+        msg = message_of(f"m{k}_", max_ranges)
+        solver.add(*message_scope(msg, pages), *in_scope(post), choice >= 0,
+                   choice < len(names))
         options = []
         for index, name in enumerate(names):
-            guard, after = rules[name](BITVEC, pre, ranges, outstanding)
+            guard, after = rules[name](BITVEC, pre, msg)
             options.append(z3.And(choice == index, guard, _same(post, after)))
         solver.add(z3.Or(*options))
         states.append(post)
         choices.append(choice)
-        messages.append((ranges, outstanding))
+        messages.append(msg)
         holds = page_bit_invariants(BITVEC, post)
         result, used = run_check(solver, z3.Not(z3.And(*holds.values())))
         used_total += used
@@ -117,8 +140,7 @@ def check_page_bmc(rules: Mapping[str, BitStep] = HONEST_BIT_STEPS,
 
 
 def _decode(model: z3.ModelRef, k: int, holds: Mapping[str, Any], ram_top: Any,
-            names: Sequence[str], choices: Sequence[Any],
-            messages: Sequence[tuple[list[tuple[Any, Any]], Any]],
+            names: Sequence[str], choices: Sequence[Any], messages: Sequence[BitMessage],
             used: int) -> PageBmcResult:
     def num(term: Any) -> int:
         return int(model.eval(term, model_completion=True).as_signed_long())
@@ -126,9 +148,12 @@ def _decode(model: z3.ModelRef, k: int, holds: Mapping[str, Any], ram_top: Any,
     broken = tuple(name for name, term in holds.items()
                    if z3.is_false(model.eval(term, model_completion=True)))
     steps = []
-    for choice, (ranges, outstanding) in zip(choices, messages, strict=True):
+    for choice, msg in zip(choices, messages, strict=True):
         rule = names[num(choice)]
-        read = ranges[:1] if rule == "hot-add" else ranges  # a hot-add reads its region only
+        # a hot-add request reads its region only, its answer no range
+        read = {"hot-add request": msg.ranges[:1], "hot-add response": ()}.get(rule, msg.ranges)
         steps.append(PageBmcStep(rule, tuple((num(s), num(n)) for s, n in read if num(n)),
-                                 num(outstanding)))
+                                 num(msg.pages),
+                                 bool(z3.is_true(model.eval(msg.success,
+                                                            model_completion=True)))))
     return PageBmcResult(k, broken, num(ram_top), tuple(steps), rlimit_used=used)

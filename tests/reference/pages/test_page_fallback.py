@@ -106,7 +106,7 @@ def test_the_exact_credit_bugs_keep_every_invariant_yet_every_engine_catches_the
 def test_the_fallback_scope_is_complete_and_honest() -> None:
     result = explore_pages(menu=get_fallback_menu)
     assert result.ok and result.complete
-    assert (result.states, result.steps, result.refused, result.depth) == (282, 490, 468, 24)
+    assert (result.states, result.steps, result.refused, result.depth) == (421, 730, 777, 24)
 
 
 def test_the_page_oracle_catches_the_rounding_host_and_draws_the_fallback() -> None:

@@ -24,14 +24,17 @@ from dynmem.verification.explore.pages import (
 from dynmem.verification.mutants.pages import PAGE_MUTANTS, PAGE_MUTANTS_BY_NAME
 
 # Shortest traces, fixed by the menu and the scope (a change must be explained).
+# The hot-add bugs are met at their request: PINV-EXTENT and PINV-ALIGNED see the region in
+# flight (before PINV-EXTENT named it, the overlap was met at the answer, in 2 steps).
 SHORTEST = {"credit-duplicate-pages-by-count": 4, "accept-pages-outside-ram": 2,
-            "unballoon-pages-not-ballooned": 3, "hot-add-overlapping-ram": 2}
+            "unballoon-pages-not-ballooned": 3, "hot-add-overlapping-ram": 1,
+            "hot-add-ignoring-alignment": 1}
 
 
 def test_the_reference_host_keeps_every_check_on_the_whole_scope() -> None:
     result = explore_pages()
     assert result.ok and result.complete and result.finding is None
-    assert (result.states, result.steps, result.refused, result.depth) == (2336, 8220, 8063, 19)
+    assert (result.states, result.steps, result.refused, result.depth) == (2645, 9329, 9218, 19)
 
 
 def test_the_menu_sends_what_broken_guests_send() -> None:
@@ -67,14 +70,14 @@ def test_each_page_bug_is_caught_with_a_shortest_trace(name: str) -> None:
 def test_cli_pages_clean_and_with_a_bug(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explore", "--pages"]) == 0
     out = capsys.readouterr().out
-    assert "2,336 states" in out and "complete" in out and "verdict: ok" in out
+    assert "2,645 states" in out and "complete" in out and "verdict: ok" in out
     assert main(["explore", "--pages", "--mutant", "credit-duplicate-pages-by-count"]) == 1
     out = capsys.readouterr().out
     assert "verdict: VIOLATION, PINV-ONCE, PINV-LEDGER" in out
     assert "returns pages 0x0-0x1ff (2 MiB), 0x0-0x1ff (2 MiB) again (final part)" in out
     assert main(["explore", "--pages", "--mutant", "hot-add-overlapping-ram", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["layer"] == "pages" and not data["ok"] and len(data["finding"]["events"]) == 2
+    assert data["layer"] == "pages" and not data["ok"] and len(data["finding"]["events"]) == 1
 
 
 @pytest.mark.parametrize("argv, words", [

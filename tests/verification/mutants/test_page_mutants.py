@@ -10,16 +10,34 @@ from hypothesis import strategies as st
 from dynmem.model.ops import CONCRETE
 from dynmem.reference.events import BalloonRequest
 from dynmem.reference.pages import (
+    PAGES_PER_MIB,
     PageBalloonResponse,
+    PageHotAddRequest,
+    PageHotAddResponse,
     PageRange,
+    PageSet,
+    PageState,
+    PageVm,
     check_refinement_step,
     initial_page_state,
     page_step,
 )
-from dynmem.reference.pages.bitmap import HONEST_BIT_STEPS, BitStep, PageBits
-from dynmem.reference.pages.step import PageStep, check_region, check_unballoon_pages
+from dynmem.reference.pages.bitmap import (
+    BIT_ALIGNMENTS,
+    HONEST_BIT_STEPS,
+    BitMessage,
+    BitStep,
+    PageBits,
+    VmBits,
+)
+from dynmem.reference.pages.step import PageStep, check_unballoon_pages
 from dynmem.reference.settings import HostSettings, VmSettings
-from dynmem.verification.mutants.pages import CREDIT_MUTANTS, PAGE_MUTANTS, PageMutant
+from dynmem.verification.mutants.pages import (
+    CREDIT_MUTANTS,
+    PAGE_MUTANTS,
+    PAGE_MUTANTS_BY_NAME,
+    PageMutant,
+)
 from dynmem.verification.stateful.pages import PAGE_RUN_SETTINGS, find_page_problem
 from dynmem.verification.symbolic.pages import build_page_case
 
@@ -66,32 +84,117 @@ def test_interval_and_bitmap_credits_agree(
     state, event = build_page_case(ram, ballooned, len(ballooned), free, budget, ranges,
                                    outstanding)
     after = processor(state, event).state.vms[0]
-    guard, expected = rule(CONCRETE, bits_of(ram, ballooned, free, budget), ranges, outstanding)
+    guard, expected = rule(CONCRETE, bits_of(ram, ballooned, free, budget),
+                           BitMessage(0, tuple(ranges), outstanding))
     credited = {p for s, e in after.ballooned.intervals for p in range(s, e)}
-    assert guard and credited == {p for p in range(16) if expected.ballooned[p]}
-    assert after.ballooned_count == expected.count
+    assert guard and credited == {p for p in range(16) if expected.vms[0].ballooned[p]}
+    assert after.ballooned_count == expected.vms[0].count
 
 
 @PAGE_RUN_SETTINGS
 @given(case=small_cases())
-def test_interval_and_bitmap_guards_agree(
+def test_interval_and_bitmap_unballoon_guards_agree(
         case: tuple[list[int], list[int], list[tuple[int, int]], int]) -> None:
-    """On 16 pages, R-PG-UNBALLOON-EXACT and R-PG-HOT-ADD-DISJOINT refuse the same
-    messages as intervals (the page reference) and as bits (the Z3 rules)."""
+    """On 16 pages, R-PG-UNBALLOON-EXACT refuses the same messages as intervals (the page
+    reference) and as bits (the Z3 rule)."""
     ram, ballooned, ranges, _ = case
-    state, _event = build_page_case(ram, ballooned, len(ballooned), 0, 256, ranges, 0)
-    vm, bits = state.vms[0], bits_of(ram, ballooned, 0, 256)
+    state, _event = build_page_case(ram, ballooned, len(ballooned), 256, 256, ranges, 0)
+    vm, bits = state.vms[0], bits_of(ram, ballooned, 256, 256)
     page_ranges = tuple(PageRange(s, n) for s, n in ranges)
-    unballoon_ok, _ = HONEST_BIT_STEPS["unballoon"](CONCRETE, bits, ranges, 0)
+    unballoon_ok, _ = HONEST_BIT_STEPS["unballoon"](CONCRETE, bits, BitMessage(0, tuple(ranges)))
     assert unballoon_ok == (check_unballoon_pages(vm, page_ranges) is None)
-    if ranges:
-        hot_add_ok, _ = HONEST_BIT_STEPS["hot-add"](CONCRETE, bits, ranges[:1], 0)
-        assert hot_add_ok == (check_region(vm, page_ranges[0]) is None)
 
 
-def bits_of(ram: list[int], ballooned: list[int], free: int, budget: int) -> PageBits:
-    return PageBits(tuple(p in ram for p in range(16)), tuple(p in ballooned for p in range(16)),
-                    len(ballooned), free, budget)
+def bits_of(ram: list[int], ballooned: list[int], free: int, budget: int,
+            regions: list[int] | None = None, align: int = 2) -> PageBits:
+    space = ram if regions is None else regions
+    vm = VmBits(tuple(p in ram for p in range(16)), tuple(p in ballooned for p in range(16)),
+                tuple(p in space for p in range(16)), len(ballooned), 0, align, False, 0, 0)
+    return PageBits((vm,), free, budget)
+
+
+# --- hot-add: a page of the bit scope stands for 1 MiB, its unit (2 pages) for 2 MiB -----
+
+_FREE_MIB = 64
+_ALIGNED = PAGE_MUTANTS_BY_NAME["hot-add-ignoring-alignment"]
+
+
+@st.composite
+def hot_add_cases(draw: st.DrawFn) -> tuple[list[int], int, int, int]:
+    """An address space of whole units of the 16 MiB, an alignment, a region in them."""
+    units = draw(st.sets(st.integers(0, 7)))
+    start = draw(st.integers(0, 15))
+    return (sorted(p for u in units for p in (2 * u, 2 * u + 1)),
+            draw(st.sampled_from(BIT_ALIGNMENTS)), start, draw(st.integers(0, 16 - start)))
+
+
+def hot_add_state(regions: list[int], align: int) -> PageState:
+    """One idle VM whose RAM is ``regions`` (MiB), aligned to ``align`` MiB, 64 MiB free."""
+    space = PageSet.from_intervals((p * PAGES_PER_MIB, (p + 1) * PAGES_PER_MIB) for p in regions)
+    vm = PageVm(name="a", settings=VmSettings(dynamic=True, startup_mib=2, maximum_mib=64),
+                regions=space, ram=space, hot_add_align_mib=align)
+    host = HostSettings(physical_mib=16 + len(regions) + _FREE_MIB, reserve_mib=16)
+    return PageState(host, _FREE_MIB * PAGES_PER_MIB, (vm,))
+
+
+def hot_add_request(start: int, count: int) -> PageHotAddRequest:
+    return PageHotAddRequest("a", PageRange(start * PAGES_PER_MIB, count * PAGES_PER_MIB))
+
+
+@pytest.mark.parametrize(("processor", "rule"), [
+    (page_step, HONEST_BIT_STEPS["hot-add request"]), (_ALIGNED.step, _ALIGNED.twin),
+], ids=["honest", _ALIGNED.name])
+@PAGE_RUN_SETTINGS
+@given(case=hot_add_cases())
+def test_interval_and_bitmap_hot_add_guards_agree(
+        processor: PageStep, rule: BitStep, case: tuple[list[int], int, int, int]) -> None:
+    """Over 16 MiB, R-HOT-ADD-ALIGN, R-PG-UNIT and R-PG-HOT-ADD-DISJOINT refuse the same
+    regions as intervals and as bits; the host that ignores the alignment too."""
+    regions, align, start, count = case
+    bits = bits_of(regions, [], _FREE_MIB, _FREE_MIB + len(regions), regions, align)
+    accepted, _ = rule(CONCRETE, bits, BitMessage(0, ((start, count),)))
+    result = processor(hot_add_state(regions, align), hot_add_request(start, count))
+    assert accepted == result.accepted, result.reason
+
+
+@st.composite
+def honest_hot_adds(draw: st.DrawFn) -> tuple[list[int], int, int, int]:
+    """An alignment, a region of whole blocks of it, and an address space of whole units of
+    the 16 MiB outside the region: a hot-add the host sends."""
+    align = draw(st.sampled_from(BIT_ALIGNMENTS[:2]))
+    start = align * draw(st.integers(0, 16 // align - 1))
+    count = align * draw(st.integers(1, (16 - start) // align))
+    units = draw(st.sets(st.integers(0, 7)))
+    regions = [p for u in sorted(units) for p in (2 * u, 2 * u + 1)
+               if not start <= p < start + count]
+    return regions, align, start, count
+
+
+@PAGE_RUN_SETTINGS
+@given(case=honest_hot_adds(), answered=st.integers(0, 18), success=st.booleans())
+def test_interval_and_bitmap_hot_adds_agree(case: tuple[list[int], int, int, int],
+                                            answered: int, success: bool) -> None:
+    """A hot-add request and any answer to it (R-PG-HOT-ADD-CREDIT: a partial one strands
+    the rest of its last unit) leave the same RAM, address space, stranded pages and free
+    memory as intervals and as bits."""
+    regions, align, start, count = case
+    state = hot_add_state(regions, align)
+    requested = page_step(state, hot_add_request(start, count))
+    assert requested.accepted, requested.reason
+    after = page_step(requested.state, PageHotAddResponse("a", answered * PAGES_PER_MIB,
+                                                          success)).state
+    bits = bits_of(regions, [], _FREE_MIB, _FREE_MIB + len(regions), regions, align)
+    _, bits = HONEST_BIT_STEPS["hot-add request"](CONCRETE, bits, BitMessage(0, ((start, count),)))
+    _, bits = HONEST_BIT_STEPS["hot-add response"](CONCRETE, bits,
+                                                   BitMessage(0, (), answered, success))
+    vm, got = after.vms[0], bits.vms[0]
+
+    def mib(pages: PageSet) -> set[int]:
+        return {p // PAGES_PER_MIB for s, e in pages.intervals for p in range(s, e)}
+    assert mib(vm.ram) == {p for p in range(16) if got.ram[p]}
+    assert mib(vm.regions) == {p for p in range(16) if got.regions[p]}
+    assert vm.stranded_pages == got.stranded * PAGES_PER_MIB
+    assert after.free_pages == bits.free * PAGES_PER_MIB and not got.hot_add
 
 
 def test_the_refinement_check_alone_catches_counting_duplicates() -> None:

@@ -1,38 +1,72 @@
 """The small-scope Z3 check of the page host's rules: the honest rules keep the page
-invariants, each planted page bug is caught (a balloon-credit bug's counterexample is real
-in the interval reference too), and an undecided query is a failure (specs/pages.md §7, §9)."""
+invariants, on one VM and on two sharing the host; each planted page bug is caught (a
+balloon-credit bug's counterexample is real in the interval reference too), and an
+undecided query is a failure (specs/pages.md §7, §9)."""
 
 from __future__ import annotations
 
 import pytest
 
 from dynmem.reference.pages import get_page_violations
-from dynmem.reference.pages.bitmap import HONEST_BIT_STEPS, BitStep
+from dynmem.reference.pages.bitmap import BIT_ALIGNMENTS, BIT_UNIT, HONEST_BIT_STEPS, BitStep
 from dynmem.verification.mutants.pages import PAGE_MUTANTS, PageMutant
-from dynmem.verification.symbolic.pages import check_page_rule, replay_counterexample
+from dynmem.verification.symbolic.pages import (
+    TWO_VM_PAGES,
+    check_page_rule,
+    replay_counterexample,
+)
+
+EVERY_INVARIANT = {"PINV-ONCE", "PINV-RAM", "PINV-EXTENT", "PINV-ALIGNED", "PINV-LEDGER",
+                   "PINV-PHYSICAL"}
 
 
 @pytest.mark.parametrize("rule", HONEST_BIT_STEPS.values(), ids=HONEST_BIT_STEPS.keys())
 def test_the_honest_rule_keeps_every_page_invariant(rule: BitStep) -> None:
-    """1 VM, 12 pages, 3 ranges a message: all four invariants proved, a step witnessed."""
+    """1 VM, 12 pages, 3 ranges a message, every alignment: all six invariants proved, a
+    step witnessed."""
     check = check_page_rule(rule)
     assert check.ok, (check.counterexamples, check.unknown)
-    assert set(check.proved) == {"PINV-ONCE", "PINV-RAM", "PINV-LEDGER", "PINV-PHYSICAL"}
+    assert set(check.proved) == EVERY_INVARIANT
 
 
+@pytest.mark.parametrize("rule", HONEST_BIT_STEPS.values(), ids=HONEST_BIT_STEPS.keys())
+def test_the_honest_rule_keeps_them_beside_another_vm(rule: BitStep) -> None:
+    """2 VMs of 6 pages sharing free pages and budget, the rule on one, the other any state
+    where the invariants hold: PINV-LEDGER and PINV-PHYSICAL over both are proved."""
+    check = check_page_rule(rule, pages=TWO_VM_PAGES, vms=2)
+    assert check.ok, (check.counterexamples, check.unknown)
+    assert set(check.proved) == EVERY_INVARIANT
+
+
+@pytest.mark.parametrize("vms", [1, 2])
 @pytest.mark.parametrize("mutant", PAGE_MUTANTS, ids=lambda m: m.name)
-def test_a_planted_page_bug_is_caught(mutant: PageMutant) -> None:
-    """The bug's twin breaks an invariant it should; a balloon-credit counterexample breaks
-    that invariant in the interval-based page reference too (no artefact of the encoding)."""
-    check = check_page_rule(mutant.twin)
+def test_a_planted_page_bug_is_caught(mutant: PageMutant, vms: int) -> None:
+    """The bug's twin breaks an invariant it should, on one VM and beside another; a
+    balloon-credit counterexample breaks that invariant in the interval-based page
+    reference too (no artefact of the encoding)."""
+    assert mutant.twin is not None
+    check = check_page_rule(mutant.twin, pages=TWO_VM_PAGES if vms == 2 else 12, vms=vms,
+                            until_broken=True)
     assert not check.ok and not check.unknown
     assert set(check.broken) & set(mutant.breaks), check.broken
-    if mutant.twin_of != "balloon credit":
+    if mutant.twin_of != "balloon credit" or vms == 2:
         return  # the other rules' small states are not whole 2 MiB units: no abstraction
     for cex in check.counterexamples:
         state, event = replay_counterexample(cex)
         assert cex.invariant not in get_page_violations(state)
         assert cex.invariant in get_page_violations(mutant.step(state, event).state), str(cex)
+
+
+def test_the_alignment_bug_is_a_region_the_guest_did_not_allow() -> None:
+    """The counterexample of the host that ignores alignment is a region of whole units
+    that does not start on, or span whole blocks of, an alignment above the unit."""
+    bug = next(m for m in PAGE_MUTANTS if m.name == "hot-add-ignoring-alignment")
+    assert bug.twin is not None
+    (cex,) = check_page_rule(bug.twin, until_broken=True).counterexamples
+    vm, (start, count) = cex.vms[0], cex.ranges[0]
+    assert vm.align in BIT_ALIGNMENTS and vm.align > BIT_UNIT
+    assert start % BIT_UNIT == 0 and count % BIT_UNIT == 0 and count > 0
+    assert start % vm.align or count % vm.align
 
 
 def test_an_exhausted_budget_is_undecided_not_proved() -> None:
