@@ -5,10 +5,13 @@ undecided query is a failure (specs/pages.md §7, §9)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dynmem.reference.pages import get_page_violations
 from dynmem.reference.pages.bitmap import BIT_ALIGNMENTS, BIT_UNIT, HONEST_BIT_STEPS, BitStep
+from dynmem.verification.cli.main import main
 from dynmem.verification.mutants.pages import PAGE_MUTANTS, PageMutant
 from dynmem.verification.symbolic.pages import (
     TWO_VM_PAGES,
@@ -74,3 +77,34 @@ def test_an_exhausted_budget_is_undecided_not_proved() -> None:
     check = check_page_rule(rlimit=1000)
     assert not check.ok and check.unknown
     assert "--rlimit" in check.unknown[0]
+
+
+def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    """``dynmem prove --pages``: every honest rule proved (exit 0); a page bug's rule broken
+    with its counterexample (exit 1); JSON."""
+    assert main(["prove", "--pages", "--vms", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 VMs of 6 pages" in out and "verdict: PROVED" in out
+    assert out.count("proved PINV-ONCE, PINV-RAM, PINV-EXTENT, PINV-ALIGNED") == 4
+    assert main(["prove", "--pages", "--mutant", "hot-add-ignoring-alignment"]) == 1
+    out = capsys.readouterr().out
+    assert "hot-add request: BROKEN PINV-ALIGNED" in out and "verdict: NOT PROVED" in out
+    assert main(["prove", "--pages", "--mutant", "accept-pages-outside-ram", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["layer"] == "pages" and not data["ok"] and data["vms"] == 1
+    assert data["rules"]["balloon credit"]["broken"] == ["PINV-RAM"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["prove", "--pages", "--vms", "3"], "--vms = 3"),
+    (["prove", "--pages", "--any-n"], "--any-n"),
+    (["prove", "--pages", "--mutant", "stop_leaks_in_flight"], "is no page bug"),
+    (["prove", "--pages", "--mutant", "round-parts-to-units"], "no bit-level form"),
+    (["prove", "--mutant", "hot-add-ignoring-alignment"], "only with --pages"),
+])
+def test_cli_bad_options(capsys: pytest.CaptureFixture[str], argv: list[str],
+                         words: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("dynmem:")]
+    assert len(errors) == 1 and words in errors[0] and "Traceback" not in err

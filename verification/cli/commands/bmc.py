@@ -79,8 +79,8 @@ def register(subparsers: Any) -> None:
                                   "balloon or an unballoon, and it reports no hot-add")
     options.add_pages(parser, f"check the page layer instead (specs/pages.md §7): one VM over "
                               f"{PAGE_BMC_PAGES} pages, from RAM a prefix with nothing "
-                              "ballooned, balloon credits of up to 3 ranges, unballoons and "
-                              "hot-adds")
+                              "ballooned and any alignment, balloon credits of up to 3 "
+                              "ranges, unballoons, hot-add requests and any answer to them")
     options.add_rlimit(parser, MINIMAL.rlimit, "depth")
     options.add_trace_out(parser, "the counterexample trace")
     options.add_json(parser)
@@ -260,7 +260,7 @@ def render_page_bmc(result: PageBmcResult, mutant: str | None, depth: int) -> st
     """The page BMC verdict for people: the clean depth, or the broken invariants and path."""
     what = f"the page bug {mutant}" if mutant else "the page host's rules"
     head = (f"bmc --pages: {what}, one VM over {PAGE_BMC_PAGES} pages (RAM a prefix, nothing "
-            f"ballooned at the start), depth 1..{depth}")
+            f"ballooned at the start, any alignment), depth 1..{depth}")
     if result.unknown:
         return f"{head}\nverdict: UNKNOWN (a failure, not a pass): {result.unknown}\n"
     if result.ok:
@@ -278,4 +278,5 @@ def page_bmc_to_json(result: PageBmcResult, mutant: str | None) -> dict[str, Any
             "broken": list(result.broken), "unknown": result.unknown,
             "ram_pages": result.ram_pages, "rlimit_used": result.rlimit_used,
             "steps": [{"rule": s.rule, "ranges": [list(r) for r in s.ranges],
-                       "outstanding": s.outstanding} for s in result.steps]}
+                       "outstanding": s.outstanding, "success": s.success}
+                      for s in result.steps]}

@@ -1,4 +1,5 @@
-"""``dynmem prove [--vms N] [--any-n] [--rlimit N] [--jobs J] [--support] [--json]``.
+"""``dynmem prove [--vms N] [--any-n] [--rlimit N] [--jobs J] [--support] [--json]``, and
+``dynmem prove --pages [--vms 1|2] [--mutant NAME]`` (the page layer: ``prove_pages``).
 
 Proves every invariant of the registry inductive for the model (verification/symbolic/inductive.py):
 a table of invariant × action (proved / CTI / unknown) with times, then every failure in
@@ -20,6 +21,7 @@ from typing import Any
 from dynmem.model.params import MAX_RLIMIT, MINIMAL
 from dynmem.reference.events import EVENT_TYPES
 from dynmem.verification.cli import options
+from dynmem.verification.cli.commands.prove_pages import PAGE_HELP, run_pages
 from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.codec import event_to_json
@@ -67,6 +69,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--triage", action="store_true",
                         help="after the table, search each CTI's pre-state by BMC: real bug "
                              "or invariant too weak (verification/symbolic/triage.py)")
+    parser.add_argument("--pages", action="store_true", help=PAGE_HELP)
+    parser.add_argument("--mutant", metavar="NAME",
+                        help="with --pages: the page bug NAME's rule in place of the honest "
+                             "one (dynmem mutants lists them)")
     parser.set_defaults(handler=run)
 
 
@@ -89,6 +95,11 @@ def get_sizes(args: argparse.Namespace) -> list[int | None]:
 
 def run(args: argparse.Namespace) -> int:
     """Prove; print the table (or JSON); 0 if everything is proved, else 1."""
+    if args.pages:
+        return run_pages(args)
+    if args.mutant is not None:
+        raise InputError("command line", "--mutant", args.mutant,
+                         "applies only with --pages (dynmem bmc --mutant checks a model bug)")
     _check_usage(args)
     model = Model()
     runs = []
