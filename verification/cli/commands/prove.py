@@ -69,10 +69,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--triage", action="store_true",
                         help="after the table, search each CTI's pre-state by BMC: real bug "
                              "or invariant too weak (verification/symbolic/triage.py)")
-    parser.add_argument("--pages", action="store_true", help=PAGE_HELP)
-    parser.add_argument("--mutant", metavar="NAME",
-                        help="with --pages: the page bug NAME's rule in place of the honest "
-                             "one (dynmem mutants lists them)")
+    options.add_pages(parser, PAGE_HELP)
+    options.add_mutant(parser, "with --pages: check, in place of the honest rule it replaces,")
     parser.set_defaults(handler=run)
 
 

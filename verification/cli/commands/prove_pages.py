@@ -35,8 +35,7 @@ PAGE_HELP = (f"prove the page host's rules instead (specs/pages.md §7): every p
              f"inductive for the balloon credit, the unballoon, the hot-add request and its "
              f"answer, over one VM of {SCOPE_PAGES} pages (--vms 2: two of {TWO_VM_PAGES} "
              f"sharing the host), every alignment, messages of up to {SCOPE_RANGES} ranges; "
-             f"--rlimit per query (the tests give each {PAGE_RLIMIT:,}); --mutant takes a "
-             f"page bug and checks its rule in place of the honest one")
+             f"--rlimit per query (the tests give each {PAGE_RLIMIT:,})")
 
 
 def _rules(mutant: str | None) -> dict[str, BitStep]:
