@@ -338,8 +338,22 @@ def build_page_case(ram: Sequence[int], ballooned: Sequence[int], count: int, fr
 
 
 def replay_counterexample(cex: PageCounterexample) -> tuple[PageState, PageBalloonResponse]:
-    """A one-VM balloon-credit counterexample as a page-reference state and message, to run
-    through a page step."""
+    """A balloon-credit counterexample as a page-reference state and message, to run through
+    a page step: the first VM ``a`` with the balloon in flight, any other as ``b``, ``c``, ...
+    with its hot-add in flight if it has one."""
     vm = cex.vms[0]
-    return build_page_case(vm.ram, vm.ballooned, vm.count, cex.free, cex.budget,
-                           cex.ranges, cex.pages, vm.regions, vm.stranded)
+    state, event = build_page_case(vm.ram, vm.ballooned, vm.count, cex.free, cex.budget,
+                                   cex.ranges, cex.pages, vm.regions, vm.stranded)
+    return attrs.evolve(state, vms=(*state.vms, *(
+        _other_vm(chr(ord("a") + i), other) for i, other in enumerate(cex.vms[1:], 1)))), event
+
+
+def _other_vm(name: str, vm: VmCounterexample) -> PageVm:
+    def pages(listed: Sequence[int]) -> PageSet:
+        return PageSet.from_intervals((p, p + 1) for p in listed)
+    flight = {} if vm.hot_add is None else {
+        "txn": TxnKind.HOT_ADD, "txn_pages": vm.hot_add[1],
+        "txn_ranges": PageSet.from_intervals([(vm.hot_add[0], sum(vm.hot_add))])}
+    return PageVm(name=name, settings=VmSettings(dynamic=True), regions=pages(vm.regions),
+                  ram=pages(vm.ram), stranded_pages=vm.stranded, ballooned=pages(vm.ballooned),
+                  ballooned_count=vm.count, **flight)

@@ -3,6 +3,7 @@ invariant on every step (specs/pages.md §7)."""
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,12 +16,15 @@ SMALL = VmSettings(dynamic=True, startup_mib=32, maximum_mib=64)
 
 @st.composite
 def small_systems(draw: st.DrawFn) -> PageState:
-    """One or two running VMs of 32..48 MiB on a host with a few MiB to spare."""
+    """One or two running VMs of 32..48 MiB on a host with a few MiB to spare, each guest
+    advertising 2 or 4 MiB hot-add alignment (drawn last)."""
     names = ("a", "b")[:draw(st.integers(1, 2))]
     ram = {n: draw(st.sampled_from((32, 34, 40, 48))) for n in names}
     spare = draw(st.sampled_from((0, 2, 4, 16)))
     host = HostSettings(physical_mib=16 + sum(ram.values()) + spare, reserve_mib=16)
-    return initial_page_state(host, tuple((n, SMALL) for n in names), ram_mib=ram)
+    state = initial_page_state(host, tuple((n, SMALL) for n in names), ram_mib=ram)
+    return attrs.evolve(state, vms=tuple(
+        attrs.evolve(vm, hot_add_align_mib=draw(st.sampled_from((2, 4)))) for vm in state.vms))
 
 
 @PAGE_RUN_SETTINGS
