@@ -351,9 +351,11 @@ def replay_counterexample(cex: PageCounterexample) -> tuple[PageState, PageBallo
 def _other_vm(name: str, vm: VmCounterexample) -> PageVm:
     def pages(listed: Sequence[int]) -> PageSet:
         return PageSet.from_intervals((p, p + 1) for p in listed)
-    flight = {} if vm.hot_add is None else {
-        "txn": TxnKind.HOT_ADD, "txn_pages": vm.hot_add[1],
-        "txn_ranges": PageSet.from_intervals([(vm.hot_add[0], sum(vm.hot_add))])}
-    return PageVm(name=name, settings=VmSettings(dynamic=True), regions=pages(vm.regions),
+    idle = PageVm(name=name, settings=VmSettings(dynamic=True), regions=pages(vm.regions),
                   ram=pages(vm.ram), stranded_pages=vm.stranded, ballooned=pages(vm.ballooned),
-                  ballooned_count=vm.count, **flight)
+                  ballooned_count=vm.count)
+    if vm.hot_add is None:
+        return idle
+    start, count = vm.hot_add
+    return attrs.evolve(idle, txn=TxnKind.HOT_ADD, txn_pages=count,
+                        txn_ranges=PageSet.from_intervals([(start, start + count)]))
