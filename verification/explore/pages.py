@@ -5,13 +5,15 @@ every reachable state, each message of a fixed menu that an honest or a broken g
 host could send there: the honest answer, a range listed twice, overlapping ranges, pages
 beyond RAM, a range straddling its end, pages already ballooned, a part smaller than 2 MiB,
 an empty final part; unballoons of pages not ballooned or listed twice; hot-add regions at
-the top of RAM, over it, past it, unaligned; hot-add answers short by a page, by half a unit,
-by a unit, or over (picked by name from verification/pagemenu.py); and, on its own scope,
-honest messages only with the Linux guest's 4 KiB fallback. Every accepted step is checked
-(``check_page_step``: the page invariants, the refinement to the amount level, the exact
-credit of honest answers), so a host bug is reported with a shortest trace. The scope (one
-VM of 4 to 8 MiB, 4 MiB spare) keeps the space complete in about a second, and every rule
-binds within it: a balloon can empty the spare RAM, a hot-add can reach the maximum.
+the top of RAM, over it, past it, unaligned, one block of the guest's alignment; hot-add
+answers short by a page, by half a unit, by a unit, or over (picked by name from
+verification/pagemenu.py); and, on its own scope, honest messages only with the Linux
+guest's 4 KiB fallback. Every accepted step is checked (``check_page_step``: the page
+invariants, the refinement to the amount level, the exact credit of honest answers), so a
+host bug is reported with a shortest trace. The scope (one VM of 4 to 8 MiB, 4 MiB spare,
+its guest aligned to 2 or 4 MiB) keeps the space complete in about two CPU seconds, and
+every rule binds within it: a balloon can empty the spare RAM, a hot-add can reach the
+maximum.
 """
 
 from __future__ import annotations

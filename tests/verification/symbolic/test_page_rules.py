@@ -9,8 +9,17 @@ import json
 
 import pytest
 
+from dynmem.model.ops import CONCRETE
 from dynmem.reference.pages import get_page_violations
-from dynmem.reference.pages.bitmap import BIT_ALIGNMENTS, BIT_UNIT, HONEST_BIT_STEPS, BitStep
+from dynmem.reference.pages.bitmap import (
+    BIT_ALIGNMENTS,
+    BIT_UNIT,
+    HONEST_BIT_STEPS,
+    BitMessage,
+    BitStep,
+    PageBits,
+    VmBits,
+)
 from dynmem.verification.cli.main import main
 from dynmem.verification.mutants.pages import PAGE_MUTANTS, PageMutant
 from dynmem.verification.symbolic.pages import (
@@ -70,6 +79,27 @@ def test_the_alignment_bug_is_a_region_the_guest_did_not_allow() -> None:
     assert vm.align in BIT_ALIGNMENTS and vm.align > BIT_UNIT
     assert start % BIT_UNIT == 0 and count % BIT_UNIT == 0 and count > 0
     assert start % vm.align or count % vm.align
+
+
+@pytest.mark.parametrize(("align", "region", "sent"), [
+    (2, (2, 2), True), (4, (4, 4), True), (4, (2, 2), False), (4, (4, 2), False),
+    (4, (2, 4), False), (8, (0, 8), False),  # over the address space: pages 0..1
+])
+def test_the_request_guard_is_the_guests_blocks(align: int, region: tuple[int, int],
+                                                sent: bool) -> None:
+    """Evaluated concretely over 12 pages (the address space 0..1, 12 pages free): the
+    honest request takes whole blocks of the alignment only; the host that ignores it takes
+    any whole units off the address space."""
+    vm = VmBits(tuple(p < 2 for p in range(12)), (False,) * 12, tuple(p < 2 for p in range(12)),
+                0, 0, align, False, 0, 0)
+    host, msg = PageBits((vm,), 12, 14), BitMessage(0, (region,))
+    guard, after = HONEST_BIT_STEPS["hot-add request"](CONCRETE, host, msg)
+    assert guard == sent
+    if sent:
+        assert after.vms[0].hot_add and after.free == 12 - region[1]
+    bug = next(m for m in PAGE_MUTANTS if m.name == "hot-add-ignoring-alignment")
+    assert bug.twin is not None
+    assert bug.twin(CONCRETE, host, msg)[0] == (region[0] >= 2)
 
 
 def test_an_exhausted_budget_is_undecided_not_proved() -> None:
