@@ -165,9 +165,9 @@ def unballoon_effect(ops: Ops, bits: PageBits, index: int, listed: Sequence[Term
 def hot_add_request_step(ops: Ops, bits: PageBits, msg: BitMessage) -> tuple[Term, PageBits]:
     """A hot-add request of the region ``msg.ranges[0]`` to a VM with none in flight: it
     starts on and spans whole blocks of the guest's alignment (R-HOT-ADD-ALIGN, which
-    implies R-PG-UNIT), lies in the domain, shares no page with the address space handed
-    out (R-PG-HOT-ADD-DISJOINT), and the host has its pages free (the amount level's
-    guard); see :func:`hot_add_request_effect`."""
+    implies R-PG-UNIT), has some pages (R-REQUEST-3), lies in the domain, shares no page
+    with the address space handed out (R-PG-HOT-ADD-DISJOINT), and the host has its pages
+    free (the amount level's guard); see :func:`hot_add_request_effect`."""
     vm = bits.vms[msg.vm]
     start, count = msg.ranges[0]
     guard = ops.And(start % vm.align == 0, count % vm.align == 0,
