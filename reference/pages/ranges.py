@@ -8,6 +8,7 @@ ledger of a 64 GiB VM is a handful of pairs, never a per-page set.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 
 import attrs
@@ -97,9 +98,10 @@ class PageSet:
         """The set as the ranges a message lists, one per interval, lowest first."""
         return tuple(PageRange(start, end - start) for start, end in self.intervals)
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
-        """The number of pages."""
+        """The number of pages (computed once per set: a ledger of the 4 KiB fallback's
+        scattered pages has thousands of intervals, and every check asks its size)."""
         return sum(end - start for start, end in self.intervals)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
