@@ -8,7 +8,6 @@ ledger of a 64 GiB VM is a handful of pairs, never a per-page set.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator
 
 import attrs
@@ -98,10 +97,9 @@ class PageSet:
         """The set as the ranges a message lists, one per interval, lowest first."""
         return tuple(PageRange(start, end - start) for start, end in self.intervals)
 
-    @functools.cached_property
+    @property
     def size(self) -> int:
-        """The number of pages (computed once per set: a ledger of the 4 KiB fallback's
-        scattered pages has thousands of intervals, and every check asks its size)."""
+        """The number of pages."""
         return sum(end - start for start, end in self.intervals)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
