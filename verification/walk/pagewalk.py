@@ -193,7 +193,8 @@ def _choose(state: PageState, rng: random.Random, mask: int,
                 event = build_page_event(vm, shape, rng, space)
                 if event is not None:
                     return shape, event
-    # every mask keeps an idle VM's balloon request and the honest answer to each transaction
+    # every mask keeps the honest answer to each transaction and an idle VM's hot-add at the
+    # top of its address space (refused or not, it is a message)
     raise AssertionError("no VM has a message to send")
 
 
