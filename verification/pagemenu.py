@@ -150,28 +150,31 @@ def hot_add_answers(vm: PageVm, shapes: Sequence[str],
     return out
 
 
-# name -> unballoon ranges for an idle VM (None: nothing to send)
-UNBALLOON_SHAPES: dict[str, Callable[[PageVm], Ranges | None]] = {
-    # the lowest ballooned 2 MiB (honest); it listed twice
-    "lowest": lambda vm: vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges() or None,
-    "twice": lambda vm: vm.ballooned.take_lowest(PAGES_PER_UNIT).to_ranges() * 2 or None,
-    # the lowest 2 MiB of RAM not ballooned; 2 MiB past the address space
-    "not-ballooned": lambda vm: _online(vm, PAGES_PER_UNIT) or None,
-    "beyond": lambda vm: (PageRange(address_top(vm), PAGES_PER_UNIT),),
+# name -> unballoon ranges of ``pages`` pages (2 MiB in the explorer and the oracle; the
+# random walk asks more) for an idle VM (None: nothing to send)
+UNBALLOON_SHAPES: dict[str, Callable[[PageVm, int], Ranges | None]] = {
+    # the lowest ballooned pages (honest); them listed twice
+    "lowest": lambda vm, pages: vm.ballooned.take_lowest(pages).to_ranges() or None,
+    "twice": lambda vm, pages: vm.ballooned.take_lowest(pages).to_ranges() * 2 or None,
+    # the lowest pages of RAM not ballooned; pages past the address space
+    "not-ballooned": lambda vm, pages: _online(vm, pages) or None,
+    "beyond": lambda vm, pages: (PageRange(address_top(vm), pages),),
 }
 
 
-def unballoon_requests(vm: PageVm, shapes: Sequence[str]) -> list[PageUnballoonRequest]:
-    """The unballoons of ``shapes`` (names of ``UNBALLOON_SHAPES``) for ``vm``, in order."""
+def unballoon_requests(vm: PageVm, shapes: Sequence[str],
+                       pages: int = PAGES_PER_UNIT) -> list[PageUnballoonRequest]:
+    """The unballoons of ``shapes`` (names of ``UNBALLOON_SHAPES``) of ``pages`` pages for
+    ``vm``, in order."""
     out = []
     for name in shapes:
-        ranges = UNBALLOON_SHAPES[name](vm)
+        ranges = UNBALLOON_SHAPES[name](vm, pages)
         if ranges is not None:
             out.append(PageUnballoonRequest(vm.name, ranges))
     return out
 
 
-# name -> region start for a 2 MiB hot-add to an idle VM
+# name -> region start for a hot-add to an idle VM
 REGION_SHAPES: dict[str, Callable[[PageVm], int]] = {
     "top": address_top,  # right after the address space (honest)
     "over-ram": lambda vm: address_top(vm) - PAGES_PER_UNIT,  # overlapping its last unit
@@ -180,12 +183,12 @@ REGION_SHAPES: dict[str, Callable[[PageVm], int]] = {
 }
 
 
-def hot_add_requests(vm: PageVm, shapes: Sequence[str],
-                     aligned_block: bool = False) -> list[PageHotAddRequest]:
-    """The 2 MiB hot-adds of ``shapes`` (names of ``REGION_SHAPES``) for ``vm``, in order;
-    with ``aligned_block``, also one block of the guest's alignment at the next aligned page
-    when that alignment is above 2 MiB."""
-    out = [PageHotAddRequest(vm.name, PageRange(start, PAGES_PER_UNIT))
+def hot_add_requests(vm: PageVm, shapes: Sequence[str], aligned_block: bool = False,
+                     pages: int = PAGES_PER_UNIT) -> list[PageHotAddRequest]:
+    """The hot-adds of ``pages`` pages (2 MiB unless said) of ``shapes`` (names of
+    ``REGION_SHAPES``) for ``vm``, in order; with ``aligned_block``, also one block of the
+    guest's alignment at the next aligned page when that alignment is above 2 MiB."""
+    out = [PageHotAddRequest(vm.name, PageRange(start, pages))
            for start in (REGION_SHAPES[name](vm) for name in shapes) if start >= 0]
     align = vm.hot_add_align_mib * PAGES_PER_MIB
     if aligned_block and align > PAGES_PER_UNIT:

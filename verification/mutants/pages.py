@@ -17,7 +17,7 @@ import attrs
 
 from dynmem.model.ops import Ops, Term
 from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, TxnKind
-from dynmem.reference.events import HotAddRequest, UnballoonRequest
+from dynmem.reference.events import UnballoonRequest
 from dynmem.reference.pages.abstraction import abstract_state
 from dynmem.reference.pages.bitmap import (
     BIT_UNIT,
@@ -166,14 +166,15 @@ def _unballoon_unchecked_bits(ops: Ops, bits: PageBits,
 
 
 def _hot_add_overlapping(state: PageState, event: PageHotAddRequest) -> PageStepResult:
-    """Checks every guard but the region's disjointness."""
+    """Checks every guard but the region's disjointness (the honest host's last guard, so
+    its refusal by R-PG-HOT-ADD-DISJOINT means every other guard passed; an earlier form
+    skipped R-HOT-ADD-ALIGN and the disabled hot-add of R-PG-HOT-ADD-CREDIT too, which the
+    page walk met first)."""
+    honest = page_step(state, event)
     vm = state.get_vm(event.vm)
+    if honest.rule != "R-PG-HOT-ADD-DISJOINT" or vm is None:
+        return honest
     region = event.region
-    unit = 2 * PAGES_PER_MIB
-    if vm is None or region.start % unit or region.count % unit or not vm.hot_add_enabled \
-            or region.start % (vm.hot_add_align_mib * PAGES_PER_MIB) or check_request(
-                abstract_state(state), HotAddRequest(event.vm, region.count // PAGES_PER_MIB)):
-        return page_step(state, event)
     nxt = attrs.evolve(vm, txn=TxnKind.HOT_ADD, txn_pages=region.count, txn_done_pages=0,
                        txn_ranges=PageSet.from_ranges([region]))
     return PageStepResult(state.with_vm(nxt, free_pages=state.free_pages - region.count))

@@ -1,6 +1,7 @@
 """``dynmem fuzz [--engine hypothesis|walk] [--profile ci|thorough] [--examples N] [--mutant NAME]
 [--seed S]``; with ``--engine walk``: ``[--preset NAME] [--episodes N] [--depth N] [--swarm K]
-[--workers N | --scheduler ADDRESS]``.
+[--workers N | --scheduler ADDRESS]``; with ``--engine walk --pages``: ``[--preset NAME]
+[--episodes N] [--depth N] [--mutant PAGE-BUG] [--out DIR]``.
 
 A Hypothesis campaign of the stateful machine (``verification/stateful/machine.py``) with a progress
 bar on stderr and statistics at the end: examples, checked steps, steps per second, the
@@ -13,6 +14,7 @@ nothing fails, 1 on a failure, 2 on bad input.
 every check on every step, swarm masks, over an explorer preset or a real-sized one; a
 failure is minimised by the cross-engine shrinker. ``--swarm K`` runs K campaigns of seeds
 S..S+K-1, here or over a Dask cluster (``--workers``/``--scheduler``), merged in seed order.
+``--pages`` walks the page layer (``cli/pagewalk.py``, specs/pages.md §7).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from dynmem.reference.policy import compute_plan
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.cli.console import write_result
+from dynmem.verification.cli.pagewalk import (
+    PAGE_DEPTH,
+    PAGE_EPISODES,
+    check_pages,
+    run_page_walk_command,
+)
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.errors import InputError, raise_pending_signal
@@ -43,6 +51,7 @@ from dynmem.verification.walk.config import (
     with_linux_guest,
     with_vm_lifecycle,
 )
+from dynmem.verification.walk.pagespace import PAGE_WALK_PRESETS, PAGES_2VM
 from dynmem.verification.walk.run import WalkResult, run_walk
 from dynmem.verification.walk.swarm import SwarmResult, run_swarm
 
@@ -62,12 +71,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--engine", choices=("hypothesis", "walk"), default="hypothesis",
                         help="hypothesis (default): the stateful machine; walk: seeded random "
                              "walks, much faster, every check on every step")
-    parser.add_argument("--preset", default="2vm", metavar="NAME",
+    parser.add_argument("--preset", default=None, metavar="NAME",
                         help="walk: the configuration, an explorer preset (1vm, 2vm, 3vm) or "
-                             f"{', '.join(WALK_PRESETS)} (default 2vm)")
-    parser.add_argument("--episodes", type=int, default=200, metavar="N",
-                        help="walk: episodes, each from the initial state (default 200)")
-    options.add_depth(parser, 500, "N", "walk: steps per episode")
+                             f"{', '.join(WALK_PRESETS)} (default 2vm); with --pages "
+                             f"{' or '.join(PAGE_WALK_PRESETS)} (default {PAGES_2VM.name})")
+    parser.add_argument("--episodes", type=int, default=None, metavar="N",
+                        help="walk: episodes, each from the initial state (default 200; "
+                             f"{PAGE_EPISODES} with --pages)")
+    options.add_depth(parser, None, "N", f"walk: steps per episode (default 500; "
+                                         f"{PAGE_DEPTH} with --pages)")
+    options.add_pages(parser, "walk: the page layer instead (specs/pages.md §7): several VMs "
+                              "of hundreds of MiB to GiB, guests that answer honestly, with "
+                              "the 4 KiB fallback or with duplicate, overlapping, "
+                              "out-of-range, already-ballooned and sub-2 MiB ranges, hosts "
+                              "that sometimes ask for bad pages or regions; every page "
+                              "invariant and the refinement on every step")
     parser.add_argument("--swarm", type=int, default=1, metavar="K",
                         help="walk: K campaigns of seeds S..S+K-1 (default 1), reported in "
                              "seed order")
@@ -98,6 +116,9 @@ def _check(args: argparse.Namespace) -> None:
     options.check_examples(args.examples)
     if args.seed is not None and args.seed < 0:
         raise InputError("command line", "--seed", args.seed, "must be >= 0")
+    if args.pages:
+        check_pages(args)
+        return
     if args.mutant:
         get_mutant(args.mutant)
     options.read_host_profile(args.host_profile)
@@ -183,6 +204,9 @@ def render_swarm(swarm: SwarmResult) -> str:
 
 def run_walk_command(args: argparse.Namespace) -> int:
     """``--engine walk``: run the walks; print the summary (or JSON); 0 if nothing failed."""
+    args.preset = args.preset or "2vm"
+    args.episodes = 200 if args.episodes is None else args.episodes
+    args.depth = 500 if args.depth is None else args.depth
     for flag in ("episodes", "depth", "swarm"):
         if getattr(args, flag) <= 0:
             raise InputError("command line", f"--{flag}", getattr(args, flag), "must be > 0")
@@ -229,6 +253,8 @@ def render_walk(result: WalkResult) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the campaign; print statistics (or JSON); 0 if nothing failed, else 1."""
     _check(args)
+    if args.pages:
+        return run_page_walk_command(args)
     if args.engine == "walk":
         return run_walk_command(args)
     # The bar runs to the profile's max_examples: Hypothesis counts valid examples only, so a

@@ -49,8 +49,9 @@ def render_table(variants: list[MutantVariant]) -> str:
     lines.append(f"{len(variants)} planted bugs, {with_model} with a model-level variant "
                  f"(run one: dynmem bmc --mutant NAME)")
     lines += ["", "Page-layer bugs (specs/pages.md §9: caught by dynmem explore --pages --mutant "
-              "NAME, the Z3 small-scope check and BMC (those that break a PINV: dynmem prove "
-              "--pages --mutant NAME) and the random page runs):"]
+              "NAME, dynmem fuzz --engine walk --pages --mutant NAME, the Z3 small-scope check "
+              "and BMC (those that break a PINV: dynmem prove --pages --mutant NAME) and the "
+              "random page runs):"]
     lines += [f"{m.name}  breaks {', '.join(m.breaks)}: {m.description}" for m in ALL_PAGE_MUTANTS]
     return "\n".join(lines) + "\n"
 
