@@ -5,6 +5,8 @@ Each case is a page state, page events (no ticks: the rules alone decide the out
 kind: ``exact`` (every event accepted; the observation after each one is in steps.ndjson)
 or ``reject`` (the last event must be refused and leave the state as it was). The expected
 answers are the page reference's (``page_step``). ``dynmem vectors OUT --pages`` writes them.
+A case whose guest advertises a hot-add alignment above 2 MiB is sent only to an IUT whose
+hello says ``hot_add_alignment`` (Rule P1c); others skip it and are told so.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB
 from dynmem.reference.events import BalloonRequest, UnballoonResponse
 from dynmem.reference.pages import (
     PageBalloonResponse,
@@ -32,7 +35,7 @@ from dynmem.reference.pages import (
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.verification.atomic import write_atomic
 from dynmem.verification.errors import InputError
-from dynmem.verification.oracle.iut import IutFault
+from dynmem.verification.oracle.iut import Hello, IutFault
 from dynmem.verification.oracle.pagejudge import diff_states
 from dynmem.verification.oracle.pagesession import PageDriver
 from dynmem.verification.oracle.pagewire import (
@@ -46,6 +49,11 @@ from dynmem.verification.oracle.pagewire import (
 from dynmem.verification.oracle.vectors import promote_case
 
 UNIT = PageRange(0x1200, 512)  # 2 MiB at page 0x1200, as in issue 15's words
+LINUX_BLOCK_MIB = 128  # what a Linux guest advertises: its memory block size
+
+# Why an IUT is not sent a case whose guest advertises more than 2 MiB (Rule P1c).
+NOT_ALIGNED = ("not run: its guest advertises a hot-add alignment above 2 MiB, sent only to an "
+               "IUT whose hello says hot_add_alignment (Rule P1c)")
 
 
 @attrs.frozen
@@ -62,6 +70,18 @@ def _vm(ram_mib: int = 64, startup: int = 32, maximum: int = 320) -> PageState:
     host = HostSettings(physical_mib=512, reserve_mib=64)
     settings = VmSettings(dynamic=True, startup_mib=startup, maximum_mib=maximum)
     return initial_page_state(host, (("a", settings),), {"a": ram_mib})
+
+
+def _aligned_vm(align_mib: int) -> PageState:
+    """The VM of :func:`_vm` whose guest advertised ``align_mib`` (R-HOT-ADD-ALIGN)."""
+    state = _vm()
+    return state.with_vm(attrs.evolve(state.vms[0], hot_add_align_mib=align_mib))
+
+
+def needs_page_alignment(pre: PageState) -> bool:
+    """Whether a guest of ``pre`` advertises a hot-add alignment above 2 MiB: only an IUT of
+    Rule P1c (its hello says ``hot_add_alignment``) is sent the case."""
+    return any(vm.hot_add_align_mib != DEFAULT_HOT_ADD_ALIGN_MIB for vm in pre.vms)
 
 
 def _ballooned() -> tuple[PageState, tuple[PageEvent, ...]]:
@@ -124,6 +144,14 @@ def page_cases() -> list[PageVectorCase]:
         PageVectorCase("invalid_pages_hot_add_misaligned",
                        "a hot-add region not aligned to 2 MiB is refused", "reject", pre,
                        (PageHotAddRequest("a", PageRange(32768 + 1, 512)),), ("R-PG-UNIT",)),
+        # whole 2 MiB units, but 2 MiB past the guest's 128 MiB block (Rule P1c)
+        PageVectorCase("invalid_pages_hot_add_off_guest_alignment",
+                       "a hot-add region of whole 2 MiB units not on the 128 MiB alignment "
+                       "the guest advertised is refused", "reject",
+                       _aligned_vm(LINUX_BLOCK_MIB),
+                       (PageHotAddRequest("a", PageRange((LINUX_BLOCK_MIB + 2) * mib,
+                                                         LINUX_BLOCK_MIB * mib)),),
+                       ("R-HOT-ADD-ALIGN",)),
     ]
 
 
@@ -152,7 +180,8 @@ def write_page_vector(directory: Path, case: PageVectorCase) -> dict[str, Any]:
     fingerprint = compute_page_fingerprint(case.pre, case.events)
     meta = {"name": case.name, "description": case.description, "kind": case.kind,
             "expected": "accept" if case.kind == "exact" else "reject", "wire": WIRE_PAGES,
-            "fingerprint": fingerprint, "spec": list(case.spec)}
+            "fingerprint": fingerprint, "spec": list(case.spec),
+            "alignment": needs_page_alignment(case.pre)}
     write_atomic(directory / "meta.json", _dump(meta), parents=True)
     write_atomic(directory / "pre.json", _dump(state_to_json(case.pre)), parents=True)
     header = {"type": "header", "format": "dynmem-vector", "version": 1, "wire": WIRE_PAGES,
@@ -178,22 +207,49 @@ def write_page_vectors(out: Path, cases: Sequence[PageVectorCase] | None = None,
     return index
 
 
-def check_page_vectors(driver: PageDriver, out: Path) -> list[tuple[str, str | None]]:
-    """Run every case of ``out`` (written by ``write_page_vectors``) on a page-level IUT;
-    each case's name and why it failed (None: it passed). Ranges are compared as sets of
-    pages, so an IUT may list them in any order or split."""
+@attrs.frozen
+class PageVectorResult:
+    """One case run on a page-level IUT: ``failure`` says why it failed, ``skipped`` why it
+    was not sent (Rule P1c); both None: it passed."""
+
+    name: str
+    failure: str | None = None
+    skipped: str | None = None
+
+
+def check_page_vectors(driver: PageDriver, hello: Hello, out: Path) -> list[PageVectorResult]:
+    """Run every case of ``out`` (written by ``write_page_vectors``) on a page-level IUT whose
+    hello answer is ``hello``. Ranges are compared as sets of pages, so an IUT may list them
+    in any order or split. A case whose guest advertises more than 2 MiB is skipped unless
+    the hello says ``hot_add_alignment`` (Rule P1c), read from the case's state (what its
+    meta's ``alignment`` says, and true of a promoted case written before that field)."""
     index = json.loads((out / "index.json").read_text())
-    results: list[tuple[str, str | None]] = []
+    results = []
     for item in index["cases"]:
         folder = out / item["name"]
         pre_json = json.loads((folder / "pre.json").read_text())
         pre = state_from_json(pre_json, str(folder / "pre.json"))
+        if needs_page_alignment(pre) and not hello.hot_add_alignment:
+            results.append(PageVectorResult(item["name"], skipped=NOT_ALIGNED))
+            continue
         events = (folder / "events.ndjson").read_text().splitlines()[1:]
         expected = ((folder / "steps.ndjson").read_text().splitlines()
                     if item["kind"] == "exact" else [])
-        results.append((item["name"], _run_page_case(driver, pre, pre_json, events, expected,
-                                                     item["kind"])))
+        results.append(PageVectorResult(item["name"], _run_page_case(
+            driver, pre, pre_json, events, expected, item["kind"])))
     return results
+
+
+def summarize_page_vectors(results: Sequence[PageVectorResult]) -> str:
+    """What a run covered, for people: the counts, then each case failed or not run and why
+    (a green run says what it skipped)."""
+    failed = [r for r in results if r.failure is not None]
+    skipped = [r for r in results if r.skipped is not None]
+    lines = [f"{len(results) - len(failed) - len(skipped)} passed, {len(failed)} failed, "
+             f"{len(skipped)} not run"]
+    lines += [f"FAIL {r.name}: {r.failure}" for r in failed]
+    lines += [f"SKIP {r.name}: {r.skipped}" for r in skipped]
+    return "\n".join(lines)
 
 
 def _run_page_case(driver: PageDriver, pre: PageState, pre_json: Any, events: list[str],

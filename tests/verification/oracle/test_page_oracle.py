@@ -44,7 +44,13 @@ from dynmem.verification.oracle.pagesession import (
     run_case,
 )
 from dynmem.verification.oracle.pagetext import describe_event
-from dynmem.verification.oracle.pagevectors import check_page_vectors
+from dynmem.verification.oracle.pagevectors import (
+    NOT_ALIGNED,
+    PageVectorResult,
+    check_page_vectors,
+    summarize_page_vectors,
+    write_page_vectors,
+)
 from dynmem.verification.oracle.pagewire import (
     PageTick,
     event_from_json,
@@ -384,26 +390,73 @@ def test_a_bad_range_in_a_sent_request_is_a_one_line_schema_fault() -> None:
 # --- page-level conformance vectors (specs/formats/oracle.md §9.8) ----------------------------
 
 
-def test_page_vectors_pass_on_the_qemu_style_host_and_catch_every_page_bug(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["vectors", str(tmp_path), "--pages"]) == 0
-    assert "wrote 12 cases" in capsys.readouterr().out
-    driver = open_iut(HOST)
+ALIGNED_CASE = "invalid_pages_hot_add_off_guest_alignment"
+
+
+def _run_page_vectors(iut: str | Any, out: Path) -> list[PageVectorResult]:
+    """The page vectors of ``out`` on a command (a process) or an IUT object, after its
+    hello (which decides Rule P1c)."""
+    driver = open_iut(iut) if isinstance(iut, str) else InProcessPageIut(iut)
     try:
-        driver.hello("system", "refinement")
-        assert [r for r in check_page_vectors(driver, tmp_path) if r[1]] == []
+        return check_page_vectors(driver, driver.hello("system", "refinement"), out)
     finally:
         driver.close()
-    # the page vectors carry no guest alignment above 2 MiB, so the alignment bug passes
-    # them (the oracle's aligned preset catches it: the test above)
-    for mutant in (m for m in PAGE_MUTANTS if m.name != ALIGNMENT_BUG):
-        failed = [name for name, why in check_page_vectors(
-            InProcessPageIut(ReferencePageHost(mutant.step)), tmp_path) if why]
+
+
+def _failed(results: list[PageVectorResult]) -> list[str]:
+    return [r.name for r in results if r.failure is not None]
+
+
+def test_page_vectors_pass_on_the_qemu_style_host_and_catch_every_page_bug(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every planted page bug fails a vector, the host ignoring the guest's alignment too:
+    its IUT's hello says it follows the alignment (Rule P1c), so it is sent the 128 MiB
+    guest and fails that case alone."""
+    assert main(["vectors", str(tmp_path), "--pages"]) == 0
+    assert "wrote 13 cases" in capsys.readouterr().out
+    results = _run_page_vectors(HOST, tmp_path)
+    assert summarize_page_vectors(results) == "13 passed, 0 failed, 0 not run"
+    for mutant in PAGE_MUTANTS:
+        failed = _failed(_run_page_vectors(ReferencePageHost(mutant.step,
+                                                             hot_add_alignment=True), tmp_path))
         assert failed, f"{mutant.name} passes every page vector"
-    duplicates = [name for name, why in check_page_vectors(
-        InProcessPageIut(ReferencePageHost(PAGE_MUTANTS_BY_NAME[DUPLICATES].step)), tmp_path)
-        if why]
+        if mutant.name == ALIGNMENT_BUG:
+            assert failed == [ALIGNED_CASE]
+    duplicates = _failed(_run_page_vectors(ReferencePageHost(
+        PAGE_MUTANTS_BY_NAME[DUPLICATES].step), tmp_path))
     assert "pages_duplicate_range_credited_once" in duplicates
+
+
+def test_the_qemu_host_ignoring_the_guest_alignment_fails_the_aligned_vector(
+        tmp_path: Path) -> None:
+    """The planted bug written as a host of its own (``--ignore-guest-alignment``) hot-adds
+    the region 2 MiB past the 128 MiB block the case's guest advertised."""
+    write_page_vectors(tmp_path)
+    results = {r.name: r for r in _run_page_vectors(f"{HOST} --ignore-guest-alignment",
+                                                    tmp_path)}
+    assert [n for n, r in results.items() if r.failure] == [ALIGNED_CASE]
+    assert results[ALIGNED_CASE].failure == ("event 1 must be refused and leave the state "
+                                             "unchanged")
+
+
+def test_page_vectors_send_the_aligned_guest_only_to_an_iut_of_rule_p1c(tmp_path: Path) -> None:
+    """Rule P1c: the case is marked in its meta; an IUT whose hello lacks hot_add_alignment
+    is not sent it, and the run says it skipped it and why. Told, the reference passes it."""
+    write_page_vectors(tmp_path)
+    metas = {p.parent.name: json.loads(p.read_text()) for p in tmp_path.glob("*/meta.json")}
+    assert [n for n, m in metas.items() if m["alignment"]] == [ALIGNED_CASE]
+    assert all(m["alignment"] is False for n, m in metas.items() if n != ALIGNED_CASE)
+    plain = _run_page_vectors(ReferencePageHost(), tmp_path)
+    assert [r.name for r in plain if r.skipped] == [ALIGNED_CASE] and not _failed(plain)
+    summary = summarize_page_vectors(plain)
+    assert summary.splitlines() == ["12 passed, 0 failed, 1 not run",
+                                    f"SKIP {ALIGNED_CASE}: {NOT_ALIGNED}"]
+    assert "hot_add_alignment (Rule P1c)" in summary
+    told = _run_page_vectors(ReferencePageHost(hot_add_alignment=True), tmp_path)
+    assert summarize_page_vectors(told) == "13 passed, 0 failed, 0 not run"
+    # the bug is not caught where it is not sent: the skip is what the summary says
+    bug = PAGE_MUTANTS_BY_NAME[ALIGNMENT_BUG].step
+    assert summarize_page_vectors(_run_page_vectors(ReferencePageHost(bug), tmp_path)) == summary
 
 
 def test_page_vectors_refuse_to_promote_an_amount_level_case(
@@ -444,15 +497,11 @@ def test_a_failing_session_writes_its_case_as_a_vector(tmp_path: Path,
     assert meta["kind"] == "exact" and meta["wire"] == 2 and meta["name"].startswith("shrunk_")
     out = tmp_path / "vectors"
     assert main(["vectors", str(out), "--pages", "--promote", str(tmp_path / "run" / "case")]) == 0
-    assert "wrote 13 cases" in capsys.readouterr().out
+    assert "wrote 14 cases" in capsys.readouterr().out
     verdicts = {}
     for name, command in (("honest", HOST), ("duplicates", f"{HOST} --credit-duplicates")):
-        driver = open_iut(command)
-        try:
-            driver.hello("system", "refinement")
-            verdicts[name] = dict(check_page_vectors(driver, out))[meta["name"]]
-        finally:
-            driver.close()
+        verdicts[name] = {r.name: r.failure for r in _run_page_vectors(command, out)}[
+            meta["name"]]
     assert verdicts["honest"] is None
     assert verdicts["duplicates"] is not None and "after event 2" in verdicts["duplicates"]
     assert main(["vectors", str(tmp_path / "v2"), "--promote",
