@@ -122,7 +122,8 @@ class TestCommand:
         out = capsys.readouterr().out
         assert code == 0 and "180 steps checked" in out and ": ok" in out
         n = len(PAGE_INVARIANTS)
-        assert f"the {n} page invariants ({180 * n:,} checks)" in out and "balloon-answer: honest" in out
+        assert f"the {n} page invariants ({180 * n:,} checks)" in out
+        assert "balloon-answer: honest" in out
 
     def test_json(self, capsys: pytest.CaptureFixture[str]) -> None:
         code = main(["fuzz", "--engine", "walk", "--pages", "--preset", "pages-4vm",
