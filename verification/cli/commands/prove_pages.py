@@ -80,7 +80,8 @@ def run_pages(args: argparse.Namespace) -> int:
     ok = all(c.ok for c in checks.values())
     write_result(args.json, lambda: _to_json(checks, vms, pages, args.mutant, ok),
                  lambda: _render(checks, vms, pages, args.mutant, ok))
-    board.finish(f"prove --pages: {'PROVED' if ok else 'NOT PROVED'}, {len(checks)} rules")
+    rules_word = "rule" if len(checks) == 1 else "rules"
+    board.finish(f"prove --pages: {'PROVED' if ok else 'NOT PROVED'}, {len(checks)} {rules_word}")
     return 0 if ok else 1
 
 
