@@ -24,10 +24,10 @@ from dynmem.reference.pages.bitmap import HONEST_BIT_STEPS
 from dynmem.reference.step import step
 from dynmem.verification.cli import options
 from dynmem.verification.cli.console import write_result
+from dynmem.verification.cli.pagebugs import get_bit_bug
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
 from dynmem.verification.mutants.models import MutantVariant, get_variant, list_variants
-from dynmem.verification.mutants.pages import PAGE_MUTANTS_BY_NAME
 from dynmem.verification.symbolic.bmc import (
     BmcOutcome,
     Counterexample,
@@ -233,16 +233,8 @@ def run_pages(args: argparse.Namespace) -> int:
                          f"must be 1..{MAX_RLIMIT} (Z3 work units per depth)")
     rules = dict(HONEST_BIT_STEPS)
     if args.mutant is not None:
-        bug = PAGE_MUTANTS_BY_NAME.get(args.mutant)
-        if bug is None:
-            raise InputError("command line", "--mutant", args.mutant,
-                             f"is no page bug; --pages takes one of "
-                             f"{', '.join(PAGE_MUTANTS_BY_NAME)}")
-        if bug.twin_of is None or bug.twin is None:
-            raise InputError("command line", "--mutant", args.mutant,
-                             "breaks no page invariant (only R-PG-CREDIT on honest answers), "
-                             "so it has no bit-level form: use dynmem explore --pages")
-        rules[bug.twin_of] = bug.twin
+        rule, bug = get_bit_bug(args.mutant)
+        rules[rule] = bug
     board = Board()
     with board.phase("bmc --pages", None):
         result = check_page_bmc(rules, args.depth, rlimit=args.rlimit)

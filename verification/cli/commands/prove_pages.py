@@ -17,9 +17,9 @@ from typing import Any
 from dynmem.model.params import MAX_RLIMIT
 from dynmem.reference.pages.bitmap import HONEST_BIT_STEPS, BitStep
 from dynmem.verification.cli.console import write_result
+from dynmem.verification.cli.pagebugs import get_bit_bug
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
-from dynmem.verification.mutants.pages import PAGE_MUTANTS_BY_NAME
 from dynmem.verification.symbolic.pages import (
     PAGE_RLIMIT,
     SCOPE_PAGES,
@@ -42,15 +42,8 @@ def _rules(mutant: str | None) -> dict[str, BitStep]:
     rules = dict(HONEST_BIT_STEPS)
     if mutant is None:
         return rules
-    bug = PAGE_MUTANTS_BY_NAME.get(mutant)
-    if bug is None:
-        raise InputError("command line", "--mutant", mutant,
-                         f"is no page bug; --pages takes one of {', '.join(PAGE_MUTANTS_BY_NAME)}")
-    if bug.twin_of is None or bug.twin is None:
-        raise InputError("command line", "--mutant", mutant,
-                         "breaks no page invariant (only R-PG-CREDIT on honest answers), so it "
-                         "has no bit-level form: use dynmem explore --pages")
-    return {bug.twin_of: bug.twin}
+    rule, bug = get_bit_bug(mutant)
+    return {rule: bug}
 
 
 def run_pages(args: argparse.Namespace) -> int:
