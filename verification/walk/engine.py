@@ -19,10 +19,15 @@ event), and for the single-VM kinds that neither read nor write free memory (``F
 properties/locality.py) of (VM value, event) alone: each is computed once, on the first state
 that has them, and reused (the latter only for the reference's step function). A step that
 turns out to change anything else (a delete, a planted bug editing other VMs) is marked
-*direct* and stepped on every state. Ticks are memoised per whole state. The state clauses
-run on every state (per VM value cached, host clauses each time); after a single-VM step only
-that VM's and the host's are judged, the others' having held on the state before
-(``InvariantCache.check_changed_vm``).
+*direct*. Direct steps (and ticks, creates, deletes) are memoised per whole state, the state
+check of the state after them included: a step is a pure function of its state. The state
+clauses run on every state: after a single-VM step only that VM's and the host's are judged,
+the others' having held on the state before (per VM value, then per (free, Σ owned)).
+
+The walk keeps its state as free memory and a list of *nodes*, one per interned VM value,
+which carry everything computed from the value (offer, picks, steps, vm-clause verdict, what
+it owns): a step that hits the memo builds no state object and hashes no VM value.
+``memo=False`` steps every event on its whole state and judges every state whole.
 
 Nothing here reads a clock: a walk is bounded by counts, and a seed fixes every choice.
 """
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
@@ -48,10 +54,6 @@ from dynmem.verification.walk.offers import KIND_BIT, get_offer, get_unsaid
 Refinement = Callable[..., str | None]
 # The guests of one episode that run a profile (specs/lifecycle.md §1): (VM name, profile).
 EpisodeProfiles = tuple[tuple[str, GuestProfile], ...]
-# A single-VM event's outcome at one (VM value, free memory): (VM after, or None when the
-# event must be stepped on each state; free after; accepted; what is wrong, or None).
-Local = tuple[Vm | None, int, bool, str | None]
-_DIRECT: Local = (None, 0, True, None)
 _TICK = BalancerTick()
 _TICK_BIT = KIND_BIT["balancer_tick"]
 _CREATE_BIT = KIND_BIT["create"]
@@ -76,6 +78,45 @@ def describe(violation: Violation) -> str:
     return f"{violation.invariant} ({violation.clause}): {violation.message}"
 
 
+class _Node:
+    """One VM value the walker met (interned: one node per value) and what is computed from
+    it once: its offer, each offered event's kind bit and whether it is keyed without free
+    memory, whether it satisfies the vm clauses (None: not judged yet), what it owns, its
+    steps per free memory and its picks per episode kind (``Walker._picks``).
+
+    Identity-hashed: a dict keyed by nodes (the whole-state memo) or a list of them (the
+    walk's state) never runs ``Vm.__hash__``/``__eq__`` once the value is interned.
+    """
+
+    __slots__ = ("blind", "kinds", "offer", "ok", "owned", "picks", "steps", "vm")
+
+    def __init__(self, vm: Vm, offer: tuple[Event, ...], blind: frozenset[str],
+                 owned: int) -> None:
+        self.vm, self.offer, self.owned = vm, offer, owned
+        self.blind = tuple(event.KIND in blind for event in offer)
+        groups: dict[str, list[int]] = {}
+        for j, event in enumerate(offer):
+            groups.setdefault(event.KIND, []).append(j)
+        # the offer indices of each kind, kinds in the order the offer first has them
+        self.kinds = tuple((KIND_BIT[kind], tuple(group)) for kind, group in groups.items())
+        self.ok: bool | None = None
+        # per free memory (None for a FREE_BLIND kind of the reference): per offer index
+        self.steps: dict[int | None, list[Local | None]] = {}
+        self.picks: dict[int, Picks] = {}
+
+
+# The offer indices an episode may pick for one node, grouped by kind.
+Picks = tuple[tuple[int, ...], ...]
+# A single-VM event's outcome at one (VM value, free memory): (VM after, or None when the
+# event must be stepped on its whole state; free after; accepted; what is wrong, or None).
+Local = tuple[_Node | None, int, bool, str | None]
+_DIRECT: Local = (None, 0, True, None)
+# A step's outcome on a whole state (free memory, host and the VMs' nodes): (host after,
+# free after, nodes after, what they own in all, accepted, what is wrong with the step or
+# the state after it, or None).
+Whole = tuple[Any, int, tuple[_Node, ...], int, bool, str | None]
+
+
 class Walker:
     """Random walks over ``space`` with ``step_fn``, checked on every step.
 
@@ -89,17 +130,17 @@ class Walker:
         self.checks = InvariantCache(invariants)
         self.memo = memo
         self.initial = space.initial()
-        self.pool: dict[Vm, Vm] = {}
-        self.offers: dict[Vm, tuple[Event, ...]] = {}
-        # per swarm mask and the episode's guest profiles
-        self.picks: dict[tuple[int, EpisodeProfiles],
-                         dict[Vm, tuple[tuple[int, ...], ...]]] = {}
-        self.local: dict[tuple[Vm, int | None], list[Local | None]] = {}
+        self.nodes: dict[Vm, _Node] = {}
         # The reference's steps of FREE_BLIND kinds neither read nor write free memory
         # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
         # the check-trace oracle keys them. A planted bug's steps are keyed with free.
         self.blind = FREE_BLIND if step_fn is step else frozenset()
-        self.ticks: dict[DmState, tuple[DmState, bool, str | None]] = {}
+        # Steps that are not one VM's (ticks, creates, deletes, a planted bug's step that
+        # edits another VM) per whole state: a step is a function of its state (R-DET).
+        self.whole: dict[tuple[Event, int, tuple[_Node, ...]], Whole] = {}
+        self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
+        self.episode_kinds: dict[tuple[int, EpisodeProfiles], int] = {}
+        self.entries = 0  # memoised single-VM steps
         self.steps = 0  # events stepped and checked, over all episodes
         self.accepted = 0
 
@@ -110,26 +151,79 @@ class Walker:
         """Up to ``depth`` steps from the initial state, the guests named in ``profiles``
         saying only what their profile says; the last state and what stopped it."""
         self._bound_memos()
+        if not self.memo:
+            return self._walk_direct(rng, mask, depth, profiles)
+        kind = self.episode_kinds.setdefault((mask, profiles), len(self.episode_kinds))
+        host, free = self.initial.host, self.initial.free_mib
+        nodes = [self._intern(vm) for vm in self.initial.vms]
+        rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+        creates = self._creates(nodes) if mask & _CREATE_BIT else ()
+        events: list[Event] = []
+        draw, judge, local, whole = self._draw, self._judge, self._local, self._whole
+        total: int | None = None  # what the VMs own in all, once the state is judged
+        for _ in range(depth):
+            event, where, index = draw(rng, nodes, rows, creates, mask)
+            events.append(event)
+            self.steps += 1
+            if where >= 0:
+                node = nodes[where]
+                free_key = None if node.blind[index] else free
+                line = node.steps.get(free_key)
+                if line is None:
+                    line = node.steps[free_key] = [None] * len(node.offer)
+                    self.entries += 1
+                out = line[index]
+                if out is None:
+                    out = line[index] = local(host, nodes, free, where, event, free_key is None)
+                after, free_after, accepted, problem = out
+                if after is not None:  # one VM's step
+                    if problem is not None:
+                        return self._state(host, nodes, free), Stopped(tuple(events), problem)
+                    if not accepted:
+                        continue
+                    self.accepted += 1
+                    if free_key is not None:
+                        free = free_after  # a FREE_BLIND kind leaves it (``_local`` checked)
+                    if after is not node:
+                        nodes[where] = after
+                        rows[where] = self._picks(after, kind, mask, profiles)
+                    if total is not None:
+                        total += after.owned - node.owned
+                    problem, total = judge(host, nodes, free, total, after)
+                    if problem is not None:
+                        return self._state(host, nodes, free), Stopped(tuple(events), problem)
+                    continue
+            key = (event, free, tuple(nodes))
+            found = self.whole.get(key)
+            if found is None:
+                found = self.whole[key] = whole(host, nodes, free, event)
+            host_after, free_after, nodes_after, total_after, accepted, problem = found
+            if problem is not None:
+                return self._state(host, nodes, free), Stopped(tuple(events), problem)
+            if accepted:
+                self.accepted += 1
+                host, free, total = host_after, free_after, total_after
+                nodes = list(nodes_after)
+                rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+                creates = self._creates(nodes) if mask & _CREATE_BIT else ()
+        return self._state(host, nodes, free), None
+
+    def _walk_direct(self, rng: random.Random, mask: int, depth: int,
+                     profiles: EpisodeProfiles) -> tuple[DmState, Stopped | None]:
+        """``walk`` stepping every event on its whole state and judging every state whole:
+        what the memoised walk must equal (tests compare the two)."""
         state = self.initial
         events: list[Event] = []
-        choose = self._choose
-        take = self._take
-        checks = self.checks
-        total: int | None = None  # what the VMs of ``state`` own in all, once checked
         for _ in range(depth):
-            event, where, index = choose(state, rng, mask, profiles)
+            event, _, _ = self._choose(state, rng, mask, profiles)
             events.append(event)
-            post, accepted, problem, changed = take(state, event, where, index)
+            post, accepted, problem = self._direct(state, event)
             self.steps += 1
             if problem is not None:
                 return state, Stopped(tuple(events), problem)
             if accepted:
                 self.accepted += 1
-                if changed >= 0 and total is not None:  # only that VM and free changed
-                    broken, total = checks.check_changed_vm(post, total, state.vms[changed],
-                                                            post.vms[changed])
-                else:
-                    broken, total = checks.check_state_total(post)
+                broken = self.checks.check_state(post)
                 if broken:
                     return post, Stopped(tuple(events), describe(broken[0]))
                 state = post
@@ -137,107 +231,129 @@ class Walker:
 
     def _choose(self, state: DmState, rng: random.Random, mask: int,
                 profiles: EpisodeProfiles = ()) -> tuple[Event, int, int]:
-        """One offered event of a kind in ``mask``: (event, the index of the VM it names in
-        ``state``, its index in that VM's offer); -1, -1 for a tick or a create.
+        """One offered event of ``state`` of a kind in ``mask``, drawn as ``walk`` draws."""
+        kind = self.episode_kinds.setdefault((mask, profiles), len(self.episode_kinds))
+        nodes = [self._intern(vm) for vm in state.vms]
+        rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+        return self._draw(rng, nodes, rows, self._creates(nodes) if mask & _CREATE_BIT else (),
+                          mask)
+
+    @staticmethod
+    def _draw(rng: random.Random, nodes: Sequence[_Node], rows: Sequence[Picks],
+              creates: tuple[Event, ...], mask: int) -> tuple[Event, int, int]:
+        """(event, the index of the VM it names, its index in that VM's offer); -1, -1 for
+        a tick or a create.
 
         Uniform at each level: an actor (a VM with something to pick, the admin creating
         a deleted VM, the balancer's tick), then one of the actor's event kinds, then one
         event of that kind. Picking kinds before events keeps a kind with many values (DM
         requests of every size) from crowding out one with few (a status report).
         """
-        picks = self.picks.get((mask, profiles))
-        if picks is None:
-            picks = self.picks[(mask, profiles)] = {}
-        actors = []
-        for index, vm in enumerate(state.vms):
-            row = picks.get(vm)
-            if row is None:
-                row = picks[vm] = self._get_picks(vm, mask, profiles)
-            if row:
-                actors.append(index)
-        creates = self._creates(state) if mask & _CREATE_BIT else ()
+        actors = [index for index, row in enumerate(rows) if row]
         n = len(actors) + (1 if creates else 0) + (1 if mask & _TICK_BIT else 0)
         r = int(rng.random() * n)
         if r < len(actors):
             index = actors[r]
-            vm = state.vms[index]
-            row = picks[vm]
+            row = rows[index]
             group = row[int(rng.random() * len(row))]
             offer = group[int(rng.random() * len(group))]
-            return self.offers[vm][offer], index, offer
+            return nodes[index].offer[offer], index, offer
         if creates and r == len(actors):
             return creates[int(rng.random() * len(creates))], -1, -1
         return _TICK, -1, -1
 
-    def _get_picks(self, vm: Vm, mask: int, profiles: EpisodeProfiles = ()
-                   ) -> tuple[tuple[int, ...], ...]:
-        """The offer indices of ``vm``'s events of kinds in ``mask``, grouped by kind,
+    def _picks(self, node: _Node, kind: int, mask: int, profiles: EpisodeProfiles) -> Picks:
+        """The offer indices of ``node``'s events of kinds in ``mask``, grouped by kind,
         without those its guest's profile never sends (the offer, and so the memoised
-        results by offer index, are the same for every profile)."""
-        offer = self.offers.get(vm)
-        if offer is None:
-            offer = self.offers[vm] = get_offer(vm, self.space)
-        profile = next((p for name, p in profiles if name == vm.name), None)
-        unsaid = frozenset() if profile is None else get_unsaid(vm, self.space, profile)
-        groups: dict[str, list[int]] = {}
-        for j, event in enumerate(offer):
-            if KIND_BIT[event.KIND] & mask and event not in unsaid:
-                groups.setdefault(event.KIND, []).append(j)
-        return tuple(tuple(group) for group in groups.values())
+        results by offer index, are the same for every profile); ``kind`` numbers the
+        episode's (mask, profiles)."""
+        row = node.picks.get(kind)
+        if row is not None:
+            return row
+        profile = next((p for name, p in profiles if name == node.vm.name), None)
+        if profile is None:
+            row = tuple(group for bit, group in node.kinds if bit & mask)
+        else:
+            unsaid = get_unsaid(node.vm, self.space, profile)
+            groups: dict[str, list[int]] = {}
+            for j, event in enumerate(node.offer):
+                if KIND_BIT[event.KIND] & mask and event not in unsaid:
+                    groups.setdefault(event.KIND, []).append(j)
+            row = tuple(tuple(group) for group in groups.values())
+        node.picks[kind] = row
+        return row
 
-    def _creates(self, state: DmState) -> tuple[Event, ...]:
-        if not self.space.lifecycle or len(state.vms) == len(self.space.vms):
+    def _creates(self, nodes: Sequence[_Node]) -> tuple[Event, ...]:
+        if not self.space.lifecycle or len(nodes) == len(self.space.vms):
             return ()
-        present = {vm.name for vm in state.vms}
+        present = {node.vm.name for node in nodes}
         return tuple(Create(name, s) for name, s in self.space.vms if name not in present)
+
+    def _intern(self, vm: Vm) -> _Node:
+        node = self.nodes.get(vm)
+        if node is None:
+            node = self.nodes[vm] = _Node(vm, get_offer(vm, self.space), self.blind,
+                                          self.checks.get_owned(vm))
+        return node
+
+    def _state(self, host: Any, nodes: Sequence[_Node], free: int) -> DmState:
+        return DmState(host, free, tuple(node.vm for node in nodes))
 
     # --- one step ------------------------------------------------------------------------------
 
-    def _take(self, state: DmState, event: Event, where: int, index: int
-              ) -> tuple[DmState, bool, str | None, int]:
-        """Step ``event`` (offer ``index`` of VM ``where``, or -1): (state after, accepted,
-        problem, the one VM changed if the rest of the state after is ``state``'s but free
-        memory, else -1)."""
-        if where < 0 or not self.memo:
-            if event is _TICK and self.memo:
-                found = self.ticks.get(state)
-                if found is None:
-                    found = self.ticks[state] = self._direct(state, event)
-                return (*found, -1)
-            return (*self._direct(state, event), -1)
-        vms = state.vms
-        vm, free = vms[where], state.free_mib
-        blind = event.KIND in self.blind
-        memo_key = (vm, None if blind else free)
-        row = self.local.get(memo_key)
-        if row is None:
-            row = self.local[memo_key] = [None] * len(self.offers[vm])
-        out = row[index]
-        if out is None:
-            out = row[index] = self._local(state, where, event, blind)
-        after, free_after, accepted, problem = out
-        if after is None:
-            return (*self._direct(state, event), -1)
-        if problem is not None or not accepted:
-            return state, accepted, problem, -1
-        if blind:
-            free_after = free  # it leaves free as it is (``_local`` checked that)
-        return (DmState(state.host, free_after, vms[:where] + (after,) + vms[where + 1:]), True,
-                None, where)
+    def _judge(self, host: Any, nodes: Sequence[_Node], free: int, total: int | None,
+               changed: _Node) -> tuple[str | None, int | None]:
+        """The state clauses of the state after a single-VM step that left ``changed`` in
+        its place: (what is wrong, what the VMs own in all). With ``total`` known, the state
+        before broke no clause, so the other VMs' vm clauses hold (a vm clause reads only
+        its VM and the host: ``InvariantCache``) and only ``changed``'s and the host's are
+        judged; a VM's verdict is kept on its node, the host's per (free, total)."""
+        if total is None:
+            return self._judge_whole(host, nodes, free)
+        ok = changed.ok
+        if ok is None:
+            ok = changed.ok = self.checks.is_vm_ok(self._state(host, nodes, free), changed.vm)
+        if ok:
+            host_ok = self.host_ok.get((free, total))
+            if host_ok is None:
+                state = self._state(host, nodes, free)
+                host_ok = self.host_ok[(free, total)] = self.checks.is_host_ok(state, total)
+            if host_ok:
+                return None, total
+        return self._judge_whole(host, nodes, free)
 
-    def _local(self, state: DmState, where: int, event: Event, blind: bool = False) -> Local:
-        vm = state.vms[where]
+    def _judge_whole(self, host: Any, nodes: Sequence[_Node], free: int
+                     ) -> tuple[str | None, int | None]:
+        """Every state clause on the whole state (the registry's check on a failure)."""
+        broken, total = self.checks.check_state_total(self._state(host, nodes, free))
+        return (describe(broken[0]) if broken else None), total
+
+    def _local(self, host: Any, nodes: Sequence[_Node], free: int, where: int, event: Event,
+               blind: bool) -> Local:
+        """Step ``event`` of VM ``where`` on the whole state and check it: its outcome for
+        every state with this VM value and free memory (``blind``: any free memory)."""
+        state = self._state(host, nodes, free)
+        node = nodes[where]
         result = self._step(state, event)
         if isinstance(result, str):
-            return vm, state.free_mib, False, result
+            return node, free, False, result
         if not result.accepted:
-            return vm, state.free_mib, False, _rejected(state, event, result)
+            return node, free, False, _rejected(state, event, result)
         post = result.state
-        if not is_slot_change(state, where, post) or blind and post.free_mib != state.free_mib:
+        if not is_slot_change(state, where, post) or blind and post.free_mib != free:
             return _DIRECT
-        after = post.vms[where]
-        after = self.pool.setdefault(after, after)
+        after = self._intern(post.vms[where])
         return after, post.free_mib, True, self.check(state, event, result, where)
+
+    def _whole(self, host: Any, nodes: Sequence[_Node], free: int, event: Event) -> Whole:
+        """Step ``event`` on the whole state, check it and the state after it."""
+        state = self._state(host, nodes, free)
+        post, accepted, problem = self._direct(state, event)
+        after = tuple(self._intern(vm) for vm in post.vms)
+        total: int | None = None
+        if accepted and problem is None:
+            problem, total = self._judge_whole(post.host, after, post.free_mib)
+        return post.host, post.free_mib, after, total or 0, accepted, problem
 
     def _direct(self, state: DmState, event: Event) -> tuple[DmState, bool, str | None]:
         result = self._step(state, event)
@@ -246,9 +362,8 @@ class Walker:
         if not result.accepted:
             return state, False, _rejected(state, event, result)
         post = result.state
-        pool = self.pool
         interned = DmState(post.host, post.free_mib,
-                           tuple(pool.setdefault(vm, vm) for vm in post.vms))
+                           tuple(self._intern(vm).vm for vm in post.vms))
         return interned, True, self.check(state, event, result)
 
     def _step(self, state: DmState, event: Event) -> StepResult | str:
@@ -285,12 +400,11 @@ class Walker:
         return check_step_result(pre, event, result, self.is_allowed, self.checks)
 
     def _bound_memos(self) -> None:
-        if len(self.local) + len(self.ticks) + len(self.offers) > MEMO_LIMIT:
-            self.local.clear()
-            self.ticks.clear()
-            self.picks.clear()
-            self.offers.clear()
-            self.pool.clear()
+        if len(self.nodes) + self.entries + len(self.whole) > MEMO_LIMIT:
+            self.nodes.clear()
+            self.whole.clear()
+            self.host_ok.clear()
+            self.entries = 0
 
 
 def check_step_result(pre: DmState, event: Event, result: StepResult,
