@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import attrs
 
@@ -90,19 +89,28 @@ class _Node:
 
     __slots__ = ("blind", "kinds", "offer", "ok", "owned", "picks", "steps", "vm")
 
-    def __init__(self, vm: Vm, offer: tuple[Event, ...], blind: frozenset[str],
-                 owned: int) -> None:
+    def __init__(self, vm: Vm, offer: tuple[Event, ...], layout: Layout, owned: int) -> None:
         self.vm, self.offer, self.owned = vm, offer, owned
-        self.blind = tuple(event.KIND in blind for event in offer)
-        groups: dict[str, list[int]] = {}
-        for j, event in enumerate(offer):
-            groups.setdefault(event.KIND, []).append(j)
-        # the offer indices of each kind, kinds in the order the offer first has them
-        self.kinds = tuple((KIND_BIT[kind], tuple(group)) for kind, group in groups.items())
+        self.blind, self.kinds = layout
         self.ok: bool | None = None
         # per free memory (None for a FREE_BLIND kind of the reference): per offer index
         self.steps: dict[int | None, list[Local | None]] = {}
         self.picks: dict[int, Picks] = {}
+
+
+# Of an offer: whether each event is keyed without free memory, and the offer indices of
+# each kind with its bit, kinds in the order the offer first has them. A function of the
+# offer's kinds in order, so offers of the same shape share it (``Walker._layout``).
+Layout = tuple[tuple[bool, ...], tuple[tuple[int, tuple[int, ...]], ...]]
+
+
+def get_layout(kinds: tuple[str, ...], blind: frozenset[str]) -> Layout:
+    """The ``Layout`` of an offer whose events have ``kinds``."""
+    groups: dict[str, list[int]] = {}
+    for j, kind in enumerate(kinds):
+        groups.setdefault(kind, []).append(j)
+    return (tuple(kind in blind for kind in kinds),
+            tuple((KIND_BIT[kind], tuple(group)) for kind, group in groups.items()))
 
 
 # The offer indices an episode may pick for one node, grouped by kind.
@@ -111,10 +119,11 @@ Picks = tuple[tuple[int, ...], ...]
 # event must be stepped on its whole state; free after; accepted; what is wrong, or None).
 Local = tuple[_Node | None, int, bool, str | None]
 _DIRECT: Local = (None, 0, True, None)
-# A step's outcome on a whole state (free memory, host and the VMs' nodes): (host after,
-# free after, nodes after, what they own in all, accepted, what is wrong with the step or
-# the state after it, or None).
-Whole = tuple[Any, int, tuple[_Node, ...], int, bool, str | None]
+_UNJUDGED = "not judged yet"  # a memo's miss, by identity
+# A step's outcome on a whole state (free memory and the VMs' nodes): (free after, nodes
+# after, what they own in all, accepted, what is wrong with the step or the state after it,
+# or None).
+Whole = tuple[int, tuple[_Node, ...], int, bool, str | None]
 
 
 class Walker:
@@ -130,6 +139,7 @@ class Walker:
         self.checks = InvariantCache(invariants)
         self.memo = memo
         self.initial = space.initial()
+        self.host = self.initial.host
         self.nodes: dict[Vm, _Node] = {}
         # The reference's steps of FREE_BLIND kinds neither read nor write free memory
         # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
@@ -138,8 +148,11 @@ class Walker:
         # Steps that are not one VM's (ticks, creates, deletes, a planted bug's step that
         # edits another VM) per whole state: a step is a function of its state (R-DET).
         self.whole: dict[tuple[Event, int, tuple[_Node, ...]], Whole] = {}
+        self.tick_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
+                                 str | None] = {}  # per the tick's views (``check``)
         self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
         self.episode_kinds: dict[tuple[int, EpisodeProfiles], int] = {}
+        self.layouts: dict[tuple[str, ...], Layout] = {}
         self.entries = 0  # memoised single-VM steps
         self.steps = 0  # events stepped and checked, over all episodes
         self.accepted = 0
@@ -154,7 +167,7 @@ class Walker:
         if not self.memo:
             return self._walk_direct(rng, mask, depth, profiles)
         kind = self.episode_kinds.setdefault((mask, profiles), len(self.episode_kinds))
-        host, free = self.initial.host, self.initial.free_mib
+        free = self.initial.free_mib
         nodes = [self._intern(vm) for vm in self.initial.vms]
         rows = [self._picks(node, kind, mask, profiles) for node in nodes]
         creates = self._creates(nodes) if mask & _CREATE_BIT else ()
@@ -174,11 +187,11 @@ class Walker:
                     self.entries += 1
                 out = line[index]
                 if out is None:
-                    out = line[index] = local(host, nodes, free, where, event, free_key is None)
+                    out = line[index] = local(nodes, free, where, event, free_key is None)
                 after, free_after, accepted, problem = out
                 if after is not None:  # one VM's step
                     if problem is not None:
-                        return self._state(host, nodes, free), Stopped(tuple(events), problem)
+                        return self._state(nodes, free), Stopped(tuple(events), problem)
                     if not accepted:
                         continue
                     self.accepted += 1
@@ -189,24 +202,24 @@ class Walker:
                         rows[where] = self._picks(after, kind, mask, profiles)
                     if total is not None:
                         total += after.owned - node.owned
-                    problem, total = judge(host, nodes, free, total, after)
+                    problem, total = judge(nodes, free, total, after)
                     if problem is not None:
-                        return self._state(host, nodes, free), Stopped(tuple(events), problem)
+                        return self._state(nodes, free), Stopped(tuple(events), problem)
                     continue
             key = (event, free, tuple(nodes))
             found = self.whole.get(key)
             if found is None:
-                found = self.whole[key] = whole(host, nodes, free, event)
-            host_after, free_after, nodes_after, total_after, accepted, problem = found
+                found = self.whole[key] = whole(nodes, free, event)
+            free_after, nodes_after, total_after, accepted, problem = found
             if problem is not None:
-                return self._state(host, nodes, free), Stopped(tuple(events), problem)
+                return self._state(nodes, free), Stopped(tuple(events), problem)
             if accepted:
                 self.accepted += 1
-                host, free, total = host_after, free_after, total_after
+                free, total = free_after, total_after
                 nodes = list(nodes_after)
                 rows = [self._picks(node, kind, mask, profiles) for node in nodes]
                 creates = self._creates(nodes) if mask & _CREATE_BIT else ()
-        return self._state(host, nodes, free), None
+        return self._state(nodes, free), None
 
     def _walk_direct(self, rng: random.Random, mask: int, depth: int,
                      profiles: EpisodeProfiles) -> tuple[DmState, Stopped | None]:
@@ -292,16 +305,20 @@ class Walker:
     def _intern(self, vm: Vm) -> _Node:
         node = self.nodes.get(vm)
         if node is None:
-            node = self.nodes[vm] = _Node(vm, get_offer(vm, self.space), self.blind,
-                                          self.checks.get_owned(vm))
+            offer = get_offer(vm, self.space)
+            kinds = tuple(event.KIND for event in offer)
+            layout = self.layouts.get(kinds)
+            if layout is None:
+                layout = self.layouts[kinds] = get_layout(kinds, self.blind)
+            node = self.nodes[vm] = _Node(vm, offer, layout, self.checks.get_owned(vm))
         return node
 
-    def _state(self, host: Any, nodes: Sequence[_Node], free: int) -> DmState:
-        return DmState(host, free, tuple(node.vm for node in nodes))
+    def _state(self, nodes: Sequence[_Node], free: int) -> DmState:
+        return DmState(self.host, free, tuple(node.vm for node in nodes))
 
     # --- one step ------------------------------------------------------------------------------
 
-    def _judge(self, host: Any, nodes: Sequence[_Node], free: int, total: int | None,
+    def _judge(self, nodes: Sequence[_Node], free: int, total: int | None,
                changed: _Node) -> tuple[str | None, int | None]:
         """The state clauses of the state after a single-VM step that left ``changed`` in
         its place: (what is wrong, what the VMs own in all). With ``total`` known, the state
@@ -309,30 +326,47 @@ class Walker:
         its VM and the host: ``InvariantCache``) and only ``changed``'s and the host's are
         judged; a VM's verdict is kept on its node, the host's per (free, total)."""
         if total is None:
-            return self._judge_whole(host, nodes, free)
+            return self._judge_nodes(nodes, free)
         ok = changed.ok
         if ok is None:
-            ok = changed.ok = self.checks.is_vm_ok(self._state(host, nodes, free), changed.vm)
+            ok = changed.ok = self.checks.is_vm_ok(self._state(nodes, free), changed.vm)
         if ok:
             host_ok = self.host_ok.get((free, total))
             if host_ok is None:
-                state = self._state(host, nodes, free)
+                state = self._state(nodes, free)
                 host_ok = self.host_ok[(free, total)] = self.checks.is_host_ok(state, total)
             if host_ok:
                 return None, total
-        return self._judge_whole(host, nodes, free)
+        return self._judge_whole(nodes, free)
 
-    def _judge_whole(self, host: Any, nodes: Sequence[_Node], free: int
+    def _judge_nodes(self, nodes: Sequence[_Node], free: int
+                     ) -> tuple[str | None, int | None]:
+        """Every state clause on a state whose every VM may be new: ``_judge`` of each."""
+        state: DmState | None = None
+        for node in nodes:
+            if node.ok is None:
+                state = state or self._state(nodes, free)
+                node.ok = self.checks.is_vm_ok(state, node.vm)
+            if not node.ok:
+                return self._judge_whole(nodes, free)
+        total = sum(node.owned for node in nodes)
+        host_ok = self.host_ok.get((free, total))
+        if host_ok is None:
+            state = state or self._state(nodes, free)
+            host_ok = self.host_ok[(free, total)] = self.checks.is_host_ok(state, total)
+        return (None, total) if host_ok else self._judge_whole(nodes, free)
+
+    def _judge_whole(self, nodes: Sequence[_Node], free: int
                      ) -> tuple[str | None, int | None]:
         """Every state clause on the whole state (the registry's check on a failure)."""
-        broken, total = self.checks.check_state_total(self._state(host, nodes, free))
+        broken, total = self.checks.check_state_total(self._state(nodes, free))
         return (describe(broken[0]) if broken else None), total
 
-    def _local(self, host: Any, nodes: Sequence[_Node], free: int, where: int, event: Event,
+    def _local(self, nodes: Sequence[_Node], free: int, where: int, event: Event,
                blind: bool) -> Local:
         """Step ``event`` of VM ``where`` on the whole state and check it: its outcome for
         every state with this VM value and free memory (``blind``: any free memory)."""
-        state = self._state(host, nodes, free)
+        state = self._state(nodes, free)
         node = nodes[where]
         result = self._step(state, event)
         if isinstance(result, str):
@@ -343,17 +377,25 @@ class Walker:
         if not is_slot_change(state, where, post) or blind and post.free_mib != free:
             return _DIRECT
         after = self._intern(post.vms[where])
-        return after, post.free_mib, True, self.check(state, event, result, where)
+        return after, post.free_mib, True, self.check_slot(state, event, result, where)
 
-    def _whole(self, host: Any, nodes: Sequence[_Node], free: int, event: Event) -> Whole:
+    def _whole(self, nodes: Sequence[_Node], free: int, event: Event) -> Whole:
         """Step ``event`` on the whole state, check it and the state after it."""
-        state = self._state(host, nodes, free)
+        state = self._state(nodes, free)
         post, accepted, problem = self._direct(state, event)
-        after = tuple(self._intern(vm) for vm in post.vms)
+        if len(post.vms) == len(nodes):  # a tick changes a few VMs in place
+            after = tuple(node if node.vm is vm else self._intern(vm)
+                          for node, vm in zip(nodes, post.vms, strict=True))
+        else:
+            after = tuple(self._intern(vm) for vm in post.vms)
         total: int | None = None
         if accepted and problem is None:
-            problem, total = self._judge_whole(post.host, after, post.free_mib)
-        return post.host, post.free_mib, after, total or 0, accepted, problem
+            if post.host != self.host:  # every memo here holds for one host
+                problem = (f"the host changed from {self.host!r} to {post.host!r} on {event!r}: "
+                           f"the host settings are constant (specs/proofs.md)")
+            else:
+                problem, total = self._judge_nodes(after, post.free_mib)
+        return post.free_mib, after, total or 0, accepted, problem
 
     def _direct(self, state: DmState, event: Event) -> tuple[DmState, bool, str | None]:
         result = self._step(state, event)
@@ -388,21 +430,40 @@ class Walker:
             name = getattr(event, "vm", None)
             where = next((i for i, vm in enumerate(pre.vms) if vm.name == name), -1)
         if where >= 0 and is_slot_change(pre, where, post):
-            before = DmState(pre.host, pre.free_mib, (pre.vms[where],))
-            after = DmState(post.host, post.free_mib, (post.vms[where],))
-            pre, result = before, StepResult(after, None, result.sent)
-        elif isinstance(event, BalancerTick):
+            return self.check_slot(pre, event, result, where)
+        if isinstance(event, BalancerTick):
             # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out
             squeezed = check_squeeze_order(pre, result.sent)
             if squeezed:
                 return describe(squeezed[0])
             pre, result = _tick_views(pre, result)
+            # check_step_result is a pure function of the views, the event and the requests
+            # sent (the refinement and the registry are fixed per walker): most ticks send
+            # nothing and change nothing, and their views (no VM, free unchanged) repeat.
+            key = (pre, event, result.state, result.sent)
+            found = self.tick_verdicts.get(key, _UNJUDGED)
+            if found is _UNJUDGED:
+                found = self.tick_verdicts[key] = check_step_result(
+                    pre, event, result, self.is_allowed, self.checks)
+            return found
         return check_step_result(pre, event, result, self.is_allowed, self.checks)
 
+    def check_slot(self, pre: DmState, event: Event, result: StepResult, where: int
+                   ) -> str | None:
+        """``check`` of an accepted step that changed at most VM ``where`` and free memory
+        (``is_slot_change``): judged on the one-VM views (R-LOCAL)."""
+        post = result.state
+        before = DmState(pre.host, pre.free_mib, (pre.vms[where],))
+        after = DmState(post.host, post.free_mib, (post.vms[where],))
+        return check_step_result(before, event, StepResult(after, None, result.sent),
+                                 self.is_allowed, self.checks)
+
     def _bound_memos(self) -> None:
-        if len(self.nodes) + self.entries + len(self.whole) > MEMO_LIMIT:
+        if (len(self.nodes) + self.entries + len(self.whole) + len(self.tick_verdicts)
+                > MEMO_LIMIT):
             self.nodes.clear()
             self.whole.clear()
+            self.tick_verdicts.clear()
             self.host_ok.clear()
             self.entries = 0
 
