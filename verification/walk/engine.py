@@ -167,17 +167,21 @@ class Walker:
         if not self.memo:
             return self._walk_direct(rng, mask, depth, profiles)
         kind = self.episode_kinds.setdefault((mask, profiles), len(self.episode_kinds))
+        tick = 1 if mask & _TICK_BIT else 0
         free = self.initial.free_mib
         nodes = [self._intern(vm) for vm in self.initial.vms]
         rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+        actors = [where for where, row in enumerate(rows) if row]
         creates = self._creates(nodes) if mask & _CREATE_BIT else ()
         events: list[Event] = []
         draw, judge, local, whole = self._draw, self._judge, self._local, self._whole
+        random_, host_ok, memo = rng.random, self.host_ok, self.whole
         total: int | None = None  # what the VMs own in all, once the state is judged
+        accepted_steps = 0
+        problem: str | None = None
         for _ in range(depth):
-            event, where, index = draw(rng, nodes, rows, creates, mask)
+            event, where, index = draw(random_, nodes, rows, actors, creates, tick)
             events.append(event)
-            self.steps += 1
             if where >= 0:
                 node = nodes[where]
                 free_key = None if node.blind[index] else free
@@ -191,34 +195,47 @@ class Walker:
                 after, free_after, accepted, problem = out
                 if after is not None:  # one VM's step
                     if problem is not None:
-                        return self._state(nodes, free), Stopped(tuple(events), problem)
+                        break
                     if not accepted:
                         continue
-                    self.accepted += 1
+                    accepted_steps += 1
                     if free_key is not None:
                         free = free_after  # a FREE_BLIND kind leaves it (``_local`` checked)
                     if after is not node:
                         nodes[where] = after
-                        rows[where] = self._picks(after, kind, mask, profiles)
-                    if total is not None:
+                        row = after.picks.get(kind)
+                        if row is None:
+                            row = self._picks(after, kind, mask, profiles)
+                        was_actor = bool(rows[where])
+                        rows[where] = row
+                        if was_actor != bool(row):
+                            actors = [j for j, picks in enumerate(rows) if picks]
+                    if total is not None:  # ``_judge``'s common case, inline
                         total += after.owned - node.owned
+                        if after.ok and host_ok.get((free, total)):
+                            continue
                     problem, total = judge(nodes, free, total, after)
                     if problem is not None:
-                        return self._state(nodes, free), Stopped(tuple(events), problem)
+                        break
                     continue
             key = (event, free, tuple(nodes))
-            found = self.whole.get(key)
+            found = memo.get(key)
             if found is None:
-                found = self.whole[key] = whole(nodes, free, event)
+                found = memo[key] = whole(nodes, free, event)
             free_after, nodes_after, total_after, accepted, problem = found
             if problem is not None:
-                return self._state(nodes, free), Stopped(tuple(events), problem)
+                break
             if accepted:
-                self.accepted += 1
+                accepted_steps += 1
                 free, total = free_after, total_after
                 nodes = list(nodes_after)
                 rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+                actors = [j for j, picks in enumerate(rows) if picks]
                 creates = self._creates(nodes) if mask & _CREATE_BIT else ()
+        self.steps += len(events)
+        self.accepted += accepted_steps
+        if problem is not None:  # the state before the step that broke something
+            return self._state(nodes, free), Stopped(tuple(events), problem)
         return self._state(nodes, free), None
 
     def _walk_direct(self, rng: random.Random, mask: int, depth: int,
@@ -248,31 +265,32 @@ class Walker:
         kind = self.episode_kinds.setdefault((mask, profiles), len(self.episode_kinds))
         nodes = [self._intern(vm) for vm in state.vms]
         rows = [self._picks(node, kind, mask, profiles) for node in nodes]
-        return self._draw(rng, nodes, rows, self._creates(nodes) if mask & _CREATE_BIT else (),
-                          mask)
+        actors = [where for where, row in enumerate(rows) if row]
+        creates = self._creates(nodes) if mask & _CREATE_BIT else ()
+        return self._draw(rng.random, nodes, rows, actors, creates, 1 if mask & _TICK_BIT else 0)
 
     @staticmethod
-    def _draw(rng: random.Random, nodes: Sequence[_Node], rows: Sequence[Picks],
-              creates: tuple[Event, ...], mask: int) -> tuple[Event, int, int]:
+    def _draw(random_: Callable[[], float], nodes: Sequence[_Node], rows: Sequence[Picks],
+              actors: Sequence[int], creates: tuple[Event, ...], tick: int
+              ) -> tuple[Event, int, int]:
         """(event, the index of the VM it names, its index in that VM's offer); -1, -1 for
-        a tick or a create.
+        a tick or a create. ``actors`` are the VMs whose row has something to pick.
 
         Uniform at each level: an actor (a VM with something to pick, the admin creating
         a deleted VM, the balancer's tick), then one of the actor's event kinds, then one
         event of that kind. Picking kinds before events keeps a kind with many values (DM
         requests of every size) from crowding out one with few (a status report).
         """
-        actors = [index for index, row in enumerate(rows) if row]
-        n = len(actors) + (1 if creates else 0) + (1 if mask & _TICK_BIT else 0)
-        r = int(rng.random() * n)
-        if r < len(actors):
-            index = actors[r]
-            row = rows[index]
-            group = row[int(rng.random() * len(row))]
-            offer = group[int(rng.random() * len(group))]
-            return nodes[index].offer[offer], index, offer
-        if creates and r == len(actors):
-            return creates[int(rng.random() * len(creates))], -1, -1
+        n = len(actors)
+        r = int(random_() * (n + (1 if creates else 0) + tick))
+        if r < n:
+            where = actors[r]
+            row = rows[where]
+            group = row[int(random_() * len(row))]
+            index = group[int(random_() * len(group))]
+            return nodes[where].offer[index], where, index
+        if creates and r == n:
+            return creates[int(random_() * len(creates))], -1, -1
         return _TICK, -1, -1
 
     def _picks(self, node: _Node, kind: int, mask: int, profiles: EpisodeProfiles) -> Picks:
@@ -431,7 +449,11 @@ class Walker:
             where = next((i for i, vm in enumerate(pre.vms) if vm.name == name), -1)
         if where >= 0 and is_slot_change(pre, where, post):
             return self.check_slot(pre, event, result, where)
-        if isinstance(event, BalancerTick):
+        if len(pre.vms) != len(post.vms):
+            views = _membership_views(pre, event, result)
+            if views is not None:
+                pre, result = views
+        elif isinstance(event, BalancerTick):
             # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out
             squeezed = check_squeeze_order(pre, result.sent)
             if squeezed:
@@ -491,6 +513,9 @@ def _tick_views(pre: DmState, result: StepResult) -> tuple[DmState, StepResult]:
     on these views is its verdict on the whole states (tests compare the two).
     """
     post = result.state
+    if post is pre and not result.sent:  # the reference's empty plan: nothing chosen
+        empty = DmState(pre.host, pre.free_mib, ())
+        return empty, StepResult(empty, None, ())
     if len(pre.vms) != len(post.vms):
         return pre, result
     named = {request.vm for request in result.sent}
@@ -500,6 +525,31 @@ def _tick_views(pre: DmState, result: StepResult) -> tuple[DmState, StepResult]:
         return pre, result
     before = DmState(pre.host, pre.free_mib, tuple(pre.vms[i] for i in keep))
     after = DmState(post.host, post.free_mib, tuple(post.vms[i] for i in keep))
+    return before, StepResult(after, None, result.sent)
+
+
+def _membership_views(pre: DmState, event: Event, result: StepResult
+                      ) -> tuple[DmState, StepResult] | None:
+    """A create's or a delete's states restricted to the VM it names, when that VM is the
+    only one added or removed and every other VM keeps its value and place (else None).
+
+    Create and Delete are slot actions of the model: their guards and update read only the
+    acting slot and (host, free) (``HostView``), and every other slot must keep its value,
+    which it does here. So their verdict on these views is the verdict on the whole states,
+    as for a single-VM step (R-LOCAL; tests compare the two).
+    """
+    post = result.state
+    short, long = (pre.vms, post.vms) if len(pre.vms) < len(post.vms) else (post.vms, pre.vms)
+    if len(long) != len(short) + 1:
+        return None
+    name = getattr(event, "vm", None)
+    i = next((j for j, vm in enumerate(long) if vm.name == name), -1)
+    if i < 0 or not all(a is b or a == b for a, b in zip(short, long[:i] + long[i + 1:],
+                                                          strict=True)):
+        return None
+    one = (long[i],)
+    before = DmState(pre.host, pre.free_mib, () if pre.vms is short else one)
+    after = DmState(post.host, post.free_mib, () if post.vms is short else one)
     return before, StepResult(after, None, result.sent)
 
 
