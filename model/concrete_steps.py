@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from dynmem.model.actions import BY_KIND, REQUEST_GUARDS, Guard, HostView
-from dynmem.model.fields import SLOT_FIELDS
+from dynmem.model.fields import RUNTIME_FIELDS, SLOT_FIELDS
 from dynmem.model.instances import Instance, get_acting, get_taken, get_updates, host_view
 from dynmem.model.ops import CONCRETE, Term
 from dynmem.model.vocabulary import TxnKind
@@ -33,6 +33,12 @@ class _Present:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._vm, name)
+
+
+# The fields every guard and update reads, as properties that read the VM in C (a guard
+# reads a slot's fields a dozen times per step); anything else goes through ``__getattr__``.
+for _field in ("name", "settings", *RUNTIME_FIELDS):
+    setattr(_Present, _field, property(operator.attrgetter(f"_vm.{_field}")))
 
 
 @attrs.frozen

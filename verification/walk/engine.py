@@ -400,20 +400,26 @@ class Walker:
     def _whole(self, nodes: Sequence[_Node], free: int, event: Event) -> Whole:
         """Step ``event`` on the whole state, check it and the state after it."""
         state = self._state(nodes, free)
-        post, accepted, problem = self._direct(state, event)
+        result = self._step(state, event)
+        if isinstance(result, str):
+            return free, tuple(nodes), 0, False, result
+        if not result.accepted:
+            return free, tuple(nodes), 0, False, _rejected(state, event, result)
+        post = result.state
         if len(post.vms) == len(nodes):  # a tick changes a few VMs in place
             after = tuple(node if node.vm is vm else self._intern(vm)
                           for node, vm in zip(nodes, post.vms, strict=True))
         else:
             after = tuple(self._intern(vm) for vm in post.vms)
+        problem = self.check(state, event, result)
         total: int | None = None
-        if accepted and problem is None:
+        if problem is None:
             if post.host != self.host:  # every memo here holds for one host
                 problem = (f"the host changed from {self.host!r} to {post.host!r} on {event!r}: "
                            f"the host settings are constant (specs/proofs.md)")
             else:
                 problem, total = self._judge_nodes(after, post.free_mib)
-        return post.free_mib, after, total or 0, accepted, problem
+        return post.free_mib, after, total or 0, True, problem
 
     def _direct(self, state: DmState, event: Event) -> tuple[DmState, bool, str | None]:
         result = self._step(state, event)
