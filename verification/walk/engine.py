@@ -34,6 +34,7 @@ Nothing here reads a clock: a walk is bounded by counts, and a seed fixes every 
 
 from __future__ import annotations
 
+import operator
 import random
 from collections.abc import Callable, Sequence
 
@@ -113,6 +114,7 @@ def get_layout(kinds: tuple[str, ...], blind: frozenset[str]) -> Layout:
             tuple((KIND_BIT[kind], tuple(group)) for kind, group in groups.items()))
 
 
+_get_vm = operator.attrgetter("vm")
 # The offer indices an episode may pick for one node, grouped by kind.
 Picks = tuple[tuple[int, ...], ...]
 # A single-VM event's outcome at one (VM value, free memory): (VM after, or None when the
@@ -148,6 +150,7 @@ class Walker:
         # Steps that are not one VM's (ticks, creates, deletes, a planted bug's step that
         # edits another VM) per whole state: a step is a function of its state (R-DET).
         self.whole: dict[tuple[Event, int, tuple[_Node, ...]], Whole] = {}
+        self.ticks: dict[tuple[int, tuple[_Node, ...]], Whole] = {}  # the same for ticks
         self.tick_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
                                  str | None] = {}  # per the tick's views (``check``)
         self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
@@ -175,7 +178,7 @@ class Walker:
         creates = self._creates(nodes) if mask & _CREATE_BIT else ()
         events: list[Event] = []
         draw, judge, local, whole = self._draw, self._judge, self._local, self._whole
-        random_, host_ok, memo = rng.random, self.host_ok, self.whole
+        random_, host_ok, memo, ticks = rng.random, self.host_ok, self.whole, self.ticks
         total: int | None = None  # what the VMs own in all, once the state is judged
         accepted_steps = 0
         problem: str | None = None
@@ -218,20 +221,26 @@ class Walker:
                     if problem is not None:
                         break
                     continue
-            key = (event, free, tuple(nodes))
-            found = memo.get(key)
-            if found is None:
-                found = memo[key] = whole(nodes, free, event)
+            before = tuple(nodes)
+            if event is _TICK:  # keyed without the event: hashing it is Python code
+                found = ticks.get((free, before))
+                if found is None:
+                    found = ticks[(free, before)] = whole(before, free, event)
+            else:
+                found = memo.get((event, free, before))
+                if found is None:
+                    found = memo[(event, free, before)] = whole(before, free, event)
             free_after, nodes_after, total_after, accepted, problem = found
             if problem is not None:
                 break
             if accepted:
                 accepted_steps += 1
                 free, total = free_after, total_after
-                nodes = list(nodes_after)
-                rows = [self._picks(node, kind, mask, profiles) for node in nodes]
-                actors = [j for j, picks in enumerate(rows) if picks]
-                creates = self._creates(nodes) if mask & _CREATE_BIT else ()
+                if nodes_after is not before:  # most ticks leave every VM as it is
+                    nodes = list(nodes_after)
+                    rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+                    actors = [j for j, picks in enumerate(rows) if picks]
+                    creates = self._creates(nodes) if mask & _CREATE_BIT else ()
         self.steps += len(events)
         self.accepted += accepted_steps
         if problem is not None:  # the state before the step that broke something
@@ -332,7 +341,7 @@ class Walker:
         return node
 
     def _state(self, nodes: Sequence[_Node], free: int) -> DmState:
-        return DmState(self.host, free, tuple(node.vm for node in nodes))
+        return DmState(self.host, free, tuple(map(_get_vm, nodes)))
 
     # --- one step ------------------------------------------------------------------------------
 
@@ -397,16 +406,20 @@ class Walker:
         after = self._intern(post.vms[where])
         return after, post.free_mib, True, self.check_slot(state, event, result, where)
 
-    def _whole(self, nodes: Sequence[_Node], free: int, event: Event) -> Whole:
-        """Step ``event`` on the whole state, check it and the state after it."""
+    def _whole(self, nodes: tuple[_Node, ...], free: int, event: Event) -> Whole:
+        """Step ``event`` on the whole state, check it and the state after it (``nodes``
+        itself after a step that leaves every VM as it is)."""
         state = self._state(nodes, free)
         result = self._step(state, event)
         if isinstance(result, str):
-            return free, tuple(nodes), 0, False, result
+            return free, nodes, 0, False, result
         if not result.accepted:
-            return free, tuple(nodes), 0, False, _rejected(state, event, result)
+            return free, nodes, 0, False, _rejected(state, event, result)
         post = result.state
-        if len(post.vms) == len(nodes):  # a tick changes a few VMs in place
+        if post.vms is state.vms or len(post.vms) == len(nodes) and all(
+                node.vm is vm for node, vm in zip(nodes, post.vms, strict=True)):
+            after = nodes
+        elif len(post.vms) == len(nodes):  # a tick changes a few VMs in place
             after = tuple(node if node.vm is vm else self._intern(vm)
                           for node, vm in zip(nodes, post.vms, strict=True))
         else:
@@ -487,10 +500,11 @@ class Walker:
                                  self.is_allowed, self.checks)
 
     def _bound_memos(self) -> None:
-        if (len(self.nodes) + self.entries + len(self.whole) + len(self.tick_verdicts)
-                > MEMO_LIMIT):
+        if (len(self.nodes) + self.entries + len(self.whole) + len(self.ticks)
+                + len(self.tick_verdicts) > MEMO_LIMIT):
             self.nodes.clear()
             self.whole.clear()
+            self.ticks.clear()
             self.tick_verdicts.clear()
             self.host_ok.clear()
             self.entries = 0
