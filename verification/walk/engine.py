@@ -148,7 +148,8 @@ class Walker:
         # the check-trace oracle keys them. A planted bug's steps are keyed with free.
         self.blind = FREE_BLIND if step_fn is step else frozenset()
         # Steps that are not one VM's (ticks, creates, deletes, a planted bug's step that
-        # edits another VM) per whole state: a step is a function of its state (R-DET).
+        # edits another VM) per whole state: ``step`` is pure and deterministic (reference/step.py;
+        # a planted bug's ``make_step`` too), and the checks are functions of the step.
         self.whole: dict[tuple[Event, int, tuple[_Node, ...]], Whole] = {}
         self.ticks: dict[tuple[int, tuple[_Node, ...]], Whole] = {}  # the same for ticks
         self.tick_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
