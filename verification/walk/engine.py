@@ -49,9 +49,17 @@ from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
 from dynmem.verification.properties.progress import check_squeeze_order
 from dynmem.verification.walk.config import WalkSpace
+from dynmem.verification.walk.nodes import Layout, Local, Node, Picks, get_layout
 from dynmem.verification.walk.offers import KIND_BIT, get_offer, get_unsaid
+from dynmem.verification.walk.views import (
+    Refinement,
+    check_step_result,
+    describe,
+    get_membership_views,
+    get_tick_views,
+    rejected,
+)
 
-Refinement = Callable[..., str | None]
 # The guests of one episode that run a profile (specs/lifecycle.md §1): (VM name, profile).
 EpisodeProfiles = tuple[tuple[str, GuestProfile], ...]
 _TICK = BalancerTick()
@@ -73,59 +81,13 @@ class Stopped:
     progress: tuple[Violation, ...] = ()
 
 
-def describe(violation: Violation) -> str:
-    """``INV-… (clause): message``."""
-    return f"{violation.invariant} ({violation.clause}): {violation.message}"
-
-
-class _Node:
-    """One VM value the walker met (interned: one node per value) and what is computed from
-    it once: its offer, each offered event's kind bit and whether it is keyed without free
-    memory, whether it satisfies the vm clauses (None: not judged yet), what it owns, its
-    steps per free memory and its picks per episode kind (``Walker._picks``).
-
-    Identity-hashed: a dict keyed by nodes (the whole-state memo) or a list of them (the
-    walk's state) never runs ``Vm.__hash__``/``__eq__`` once the value is interned.
-    """
-
-    __slots__ = ("blind", "kinds", "offer", "ok", "owned", "picks", "steps", "vm")
-
-    def __init__(self, vm: Vm, offer: tuple[Event, ...], layout: Layout, owned: int) -> None:
-        self.vm, self.offer, self.owned = vm, offer, owned
-        self.blind, self.kinds = layout
-        self.ok: bool | None = None
-        # per free memory (None for a FREE_BLIND kind of the reference): per offer index
-        self.steps: dict[int | None, list[Local | None]] = {}
-        self.picks: dict[int, Picks] = {}
-
-
-# Of an offer: whether each event is keyed without free memory, and the offer indices of
-# each kind with its bit, kinds in the order the offer first has them. A function of the
-# offer's kinds in order, so offers of the same shape share it (``Walker._layout``).
-Layout = tuple[tuple[bool, ...], tuple[tuple[int, tuple[int, ...]], ...]]
-
-
-def get_layout(kinds: tuple[str, ...], blind: frozenset[str]) -> Layout:
-    """The ``Layout`` of an offer whose events have ``kinds``."""
-    groups: dict[str, list[int]] = {}
-    for j, kind in enumerate(kinds):
-        groups.setdefault(kind, []).append(j)
-    return (tuple(kind in blind for kind in kinds),
-            tuple((KIND_BIT[kind], tuple(group)) for kind, group in groups.items()))
-
-
 _get_vm = operator.attrgetter("vm")
-# The offer indices an episode may pick for one node, grouped by kind.
-Picks = tuple[tuple[int, ...], ...]
-# A single-VM event's outcome at one (VM value, free memory): (VM after, or None when the
-# event must be stepped on its whole state; free after; accepted; what is wrong, or None).
-Local = tuple[_Node | None, int, bool, str | None]
 _DIRECT: Local = (None, 0, True, None)
 _UNJUDGED = "not judged yet"  # a memo's miss, by identity
 # A step's outcome on a whole state (free memory and the VMs' nodes): (free after, nodes
 # after, what they own in all, accepted, what is wrong with the step or the state after it,
 # or None).
-Whole = tuple[int, tuple[_Node, ...], int, bool, str | None]
+Whole = tuple[int, tuple[Node, ...], int, bool, str | None]
 
 
 class Walker:
@@ -142,7 +104,7 @@ class Walker:
         self.memo = memo
         self.initial = space.initial()
         self.host = self.initial.host
-        self.nodes: dict[Vm, _Node] = {}
+        self.nodes: dict[Vm, Node] = {}
         # The reference's steps of FREE_BLIND kinds neither read nor write free memory
         # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
         # the check-trace oracle keys them. A planted bug's steps are keyed with free.
@@ -150,8 +112,8 @@ class Walker:
         # Steps that are not one VM's (ticks, creates, deletes, a planted bug's step that
         # edits another VM) per whole state: ``step`` is pure and deterministic (reference/step.py;
         # a planted bug's ``make_step`` too), and the checks are functions of the step.
-        self.whole: dict[tuple[Event, int, tuple[_Node, ...]], Whole] = {}
-        self.ticks: dict[tuple[int, tuple[_Node, ...]], Whole] = {}  # the same for ticks
+        self.whole: dict[tuple[Event, int, tuple[Node, ...]], Whole] = {}
+        self.ticks: dict[tuple[int, tuple[Node, ...]], Whole] = {}  # the same for ticks
         self.tick_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
                                  str | None] = {}  # per the tick's views (``check``)
         self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
@@ -280,7 +242,7 @@ class Walker:
         return self._draw(rng.random, nodes, rows, actors, creates, 1 if mask & _TICK_BIT else 0)
 
     @staticmethod
-    def _draw(random_: Callable[[], float], nodes: Sequence[_Node], rows: Sequence[Picks],
+    def _draw(random_: Callable[[], float], nodes: Sequence[Node], rows: Sequence[Picks],
               actors: Sequence[int], creates: tuple[Event, ...], tick: int
               ) -> tuple[Event, int, int]:
         """(event, the index of the VM it names, its index in that VM's offer); -1, -1 for
@@ -303,7 +265,7 @@ class Walker:
             return creates[int(random_() * len(creates))], -1, -1
         return _TICK, -1, -1
 
-    def _picks(self, node: _Node, kind: int, mask: int, profiles: EpisodeProfiles) -> Picks:
+    def _picks(self, node: Node, kind: int, mask: int, profiles: EpisodeProfiles) -> Picks:
         """The offer indices of ``node``'s events of kinds in ``mask``, grouped by kind,
         without those its guest's profile never sends (the offer, and so the memoised
         results by offer index, are the same for every profile); ``kind`` numbers the
@@ -324,13 +286,13 @@ class Walker:
         node.picks[kind] = row
         return row
 
-    def _creates(self, nodes: Sequence[_Node]) -> tuple[Event, ...]:
+    def _creates(self, nodes: Sequence[Node]) -> tuple[Event, ...]:
         if not self.space.lifecycle or len(nodes) == len(self.space.vms):
             return ()
         present = {node.vm.name for node in nodes}
         return tuple(Create(name, s) for name, s in self.space.vms if name not in present)
 
-    def _intern(self, vm: Vm) -> _Node:
+    def _intern(self, vm: Vm) -> Node:
         node = self.nodes.get(vm)
         if node is None:
             offer = get_offer(vm, self.space)
@@ -338,16 +300,16 @@ class Walker:
             layout = self.layouts.get(kinds)
             if layout is None:
                 layout = self.layouts[kinds] = get_layout(kinds, self.blind)
-            node = self.nodes[vm] = _Node(vm, offer, layout, self.checks.get_owned(vm))
+            node = self.nodes[vm] = Node(vm, offer, layout, self.checks.get_owned(vm))
         return node
 
-    def _state(self, nodes: Sequence[_Node], free: int) -> DmState:
+    def _state(self, nodes: Sequence[Node], free: int) -> DmState:
         return DmState(self.host, free, tuple(map(_get_vm, nodes)))
 
     # --- one step ------------------------------------------------------------------------------
 
-    def _judge(self, nodes: Sequence[_Node], free: int, total: int | None,
-               changed: _Node) -> tuple[str | None, int | None]:
+    def _judge(self, nodes: Sequence[Node], free: int, total: int | None,
+               changed: Node) -> tuple[str | None, int | None]:
         """The state clauses of the state after a single-VM step that left ``changed`` in
         its place: (what is wrong, what the VMs own in all). With ``total`` known, the state
         before broke no clause, so the other VMs' vm clauses hold (a vm clause reads only
@@ -367,7 +329,7 @@ class Walker:
                 return None, total
         return self._judge_whole(nodes, free)
 
-    def _judge_nodes(self, nodes: Sequence[_Node], free: int
+    def _judge_nodes(self, nodes: Sequence[Node], free: int
                      ) -> tuple[str | None, int | None]:
         """Every state clause on a state whose every VM may be new: ``_judge`` of each."""
         state: DmState | None = None
@@ -384,13 +346,13 @@ class Walker:
             host_ok = self.host_ok[(free, total)] = self.checks.is_host_ok(state, total)
         return (None, total) if host_ok else self._judge_whole(nodes, free)
 
-    def _judge_whole(self, nodes: Sequence[_Node], free: int
+    def _judge_whole(self, nodes: Sequence[Node], free: int
                      ) -> tuple[str | None, int | None]:
         """Every state clause on the whole state (the registry's check on a failure)."""
         broken, total = self.checks.check_state_total(self._state(nodes, free))
         return (describe(broken[0]) if broken else None), total
 
-    def _local(self, nodes: Sequence[_Node], free: int, where: int, event: Event,
+    def _local(self, nodes: Sequence[Node], free: int, where: int, event: Event,
                blind: bool) -> Local:
         """Step ``event`` of VM ``where`` on the whole state and check it: its outcome for
         every state with this VM value and free memory (``blind``: any free memory)."""
@@ -400,14 +362,14 @@ class Walker:
         if isinstance(result, str):
             return node, free, False, result
         if not result.accepted:
-            return node, free, False, _rejected(state, event, result)
+            return node, free, False, rejected(state, event, result)
         post = result.state
         if not is_slot_change(state, where, post) or blind and post.free_mib != free:
             return _DIRECT
         after = self._intern(post.vms[where])
         return after, post.free_mib, True, self.check_slot(state, event, result, where)
 
-    def _whole(self, nodes: tuple[_Node, ...], free: int, event: Event) -> Whole:
+    def _whole(self, nodes: tuple[Node, ...], free: int, event: Event) -> Whole:
         """Step ``event`` on the whole state, check it and the state after it (``nodes``
         itself after a step that leaves every VM as it is)."""
         state = self._state(nodes, free)
@@ -415,7 +377,7 @@ class Walker:
         if isinstance(result, str):
             return free, nodes, 0, False, result
         if not result.accepted:
-            return free, nodes, 0, False, _rejected(state, event, result)
+            return free, nodes, 0, False, rejected(state, event, result)
         post = result.state
         if post.vms is state.vms or len(post.vms) == len(nodes) and all(
                 node.vm is vm for node, vm in zip(nodes, post.vms, strict=True)):
@@ -440,7 +402,7 @@ class Walker:
         if isinstance(result, str):
             return state, False, result
         if not result.accepted:
-            return state, False, _rejected(state, event, result)
+            return state, False, rejected(state, event, result)
         post = result.state
         interned = DmState(post.host, post.free_mib,
                            tuple(self._intern(vm).vm for vm in post.vms))
@@ -458,11 +420,11 @@ class Walker:
 
         Refinement and the two-state clauses are judged on views of the two states that
         keep only the VMs that matter: for a single-VM step (``where``, or found here) that
-        VM, for a tick the VMs it changed or sent a request to (``_get_views``). A tick's
+        VM, for a tick the VMs it changed or sent a request to (``walk/views.py``). A tick's
         squeezes are judged on the whole state first (PROG-RECLAIM-ORDER).
         """
         if not result.accepted:
-            return _rejected(pre, event, result)
+            return rejected(pre, event, result)
         post = result.state
         if where < 0 and not isinstance(event, BalancerTick | Create):
             name = getattr(event, "vm", None)
@@ -470,7 +432,7 @@ class Walker:
         if where >= 0 and is_slot_change(pre, where, post):
             return self.check_slot(pre, event, result, where)
         if len(pre.vms) != len(post.vms):
-            views = _membership_views(pre, event, result)
+            views = get_membership_views(pre, event, result)
             if views is not None:
                 pre, result = views
         elif isinstance(event, BalancerTick):
@@ -478,7 +440,7 @@ class Walker:
             squeezed = check_squeeze_order(pre, result.sent)
             if squeezed:
                 return describe(squeezed[0])
-            pre, result = _tick_views(pre, result)
+            pre, result = get_tick_views(pre, result)
             # check_step_result is a pure function of the views, the event and the requests
             # sent (the refinement and the registry are fixed per walker): most ticks send
             # nothing and change nothing, and their views (no VM, free unchanged) repeat.
@@ -509,73 +471,3 @@ class Walker:
             self.tick_verdicts.clear()
             self.host_ok.clear()
             self.entries = 0
-
-
-def check_step_result(pre: DmState, event: Event, result: StepResult,
-                      refinement: Refinement | None, checks: InvariantCache) -> str | None:
-    """What is wrong with the step ``pre --event--> result`` (None: nothing): R-REJECT for a
-    refused event; refinement and the two-state clauses for an accepted one (the state
-    clauses of the state after are checked separately)."""
-    if not result.accepted:
-        return _rejected(pre, event, result)
-    if refinement is not None:
-        why = refinement(pre, event, result.state, result.sent)
-        if why is not None:
-            return f"refinement: the model does not allow {event!r}: {why}"
-    broken = checks.check_step(pre, event, result.state)
-    return describe(broken[0]) if broken else None
-
-
-def _tick_views(pre: DmState, result: StepResult) -> tuple[DmState, StepResult]:
-    """A tick's states restricted to the VMs it changed or sent a request to.
-
-    The model's tick makes one choice per slot; a slot the tick leaves alone, with no
-    request, chose nothing: its guards hold and it takes no memory. So the tick's verdict
-    on these views is its verdict on the whole states (tests compare the two).
-    """
-    post = result.state
-    if post is pre and not result.sent:  # the reference's empty plan: nothing chosen
-        empty = DmState(pre.host, pre.free_mib, ())
-        return empty, StepResult(empty, None, ())
-    if len(pre.vms) != len(post.vms):
-        return pre, result
-    named = {request.vm for request in result.sent}
-    keep = [i for i, (a, b) in enumerate(zip(pre.vms, post.vms, strict=True))
-            if a is not b and a != b or a.name in named or b.name != a.name]
-    if len(keep) == len(pre.vms):
-        return pre, result
-    before = DmState(pre.host, pre.free_mib, tuple(pre.vms[i] for i in keep))
-    after = DmState(post.host, post.free_mib, tuple(post.vms[i] for i in keep))
-    return before, StepResult(after, None, result.sent)
-
-
-def _membership_views(pre: DmState, event: Event, result: StepResult
-                      ) -> tuple[DmState, StepResult] | None:
-    """A create's or a delete's states restricted to the VM it names, when that VM is the
-    only one added or removed and every other VM keeps its value and place (else None).
-
-    Create and Delete are slot actions of the model: their guards and update read only the
-    acting slot and (host, free) (``HostView``), and every other slot must keep its value,
-    which it does here. So their verdict on these views is the verdict on the whole states,
-    as for a single-VM step (R-LOCAL; tests compare the two).
-    """
-    post = result.state
-    short, long = (pre.vms, post.vms) if len(pre.vms) < len(post.vms) else (post.vms, pre.vms)
-    if len(long) != len(short) + 1:
-        return None
-    name = getattr(event, "vm", None)
-    i = next((j for j, vm in enumerate(long) if vm.name == name), -1)
-    if i < 0 or not all(a is b or a == b for a, b in zip(short, long[:i] + long[i + 1:],
-                                                          strict=True)):
-        return None
-    one = (long[i],)
-    before = DmState(pre.host, pre.free_mib, () if pre.vms is short else one)
-    after = DmState(post.host, post.free_mib, () if post.vms is short else one)
-    return before, StepResult(after, None, result.sent)
-
-
-def _rejected(state: DmState, event: Event, result: StepResult) -> str | None:
-    if result.state is state:
-        return None
-    return f"R-REJECT: {event!r} was rejected ({result.reason}) but changed the state"
-

@@ -43,8 +43,9 @@ from dynmem.verification.traces.itf import write_itf
 from dynmem.verification.traces.shrink import ShrinkResult, shrink_trace
 from dynmem.verification.traces.trace import Finding, Trace, record
 from dynmem.verification.walk.config import WalkSpace
-from dynmem.verification.walk.engine import EpisodeProfiles, Stopped, Walker, describe
+from dynmem.verification.walk.engine import EpisodeProfiles, Stopped, Walker
 from dynmem.verification.walk.offers import ALL_KINDS, describe_mask, pick_mask, pick_profiles
+from dynmem.verification.walk.views import describe
 
 SETTLE_STEPS = 2_000
 WalkProgress = Callable[[int, int], None]  # (episodes done, steps so far)

@@ -23,8 +23,8 @@ from dynmem.verification.explore.config import get_config
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.locality import FREE_BLIND
 from dynmem.verification.walk import REAL_8VM, Walker, run_walk
-from dynmem.verification.walk.engine import check_step_result
 from dynmem.verification.walk.offers import ALL_KINDS, pick_mask
+from dynmem.verification.walk.views import check_step_result
 
 _LOW_FREE = 40 * 1024  # MiB; 8vm-gib's free memory crosses it once a few VMs run
 
