@@ -116,6 +116,7 @@ class Walker:
         self.ticks: dict[tuple[int, tuple[Node, ...]], Whole] = {}  # the same for ticks
         self.tick_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
                                  str | None] = {}  # per the tick's views (``check``)
+        self.empty_ticks: dict[int, str | None] = {}  # the same, per free, for empty ticks
         self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
         self.episode_kinds: dict[tuple[int, EpisodeProfiles], int] = {}
         self.layouts: dict[tuple[str, ...], Layout] = {}
@@ -436,19 +437,28 @@ class Walker:
             if views is not None:
                 pre, result = views
         elif isinstance(event, BalancerTick):
-            # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out
-            squeezed = check_squeeze_order(pre, result.sent)
+            # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out;
+            # it judges the requests sent, so a tick that sends none squeezes nobody
+            squeezed = check_squeeze_order(pre, result.sent) if result.sent else []
             if squeezed:
                 return describe(squeezed[0])
-            pre, result = get_tick_views(pre, result)
             # check_step_result is a pure function of the views, the event and the requests
             # sent (the refinement and the registry are fixed per walker): most ticks send
-            # nothing and change nothing, and their views (no VM, free unchanged) repeat.
+            # nothing and change nothing, and their views (no VM, free unchanged, this
+            # walker's host) are a function of free memory alone.
+            empty = post is pre and not result.sent and pre.host is self.host
+            if empty:
+                found = self.empty_ticks.get(pre.free_mib, _UNJUDGED)
+                if found is not _UNJUDGED:
+                    return found
+            pre, result = get_tick_views(pre, result)
             key = (pre, event, result.state, result.sent)
             found = self.tick_verdicts.get(key, _UNJUDGED)
             if found is _UNJUDGED:
                 found = self.tick_verdicts[key] = check_step_result(
                     pre, event, result, self.is_allowed, self.checks)
+            if empty:
+                self.empty_ticks[pre.free_mib] = found
             return found
         return check_step_result(pre, event, result, self.is_allowed, self.checks)
 
@@ -469,5 +479,6 @@ class Walker:
             self.whole.clear()
             self.ticks.clear()
             self.tick_verdicts.clear()
+            self.empty_ticks.clear()
             self.host_ok.clear()
             self.entries = 0
