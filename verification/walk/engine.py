@@ -475,10 +475,18 @@ class Walker:
     def _bound_memos(self) -> None:
         if (len(self.nodes) + self.entries + len(self.whole) + len(self.ticks)
                 + len(self.tick_verdicts) > MEMO_LIMIT):
-            self.nodes.clear()
-            self.whole.clear()
-            self.ticks.clear()
-            self.tick_verdicts.clear()
-            self.empty_ticks.clear()
-            self.host_ok.clear()
-            self.entries = 0
+            self.clear()
+
+    def clear(self) -> None:
+        """Empty every memo. A node's steps name the nodes after them, so nodes form cycles:
+        they are broken here, and the memos freed by reference counting, without the cyclic
+        garbage collector (``run_walk`` runs a campaign without it)."""
+        for node in self.nodes.values():
+            node.steps.clear()
+        self.nodes.clear()
+        self.whole.clear()
+        self.ticks.clear()
+        self.tick_verdicts.clear()
+        self.empty_ticks.clear()
+        self.host_ok.clear()
+        self.entries = 0
