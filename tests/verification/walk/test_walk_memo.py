@@ -10,6 +10,7 @@ FREE_BLIND kind: caught only because such a step function is keyed with free mem
 
 from __future__ import annotations
 
+import gc
 import random
 
 import attrs
@@ -130,3 +131,16 @@ def test_a_step_that_changes_the_host_is_a_finding() -> None:
     r = run_walk(get_config(1), episodes=20, depth=100, seed=0, step_fn=_tick_moves_host,
                  refinement=False, progress=False, shrink=False)
     assert r.failure is not None and "the host changed" in r.failure.message
+
+
+def test_the_cyclic_collector_is_restored() -> None:
+    """A campaign runs without the cyclic garbage collector and leaves it as it found it."""
+    assert gc.isenabled()
+    run_walk(get_config(1), episodes=2, depth=50, seed=0)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run_walk(get_config(1), episodes=2, depth=50, seed=0)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
