@@ -10,16 +10,25 @@ catch (walk: checked steps; Hypothesis: checked steps of the whole campaign with
 exploration: states) and CPU seconds (walk: to the catch, before shrinking; the others: the
 whole run).
 
+``--baseline REF`` also measures that commit's code beside this tree on 8vm-gib with
+refinement (the issue's goal), each run in its own process, alternated ``--rounds`` times:
+the same steps, so the CPU seconds compare.
+
     python3 benchmarks/bench_walk.py [--episodes 1000] [--depth 500] [--mutants]
+        [--baseline REF [--rounds 2]]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from dynmem.verification.explore.config import get_config, with_host_profile
 from dynmem.verification.explore.run import run_exploration
@@ -28,6 +37,38 @@ from dynmem.verification.stateful.fuzz import run_fuzz
 from dynmem.verification.walk import REAL_8VM, WalkSpace, run_walk, with_linux_guest
 
 GOAL = 50_000
+# One campaign in a child process: run_walk's own CPU and wall seconds (imports excluded).
+_CHILD = """import json, sys
+from dynmem.verification.walk import REAL_8VM, run_walk
+r = run_walk(REAL_8VM, episodes=int(sys.argv[1]), depth=int(sys.argv[2]), seed=1,
+             refinement=True)
+print(json.dumps({"steps": r.steps, "accepted": r.accepted, "cpu": r.cpu_seconds,
+                  "wall": r.wall_seconds, "ok": r.ok}))
+"""
+
+
+def compare(baseline: str, episodes: int, depth: int, rounds: int) -> None:
+    """8vm-gib with refinement, commit ``baseline`` and this tree alternated, each run in
+    its own process (``bench_explore.make_tree`` puts the commit's packages first)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_explore import make_tree
+
+    print(f"\n8vm-gib, refinement on, {episodes} x {depth}, seed 1, {rounds} rounds "
+          f"alternated:\n")
+    print("| code | round | steps checked (accepted) | CPU s | wall s | steps per CPU s |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = [(f"before ({baseline})", make_tree(baseline, Path(tmp))), ("after", None)]
+        for n in range(1, rounds + 1):
+            for label, path in trees:
+                env = dict(os.environ)
+                if path is not None:
+                    env["PYTHONPATH"] = str(path)
+                out = subprocess.run([sys.executable, "-c", _CHILD, str(episodes), str(depth)],
+                                     env=env, check=True, capture_output=True, text=True).stdout
+                d = json.loads(out)
+                print(f"| {label} | {n} | {d['steps']:,} ({d['accepted']:,}) | {d['cpu']:.2f} | "
+                      f"{d['wall']:.2f} | **{d['steps'] / d['cpu']:,.0f}** |", flush=True)
 
 
 def throughput(space: WalkSpace, episodes: int, depth: int, refinement: bool) -> str:
@@ -73,6 +114,9 @@ def main() -> int:
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--depth", type=int, default=500)
     parser.add_argument("--mutants", action="store_true", help="also the planted-bug table")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also compare that commit's code with this tree on 8vm-gib")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations of --baseline")
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
@@ -83,6 +127,8 @@ def main() -> int:
     for space in (get_config(2), REAL_8VM):
         for refinement in (True, False):
             print(throughput(space, args.episodes, args.depth, refinement), flush=True)
+    if args.baseline:
+        compare(args.baseline, args.episodes, args.depth, args.rounds)
     if not args.mutants:
         return 0
     print("\n| mutant | walk: caught | walk steps | walk CPU s | shrunk steps | "

@@ -102,6 +102,9 @@ class Updates:
     host: dict[str, Term]
 
 
+_SLOT_FIELD_SET, _HOST_FIELD_SET = frozenset(SLOT_FIELDS), frozenset(HOST_FIELDS)
+
+
 def get_updates(ops: Ops, inst: Instance, pre: Any) -> Updates:
     """The new values of exactly the fields ``inst.action`` declares modified.
 
@@ -116,11 +119,11 @@ def get_updates(ops: Ops, inst: Instance, pre: Any) -> Updates:
     host: dict[str, Term] = {}
     for k, vm, p in get_acting(inst, pre):
         values = action.update(ops, h, vm, p)
-        if set(values) != per_slot:
+        if values.keys() != per_slot:
             raise ValueError(f"{action.name} updates {sorted(values)} but declares "
                              f"{sorted(per_slot)}")
-        slots[k] = {f: v for f, v in values.items() if f in SLOT_FIELDS}
-        host.update({f: v for f, v in values.items() if f in HOST_FIELDS})
+        slots[k] = {f: v for f, v in values.items() if f in _SLOT_FIELD_SET}
+        host.update({f: v for f, v in values.items() if f in _HOST_FIELD_SET})
     if action.aggregate is not None:
         host["free_mib"] = h.free_mib - get_taken(ops, inst, pre)
     return Updates(slots, host)

@@ -323,6 +323,8 @@ _SETTINGS = ("dynamic", "startup_mib", "maximum_mib", "buffer_pct", "weight", "d
 
 
 def _settings_equal(ops: Ops, a: VmLike, b: VmLike) -> Term:
+    if ops is CONCRETE and a.settings is b.settings:
+        return True  # one settings value: every field equal (most steps keep it)
     return ops.And(*[getattr(a.settings, f) == getattr(b.settings, f) for f in _SETTINGS])
 
 

@@ -31,5 +31,5 @@ def is_slot_change(pre: DmState, index: int, post: DmState) -> bool:
         return False
     if after[index].name != before[index].name:
         return False
-    return all(a is b or a == b for j, (a, b) in enumerate(zip(before, after, strict=True))
-               if j != index)
+    # tuple comparison is ``a is b or a == b`` element by element, in C
+    return before[:index] == after[:index] and before[index + 1:] == after[index + 1:]

@@ -19,16 +19,22 @@ event), and for the single-VM kinds that neither read nor write free memory (``F
 properties/locality.py) of (VM value, event) alone: each is computed once, on the first state
 that has them, and reused (the latter only for the reference's step function). A step that
 turns out to change anything else (a delete, a planted bug editing other VMs) is marked
-*direct* and stepped on every state. Ticks are memoised per whole state. The state clauses
-run on every state (per VM value cached, host clauses each time); after a single-VM step only
-that VM's and the host's are judged, the others' having held on the state before
-(``InvariantCache.check_changed_vm``).
+*direct*. Direct steps (and ticks, creates, deletes) are memoised per whole state, the state
+check of the state after them included: a step is a pure function of its state. The state
+clauses run on every state: after a single-VM step only that VM's and the host's are judged,
+the others' having held on the state before (per VM value, then per (free, Σ owned)).
+
+The walk keeps its state as free memory and a list of *nodes*, one per interned VM value,
+which carry everything computed from the value (offer, picks, steps, vm-clause verdict, what
+it owns): a step that hits the memo builds no state object and hashes no VM value.
+``memo=False`` steps every event on its whole state and judges every state whole.
 
 Nothing here reads a clock: a walk is bounded by counts, and a seed fixes every choice.
 """
 
 from __future__ import annotations
 
+import operator
 import random
 from collections.abc import Callable, Sequence
 
@@ -43,15 +49,19 @@ from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
 from dynmem.verification.properties.progress import check_squeeze_order
 from dynmem.verification.walk.config import WalkSpace
+from dynmem.verification.walk.nodes import Layout, Local, Node, Picks, get_layout
 from dynmem.verification.walk.offers import KIND_BIT, get_offer, get_unsaid
+from dynmem.verification.walk.views import (
+    Refinement,
+    check_step_result,
+    describe,
+    get_membership_views,
+    get_tick_views,
+    rejected,
+)
 
-Refinement = Callable[..., str | None]
 # The guests of one episode that run a profile (specs/lifecycle.md §1): (VM name, profile).
 EpisodeProfiles = tuple[tuple[str, GuestProfile], ...]
-# A single-VM event's outcome at one (VM value, free memory): (VM after, or None when the
-# event must be stepped on each state; free after; accepted; what is wrong, or None).
-Local = tuple[Vm | None, int, bool, str | None]
-_DIRECT: Local = (None, 0, True, None)
 _TICK = BalancerTick()
 _TICK_BIT = KIND_BIT["balancer_tick"]
 _CREATE_BIT = KIND_BIT["create"]
@@ -71,9 +81,13 @@ class Stopped:
     progress: tuple[Violation, ...] = ()
 
 
-def describe(violation: Violation) -> str:
-    """``INV-… (clause): message``."""
-    return f"{violation.invariant} ({violation.clause}): {violation.message}"
+_get_vm = operator.attrgetter("vm")
+_DIRECT: Local = (None, 0, True, None)
+_UNJUDGED = "not judged yet"  # a memo's miss, by identity
+# A step's outcome on a whole state (free memory and the VMs' nodes): (free after, nodes
+# after, what they own in all, accepted, what is wrong with the step or the state after it,
+# or None).
+Whole = tuple[int, tuple[Node, ...], int, bool, str | None]
 
 
 class Walker:
@@ -89,17 +103,24 @@ class Walker:
         self.checks = InvariantCache(invariants)
         self.memo = memo
         self.initial = space.initial()
-        self.pool: dict[Vm, Vm] = {}
-        self.offers: dict[Vm, tuple[Event, ...]] = {}
-        # per swarm mask and the episode's guest profiles
-        self.picks: dict[tuple[int, EpisodeProfiles],
-                         dict[Vm, tuple[tuple[int, ...], ...]]] = {}
-        self.local: dict[tuple[Vm, int | None], list[Local | None]] = {}
+        self.host = self.initial.host
+        self.nodes: dict[Vm, Node] = {}
         # The reference's steps of FREE_BLIND kinds neither read nor write free memory
         # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
         # the check-trace oracle keys them. A planted bug's steps are keyed with free.
         self.blind = FREE_BLIND if step_fn is step else frozenset()
-        self.ticks: dict[DmState, tuple[DmState, bool, str | None]] = {}
+        # Steps that are not one VM's (ticks, creates, deletes, a planted bug's step that
+        # edits another VM) per whole state: ``step`` is pure and deterministic (reference/step.py;
+        # a planted bug's ``make_step`` too), and the checks are functions of the step.
+        self.whole: dict[tuple[Event, int, tuple[Node, ...]], Whole] = {}
+        self.ticks: dict[tuple[int, tuple[Node, ...]], Whole] = {}  # the same for ticks
+        self.tick_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
+                                 str | None] = {}  # per the tick's views (``check``)
+        self.empty_ticks: dict[int, str | None] = {}  # the same, per free, for empty ticks
+        self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
+        self.episode_kinds: dict[tuple[int, EpisodeProfiles], int] = {}
+        self.layouts: dict[tuple[str, ...], Layout] = {}
+        self.entries = 0  # memoised single-VM steps
         self.steps = 0  # events stepped and checked, over all episodes
         self.accepted = 0
 
@@ -110,26 +131,102 @@ class Walker:
         """Up to ``depth`` steps from the initial state, the guests named in ``profiles``
         saying only what their profile says; the last state and what stopped it."""
         self._bound_memos()
+        if not self.memo:
+            return self._walk_direct(rng, mask, depth, profiles)
+        kind = self.episode_kinds.setdefault((mask, profiles), len(self.episode_kinds))
+        tick = 1 if mask & _TICK_BIT else 0
+        free = self.initial.free_mib
+        nodes = [self._intern(vm) for vm in self.initial.vms]
+        rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+        actors = [where for where, row in enumerate(rows) if row]
+        creates = self._creates(nodes) if mask & _CREATE_BIT else ()
+        events: list[Event] = []
+        draw, judge, local, whole = self._draw, self._judge, self._local, self._whole
+        random_, host_ok, memo, ticks = rng.random, self.host_ok, self.whole, self.ticks
+        total: int | None = None  # what the VMs own in all, once the state is judged
+        accepted_steps = 0
+        problem: str | None = None
+        for _ in range(depth):
+            event, where, index = draw(random_, nodes, rows, actors, creates, tick)
+            events.append(event)
+            if where >= 0:
+                node = nodes[where]
+                free_key = None if node.blind[index] else free
+                line = node.steps.get(free_key)
+                if line is None:
+                    line = node.steps[free_key] = [None] * len(node.offer)
+                    self.entries += 1
+                out = line[index]
+                if out is None:
+                    out = line[index] = local(nodes, free, where, event, free_key is None)
+                after, free_after, accepted, problem = out
+                if after is not None:  # one VM's step
+                    if problem is not None:
+                        break
+                    if not accepted:
+                        continue
+                    accepted_steps += 1
+                    if free_key is not None:
+                        free = free_after  # a FREE_BLIND kind leaves it (``_local`` checked)
+                    if after is not node:
+                        nodes[where] = after
+                        row = after.picks.get(kind)
+                        if row is None:
+                            row = self._picks(after, kind, mask, profiles)
+                        was_actor = bool(rows[where])
+                        rows[where] = row
+                        if was_actor != bool(row):
+                            actors = [j for j, picks in enumerate(rows) if picks]
+                    if total is not None:  # ``_judge``'s common case, inline
+                        total += after.owned - node.owned
+                        if after.ok and host_ok.get((free, total)):
+                            continue
+                    problem, total = judge(nodes, free, total, after)
+                    if problem is not None:
+                        break
+                    continue
+            before = tuple(nodes)
+            if event is _TICK:  # keyed without the event: hashing it is Python code
+                found = ticks.get((free, before))
+                if found is None:
+                    found = ticks[(free, before)] = whole(before, free, event)
+            else:
+                found = memo.get((event, free, before))
+                if found is None:
+                    found = memo[(event, free, before)] = whole(before, free, event)
+            free_after, nodes_after, total_after, accepted, problem = found
+            if problem is not None:
+                break
+            if accepted:
+                accepted_steps += 1
+                free, total = free_after, total_after
+                if nodes_after is not before:  # most ticks leave every VM as it is
+                    nodes = list(nodes_after)
+                    rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+                    actors = [j for j, picks in enumerate(rows) if picks]
+                    creates = self._creates(nodes) if mask & _CREATE_BIT else ()
+        self.steps += len(events)
+        self.accepted += accepted_steps
+        if problem is not None:  # the state before the step that broke something
+            return self._state(nodes, free), Stopped(tuple(events), problem)
+        return self._state(nodes, free), None
+
+    def _walk_direct(self, rng: random.Random, mask: int, depth: int,
+                     profiles: EpisodeProfiles) -> tuple[DmState, Stopped | None]:
+        """``walk`` stepping every event on its whole state and judging every state whole:
+        what the memoised walk must equal (tests compare the two)."""
         state = self.initial
         events: list[Event] = []
-        choose = self._choose
-        take = self._take
-        checks = self.checks
-        total: int | None = None  # what the VMs of ``state`` own in all, once checked
         for _ in range(depth):
-            event, where, index = choose(state, rng, mask, profiles)
+            event, _, _ = self._choose(state, rng, mask, profiles)
             events.append(event)
-            post, accepted, problem, changed = take(state, event, where, index)
+            post, accepted, problem = self._direct(state, event)
             self.steps += 1
             if problem is not None:
                 return state, Stopped(tuple(events), problem)
             if accepted:
                 self.accepted += 1
-                if changed >= 0 and total is not None:  # only that VM and free changed
-                    broken, total = checks.check_changed_vm(post, total, state.vms[changed],
-                                                            post.vms[changed])
-                else:
-                    broken, total = checks.check_state_total(post)
+                broken = self.checks.check_state(post)
                 if broken:
                     return post, Stopped(tuple(events), describe(broken[0]))
                 state = post
@@ -137,118 +234,179 @@ class Walker:
 
     def _choose(self, state: DmState, rng: random.Random, mask: int,
                 profiles: EpisodeProfiles = ()) -> tuple[Event, int, int]:
-        """One offered event of a kind in ``mask``: (event, the index of the VM it names in
-        ``state``, its index in that VM's offer); -1, -1 for a tick or a create.
+        """One offered event of ``state`` of a kind in ``mask``, drawn as ``walk`` draws."""
+        kind = self.episode_kinds.setdefault((mask, profiles), len(self.episode_kinds))
+        nodes = [self._intern(vm) for vm in state.vms]
+        rows = [self._picks(node, kind, mask, profiles) for node in nodes]
+        actors = [where for where, row in enumerate(rows) if row]
+        creates = self._creates(nodes) if mask & _CREATE_BIT else ()
+        return self._draw(rng.random, nodes, rows, actors, creates, 1 if mask & _TICK_BIT else 0)
+
+    @staticmethod
+    def _draw(random_: Callable[[], float], nodes: Sequence[Node], rows: Sequence[Picks],
+              actors: Sequence[int], creates: tuple[Event, ...], tick: int
+              ) -> tuple[Event, int, int]:
+        """(event, the index of the VM it names, its index in that VM's offer); -1, -1 for
+        a tick or a create. ``actors`` are the VMs whose row has something to pick.
 
         Uniform at each level: an actor (a VM with something to pick, the admin creating
         a deleted VM, the balancer's tick), then one of the actor's event kinds, then one
         event of that kind. Picking kinds before events keeps a kind with many values (DM
         requests of every size) from crowding out one with few (a status report).
         """
-        picks = self.picks.get((mask, profiles))
-        if picks is None:
-            picks = self.picks[(mask, profiles)] = {}
-        actors = []
-        for index, vm in enumerate(state.vms):
-            row = picks.get(vm)
-            if row is None:
-                row = picks[vm] = self._get_picks(vm, mask, profiles)
-            if row:
-                actors.append(index)
-        creates = self._creates(state) if mask & _CREATE_BIT else ()
-        n = len(actors) + (1 if creates else 0) + (1 if mask & _TICK_BIT else 0)
-        r = int(rng.random() * n)
-        if r < len(actors):
-            index = actors[r]
-            vm = state.vms[index]
-            row = picks[vm]
-            group = row[int(rng.random() * len(row))]
-            offer = group[int(rng.random() * len(group))]
-            return self.offers[vm][offer], index, offer
-        if creates and r == len(actors):
-            return creates[int(rng.random() * len(creates))], -1, -1
+        n = len(actors)
+        r = int(random_() * (n + (1 if creates else 0) + tick))
+        if r < n:
+            where = actors[r]
+            row = rows[where]
+            group = row[int(random_() * len(row))]
+            index = group[int(random_() * len(group))]
+            return nodes[where].offer[index], where, index
+        if creates and r == n:
+            return creates[int(random_() * len(creates))], -1, -1
         return _TICK, -1, -1
 
-    def _get_picks(self, vm: Vm, mask: int, profiles: EpisodeProfiles = ()
-                   ) -> tuple[tuple[int, ...], ...]:
-        """The offer indices of ``vm``'s events of kinds in ``mask``, grouped by kind,
+    def _picks(self, node: Node, kind: int, mask: int, profiles: EpisodeProfiles) -> Picks:
+        """The offer indices of ``node``'s events of kinds in ``mask``, grouped by kind,
         without those its guest's profile never sends (the offer, and so the memoised
-        results by offer index, are the same for every profile)."""
-        offer = self.offers.get(vm)
-        if offer is None:
-            offer = self.offers[vm] = get_offer(vm, self.space)
-        profile = next((p for name, p in profiles if name == vm.name), None)
-        unsaid = frozenset() if profile is None else get_unsaid(vm, self.space, profile)
-        groups: dict[str, list[int]] = {}
-        for j, event in enumerate(offer):
-            if KIND_BIT[event.KIND] & mask and event not in unsaid:
-                groups.setdefault(event.KIND, []).append(j)
-        return tuple(tuple(group) for group in groups.values())
+        results by offer index, are the same for every profile); ``kind`` numbers the
+        episode's (mask, profiles)."""
+        row = node.picks.get(kind)
+        if row is not None:
+            return row
+        profile = next((p for name, p in profiles if name == node.vm.name), None)
+        if profile is None:
+            row = tuple(group for bit, group in node.kinds if bit & mask)
+        else:
+            unsaid = get_unsaid(node.vm, self.space, profile)
+            groups: dict[str, list[int]] = {}
+            for j, event in enumerate(node.offer):
+                if KIND_BIT[event.KIND] & mask and event not in unsaid:
+                    groups.setdefault(event.KIND, []).append(j)
+            row = tuple(tuple(group) for group in groups.values())
+        node.picks[kind] = row
+        return row
 
-    def _creates(self, state: DmState) -> tuple[Event, ...]:
-        if not self.space.lifecycle or len(state.vms) == len(self.space.vms):
+    def _creates(self, nodes: Sequence[Node]) -> tuple[Event, ...]:
+        if not self.space.lifecycle or len(nodes) == len(self.space.vms):
             return ()
-        present = {vm.name for vm in state.vms}
+        present = {node.vm.name for node in nodes}
         return tuple(Create(name, s) for name, s in self.space.vms if name not in present)
+
+    def _intern(self, vm: Vm) -> Node:
+        node = self.nodes.get(vm)
+        if node is None:
+            offer = get_offer(vm, self.space)
+            kinds = tuple(event.KIND for event in offer)
+            layout = self.layouts.get(kinds)
+            if layout is None:
+                layout = self.layouts[kinds] = get_layout(kinds, self.blind)
+            node = self.nodes[vm] = Node(vm, offer, layout, self.checks.get_owned(vm))
+        return node
+
+    def _state(self, nodes: Sequence[Node], free: int) -> DmState:
+        return DmState(self.host, free, tuple(map(_get_vm, nodes)))
 
     # --- one step ------------------------------------------------------------------------------
 
-    def _take(self, state: DmState, event: Event, where: int, index: int
-              ) -> tuple[DmState, bool, str | None, int]:
-        """Step ``event`` (offer ``index`` of VM ``where``, or -1): (state after, accepted,
-        problem, the one VM changed if the rest of the state after is ``state``'s but free
-        memory, else -1)."""
-        if where < 0 or not self.memo:
-            if event is _TICK and self.memo:
-                found = self.ticks.get(state)
-                if found is None:
-                    found = self.ticks[state] = self._direct(state, event)
-                return (*found, -1)
-            return (*self._direct(state, event), -1)
-        vms = state.vms
-        vm, free = vms[where], state.free_mib
-        blind = event.KIND in self.blind
-        memo_key = (vm, None if blind else free)
-        row = self.local.get(memo_key)
-        if row is None:
-            row = self.local[memo_key] = [None] * len(self.offers[vm])
-        out = row[index]
-        if out is None:
-            out = row[index] = self._local(state, where, event, blind)
-        after, free_after, accepted, problem = out
-        if after is None:
-            return (*self._direct(state, event), -1)
-        if problem is not None or not accepted:
-            return state, accepted, problem, -1
-        if blind:
-            free_after = free  # it leaves free as it is (``_local`` checked that)
-        return (DmState(state.host, free_after, vms[:where] + (after,) + vms[where + 1:]), True,
-                None, where)
+    def _judge(self, nodes: Sequence[Node], free: int, total: int | None,
+               changed: Node) -> tuple[str | None, int | None]:
+        """The state clauses of the state after a single-VM step that left ``changed`` in
+        its place: (what is wrong, what the VMs own in all). With ``total`` known, the state
+        before broke no clause, so the other VMs' vm clauses hold (a vm clause reads only
+        its VM and the host: ``InvariantCache``) and only ``changed``'s and the host's are
+        judged; a VM's verdict is kept on its node, the host's per (free, total)."""
+        if total is None:
+            return self._judge_nodes(nodes, free)
+        ok = changed.ok
+        if ok is None:
+            ok = changed.ok = self.checks.is_vm_ok(self._state(nodes, free), changed.vm)
+        if ok:
+            host_ok = self.host_ok.get((free, total))
+            if host_ok is None:
+                state = self._state(nodes, free)
+                host_ok = self.host_ok[(free, total)] = self.checks.is_host_ok(state, total)
+            if host_ok:
+                return None, total
+        return self._judge_whole(nodes, free)
 
-    def _local(self, state: DmState, where: int, event: Event, blind: bool = False) -> Local:
-        vm = state.vms[where]
+    def _judge_nodes(self, nodes: Sequence[Node], free: int
+                     ) -> tuple[str | None, int | None]:
+        """Every state clause on a state whose every VM may be new: ``_judge`` of each."""
+        state: DmState | None = None
+        for node in nodes:
+            if node.ok is None:
+                state = state or self._state(nodes, free)
+                node.ok = self.checks.is_vm_ok(state, node.vm)
+            if not node.ok:
+                return self._judge_whole(nodes, free)
+        total = sum(node.owned for node in nodes)
+        host_ok = self.host_ok.get((free, total))
+        if host_ok is None:
+            state = state or self._state(nodes, free)
+            host_ok = self.host_ok[(free, total)] = self.checks.is_host_ok(state, total)
+        return (None, total) if host_ok else self._judge_whole(nodes, free)
+
+    def _judge_whole(self, nodes: Sequence[Node], free: int
+                     ) -> tuple[str | None, int | None]:
+        """Every state clause on the whole state (the registry's check on a failure)."""
+        broken, total = self.checks.check_state_total(self._state(nodes, free))
+        return (describe(broken[0]) if broken else None), total
+
+    def _local(self, nodes: Sequence[Node], free: int, where: int, event: Event,
+               blind: bool) -> Local:
+        """Step ``event`` of VM ``where`` on the whole state and check it: its outcome for
+        every state with this VM value and free memory (``blind``: any free memory)."""
+        state = self._state(nodes, free)
+        node = nodes[where]
         result = self._step(state, event)
         if isinstance(result, str):
-            return vm, state.free_mib, False, result
+            return node, free, False, result
         if not result.accepted:
-            return vm, state.free_mib, False, _rejected(state, event, result)
+            return node, free, False, rejected(state, event, result)
         post = result.state
-        if not is_slot_change(state, where, post) or blind and post.free_mib != state.free_mib:
+        if not is_slot_change(state, where, post) or blind and post.free_mib != free:
             return _DIRECT
-        after = post.vms[where]
-        after = self.pool.setdefault(after, after)
-        return after, post.free_mib, True, self.check(state, event, result, where)
+        after = self._intern(post.vms[where])
+        return after, post.free_mib, True, self.check_slot(state, event, result, where)
+
+    def _whole(self, nodes: tuple[Node, ...], free: int, event: Event) -> Whole:
+        """Step ``event`` on the whole state, check it and the state after it (``nodes``
+        itself after a step that leaves every VM as it is)."""
+        state = self._state(nodes, free)
+        result = self._step(state, event)
+        if isinstance(result, str):
+            return free, nodes, 0, False, result
+        if not result.accepted:
+            return free, nodes, 0, False, rejected(state, event, result)
+        post = result.state
+        if post.vms is state.vms or len(post.vms) == len(nodes) and all(
+                node.vm is vm for node, vm in zip(nodes, post.vms, strict=True)):
+            after = nodes
+        elif len(post.vms) == len(nodes):  # a tick changes a few VMs in place
+            after = tuple(node if node.vm is vm else self._intern(vm)
+                          for node, vm in zip(nodes, post.vms, strict=True))
+        else:
+            after = tuple(self._intern(vm) for vm in post.vms)
+        problem = self.check(state, event, result)
+        total: int | None = None
+        if problem is None:
+            if post.host != self.host:  # every memo here holds for one host
+                problem = (f"the host changed from {self.host!r} to {post.host!r} on {event!r}: "
+                           f"the host settings are constant (specs/proofs.md)")
+            else:
+                problem, total = self._judge_nodes(after, post.free_mib)
+        return post.free_mib, after, total or 0, True, problem
 
     def _direct(self, state: DmState, event: Event) -> tuple[DmState, bool, str | None]:
         result = self._step(state, event)
         if isinstance(result, str):
             return state, False, result
         if not result.accepted:
-            return state, False, _rejected(state, event, result)
+            return state, False, rejected(state, event, result)
         post = result.state
-        pool = self.pool
         interned = DmState(post.host, post.free_mib,
-                           tuple(pool.setdefault(vm, vm) for vm in post.vms))
+                           tuple(self._intern(vm).vm for vm in post.vms))
         return interned, True, self.check(state, event, result)
 
     def _step(self, state: DmState, event: Event) -> StepResult | str:
@@ -263,73 +421,72 @@ class Walker:
 
         Refinement and the two-state clauses are judged on views of the two states that
         keep only the VMs that matter: for a single-VM step (``where``, or found here) that
-        VM, for a tick the VMs it changed or sent a request to (``_get_views``). A tick's
+        VM, for a tick the VMs it changed or sent a request to (``walk/views.py``). A tick's
         squeezes are judged on the whole state first (PROG-RECLAIM-ORDER).
         """
         if not result.accepted:
-            return _rejected(pre, event, result)
+            return rejected(pre, event, result)
         post = result.state
         if where < 0 and not isinstance(event, BalancerTick | Create):
             name = getattr(event, "vm", None)
             where = next((i for i, vm in enumerate(pre.vms) if vm.name == name), -1)
         if where >= 0 and is_slot_change(pre, where, post):
-            before = DmState(pre.host, pre.free_mib, (pre.vms[where],))
-            after = DmState(post.host, post.free_mib, (post.vms[where],))
-            pre, result = before, StepResult(after, None, result.sent)
+            return self.check_slot(pre, event, result, where)
+        if len(pre.vms) != len(post.vms):
+            views = get_membership_views(pre, event, result)
+            if views is not None:
+                pre, result = views
         elif isinstance(event, BalancerTick):
-            # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out
-            squeezed = check_squeeze_order(pre, result.sent)
+            # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out;
+            # it judges the requests sent, so a tick that sends none squeezes nobody
+            squeezed = check_squeeze_order(pre, result.sent) if result.sent else []
             if squeezed:
                 return describe(squeezed[0])
-            pre, result = _tick_views(pre, result)
+            # check_step_result is a pure function of the views, the event and the requests
+            # sent (the refinement and the registry are fixed per walker): most ticks send
+            # nothing and change nothing, and their views (no VM, free unchanged, this
+            # walker's host) are a function of free memory alone.
+            empty = post is pre and not result.sent and pre.host is self.host
+            if empty:
+                found = self.empty_ticks.get(pre.free_mib, _UNJUDGED)
+                if found is not _UNJUDGED:
+                    return found
+            pre, result = get_tick_views(pre, result)
+            key = (pre, event, result.state, result.sent)
+            found = self.tick_verdicts.get(key, _UNJUDGED)
+            if found is _UNJUDGED:
+                found = self.tick_verdicts[key] = check_step_result(
+                    pre, event, result, self.is_allowed, self.checks)
+            if empty:
+                self.empty_ticks[pre.free_mib] = found
+            return found
         return check_step_result(pre, event, result, self.is_allowed, self.checks)
 
+    def check_slot(self, pre: DmState, event: Event, result: StepResult, where: int
+                   ) -> str | None:
+        """``check`` of an accepted step that changed at most VM ``where`` and free memory
+        (``is_slot_change``): judged on the one-VM views (R-LOCAL)."""
+        post = result.state
+        before = DmState(pre.host, pre.free_mib, (pre.vms[where],))
+        after = DmState(post.host, post.free_mib, (post.vms[where],))
+        return check_step_result(before, event, StepResult(after, None, result.sent),
+                                 self.is_allowed, self.checks)
+
     def _bound_memos(self) -> None:
-        if len(self.local) + len(self.ticks) + len(self.offers) > MEMO_LIMIT:
-            self.local.clear()
-            self.ticks.clear()
-            self.picks.clear()
-            self.offers.clear()
-            self.pool.clear()
+        if (len(self.nodes) + self.entries + len(self.whole) + len(self.ticks)
+                + len(self.tick_verdicts) > MEMO_LIMIT):
+            self.clear()
 
-
-def check_step_result(pre: DmState, event: Event, result: StepResult,
-                      refinement: Refinement | None, checks: InvariantCache) -> str | None:
-    """What is wrong with the step ``pre --event--> result`` (None: nothing): R-REJECT for a
-    refused event; refinement and the two-state clauses for an accepted one (the state
-    clauses of the state after are checked separately)."""
-    if not result.accepted:
-        return _rejected(pre, event, result)
-    if refinement is not None:
-        why = refinement(pre, event, result.state, result.sent)
-        if why is not None:
-            return f"refinement: the model does not allow {event!r}: {why}"
-    broken = checks.check_step(pre, event, result.state)
-    return describe(broken[0]) if broken else None
-
-
-def _tick_views(pre: DmState, result: StepResult) -> tuple[DmState, StepResult]:
-    """A tick's states restricted to the VMs it changed or sent a request to.
-
-    The model's tick makes one choice per slot; a slot the tick leaves alone, with no
-    request, chose nothing: its guards hold and it takes no memory. So the tick's verdict
-    on these views is its verdict on the whole states (tests compare the two).
-    """
-    post = result.state
-    if len(pre.vms) != len(post.vms):
-        return pre, result
-    named = {request.vm for request in result.sent}
-    keep = [i for i, (a, b) in enumerate(zip(pre.vms, post.vms, strict=True))
-            if a is not b and a != b or a.name in named or b.name != a.name]
-    if len(keep) == len(pre.vms):
-        return pre, result
-    before = DmState(pre.host, pre.free_mib, tuple(pre.vms[i] for i in keep))
-    after = DmState(post.host, post.free_mib, tuple(post.vms[i] for i in keep))
-    return before, StepResult(after, None, result.sent)
-
-
-def _rejected(state: DmState, event: Event, result: StepResult) -> str | None:
-    if result.state is state:
-        return None
-    return f"R-REJECT: {event!r} was rejected ({result.reason}) but changed the state"
-
+    def clear(self) -> None:
+        """Empty every memo. A node's steps name the nodes after them, so nodes form cycles:
+        they are broken here, and the memos freed by reference counting, without the cyclic
+        garbage collector (``run_walk`` runs a campaign without it)."""
+        for node in self.nodes.values():
+            node.steps.clear()
+        self.nodes.clear()
+        self.whole.clear()
+        self.ticks.clear()
+        self.tick_verdicts.clear()
+        self.empty_ticks.clear()
+        self.host_ok.clear()
+        self.entries = 0

@@ -18,6 +18,7 @@ kinds (``OPTIONAL``) are left out.
 
 from __future__ import annotations
 
+import functools
 import random
 
 from dynmem.reference.environment import (
@@ -35,6 +36,7 @@ from dynmem.reference.events import (
     Start,
     UnballoonRequest,
 )
+from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import Vm
 from dynmem.verification.walk.config import WalkSpace
 
@@ -72,9 +74,22 @@ def get_offer(vm: Vm, space: WalkSpace) -> tuple[Event, ...]:
         events = enabled_vm_events(vm, _ANY_FREE, space.demands, space.adversarial,
                                    space.vm_lifecycle)
         events += compute_aligned_reports(events, space.alignments)
-        events += [cls(name, mib) for cls in _REQUESTS for mib in space.request_amounts]
-    events += [Configure(name, s) for s in space.alternatives if s != vm.settings]
+        events += _get_requests(name, space.request_amounts)
+    events += _get_configures(name, vm.settings, space.alternatives)
     return tuple(events)
+
+
+# A VM's explicit DM requests and configures depend on its name and settings only: built
+# once per value (an offer is built for every new VM value a walk meets).
+@functools.lru_cache(maxsize=1024)
+def _get_requests(name: str, amounts: tuple[int, ...]) -> tuple[Event, ...]:
+    return tuple(cls(name, mib) for cls in _REQUESTS for mib in amounts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _get_configures(name: str, settings: VmSettings, alternatives: tuple[VmSettings, ...]
+                    ) -> tuple[Event, ...]:
+    return tuple(Configure(name, s) for s in alternatives if s != settings)
 
 
 def get_unsaid(vm: Vm, space: WalkSpace, profile: GuestProfile) -> frozenset[Event]:

@@ -15,8 +15,8 @@ from dynmem.verification.cli.main import main
 from dynmem.verification.explore.config import get_config, with_alignments, with_host_profile
 from dynmem.verification.mutants.catalogue import MUTANTS, get_mutant
 from dynmem.verification.walk import REAL_8VM, Walker, run_walk, with_linux_guest, with_vm_lifecycle
-from dynmem.verification.walk.engine import check_step_result
 from dynmem.verification.walk.offers import ALL_KINDS, ALWAYS, KIND_BIT, pick_mask
+from dynmem.verification.walk.views import check_step_result
 
 
 class TestDeterminism:
