@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_errors import assert_usage_error
 
 from dynmem.reference.events import BalloonRequest
 from dynmem.reference.pages import PageBalloonResponse, check_page_step, page_step
@@ -87,7 +88,4 @@ def test_cli_pages_clean_and_with_a_bug(capsys: pytest.CaptureFixture[str]) -> N
 ])
 def test_cli_pages_bad_options(capsys: pytest.CaptureFixture[str], argv: list[str],
                                words: str) -> None:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("dynmem:")]
-    assert len(errors) == 1 and words in errors[0] and "Traceback" not in err
+    assert_usage_error(capsys, argv, words)
