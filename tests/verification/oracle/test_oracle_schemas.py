@@ -111,6 +111,31 @@ def test_report_and_vectors_match_their_schemas(tmp_path: Path) -> None:
             validate("vector-checks.schema.json", json.loads((case / "checks.json").read_text()))
 
 
+def test_page_vectors_match_their_schemas(tmp_path: Path) -> None:
+    """Every file of ``dynmem vectors OUT --pages`` (oracle.md §9.8) validates: the index and
+    header with ``"wire": 2``, each meta by the page meta schema, page states, page events
+    and each step as a page-level observation."""
+    vectors = tmp_path / "pages"
+    assert main(["vectors", str(vectors), "--pages"]) == 0
+    validate("vector-index.schema.json", json.loads((vectors / "index.json").read_text()))
+    cases = [p for p in vectors.iterdir() if p.is_dir()]
+    assert len(cases) >= 13
+    for case in cases:
+        meta = json.loads((case / "meta.json").read_text())
+        validate("page-vector-meta.schema.json", meta)
+        validate("page-state.schema.json", json.loads((case / "pre.json").read_text()))
+        header, *events = (case / "events.ndjson").read_text().splitlines()
+        validate("vector-header.schema.json", json.loads(header))
+        for line in events:
+            validate("page-event.schema.json", json.loads(line))
+        if meta["kind"] == "exact":
+            for line in (case / "steps.ndjson").read_text().splitlines():
+                validate("page-observed-answer.schema.json", {"type": "observed",
+                                                              **json.loads(line)})
+    with pytest.raises(jsonschema.ValidationError):  # an amount-level meta is not a page one
+        validate("page-vector-meta.schema.json", {**meta, "wire": 1})
+
+
 @pytest.mark.parametrize("bad", [
     {"free_mib": 1},
     {"free_mib": 1, "vms": [{"name": "a"}]},
