@@ -23,7 +23,9 @@ from dynmem.reference.pages import (
     PageState,
     PageUnballoonRequest,
 )
+from dynmem.reference.pages.step import PageStepResult
 from dynmem.verification.traces.pagetrace import PageTrace
+from dynmem.verification.traces.pagewords import explain_page_problem
 
 MAX_RANGES_SHOWN = 4  # of one message or ledger; then "and N more"
 
@@ -139,8 +141,23 @@ def render_page_trace(trace: PageTrace, recheck: tuple[int, str] | None) -> str:
         lines.append("verdict: ok, every page invariant, the refinement to the amount level "
                      "and the exact credit held on every step")
     else:
-        lines.append(f"verdict: VIOLATION at step {recheck[0]}: {recheck[1]}")
+        lines += _describe_violation(trace, *recheck)
     if (recheck is None) != trace.ok:
         lines.append(f"re-check: the file says {trace.problem or 'no problem'}; replayed, "
                      f"{'the steps are right' if recheck is None else 'see the verdict'}")
     return "\n".join(lines) + "\n"
+
+
+def _describe_violation(trace: PageTrace, index: int, problem: str) -> list[str]:
+    """The verdict on step ``index`` (1-based) and why, in words: each broken invariant with
+    its statement, or where the refinement to the amount level fails (the fields that differ,
+    not two whole states), or the exact-credit rule's words."""
+    if not 1 <= index <= len(trace.steps):
+        return [f"verdict: VIOLATION at step {index}: {problem}"]
+    item = trace.steps[index - 1]
+    pre = trace.initial if index == 1 else trace.steps[index - 2].state
+    why = explain_page_problem(pre, item.event, PageStepResult(item.state, item.rejected),
+                               problem)
+    head = ("the refinement to the amount level fails" if problem.startswith("refinement:")
+            or not why else why.pop(0))
+    return [f"verdict: VIOLATION at step {index}: {head}", *(f"  {line}" for line in why)]

@@ -13,7 +13,7 @@ from dynmem.reference.pages import PAGE_INVARIANTS
 from dynmem.verification.traces.pagetext import render_page_trace
 from dynmem.verification.traces.pagetrace import recheck_page_trace
 from dynmem.verification.walk.pageoffers import PAGE_GROUPS, PAGE_SHAPES
-from dynmem.verification.walk.pagewalk import PageWalkFailure, PageWalkResult, get_problem_kind
+from dynmem.verification.walk.pagewalk import PageWalkFailure, PageWalkResult
 
 __all__ = ["render_failure_trace", "render_page_walk"]
 
@@ -49,10 +49,6 @@ def render_page_walk(result: PageWalkResult) -> str:
 
 
 def render_failure_trace(failure: PageWalkFailure) -> str:
-    """The shortened trace in words, its verdict by the re-check (``check_page_step`` on
-    every recorded step) named by its kind, then what the last step broke in words."""
-    recheck = recheck_page_trace(failure.trace)
-    if recheck is not None:
-        recheck = (recheck[0], get_problem_kind(recheck[1]))
-    words = "".join(f"  {line}\n" for line in failure.words)
-    return render_page_trace(failure.trace, recheck) + words
+    """The shortened trace in words and its verdict by the re-check (``check_page_step`` on
+    every recorded step), with what the wrong step broke in words (``render_page_trace``)."""
+    return render_page_trace(failure.trace, recheck_page_trace(failure.trace))

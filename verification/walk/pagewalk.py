@@ -31,6 +31,7 @@ from dynmem.reference.pages import PAGE_INVARIANTS, PageEvent, PageState, page_s
 from dynmem.reference.pages.refinement import check_page_step
 from dynmem.reference.pages.step import PageStep
 from dynmem.verification.traces.pagetrace import PageTrace, replay_page_trace
+from dynmem.verification.traces.pagewords import explain_page_problem
 from dynmem.verification.traces.shrink import ddmin
 from dynmem.verification.walk.pageoffers import (
     PAGE_ALL,
@@ -41,7 +42,6 @@ from dynmem.verification.walk.pageoffers import (
     pick_page_mask,
 )
 from dynmem.verification.walk.pagespace import PageWalkSpace
-from dynmem.verification.walk.pagewords import explain_page_problem
 from dynmem.verification.walk.run import cpu_seconds
 
 __all__ = ["MAX_SHRINK_REPLAYS", "PAGE_DEPTH", "PAGE_EPISODES", "PageWalkFailure",

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import pytest
 
+from dynmem.reference.events import BalloonRequest
 from dynmem.reference.pages import PageRange, page_step
 from dynmem.reference.pages.events import PageBalloonResponse
 from dynmem.verification.cli.main import main
@@ -22,7 +23,12 @@ from dynmem.verification.oracle.pageitf import (
     read_page_itf,
     write_page_itf,
 )
-from dynmem.verification.traces.pagetrace import PageTrace, recheck_page_trace, replay_page_trace
+from dynmem.verification.traces.pagetrace import (
+    PageTrace,
+    PageTraceStep,
+    recheck_page_trace,
+    replay_page_trace,
+)
 
 DUPLICATE = "credit-duplicate-pages-by-count"
 
@@ -92,6 +98,23 @@ def test_show_rechecks_instead_of_trusting_the_file(tmp_path: Path,
     assert main(["show", _write(tmp_path, quiet)]) == 1
     text = capsys.readouterr().out
     assert "verdict: VIOLATION at step 4" in text and "re-check: the file says no problem" in text
+
+
+def test_show_names_the_fields_where_the_refinement_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A step the page invariants accept but the amount level does not (a balloon request
+    recorded as accepted with no transaction opened): show names the fields that differ,
+    not two whole amount-level states."""
+    start = _bug_trace(DUPLICATE).initial
+    step = PageTraceStep(BalloonRequest("a", 2), start)  # accepted, nothing changed
+    trace = PageTrace(start, (step,), "hand", None)
+    found = recheck_page_trace(trace)
+    assert found is not None and found[1].startswith("refinement:")
+    assert main(["show", _write(tmp_path, page_trace_to_itf(trace))]) == 1
+    text = capsys.readouterr().out
+    assert "verdict: VIOLATION at step 1: the refinement to the amount level fails" in text
+    assert "a.txn: the page level abstracts to NONE, the amount level reaches BALLOON" in text
+    assert "DmState(" not in text
 
 
 def _bad(tmp_path: Path, capsys: pytest.CaptureFixture[str], doc: Any) -> str:

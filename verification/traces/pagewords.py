@@ -1,4 +1,5 @@
-"""Why a page step is wrong, in the domain's words (for the page walk's report).
+"""Why a page step is wrong, in the domain's words (the page walk's report, and
+``dynmem show`` of a page trace).
 
 ``check_page_step`` says what is wrong in one line that names the event and, for the
 refinement, prints both amount-level states whole. A report reads better with the broken
