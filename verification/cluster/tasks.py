@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from dynmem.verification.collector import without_cyclic_gc
 from dynmem.verification.tasks import Mapper
 
 # One task at a time in a worker process, whatever its thread count: Z3's context is not
@@ -19,14 +19,8 @@ def run_alone(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """``[fn(i) for i in items]`` with no other task of this process beside it and without
     the cyclic collector: the worker's event-loop thread could otherwise free a Z3 object
     (through ``Z3_dec_ref``) while this thread is inside Z3 with the GIL released."""
-    with _ALONE:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return [fn(item) for item in items]
-        finally:
-            if enabled:
-                gc.enable()
+    with _ALONE, without_cyclic_gc():
+        return [fn(item) for item in items]
 
 
 def get_chunks(count: int, workers: int) -> list[range]:

@@ -18,7 +18,6 @@ builds the networkx ``DiGraph`` on demand.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
@@ -29,6 +28,7 @@ from dynmem.reference.events import BalancerTick, DmRequest, Event
 from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Plan, Step, apply_plan, process_request, step
+from dynmem.verification.collector import without_cyclic_gc
 from dynmem.verification.explore.candidates import get_candidate_events, get_creates
 from dynmem.verification.explore.config import ExploreConfig
 from dynmem.verification.explore.graph import Counterexample, Exploration
@@ -585,18 +585,13 @@ def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_pl
     # Every state is kept to the end, so the cyclic collector would only rescan the growing
     # graph (12 % of a 3-VM search, 30 % of its progress analysis); the few cycles made
     # meanwhile (networkx views) are collected afterwards.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with without_cyclic_gc():
         x = search.run(on_progress)
         del search  # its interning tables and memo: not needed by the progress analysis
         if progress and x.complete and not x.counterexamples:
             started = time.perf_counter()
             x.progress = find_progress_violations(x)
             x.seconds += time.perf_counter() - started
-    finally:
-        if collecting:
-            gc.enable()
     return x
 
 

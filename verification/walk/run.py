@@ -14,13 +14,11 @@ the engine on a shared machine. Neither bounds anything: a campaign is episodes 
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,7 @@ from dynmem.reference.policy import compute_plan
 from dynmem.reference.state import DmState
 from dynmem.reference.step import Plan, Step, StepResult, step
 from dynmem.verification.atomic import write_atomic
+from dynmem.verification.collector import without_cyclic_gc
 from dynmem.verification.properties.progress import (
     check_fixed_point,
     check_squeeze_order,
@@ -150,7 +149,12 @@ def run_walk(space: WalkSpace, *, episodes: int = 200, depth: int = 500, seed: i
     stopped: Stopped | None = None
     mask, done = ALL_KINDS, 0
     profiles: EpisodeProfiles = ()
-    with _without_cyclic_gc():
+    # The walker's memos grow to hundreds of thousands of objects and every full collection
+    # traverses them all, finding nothing to free: a fifth of the CPU of a campaign on
+    # 8vm-gib (measured 2026-12-04: 14.0 -> 11.0 CPU s). Its only cycles are the memos', which
+    # ``Walker.clear`` breaks; another thread's cyclic garbage (a cluster worker's) waits
+    # until the campaign ends. No verdict depends on when memory is freed.
+    with without_cyclic_gc():
         for episode in range(episodes):
             mask = ALL_KINDS if episode == 0 else pick_mask(rng)
             profiles = pick_profiles(rng, space, episode)
@@ -171,26 +175,6 @@ def run_walk(space: WalkSpace, *, episodes: int = 200, depth: int = 500, seed: i
     return WalkResult(space.name, mutant, seed, done, depth, walker.steps, walker.accepted,
                       settled, cpu_seconds() - started_cpu, time.perf_counter() - started_wall,
                       refinement, failure)
-
-
-@contextlib.contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """The campaign without Python's cyclic garbage collector (restored after it).
-
-    The walker's memos grow to hundreds of thousands of objects, and every full collection
-    traverses them all, finding nothing to free: a fifth of the CPU of a campaign on 8vm-gib
-    (measured 2026-12-04: 14.0 -> 11.0 CPU s). The walk makes no cyclic garbage of its own
-    but its memos, whose cycles ``Walker.clear`` breaks; other threads' cyclic garbage (a
-    cluster worker's) waits for the collector until the campaign ends. Reference counting
-    frees everything else as before, and no verdict depends on when memory is freed.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _settle(walker: Walker, state: DmState, step_fn: Step, plan: Plan,
