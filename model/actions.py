@@ -40,6 +40,8 @@ from dynmem.model.fields import (
 from dynmem.model.ops import Ops, Term
 from dynmem.model.quantities import (
     assigned,
+    get_charged,
+    get_credited,
     get_hot_add_alignment,
     is_accepted_version,
     is_advertised_alignment,
@@ -56,7 +58,6 @@ from dynmem.model.vocabulary import (
     MAX_BUFFER_PERCENT,
     MAX_MAXIMUM_MIB,
     MAX_WEIGHT,
-    MEMORY_UNIT_MIB,
     MIN_BUFFER_PERCENT,
     MIN_STARTUP_MIB,
     MIN_WEIGHT,
@@ -171,10 +172,11 @@ def _txn(spec: str, kind: TxnKind) -> Guard:
 
 def is_valid_settings(ops: Ops, st: SettingsLike) -> Term:
     """The range rules of a VM's settings, profile 2008R2SP1 (specs/domain.md §1.2)."""
+    u = ops.units
     return ops.And(
-        st.startup_mib >= MIN_STARTUP_MIB, st.startup_mib % MEMORY_UNIT_MIB == 0,
-        st.startup_mib <= st.maximum_mib, st.maximum_mib <= MAX_MAXIMUM_MIB,
-        st.maximum_mib % MEMORY_UNIT_MIB == 0,
+        st.startup_mib >= u.of_mib(MIN_STARTUP_MIB), st.startup_mib % u.unit == 0,
+        st.startup_mib <= st.maximum_mib, st.maximum_mib <= u.of_mib(MAX_MAXIMUM_MIB),
+        st.maximum_mib % u.unit == 0,
         st.buffer_pct >= MIN_BUFFER_PERCENT, st.buffer_pct <= MAX_BUFFER_PERCENT,
         st.weight >= MIN_WEIGHT, st.weight <= MAX_WEIGHT,
     )
@@ -379,7 +381,7 @@ _REQUEST_COMMON = (
        lambda ops, h, vm, p: vm.txn == TxnKind.NONE),
     # R-REQUEST-3: amounts are positive multiples of 2 MiB
     _g("mib > 0", "R-REQUEST-3", lambda ops, h, vm, p: p.mib > 0),
-    _g("mib even", "R-REQUEST-3", lambda ops, h, vm, p: p.mib % MEMORY_UNIT_MIB == 0),
+    _g("mib even", "R-REQUEST-3", lambda ops, h, vm, p: p.mib % ops.units.unit == 0),
 )
 
 _BALLOON_SLOT_GUARDS = (
@@ -388,7 +390,7 @@ _BALLOON_SLOT_GUARDS = (
     _g("cap_balloon", "R-BALLOON-REQUEST", lambda ops, h, vm, p: vm.cap_balloon),
     # R-REQUEST-4: at most the protocol cap per balloon request
     _g("mib <= balloon cap", "R-REQUEST-4",
-       lambda ops, h, vm, p: p.mib <= BALLOON_REQUEST_CAP_MIB),
+       lambda ops, h, vm, p: p.mib <= ops.units.of_mib(BALLOON_REQUEST_CAP_MIB)),
     # R-BALLOON-REQUEST: never ask below startup (INV-FLOOR)
     _g("mib <= assigned - startup", "R-BALLOON-REQUEST",
        lambda ops, h, vm, p: p.mib <= assigned(vm) - vm.settings.startup_mib),
@@ -398,7 +400,7 @@ _UNBALLOON_SLOT_GUARDS = (
     *_REQUEST_COMMON,
     # R-REQUEST-4: at most the protocol cap per unballoon request
     _g("mib <= unballoon cap", "R-REQUEST-4",
-       lambda ops, h, vm, p: p.mib <= UNBALLOON_REQUEST_CAP_MIB),
+       lambda ops, h, vm, p: p.mib <= ops.units.of_mib(UNBALLOON_REQUEST_CAP_MIB)),
     # R-UNBALLOON-REQUEST: only ballooned pages can be returned
     _g("mib <= ballooned", "R-UNBALLOON-REQUEST",
        lambda ops, h, vm, p: p.mib <= vm.ballooned_mib),
@@ -408,7 +410,7 @@ _HOT_ADD_SLOT_GUARDS = (
     *_REQUEST_COMMON,
     # R-REQUEST-4: at most the protocol cap per hot-add request
     _g("mib <= hot-add cap", "R-REQUEST-4",
-       lambda ops, h, vm, p: p.mib <= HOT_ADD_REQUEST_CAP_MIB),
+       lambda ops, h, vm, p: p.mib <= ops.units.of_mib(HOT_ADD_REQUEST_CAP_MIB)),
     # R-HOT-ADD-REQUEST: the guest can hot-add and no partial/failed hot-add disabled it
     _g("cap_hot_add", "R-HOT-ADD-REQUEST", lambda ops, h, vm, p: vm.cap_hot_add),
     _g("hot_add_enabled", "R-HOT-ADD-REQUEST", lambda ops, h, vm, p: vm.hot_add_enabled),
@@ -467,13 +469,9 @@ HOT_ADD_REQUEST = Action(
 # --- guest responses (untrusted amounts; the host clamps) --------------------------------------
 
 
-def _even_part(mib: Term) -> Term:
-    return mib - mib % MEMORY_UNIT_MIB
-
-
 def _balloon_taken(ops: Ops, vm: SlotLike, p: Any) -> Term:
-    # count at most what is still outstanding, in 2 MiB units (the guest is not trusted)
-    return ops.Min(_even_part(p.mib), vm.txn_mib - vm.txn_done_mib)
+    # count at most what is still outstanding (the guest is not trusted)
+    return ops.Min(get_credited(ops, p.mib), vm.txn_mib - vm.txn_done_mib)
 
 
 def _balloon_response_update(ops: Ops, h: HostView, vm: SlotLike, p: Any
@@ -527,15 +525,17 @@ UNBALLOON_RESPONSE = Action(
 def _hot_add_response_update(ops: Ops, h: HostView, vm: SlotLike, p: Any
                              ) -> dict[str, Term]:
     # a failed result adds nothing; an oversized answer is clamped to the request
-    added = ops.If(p.success, ops.Min(_even_part(p.mib), vm.txn_mib), 0)
+    added = ops.If(p.success, ops.Min(get_credited(ops, p.mib), vm.txn_mib), 0)
     # a partial or empty success disables hot-add until the VM restarts
     disable = ops.And(p.success, added < vm.txn_mib)
+    # in pages the last 2 MiB unit of the region is charged whole (R-PG-HOT-ADD-CREDIT)
+    charged = get_charged(ops, added)
     return {
-        "visible_mib": vm.visible_mib + added,
+        "visible_mib": vm.visible_mib + charged,
         "hot_add_enabled": ops.And(vm.hot_add_enabled, ops.Not(disable)),
         "txn": TxnKind.NONE, "txn_mib": 0, "txn_done_mib": 0, "stuck": False,
-        # what was taken for the request and not added goes back to free
-        "free_mib": h.free_mib + vm.txn_mib - added,
+        # what was taken for the request and not charged goes back to free
+        "free_mib": h.free_mib + vm.txn_mib - charged,
     }
 
 
@@ -787,7 +787,7 @@ MIGRATE_IN = Action(
         _exists("R-MIGRATE-IN"),
         _power("R-MIGRATE-IN", Power.OFF),
         # R-MIGRATE-IN: a multiple of 2 MiB that fits the VM's settings
-        _g("mib even", "R-MIGRATE-IN", lambda ops, h, vm, p: p.mib % MEMORY_UNIT_MIB == 0),
+        _g("mib even", "R-MIGRATE-IN", lambda ops, h, vm, p: p.mib % ops.units.unit == 0),
         _g("mib fits the settings", "R-MIGRATE-IN", _arrival_fits),
         # R-MIGRATE-IN: its current memory must be free (INV-PHYSICAL)
         _g("mib <= free", "R-MIGRATE-IN", lambda ops, h, vm, p: p.mib <= h.free_mib),

@@ -20,6 +20,7 @@ from typing import Any
 
 from dynmem.model.actions import Action, HostView
 from dynmem.model.ops import Term
+from dynmem.model.units import MIB
 
 
 class _Probe:
@@ -87,6 +88,7 @@ class _Depends:
     """The connectives over probes: each result depends on every argument."""
 
     symbolic = False
+    units = MIB  # amounts in MiB, as the reference counts (model/units.py)
 
     def And(self, *args: Term) -> Term:
         return _join(*args)

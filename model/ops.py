@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+from dynmem.model.units import MIB, Units
+
 # A value of either interpretation: a Python int/bool or a Z3 term.
 Term = Any
 
 
 class Ops(Protocol):
-    """The connectives an invariant or guard may use."""
+    """The connectives an invariant or guard may use, and the unit amounts are counted in."""
 
     symbolic: bool
+    units: Units
 
     def And(self, *args: Term) -> Term: ...
     def Or(self, *args: Term) -> Term: ...
@@ -37,9 +40,13 @@ class Ops(Protocol):
 
 
 class _Concrete:
-    """Python semantics: short-circuit booleans, plain ints."""
+    """Python semantics: short-circuit booleans, plain ints; amounts in MiB, the reference's
+    (another unit only to evaluate a definition in pages: tests)."""
 
     symbolic = False
+
+    def __init__(self, units: Units = MIB) -> None:
+        self.units = units
 
     def And(self, *args: Term) -> Term:
         return all(args)

@@ -42,6 +42,22 @@ def outstanding_balloon(ops: Ops, vm: VmLike) -> Term:
     return ops.If(vm.txn == TxnKind.BALLOON, vm.txn_mib - vm.txn_done_mib, 0)
 
 
+def get_credited(ops: Ops, amount: Term) -> Term:
+    """What the host credits of a guest's answer of ``amount``, before clamping: in MiB whole
+    2 MiB units, in pages every page (R-PG-CREDIT; model/units.py)."""
+    return amount if ops.units.exact else amount - amount % ops.units.unit
+
+
+def get_charged(ops: Ops, added: Term) -> Term:
+    """What a hot-add that added ``added`` charges the VM: in pages its last 2 MiB unit
+    whole, the tail stranded (the region was handed out in units: R-PG-HOT-ADD-CREDIT); in
+    MiB, where ``added`` is whole units, exactly that."""
+    if not ops.units.exact:
+        return added
+    tail = added % ops.units.unit  # one remainder in the term: Z3 decides it faster than two
+    return ops.If(tail == 0, added, added - tail + ops.units.unit)
+
+
 def is_accepted_version(ops: Ops, host: HostLike, version: Term) -> Term:
     """Whether ``host``'s profile accepts protocol ``version`` (specs/protocol.md §1.1)."""
     accepted: Term = False  # a profile out of range accepts nothing
@@ -69,8 +85,11 @@ def is_aligned(ops: Ops, mib: Term, align: Term) -> Term:
     alignment is one of fifteen values; one disjunct per alignment, each a remainder by a
     constant (linear), made symbolic BMC give up at depth 1 (200 M rlimit units)."""
     valid = ops.Or(*[align == a for a in HOT_ADD_ALIGNMENTS_MIB])
+    # the alignment is kept in MiB, as the guest advertised it; amounts may be in pages
+    per_mib = ops.units.per_mib
+    scaled = align if per_mib == 1 else align * per_mib
     # a remainder by 1 where the alignment is not valid: never a division by zero
-    return ops.And(valid, mib % ops.If(valid, align, 1) == 0)
+    return ops.And(valid, mib % ops.If(valid, scaled, 1) == 0)
 
 
 def is_running(vm: VmLike) -> Term:
@@ -99,12 +118,13 @@ def get_linux_floor_x32(ops: Ops, total_mib: Term) -> Term:
     """32 times an upper bound of a Linux guest's balloon floor for ``total_mib`` of RAM
     (specs/protocol.md §3.2: 8 + t/2 below 128 MiB, 40 + t/4 below 512, 104 + t/8 below
     2048, 232 + t/16 below 8192, 488 + t/32 above), scaled so it stays linear and integral:
-    the guest's floor rounds each division down, so it is at most this over 32."""
-    t = total_mib
-    return ops.If(t < 128, 256 + 16 * t,
-                  ops.If(t < 512, 1280 + 8 * t,
-                         ops.If(t < 2048, 3328 + 4 * t,
-                                ops.If(t < 8192, 7424 + 2 * t, 15616 + t))))
+    the guest's floor rounds each division down, so it is at most this over 32. In pages
+    the MiB constants (thresholds and the fixed part) scale; the slopes do not."""
+    t, m = total_mib, ops.units.of_mib
+    return ops.If(t < m(128), m(256) + 16 * t,
+                  ops.If(t < m(512), m(1280) + 8 * t,
+                         ops.If(t < m(2048), m(3328) + 4 * t,
+                                ops.If(t < m(8192), m(7424) + 2 * t, m(15616) + t))))
 
 
 def is_squeeze(ops: Ops, vm: VmLike, mib: Term) -> Term:

@@ -12,12 +12,16 @@ from typing import Any
 import z3
 
 from dynmem.model.ops import Ops, Term
+from dynmem.model.units import MIB, Units
 
 
 class _Symbolic:
     """Z3 semantics. Symbolic VM slots carry ``exists``; absent slots are skipped."""
 
     symbolic = True
+
+    def __init__(self, units: Units = MIB) -> None:
+        self.units = units
 
     def And(self, *args: Term) -> Term:
         return z3.And(*args) if args else z3.BoolVal(True)
@@ -59,3 +63,8 @@ class _Symbolic:
 
 
 SYMBOLIC: Ops = _Symbolic()
+
+
+def get_symbolic(units: Units) -> Ops:
+    """The symbolic operators over amounts counted in ``units``."""
+    return SYMBOLIC if units == MIB else _Symbolic(units)

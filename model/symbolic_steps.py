@@ -25,7 +25,7 @@ from dynmem.model.fields import (
     read_field,
 )
 from dynmem.model.instances import Instance, Updates, get_guards, get_updates
-from dynmem.model.ops import Term
+from dynmem.model.ops import Ops, Term
 from dynmem.model.state import SymSettings, SymState, SymVm
 from dynmem.model.symbolic_ops import SYMBOLIC
 
@@ -78,14 +78,15 @@ def _with_fields(vm: SymVm, values: Mapping[str, Term]) -> SymVm:
     return attrs.evolve(vm, settings=new_settings, **runtime)
 
 
-def compute_post(inst: Instance, pre: Any) -> Any:
+def compute_post(inst: Instance, pre: Any, ops: Ops = SYMBOLIC) -> Any:
     """The successor of ``pre`` under ``inst``, built functionally (unchanged fields are the
     pre-state's own terms: the frame holds by construction). Guards are NOT included.
 
     ``pre`` is a :class:`SymState` or any attrs state with ``host``, ``free_mib``, ``vms``
-    (the decomposition's one-slot view); the result has the same class.
+    (the decomposition's one-slot view); the result has the same class. ``ops`` says what
+    amounts count (model/units.py).
     """
-    updates = get_updates(SYMBOLIC, inst, pre)
+    updates = get_updates(ops, inst, pre)
     vms = tuple(_with_fields(vm, updates.slots[k]) if k in updates.slots else vm
                 for k, vm in enumerate(pre.vms))
     free = _as_term("free_mib", updates.host.get("free_mib", pre.free_mib))

@@ -1,8 +1,10 @@
 """The ``proofs`` section of ``dynmem verify`` (specs/proofs.md): induction and refinement.
 
-Four checks, a few seconds in total:
+Seven checks, a few seconds in total:
 * the MINIMAL preset's N: every obligation proved (a CTI or an unknown fails);
 * any number of VMs: the decomposition and its lemmas proved;
+* both again with amounts in 4 KiB pages (model/units.py, specs/proofs.md §7), and the
+  planted bugs only pages show (verification/mutants/unit_edits.py) caught there;
 * refinement on random reference runs (every accepted step allowed by the model);
 * refinement on Z3-chosen pre-states at N = 2 (every guard true, each guard false).
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 from functools import partial
 
 from dynmem.model.params import MINIMAL
+from dynmem.model.units import MIB, PAGES, Units
 from dynmem.verification.errors import SolverUnknown
+from dynmem.verification.mutants.unit_edits import UNIT_MUTANTS
 from dynmem.verification.suite.checks import (
     DEFAULT_BUDGETS,
     Budgets,
@@ -22,7 +26,12 @@ from dynmem.verification.suite.checks import (
     report_progress,
 )
 from dynmem.verification.symbolic.inductive import check_inductive
-from dynmem.verification.symbolic.obligations import CounterexampleToInduction, Outcome, ProofRun
+from dynmem.verification.symbolic.obligations import (
+    CounterexampleToInduction,
+    Model,
+    Outcome,
+    ProofRun,
+)
 from dynmem.verification.symbolic.refinement import check_run, check_sampled, random_steps
 from dynmem.verification.traces import ASCII_MARKS, describe_finding
 
@@ -59,12 +68,33 @@ def _case(outcome: Outcome) -> Case:
     return Case(label, "passed", outcome.seconds)
 
 
-def check_induction(n_vms: int | None, rlimit: int = MINIMAL.rlimit) -> Verdict:
-    """Every obligation for ``n_vms`` slots (None: any N) is proved within ``rlimit`` each."""
-    def progress(done: int, total: int, outcome: Outcome) -> None:
-        report_progress(done, total, f"obligations; {outcome.obligation.label}")
+def _progress(done: int, total: int, outcome: Outcome) -> None:
+    report_progress(done, total, f"obligations; {outcome.obligation.label}")
 
-    return _proof_verdict(check_inductive(n_vms, rlimit=rlimit, jobs=1, progress=progress))
+
+def check_induction(n_vms: int | None, rlimit: int = MINIMAL.rlimit,
+                    units: Units = MIB) -> Verdict:
+    """Every obligation for ``n_vms`` slots (None: any N) is proved within ``rlimit`` each,
+    amounts counted in ``units``."""
+    return _proof_verdict(check_inductive(n_vms, Model(units=units), rlimit=rlimit, jobs=1,
+                                          progress=_progress))
+
+
+def check_unit_mutants(rlimit: int = MINIMAL.rlimit) -> Verdict:
+    """Each planted bug only pages show has a CTI on its invariant in pages, for any N."""
+    details = []
+    for mutant in UNIT_MUTANTS.values():
+        model = Model(actions=mutant.apply(), units=PAGES)
+        run = check_inductive(None, model, rlimit=rlimit, jobs=1)
+        broken = sorted({o.obligation.invariant for o in run.outcomes if o.status == "cti"})
+        unknown = [o for o in run.outcomes if o.status == "unknown"]
+        if mutant.invariant not in broken or unknown:
+            details.append(f"{mutant.name}: CTI on {broken or 'nothing'}, {len(unknown)} "
+                           f"unknown; expected a CTI on {mutant.invariant}")
+            details += [f"    UNKNOWN {o.obligation.label}: {getattr(o, 'reason', '')}"
+                        for o in unknown[:1]]
+    return Verdict(not details, f"{len(UNIT_MUTANTS) - len(details)} of {len(UNIT_MUTANTS)} "
+                                f"planted page-count bugs caught in pages", tuple(details))
 
 
 def check_random_refinement() -> Verdict:
@@ -96,6 +126,10 @@ def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
         Check(f"induction N={MINIMAL.n_vms}", SECTION,
               partial(check_induction, MINIMAL.n_vms, rlimit)),
         Check("induction any N", SECTION, partial(check_induction, None, rlimit)),
+        Check(f"induction in pages N={MINIMAL.n_vms}", SECTION,
+              partial(check_induction, MINIMAL.n_vms, rlimit, PAGES)),
+        Check("induction in pages any N", SECTION, partial(check_induction, None, rlimit, PAGES)),
+        Check("page-count bugs caught in pages", SECTION, partial(check_unit_mutants, rlimit)),
         Check("refinement random runs", SECTION, check_random_refinement),
         Check("refinement Z3-chosen states", SECTION, partial(check_sampled_refinement, rlimit)),
     ]

@@ -25,10 +25,12 @@ from dynmem.model.actions import is_initial
 from dynmem.model.decomposition import AnyNState, SlotState, make_any_n_state, make_rest_top
 from dynmem.model.instances import Instance, get_guards
 from dynmem.model.invariants import Clause, Invariant
+from dynmem.model.ops import Ops
 from dynmem.model.quantities import owned
 from dynmem.model.state import SymState, make_host, make_state, make_vm
-from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.model.symbolic_ops import SYMBOLIC, get_symbolic
 from dynmem.model.symbolic_steps import compute_post, make_instance
+from dynmem.model.units import MIB
 from dynmem.model.vocabulary import MAX_MAXIMUM_MIB, MIN_STARTUP_MIB, Power
 from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import Vm
@@ -65,19 +67,19 @@ def _premise_label(inv: Invariant, clause: Clause) -> str:
     return f"{inv.id}: {clause.name}"
 
 
-def _pair_term(clause: Clause, event: Any, a: Any, b: Any) -> Any:
-    return SYMBOLIC.all_pairs((a,), (b,), lambda x, y: clause.holds(SYMBOLIC, event, x, y))
+def _pair_term(ops: Ops, clause: Clause, event: Any, a: Any, b: Any) -> Any:
+    return ops.all_pairs((a,), (b,), lambda x, y: clause.holds(ops, event, x, y))
 
 
-def _step_term(clause: Clause, event: Any, pre: Any, post: Any) -> Any:
-    term = clause.holds(SYMBOLIC, event, pre, post)
+def _step_term(ops: Ops, clause: Clause, event: Any, pre: Any, post: Any) -> Any:
+    term = clause.holds(ops, event, pre, post)
     return z3.BoolVal(term) if isinstance(term, bool) else term
 
 
-def _guards(inst: Instance, pre: Any) -> list[tuple[str, Any]]:
+def _guards(ops: Ops, inst: Instance, pre: Any) -> list[tuple[str, Any]]:
     # a tick's per-slot guards are reported by name, whatever the slot
     return [(f"guard {inst.action.name}: {g.label.split(': ', 1)[-1]}", g.term)
-            for g in get_guards(SYMBOLIC, inst, pre)]
+            for g in get_guards(ops, inst, pre)]
 
 
 # ----- concrete N: per-slot terms are memoized per process (a successor reuses the
@@ -91,7 +93,8 @@ class _MemoSymbolic(type(SYMBOLIC)):  # type: ignore[misc]
     those objects and the slot alive, so their ids are never reused for other objects.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, units: Any = MIB) -> None:
+        super().__init__(units)
         self._summands: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
 
     def total(self, vms: Sequence[Any], fn: Callable[[Any], Any]) -> Any:
@@ -125,10 +128,10 @@ class _SlotTerms:
     clause with a tripwire state); the others are rebuilt for every state.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, units: Any = MIB) -> None:
         self._memo: dict[tuple[int, int], tuple[Any, Any]] = {}
         self._local: dict[int, bool] = {}
-        self.ops = _MemoSymbolic()
+        self.ops = _MemoSymbolic(units)
 
     def is_local(self, clause: Clause, vm: Any) -> bool:
         if id(clause) not in self._local:
@@ -152,7 +155,7 @@ class _SlotTerms:
 
 @lru_cache(maxsize=8)
 def _concrete_base(model: Model, n_vms: int) -> tuple[SymState, _SlotTerms]:
-    return make_state(n_vms, "@pre"), _SlotTerms()
+    return make_state(n_vms, "@pre"), _SlotTerms(model.units)
 
 
 def _state_clause(memo: _SlotTerms, clause: Clause, state: Any,
@@ -168,40 +171,41 @@ def _state_clause(memo: _SlotTerms, clause: Clause, state: Any,
 def _encode_concrete(group: Group, model: Model, sliced: bool) -> Encoding:
     assert group.n_vms is not None
     pre, memo = _concrete_base(model, group.n_vms)
+    ops = get_symbolic(model.units)
     if group.kind == "initiation":
         goals = {i: [(c.name, _state_clause(memo, c, pre))
                      for c in state_clauses(model.invariant(i))] for i in group.invariants}
-        return Encoding([("Init", is_initial(SYMBOLIC, pre))], goals,
-                         lambda m: _decode_state_only(m, pre))
+        return Encoding([("Init", is_initial(ops, pre))], goals,
+                         lambda m: _decode_state_only(m, pre, model))
     if group.kind == "lemma":
         return _encode_lemma(group.invariants[0], model)
     assert group.action is not None
     inst = make_instance(model.action(group.action), group.n_vms, group.slot, "@step")
-    post = compute_post(inst, pre)
+    post = compute_post(inst, pre, ops)
     touched = [k for k in range(group.n_vms) if post.vms[k] is not pre.vms[k]]
     kept = touched if sliced else None
     premises = [(_premise_label(inv, c), _state_clause(memo, c, pre, kept))
                 for inv in model.invariants for c in state_clauses(inv)]
-    premises += _guards(inst, pre)
+    premises += _guards(ops, inst, pre)
     if inst.action.aggregate is not None:
-        premises.append(("L-TICK-OWNED (every VM)", _tick_owned(inst, pre, post)))
+        premises.append(("L-TICK-OWNED (every VM)", _tick_owned(ops, inst, pre, post)))
     event = _SymEvent(inst.action.kind, "" if inst.slot is None else pre.vms[inst.slot].name)
     goals = {}
     for inv_id in group.invariants:
         inv = model.invariant(inv_id)
         terms = [(c.name, _state_clause(memo, c, post, kept)) for c in state_clauses(inv)]
-        terms += [(c.name, _step_term(c, event, pre, post))
+        terms += [(c.name, _step_term(ops, c, event, pre, post))
                   for c in inv.clauses if c.scope == "step"]
         for c in (c for c in inv.clauses if c.scope == "pair"):
             # on an untouched VM, a two-state clause holds by L-PAIR-REFLEXIVE
-            pairs = [_pair_term(c, event, pre.vms[k], post.vms[k])
+            pairs = [_pair_term(ops, c, event, pre.vms[k], post.vms[k])
                      for k in (kept if kept is not None else range(group.n_vms))]
             terms.append((c.name, z3.And(*pairs)))
         goals[inv_id] = terms
-    return Encoding(premises, goals, lambda m: _decode_step(m, inst, pre, post))
+    return Encoding(premises, goals, lambda m: _decode_step(m, inst, pre, post, model))
 
 
-def _tick_owned(inst: Instance, pre: Any, post: Any) -> Any:
+def _tick_owned(ops: Ops, inst: Instance, pre: Any, post: Any) -> Any:
     """L-TICK-OWNED for every slot, stated over the very summands of Σ owned and Σ taken
     (``If(exists, ...)``), so the host clauses follow by linear arithmetic alone."""
     agg = inst.action.aggregate
@@ -210,8 +214,8 @@ def _tick_owned(inst: Instance, pre: Any, post: Any) -> Any:
     def summand(vm: Any, value: Any) -> Any:
         return z3.If(vm.exists, value, 0)
 
-    return z3.And(*[summand(b, owned(SYMBOLIC, b)) == summand(a, owned(SYMBOLIC, a))
-                    + summand(a, agg.taken(SYMBOLIC, a, p))
+    return z3.And(*[summand(b, owned(ops, b)) == summand(a, owned(ops, a))
+                    + summand(a, agg.taken(ops, a, p))
                     for a, b, p in zip(pre.vms, post.vms, inst.params, strict=True)])
 
 
@@ -226,30 +230,32 @@ class _HostConstants:
     host: Any
 
 
-def _any_n_clause(clause: Clause, state: AnyNState) -> Any:
+def _any_n_clause(ops: Ops, clause: Clause, state: AnyNState) -> Any:
     """VM clauses see the host constants and their slot only; host clauses see the slot and
     the rest summary (Σ owned), so a clause that reads more fails loudly."""
     if clause.scope == "vm":
         hv = _HostConstants(state.host)
-        return z3.Implies(state.slot.exists, clause.holds(SYMBOLIC, hv, state.slot))
-    return clause.holds(SYMBOLIC, state.host_view)
+        return z3.Implies(state.slot.exists, clause.holds(ops, hv, state.slot))
+    return clause.holds(ops, state.host_view)
 
 
 def _encode_any_n(group: Group, model: Model) -> Encoding:
     if group.kind == "lemma":
         return _encode_lemma(group.invariants[0], model)
     pre = make_any_n_state("@pre")
+    ops = get_symbolic(model.units)
     if group.kind == "initiation":
-        premises = [("Init", is_initial(SYMBOLIC, pre.slot_state)),
+        premises = [("Init", is_initial(ops, pre.slot_state)),
                     # L-INIT-OWNED: in an initial state every other VM owns nothing
                     ("L-INIT-OWNED: the rest owns 0", pre.rest_owned == 0)]
-        goals = {i: [(c.name, _any_n_clause(c, pre)) for c in state_clauses(model.invariant(i))]
+        goals = {i: [(c.name, _any_n_clause(ops, c, pre))
+                     for c in state_clauses(model.invariant(i))]
                  for i in group.invariants}
-        return Encoding(premises, goals, lambda m: _decode_any_n(m, None, pre, pre))
+        return Encoding(premises, goals, lambda m: _decode_any_n(m, None, pre, pre, model))
     assert group.action is not None
     action = model.action(group.action)
     inst = make_instance(action, 1, None if action.scope == "all" else 0, "@step")
-    premises = [(_premise_label(inv, c), _any_n_clause(c, pre))
+    premises = [(_premise_label(inv, c), _any_n_clause(ops, c, pre))
                 for inv in model.invariants for c in state_clauses(inv)]
     # L-OWNED-NONNEG, applied to every other VM
     premises.append(("L-OWNED-NONNEG: the rest owns >= 0", pre.rest_owned >= 0))
@@ -266,23 +272,24 @@ def _encode_any_n(group: Group, model: Model) -> Encoding:
                             outside_start_waits=rest_waits)
         # R-REQUEST-3: each request to another VM is positive
         premises.append(("R-REQUEST-3: the rest's requests take >= 0", rest_taken >= 0))
-    premises += _guards(inst, pre.slot_state)
-    after: SlotState = compute_post(inst, pre.slot_state)
+    premises += _guards(ops, inst, pre.slot_state)
+    after: SlotState = compute_post(inst, pre.slot_state, ops)
     # the other VMs own what they took (L-TICK-OWNED), or are untouched (the frame)
     post = AnyNState(pre.host, after.free_mib, after.vms[0], pre.rest_owned + rest_taken)
     event = _SymEvent(action.kind, "" if inst.slot is None else pre.slot.name)
     goals = {}
     for inv_id in group.invariants:
         inv = model.invariant(inv_id)
-        terms = [(c.name, _any_n_clause(c, post)) for c in state_clauses(inv)]
-        terms += [(c.name, _pair_term(c, event, pre.slot, post.slot))
+        terms = [(c.name, _any_n_clause(ops, c, post)) for c in state_clauses(inv)]
+        terms += [(c.name, _pair_term(ops, c, event, pre.slot, post.slot))
                   for c in inv.clauses if c.scope == "pair"]
         rest = make_rest_top(rest_top, rest_waits)
-        terms += [(c.name, _step_term(c, event, SymState(pre.host, pre.free_mib, (pre.slot, rest)),
+        terms += [(c.name, _step_term(ops, c, event,
+                                      SymState(pre.host, pre.free_mib, (pre.slot, rest)),
                                       SymState(post.host, post.free_mib, (post.slot, rest))))
                   for c in inv.clauses if c.scope == "step"]
         goals[inv_id] = terms
-    return Encoding(premises, goals, lambda m: _decode_any_n(m, inst, pre, post))
+    return Encoding(premises, goals, lambda m: _decode_any_n(m, inst, pre, post, model))
 
 
 def _encode_lemma(lemma: str, model: Model) -> Encoding:
@@ -290,51 +297,61 @@ def _encode_lemma(lemma: str, model: Model) -> Encoding:
     free = z3.Int("host.free_mib@pre")
     slot = make_vm(0, "@pre")
     one = SlotState(host, free, (slot,))
+    ops = get_symbolic(model.units)
     premises: list[tuple[str, Any]] = [("slot holds a VM", slot.exists)]
     goal: Any
     if lemma == "L-OWNED-NONNEG":
-        premises += [(_premise_label(inv, c), c.holds(SYMBOLIC, _HostConstants(host), slot))
+        premises += [(_premise_label(inv, c), c.holds(ops, _HostConstants(host), slot))
                      for inv in model.invariants for c in inv.clauses if c.scope == "vm"]
-        goal = owned(SYMBOLIC, slot) >= 0
+        goal = owned(ops, slot) >= 0
     elif lemma == "L-INIT-OWNED":
-        premises.append(("Init", is_initial(SYMBOLIC, one)))
-        goal = owned(SYMBOLIC, slot) == 0
+        premises.append(("Init", is_initial(ops, one)))
+        goal = owned(ops, slot) == 0
     elif lemma == "L-PAIR-REFLEXIVE":
-        goal = z3.And(*[c.holds(SYMBOLIC, _SymEvent(a.kind, name), slot, slot)
+        goal = z3.And(*[c.holds(ops, _SymEvent(a.kind, name), slot, slot)
                         for inv in model.invariants for c in inv.clauses if c.scope == "pair"
                         for a in model.actions for name in (slot.name, "other")])
     elif lemma == "L-TICK-OWNED":
         goal = z3.BoolVal(True)
         for action in (a for a in model.actions if a.aggregate is not None):
             inst = make_instance(action, 1, None, "@step")
-            premises += _guards(inst, one)
-            goal = z3.And(goal, _tick_owned(inst, one, compute_post(inst, one)))
+            premises += _guards(ops, inst, one)
+            goal = z3.And(goal, _tick_owned(ops, inst, one, compute_post(inst, one, ops)))
     else:
         raise ValueError(f"unknown lemma {lemma!r}; known: {', '.join(LEMMAS)}")
     view = SymState(host, free, (slot,))
     return Encoding(premises, {lemma: [(LEMMAS[lemma], goal)]},
-                     lambda m: _decode_state_only(m, view))
+                     lambda m: _decode_state_only(m, view, model))
 
 
 # --- decoding counterexamples ------------------------------------------------------------------
 
 
-def _decode_state_only(m: z3.ModelRef, sym: Any) -> tuple[Trace | None,
-                                                          tuple[tuple[str, Any], ...]]:
+# A counterexample in pages is shown as raw values: the reference, which renders and
+# re-checks traces, counts in MiB.
+_IN_PAGES = ("amounts", "4 KiB pages (settings too: MiB x 256)")
+
+
+def _decode_state_only(m: z3.ModelRef, sym: Any, model: Model
+                       ) -> tuple[Trace | None, tuple[tuple[str, Any], ...]]:
     raw = raw_state(m, sym)
+    if model.units != MIB:
+        return None, (("state", raw), _IN_PAGES)
     try:
         return Trace(state_from_raw(raw), source="prove", notes=(("cti", True),)), (("state", raw),)
     except (ValueError, TypeError):
         return None, (("state", raw),)
 
 
-def _decode_step(m: z3.ModelRef, inst: Instance, pre: Any, post: Any,
+def _decode_step(m: z3.ModelRef, inst: Instance, pre: Any, post: Any, model: Model,
                  extra: tuple[tuple[Any, ...], tuple[Any, ...]] = ((), ()),
                  notes: tuple[tuple[str, Any], ...] = ()
                  ) -> tuple[Trace | None, tuple[tuple[str, Any], ...]]:
     raw_pre, raw_post = raw_state(m, pre), raw_state(m, post)
     event, sent = decode_event(m, inst, pre)
     raw = (("pre", raw_pre), ("event", event), ("sent", sent), ("post", raw_post), *notes)
+    if model.units != MIB:
+        return None, (*raw, _IN_PAGES)
     try:
         before = state_from_raw(raw_pre, extra[0])
         after = state_from_raw(raw_post, extra[1])
@@ -361,18 +378,18 @@ def compute_rest_vms(owned_mib: int) -> tuple[Any, ...] | None:
                     power=Power.RUNNING, visible_mib=n) for i, n in enumerate(sizes))
 
 
-def _decode_any_n(m: z3.ModelRef, inst: Instance | None, pre: AnyNState, post: AnyNState
-                  ) -> tuple[Trace | None, tuple[tuple[str, Any], ...]]:
+def _decode_any_n(m: z3.ModelRef, inst: Instance | None, pre: AnyNState, post: AnyNState,
+                  model: Model) -> tuple[Trace | None, tuple[tuple[str, Any], ...]]:
     before, after = int(value_of(m, pre.rest_owned)), int(value_of(m, post.rest_owned))
     notes = (("rest_owned_mib", (before, after)),)
     view_pre = SymState(pre.host, pre.free_mib, (pre.slot,))
     view_post = SymState(post.host, post.free_mib, (post.slot,))
     if inst is None:
-        return _decode_state_only(m, view_pre)
+        return _decode_state_only(m, view_pre, model)
     fill_pre, fill_post = compute_rest_vms(before), compute_rest_vms(after)
     if fill_pre is None or fill_post is None:  # the rest cannot be shown as VMs
-        return None, _decode_step(m, inst, view_pre, view_post, notes=notes)[1]
-    return _decode_step(m, inst, view_pre, view_post, (fill_pre, fill_post), notes)
+        return None, _decode_step(m, inst, view_pre, view_post, model, notes=notes)[1]
+    return _decode_step(m, inst, view_pre, view_post, model, (fill_pre, fill_post), notes)
 
 
 # --- one entry point -----------------------------------------------------------------------------

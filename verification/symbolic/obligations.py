@@ -25,6 +25,7 @@ import attrs
 
 from dynmem.model.actions import ACTIONS, Action
 from dynmem.model.invariants import INVARIANTS, Clause, Invariant, is_state_clause
+from dynmem.model.units import MIB, Units
 from dynmem.verification.traces.trace import Trace
 
 ObligationKind = Literal["initiation", "consecution", "lemma"]
@@ -43,10 +44,12 @@ ANY_N_LEMMAS = tuple(LEMMAS)
 
 @attrs.frozen
 class Model:
-    """What is checked: the actions and the invariant registry (planted bugs swap them)."""
+    """What is checked: the actions and the invariant registry (planted bugs swap them),
+    and the unit amounts are counted in (model/units.py: MiB, or 4 KiB pages)."""
 
     actions: tuple[Action, ...] = ACTIONS
     invariants: tuple[Invariant, ...] = INVARIANTS
+    units: Units = MIB
 
     def action(self, name: str) -> Action:
         return next(a for a in self.actions if a.name == name)

@@ -27,6 +27,7 @@ import z3
 
 from dynmem.model.ops import Ops, Term
 from dynmem.model.symbolic_ops import SYMBOLIC
+from dynmem.model.units import MIB
 from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.pages import (
     PAGES_PER_MIB,
@@ -72,6 +73,7 @@ class _BitVecOps:
     (signed comparisons are exact, since no number of the scope can wrap)."""
 
     symbolic = True
+    units = MIB  # the amount-level guards it shares count MiB (model/units.py)
 
     def And(self, *args: Term) -> Term:
         return SYMBOLIC.And(*args)

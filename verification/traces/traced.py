@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from dynmem.model import quantities
+from dynmem.model.units import MIB
 from dynmem.model.vocabulary import HOST_PROFILE_WORDS, VERSION_NAMES, HostProfile
 from dynmem.reference.settings import VmSettings
 from dynmem.reference.state import DmState, Vm
@@ -127,6 +128,7 @@ class _Explain:
     """The operator layer on traced values (model/ops.py's protocol)."""
 
     symbolic = False
+    units = MIB  # amounts in MiB, as the reference counts (model/units.py)
 
     def And(self, *args: Any) -> Traced:
         parts = [lift(a) for a in args]

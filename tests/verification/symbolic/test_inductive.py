@@ -57,7 +57,7 @@ UNUSED_GUARDS = (
     "guard VersionRequest: version >= 0",
     "guard BalloonRequest: mib even", "guard BalloonRequest: mib <= balloon cap",
     "guard UnballoonRequest: mib even", "guard UnballoonRequest: mib <= unballoon cap",
-    "guard HotAddRequest: mib even", "guard HotAddRequest: mib <= hot-add cap",
+    "guard HotAddRequest: mib <= hot-add cap",
     "guard StuckTimeout: not stuck", "guard MigrateIn: mib even",
 )
 

@@ -38,7 +38,8 @@ def test_prove_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["ok"] and [r["n_vms"] for r in data["runs"]] == [1]
     first = data["runs"][0]["obligations"][0]
     assert first["status"] == "proved" and first["core"] == ["Init"]
-    assert "guard HotAddRequest: mib even" in data["support"]["unused_guards"]
+    assert "guard BalloonRequest: mib even" in data["support"]["unused_guards"]
+    assert data["unit"] == "mib" and data["mutant"] is None
 
 
 @pytest.mark.parametrize(("argv", "message"), [

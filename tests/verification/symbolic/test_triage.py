@@ -133,7 +133,7 @@ def test_prove_triage_flag(monkeypatch: pytest.MonkeyPatch,
                            capsys: pytest.CaptureFixture[str]) -> None:
     """``dynmem prove --triage`` triages each CTI of the run after the table."""
     cti = _cti(Obligation("consecution", "INV-FLOOR", "BalloonResponse", 0, 2), WEAK)
-    monkeypatch.setattr(prove_command, "Model", lambda: WEAK)
+    monkeypatch.setattr(prove_command, "Model", lambda **fields: WEAK)
     monkeypatch.setattr(prove_command, "check_inductive",
                         lambda *args, **kwargs: ProofRun(2, (cti,), 0.5))
     monkeypatch.setattr(prove_command, "render_triage_runs",

@@ -160,6 +160,9 @@ CASES: dict[tuple[str, str], tuple[Callable[[], Trace], str]] = {
         lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=2, cap_hot_add=True,
                                 hot_add_align_mib=128)),
         "when txn is hot-add: requested 2 % hot add align 128 = 2 != 0"),
+    ("INV-HOT-ADD-ALIGNED", "hot-add in flight => whole 2 MiB units"): (
+        lambda: _state(_running(txn=TxnKind.HOT_ADD, txn_mib=3, cap_hot_add=True)),
+        "when txn is hot-add: requested 3 % 2 = 1 != 0"),
     ("INV-VERSION", "connected => version accepted by the host"): (
         lambda: _state(attrs.evolve(_running(protocol_version=0x20000),
                                     host=HostSettings(16384, 1024, HostProfile.WS2008R2SP1))),

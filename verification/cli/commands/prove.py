@@ -1,11 +1,14 @@
-"""``dynmem prove [--vms N] [--any-n] [--rlimit N] [--jobs J] [--support] [--json]``, and
-``dynmem prove --pages [--vms 1|2] [--mutant NAME]`` (the page layer: ``prove_pages``).
+"""``dynmem prove [--vms N] [--any-n] [--unit mib|page] [--mutant NAME] [--rlimit N]
+[--jobs J] [--support] [--json]``, and ``dynmem prove --pages [--vms 1|2] [--mutant NAME]``
+(the page layer's host rules over page bits: ``prove_pages``).
 
 Proves every invariant of the registry inductive for the model (verification/symbolic/inductive.py):
 a table of invariant × action (proved / CTI / unknown) with times, then every failure in
 detail (a counterexample to induction is rendered like any trace), then the proof-support
 summary. Without ``--vms``/``--any-n`` both the MINIMAL preset's N and the any-N
-decomposition run. Exit 0 only if every obligation is proved; 1 on a CTI or an unknown
+decomposition run. ``--unit page`` counts every amount in 4 KiB pages and credits answers page
+for page (model/units.py); ``--mutant`` proves a model with a planted bug (model_edits.py,
+unit_edits.py), which must fail. Exit 0 only if every obligation is proved; 1 on a CTI or an unknown
 (an exhausted ``--rlimit`` budget included); 2 on bad usage. Progress goes to stderr
 (quiet with ``--json``).
 """
@@ -19,6 +22,7 @@ import sys
 from typing import Any
 
 from dynmem.model.params import MAX_RLIMIT, MINIMAL
+from dynmem.model.units import MIB, UNITS, Units
 from dynmem.reference.events import EVENT_TYPES
 from dynmem.verification.cli import options
 from dynmem.verification.cli.commands.prove_pages import PAGE_HELP, run_pages
@@ -26,6 +30,9 @@ from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.codec import event_to_json
 from dynmem.verification.errors import InputError
+from dynmem.verification.mutants.model_edits import MODEL_MUTANTS, ModelMutant
+from dynmem.verification.mutants.pages import ALL_PAGE_MUTANTS
+from dynmem.verification.mutants.unit_edits import UNIT_MUTANTS
 from dynmem.verification.symbolic.inductive import check_inductive
 from dynmem.verification.symbolic.obligations import (
     CounterexampleToInduction,
@@ -69,8 +76,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--triage", action="store_true",
                         help="after the table, search each CTI's pre-state by BMC: real bug "
                              "or invariant too weak (verification/symbolic/triage.py)")
+    parser.add_argument("--unit", choices=sorted(UNITS), default=MIB.name,
+                        help="count runtime memory in MiB (the amount level, answers credited "
+                             "in whole 2 MiB units) or in 4 KiB pages (answers credited page "
+                             "for page, a partial hot-add's last unit charged whole: "
+                             "specs/proofs.md §7); default: mib")
     options.add_pages(parser, PAGE_HELP)
-    options.add_mutant(parser, "with --pages: check, in place of the honest rule it replaces,")
+    options.add_mutant(parser, "prove the model with (with --pages: check, in place of the "
+                               "honest rule it replaces,)")
     parser.set_defaults(handler=run)
 
 
@@ -91,15 +104,40 @@ def get_sizes(args: argparse.Namespace) -> list[int | None]:
     return ([args.vms] if args.vms is not None else []) + ([None] if args.any_n else [])
 
 
+def get_model_mutant(name: str) -> ModelMutant:
+    """The planted model bug ``name``: a model-level variant, or a bug only pages show."""
+    found = MODEL_MUTANTS.get(name) or UNIT_MUTANTS.get(name)
+    if found is None and name in {m.name for m in ALL_PAGE_MUTANTS}:
+        raise InputError("command line", "--mutant", name,
+                         "is a page bug: it applies only with --pages")
+    if found is None:
+        known = ", ".join(sorted({*MODEL_MUTANTS, *UNIT_MUTANTS}))
+        raise InputError("command line", "--mutant", name,
+                         f"is no model-level planted bug; known: {known} (page bugs: with "
+                         f"--pages; dynmem mutants lists them all)")
+    return found
+
+
+def get_model(args: argparse.Namespace) -> Model:
+    """The model the command proves: its unit, and its planted bug if ``--mutant``."""
+    units: Units = UNITS[args.unit]
+    if args.mutant is None:
+        return Model(units=units)
+    return Model(actions=get_model_mutant(args.mutant).apply(), units=units)
+
+
 def run(args: argparse.Namespace) -> int:
     """Prove; print the table (or JSON); 0 if everything is proved, else 1."""
     if args.pages:
+        if args.unit != MIB.name:
+            raise InputError("command line", "--unit", args.unit,
+                             "does not apply with --pages (the page layer counts pages)")
         return run_pages(args)
-    if args.mutant is not None:
-        raise InputError("command line", "--mutant", args.mutant,
-                         "applies only with --pages (dynmem bmc --mutant checks a model bug)")
+    if args.triage and args.unit != MIB.name:
+        raise InputError("command line", "--unit", args.unit,
+                         "does not apply with --triage (its BMC search counts in MiB)")
     _check_usage(args)
-    model = Model()
+    model = get_model(args)
     runs = []
     board = Board()
     with open_mapper(args, board, "prove") as mapper:
@@ -123,10 +161,12 @@ def run(args: argparse.Namespace) -> int:
     ok = all(r.ok for r in runs)
     support = compute_support(runs, model)
     if args.json:
-        json.dump(runs_to_json(runs, support, ok), sys.stdout, indent=2)
+        json.dump(runs_to_json(runs, support, ok, model.units, args.mutant), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write("\n".join(render_runs(runs, support, args.support)) + "\n")
+        described = describe_model(model.units, args.mutant)
+        sys.stdout.write("\n".join(render_runs(runs, support, args.support, described))
+                         + "\n")
         if args.triage:
             sys.stdout.write(render_triage_runs((o for r in runs for o in r.outcomes), model,
                                                 rlimit=args.rlimit))
@@ -181,8 +221,43 @@ def _failure(outcome: Outcome) -> list[str]:
     lines = [f"CTI {outcome.message}"]
     if outcome.trace is not None:
         return lines + ["    " + line for line in render_text(outcome.trace).splitlines()]
+    raw = dict(outcome.raw)
+    if "amounts" in raw and "event" in raw:  # in pages: the reference cannot render it
+        return lines + ["    " + line for line in render_page_cti(raw)]
     lines.append("    (a state breaks TypeOK or the rest cannot be shown as VMs: raw values)")
     return lines + [f"    {key}: {value!r}" for key, value in outcome.raw]
+
+
+def _pages(value: Any) -> str:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return str(value)
+    mib = f"{value // 256} MiB" if value % 256 == 0 else f"{value / 256:.3f} MiB"
+    return f"{value} page{'' if value == 1 else 's'} ({mib})"
+
+
+def _flat(state: dict[str, Any]) -> dict[str, Any]:
+    """A raw state's fields as ``name`` (host) and ``vm.name`` (each VM)."""
+    flat = {k: v for k, v in state.items() if k != "vms"}
+    for vm, fields in state.get("vms", {}).items():
+        flat.update({f"{vm}.{k}": v for k, v in fields.items()})
+    return flat
+
+
+def render_page_cti(raw: dict[str, Any]) -> list[str]:
+    """A counterexample to induction in pages: the event, then every field it changed, the
+    amounts in pages and MiB (the fields keep their ``_mib`` names)."""
+    before, after = _flat(raw["pre"]), _flat(raw["post"])
+    lines = [f"(amounts in 4 KiB pages; fields named *_mib hold pages here) {raw['event']}",
+             "  changed:"]
+    for name in after:
+        old, new = before.get(name), after[name]
+        if old == new:
+            continue
+        amount = name.endswith("_mib")
+        lines.append(f"    {name}: {_pages(old) if amount else old} -> "
+                     f"{_pages(new) if amount else new}")
+    lines.append("  before: " + ", ".join(f"{k}={v}" for k, v in before.items()))
+    return lines
 
 
 def render_support(support: Support, runs: list[ProofRun], every: bool) -> list[str]:
@@ -199,11 +274,19 @@ def render_support(support: Support, runs: list[ProofRun], every: bool) -> list[
     return lines
 
 
-def render_runs(runs: list[ProofRun], support: Support, every: bool) -> list[str]:
+def describe_model(units: Units, mutant: str | None) -> str:
+    """What is proved, in words: the unit, and the planted bug if any."""
+    words = ("amounts in 4 KiB pages, answers credited page for page" if units.exact
+             else "amounts in MiB, answers credited in whole 2 MiB units")
+    return words + (f", planted bug {mutant}" if mutant else "")
+
+
+def render_runs(runs: list[ProofRun], support: Support, every: bool,
+                described: str = describe_model(MIB, None)) -> list[str]:
     lines: list[str] = []
     for run in runs:
         scope = "any number of VMs" if run.n_vms is None else f"N = {run.n_vms} VM slots"
-        lines += [f"dynmem prove: {scope}", *render_table(run), ""]
+        lines += [f"dynmem prove: {scope}; {described}", *render_table(run), ""]
         for outcome in run.outcomes:
             if outcome.status != "proved":
                 lines += [*_failure(outcome), ""]
@@ -250,9 +333,12 @@ def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
     return data
 
 
-def runs_to_json(runs: list[ProofRun], support: Support, ok: bool) -> dict[str, Any]:
+def runs_to_json(runs: list[ProofRun], support: Support, ok: bool,
+                 units: Units = MIB, mutant: str | None = None) -> dict[str, Any]:
     return {
         "ok": ok,
+        "unit": units.name,
+        "mutant": mutant,
         "runs": [{"n_vms": r.n_vms, "ok": r.ok, "seconds": round(r.seconds, 3),
                   "proved": r.count("proved"), "cti": r.count("cti"),
                   "unknown": r.count("unknown"),
