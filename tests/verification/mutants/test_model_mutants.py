@@ -107,8 +107,12 @@ def test_dynmem_mutants_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert out.startswith("NAME ") and "INVARIANT" in out
     assert "oscillating_policy: no model-level variant" in out
+    assert "hot_add_returns_stranded_tail  breaks INV-CONSERVATION" in out  # only pages show it
     assert main(["mutants", "--json"]) == 0
-    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["mutants"]}
+    doc = json.loads(capsys.readouterr().out)
+    assert [m["name"] for m in doc["unit_mutants"]] == ["balloon_frees_whole_units",
+                                                        "hot_add_returns_stranded_tail"]
+    rows = {r["name"]: r for r in doc["mutants"]}
     assert set(rows) == {m.name for m in MUTANTS}
     assert rows["stop_keeps_transaction"] == {
         "name": "stop_keeps_transaction", "invariant": "INV-OFF",

@@ -14,6 +14,7 @@ from dynmem.verification.cli import options
 from dynmem.verification.cli.console import write_result
 from dynmem.verification.mutants.models import MutantVariant, list_variants
 from dynmem.verification.mutants.pages import ALL_PAGE_MUTANTS
+from dynmem.verification.mutants.unit_edits import UNIT_MUTANTS
 
 
 def register(subparsers: Any) -> None:
@@ -53,6 +54,9 @@ def render_table(variants: list[MutantVariant]) -> str:
               "and BMC (those that break a PINV: dynmem prove --pages --mutant NAME) and the "
               "random page runs):"]
     lines += [f"{m.name}  breaks {', '.join(m.breaks)}: {m.description}" for m in ALL_PAGE_MUTANTS]
+    lines += ["", "Page-count bugs (specs/proofs.md §7: harmless in MiB, caught by dynmem prove "
+              "--unit page --mutant NAME):"]
+    lines += [f"{m.name}  breaks {m.invariant}: {m.description}" for m in UNIT_MUTANTS.values()]
     return "\n".join(lines) + "\n"
 
 
@@ -63,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
                  lambda: {"mutants": [variant_to_json(v) for v in variants],
                           "page_mutants": [{"name": m.name, "breaks": list(m.breaks),
                                             "description": m.description}
-                                           for m in ALL_PAGE_MUTANTS]},
+                                           for m in ALL_PAGE_MUTANTS],
+                          "unit_mutants": [{"name": m.name, "breaks": [m.invariant],
+                                            "description": m.description}
+                                           for m in UNIT_MUTANTS.values()]},
                  lambda: render_table(variants))
     return 0
