@@ -27,7 +27,7 @@ import z3
 
 from dynmem.model.ops import Ops, Term
 from dynmem.model.symbolic_ops import SYMBOLIC
-from dynmem.model.units import MIB
+from dynmem.model.units import MIB, Units
 from dynmem.model.vocabulary import TxnKind
 from dynmem.reference.pages import (
     PAGES_PER_MIB,
@@ -73,7 +73,11 @@ class _BitVecOps:
     (signed comparisons are exact, since no number of the scope can wrap)."""
 
     symbolic = True
-    units = MIB  # the amount-level guards it shares count MiB (model/units.py)
+
+    def __init__(self, units: Units = MIB) -> None:
+        # MiB for the amount-level guards it shares; the refinement check (page_refinement.py)
+        # reads the model's actions in the scope's pages
+        self.units = units
 
     def And(self, *args: Term) -> Term:
         return SYMBOLIC.And(*args)

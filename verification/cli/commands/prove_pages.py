@@ -1,5 +1,6 @@
 """``dynmem prove --pages [--vms 1|2] [--mutant NAME] [--rlimit N] [--json]``: the page
-host's rules proved on a small scope (specs/pages.md §7, ``check_page_rule``).
+host's rules proved on a small scope (specs/pages.md §7, ``check_page_rule``), each also
+shown to refine the model counted in pages (``check_page_refinement``).
 
 For each honest rule of ``HONEST_BIT_STEPS`` (or, with ``--mutant``, the planted bug's twin
 in place of the rule it replaces) it proves every page invariant inductive over one VM of
@@ -20,6 +21,11 @@ from dynmem.verification.cli.console import write_result
 from dynmem.verification.cli.pagebugs import get_bit_bug
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.errors import InputError
+from dynmem.verification.symbolic.page_refinement import (
+    AMOUNT_PREMISES,
+    RefinementCheck,
+    check_page_refinement,
+)
 from dynmem.verification.symbolic.pages import (
     PAGE_RLIMIT,
     SCOPE_PAGES,
@@ -64,22 +70,36 @@ def run_pages(args: argparse.Namespace) -> int:
     pages = SCOPE_PAGES if vms == 1 else TWO_VM_PAGES
     board = Board()
     checks: dict[str, PageCheck] = {}
+    refines: dict[str, RefinementCheck] = {}
     with board.phase("prove --pages", len(rules)) as phase:
         for done, (name, rule) in enumerate(rules.items(), 1):
             checks[name] = check_page_rule(rule, pages=pages, vms=vms, rlimit=rlimit,
                                            until_broken=args.mutant is not None)
-            phase.update(done, f"{name}: {'proved' if checks[name].ok else 'NOT proved'}")
+            refines[name] = check_page_refinement(name, rule, pages=pages, vms=vms,
+                                                  rlimit=rlimit)
+            verdict = checks[name].ok and refines[name].refined
+            phase.update(done, f"{name}: {'proved' if verdict else 'NOT proved'}")
     board.stop()
-    ok = all(c.ok for c in checks.values())
-    write_result(args.json, lambda: _to_json(checks, vms, pages, args.mutant, ok),
-                 lambda: _render(checks, vms, pages, args.mutant, ok))
+    ok = all(c.ok for c in checks.values()) and all(r.refined for r in refines.values())
+    write_result(args.json, lambda: _to_json(checks, refines, vms, pages, args.mutant, ok),
+                 lambda: _render(checks, refines, vms, pages, args.mutant, ok))
     rules_word = "rule" if len(checks) == 1 else "rules"
     board.finish(f"prove --pages: {'PROVED' if ok else 'NOT PROVED'}, {len(checks)} {rules_word}")
     return 0 if ok else 1
 
 
-def _render(checks: dict[str, PageCheck], vms: int, pages: int, mutant: str | None,
-            ok: bool) -> str:
+def _refinement_line(check: RefinementCheck) -> list[str]:
+    premise = AMOUNT_PREMISES[check.rule]
+    given = f", given {premise}" if premise else ""
+    if check.refined:
+        return [f"    refines the model in pages{given} ({check.rlimit_used:,} rlimit units)"]
+    if check.unknown:
+        return [f"    refinement UNKNOWN (a failure, not a pass): {check.unknown}"]
+    return [f"    does NOT refine the model in pages{given}: {check.counterexample}"]
+
+
+def _render(checks: dict[str, PageCheck], refines: dict[str, RefinementCheck], vms: int,
+            pages: int, mutant: str | None, ok: bool) -> str:
     what = f"the page bug {mutant}" if mutant else "the page host's rules"
     lines = [f"prove --pages: {what}, {vms} VM{'s' if vms > 1 else ''} of {pages} pages, "
              f"messages of up to {SCOPE_RANGES} ranges, every alignment"]
@@ -93,16 +113,22 @@ def _render(checks: dict[str, PageCheck], vms: int, pages: int, mutant: str | No
                      f"query {check.rlimit_max:,})")
         lines += [f"    {cex}" for cex in check.counterexamples]
         lines += [f"    {why}" for why in check.unknown]
+        lines += _refinement_line(refines[name])
     lines.append(f"verdict: {'PROVED' if ok else 'NOT PROVED'} (a small scope: "
                  f"specs/pages.md §7 says what it covers)")
     return "\n".join(lines) + "\n"
 
 
-def _to_json(checks: dict[str, PageCheck], vms: int, pages: int, mutant: str | None,
-             ok: bool) -> dict[str, Any]:
+def _to_json(checks: dict[str, PageCheck], refines: dict[str, RefinementCheck], vms: int,
+             pages: int, mutant: str | None, ok: bool) -> dict[str, Any]:
     return {"layer": "pages", "mutant": mutant, "vms": vms, "pages": pages, "ok": ok,
             "rules": {name: {"ok": c.ok, "proved": list(c.proved), "broken": list(c.broken),
                              "unknown": list(c.unknown), "witnessed": c.witnessed,
                              "rlimit_used": c.rlimit_used, "rlimit_max": c.rlimit_max,
-                             "counterexamples": [str(x) for x in c.counterexamples]}
+                             "counterexamples": [str(x) for x in c.counterexamples],
+                             "refines": {"ok": refines[name].refined,
+                                         "premise": AMOUNT_PREMISES[name] or None,
+                                         "counterexample": refines[name].counterexample or None,
+                                         "unknown": refines[name].unknown or None,
+                                         "rlimit_used": refines[name].rlimit_used}}
                       for name, c in checks.items()}}
