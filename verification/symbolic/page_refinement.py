@@ -24,7 +24,6 @@ twice still refines them (PINV-ONCE says it is wrong); a rule whose counts diffe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 
@@ -57,11 +56,12 @@ from dynmem.verification.symbolic.pages import (
     PAGE_RLIMIT,
     SCOPE_PAGES,
     SCOPE_RANGES,
-    _BitVecOps,
+    BitVecOps,
     bits_of,
     in_scope,
     message_of,
     message_scope,
+    widen,
 )
 
 __all__ = ["AMOUNT_PREMISES", "SCOPE_UNITS", "RefinementCheck", "check_page_refinement"]
@@ -75,40 +75,15 @@ assert SCOPE_UNITS.unit == BIT_UNIT
 # is sign-extended, exactly (no number of the scope wraps). Over integers (BV2Int) the
 # balloon credit's query took 95 M rlimit units instead of 0.3 M.
 _WIDE = 24
-_BITS = _BitVecOps()
+_BITS = BitVecOps()
+
+
+_MODEL = BitVecOps(SCOPE_UNITS, _WIDE)
 
 
 def _int(term: Term) -> Term:
-    """A 12-bit count of the bits as a 24-bit number of the model; a constant as it is."""
-    if isinstance(term, z3.BitVecRef) and term.size() < _WIDE:
-        return z3.SignExt(_WIDE - term.size(), term)
-    return term
-
-
-def _wide(value: Term) -> Term:
-    return z3.BitVecVal(value, _WIDE) if isinstance(value, int) else _int(value)
-
-
-class _WideOps(_BitVecOps):
-    """The model's operators over 24-bit vectors, amounts in the scope's pages."""
-
-    def If(self, c: Term, a: Term, b: Term) -> Term:
-        return z3.If(c, _wide(a), _wide(b))
-
-    def Sum(self, terms: Iterable[Term]) -> Term:
-        total = _wide(0)
-        for term in terms:
-            total = total + _wide(term)
-        return total
-
-    def Max(self, a: Term, b: Term) -> Term:
-        return z3.If(_wide(a) >= _wide(b), _wide(a), _wide(b))
-
-    def Min(self, a: Term, b: Term) -> Term:
-        return z3.If(_wide(a) <= _wide(b), _wide(a), _wide(b))
-
-
-_MODEL = _WideOps(SCOPE_UNITS)
+    """A 12-bit count of the bits as a number of the model (a constant as it is)."""
+    return term if isinstance(term, int) else widen(term, _WIDE)
 
 # Rule -> (what the page reference checks besides the bit rule, as words) for the report.
 AMOUNT_PREMISES: dict[str, str] = {

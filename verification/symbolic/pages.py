@@ -64,20 +64,30 @@ _WIDTH = 12
 PAGE_RLIMIT = 100_000_000
 
 
-def _bv(value: Term) -> Term:
-    return z3.BitVecVal(value, _WIDTH) if isinstance(value, int) else value
+def widen(value: Term, width: int = _WIDTH) -> Term:
+    """A number as a ``width``-bit vector: a constant made one, a narrower vector
+    sign-extended (exact), anything else as it is."""
+    if isinstance(value, int):
+        return z3.BitVecVal(value, width)
+    if isinstance(value, z3.BitVecRef) and value.size() < width:
+        return z3.SignExt(width - value.size(), value)
+    return value
 
 
-class _BitVecOps:
+class BitVecOps:
     """The operator layer over 12-bit vectors: SYMBOLIC's connectives, numbers as vectors
     (signed comparisons are exact, since no number of the scope can wrap)."""
 
     symbolic = True
 
-    def __init__(self, units: Units = MIB) -> None:
+    def __init__(self, units: Units = MIB, width: int = _WIDTH) -> None:
         # MiB for the amount-level guards it shares; the refinement check (page_refinement.py)
-        # reads the model's actions in the scope's pages
+        # reads the model's actions in the scope's pages over wider vectors
         self.units = units
+        self.width = width
+
+    def _bv(self, value: Term) -> Term:
+        return widen(value, self.width)
 
     def And(self, *args: Term) -> Term:
         return SYMBOLIC.And(*args)
@@ -92,19 +102,19 @@ class _BitVecOps:
         return SYMBOLIC.Implies(a, b)
 
     def If(self, c: Term, a: Term, b: Term) -> Term:
-        return z3.If(c, _bv(a), _bv(b))
+        return z3.If(c, self._bv(a), self._bv(b))
 
     def Sum(self, terms: Iterable[Term]) -> Term:
-        total = _bv(0)
+        total = self._bv(0)
         for term in terms:
-            total = total + _bv(term)
+            total = total + self._bv(term)
         return total
 
     def Max(self, a: Term, b: Term) -> Term:
-        return z3.If(_bv(a) >= _bv(b), _bv(a), _bv(b))
+        return z3.If(self._bv(a) >= self._bv(b), self._bv(a), self._bv(b))
 
     def Min(self, a: Term, b: Term) -> Term:
-        return z3.If(_bv(a) <= _bv(b), _bv(a), _bv(b))
+        return z3.If(self._bv(a) <= self._bv(b), self._bv(a), self._bv(b))
 
     def all_vms(self, vms: Sequence[Any], fn: Callable[[Any], Term]) -> Term:
         return SYMBOLIC.all_vms(vms, fn)
@@ -117,7 +127,7 @@ class _BitVecOps:
         return SYMBOLIC.all_pairs(pre, post, fn)
 
 
-BITVEC: Ops = _BitVecOps()
+BITVEC: Ops = BitVecOps()
 
 
 @attrs.frozen
