@@ -605,19 +605,30 @@ class BatchSearch(_Search):
         else:
             py_dest = np.zeros(0, np.int64)
         e_pos = np.repeat(np.arange(n), counts.sum(1))
-        # canonical keys, known ids, new states in order of their first edge
-        canon = self.canonical64(e_key) if x.config.symmetry else e_key
-        target = self.seen.lookup(canon).astype(np.int64)
+        # known ids (the hash table holds every key met, canonical or renamed), then the
+        # canonical keys of the keys not met before, new states in order of their first edge
+        target = self.seen.lookup(e_key).astype(np.int64)
         miss = np.flatnonzero(target < 0)
-        new_keys, first, inverse = np.unique(canon[miss], return_index=True,
-                                             return_inverse=True)
-        order = np.argsort(first, kind="stable")
+        raw, raw_inverse = np.unique(e_key[miss], return_inverse=True)
+        canon = self.canonical64(raw) if x.config.symmetry else raw
+        canon_target = self.seen.lookup(canon).astype(np.int64)
+        fresh = np.flatnonzero(canon_target < 0)  # raw keys whose state is new
+        new_keys, new_inverse = np.unique(canon[fresh], return_inverse=True)
+        # first edge of each new state: the first missed edge of any of its raw keys
+        raw_first = np.full(len(raw), len(e_key), np.int64)
+        np.minimum.at(raw_first, raw_inverse.ravel(), miss)
+        first_of_new = np.full(len(new_keys), len(e_key), np.int64)
+        np.minimum.at(first_of_new, new_inverse.ravel(), raw_first[fresh])
+        order = np.argsort(first_of_new, kind="stable")
         rank = np.empty(len(order), np.int64)
         rank[order] = np.arange(len(order))
-        target[miss] = self.n + rank[inverse.ravel()]
+        canon_target[fresh] = self.n + rank[new_inverse.ravel()]
+        target[miss] = canon_target[raw_inverse.ravel()]
         new_keys = new_keys[order]
-        first_edge = miss[first[order]]
+        first_edge = first_of_new[order]
         first_pos = e_pos[first_edge]
+        renamed_raw = raw[canon != raw]
+        renamed_ids = canon_target[canon != raw]
         broken = self.check_new(new_keys)
         # findings in edge order: a new state's own (at its first edge), then the step's
         records: list[tuple[int, int, int, Event, list[Violation]]] = []
@@ -659,7 +670,12 @@ class BatchSearch(_Search):
         # the new states, their edges, fixed points
         kept = new_keys[:states_kept]
         self.add_states(kept, sources[first_pos[:states_kept]],
-                        [event_of(int(edge)) for edge in first_edge[:states_kept]])
+                        [event_of(edge) for edge in first_edge[:states_kept].tolist()])
+        # the renamed keys whose state is kept: met again, they need no canonical form
+        keep_renamed = renamed_ids < self.n
+        if not self.remember_renamed:  # short of memory (``ExploreConfig.renamed_keys``)
+            keep_renamed[:] = False
+        self.seen.insert(renamed_raw[keep_renamed], renamed_ids[keep_renamed])
         expandable = np.array([b is None or _is_expandable(b)
                                for b in broken[:states_kept]], bool)
         self.enqueue(self.n - states_kept + np.flatnonzero(expandable))
