@@ -153,6 +153,7 @@ class BatchSearch(_Search):
         super().__init__(*args, **kwargs)
         if self.memo is None:
             raise Unsupported("the batch search needs the slot memo")
+        self.x.engine = "batch"
         config = self.x.config
         k = self.k = len(config.vms)
         self.bits = min(16, 48 // k)

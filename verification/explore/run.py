@@ -98,6 +98,7 @@ class ExploreResult:
             "progress": [{"property": p, "count": n} for p, n in self.progress],
             "fixed_points": self.fixed_points,
             "trace_steps": len(self.trace.steps) if self.trace is not None else None,
+            "engine": self.exploration.engine,
         }
 
 
