@@ -606,7 +606,7 @@ def explore(config: ExploreConfig, step_fn: Step = step, plan: Plan = compute_pl
     # graph (12 % of a 3-VM search, 30 % of its progress analysis); the few cycles made
     # meanwhile (networkx views) are collected afterwards.
     with without_cyclic_gc():
-        x = _run_search(args, on_progress, batch and memo and not coverage)  # its interning tables and memo: not needed by the progress analysis
+        x = _run_search(args, on_progress, batch and memo and not coverage)
         if progress and x.complete and not x.counterexamples:
             started = time.perf_counter()
             x.progress = find_progress_violations(x)
