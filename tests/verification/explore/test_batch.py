@@ -9,7 +9,7 @@ trace. Its hash table is checked against a dict."""
 
 from __future__ import annotations
 
-import functools
+import json
 
 import attrs
 import numpy as np
@@ -17,6 +17,7 @@ import pytest
 from explore_helpers import same_search
 
 from dynmem.reference.settings import HostSettings
+from dynmem.verification.cli.main import main
 from dynmem.verification.explore import run
 from dynmem.verification.explore.batch import KeyTable
 from dynmem.verification.explore.config import (
@@ -68,14 +69,12 @@ MUTANTS = ("stop_leaks_in_flight", "balloon_below_startup", "second_txn_while_in
 
 @pytest.mark.parametrize("mutant", MUTANTS)
 @pytest.mark.parametrize("vms", [1, 2])
-def test_planted_bugs_give_the_same_results(mutant: str, vms: int,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_planted_bugs_give_the_same_results(mutant: str, vms: int) -> None:
     """``dynmem explore --mutant``: the same summary (shortest trace per invariant, states,
     edges, progress findings) from either search, and the batch search finds what the
     planted bug breaks."""
     batch = run.run_exploration(vms, mutant=mutant)
-    monkeypatch.setattr(run, "explore", functools.partial(explore, batch=False))
-    one = run.run_exploration(vms, mutant=mutant)
+    one = run.run_exploration(vms, mutant=mutant, batch=False)
     assert batch.exploration.engine == "batch"
     assert one.exploration.engine == "one-state"
     assert attrs.evolve(batch, seconds=0, search_seconds=0) == attrs.evolve(
@@ -84,6 +83,20 @@ def test_planted_bugs_give_the_same_results(mutant: str, vms: int,
     if batch.trace is not None and one.trace is not None:
         assert batch.trace.steps == one.trace.steps
     same_search(batch.exploration, one.exploration)
+
+
+def test_cli_one_state_gives_the_same_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """``dynmem explore --one-state`` runs the one-state search: the same report."""
+    reports = []
+    for flags in ([], ["--one-state"]):
+        assert main(["explore", "--vms", "2", "--mutant", "balloon_below_startup", "--json",
+                     *flags]) == 1
+        reports.append(json.loads(capsys.readouterr().out))
+    assert [r.pop("engine") for r in reports] == ["batch", "one-state"]
+    for r in reports:
+        for timing in ("seconds", "search_seconds", "states_per_second"):
+            del r[timing]
+    assert reports[0] == reports[1] and reports[0]["violations"]
 
 
 def test_a_planted_bug_is_caught_by_the_batch_search() -> None:
