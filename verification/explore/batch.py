@@ -510,8 +510,8 @@ class BatchSearch(_Search):
         counts[:, :k] = np.where(present, e_len[e, 0], 0)
         counts[:, k + 1:2 * k + 1] = np.where(present, e_len[e, 1], 0)
         slow = present[:, :, None] & e_slow[e]  # n x k x 2
-        planned = self.get_plans(free, vids, present)
-        has_tick = np.array([bool(p) for p in planned], bool)
+        plans, plan_index = self.get_plans(free, vids, present)
+        has_tick = np.array([bool(p) for p in plans], bool)[plan_index]
         honest = (present & e_honest[e]).any(1)
         # Python steps: ticks, slots taken the long way, creates
         self.rec_keys, self.rec_events, self.rec_found = [], [], []
@@ -522,20 +522,22 @@ class BatchSearch(_Search):
         py_prog: list[bool] = []
         lifecycle = x.config.lifecycle
         python_rows = has_tick | slow.any((1, 2)) if not lifecycle else np.ones(n, bool)
-        for r in np.flatnonzero(python_rows).tolist():
-            sid = int(sources[r])
-            f = int(free[r])
-            row_vids = self.vid_tuple(vids[r])
+        rows = np.flatnonzero(python_rows)
+        row_slow = slow[rows].any((1, 2)).tolist()
+        n_vms = present[rows].sum(1).tolist()
+        for r, sid, f, all_vids, n_vm, plan, any_slow in zip(
+                rows.tolist(), sources[rows].tolist(), free[rows].tolist(),
+                vids[rows].tolist(), n_vms, plan_index[rows].tolist(), row_slow, strict=True):
+            row_vids = tuple(all_vids[:n_vm])  # a state's VMs are the first slots
             state: DmState | None = None
+            planned = plans[plan]
             segments: list[tuple[int, Any]] = []
-            for i in range(len(row_vids)):
-                if slow[r, i, 0]:
-                    segments.append((i, (0, i)))
-            if planned[r]:
+            if any_slow:
+                segments += [(i, (0, i)) for i in range(n_vm) if slow[r, i, 0]]
+            if planned:
                 segments.append((k, None))
-            for i in range(len(row_vids)):
-                if slow[r, i, 1]:
-                    segments.append((k + 1 + i, (1, i)))
+            if any_slow:
+                segments += [(k + 1 + i, (1, i)) for i in range(n_vm) if slow[r, i, 1]]
             if lifecycle:
                 segments.append((2 * k + 1, "create"))
             for seg, what in segments:
@@ -544,12 +546,12 @@ class BatchSearch(_Search):
                 progress: list[bool] = []
                 if what is None:
                     if self.reference_tick:
-                        self.add_tick(sid, state, f, row_vids, planned[r], dst, kinds,
+                        self.add_tick(sid, state, f, row_vids, planned, dst, kinds,
                                       progress)
                     else:
                         state = state or self.get_state(f, row_vids)
                         self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds,
-                                             progress, planned[r], row_vids)
+                                             progress, planned, row_vids)
                 elif what == "create":
                     state = state or self.get_state(f, row_vids)
                     for event in get_creates(state, x.config):
@@ -671,7 +673,8 @@ class BatchSearch(_Search):
         # the new states, their edges, fixed points
         kept = new_keys[:states_kept]
         self.add_states(kept, sources[first_pos[:states_kept]],
-                        [event_of(edge) for edge in first_edge[:states_kept].tolist()])
+                        [events[c] if c >= 0 else py_events[-1 - c]
+                         for c in e_event[first_edge[:states_kept]].tolist()])
         # the renamed keys whose state is kept: met again, they need no canonical form
         keep_renamed = renamed_ids < self.n
         if not self.remember_renamed:  # short of memory (``ExploreConfig.renamed_keys``)
@@ -697,14 +700,16 @@ class BatchSearch(_Search):
         del fixed_view
         return cut
 
-    def get_plans(self, free: Array, vids: Array, present: Array) -> list[tuple[Any, ...]]:
-        """The plan of each state: the reference's once per (free memory, managed VMs and
-        waiting starts), as ``_Search.expand``; another policy on every state."""
+    def get_plans(self, free: Array, vids: Array, present: Array
+                  ) -> tuple[list[tuple[Any, ...]], Array]:
+        """The plans of the states and each state's index among them: the reference's once
+        per (free memory, managed VMs and waiting starts), as ``_Search.expand``; another
+        policy on every state."""
         x = self.x
         n = len(free)
         if self.plans is None:
-            return [tuple(x.plan(self.get_state(int(free[r]), self.vid_tuple(vids[r]))))
-                    for r in range(n)]
+            return ([tuple(x.plan(self.get_state(int(free[r]), self.vid_tuple(vids[r]))))
+                     for r in range(n)], np.arange(n))
         self.sync()
         span = 1 << self.bits  # a plan view's id + 2 is below it (at most one per VM id)
         code = free + self.foff
@@ -720,7 +725,7 @@ class BatchSearch(_Search):
                 state = self.get_state(int(free[f]), self.vid_tuple(vids[f]))
                 found = plan_of[c] = tuple(x.plan(state))
             plans.append(found)
-        return [plans[i] for i in inverse.ravel().tolist()]
+        return plans, inverse.ravel()
 
 
 def _get_host(cache: dict[tuple[int, int], bool], free: int, total: int) -> int:
