@@ -515,11 +515,14 @@ class BatchSearch(_Search):
         honest = (present & e_honest[e]).any(1)
         # Python steps: ticks, slots taken the long way, creates
         self.rec_keys, self.rec_events, self.rec_found = [], [], []
-        py_row: list[int] = []
-        py_dest_seg: list[int] = []
-        py_j: list[int] = []
-        py_kind: list[int] = []
-        py_prog: list[bool] = []
+        # their edges (placeholders of ``rec_keys``, kinds, progress flags) and, per
+        # segment stepped, its row, segment and number of edges
+        dst: list[int] = []
+        kinds: list[int] = []
+        progress: list[bool] = []
+        seg_rows: list[int] = []
+        seg_ids: list[int] = []
+        seg_counts: list[int] = []
         lifecycle = x.config.lifecycle
         python_rows = has_tick | slow.any((1, 2)) if not lifecycle else np.ones(n, bool)
         rows = np.flatnonzero(python_rows)
@@ -541,9 +544,7 @@ class BatchSearch(_Search):
             if lifecycle:
                 segments.append((2 * k + 1, "create"))
             for seg, what in segments:
-                dst: list[int] = []
-                kinds: list[int] = []
-                progress: list[bool] = []
+                before = len(dst)
                 if what is None:
                     if self.reference_tick:
                         self.add_tick(sid, state, f, row_vids, planned, dst, kinds,
@@ -563,14 +564,13 @@ class BatchSearch(_Search):
                     self.add_slot_steps(sid, state, self.table.pack(f, row_vids), row_vids,
                                         i, entry.extra if w else entry.enabled, dst, kinds,
                                         progress)
-                counts[r, seg] = len(dst)
-                for j, placeholder in enumerate(dst):
-                    assert placeholder == len(py_row)
-                    py_row.append(r)
-                    py_dest_seg.append(seg)
-                    py_j.append(j)
-                py_kind += kinds
-                py_prog += progress
+                seg_rows.append(r)
+                seg_ids.append(seg)
+                seg_counts.append(len(dst) - before)
+        # each Python edge was interned once, in order (``intern_new_key``)
+        assert dst == list(range(len(self.rec_keys)))
+        if seg_rows:
+            counts[seg_rows, seg_ids] = seg_counts
         # every edge, in the one-state search's order
         flat_counts = counts.ravel()
         offsets = (np.cumsum(flat_counts) - flat_counts).reshape(counts.shape)
@@ -597,13 +597,14 @@ class BatchSearch(_Search):
             e_kind[dest] = s_kind[step]
             e_prog[dest] = s_prog[step]
             e_event[dest] = step
-        if py_row:
-            pr = np.array(py_row)
-            dest = offsets[pr, np.array(py_dest_seg)] + np.array(py_j)
+        if dst:
+            py_lens = np.array(seg_counts, np.int64)
+            dest = (np.repeat(offsets[seg_rows, seg_ids], py_lens) + np.arange(len(dst))
+                    - np.repeat(np.cumsum(py_lens) - py_lens, py_lens))
             e_key[dest] = np.array(self.rec_keys, np.int64)
-            e_kind[dest] = np.array(py_kind, np.int8)
-            e_prog[dest] = np.array(py_prog, bool)
-            e_event[dest] = -1 - np.arange(len(py_row))
+            e_kind[dest] = np.array(kinds, np.int8)
+            e_prog[dest] = np.array(progress, bool)
+            e_event[dest] = -1 - np.arange(len(dst))
             py_dest = dest
         else:
             py_dest = np.zeros(0, np.int64)
