@@ -655,8 +655,8 @@ class BatchSearch(_Search):
         cut = n
         limit = x.config.max_states
         if self.n + len(new_keys) > limit:
-            before = np.searchsorted(first_pos, np.arange(n), side="left")
-            over = np.flatnonzero(self.n + before > limit)
+            found_before = np.searchsorted(first_pos, np.arange(n), side="left")
+            over = np.flatnonzero(self.n + found_before > limit)
             cut = int(over[0]) if len(over) else n
         stops = self.stop_at_first or bool(self.until_found)
         done_at = -1
