@@ -82,6 +82,8 @@ class Exploration:
     search_seconds: float = 0.0  # the search alone
     coverage: Coverage | None = None
     index: dict[DmState, int] | None = None
+    # which search built it: "batch" (explore/batch.py) or "one-state" (explore/search.py)
+    engine: str = "one-state"
 
     @property
     def n_states(self) -> int:

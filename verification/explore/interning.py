@@ -20,7 +20,7 @@ and its invariant verdicts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 import attrs
@@ -160,10 +160,13 @@ class PackedStates(Sequence[DmState]):
     ``DmState`` per state and its tuple would be a third of a 3-VM search's memory.
     Equal to any sequence of the same states in the same order."""
 
-    def __init__(self, host: HostSettings, table: VmTable, keys: list[StateKey]) -> None:
+    def __init__(self, host: HostSettings, table: VmTable, keys: Sequence[StateKey],
+                 unpack: Callable[[StateKey], tuple[int, Vids]] | None = None) -> None:
         self.host = host
         self.table = table
         self.keys = keys
+        # how a key unpacks: ``table.unpack``, or the batch search's own packing
+        self.unpack = unpack or table.unpack
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -192,6 +195,6 @@ class PackedStates(Sequence[DmState]):
 
     def get(self, key: StateKey) -> DmState:
         """The state of ``key``."""
-        free, vids = self.table.unpack(key)
+        free, vids = self.unpack(key)
         vms = self.table.vms
         return DmState(self.host, free, tuple([vms[v] for v in vids]))

@@ -98,6 +98,7 @@ class ExploreResult:
             "progress": [{"property": p, "count": n} for p, n in self.progress],
             "fixed_points": self.fixed_points,
             "trace_steps": len(self.trace.steps) if self.trace is not None else None,
+            "engine": self.exploration.engine,
         }
 
 
@@ -107,7 +108,7 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
                     memo: bool = True, max_states: int | None = None,
                     lifecycle: bool = False, linux: bool = False, hibernate: bool = False,
                     host_profile: HostProfile | None = None,
-                    align: bool = False) -> ExploreResult:
+                    align: bool = False, batch: bool = True) -> ExploreResult:
     """Explore the preset for ``vms`` VMs (or ``config``) on the reference or a mutant.
 
     With a mutant the search stops once each invariant the mutant should break has a
@@ -120,6 +121,7 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     the lifecycle events (``with_hibernating_guest``; a mutant only such a guest shows asks
     for it). ``align`` lets guests advertise hot-add alignments of 4 and 128 MiB
     (``with_alignments``; a mutant that forgets the alignment asks for it).
+    ``batch`` False runs the one-state search instead of the batch search (``explore``).
     ``host_profile`` puts the preset on a host of that profile (default: the preset's, or
     the one a mutant asks for, ``Mutant.explore_profile``).
 
@@ -152,8 +154,8 @@ def run_exploration(vms: int = 2, *, mutant: str | None = None,
     # The graph properties are judged on the finished graph; the others on each step.
     targets = [b for b in bug.breaks if b not in GRAPH_PROPERTIES] if bug else []
     x = (explore(cfg, bug.reference_step, bug.policy, until_found=targets,
-                 on_progress=on_progress, memo=memo)
-         if bug else explore(cfg, on_progress=on_progress, memo=memo))
+                 on_progress=on_progress, memo=memo, batch=batch)
+         if bug else explore(cfg, on_progress=on_progress, memo=memo, batch=batch))
     return summarise(x, mutant)
 
 

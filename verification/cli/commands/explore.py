@@ -53,6 +53,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-memo", action="store_true",
                         help="step every candidate of every state instead of once per (VM, "
                              "free memory) (slower; the same graph: specs/events.md R-LOCAL)")
+    parser.add_argument("--one-state", action="store_true",
+                        help="expand one state at a time in Python instead of batches of "
+                             "states as arrays (slower; the same graph; 'engine' in --json "
+                             "says which ran)")
     parser.add_argument("--max-states", type=int, metavar="N",
                         help="stop after N states (default: the preset's; 3 VMs without "
                              "symmetry need 1,392,439); an incomplete search exits 1")
@@ -123,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
                                  on_progress=progress, memo=not args.no_memo,
                                  max_states=args.max_states, lifecycle=args.lifecycle,
                                  linux=args.linux, hibernate=args.hibernate,
-                                 host_profile=profile, align=args.align)
+                                 host_profile=profile, align=args.align,
+                                 batch=not args.one_state)
     except KeyboardInterrupt:
         board.finish(progress.interrupted())
         raise
