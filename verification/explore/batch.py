@@ -44,6 +44,7 @@ from dynmem.reference.state import DmState
 from dynmem.verification.explore.candidates import get_creates
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.interning import PackedStates, StateKey, Vids
+from dynmem.verification.explore.keytable import KeyTable
 from dynmem.verification.explore.memo import SlotEntry
 from dynmem.verification.explore.search import (
     ProgressCallback,
@@ -52,83 +53,17 @@ from dynmem.verification.explore.search import (
 )
 from dynmem.verification.explore.symmetry import get_groups
 
-__all__ = ["BatchSearch", "KeyTable", "Unsupported"]
+__all__ = ["BatchSearch", "Unsupported"]
 
 Array = Any  # numpy arrays (numpy's stubs are not used by the project's mypy settings)
 
 # queued states expanded per batch: fewer numpy calls per state (3-VM search, in-process:
 # 6.4 to 6.7 CPU s against 6.7 to 7.5 at 32,768); at 4 VMs about 2.2 M edges a batch
 BATCH = 131_072
-_MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
 
 
 class Unsupported(Exception):
     """The configuration's keys do not fit this search: use the one-state search."""
-
-
-class KeyTable:
-    """An open-addressing hash table (linear probing) from int64 keys >= 0 to int32 ids.
-
-    Examples
-    --------
-    >>> t = KeyTable(2)
-    >>> t.insert(np.array([5, 9, 1 << 40]), np.array([0, 1, 2]))
-    >>> t.lookup(np.array([9, 7, 1 << 40, 5])).tolist()
-    [1, -1, 2, 0]
-    """
-
-    def __init__(self, bits: int = 16) -> None:
-        self.size = 0
-        self._allocate(bits)
-
-    def _allocate(self, bits: int) -> None:
-        self.bits = bits
-        self.mask = (1 << bits) - 1
-        self.keys = np.full(1 << bits, -1, np.int64)
-        self.vals = np.zeros(1 << bits, np.int32)
-
-    def _hash(self, q: Array) -> Array:
-        return ((q.view(np.uint64) * _MULT) >> np.uint64(64 - self.bits)).astype(np.int64)
-
-    def lookup(self, q: Array) -> Array:
-        """The id of each key of ``q``, -1 where it is not in the table."""
-        out = np.full(len(q), -1, np.int32)
-        pos = np.arange(len(q))
-        idx = self._hash(q)
-        keys = self.keys
-        while len(pos):
-            found = keys[idx]
-            hit = found == q
-            out[pos[hit]] = self.vals[idx[hit]]
-            more = ~hit & (found != -1)
-            pos, q, idx = pos[more], q[more], (idx[more] + 1) & self.mask
-        return out
-
-    def insert(self, q: Array, ids: Array) -> None:
-        """Add the keys ``q`` (distinct, not in the table) with their ``ids``."""
-        if 2 * (self.size + len(q)) > len(self.keys):
-            old_keys, old_vals = self.keys, self.vals
-            used = old_keys != -1
-            bits = self.bits
-            while 2 * (self.size + len(q)) > (1 << bits):
-                bits += 1
-            self._allocate(bits)
-            self.size = 0
-            self.insert(old_keys[used], old_vals[used])
-        self.size += len(q)
-        ids = np.asarray(ids, np.int32)
-        idx = self._hash(q)
-        keys, vals = self.keys, self.vals
-        while len(q):
-            empty = np.flatnonzero(keys[idx] == -1)
-            # of the keys that reach the same empty slot, the first takes it
-            slots, first = np.unique(idx[empty], return_index=True)
-            winners = empty[first]
-            keys[slots] = q[winners]
-            vals[slots] = ids[winners]
-            rest = np.ones(len(q), bool)
-            rest[winners] = False
-            q, ids, idx = q[rest], ids[rest], (idx[rest] + 1) & self.mask
 
 
 class _Keys(Sequence[int]):
@@ -199,7 +134,7 @@ class BatchSearch(_Search):
         self.tables: tuple[Array, ...] = ()
         self.tables_size = -1
         self.plan_of: dict[int, tuple[Any, ...]] = {}
-        self.fixed_layout = [config_settings_id(self, s) for _, s in config.vms]
+        self.fixed_layout = [self.table.get_settings_id(s) for _, s in config.vms]
         self.fixed_groups = get_groups(tuple(self.fixed_layout)) if config.symmetry else []
         # deferred interning (Python steps): edges and findings recorded, not applied
         self.rec_keys: list[int] = []
@@ -386,7 +321,7 @@ class BatchSearch(_Search):
             names_by_index = list(self.names)
             pairs = np.unique(np.stack([vids[missing], names[missing]], 1), axis=0)
             for vid, name in pairs.tolist():
-                self.renamed_put(vid, name, self.table._rename(vid, names_by_index[name]))
+                self.renamed_put(vid, name, self.table.rename(vid, names_by_index[name]))
             found = self.renamed[vids, names]
         return found
 
@@ -734,8 +669,3 @@ class BatchSearch(_Search):
 def _get_host(cache: dict[tuple[int, int], bool], free: int, total: int) -> int:
     found = cache.get((free, total))
     return -1 if found is None else int(found)
-
-
-def config_settings_id(search: BatchSearch, settings: Any) -> int:
-    """The table's id of ``settings`` (the same ids as ``VmTable.layouts``)."""
-    return search.table._settings.setdefault(settings, len(search.table._settings))

@@ -86,7 +86,7 @@ class VmTable:
         self.index[vm] = vid
         self.vms.append(vm)
         self.names.append(vm.name)
-        self.layouts.append(self._settings.setdefault(vm.settings, len(self._settings)))
+        self.layouts.append(self.get_settings_id(vm.settings))
         self.runtimes.append(get_runtime(vm))
         self.planned_as.append(
             self._plan_views.setdefault(evolve_vm(vm, demand_mib=0), len(self._plan_views))
@@ -94,6 +94,10 @@ class VmTable:
         self.vm_ok.append(None)
         self.owned.append(None)
         return vid
+
+    def get_settings_id(self, settings: VmSettings) -> int:
+        """The id of ``settings`` (``layouts`` holds each VM value's)."""
+        return self._settings.setdefault(settings, len(self._settings))
 
     def ids(self, vms: tuple[Vm, ...]) -> Vids:
         return tuple(map(self.id, vms))
@@ -144,11 +148,12 @@ class VmTable:
                 order = sorted(positions, key=lambda i: runtimes[vids[i]])
             for slot, source in zip(positions, order, strict=True):
                 if slot != source:
-                    new[slot] = self._rename(vids[source], self.names[vids[slot]])
+                    new[slot] = self.rename(vids[source], self.names[vids[slot]])
                     changed = True
         return tuple(new) if changed else vids
 
-    def _rename(self, vid: int, name: str) -> int:
+    def rename(self, vid: int, name: str) -> int:
+        """The id of VM ``vid``'s value under the name ``name``."""
         found = self._renamed.get((vid, name))
         if found is None:
             found = self._renamed[(vid, name)] = self.id(attrs.evolve(self.vms[vid], name=name))

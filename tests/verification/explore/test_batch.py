@@ -19,7 +19,6 @@ from explore_helpers import same_search
 from dynmem.reference.settings import HostSettings
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore import run
-from dynmem.verification.explore.batch import KeyTable
 from dynmem.verification.explore.config import (
     SYMMETRIC,
     ExploreConfig,
@@ -27,6 +26,7 @@ from dynmem.verification.explore.config import (
     with_linux_guest,
 )
 from dynmem.verification.explore.graph import Exploration
+from dynmem.verification.explore.keytable import KeyTable
 from dynmem.verification.explore.search import explore
 from dynmem.verification.mutants.catalogue import BY_NAME
 
