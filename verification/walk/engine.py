@@ -114,8 +114,9 @@ class Walker:
         # a planted bug's ``make_step`` too), and the checks are functions of the step.
         self.whole: dict[tuple[Event, int, tuple[Node, ...]], Whole] = {}
         self.ticks: dict[tuple[int, tuple[Node, ...]], Whole] = {}  # the same for ticks
-        self.tick_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
-                                 str | None] = {}  # per the tick's views (``check``)
+        # per the views of a tick, a create or a delete (``check``)
+        self.view_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
+                                 str | None] = {}
         self.empty_ticks: dict[int, str | None] = {}  # the same, per free, for empty ticks
         self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
         self.episode_kinds: dict[tuple[int, EpisodeProfiles], int] = {}
@@ -434,33 +435,39 @@ class Walker:
             return self.check_slot(pre, event, result, where)
         if len(pre.vms) != len(post.vms):
             views = get_membership_views(pre, event, result)
-            if views is not None:
-                pre, result = views
-        elif isinstance(event, BalancerTick):
+            if views is None:
+                return check_step_result(pre, event, result, self.is_allowed, self.checks)
+            return self._view_verdict(*views, event)
+        if isinstance(event, BalancerTick):
             # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out;
             # it judges the requests sent, so a tick that sends none squeezes nobody
             squeezed = check_squeeze_order(pre, result.sent) if result.sent else []
             if squeezed:
                 return describe(squeezed[0])
-            # check_step_result is a pure function of the views, the event and the requests
-            # sent (the refinement and the registry are fixed per walker): most ticks send
-            # nothing and change nothing, and their views (no VM, free unchanged, this
-            # walker's host) are a function of free memory alone.
+            # Most ticks send nothing and change nothing, and their views (no VM, free
+            # unchanged, this walker's host) are a function of free memory alone.
             empty = post is pre and not result.sent and pre.host is self.host
             if empty:
                 found = self.empty_ticks.get(pre.free_mib, _UNJUDGED)
                 if found is not _UNJUDGED:
                     return found
-            pre, result = get_tick_views(pre, result)
-            key = (pre, event, result.state, result.sent)
-            found = self.tick_verdicts.get(key, _UNJUDGED)
-            if found is _UNJUDGED:
-                found = self.tick_verdicts[key] = check_step_result(
-                    pre, event, result, self.is_allowed, self.checks)
+            found = self._view_verdict(*get_tick_views(pre, result), event)
             if empty:
                 self.empty_ticks[pre.free_mib] = found
             return found
         return check_step_result(pre, event, result, self.is_allowed, self.checks)
+
+    def _view_verdict(self, pre: DmState, result: StepResult, event: Event) -> str | None:
+        """``check_step_result`` on a step's views, memoised: it is a pure function of the
+        views, the event and the requests sent (the refinement and the registry are fixed per
+        walker), and a walk meets the same views of a tick, a create or a delete often (a
+        create's: free memory and the new VM)."""
+        key = (pre, event, result.state, result.sent)
+        found = self.view_verdicts.get(key, _UNJUDGED)
+        if found is _UNJUDGED:
+            found = self.view_verdicts[key] = check_step_result(
+                pre, event, result, self.is_allowed, self.checks)
+        return found
 
     def check_slot(self, pre: DmState, event: Event, result: StepResult, where: int
                    ) -> str | None:
@@ -474,7 +481,7 @@ class Walker:
 
     def _bound_memos(self) -> None:
         if (len(self.nodes) + self.entries + len(self.whole) + len(self.ticks)
-                + len(self.tick_verdicts) > MEMO_LIMIT):
+                + len(self.view_verdicts) > MEMO_LIMIT):
             self.clear()
 
     def clear(self) -> None:
@@ -486,7 +493,7 @@ class Walker:
         self.nodes.clear()
         self.whole.clear()
         self.ticks.clear()
-        self.tick_verdicts.clear()
+        self.view_verdicts.clear()
         self.empty_ticks.clear()
         self.host_ok.clear()
         self.entries = 0
