@@ -109,6 +109,10 @@ class Walker:
         # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
         # the check-trace oracle keys them. A planted bug's steps are keyed with free.
         self.blind = FREE_BLIND if step_fn is step else frozenset()
+        # The reference's single-VM steps are its steps on the VM alone, put back in place
+        # (R-LOCAL; tests/verification/explore/test_locality.py compares the two on every
+        # reachable 2-VM state, as the explorer's memo steps them): ``_local`` steps them so.
+        self.alone = step_fn is step
         # Steps that are not one VM's (ticks, creates, deletes, a planted bug's step that
         # edits another VM) per whole state: ``step`` is pure and deterministic (reference/step.py;
         # a planted bug's ``make_step`` too), and the checks are functions of the step.
@@ -356,10 +360,14 @@ class Walker:
 
     def _local(self, nodes: Sequence[Node], free: int, where: int, event: Event,
                blind: bool) -> Local:
-        """Step ``event`` of VM ``where`` on the whole state and check it: its outcome for
-        every state with this VM value and free memory (``blind``: any free memory)."""
-        state = self._state(nodes, free)
+        """Step ``event`` of VM ``where`` and check it: its outcome for every state with this
+        VM value and free memory (``blind``: any free memory). The reference steps it on
+        the VM alone (``alone``), a planted bug on the whole state."""
         node = nodes[where]
+        if self.alone:
+            state, where = DmState(self.host, free, (node.vm,)), 0
+        else:
+            state = self._state(nodes, free)
         result = self._step(state, event)
         if isinstance(result, str):
             return node, free, False, result
@@ -473,11 +481,11 @@ class Walker:
                    ) -> str | None:
         """``check`` of an accepted step that changed at most VM ``where`` and free memory
         (``is_slot_change``): judged on the one-VM views (R-LOCAL)."""
-        post = result.state
-        before = DmState(pre.host, pre.free_mib, (pre.vms[where],))
-        after = DmState(post.host, post.free_mib, (post.vms[where],))
-        return check_step_result(before, event, StepResult(after, None, result.sent),
-                                 self.is_allowed, self.checks)
+        if len(pre.vms) > 1:
+            post = result.state
+            pre, result = (DmState(pre.host, pre.free_mib, (pre.vms[where],)), StepResult(
+                DmState(post.host, post.free_mib, (post.vms[where],)), None, result.sent))
+        return check_step_result(pre, event, result, self.is_allowed, self.checks)
 
     def _bound_memos(self) -> None:
         if (len(self.nodes) + self.entries + len(self.whole) + len(self.ticks)
