@@ -43,7 +43,8 @@ import attrs
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
 from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import BalancerTick, Create, Event
-from dynmem.reference.state import DmState, Vm
+from dynmem.reference.policy import is_balanced, is_waiting_start
+from dynmem.reference.state import DmState, Vm, evolve_vm
 from dynmem.reference.step import Step, StepResult, step
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
@@ -122,6 +123,10 @@ class Walker:
         self.view_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
                                  str | None] = {}
         self.empty_ticks: dict[int, str | None] = {}  # the same, per free, for empty ticks
+        # What the reference's plan reads of a VM value, numbered, and the keys (free, those
+        # numbers in order) of the states where the plan was empty (``_tick``).
+        self.plan_views: dict[Vm, int] = {}
+        self.empty_plans: set[tuple[int, tuple[int, ...]]] = set()
         self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
         self.episode_kinds: dict[tuple[int, EpisodeProfiles], int] = {}
         self.layouts: dict[tuple[str, ...], Layout] = {}
@@ -194,7 +199,7 @@ class Walker:
             if event is _TICK:  # keyed without the event: hashing it is Python code
                 found = ticks.get((free, before))
                 if found is None:
-                    found = ticks[(free, before)] = whole(before, free, event)
+                    found = ticks[(free, before)] = self._tick(before, free, total)
             else:
                 found = memo.get((event, free, before))
                 if found is None:
@@ -306,7 +311,11 @@ class Walker:
             layout = self.layouts.get(kinds)
             if layout is None:
                 layout = self.layouts[kinds] = get_layout(kinds, self.blind)
-            node = self.nodes[vm] = Node(vm, offer, layout, self.checks.get_owned(vm))
+            plan = -1
+            if self.alone and (is_balanced(vm) or is_waiting_start(vm)):
+                view = evolve_vm(vm, demand_mib=0)
+                plan = self.plan_views.setdefault(view, len(self.plan_views))
+            node = self.nodes[vm] = Node(vm, offer, layout, self.checks.get_owned(vm), plan)
         return node
 
     def _state(self, nodes: Sequence[Node], free: int) -> DmState:
@@ -407,6 +416,24 @@ class Walker:
                 problem, total = self._judge_nodes(after, post.free_mib)
         return post.free_mib, after, total or 0, True, problem
 
+    def _tick(self, nodes: tuple[Node, ...], free: int, total: int | None) -> Whole:
+        """``_whole`` of a tick, without stepping it when the reference's plan is known to be
+        empty here: the plan is a function of free memory and the VMs it manages or that
+        wait to start, their demand left out (specs/policy.md; tests/verification/explore/
+        test_plan_memo.py), and an empty plan changes nothing, so such a tick leaves a
+        judged state (``total`` known) as it is, with the verdict of an empty tick at this
+        free memory, which was None when the plan was found empty (the walk went on)."""
+        if not self.alone or total is None:
+            return self._whole(nodes, free, _TICK)
+        key = (free, tuple(node.plan for node in nodes if node.plan >= 0))
+        if key in self.empty_plans:
+            return free, nodes, total, True, None
+        found = self._whole(nodes, free, _TICK)
+        free_after, after, _, accepted, problem = found
+        if after is nodes and free_after == free and accepted and problem is None:
+            self.empty_plans.add(key)
+        return found
+
     def _direct(self, state: DmState, event: Event) -> tuple[DmState, bool, str | None]:
         result = self._step(state, event)
         if isinstance(result, str):
@@ -489,7 +516,7 @@ class Walker:
 
     def _bound_memos(self) -> None:
         if (len(self.nodes) + self.entries + len(self.whole) + len(self.ticks)
-                + len(self.view_verdicts) > MEMO_LIMIT):
+                + len(self.view_verdicts) + len(self.empty_plans) > MEMO_LIMIT):
             self.clear()
 
     def clear(self) -> None:
@@ -503,5 +530,7 @@ class Walker:
         self.ticks.clear()
         self.view_verdicts.clear()
         self.empty_ticks.clear()
+        self.plan_views.clear()
+        self.empty_plans.clear()
         self.host_ok.clear()
         self.entries = 0
