@@ -11,16 +11,20 @@ uniformly among those offered (``walk/offers.py``) whose kind the episode's swar
 
 Most of that work is shared between steps. An event that names one VM reads only that VM,
 free memory and the host settings, and changes at most that VM and free memory (R-LOCAL,
-specs/events.md; tests/verification/test_locality.py checks it for the reference and every
-planted bug), and the model's per-VM actions read the same (``HostView`` is the host and
+specs/events.md; tests/verification/explore/test_locality.py checks it for the reference
+and every planted bug), and the model's per-VM actions read the same (``HostView`` is the host and
 free memory; every other slot must keep its value, which it does). So the step's result,
 its refinement verdict and its two-state checks are functions of (VM value, free memory,
 event), and for the single-VM kinds that neither read nor write free memory (``FREE_BLIND``,
 properties/locality.py) of (VM value, event) alone: each is computed once, on the first state
-that has them, and reused (the latter only for the reference's step function). A step that
-turns out to change anything else (a delete, a planted bug editing other VMs) is marked
-*direct*. Direct steps (and ticks, creates, deletes) are memoised per whole state, the state
-check of the state after them included: a step is a pure function of its state. The state
+that has them, and reused (the latter only for the reference's step function, which is
+also stepped on the VM alone, as the explorer's memo steps it). A step that turns out to
+change anything else (a delete, a planted bug editing other VMs) is marked *direct*. Direct
+steps (and ticks, creates, deletes) are memoised per whole state, the state check of the
+state after them included: a step is a pure function of its state; a tick, a create or a
+delete is judged on its views, memoised per views; and a reference tick is not stepped
+where its plan was found empty at the same free memory and managed VMs (``Walker._tick``,
+the explorer's plan key: specs/policy.md). The state
 clauses run on every state: after a single-VM step only that VM's and the host's are judged,
 the others' having held on the state before (per VM value, then per (free, Σ owned)).
 
