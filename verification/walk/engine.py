@@ -87,6 +87,7 @@ class Stopped:
 
 
 _get_vm = operator.attrgetter("vm")
+_get_kind = operator.attrgetter("KIND")
 _DIRECT: Local = (None, 0, True, None)
 _UNJUDGED = "not judged yet"  # a memo's miss, by identity
 # A step's outcome on a whole state (free memory and the VMs' nodes): (free after, nodes
@@ -288,9 +289,10 @@ class Walker:
         row = node.picks.get(kind)
         if row is not None:
             return row
-        profile = next((p for name, p in profiles if name == node.vm.name), None)
+        profile = next((p for name, p in profiles if name == node.vm.name),
+                       None) if profiles else None
         if profile is None:
-            row = tuple(group for bit, group in node.kinds if bit & mask)
+            row = tuple([group for bit, group in node.kinds if bit & mask])
         else:
             unsaid = get_unsaid(node.vm, self.space, profile)
             groups: dict[str, list[int]] = {}
@@ -311,7 +313,7 @@ class Walker:
         node = self.nodes.get(vm)
         if node is None:
             offer = get_offer(vm, self.space)
-            kinds = tuple(event.KIND for event in offer)
+            kinds = tuple(map(_get_kind, offer))
             layout = self.layouts.get(kinds)
             if layout is None:
                 layout = self.layouts[kinds] = get_layout(kinds, self.blind)
