@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -49,9 +49,9 @@ class _Absent:
     exists: bool = False
 
 
-@attrs.frozen
-class _View:
-    """A reference state seen as model slots aligned by VM name."""
+class _View(NamedTuple):
+    """A reference state seen as model slots aligned by VM name (a tuple: one is built for
+    each side of every step checked)."""
 
     host: Any
     free_mib: int
@@ -60,8 +60,7 @@ class _View:
 
 def _align(pre: Any, post: Any) -> tuple[_View, _View]:
     names = [vm.name for vm in pre.vms]
-    if len(set(names)) == len(names) == len(post.vms) and all(
-            vm.name == n for vm, n in zip(post.vms, names, strict=True)):
+    if names == [vm.name for vm in post.vms] and len(set(names)) == len(names):
         # the common case, the same VMs in the same order: slots are positions
         return (_View(pre.host, pre.free_mib, tuple(map(_Present, pre.vms))),
                 _View(post.host, post.free_mib, tuple(map(_Present, post.vms))))
@@ -217,10 +216,11 @@ def is_allowed(pre: Any, event: Any, post: Any,
     inst = _event_instance(a, b, event, sent)
     if isinstance(inst, str):
         return inst
-    reason = _failed_guard(inst, a)
+    h = host_view(CONCRETE, inst, a)
+    reason = _failed_guard(inst, a, h)
     if reason is not None:
         return f"{event!r}: {reason}"
-    updates = get_updates(CONCRETE, inst, a)
+    updates = get_updates(CONCRETE, inst, a, h)
     for k, (x, y) in enumerate(zip(a.vms, b.vms, strict=True)):
         expected = updates.slots.get(k, {})
         if not expected and _same_vm(x, y):
@@ -235,8 +235,7 @@ def is_allowed(pre: Any, event: Any, post: Any,
     return None
 
 
-def _failed_guard(inst: Instance, pre: _View) -> str | None:
-    h = host_view(CONCRETE, inst, pre)
+def _failed_guard(inst: Instance, pre: _View, h: HostView) -> str | None:
     for _, vm, p in get_acting(inst, pre):
         if inst.slot is None and not vm.exists:
             continue  # a tick makes no choice for an empty slot

@@ -105,12 +105,14 @@ class Updates:
 _SLOT_FIELD_SET, _HOST_FIELD_SET = frozenset(SLOT_FIELDS), frozenset(HOST_FIELDS)
 
 
-def get_updates(ops: Ops, inst: Instance, pre: Any) -> Updates:
-    """The new values of exactly the fields ``inst.action`` declares modified.
+def get_updates(ops: Ops, inst: Instance, pre: Any, h: HostView | None = None) -> Updates:
+    """The new values of exactly the fields ``inst.action`` declares modified (``h``: its
+    ``host_view`` in ``pre``, when the caller has it).
 
     Raises ``ValueError`` when an update writes other fields than it declares (a model bug).
     """
-    h = host_view(ops, inst, pre)
+    if h is None:
+        h = host_view(ops, inst, pre)
     action = inst.action
     # a per-slot update writes every declared field; a tick's per-slot update writes the
     # slot fields and the aggregate writes free_mib
@@ -122,6 +124,9 @@ def get_updates(ops: Ops, inst: Instance, pre: Any) -> Updates:
         if values.keys() != per_slot:
             raise ValueError(f"{action.name} updates {sorted(values)} but declares "
                              f"{sorted(per_slot)}")
+        if values.keys() <= _SLOT_FIELD_SET:  # most actions write their slot alone
+            slots[k] = values
+            continue
         slots[k] = {f: v for f, v in values.items() if f in _SLOT_FIELD_SET}
         host.update({f: v for f, v in values.items() if f in _HOST_FIELD_SET})
     if action.aggregate is not None:

@@ -11,16 +11,20 @@ uniformly among those offered (``walk/offers.py``) whose kind the episode's swar
 
 Most of that work is shared between steps. An event that names one VM reads only that VM,
 free memory and the host settings, and changes at most that VM and free memory (R-LOCAL,
-specs/events.md; tests/verification/test_locality.py checks it for the reference and every
-planted bug), and the model's per-VM actions read the same (``HostView`` is the host and
+specs/events.md; tests/verification/explore/test_locality.py checks it for the reference
+and every planted bug), and the model's per-VM actions read the same (``HostView`` is the host and
 free memory; every other slot must keep its value, which it does). So the step's result,
 its refinement verdict and its two-state checks are functions of (VM value, free memory,
 event), and for the single-VM kinds that neither read nor write free memory (``FREE_BLIND``,
 properties/locality.py) of (VM value, event) alone: each is computed once, on the first state
-that has them, and reused (the latter only for the reference's step function). A step that
-turns out to change anything else (a delete, a planted bug editing other VMs) is marked
-*direct*. Direct steps (and ticks, creates, deletes) are memoised per whole state, the state
-check of the state after them included: a step is a pure function of its state. The state
+that has them, and reused (the latter only for the reference's step function, which is
+also stepped on the VM alone, as the explorer's memo steps it). A step that turns out to
+change anything else (a delete, a planted bug editing other VMs) is marked *direct*. Direct
+steps (and ticks, creates, deletes) are memoised per whole state, the state check of the
+state after them included: a step is a pure function of its state; a tick, a create or a
+delete is judged on its views, memoised per views; and a reference tick is not stepped
+where its plan was found empty at the same free memory and managed VMs (``Walker._tick``,
+the explorer's plan key: specs/policy.md). The state
 clauses run on every state: after a single-VM step only that VM's and the host's are judged,
 the others' having held on the state before (per VM value, then per (free, Σ owned)).
 
@@ -43,7 +47,8 @@ import attrs
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
 from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import BalancerTick, Create, Event
-from dynmem.reference.state import DmState, Vm
+from dynmem.reference.policy import is_balanced, is_waiting_start
+from dynmem.reference.state import DmState, Vm, evolve_vm
 from dynmem.reference.step import Step, StepResult, step
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
@@ -82,6 +87,7 @@ class Stopped:
 
 
 _get_vm = operator.attrgetter("vm")
+_get_kind = operator.attrgetter("KIND")
 _DIRECT: Local = (None, 0, True, None)
 _UNJUDGED = "not judged yet"  # a memo's miss, by identity
 # A step's outcome on a whole state (free memory and the VMs' nodes): (free after, nodes
@@ -109,14 +115,23 @@ class Walker:
         # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
         # the check-trace oracle keys them. A planted bug's steps are keyed with free.
         self.blind = FREE_BLIND if step_fn is step else frozenset()
+        # The reference's single-VM steps are its steps on the VM alone, put back in place
+        # (R-LOCAL; tests/verification/explore/test_locality.py compares the two on every
+        # reachable 2-VM state, as the explorer's memo steps them): ``_local`` steps them so.
+        self.alone = step_fn is step
         # Steps that are not one VM's (ticks, creates, deletes, a planted bug's step that
         # edits another VM) per whole state: ``step`` is pure and deterministic (reference/step.py;
         # a planted bug's ``make_step`` too), and the checks are functions of the step.
         self.whole: dict[tuple[Event, int, tuple[Node, ...]], Whole] = {}
         self.ticks: dict[tuple[int, tuple[Node, ...]], Whole] = {}  # the same for ticks
-        self.tick_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
-                                 str | None] = {}  # per the tick's views (``check``)
+        # per the views of a tick, a create or a delete (``check``)
+        self.view_verdicts: dict[tuple[DmState, Event, DmState, tuple[Event, ...]],
+                                 str | None] = {}
         self.empty_ticks: dict[int, str | None] = {}  # the same, per free, for empty ticks
+        # What the reference's plan reads of a VM value, numbered, and the keys (free, those
+        # numbers in order) of the states where the plan was empty (``_tick``).
+        self.plan_views: dict[Vm, int] = {}
+        self.empty_plans: set[tuple[int, tuple[int, ...]]] = set()
         self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
         self.episode_kinds: dict[tuple[int, EpisodeProfiles], int] = {}
         self.layouts: dict[tuple[str, ...], Layout] = {}
@@ -189,7 +204,7 @@ class Walker:
             if event is _TICK:  # keyed without the event: hashing it is Python code
                 found = ticks.get((free, before))
                 if found is None:
-                    found = ticks[(free, before)] = whole(before, free, event)
+                    found = ticks[(free, before)] = self._tick(before, free, total)
             else:
                 found = memo.get((event, free, before))
                 if found is None:
@@ -274,9 +289,10 @@ class Walker:
         row = node.picks.get(kind)
         if row is not None:
             return row
-        profile = next((p for name, p in profiles if name == node.vm.name), None)
+        profile = next((p for name, p in profiles if name == node.vm.name),
+                       None) if profiles else None
         if profile is None:
-            row = tuple(group for bit, group in node.kinds if bit & mask)
+            row = tuple([group for bit, group in node.kinds if bit & mask])
         else:
             unsaid = get_unsaid(node.vm, self.space, profile)
             groups: dict[str, list[int]] = {}
@@ -297,11 +313,15 @@ class Walker:
         node = self.nodes.get(vm)
         if node is None:
             offer = get_offer(vm, self.space)
-            kinds = tuple(event.KIND for event in offer)
+            kinds = tuple(map(_get_kind, offer))
             layout = self.layouts.get(kinds)
             if layout is None:
                 layout = self.layouts[kinds] = get_layout(kinds, self.blind)
-            node = self.nodes[vm] = Node(vm, offer, layout, self.checks.get_owned(vm))
+            plan = -1
+            if self.alone and (is_balanced(vm) or is_waiting_start(vm)):
+                view = evolve_vm(vm, demand_mib=0)
+                plan = self.plan_views.setdefault(view, len(self.plan_views))
+            node = self.nodes[vm] = Node(vm, offer, layout, self.checks.get_owned(vm), plan)
         return node
 
     def _state(self, nodes: Sequence[Node], free: int) -> DmState:
@@ -355,10 +375,14 @@ class Walker:
 
     def _local(self, nodes: Sequence[Node], free: int, where: int, event: Event,
                blind: bool) -> Local:
-        """Step ``event`` of VM ``where`` on the whole state and check it: its outcome for
-        every state with this VM value and free memory (``blind``: any free memory)."""
-        state = self._state(nodes, free)
+        """Step ``event`` of VM ``where`` and check it: its outcome for every state with this
+        VM value and free memory (``blind``: any free memory). The reference steps it on
+        the VM alone (``alone``), a planted bug on the whole state."""
         node = nodes[where]
+        if self.alone:
+            state, where = DmState(self.host, free, (node.vm,)), 0
+        else:
+            state = self._state(nodes, free)
         result = self._step(state, event)
         if isinstance(result, str):
             return node, free, False, result
@@ -398,6 +422,24 @@ class Walker:
                 problem, total = self._judge_nodes(after, post.free_mib)
         return post.free_mib, after, total or 0, True, problem
 
+    def _tick(self, nodes: tuple[Node, ...], free: int, total: int | None) -> Whole:
+        """``_whole`` of a tick, without stepping it when the reference's plan is known to be
+        empty here: the plan is a function of free memory and the VMs it manages or that
+        wait to start, their demand left out (specs/policy.md; tests/verification/explore/
+        test_plan_memo.py), and an empty plan changes nothing, so such a tick leaves a
+        judged state (``total`` known) as it is, with the verdict of an empty tick at this
+        free memory, which was None when the plan was found empty (the walk went on)."""
+        if not self.alone or total is None:
+            return self._whole(nodes, free, _TICK)
+        key = (free, tuple(node.plan for node in nodes if node.plan >= 0))
+        if key in self.empty_plans:
+            return free, nodes, total, True, None
+        found = self._whole(nodes, free, _TICK)
+        free_after, after, _, accepted, problem = found
+        if after is nodes and free_after == free and accepted and problem is None:
+            self.empty_plans.add(key)
+        return found
+
     def _direct(self, state: DmState, event: Event) -> tuple[DmState, bool, str | None]:
         result = self._step(state, event)
         if isinstance(result, str):
@@ -434,47 +476,53 @@ class Walker:
             return self.check_slot(pre, event, result, where)
         if len(pre.vms) != len(post.vms):
             views = get_membership_views(pre, event, result)
-            if views is not None:
-                pre, result = views
-        elif isinstance(event, BalancerTick):
+            if views is None:
+                return check_step_result(pre, event, result, self.is_allowed, self.checks)
+            return self._view_verdict(*views, event)
+        if isinstance(event, BalancerTick):
             # PROG-RECLAIM-ORDER reads the waiting starts, which the tick's views leave out;
             # it judges the requests sent, so a tick that sends none squeezes nobody
             squeezed = check_squeeze_order(pre, result.sent) if result.sent else []
             if squeezed:
                 return describe(squeezed[0])
-            # check_step_result is a pure function of the views, the event and the requests
-            # sent (the refinement and the registry are fixed per walker): most ticks send
-            # nothing and change nothing, and their views (no VM, free unchanged, this
-            # walker's host) are a function of free memory alone.
+            # Most ticks send nothing and change nothing, and their views (no VM, free
+            # unchanged, this walker's host) are a function of free memory alone.
             empty = post is pre and not result.sent and pre.host is self.host
             if empty:
                 found = self.empty_ticks.get(pre.free_mib, _UNJUDGED)
                 if found is not _UNJUDGED:
                     return found
-            pre, result = get_tick_views(pre, result)
-            key = (pre, event, result.state, result.sent)
-            found = self.tick_verdicts.get(key, _UNJUDGED)
-            if found is _UNJUDGED:
-                found = self.tick_verdicts[key] = check_step_result(
-                    pre, event, result, self.is_allowed, self.checks)
+            found = self._view_verdict(*get_tick_views(pre, result), event)
             if empty:
                 self.empty_ticks[pre.free_mib] = found
             return found
         return check_step_result(pre, event, result, self.is_allowed, self.checks)
 
+    def _view_verdict(self, pre: DmState, result: StepResult, event: Event) -> str | None:
+        """``check_step_result`` on a step's views, memoised: it is a pure function of the
+        views, the event and the requests sent (the refinement and the registry are fixed per
+        walker), and a walk meets the same views of a tick, a create or a delete often (a
+        create's: free memory and the new VM)."""
+        key = (pre, event, result.state, result.sent)
+        found = self.view_verdicts.get(key, _UNJUDGED)
+        if found is _UNJUDGED:
+            found = self.view_verdicts[key] = check_step_result(
+                pre, event, result, self.is_allowed, self.checks)
+        return found
+
     def check_slot(self, pre: DmState, event: Event, result: StepResult, where: int
                    ) -> str | None:
         """``check`` of an accepted step that changed at most VM ``where`` and free memory
         (``is_slot_change``): judged on the one-VM views (R-LOCAL)."""
-        post = result.state
-        before = DmState(pre.host, pre.free_mib, (pre.vms[where],))
-        after = DmState(post.host, post.free_mib, (post.vms[where],))
-        return check_step_result(before, event, StepResult(after, None, result.sent),
-                                 self.is_allowed, self.checks)
+        if len(pre.vms) > 1:
+            post = result.state
+            pre, result = (DmState(pre.host, pre.free_mib, (pre.vms[where],)), StepResult(
+                DmState(post.host, post.free_mib, (post.vms[where],)), None, result.sent))
+        return check_step_result(pre, event, result, self.is_allowed, self.checks)
 
     def _bound_memos(self) -> None:
         if (len(self.nodes) + self.entries + len(self.whole) + len(self.ticks)
-                + len(self.tick_verdicts) > MEMO_LIMIT):
+                + len(self.view_verdicts) + len(self.empty_plans) > MEMO_LIMIT):
             self.clear()
 
     def clear(self) -> None:
@@ -486,7 +534,9 @@ class Walker:
         self.nodes.clear()
         self.whole.clear()
         self.ticks.clear()
-        self.tick_verdicts.clear()
+        self.view_verdicts.clear()
         self.empty_ticks.clear()
+        self.plan_views.clear()
+        self.empty_plans.clear()
         self.host_ok.clear()
         self.entries = 0

@@ -25,10 +25,14 @@ class Node:
     walk's state) never runs ``Vm.__hash__``/``__eq__`` once the value is interned.
     """
 
-    __slots__ = ("blind", "kinds", "offer", "ok", "owned", "picks", "steps", "vm")
+    __slots__ = ("blind", "kinds", "offer", "ok", "owned", "picks", "plan", "steps", "vm")
 
-    def __init__(self, vm: Vm, offer: tuple[Event, ...], layout: Layout, owned: int) -> None:
+    def __init__(self, vm: Vm, offer: tuple[Event, ...], layout: Layout, owned: int,
+                 plan: int = -1) -> None:
         self.vm, self.offer, self.owned = vm, offer, owned
+        # what the reference's plan reads of the value, numbered (``Walker._intern``); -1
+        # when the plan does not read it
+        self.plan = plan
         self.blind, self.kinds = layout
         self.ok: bool | None = None
         # per free memory (None for a FREE_BLIND kind of the reference): per offer index

@@ -16,9 +16,11 @@ import random
 import attrs
 
 from dynmem.model.concrete_steps import is_allowed
-from dynmem.reference.events import BalancerTick, Event, StatusReport
+from dynmem.model.vocabulary import Channel, Power
+from dynmem.reference.events import BalancerTick, DmRequest, Event, StatusReport
+from dynmem.reference.policy import compute_plan
 from dynmem.reference.settings import HostSettings
-from dynmem.reference.state import DmState
+from dynmem.reference.state import DmState, evolve_vm
 from dynmem.reference.step import StepResult, make_step, process_status_report, step
 from dynmem.verification.explore.config import get_config
 from dynmem.verification.mutants.catalogue import get_mutant
@@ -95,6 +97,55 @@ def test_keying_it_without_free_would_be_caught() -> None:
     coarse = Walker(REAL_8VM, REFUSED_BY_FREE, is_allowed)
     coarse.blind = FREE_BLIND  # what the engine does for the reference's step only
     assert first_failure(coarse, 10, 500) != direct
+
+
+def plan_while_demand_high(state: DmState) -> tuple[DmRequest, ...]:
+    """A policy that reads the workload's demand, which the reference's plan never does: it
+    plans nothing until the VMs' demands add up to 6 GiB."""
+    if sum(vm.demand_mib for vm in state.vms) < 6 * 1024:
+        return ()
+    return compute_plan(state)
+
+
+PLAN_READS_DEMAND = make_step(plan=plan_while_demand_high)
+
+
+def _granting(demand_mib: int) -> DmState:
+    """8vm-gib with sql running, managed and short of memory (its plan grants it some), its
+    workload's demand ``demand_mib``."""
+    state = REAL_8VM.initial()
+    sql = state.vms[0]
+    running = evolve_vm(sql, power=Power.RUNNING, visible_mib=sql.settings.startup_mib,
+                        channel=Channel.READY, has_report=True, report_mib=12 * 1024,
+                        cap_balloon=True, cap_hot_add=True, demand_mib=demand_mib,
+                        protocol_version=max(state.host.accepted_versions))
+    return state.with_vm(running, state.free_mib - sql.settings.startup_mib)
+
+
+def _tick_changes(walker: Walker, state: DmState) -> bool:
+    """Whether ``Walker._tick`` says a tick changes the judged ``state``."""
+    nodes = tuple(walker._intern(vm) for vm in state.vms)
+    total = walker.checks.check_state_total(state)[1]
+    assert total is not None  # a state that breaks no invariant
+    return walker._tick(nodes, state.free_mib, total)[1] is not nodes
+
+
+def test_empty_plans_are_keyed_as_the_plan_reads() -> None:
+    """A tick is not stepped where the reference's plan was found empty at the same free
+    memory and managed VMs without their demand (``Walker._tick``). Killable: a policy
+    that reads demand plans nothing for sql at demand 0 and grants it at 8 GiB; the engine
+    steps its every tick, and keyed as the reference's the second tick would be taken for
+    the first's empty plan."""
+    low, high = _granting(0), _granting(8 * 1024)
+    assert PLAN_READS_DEMAND(low, BalancerTick()).state == low
+    assert PLAN_READS_DEMAND(high, BalancerTick()).state != high
+    honest = Walker(REAL_8VM, PLAN_READS_DEMAND, is_allowed)
+    assert [_tick_changes(honest, s) for s in (low, high)] == [False, True]
+    coarse = Walker(REAL_8VM, PLAN_READS_DEMAND, is_allowed)
+    coarse.alone = True  # what the engine does for the reference's step only
+    assert [_tick_changes(coarse, s) for s in (low, high)] == [False, False]
+    reference = Walker(REAL_8VM, step, is_allowed)  # its plan grants at both demands
+    assert [_tick_changes(reference, s) for s in (low, high)] == [True, True]
 
 
 def test_views_judge_as_whole_states_on_8vm() -> None:
