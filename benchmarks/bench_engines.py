@@ -26,8 +26,8 @@ import sys
 import time
 
 from dynmem.verification.explore.config import get_config
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.progress import find_progress_violations
-from dynmem.verification.explore.search import explore
 
 GOAL_STATES = 20_000
 GOAL_STEPS = 2_000

@@ -23,7 +23,7 @@ from pathlib import Path
 from bench_explore import make_tree
 
 from dynmem.verification.explore.config import get_config
-from dynmem.verification.explore.search import explore
+from dynmem.verification.explore.explorer import explore
 
 
 def digest(vms: int) -> str:

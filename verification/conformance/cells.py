@@ -18,8 +18,8 @@ from dynmem.reference.step import step
 from dynmem.verification.conformance.probes import get_questions
 from dynmem.verification.conformance.store import load_entry, store_entry
 from dynmem.verification.explore.config import ExploreConfig
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
-from dynmem.verification.explore.search import explore
 from dynmem.verification.explore.symmetry import canonicalize
 from dynmem.verification.explore.traces import replay
 from dynmem.verification.oracle.topup import Witness

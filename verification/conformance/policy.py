@@ -28,8 +28,8 @@ from dynmem.reference.step import make_step
 from dynmem.verification.conformance.cases import replay_case
 from dynmem.verification.conformance.result import ConformanceResult
 from dynmem.verification.explore.config import ExploreConfig
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
-from dynmem.verification.explore.search import explore
 from dynmem.verification.explore.traces import counterexample_trace, progress_trace
 from dynmem.verification.oracle.iut import Driver, IutFault, Mode
 from dynmem.verification.oracle.judge import (

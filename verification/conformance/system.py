@@ -26,7 +26,7 @@ from dynmem.verification.conformance.cases import replay_case
 from dynmem.verification.conformance.probes import get_follow_ups, get_questions
 from dynmem.verification.conformance.result import ConformanceResult
 from dynmem.verification.explore.config import ExploreConfig
-from dynmem.verification.explore.search import explore
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.symmetry import canonicalize
 from dynmem.verification.oracle.iut import Driver, Mode, Observed
 from dynmem.verification.oracle.judge import (

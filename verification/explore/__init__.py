@@ -1,6 +1,7 @@
 """Explicit-state exploration of small configurations: every reachable state, checked.
 
-``explore(get_config(n))`` runs the breadth-first search (per-VM memo, symmetry reduction;
+``explore(get_config(n))`` (``explore/explorer.py``) runs the breadth-first search (per-VM
+memo, symmetry reduction;
 on batches of states as numpy arrays, ``explore/batch.py``, where it applies, else one
 state at a time, ``explore/search.py``: the same graph) and returns an ``Exploration``;
 ``run_exploration`` wraps it as a result with the shortest counterexample trace; the
@@ -19,9 +20,9 @@ from dynmem.verification.explore.config import (
     with_linux_guest,
 )
 from dynmem.verification.explore.dot import to_dot
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.run import ExploreResult, run_exploration
-from dynmem.verification.explore.search import explore
 
 __all__ = [
     "Exploration", "ExploreConfig", "ExploreResult", "explore", "get_config", "run_exploration",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 
 from dynmem.verification.explore.config import get_config
-from dynmem.verification.explore.search import explore
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.properties.coverage import Pair
 
 

@@ -22,8 +22,9 @@ from dynmem.verification.explore.config import (
     with_host_profile,
     with_linux_guest,
 )
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
-from dynmem.verification.explore.search import ProgressCallback, explore
+from dynmem.verification.explore.search import ProgressCallback
 from dynmem.verification.explore.traces import counterexample_trace, progress_trace
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.progress import GRAPH_PROPERTIES

@@ -16,9 +16,9 @@ import attrs
 from dynmem.model.invariants import Violation
 from dynmem.reference.events import BalancerTick, Event
 from dynmem.reference.step import StepResult
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Counterexample, Exploration, ProgressFinding
 from dynmem.verification.explore.memo import get_next_words
-from dynmem.verification.explore.search import explore
 from dynmem.verification.explore.symmetry import canonicalize, invert, rename_event
 from dynmem.verification.properties.coverage import Pair
 from dynmem.verification.traces.trace import Finding, Trace, record

@@ -19,7 +19,7 @@ from dynmem.verification.conformance import (
     get_preset,
     get_presets,
 )
-from dynmem.verification.explore.search import explore
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.mutants import get_mutant
 from dynmem.verification.oracle.iut import InProcessIut
 from dynmem.verification.oracle.judge import INVARIANT, NO_PROGRESS

@@ -25,9 +25,9 @@ from dynmem.verification.explore.config import (
     get_config,
     with_linux_guest,
 )
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.keytable import KeyTable
-from dynmem.verification.explore.search import explore
 from dynmem.verification.mutants.catalogue import BY_NAME
 
 CONFIGS = {

@@ -20,10 +20,11 @@ from dynmem.verification.cli.commands import explore as explore_command
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore.config import SYMMETRIC, ExploreConfig, get_config
 from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_text
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.reachable import compute_reachable_pairs
 from dynmem.verification.explore.run import run_exploration
-from dynmem.verification.explore.search import ProgressCallback, explore
+from dynmem.verification.explore.search import ProgressCallback
 from dynmem.verification.explore.symmetry import Canonicalizer, canonicalize
 from dynmem.verification.mutants.catalogue import BY_NAME
 from dynmem.verification.properties.invariants import InvariantCache

@@ -12,8 +12,8 @@ from explore_helpers import NONLOCAL, same_search
 
 from dynmem.verification.cli.main import main
 from dynmem.verification.explore.config import SYMMETRIC, ExploreConfig, get_config
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
-from dynmem.verification.explore.search import explore
 from dynmem.verification.mutants.catalogue import MUTANTS, Mutant
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import BalloonResponse, CapabilitiesReport, UnballoonResponse
 from dynmem.verification.explore.config import get_config, with_hibernating_guest
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.run import run_exploration
-from dynmem.verification.explore.search import explore
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.traces import render_text
 

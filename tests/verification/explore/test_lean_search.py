@@ -22,8 +22,8 @@ from dynmem.verification.explore.config import (
     with_linux_guest,
 )
 from dynmem.verification.explore.dot import to_dot
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
-from dynmem.verification.explore.search import explore
 from dynmem.verification.mutants.catalogue import BY_NAME
 
 CASES = (

@@ -20,8 +20,8 @@ from dynmem.reference.state import DmState
 from dynmem.reference.step import Step, StepResult, step
 from dynmem.verification.explore.candidates import get_candidate_events
 from dynmem.verification.explore.config import get_config
+from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.graph import Exploration
-from dynmem.verification.explore.search import explore
 from dynmem.verification.mutants.catalogue import MUTANTS
 
 # Every 2nd reachable state for the reference, every 11th for each planted bug (the

@@ -18,7 +18,7 @@ from dynmem.reference.policy import compute_plan, is_balanced, is_waiting_start
 from dynmem.reference.state import DmState, evolve_vm
 from dynmem.reference.step import Plan
 from dynmem.verification.explore.config import SYMMETRIC, ExploreConfig, get_config
-from dynmem.verification.explore.search import explore
+from dynmem.verification.explore.explorer import explore
 
 CONFIGS = (get_config(1), get_config(1).with_vm_lifecycle(), get_config(2), SYMMETRIC)
 

@@ -61,7 +61,7 @@ class TestSources:
     def test_explore(self) -> None:
         """An exploration's shortest path still shrinks: fewer VMs, smaller sizes."""
         from dynmem.verification.explore.config import PRESETS
-        from dynmem.verification.explore.search import explore
+        from dynmem.verification.explore.explorer import explore
         from dynmem.verification.explore.traces import counterexample_trace
 
         x = explore(PRESETS[2], rc.BALLOON_TAKEN, stop_at_first=True, progress=False)
