@@ -1,9 +1,9 @@
 """Explicit-state exploration of small configurations: every reachable state, checked.
 
 ``explore(get_config(n))`` (``explore/explorer.py``) runs the breadth-first search (per-VM
-memo, symmetry reduction;
-on batches of states as numpy arrays, ``explore/batch.py``, where it applies, else one
-state at a time, ``explore/search.py``: the same graph) and returns an ``Exploration``;
+memo, symmetry reduction; on batches of states as numpy arrays, ``explore/batch.py``, where
+it applies, else one state at a time, ``explore/search.py``: the same graph) and returns an
+``Exploration``;
 ``run_exploration`` wraps it as a result with the shortest counterexample trace; the
 progress properties are checked on the graph (``explore/progress.py``); ``to_dot`` draws
 it; ``with_linux_guest`` runs a Linux guest in a preset's last VM,
