@@ -25,8 +25,8 @@ import subprocess
 import sys
 import time
 
+from dynmem.verification.explore import explore
 from dynmem.verification.explore.config import get_config
-from dynmem.verification.explore.explorer import explore
 from dynmem.verification.explore.progress import find_progress_violations
 
 GOAL_STATES = 20_000

@@ -40,6 +40,24 @@ def make_tree(ref: str, into: Path) -> Path:
     return into / "pkg"
 
 
+def run_in_trees(script: str, argv: list[str], baseline: str | None) -> None:
+    """Run ``script`` with ``argv`` (its ``--here`` mode) in a child process on commit
+    ``baseline``'s code, if given, then on this tree's, each under a printed label."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trees: list[tuple[str, Path | None]] = []
+        if baseline:
+            trees.append((f"before ({baseline})", make_tree(baseline, Path(tmp))))
+        trees.append(("this tree", None))
+        for label, path in trees:
+            env = dict(os.environ)
+            if path is not None:
+                env["PYTHONPATH"] = str(path)
+            print(label, flush=True)
+            # the child imports the script from its folder, the package from PYTHONPATH
+            subprocess.run([sys.executable, script, *argv, "--here"], env=env, check=True,
+                           cwd=tmp)
+
+
 def run_one(pythonpath: Path | None, vms: int, symmetry: bool, max_states: int | None
             ) -> dict[str, object]:
     """One exploration in a child process: its JSON plus CPU, wall and peak memory."""

@@ -20,8 +20,8 @@ import time
 
 import attrs
 
+from dynmem.verification.explore import explore
 from dynmem.verification.explore.config import get_config
-from dynmem.verification.explore.explorer import explore
 
 SETTINGS = ((True, True), (False, True), (False, False))  # (all_edges, renamed_keys)
 

@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench_explore import make_tree
+from bench_explore import run_in_trees
 
+from dynmem.verification.explore import explore
 from dynmem.verification.explore.config import get_config
-from dynmem.verification.explore.explorer import explore
 
 
 def digest(vms: int) -> str:
@@ -54,19 +50,7 @@ def main() -> int:
         for vms in presets:
             print(digest(vms), flush=True)
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        trees: list[tuple[str, Path | None]] = []
-        if args.baseline:
-            trees.append((f"before ({args.baseline})", make_tree(args.baseline, Path(tmp))))
-        trees.append(("this tree", None))
-        for label, path in trees:
-            env = dict(os.environ)
-            if path is not None:
-                env["PYTHONPATH"] = str(path)
-            print(label, flush=True)
-            # the child imports this script from its folder, the package from PYTHONPATH
-            subprocess.run([sys.executable, __file__, "--vms", args.vms, "--here"], env=env,
-                           check=True, cwd=tmp)
+    run_in_trees(__file__, ["--vms", args.vms], args.baseline)
     return 0
 
 

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_explore import make_tree
+from bench_explore import run_in_trees
 
 import dynmem.verification.walk.run as walk_run
 from dynmem.reference.state import DmState
@@ -90,20 +88,8 @@ def main() -> int:
             print(walks(space, args.episodes, args.depth), flush=True)
         print(mutants(), flush=True)
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        trees: list[tuple[str, Path | None]] = []
-        if args.baseline:
-            trees.append((f"before ({args.baseline})", make_tree(args.baseline, Path(tmp))))
-        trees.append(("this tree", None))
-        for label, path in trees:
-            env = dict(os.environ)
-            if path is not None:
-                env["PYTHONPATH"] = str(path)
-            print(label, flush=True)
-            # the child imports this script from its folder, the package from PYTHONPATH
-            subprocess.run([sys.executable, __file__, "--episodes", str(args.episodes),
-                            "--depth", str(args.depth), "--here"], env=env, check=True,
-                           cwd=tmp)
+    run_in_trees(__file__, ["--episodes", str(args.episodes), "--depth", str(args.depth)],
+                 args.baseline)
     return 0
 
 

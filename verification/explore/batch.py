@@ -393,10 +393,7 @@ class BatchSearch(_Search):
     def run(self, on_progress: ProgressCallback | None) -> Exploration:
         x = self.x
         start = time.perf_counter()
-        initial = x.config.initial()
-        vids = self.table.ids(initial.vms)
-        if x.config.symmetry:
-            vids = self.table.canonical(vids)
+        initial, vids = self.get_initial()
         self.add_states(np.array([self.pack64(initial.free_mib, vids)], np.int64),
                         np.array([-1]), [None])
         broken = self.check_state(vids, initial.free_mib)

@@ -487,13 +487,16 @@ class _Search:
                 cov.record(state, event, None, result.sent)
         return out, not honest and not x.plan(state)
 
+    def get_initial(self) -> tuple[DmState, Vids]:
+        """The configuration's initial state and its VM ids (canonical under symmetry)."""
+        initial = self.x.config.initial()
+        vids = self.table.ids(initial.vms)
+        return initial, self.table.canonical(vids) if self.x.config.symmetry else vids
+
     def run(self, on_progress: ProgressCallback | None) -> Exploration:
         x = self.x
         start = time.perf_counter()
-        initial = x.config.initial()
-        vids = self.table.ids(initial.vms)
-        if x.config.symmetry:
-            vids = self.table.canonical(vids)
+        initial, vids = self.get_initial()
         self.add_state(self.table.pack(initial.free_mib, vids), vids, -1, None, 0)
         expanded = 0
         while self.queue:
