@@ -262,3 +262,46 @@ def _explain_tick_choice(h: HostView, vm: Any, p: Any) -> str:
         if not guard.holds(CONCRETE, h, vm, p):
             return f"{kind.name} request of {p.mib} MiB: " + _explain_guard(guard, h, vm, p)
     return f"{kind.name} request of {p.mib} MiB is not allowed"
+
+
+@attrs.frozen
+class SlotEffect:
+    """What the model's slot action does to its slot at one step: the declared new values
+    (``positions`` into the compared fields, ``SLOT_FIELDS`` without ``exists``) and free
+    memory after (None: unchanged). Every other field keeps its value (the frame)."""
+
+    positions: tuple[int, ...]
+    values: tuple[Any, ...]
+    free_mib: Any
+
+    def is_met(self, before: Any, after: Any, free_before: int, free_after: int) -> bool:
+        """Whether the reference VM ``after`` and free memory ``free_after`` are what the
+        effect makes of ``before`` and ``free_before`` (``is_allowed``'s comparison)."""
+        want = self.free_mib if self.free_mib is not None else free_before
+        if want != free_after:
+            return False
+        values = list(_get_compared(before))
+        for position, value in zip(self.positions, self.values, strict=True):
+            values[position] = value
+        return tuple(values) == _get_compared(after)
+
+
+def get_slot_effect(pre: Any, event: Any) -> SlotEffect | None:
+    """The model's effect of ``event``, a slot action's, on its VM in the reference state
+    ``pre``: None when the event is not a slot action's, names no VM of ``pre``, or a guard
+    fails (``is_allowed`` then says why); else the declared update, which ``is_allowed``
+    compares with the step. A function of what the action reads (``model.dependence``)."""
+    view, _ = _align(pre, pre)
+    inst = _event_instance(view, view, event, None)
+    if isinstance(inst, str) or inst.slot is None or inst.action.scope != "slot":
+        return None
+    h = host_view(CONCRETE, inst, view)
+    if _failed_guard(inst, view, h) is not None:
+        return None
+    updates = get_updates(CONCRETE, inst, view, h)
+    declared = updates.slots.get(inst.slot, {})
+    if "exists" in declared:
+        return None  # a create or a delete: not a change of a present VM
+    compared = [(_POSITION[field], value) for field, value in declared.items()]
+    return SlotEffect(tuple(p for p, _ in compared), tuple(v for _, v in compared),
+                      updates.host.get("free_mib"))

@@ -1,10 +1,17 @@
-"""What an action's definition depends on: a third reading of the operator layer.
+"""What an action's or a clause's definition depends on: a third reading of the operator layer.
 
 The guards and the update of an action are evaluated over stand-in values (:class:`_Probe`)
 that remember whether they were computed from free memory; so the definition itself says
 whether the action READS ``free_mib``, and its declared frame (``modifies``) whether it
 WRITES it. The oracle's check-trace keys a step of an action that does neither without free
 memory (``FREE_BLIND`` in verification/oracle/checktrace.py). Plain Python, no Z3.
+
+The same reading over slots that log every field read (:func:`get_action_reads`,
+:func:`get_clause_reads`) tells which fields of a VM a definition reads: a definition is one
+text for Z3 and for Python values, so it cannot branch in Python on a field's value (a Z3
+term has no truth value), and the probes refuse to be branched on too (a definition that
+does gets ``None``: its reads cannot be told). A verdict is then a function of the fields
+read, which the walk uses to judge a new VM value by what changed (specs/walk.md).
 
 Examples
 --------
@@ -18,24 +25,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import attrs
+
 from dynmem.model.actions import Action, HostView
 from dynmem.model.ops import Term
 from dynmem.model.units import MIB
 
 
-class _Probe:
-    """Any value of a definition; ``from_free`` when it was computed from free memory."""
+class _Branches(Exception):
+    """A definition asked a strict probe for its truth value: it branches in Python."""
 
-    __slots__ = ("from_free",)
+
+class _Probe:
+    """Any value of a definition; ``from_free`` when it was computed from free memory;
+    ``strict`` when it may not be branched on (reads are being logged)."""
+
+    __slots__ = ("from_free", "strict")
     name = "probe"  # a slot's name is a Python string in both readings
 
-    def __init__(self, from_free: bool = False) -> None:
-        self.from_free = from_free
+    def __init__(self, from_free: bool = False, strict: bool = False) -> None:
+        self.from_free, self.strict = from_free, strict
 
     def __getattr__(self, name: str) -> _Probe:  # a field of a slot, a setting, a parameter
-        return _Probe(self.from_free)
+        return _Probe(self.from_free, self.strict)
 
     def __bool__(self) -> bool:
+        if self.strict:
+            raise _Branches
         return True
 
     def __hash__(self) -> int:
@@ -81,7 +97,8 @@ class _Probe:
 
 
 def _join(*values: object) -> _Probe:
-    return _Probe(any(isinstance(v, _Probe) and v.from_free for v in values))
+    probes = [v for v in values if isinstance(v, _Probe)]
+    return _Probe(any(p.from_free for p in probes), any(p.strict for p in probes))
 
 
 class _Depends:
@@ -140,3 +157,81 @@ def reads_free(action: Action) -> bool:
 def is_free_blind(action: Action) -> bool:
     """Whether ``action`` neither reads (guards, update) nor writes (frame) free memory."""
     return "free_mib" not in action.modifies and not reads_free(action)
+
+
+class _Logged:
+    """A slot, a state or an event whose every field read is logged in ``reads`` and gives a
+    strict probe; ``known`` fields give their value (a name, an event's kind), and a name
+    in neither ``known`` nor ``fields`` (when given) is missing, as on the real object."""
+
+    def __init__(self, reads: set[str], known: dict[str, Any],
+                 fields: frozenset[str] | None = None) -> None:
+        self._reads, self._known, self._fields = reads, known, fields
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._known:
+            return self._known[name]
+        if self._fields is not None and name not in self._fields:
+            raise AttributeError(name)
+        self._reads.add(name)
+        return _Probe(strict=True)
+
+
+def _slot(reads: set[str], name: str = "x") -> _Logged:
+    """A slot holding a VM named ``name`` (``exists``: a present slot's constant)."""
+    return _Logged(reads, {"name": name, "exists": True})
+
+
+def get_action_reads(action: Action) -> frozenset[str] | None:
+    """The fields of its slot that a slot action's guards and update read (host settings,
+    free memory and the parameters aside: ``reads_free`` tells free); None when the
+    definition branches on a value in Python, or is not a slot action.
+
+    >>> from dynmem.model.actions import STATUS_REPORT
+    >>> sorted(get_action_reads(STATUS_REPORT) or ())
+    ['channel', 'power']
+    """
+    if action.scope != "slot" or action.aggregate is not None:
+        return None
+    reads: set[str] = set()
+    host = HostView(_Probe(strict=True), _Probe(strict=True))
+    slot, params = _slot(reads), _Probe(strict=True)
+    try:
+        for guard in action.guards:
+            guard.holds(_Depends(), host, slot, params)
+        action.update(_Depends(), host, slot, params)
+    except _Branches:
+        return None
+    return frozenset(reads)
+
+
+def get_clause_reads(scope: str, holds: Callable[..., Any], event: Any = None,
+                     names_vm: bool = True) -> frozenset[str] | None:
+    """The fields of its VM that a ``vm`` clause reads (of the state it may read only the
+    host settings), or of the VM before or after that a ``pair`` clause reads on a step of
+    ``event``'s kind that names (``names_vm``) or does not name that VM; None when it
+    branches on a value in Python or reads more of the state.
+
+    >>> from dynmem.model.invariants import CEILING
+    >>> sorted(get_clause_reads("vm", CEILING.clauses[0].holds) or ())
+    ['ballooned_mib', 'visible_mib']
+    """
+    reads: set[str] = set()
+    try:
+        if scope == "vm":
+            state: set[str] = set()
+            holds(_Depends(), _Logged(state, {"host": _Probe(strict=True)}), _slot(reads))
+            return frozenset(reads) if not state else None
+        if scope == "pair":
+            known = {"KIND": event.KIND}
+            if hasattr(event, "vm"):
+                known["vm"] = "x" if names_vm else "y"
+            fields = (frozenset(f.name for f in attrs.fields(type(event)))
+                      if attrs.has(type(event)) else None)
+            holds(_Depends(), _Logged(set(), known, fields), _slot(reads), _slot(reads))
+            return frozenset(reads)
+    except _Branches:
+        return None
+    return None

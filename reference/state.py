@@ -16,7 +16,13 @@ import attrs
 from dynmem.model.vocabulary import DEFAULT_HOT_ADD_ALIGN_MIB, Channel, Power, TxnKind
 from dynmem.reference.settings import HostSettings, VmSettings
 
-_bool = attrs.validators.instance_of(bool)
+
+def _bool(instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    """TypeOK for a flag, as ``instance_of(bool)`` says it (a plain function: it runs five
+    times for every VM value a step builds)."""
+    if value.__class__ is not bool:
+        raise TypeError(f"'{attribute.name}' must be {bool!r} (got {value!r} that is a "
+                        f"{value.__class__!r}).", attribute, bool, value)
 
 
 def _nonneg(instance: object, attribute: attrs.Attribute[int], value: int) -> None:

@@ -6,14 +6,18 @@ registry's clause scopes, which tests/verification/test_checking.py verifies on 
 registry clause:
 
 * a ``vm`` clause reads only its VM (and the host settings), so its verdict is cached per
-  (interned) ``Vm`` value;
+  (interned) ``Vm`` value; and it reads only some of the VM's fields (``model.dependence``),
+  so a VM that differs from a judged one (``parent``) only in fields a clause does not
+  read keeps that clause's verdict: only the clauses reading a changed field are judged;
 * a ``host`` clause reads only the host settings, free memory and the sum of what the VMs
   own (the model's ``owned``), so its verdict is cached per (host, free, Σ owned) and a
   VM's owned memory per (interned) ``Vm`` value: no state is summed through the generic
   operator layer again;
 * a ``pair`` clause holds for a VM the step left unchanged (a stutter), so only VMs whose
   value changed are checked; a pair clause is a function of (event, VM before, VM after),
-  so its verdict is cached per such triple;
+  so its verdict is cached per such triple; and of the fields it reads, for the event's
+  kind: a step that changed none of them has a stutter's verdict, so only the clauses
+  reading a changed field are judged;
 * a ``step`` clause (a tick's, INV-RECLAIM-ORDER) is judged on every step, uncached: it is
   true at once for every other event.
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from dynmem.model.dependence import get_clause_reads
 from dynmem.model.invariants import (
     INVARIANTS,
     Clause,
@@ -38,6 +43,10 @@ from dynmem.model.quantities import owned
 from dynmem.reference.events import Event
 from dynmem.reference.settings import HostSettings
 from dynmem.reference.state import DmState, Vm
+from dynmem.verification.properties.fieldmask import get_changed, get_mask
+
+# Clauses with the bits of the VM fields each reads (``fieldmask``).
+Masked = tuple[tuple[Clause, int], ...]
 
 
 class InvariantCache:
@@ -53,16 +62,28 @@ class InvariantCache:
             c for inv in self.invariants for c in inv.clauses if c.scope == "pair")
         self._step_clauses: tuple[Clause, ...] = tuple(
             c for inv in self.invariants for c in inv.clauses if c.scope == "step")
+        self._vm_masked: Masked = tuple(
+            (c, get_mask(get_clause_reads("vm", c.holds))) for c in self._vm_clauses)
+        # per (event type, whether the event names the VM): the pair clauses, each with the
+        # fields it reads on such a step
+        self._pair_masked: dict[tuple[type, bool], Masked] = {}
         self._vm_ok: dict[Vm, bool] = {}
         self._owned: dict[Vm, int] = {}
         self._host_ok: dict[tuple[HostSettings, int, int], bool] = {}
         self._pair_ok: dict[tuple[Event, Vm, Vm], bool] = {}
 
-    def is_vm_ok(self, state: DmState, vm: Vm) -> bool:
-        """Whether ``vm`` (a VM of ``state``) satisfies every vm clause."""
+    def is_vm_ok(self, state: DmState, vm: Vm, parent: Vm | None = None) -> bool:
+        """Whether ``vm`` (a VM of ``state``) satisfies every vm clause; with ``parent``, a
+        VM known to satisfy them all, only the clauses that read a field in which ``vm``
+        differs from it are judged."""
         ok = self._vm_ok.get(vm)
         if ok is None:
-            ok = all(c.holds(CONCRETE, state, vm) for c in self._vm_clauses)
+            if parent is not None and self._vm_ok.get(parent):
+                changed = get_changed(parent, vm)
+                ok = all(c.holds(CONCRETE, state, vm)
+                         for c, reads in self._vm_masked if reads & changed)
+            else:
+                ok = all(c.holds(CONCRETE, state, vm) for c in self._vm_clauses)
             self._vm_ok[vm] = ok
         return ok
 
@@ -96,6 +117,18 @@ class InvariantCache:
                 return [], total
         return check_state(state, self.invariants), None
 
+    def check_successor(self, pre: DmState, post: DmState) -> list[Violation]:
+        """``check_state`` of ``post``, a successor of ``pre``, which breaks no state clause:
+        a VM that is the very object it was keeps its verdict, a changed VM in its place is
+        judged from the one it was (``is_vm_ok``'s ``parent``)."""
+        before, after = pre.vms, post.vms
+        if len(before) == len(after) and all(
+                a is b or self.is_vm_ok(post, b, a if a.name == b.name else None)
+                for a, b in zip(before, after, strict=True)
+        ) and self.is_host_ok(post, sum(map(self.get_owned, after))):
+            return []
+        return check_state(post, self.invariants)
+
     def check_changed_vm(self, state: DmState, total_before: int, before: Vm, after: Vm
                          ) -> tuple[list[Violation], int | None]:
         """``check_state_total`` of ``state``, which differs only in free memory and one VM
@@ -126,11 +159,32 @@ class InvariantCache:
             key = (event, a, b)
             ok = self._pair_ok.get(key)
             if ok is None:
-                ok = all(c.holds(CONCRETE, event, a, b) for c in self._pair_clauses)
+                changed = get_changed(a, b)
+                ok = all(c.holds(CONCRETE, event, a, b)
+                         for c, reads in self._get_pairs(event, a.name) if reads & changed)
                 self._pair_ok[key] = ok
             if not ok:
                 return check_step(pre, event, post, self.invariants)
         return []
+
+    def clear(self) -> None:
+        """Forget every cached verdict (a long walk bounds its memory by counts)."""
+        self._vm_ok.clear()
+        self._owned.clear()
+        self._host_ok.clear()
+        self._pair_ok.clear()
+
+    def _get_pairs(self, event: Event, name: str) -> Masked:
+        """The pair clauses with the fields each reads on a step of ``event``'s type that
+        names the VM ``name`` or not (a clause may ask which event it judges)."""
+        names = getattr(event, "vm", None) == name
+        key = (type(event), names)
+        found = self._pair_masked.get(key)
+        if found is None:
+            found = self._pair_masked[key] = tuple(
+                (c, get_mask(get_clause_reads("pair", c.holds, event, names)))
+                for c in self._pair_clauses)
+        return found
 
     def check_transition(self, pre: DmState, event: Event, post: DmState) -> list[Violation]:
         """``check_step`` then ``check_state`` of ``post``, like ``trace.check_transition``."""

@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from dynmem.model.concrete_steps import is_allowed
 from dynmem.model.invariants import INVARIANTS, Invariant, Violation
 from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import BalancerTick, Create, Event
@@ -53,6 +54,7 @@ from dynmem.reference.step import Step, StepResult, step
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
 from dynmem.verification.properties.progress import check_squeeze_order
+from dynmem.verification.properties.refinement import RefinementCache
 from dynmem.verification.walk.config import WalkSpace
 from dynmem.verification.walk.nodes import Layout, Local, Node, Picks, get_layout
 from dynmem.verification.walk.offers import KIND_BIT, get_offer, get_unsaid
@@ -105,11 +107,14 @@ class Walker:
 
     def __init__(self, space: WalkSpace, step_fn: Step, refinement: Refinement | None,
                  invariants: Sequence[Invariant] = INVARIANTS, memo: bool = True) -> None:
-        self.space, self.step_fn, self.is_allowed = space, step_fn, refinement
+        self.space, self.step_fn = space, step_fn
         self.checks = InvariantCache(invariants)
         self.memo = memo
         self.initial = space.initial()
         self.host = self.initial.host
+        # the model's own check, its guards and update evaluated once per what they read
+        self.refinement = RefinementCache(self.host) if refinement is is_allowed else None
+        self.is_allowed = refinement if self.refinement is None else self.refinement
         self.nodes: dict[Vm, Node] = {}
         # The reference's steps of FREE_BLIND kinds neither read nor write free memory
         # (tests/verification/oracle/test_vm_step.py): keyed by the VM alone (free None), as
@@ -392,6 +397,8 @@ class Walker:
         if not is_slot_change(state, where, post) or blind and post.free_mib != free:
             return _DIRECT
         after = self._intern(post.vms[where])
+        if after.ok is None and node.ok:  # judged by the fields the step changed
+            after.ok = self.checks.is_vm_ok(state, after.vm, node.vm)
         return after, post.free_mib, True, self.check_slot(state, event, result, where)
 
     def _whole(self, nodes: tuple[Node, ...], free: int, event: Event) -> Whole:
@@ -522,7 +529,8 @@ class Walker:
 
     def _bound_memos(self) -> None:
         if (len(self.nodes) + self.entries + len(self.whole) + len(self.ticks)
-                + len(self.view_verdicts) + len(self.empty_plans) > MEMO_LIMIT):
+                + len(self.view_verdicts) + len(self.empty_plans)
+                + (0 if self.refinement is None else len(self.refinement)) > MEMO_LIMIT):
             self.clear()
 
     def clear(self) -> None:
@@ -539,4 +547,7 @@ class Walker:
         self.plan_views.clear()
         self.empty_plans.clear()
         self.host_ok.clear()
+        self.checks.clear()
+        if self.refinement is not None:
+            self.refinement.clear()
         self.entries = 0

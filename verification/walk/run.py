@@ -185,10 +185,13 @@ def _settle(walker: Walker, state: DmState, step_fn: Step, plan: Plan,
     the wait (specs/lifecycle.md §1, as the explorer's and the stateful machine's)."""
     run = settle_fairly(state, SETTLE_STEPS, step_fn, plan, (), dict(profiles),
                         STUCK_AFTER_TICKS if profiles else None)
-    pre = state
+    pre = state  # judged whole once: each step after it is judged by what it changed
+    broken = walker.checks.check_state(state)
+    if broken:
+        return Stopped((), describe(broken[0])), 0
     for n, (event, result) in enumerate(run.steps, start=1):
         problem = walker.check(pre, event, result)
-        broken = walker.checks.check_state(result.state) if result.accepted else []
+        broken = walker.checks.check_successor(pre, result.state) if result.accepted else []
         if problem is None and broken:
             problem = describe(broken[0])
         if problem is not None:
