@@ -11,7 +11,8 @@ The same reading over slots that log every field read (:func:`get_action_reads`,
 text for Z3 and for Python values, so it cannot branch in Python on a field's value (a Z3
 term has no truth value), and the probes refuse to be branched on too (a definition that
 does gets ``None``: its reads cannot be told). A verdict is then a function of the fields
-read, which the walk uses to judge a new VM value by what changed (specs/walk.md).
+read, which the walk uses to judge a new VM value by what changed (specs/invariants.md,
+"Read sets").
 
 Examples
 --------

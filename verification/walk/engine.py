@@ -26,7 +26,10 @@ delete is judged on its views, memoised per views; and a reference tick is not s
 where its plan was found empty at the same free memory and managed VMs (``Walker._tick``,
 the explorer's plan key: specs/policy.md). The state
 clauses run on every state: after a single-VM step only that VM's and the host's are judged,
-the others' having held on the state before (per VM value, then per (free, Σ owned)).
+the others' having held on the state before (per VM value, then per (free, Σ owned)). And a
+new VM value is judged by what it changed: the vm clauses and the pair clauses reading a
+changed field, the model's guards and update of its step evaluated once per value of the
+fields they read (``RefinementCache``; specs/invariants.md, "Read sets").
 
 The walk keeps its state as free memory and a list of *nodes*, one per interned VM value,
 which carry everything computed from the value (offer, picks, steps, vm-clause verdict, what
