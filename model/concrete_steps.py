@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from dynmem.model.actions import BY_KIND, REQUEST_GUARDS, Guard, HostView
-from dynmem.model.fields import RUNTIME_FIELDS, SLOT_FIELDS
+from dynmem.model.fields import RUNTIME_FIELDS, SETTINGS_FIELDS, SLOT_FIELDS
 from dynmem.model.instances import Instance, get_acting, get_taken, get_updates, host_view
 from dynmem.model.ops import CONCRETE, Term
 from dynmem.model.vocabulary import TxnKind
@@ -264,14 +264,22 @@ def _explain_tick_choice(h: HostView, vm: Any, p: Any) -> str:
     return f"{kind.name} request of {p.mib} MiB is not allowed"
 
 
+# A VM's settings (as one value) and runtime fields, plain attributes read in C: what a slot
+# effect compares (``SlotEffect.is_met``), in this order.
+_get_plain = operator.attrgetter("settings", *RUNTIME_FIELDS)
+_PLAIN_POSITION = {field: j for j, field in enumerate(RUNTIME_FIELDS, start=1)}
+_SETTING = "settings."
+
+
 @attrs.frozen
 class SlotEffect:
-    """What the model's slot action does to its slot at one step: the declared new values
-    (``positions`` into the compared fields, ``SLOT_FIELDS`` without ``exists``) and free
-    memory after (None: unchanged). Every other field keeps its value (the frame)."""
+    """What the model's slot action does to its slot at one step: the declared new values of
+    runtime fields (``positions`` into the settings and runtime fields) and of settings, and
+    free memory after (None: unchanged). Every other field keeps its value (the frame)."""
 
     positions: tuple[int, ...]
     values: tuple[Any, ...]
+    settings: tuple[tuple[str, Any], ...]
     free_mib: Any
 
     def is_met(self, before: Any, after: Any, free_before: int, free_after: int) -> bool:
@@ -280,10 +288,16 @@ class SlotEffect:
         want = self.free_mib if self.free_mib is not None else free_before
         if want != free_after:
             return False
-        values = list(_get_compared(before))
+        values = list(_get_plain(before))
         for position, value in zip(self.positions, self.values, strict=True):
             values[position] = value
-        return tuple(values) == _get_compared(after)
+        if self.settings:  # a configure: its settings field by field, the rest as a whole
+            written = dict(self.settings)
+            old, new = before.settings, after.settings
+            if any(getattr(new, f) != written.get(f, getattr(old, f)) for f in SETTINGS_FIELDS):
+                return False
+            values[0] = new
+        return tuple(values) == _get_plain(after)
 
 
 def get_slot_effect(pre: Any, event: Any) -> SlotEffect | None:
@@ -300,8 +314,10 @@ def get_slot_effect(pre: Any, event: Any) -> SlotEffect | None:
         return None
     updates = get_updates(CONCRETE, inst, view, h)
     declared = updates.slots.get(inst.slot, {})
-    if "exists" in declared:
-        return None  # a create or a delete: not a change of a present VM
-    compared = [(_POSITION[field], value) for field, value in declared.items()]
-    return SlotEffect(tuple(p for p, _ in compared), tuple(v for _, v in compared),
+    if not all(f in _PLAIN_POSITION or f.startswith(_SETTING) for f in declared):
+        return None  # a create or a delete (``exists``): not a change of a present VM
+    runtime = [(_PLAIN_POSITION[f], v) for f, v in declared.items() if f in _PLAIN_POSITION]
+    settings = tuple((f[len(_SETTING):], v) for f, v in declared.items()
+                     if f.startswith(_SETTING))
+    return SlotEffect(tuple(p for p, _ in runtime), tuple(v for _, v in runtime), settings,
                       updates.host.get("free_mib"))

@@ -52,7 +52,7 @@ from dynmem.model.invariants import INVARIANTS, Invariant, Violation
 from dynmem.reference.environment import GuestProfile
 from dynmem.reference.events import BalancerTick, Create, Event
 from dynmem.reference.policy import is_balanced, is_waiting_start
-from dynmem.reference.state import DmState, Vm, evolve_vm
+from dynmem.reference.state import DmState, Vm
 from dynmem.reference.step import Step, StepResult, step
 from dynmem.verification.properties.invariants import InvariantCache
 from dynmem.verification.properties.locality import FREE_BLIND, is_slot_change
@@ -92,6 +92,9 @@ class Stopped:
 
 
 _get_vm = operator.attrgetter("vm")
+# What the reference's plan reads of a VM: every field but its demand (specs/policy.md), as
+# a tuple (building a Vm with demand 0 would run its validators)
+_get_plan_view = operator.attrgetter(*(f.name for f in attrs.fields(Vm) if f.name != "demand_mib"))
 _get_kind = operator.attrgetter("KIND")
 _DIRECT: Local = (None, 0, True, None)
 _UNJUDGED = "not judged yet"  # a memo's miss, by identity
@@ -138,7 +141,7 @@ class Walker:
         self.empty_ticks: dict[int, str | None] = {}  # the same, per free, for empty ticks
         # What the reference's plan reads of a VM value, numbered, and the keys (free, those
         # numbers in order) of the states where the plan was empty (``_tick``).
-        self.plan_views: dict[Vm, int] = {}
+        self.plan_views: dict[tuple[object, ...], int] = {}
         self.empty_plans: set[tuple[int, tuple[int, ...]]] = set()
         self.host_ok: dict[tuple[int, int], bool] = {}  # per (free, Σ owned): the host's
         self.episode_kinds: dict[tuple[int, EpisodeProfiles], int] = {}
@@ -327,8 +330,7 @@ class Walker:
                 layout = self.layouts[kinds] = get_layout(kinds, self.blind)
             plan = -1
             if self.alone and (is_balanced(vm) or is_waiting_start(vm)):
-                view = evolve_vm(vm, demand_mib=0)
-                plan = self.plan_views.setdefault(view, len(self.plan_views))
+                plan = self.plan_views.setdefault(_get_plan_view(vm), len(self.plan_views))
             node = self.nodes[vm] = Node(vm, offer, layout, self.checks.get_owned(vm), plan)
         return node
 
