@@ -1,9 +1,11 @@
-"""Fast concrete invariant checks for the explorer: same verdicts as the registry, less work.
+"""Fast concrete invariant checks for the engines: same verdicts as the registry, less work.
 
-The explorer checks hundreds of thousands of states and steps. ``InvariantCache`` gives the
-same answer as ``model.invariants.check_state``/``check_step`` using two facts about the
-registry's clause scopes, which tests/verification/test_checking.py verifies on every
-registry clause:
+The explorer and the walk check hundreds of thousands of states and steps. ``InvariantCache``
+gives the same answer as ``model.invariants.check_state``/``check_step`` using facts about the
+registry's clause scopes and read sets (specs/invariants.md), which
+tests/verification/explore/test_explore.py (``TestInvariantCache``),
+tests/verification/oracle/test_vm_step.py and tests/verification/walk/test_read_sets.py check
+on every registry clause:
 
 * a ``vm`` clause reads only its VM (and the host settings), so its verdict is cached per
   (interned) ``Vm`` value; and it reads only some of the VM's fields (``model.dependence``),
