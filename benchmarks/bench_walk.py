@@ -3,12 +3,12 @@ Hypothesis and exploration.
 
 A script, not a test. Throughput: ``run_walk`` on the 2-VM preset and on ``8vm-gib``
 (refinement and every invariant on every step), CPU seconds (user + system of this process)
-beside wall. Mutant table (``--mutants``): for every planted bug, the walk (2-VM preset,
-invariants only, seed 0), the Hypothesis ``ci`` campaign (invariants only, as
-``mutant_table.py``) and exploration of the bug's preset: caught or not, the work to the
-catch (walk: checked steps; Hypothesis: checked steps of the whole campaign with shrinking;
-exploration: states) and CPU seconds (walk: to the catch, before shrinking; the others: the
-whole run).
+beside wall. Mutant table (``--mutants``): for every planted bug, the walk (2-VM preset with
+what the bug's events need, as ``dynmem fuzz --engine walk --mutant``; invariants only, seed
+0), the Hypothesis ``ci`` campaign (invariants only, as ``mutant_table.py``) and exploration
+of the bug's preset: caught or not, the work to the catch (walk: checked steps; Hypothesis:
+checked steps of the whole campaign with shrinking; exploration: states) and CPU seconds
+(walk: to the catch, before shrinking; the others: the whole run).
 
 ``--baseline REF`` also measures that commit's code beside this tree on 8vm-gib with
 refinement (the issue's goal), each run in its own process, alternated ``--rounds`` times:
@@ -30,11 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from dynmem.verification.explore.config import get_config, with_host_profile
+from dynmem.verification.explore.config import EXPLORE_ALIGNMENTS, get_config, with_host_profile
 from dynmem.verification.explore.run import run_exploration
 from dynmem.verification.mutants.catalogue import MUTANTS, Mutant
 from dynmem.verification.stateful.fuzz import run_fuzz
-from dynmem.verification.walk import REAL_8VM, WalkSpace, run_walk, with_linux_guest
+from dynmem.verification.walk import REAL_8VM, WalkSpace, for_planted_bug, run_walk
 
 GOAL = 50_000
 # One campaign in a child process: run_walk's own CPU and wall seconds (imports excluded).
@@ -81,7 +81,7 @@ def throughput(space: WalkSpace, episodes: int, depth: int, refinement: bool) ->
 
 
 def walk_cells(bug: Mutant) -> str:
-    space = with_linux_guest(get_config(2)) if bug.explore_linux else get_config(2)
+    space = for_planted_bug(get_config(2), bug, EXPLORE_ALIGNMENTS)  # as `fuzz --mutant`
     space = with_host_profile(space, bug.explore_profile)  # a version bug's host
     r = run_walk(space, episodes=1000, depth=500, seed=0, step_fn=bug.reference_step,
                  plan=bug.policy, mutant=bug.name, refinement=False)

@@ -4,7 +4,8 @@
 fair settle and the progress properties at each episode's end) over a ``WalkSpace`` (an
 explorer preset or ``REAL_8VM``; ``with_vm_lifecycle`` adds the lifecycle events,
 ``with_linux_guest`` a Linux guest, ``with_hibernating_guest`` one that may
-hibernate, drawn per episode) and returns a ``WalkResult``; a failure is replayed
+hibernate, drawn per episode, ``with_alignments`` hot-add alignments; ``for_planted_bug``
+what a planted bug's events need) and returns a ``WalkResult``; a failure is replayed
 into the usual trace and minimised by the cross-engine shrinker. No Hypothesis, no clock.
 ``run_swarm`` runs campaigns of consecutive seeds, serially or on a cluster's workers.
 ``run_page_walk`` walks the page layer (``page_step``) over a ``PageWalkSpace``
@@ -17,6 +18,8 @@ from dynmem.verification.walk.config import (
     WALK_PRESETS,
     WalkConfig,
     WalkSpace,
+    for_planted_bug,
+    with_alignments,
     with_hibernating_guest,
     with_linux_guest,
     with_vm_lifecycle,
@@ -30,7 +33,6 @@ from dynmem.verification.walk.swarm import SwarmResult, run_swarm
 __all__ = [
     "PAGE_WALK_PRESETS", "REAL_8VM", "WALK_PRESETS", "PageWalkResult", "PageWalkSpace",
     "SwarmResult", "WalkConfig", "WalkFailure", "WalkResult",
-    "WalkSpace", "Walker", "run_page_walk", "run_swarm", "run_walk", "with_hibernating_guest",
-    "with_linux_guest",
-    "with_vm_lifecycle",
+    "WalkSpace", "Walker", "for_planted_bug", "run_page_walk", "run_swarm", "run_walk",
+    "with_alignments", "with_hibernating_guest", "with_linux_guest", "with_vm_lifecycle",
 ]

@@ -16,6 +16,7 @@ from dynmem.reference.conventions import GUEST_OS_LINUX
 from dynmem.reference.environment import GuestProfile
 from dynmem.reference.settings import HostSettings, VmSettings
 from dynmem.reference.state import DmState, initial_state
+from dynmem.verification.mutants.catalogue import Mutant
 
 
 class WalkSpace(Protocol):
@@ -102,6 +103,30 @@ def with_hibernating_guest(space: WalkSpace) -> WalkSpace:
     return attrs.evolve(space, name=f"{space.name}+hibernate",  # type: ignore[misc]
                         vms=(*rest, (name, linux)),
                         profiles=((name, GuestProfile.LINUX_HIBERNATE),))
+
+
+def with_alignments(space: WalkSpace, alignments: tuple[int, ...]) -> WalkSpace:
+    """``space`` whose guests may also advertise the hot-add ``alignments``
+    (R-HOT-ADD-ALIGN), named ``NAME+align``, as an alignment bug needs (``explore_align``)."""
+    if space.alignments:
+        return space
+    return attrs.evolve(space, name=f"{space.name}+align",  # type: ignore[misc]
+                        alignments=alignments)
+
+
+def for_planted_bug(space: WalkSpace, bug: Mutant, alignments: tuple[int, ...]) -> WalkSpace:
+    """``space`` with what ``bug``'s events need, as the explorer runs it: the lifecycle
+    events, a Linux or a hibernating guest, guests that may advertise ``alignments`` (its
+    host profile aside: the caller applies ``explore.config.with_host_profile``)."""
+    if bug.explore_lifecycle:
+        space = with_vm_lifecycle(space)
+    if bug.explore_linux:
+        space = with_linux_guest(space)
+    if bug.explore_hibernate:
+        space = with_hibernating_guest(space)
+    if bug.explore_align:
+        space = with_alignments(space, alignments)
+    return space
 
 
 _GIB = 1024

@@ -12,9 +12,13 @@ import pytest
 from dynmem.model.concrete_steps import is_allowed
 from dynmem.reference.step import step
 from dynmem.verification.cli.main import main
-from dynmem.verification.explore.config import get_config, with_alignments, with_host_profile
+from dynmem.verification.explore.config import (
+    EXPLORE_ALIGNMENTS,
+    get_config,
+    with_host_profile,
+)
 from dynmem.verification.mutants.catalogue import MUTANTS, get_mutant
-from dynmem.verification.walk import REAL_8VM, Walker, run_walk, with_linux_guest, with_vm_lifecycle
+from dynmem.verification.walk import REAL_8VM, Walker, for_planted_bug, run_walk
 from dynmem.verification.walk.offers import ALL_KINDS, ALWAYS, KIND_BIT, pick_mask
 from dynmem.verification.walk.views import check_step_result
 
@@ -86,10 +90,8 @@ class TestKillable:
         # and the other short (then settle squeezes it past its floor forever): short
         # episodes end in many more states (seed 0: episode 7 at depth 30, 1552 at depth
         # 500; measured 2026-12-03).
-        space = with_vm_lifecycle(get_config(2)) if bug.explore_lifecycle else get_config(2)
-        space = with_linux_guest(space) if bug.explore_linux else space
+        space = for_planted_bug(get_config(2), bug, EXPLORE_ALIGNMENTS)
         space = with_host_profile(space, bug.explore_profile)  # a version bug's host
-        space = with_alignments(space) if bug.explore_align else space  # an alignment bug
         r = run_walk(space, episodes=1000 if bug.explore_lifecycle else 100,
                      depth=30 if bug.explore_linux else 500, seed=0,
                      step_fn=bug.reference_step, plan=bug.policy, mutant=bug.name,
@@ -126,6 +128,14 @@ class TestCommand:
         out = capsys.readouterr().out
         assert code == 1 and "INV-PHYSICAL" in out and "shrunk" in out
         assert (tmp_path / "walk-start_without_free_memory.itf.json").is_file()
+
+    def test_an_alignment_bug_gets_guests_that_advertise_alignments(
+            self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """``--mutant`` gives the walk what the bug's events need, as the explorer does: an
+        alignment bug's guests may advertise hot-add alignments, so it is caught."""
+        code = main(["fuzz", "--engine", "walk", "--mutant", "hot_add_unaligned",
+                     "--episodes", "200", "--out", str(tmp_path)])
+        assert code == 1 and "INV-HOT-ADD-ALIGNED" in capsys.readouterr().out
 
     @pytest.mark.parametrize("argv", [["--preset", "9vm"], ["--episodes", "0"],
                                       ["--depth", "-1"]])

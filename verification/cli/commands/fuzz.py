@@ -38,7 +38,7 @@ from dynmem.verification.cli.pagewalk import (
 from dynmem.verification.cli.progress import Board
 from dynmem.verification.cli.workers import open_mapper
 from dynmem.verification.errors import InputError, raise_pending_signal
-from dynmem.verification.explore.config import PRESETS, with_host_profile
+from dynmem.verification.explore.config import EXPLORE_ALIGNMENTS, PRESETS, with_host_profile
 from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.reachable import get_reachable_pairs
 from dynmem.verification.stateful.fuzz import FuzzResult, run_fuzz
@@ -47,9 +47,9 @@ from dynmem.verification.traces import render_text
 from dynmem.verification.walk.config import (
     WALK_PRESETS,
     WalkSpace,
+    for_planted_bug,
     with_hibernating_guest,
     with_linux_guest,
-    with_vm_lifecycle,
 )
 from dynmem.verification.walk.pagespace import PAGE_WALK_PRESETS, PAGES_2VM
 from dynmem.verification.walk.run import WalkResult, run_walk
@@ -152,11 +152,11 @@ def _walk_space(args: argparse.Namespace) -> WalkSpace:
     and ``--host-profile`` add."""
     space = get_walk_space(args.preset)
     bug = get_mutant(args.mutant) if args.mutant else None
-    if bug is not None and bug.explore_lifecycle:
-        space = with_vm_lifecycle(space)
-    if args.linux or (bug is not None and bug.explore_linux):
+    if bug is not None:
+        space = for_planted_bug(space, bug, EXPLORE_ALIGNMENTS)
+    if args.linux:
         space = with_linux_guest(space)
-    if args.hibernate or (bug is not None and bug.explore_hibernate):
+    if args.hibernate:
         space = with_hibernating_guest(space)
     profile = options.read_host_profile(args.host_profile)
     if profile is None and bug is not None:
