@@ -42,6 +42,7 @@ from dynmem.model.invariants import Violation
 from dynmem.reference.events import BalancerTick, Event
 from dynmem.reference.state import DmState
 from dynmem.verification.explore.candidates import get_creates
+from dynmem.verification.explore.edges import PythonSegments, lay_out_edges
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.interning import PackedStates, StateKey, Vids
 from dynmem.verification.explore.keytable import KeyTable
@@ -506,43 +507,12 @@ class BatchSearch(_Search):
         if seg_rows:
             counts[seg_rows, seg_ids] = seg_counts
         # every edge, in the one-state search's order
-        flat_counts = counts.ravel()
-        offsets = (np.cumsum(flat_counts) - flat_counts).reshape(counts.shape)
-        n_edges = int(flat_counts.sum())
-        e_key = np.zeros(n_edges, np.int64)
-        e_kind = np.zeros(n_edges, np.int8)
-        e_prog = np.zeros(n_edges, bool)
-        e_event = np.zeros(n_edges, np.int64)  # >= 0: a memo step; < 0: a Python step
-        seg_cols = [*range(k), *range(k + 1, 2 * k + 1)]
-        ent_cols = np.concatenate([ent, ent], 1)
-        fast = np.concatenate([~slow[:, :, 0], ~slow[:, :, 1]], 1) & np.concatenate(
-            [present, present], 1)
-        which = np.repeat(np.array([0, 1]), k)
-        lens = np.where(fast, counts[:, seg_cols], 0).ravel()
-        total = int(lens.sum())
-        if total:
-            starts = np.where(fast, e_start[np.maximum(ent_cols, 0), which], 0).ravel()
-            dests = offsets[:, seg_cols].ravel()
-            cell = np.repeat(np.arange(len(lens)), lens)
-            within = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-            step = starts[cell] + within
-            dest = dests[cell] + within
-            e_key[dest] = keys[cell // (2 * k)] + s_delta[step]
-            e_kind[dest] = s_kind[step]
-            e_prog[dest] = s_prog[step]
-            e_event[dest] = step
-        if dst:
-            py_lens = np.array(seg_counts, np.int64)
-            dest = (np.repeat(offsets[seg_rows, seg_ids], py_lens) + np.arange(len(dst))
-                    - np.repeat(np.cumsum(py_lens) - py_lens, py_lens))
-            e_key[dest] = np.array(self.rec_keys, np.int64)
-            e_kind[dest] = np.array(kinds, np.int8)
-            e_prog[dest] = np.array(progress, bool)
-            e_event[dest] = -1 - np.arange(len(dst))
-            py_dest = dest
-        else:
-            py_dest = np.zeros(0, np.int64)
-        e_pos = np.repeat(np.arange(n), counts.sum(1))
+        edges = lay_out_edges(keys, counts, present, ent, slow,
+                              (e_start, s_delta, s_kind, s_prog),
+                              PythonSegments(seg_rows, seg_ids, seg_counts, self.rec_keys,
+                                             kinds, progress))
+        e_key, e_kind, e_prog, e_event, e_pos, offsets, py_dest = edges
+        n_edges = len(e_key)
         # known ids (the hash table holds every key met, canonical or renamed), then the
         # canonical keys of the keys not met before, new states in order of their first edge
         target = self.seen.lookup(e_key).astype(np.int64)
