@@ -522,6 +522,33 @@ class BatchSearch(_Search):
         honest = (present & e_honest[e]).any(1)
         return _Segments(counts, slow, plans, plan_index, has_tick, honest)
 
+    def get_plans(self, free: Array, vids: Array, present: Array
+                  ) -> tuple[list[tuple[Any, ...]], Array]:
+        """The plans of the states and each state's index among them: the reference's once
+        per (free memory, managed VMs and waiting starts), as ``_Search.expand``; another
+        policy on every state."""
+        x = self.x
+        n = len(free)
+        if self.plans is None:
+            return ([tuple(x.plan(self.get_state(int(free[r]), self.vid_tuple(vids[r]))))
+                     for r in range(n)], np.arange(n))
+        self.sync()
+        span = 1 << self.bits  # a plan view's id + 2 is below it (at most one per VM id)
+        code = free + self.foff
+        planned_as = np.where(present, self.planned[np.maximum(vids, 0)] + 2, 0)
+        for i in range(self.k):
+            code = code * span + planned_as[:, i]
+        codes, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        plans: list[tuple[Any, ...]] = []
+        plan_of = self.plan_of
+        for c, f in zip(codes.tolist(), first.tolist(), strict=True):
+            found = plan_of.get(c)
+            if found is None:
+                state = self.get_state(int(free[f]), self.vid_tuple(vids[f]))
+                found = plan_of[c] = tuple(x.plan(state))
+            plans.append(found)
+        return plans, inverse.ravel()
+
     def step_in_python(self, batch: _Batch, segments: _Segments) -> PythonSegments:
         """Step in Python what is not a memoized local step taken on arrays: the balancer
         tick, a slot whose steps the memo keeps direct or that break a two-state clause,
@@ -719,33 +746,6 @@ class BatchSearch(_Search):
         fixed_view = np.frombuffer(self.x.fixed, np.uint8)
         fixed_view[sources[:cut][fixed]] = 1
         del fixed_view
-
-    def get_plans(self, free: Array, vids: Array, present: Array
-                  ) -> tuple[list[tuple[Any, ...]], Array]:
-        """The plans of the states and each state's index among them: the reference's once
-        per (free memory, managed VMs and waiting starts), as ``_Search.expand``; another
-        policy on every state."""
-        x = self.x
-        n = len(free)
-        if self.plans is None:
-            return ([tuple(x.plan(self.get_state(int(free[r]), self.vid_tuple(vids[r]))))
-                     for r in range(n)], np.arange(n))
-        self.sync()
-        span = 1 << self.bits  # a plan view's id + 2 is below it (at most one per VM id)
-        code = free + self.foff
-        planned_as = np.where(present, self.planned[np.maximum(vids, 0)] + 2, 0)
-        for i in range(self.k):
-            code = code * span + planned_as[:, i]
-        codes, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-        plans: list[tuple[Any, ...]] = []
-        plan_of = self.plan_of
-        for c, f in zip(codes.tolist(), first.tolist(), strict=True):
-            found = plan_of.get(c)
-            if found is None:
-                state = self.get_state(int(free[f]), self.vid_tuple(vids[f]))
-                found = plan_of[c] = tuple(x.plan(state))
-            plans.append(found)
-        return plans, inverse.ravel()
 
 
 def _get_host(cache: dict[tuple[int, int], bool], free: int, total: int) -> int:
