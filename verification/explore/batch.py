@@ -10,6 +10,8 @@ expanded in the same order) and does the per-edge work on arrays:
   of flat tables: a successor's key is the source's key plus the step's delta;
 - symmetry: the VM ids of each group of same-settings positions are sorted by their
   runtime's rank (a stable sort, as ``VmTable.canonical``) and renamed from a table;
+- a state's edges come in segments (the enabled steps of each slot, the tick, the extra
+  steps of each slot, creates), put in the one-state search's order by ``edges.py``;
 - the keys met are an open-addressing hash table of int64 keys to state ids; a batch's new
   keys get their ids in the order of their first edge (source order, then edge order), as
   the one-state search gives them;
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,6 +44,7 @@ from dynmem.model.invariants import Violation
 from dynmem.reference.events import BalancerTick, Event
 from dynmem.reference.state import DmState
 from dynmem.verification.explore.candidates import get_creates
+from dynmem.verification.explore.edges import BatchEdges, PythonSegments, lay_out_edges
 from dynmem.verification.explore.graph import Exploration
 from dynmem.verification.explore.interning import PackedStates, StateKey, Vids
 from dynmem.verification.explore.keytable import KeyTable
@@ -64,6 +67,43 @@ BATCH = 131_072
 
 class Unsupported(Exception):
     """The configuration's keys do not fit this search: use the one-state search."""
+
+
+class _Batch(NamedTuple):
+    """The states of a batch, one row each."""
+
+    ids: Array  # state ids, in queue order
+    keys: Array
+    free: Array
+    vids: Array  # rows x slots, -1 for none
+    present: Array  # rows x slots: a VM there
+    ent: Array  # rows x slots: the VM's memo entry, -1 for none
+
+
+class _Segments(NamedTuple):
+    """Per row, its edges per segment (``edges.py``) and what is stepped in Python."""
+
+    counts: Array  # rows x (2 slots + 2)
+    slow: Array  # rows x slots x 2: the slot's enabled, extra steps are taken in Python
+    plans: list[tuple[Any, ...]]
+    plan_index: Array  # per row, its plan among ``plans``
+    has_tick: Array  # per row: its plan has requests
+    honest: Array  # per row: a guest has an honest message
+
+
+class _NewStates(NamedTuple):
+    """Each edge's target, and the batch's new states in the order of their ids."""
+
+    target: Array  # per edge, its target's state id
+    keys: Array  # canonical keys
+    first_edge: Array  # the edge that finds each
+    first_pos: Array  # the row of that edge's source
+    renamed_keys: Array  # keys met that are not canonical, and their states' ids
+    renamed_ids: Array
+
+
+# edge, 0 for a new state's own violations or 1 for a step's, source, event, violations
+_Finding = tuple[int, int, int, Event, list[Violation]]
 
 
 class _Keys(Sequence[int]):
@@ -416,8 +456,33 @@ class BatchSearch(_Search):
     def expand_batch(self, sources: Array) -> int:
         """Expand the queued states ``sources`` (in queue order) up to where the one-state
         search would stop; the number expanded."""
-        x, k = self.x, self.k
+        # the states' VMs and memo entries, their edges per segment, the Python steps
+        batch = self.get_batch(sources)
+        tables = self.get_tables()  # after ``get_batch``, which adds the entries missing
+        segments = self.count_segments(batch, tables)
+        python = self.step_in_python(batch, segments)
+        # every edge in the one-state search's order, its target, the new states
+        e_start, _, _, _, s_delta, s_kind, s_prog = tables
+        edges = lay_out_edges(batch.keys, segments.counts, batch.present, batch.ent,
+                              segments.slow, (e_start, s_delta, s_kind, s_prog), python)
+        new = self.number_new_states(edges)
+        broken = self.check_new(new.keys)
+        # the findings in edge order, applied up to where the one-state search stops
         n = len(sources)
+        cut = self.apply_findings(self.get_findings(sources, edges, new, broken), edges.pos,
+                                  self.cut_at_state_limit(n, new.first_pos))
+        # what the rows before the cut found goes into the graph
+        edges_kept = int(edges.offsets[cut, 0]) if cut < n else len(edges.key)
+        states_kept = int(np.searchsorted(new.first_pos, cut, side="left"))
+        self.add_new_states(sources, edges, new, broken, states_kept)
+        self.add_edges(sources, edges, new.target, edges_kept)
+        self.mark_fixed_points(sources, segments, cut)
+        return cut
+
+    def get_batch(self, sources: Array) -> _Batch:
+        """The states ``sources`` decoded, with the memo entry of each VM; the entries the
+        memo lacks are computed first, in order of their first row and slot."""
+        k = self.k
         keys = self.k64[sources]
         free, vids = self.decode(keys)
         if (np.abs(free) > self.foff).any():
@@ -437,203 +502,25 @@ class BatchSearch(_Search):
                 self.add_entry(int(free[r]), self.vid_tuple(vids[r]), int(cols[f]))
             ent = np.where(present, self.ent_of[np.maximum(vids, 0), fidx[:, None], slots],
                            -1)
-        e_start, e_len, e_slow, e_honest, s_delta, s_kind, s_prog = self.get_tables()
-        e = np.maximum(ent, 0)
+        return _Batch(sources, keys, free, vids, present, ent)
+
+    def count_segments(self, batch: _Batch, tables: tuple[Array, ...]) -> _Segments:
+        """Each state's edges per segment as far as the memo knows them, and what must be
+        stepped in Python: the slots' lists the memo does not take on arrays, and the tick
+        when the state's plan has requests (whose count ``step_in_python`` fills in)."""
+        k = self.k
+        present = batch.present
+        _, e_len, e_slow, e_honest, _, _, _ = tables
+        e = np.maximum(batch.ent, 0)
         # segments: enabled of slots 0..k-1, the tick, extra of slots 0..k-1, creates
-        counts = np.zeros((n, 2 * k + 2), np.int64)
+        counts = np.zeros((len(present), 2 * k + 2), np.int64)
         counts[:, :k] = np.where(present, e_len[e, 0], 0)
         counts[:, k + 1:2 * k + 1] = np.where(present, e_len[e, 1], 0)
         slow = present[:, :, None] & e_slow[e]  # n x k x 2
-        plans, plan_index = self.get_plans(free, vids, present)
+        plans, plan_index = self.get_plans(batch.free, batch.vids, present)
         has_tick = np.array([bool(p) for p in plans], bool)[plan_index]
         honest = (present & e_honest[e]).any(1)
-        # Python steps: ticks, slots taken the long way, creates
-        self.rec_keys, self.rec_events, self.rec_found = [], [], []
-        # their edges (placeholders of ``rec_keys``, kinds, progress flags) and, per
-        # segment stepped, its row, segment and number of edges
-        dst: list[int] = []
-        kinds: list[int] = []
-        progress: list[bool] = []
-        seg_rows: list[int] = []
-        seg_ids: list[int] = []
-        seg_counts: list[int] = []
-        lifecycle = x.config.lifecycle
-        python_rows = has_tick | slow.any((1, 2)) if not lifecycle else np.ones(n, bool)
-        rows = np.flatnonzero(python_rows)
-        row_slow = slow[rows].any((1, 2)).tolist()
-        n_vms = present[rows].sum(1).tolist()
-        for r, sid, f, all_vids, n_vm, plan, any_slow in zip(
-                rows.tolist(), sources[rows].tolist(), free[rows].tolist(),
-                vids[rows].tolist(), n_vms, plan_index[rows].tolist(), row_slow, strict=True):
-            row_vids = tuple(all_vids[:n_vm])  # a state's VMs are the first slots
-            state: DmState | None = None
-            planned = plans[plan]
-            segments: list[tuple[int, Any]] = []
-            if any_slow:
-                segments += [(i, (0, i)) for i in range(n_vm) if slow[r, i, 0]]
-            if planned:
-                segments.append((k, None))
-            if any_slow:
-                segments += [(k + 1 + i, (1, i)) for i in range(n_vm) if slow[r, i, 1]]
-            if lifecycle:
-                segments.append((2 * k + 1, "create"))
-            for seg, what in segments:
-                before = len(dst)
-                if what is None:
-                    if self.reference_tick:
-                        self.add_tick(sid, state, f, row_vids, planned, dst, kinds,
-                                      progress)
-                    else:
-                        state = state or self.get_state(f, row_vids)
-                        self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds,
-                                             progress, planned, row_vids)
-                elif what == "create":
-                    state = state or self.get_state(f, row_vids)
-                    for event in get_creates(state, x.config):
-                        self.add_direct_step(sid, state, event, False, dst, kinds, progress)
-                else:
-                    w, i = what
-                    state = state or self.get_state(f, row_vids)
-                    entry = self.entries[int(ent[r, i])]
-                    self.add_slot_steps(sid, state, self.table.pack(f, row_vids), row_vids,
-                                        i, entry.extra if w else entry.enabled, dst, kinds,
-                                        progress)
-                seg_rows.append(r)
-                seg_ids.append(seg)
-                seg_counts.append(len(dst) - before)
-        # each Python edge was interned once, in order (``intern_new_key``)
-        assert dst == list(range(len(self.rec_keys)))
-        if seg_rows:
-            counts[seg_rows, seg_ids] = seg_counts
-        # every edge, in the one-state search's order
-        flat_counts = counts.ravel()
-        offsets = (np.cumsum(flat_counts) - flat_counts).reshape(counts.shape)
-        n_edges = int(flat_counts.sum())
-        e_key = np.zeros(n_edges, np.int64)
-        e_kind = np.zeros(n_edges, np.int8)
-        e_prog = np.zeros(n_edges, bool)
-        e_event = np.zeros(n_edges, np.int64)  # >= 0: a memo step; < 0: a Python step
-        seg_cols = [*range(k), *range(k + 1, 2 * k + 1)]
-        ent_cols = np.concatenate([ent, ent], 1)
-        fast = np.concatenate([~slow[:, :, 0], ~slow[:, :, 1]], 1) & np.concatenate(
-            [present, present], 1)
-        which = np.repeat(np.array([0, 1]), k)
-        lens = np.where(fast, counts[:, seg_cols], 0).ravel()
-        total = int(lens.sum())
-        if total:
-            starts = np.where(fast, e_start[np.maximum(ent_cols, 0), which], 0).ravel()
-            dests = offsets[:, seg_cols].ravel()
-            cell = np.repeat(np.arange(len(lens)), lens)
-            within = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-            step = starts[cell] + within
-            dest = dests[cell] + within
-            e_key[dest] = keys[cell // (2 * k)] + s_delta[step]
-            e_kind[dest] = s_kind[step]
-            e_prog[dest] = s_prog[step]
-            e_event[dest] = step
-        if dst:
-            py_lens = np.array(seg_counts, np.int64)
-            dest = (np.repeat(offsets[seg_rows, seg_ids], py_lens) + np.arange(len(dst))
-                    - np.repeat(np.cumsum(py_lens) - py_lens, py_lens))
-            e_key[dest] = np.array(self.rec_keys, np.int64)
-            e_kind[dest] = np.array(kinds, np.int8)
-            e_prog[dest] = np.array(progress, bool)
-            e_event[dest] = -1 - np.arange(len(dst))
-            py_dest = dest
-        else:
-            py_dest = np.zeros(0, np.int64)
-        e_pos = np.repeat(np.arange(n), counts.sum(1))
-        # known ids (the hash table holds every key met, canonical or renamed), then the
-        # canonical keys of the keys not met before, new states in order of their first edge
-        target = self.seen.lookup(e_key).astype(np.int64)
-        miss = np.flatnonzero(target < 0)
-        raw, raw_inverse = np.unique(e_key[miss], return_inverse=True)
-        canon = self.canonical64(raw) if x.config.symmetry else raw
-        canon_target = self.seen.lookup(canon).astype(np.int64)
-        fresh = np.flatnonzero(canon_target < 0)  # raw keys whose state is new
-        new_keys, new_inverse = np.unique(canon[fresh], return_inverse=True)
-        # first edge of each new state: the first missed edge of any of its raw keys
-        raw_first = np.full(len(raw), len(e_key), np.int64)
-        np.minimum.at(raw_first, raw_inverse.ravel(), miss)
-        first_of_new = np.full(len(new_keys), len(e_key), np.int64)
-        np.minimum.at(first_of_new, new_inverse.ravel(), raw_first[fresh])
-        order = np.argsort(first_of_new, kind="stable")
-        rank = np.empty(len(order), np.int64)
-        rank[order] = np.arange(len(order))
-        canon_target[fresh] = self.n + rank[new_inverse.ravel()]
-        target[miss] = canon_target[raw_inverse.ravel()]
-        new_keys = new_keys[order]
-        first_edge = first_of_new[order]
-        first_pos = e_pos[first_edge]
-        renamed_raw = raw[canon != raw]
-        renamed_ids = canon_target[canon != raw]
-        broken = self.check_new(new_keys)
-        # findings in edge order: a new state's own (at its first edge), then the step's
-        records: list[tuple[int, int, int, Event, list[Violation]]] = []
-        events = self.s_event
-        py_events = self.rec_events
-
-        def event_of(edge: int) -> Event:
-            code = int(e_event[edge])
-            return events[code] if code >= 0 else py_events[-1 - code]
-
-        sources_of_new = sources[first_pos]
-        for m, b in enumerate(broken):
-            if b is not None:
-                edge = int(first_edge[m])
-                records.append((edge, 0, int(sources_of_new[m]), event_of(edge), b))
-        for placeholder, source, event, violations in self.rec_found:
-            records.append((int(py_dest[placeholder]), 1, source, event, violations))
-        records.sort(key=lambda rec: (rec[0], rec[1]))
-        # where the one-state search stops: the state limit, or a finding it stops at
-        cut = n
-        limit = x.config.max_states
-        if self.n + len(new_keys) > limit:
-            found_before = np.searchsorted(first_pos, np.arange(n), side="left")
-            over = np.flatnonzero(self.n + found_before > limit)
-            cut = int(over[0]) if len(over) else n
-        stops = self.stop_at_first or bool(self.until_found)
-        done_at = -1
-        for edge, _, source, event, violations in records:
-            pos = int(e_pos[edge])
-            if pos >= cut or (done_at >= 0 and pos > done_at):
-                break
-            _Search.found(self, source, event, violations)
-            if stops and done_at < 0 and self.is_done():
-                done_at = pos
-        if done_at >= 0:
-            cut = min(cut, done_at + 1)
-        edges_kept = int(offsets[cut, 0]) if cut < n else n_edges
-        states_kept = int(np.searchsorted(first_pos, cut, side="left"))
-        # the new states, their edges, fixed points
-        kept = new_keys[:states_kept]
-        self.add_states(kept, sources[first_pos[:states_kept]],
-                        [events[c] if c >= 0 else py_events[-1 - c]
-                         for c in e_event[first_edge[:states_kept]].tolist()])
-        # the renamed keys whose state is kept: met again, they need no canonical form
-        keep_renamed = renamed_ids < self.n
-        if not self.remember_renamed:  # short of memory (``ExploreConfig.renamed_keys``)
-            keep_renamed[:] = False
-        self.seen.insert(renamed_raw[keep_renamed], renamed_ids[keep_renamed])
-        expandable = np.array([b is None or _is_expandable(b)
-                               for b in broken[:states_kept]], bool)
-        self.enqueue(self.n - states_kept + np.flatnonzero(expandable))
-        src = sources[e_pos[:edges_kept]]
-        dst_ids, kinds_kept, prog_kept = (target[:edges_kept], e_kind[:edges_kept],
-                                          e_prog[:edges_kept])
-        x.edge_count += edges_kept
-        if not self.all_edges:
-            src, dst_ids, kinds_kept = src[prog_kept], dst_ids[prog_kept], kinds_kept[prog_kept]
-            prog_kept = prog_kept[prog_kept]
-        x.edge_src.frombytes(src.astype(np.int32).tobytes())
-        x.edge_dst.frombytes(dst_ids.astype(np.int32).tobytes())
-        x.edge_kind.frombytes(kinds_kept.astype(np.int8).tobytes())
-        x.edge_progress.extend(prog_kept.astype(np.uint8).tobytes())
-        fixed = ~has_tick[:cut] & ~honest[:cut]
-        fixed_view = np.frombuffer(x.fixed, np.uint8)
-        fixed_view[sources[:cut][fixed]] = 1
-        del fixed_view
-        return cut
+        return _Segments(counts, slow, plans, plan_index, has_tick, honest)
 
     def get_plans(self, free: Array, vids: Array, present: Array
                   ) -> tuple[list[tuple[Any, ...]], Array]:
@@ -661,6 +548,204 @@ class BatchSearch(_Search):
                 found = plan_of[c] = tuple(x.plan(state))
             plans.append(found)
         return plans, inverse.ravel()
+
+    def step_in_python(self, batch: _Batch, segments: _Segments) -> PythonSegments:
+        """Step in Python what is not a memoized local step taken on arrays: the balancer
+        tick, a slot whose steps the memo keeps direct or that break a two-state clause,
+        lifecycle creates. Interning and findings are recorded, not applied
+        (``intern_new_key``, ``found``), so that they keep the one-state search's order;
+        each segment's number of edges goes into ``segments.counts``."""
+        x, k = self.x, self.k
+        sources, free, vids, present, ent = (batch.ids, batch.free, batch.vids, batch.present,
+                                             batch.ent)
+        slow, plans, plan_index = segments.slow, segments.plans, segments.plan_index
+        n = len(sources)
+        self.rec_keys, self.rec_events, self.rec_found = [], [], []
+        # their edges (placeholders of ``rec_keys``, kinds, progress flags) and, per
+        # segment stepped, its row, segment and number of edges
+        dst: list[int] = []
+        kinds: list[int] = []
+        progress: list[bool] = []
+        seg_rows: list[int] = []
+        seg_ids: list[int] = []
+        seg_counts: list[int] = []
+        lifecycle = x.config.lifecycle
+        python_rows = (segments.has_tick | slow.any((1, 2)) if not lifecycle
+                       else np.ones(n, bool))
+        rows = np.flatnonzero(python_rows)
+        row_slow = slow[rows].any((1, 2)).tolist()
+        n_vms = present[rows].sum(1).tolist()
+        for r, sid, f, all_vids, n_vm, plan, any_slow in zip(
+                rows.tolist(), sources[rows].tolist(), free[rows].tolist(),
+                vids[rows].tolist(), n_vms, plan_index[rows].tolist(), row_slow, strict=True):
+            row_vids = tuple(all_vids[:n_vm])  # a state's VMs are the first slots
+            state: DmState | None = None
+            planned = plans[plan]
+            stepped: list[tuple[int, Any]] = []
+            if any_slow:
+                stepped += [(i, (0, i)) for i in range(n_vm) if slow[r, i, 0]]
+            if planned:
+                stepped.append((k, None))
+            if any_slow:
+                stepped += [(k + 1 + i, (1, i)) for i in range(n_vm) if slow[r, i, 1]]
+            if lifecycle:
+                stepped.append((2 * k + 1, "create"))
+            for seg, what in stepped:
+                before = len(dst)
+                if what is None:
+                    if self.reference_tick:
+                        self.add_tick(sid, state, f, row_vids, planned, dst, kinds,
+                                      progress)
+                    else:
+                        state = state or self.get_state(f, row_vids)
+                        self.add_direct_step(sid, state, BalancerTick(), True, dst, kinds,
+                                             progress, planned, row_vids)
+                elif what == "create":
+                    state = state or self.get_state(f, row_vids)
+                    for event in get_creates(state, x.config):
+                        self.add_direct_step(sid, state, event, False, dst, kinds, progress)
+                else:
+                    w, i = what
+                    state = state or self.get_state(f, row_vids)
+                    entry = self.entries[int(ent[r, i])]
+                    self.add_slot_steps(sid, state, self.table.pack(f, row_vids), row_vids,
+                                        i, entry.extra if w else entry.enabled, dst, kinds,
+                                        progress)
+                seg_rows.append(r)
+                seg_ids.append(seg)
+                seg_counts.append(len(dst) - before)
+        # each Python edge was interned once, in order (``intern_new_key``)
+        assert dst == list(range(len(self.rec_keys)))
+        if seg_rows:
+            segments.counts[seg_rows, seg_ids] = seg_counts
+        return PythonSegments(seg_rows, seg_ids, seg_counts, self.rec_keys, kinds, progress)
+
+    def number_new_states(self, edges: BatchEdges) -> _NewStates:
+        """Each edge's target state id, and the new states. A key met before is in the hash
+        table (it holds every key met, canonical or renamed); the other keys are put in
+        canonical form, and the states not met before get ids from ``self.n`` on in the
+        order of their first edge, as the one-state search numbers them."""
+        e_key = edges.key
+        target = self.seen.lookup(e_key).astype(np.int64)
+        miss = np.flatnonzero(target < 0)
+        raw, raw_inverse = np.unique(e_key[miss], return_inverse=True)
+        canon = self.canonical64(raw) if self.x.config.symmetry else raw
+        canon_target = self.seen.lookup(canon).astype(np.int64)
+        fresh = np.flatnonzero(canon_target < 0)  # raw keys whose state is new
+        new_keys, new_inverse = np.unique(canon[fresh], return_inverse=True)
+        # first edge of each new state: the first missed edge of any of its raw keys
+        raw_first = np.full(len(raw), len(e_key), np.int64)
+        np.minimum.at(raw_first, raw_inverse.ravel(), miss)
+        first_of_new = np.full(len(new_keys), len(e_key), np.int64)
+        np.minimum.at(first_of_new, new_inverse.ravel(), raw_first[fresh])
+        order = np.argsort(first_of_new, kind="stable")
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        canon_target[fresh] = self.n + rank[new_inverse.ravel()]
+        target[miss] = canon_target[raw_inverse.ravel()]
+        first_edge = first_of_new[order]
+        renamed = canon != raw
+        return _NewStates(target, new_keys[order], first_edge, edges.pos[first_edge],
+                          raw[renamed], canon_target[renamed])
+
+    def get_findings(self, sources: Array, edges: BatchEdges, new: _NewStates,
+                     broken: list[list[Violation] | None]) -> list[_Finding]:
+        """The findings in edge order, as the one-state search makes them: a new state's
+        own (``broken``), at its first edge and before that step's, and those the Python
+        steps recorded."""
+        records: list[_Finding] = []
+        events = self.s_event
+        py_events = self.rec_events
+        e_event = edges.event
+
+        def event_of(edge: int) -> Event:
+            code = int(e_event[edge])
+            return events[code] if code >= 0 else py_events[-1 - code]
+
+        first_edge = new.first_edge
+        sources_of_new = sources[new.first_pos]
+        for m, b in enumerate(broken):
+            if b is not None:
+                edge = int(first_edge[m])
+                records.append((edge, 0, int(sources_of_new[m]), event_of(edge), b))
+        py_dest = edges.python_dest
+        for placeholder, source, event, violations in self.rec_found:
+            records.append((int(py_dest[placeholder]), 1, source, event, violations))
+        records.sort(key=lambda rec: (rec[0], rec[1]))
+        return records
+
+    def cut_at_state_limit(self, n: int, first_pos: Array) -> int:
+        """The first of the ``n`` rows the one-state search would not expand because the
+        states found before it exceed ``max_states`` (``first_pos``: the row that finds
+        each new state); ``n`` if none."""
+        limit = self.x.config.max_states
+        if self.n + len(first_pos) <= limit:
+            return n
+        found_before = np.searchsorted(first_pos, np.arange(n), side="left")
+        over = np.flatnonzero(self.n + found_before > limit)
+        return int(over[0]) if len(over) else n
+
+    def apply_findings(self, records: list[_Finding], pos: Array, cut: int) -> int:
+        """Apply the findings of the rows before ``cut`` in order (``_Search.found``); if
+        the search stops at a finding (``stop_at_first``, ``until_found``), the rows after
+        the one that made it are cut too. The new cut."""
+        stops = self.stop_at_first or bool(self.until_found)
+        done_at = -1
+        for edge, _, source, event, violations in records:
+            row = int(pos[edge])
+            if row >= cut or (done_at >= 0 and row > done_at):
+                break
+            _Search.found(self, source, event, violations)
+            if stops and done_at < 0 and self.is_done():
+                done_at = row
+        if done_at >= 0:
+            cut = min(cut, done_at + 1)
+        return cut
+
+    def add_new_states(self, sources: Array, edges: BatchEdges, new: _NewStates,
+                       broken: list[list[Violation] | None], states_kept: int) -> None:
+        """Add the first ``states_kept`` new states with their parents and first events,
+        remember the renamed keys of the states kept (unless short of memory), and queue
+        the new states that may be expanded."""
+        events = self.s_event
+        py_events = self.rec_events
+        first_edge = new.first_edge[:states_kept]
+        self.add_states(new.keys[:states_kept], sources[new.first_pos[:states_kept]],
+                        [events[c] if c >= 0 else py_events[-1 - c]
+                         for c in edges.event[first_edge].tolist()])
+        # the renamed keys whose state is kept: met again, they need no canonical form
+        keep_renamed = new.renamed_ids < self.n
+        if not self.remember_renamed:  # short of memory (``ExploreConfig.renamed_keys``)
+            keep_renamed[:] = False
+        self.seen.insert(new.renamed_keys[keep_renamed], new.renamed_ids[keep_renamed])
+        expandable = np.array([b is None or _is_expandable(b)
+                               for b in broken[:states_kept]], bool)
+        self.enqueue(self.n - states_kept + np.flatnonzero(expandable))
+
+    def add_edges(self, sources: Array, edges: BatchEdges, target: Array,
+                  edges_kept: int) -> None:
+        """Append the first ``edges_kept`` edges to the graph (with ``all_edges`` off, only
+        the progress edges are kept; all are counted)."""
+        x = self.x
+        src = sources[edges.pos[:edges_kept]]
+        dst_ids, kinds_kept, prog_kept = (target[:edges_kept], edges.kind[:edges_kept],
+                                          edges.progress[:edges_kept])
+        x.edge_count += edges_kept
+        if not self.all_edges:
+            src, dst_ids, kinds_kept = src[prog_kept], dst_ids[prog_kept], kinds_kept[prog_kept]
+            prog_kept = prog_kept[prog_kept]
+        x.edge_src.frombytes(src.astype(np.int32).tobytes())
+        x.edge_dst.frombytes(dst_ids.astype(np.int32).tobytes())
+        x.edge_kind.frombytes(kinds_kept.astype(np.int8).tobytes())
+        x.edge_progress.extend(prog_kept.astype(np.uint8).tobytes())
+
+    def mark_fixed_points(self, sources: Array, segments: _Segments, cut: int) -> None:
+        """Mark the states expanded (``sources`` before ``cut``) that are fixed points: no
+        guest has an honest message and the plan is empty (``compute_edges_directly``)."""
+        fixed = ~segments.has_tick[:cut] & ~segments.honest[:cut]
+        fixed_view = np.frombuffer(self.x.fixed, np.uint8)
+        fixed_view[sources[:cut][fixed]] = 1
+        del fixed_view
 
 
 def _get_host(cache: dict[tuple[int, int], bool], free: int, total: int) -> int:
