@@ -69,6 +69,10 @@ class InvariantCache:
         # per (event type, whether the event names the VM): the pair clauses, each with the
         # fields it reads on such a step
         self._pair_masked: dict[tuple[type, bool], Masked] = {}
+        # the clauses that read a field of a change (per its mask; for pair clauses per the
+        # key of ``_pair_masked`` too): a walk meets few kinds of change
+        self._vm_reading: dict[int, tuple[Clause, ...]] = {}
+        self._pair_reading: dict[tuple[type, bool, int], tuple[Clause, ...]] = {}
         self._vm_ok: dict[Vm, bool] = {}
         self._owned: dict[Vm, int] = {}
         self._host_ok: dict[tuple[HostSettings, int, int], bool] = {}
@@ -82,8 +86,11 @@ class InvariantCache:
         if ok is None:
             if parent is not None and self._vm_ok.get(parent):
                 changed = get_changed(parent, vm)
-                ok = all(c.holds(CONCRETE, state, vm)
-                         for c, reads in self._vm_masked if reads & changed)
+                clauses = self._vm_reading.get(changed)
+                if clauses is None:
+                    clauses = self._vm_reading[changed] = tuple(
+                        c for c, reads in self._vm_masked if reads & changed)
+                ok = all(c.holds(CONCRETE, state, vm) for c in clauses)
             else:
                 ok = all(c.holds(CONCRETE, state, vm) for c in self._vm_clauses)
             self._vm_ok[vm] = ok
@@ -161,9 +168,7 @@ class InvariantCache:
             key = (event, a, b)
             ok = self._pair_ok.get(key)
             if ok is None:
-                changed = get_changed(a, b)
-                ok = all(c.holds(CONCRETE, event, a, b)
-                         for c, reads in self._get_pairs(event, a.name) if reads & changed)
+                ok = all(c.holds(CONCRETE, event, a, b) for c in self._get_pairs(event, a, b))
                 self._pair_ok[key] = ok
             if not ok:
                 return check_step(pre, event, post, self.invariants)
@@ -176,16 +181,22 @@ class InvariantCache:
         self._host_ok.clear()
         self._pair_ok.clear()
 
-    def _get_pairs(self, event: Event, name: str) -> Masked:
-        """The pair clauses with the fields each reads on a step of ``event``'s type that
-        names the VM ``name`` or not (a clause may ask which event it judges)."""
-        names = getattr(event, "vm", None) == name
-        key = (type(event), names)
-        found = self._pair_masked.get(key)
+    def _get_pairs(self, event: Event, before: Vm, after: Vm) -> tuple[Clause, ...]:
+        """The pair clauses that read a field the step ``before -> after`` of ``event``
+        changed (a clause's reads depend on the event's type, and on whether it names the
+        VM: a clause may ask which event it judges)."""
+        names = getattr(event, "vm", None) == before.name
+        changed = get_changed(before, after)
+        key = (type(event), names, changed)
+        found = self._pair_reading.get(key)
         if found is None:
-            found = self._pair_masked[key] = tuple(
-                (c, get_mask(get_clause_reads("pair", c.holds, event, names)))
-                for c in self._pair_clauses)
+            kind = (type(event), names)
+            masked = self._pair_masked.get(kind)
+            if masked is None:
+                masked = self._pair_masked[kind] = tuple(
+                    (c, get_mask(get_clause_reads("pair", c.holds, event, names)))
+                    for c in self._pair_clauses)
+            found = self._pair_reading[key] = tuple(c for c, reads in masked if reads & changed)
         return found
 
     def check_transition(self, pre: DmState, event: Event, post: DmState) -> list[Violation]:
