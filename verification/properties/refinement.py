@@ -10,7 +10,7 @@ values and compares every step's VM and free memory after with it, field for fie
 comparison runs on every step; only the evaluation is shared. The same verdict as
 ``is_allowed``; a step it does not allow, or any step it does not cover (a tick, a create or
 delete, a state of several VMs, another host object), is judged by ``is_allowed`` itself, so
-every message is its message (tests/verification/properties/test_refinement_cache.py).
+every message is its message (tests/verification/walk/test_read_sets.py).
 """
 
 from __future__ import annotations
