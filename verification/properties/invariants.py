@@ -138,17 +138,6 @@ class InvariantCache:
             return []
         return check_state(post, self.invariants)
 
-    def check_changed_vm(self, state: DmState, total_before: int, before: Vm, after: Vm
-                         ) -> tuple[list[Violation], int | None]:
-        """``check_state_total`` of ``state``, which differs only in free memory and one VM
-        (``after``, there ``before``) from a state that breaks no state clause and whose VMs
-        own ``total_before``: the other VMs' clauses hold, so only this VM's and the host's
-        are judged (a walk's single-VM step)."""
-        total = total_before - self.get_owned(before) + self.get_owned(after)
-        if self.is_vm_ok(state, after) and self.is_host_ok(state, total):
-            return [], total
-        return check_state(state, self.invariants), None
-
     def check_step(self, pre: DmState, event: Event, post: DmState) -> list[Violation]:
         """Every pair clause broken by ``pre --event--> post`` (as ``check_step``)."""
         before, after = pre.vms, post.vms

@@ -236,9 +236,9 @@ class TestInvariantCache:
         assert bad > 0
 
     def test_one_vm_change_agrees_with_the_registry(self) -> None:
-        """``check_changed_vm`` (the walk's check after a single-VM step, judging that VM
-        and the host only) gives check_state's verdict on every successor of a good state
-        that changes one VM, also where a planted bug breaks it."""
+        """``check_successor`` (the check after a step that judges only what changed) gives
+        check_state's verdict on every successor of a good state that changes one VM, also
+        where a planted bug breaks it."""
         cache = InvariantCache()
         bad = 0
         for name in ("stop_leaks_in_flight", "hot_add_ignores_maximum",
@@ -260,8 +260,7 @@ class TestInvariantCache:
                                if a != b]
                     if len(changed) != 1:
                         continue
-                    i = changed[0]
-                    broken, _ = cache.check_changed_vm(post, total, pre.vms[i], post.vms[i])
+                    broken = cache.check_successor(pre, post)
                     assert broken == check_state(post)
                     bad += bool(broken)
         assert bad > 0
