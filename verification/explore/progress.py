@@ -134,8 +134,10 @@ def find_progress_violations(x: Exploration) -> list[ProgressFinding]:
     found = find_oscillations(x)
     has_out = np.zeros(x.n_states, dtype=bool)
     has_out[get_progress_edges(x)[0]] = True
-    for sid in range(x.n_states):
-        if x.fixed[sid]:
+    fixed = np.frombuffer(x.fixed, dtype=np.uint8, count=x.n_states).astype(bool)
+    # only fixed points and states without a progress edge are judged (in order of id)
+    for sid in np.flatnonzero(fixed | ~has_out).tolist():
+        if fixed[sid]:
             broken = check_fixed_point(x.states[sid])
             if broken:
                 found.append(ProgressFinding(sid, tuple(broken)))
