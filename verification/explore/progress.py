@@ -38,7 +38,6 @@ def find_oscillations(x: Exploration) -> list[ProgressFinding]:
     most of a gigabyte). Only the states of a non-trivial component go into networkx, where
     a shortest cycle through the component's state nearest the initial state is found.
     """
-    import networkx as nx  # lazy: see the imports
     import numpy as np
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
@@ -62,6 +61,8 @@ def find_oscillations(x: Exploration) -> list[ProgressFinding]:
     for s, t in zip(src[inside].tolist(), dst[inside].tolist(), strict=True):
         by_component.setdefault(int(labels[s]), []).append((s, t))
     found = []
+    if by_component:  # networkx loads only for an oscillation (start-up: see the imports)
+        import networkx as nx
     for edges in by_component.values():
         g = nx.DiGraph(edges)
         entry = min(g.nodes, key=lambda i: (x.depth[i], i))

@@ -61,3 +61,12 @@ def test_full_parser_has_every_command() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(sub.choices) == {name for name, _, _ in COMMANDS}
+
+
+def test_an_exploration_loads_networkx_only_for_an_oscillation() -> None:
+    """``explore`` answers without Hypothesis or networkx (the oracle package and the cycle
+    search load only for a page trace and an oscillation: 0.2 CPU s of every run), and
+    loads networkx to report an oscillation's shortest cycle."""
+    assert loaded_engines(["explore", "--vms", "1", "--json"]) == []
+    found = loaded_engines(["explore", "--vms", "1", "--json", "--mutant", "oscillating_policy"])
+    assert found == ["networkx"]

@@ -11,30 +11,21 @@ oscillation or another progress finding (or an incomplete search), 2 on bad inpu
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
-from dynmem.reference.pages import page_step
-from dynmem.reference.pages.step import PageStep
 from dynmem.verification.cli import options
 from dynmem.verification.cli.console import write_result
+from dynmem.verification.cli.main import load_command
 from dynmem.verification.cli.progress import Board, Phase
 from dynmem.verification.errors import InputError
 from dynmem.verification.explore.config import PRESETS
 from dynmem.verification.explore.dot import get_neighbourhood, to_dot, write_text
 from dynmem.verification.explore.graph import Exploration
-from dynmem.verification.explore.pages import (
-    explore_pages,
-    get_fallback_menu,
-    page_report_to_json,
-    render_page_report,
-)
 from dynmem.verification.explore.run import ExploreResult, run_exploration
 from dynmem.verification.explore.symmetry import canonicalize
-from dynmem.verification.mutants.pages import PAGE_MUTANTS_BY_NAME
-from dynmem.verification.oracle.pageitf import write_page_itf
 from dynmem.verification.traces import render_text
 from dynmem.verification.traces.itf import write_itf
-from dynmem.verification.traces.pagetrace import replay_page_trace
 
 
 def register(subparsers: Any) -> None:
@@ -107,7 +98,9 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Run the exploration, print the report, write DOT/ITF if asked; exit code."""
-    if args.pages:
+    if args.pages:  # the page layer loads only for --pages, as a command does (start-up)
+        run_pages: Callable[[argparse.Namespace], int] = load_command(
+            "explore_pages").run_pages
         return run_pages(args)
     if args.vms not in PRESETS:
         raise InputError("command line", "--vms", args.vms,
@@ -180,45 +173,3 @@ def _trace_states(x: Exploration, result: ExploreResult) -> list[int]:
 
 
 __all__ = ["register", "render_report", "run"]
-
-
-def run_pages(args: argparse.Namespace) -> int:
-    """``explore --pages``: the page layer's own small scope, with a page bug if named."""
-    fixed = [(flag, value) for flag, value in (
-        ("--vms", args.vms if args.vms != 2 else None), ("--lifecycle", args.lifecycle or None),
-        ("--linux", args.linux or None), ("--align", args.align or None),
-        ("--hibernate", args.hibernate or None),
-        ("--dot", args.dot),
-        ("--max-states", args.max_states), ("--host-profile", args.host_profile))
-        if value is not None]
-    if fixed:
-        raise InputError("command line", fixed[0][0], fixed[0][1],
-                         "does not apply to --pages (the page layer has its own scope)")
-    step_fn: PageStep = page_step
-    if args.mutant is not None:
-        if args.mutant not in PAGE_MUTANTS_BY_NAME:
-            raise InputError("command line", "--mutant", args.mutant,
-                             f"is no page bug; --pages takes one of "
-                             f"{', '.join(PAGE_MUTANTS_BY_NAME)}")
-        step_fn = PAGE_MUTANTS_BY_NAME[args.mutant].step
-    board = Board()
-    with board.phase("explore --pages", None):
-        result = explore_pages(step_fn)
-        # then the honest guest's 4 KiB fallback (its own scope), unless already failed
-        fallback = explore_pages(step_fn, menu=get_fallback_menu) if result.ok else None
-    board.stop()
-    failed = result if fallback is None else fallback
-    if args.out and failed.finding is not None:  # the shortest trace, replayed by that host
-        finding = failed.finding
-        source = f"explore --pages{f' --mutant {args.mutant}' if args.mutant else ''}"
-        write_page_itf(replay_page_trace(finding.initial, finding.events, source,
-                                         finding.problem, step_fn), args.out)
-    write_result(args.json, lambda: {**page_report_to_json(result, args.mutant), "fallback": (
-                     None if fallback is None else page_report_to_json(fallback, args.mutant))},
-                 lambda: render_page_report(result, args.mutant) + (
-                     "" if fallback is None else render_page_report(fallback, args.mutant,
-                                                                    fallback=True)))
-    ok = result.ok and fallback is not None and fallback.ok
-    board.finish(f"explore --pages: {'ok' if ok else 'FAILED'}, {result.states:,} + "
-                 f"{0 if fallback is None else fallback.states:,} states")
-    return 0 if ok else 1
