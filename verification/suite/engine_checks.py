@@ -5,7 +5,11 @@
 * oscillation detection is live: the planted policy without hysteresis is caught;
 * fuzzing: the ``ci`` Hypothesis profile (adversarial lifecycles, refinement against the
   model after every step) finds nothing and covers at least ``MIN_COVERAGE`` of the
-  reachable (event kind × channel/transaction state) pairs.
+  reachable (event kind × channel/transaction state) pairs;
+* the walk (issue 13): seeded random walks of ``WALK_EPISODES`` x ``WALK_DEPTH`` steps over
+  the 2-VM preset and over eight VMs of GiB sizes, every invariant and the model's
+  transition on every step and the progress properties at each episode's end, find nothing;
+  and a planted bug is caught (the walk's checks are not vacuous).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 from functools import partial
 
 from dynmem.model.vocabulary import HostProfile
+from dynmem.verification.explore.config import EXPLORE_ALIGNMENTS, get_config
 from dynmem.verification.explore.run import ExploreResult, run_exploration
+from dynmem.verification.mutants.catalogue import get_mutant
 from dynmem.verification.properties.reachable import REACHABLE_PAIRS
 from dynmem.verification.stateful.fuzz import run_fuzz
 from dynmem.verification.stateful.machine import get_settings
@@ -25,11 +31,16 @@ from dynmem.verification.suite.checks import (
     report_progress,
 )
 from dynmem.verification.traces import ASCII_MARKS, describe_finding
+from dynmem.verification.walk import REAL_8VM, WalkResult, WalkSpace, for_planted_bug, run_walk
 
 SECTION = "engines"
 # the ci profile's share of reachable pairs, lifecycle pairs included (measured 0.68 to 0.79);
 # tests/verification/stateful/test_stateful.py pins the same share
 MIN_COVERAGE = 0.55
+# the walk's campaign, as issue 13 measures it (500,000 checked steps; seed 1)
+WALK_EPISODES, WALK_DEPTH, WALK_SEED = 1000, 500, 1
+# the planted bug the walk must catch: a stop that loses a transaction's memory
+WALK_LIVE_BUG = "stop_leaks_in_flight"
 
 
 def _findings(result: ExploreResult) -> tuple[str, ...]:
@@ -85,6 +96,50 @@ def check_fuzz() -> Verdict:
     return Verdict(ok, summary if ok else "FAILED: " + summary, details, traces)
 
 
+def _walk(space: WalkSpace, episodes: int, depth: int, mutant: str | None = None
+          ) -> WalkResult:
+    """One walk campaign with refinement, its episodes reported as progress."""
+    def progress(done: int, steps: int) -> None:
+        report_progress(done, episodes, f"episodes, {steps:,} steps")
+
+    if mutant is None:
+        return run_walk(space, episodes=episodes, depth=depth, seed=WALK_SEED,
+                        on_progress=progress)
+    bug = get_mutant(mutant)
+    return run_walk(for_planted_bug(space, bug, EXPLORE_ALIGNMENTS), episodes=episodes,
+                    depth=depth, seed=WALK_SEED, step_fn=bug.reference_step, plan=bug.policy,
+                    mutant=mutant, on_progress=progress)
+
+
+def check_walk(space: WalkSpace, episodes: int = WALK_EPISODES, depth: int = WALK_DEPTH,
+               mutant: str | None = None) -> Verdict:
+    """The walk over ``space`` (under a planted bug's step, if ``mutant``) finds nothing:
+    every invariant and the model's transition on every step, the progress properties at
+    every episode's end."""
+    r = _walk(space, episodes, depth, mutant)
+    summary = (f"{r.steps:,} steps checked ({r.accepted:,} accepted) + {r.settle_steps:,} "
+               f"settling in {r.episodes} episodes, refinement checked "
+               f"({r.steps_per_cpu_second:,.0f} steps per CPU s)")
+    f = r.failure
+    if f is None:
+        return Verdict(True, summary)
+    trace = f.trace if f.shrunk is None else f.shrunk.trace
+    return Verdict(False, f"FAILED in episode {f.episode} after {f.steps:,} steps: "
+                          f"{f.message}", (r.summary(), *f.files), (trace,))
+
+
+def check_walk_catches_a_planted_bug(mutant: str = WALK_LIVE_BUG) -> Verdict:
+    """The walk must stop on a planted bug (its checks are not vacuous)."""
+    r = _walk(get_config(2), WALK_EPISODES, WALK_DEPTH, mutant)
+    f = r.failure
+    if f is None:
+        return Verdict(False, f"planted {mutant} NOT caught in {r.steps:,} steps: the walk's "
+                              f"checks are vacuous")
+    shrunk = f.trace if f.shrunk is None else f.shrunk.trace
+    return Verdict(True, f"planted {mutant} caught after {f.steps:,} steps, a trace of "
+                         f"{len(shrunk.steps)} steps: {f.message}")
+
+
 def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
     """The engines' checks (bounded by their own counts: states, examples)."""
     return [
@@ -98,4 +153,7 @@ def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:
               partial(check_exploration, 2, lifecycle=True)),
         Check("oscillation detection is live", SECTION, check_oscillation_detected),
         Check("fuzz ci profile", SECTION, check_fuzz),
+        Check("walk 2 VMs", SECTION, partial(check_walk, get_config(2))),
+        Check("walk 8 VMs of GiB sizes", SECTION, partial(check_walk, REAL_8VM)),
+        Check("walk catches a planted bug", SECTION, check_walk_catches_a_planted_bug),
     ]
