@@ -142,6 +142,12 @@ def main() -> int:
                         help="folder where `npx quint` runs, holding quint_2vm.qnt")
     parser.add_argument("--quint-samples", type=int, default=2000, metavar="N")
     args = parser.parse_args()
+    for flag, folder, needed in (("--spin-peer", args.spin_peer, "compare-spin"),
+                                 ("--quint", args.quint, "quint_2vm.qnt")):
+        if folder is not None and not (folder / needed).is_file():
+            parser.error(f"{flag} {folder}: no {needed} there")
+    if args.quint_samples <= 0:
+        parser.error(f"--quint-samples {args.quint_samples}: must be > 0")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start\n",
           flush=True)
     rows = explore_rows(args.spin_peer)
