@@ -38,16 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_explore import run_one  # noqa: E402  (a sibling script)
+from bench_walk import _CHILD as _WALK  # noqa: E402
 
-# One walk in a child process: run_walk's own CPU seconds (imports excluded), as bench_walk.
-_WALK = """import json, sys
-from dynmem.verification.explore.config import get_config
-from dynmem.verification.walk import REAL_8VM, run_walk
-space = REAL_8VM if sys.argv[1] == "8vm-gib" else get_config(2)
-r = run_walk(space, episodes=1000, depth=500, seed=1, refinement=True)
-print(json.dumps({"steps": r.steps, "accepted": r.accepted, "cpu": r.cpu_seconds,
-                  "ok": r.ok}))
-"""
 Row = tuple[str, str, str, bool]  # item, asked, measured, met
 
 
@@ -106,7 +98,7 @@ def walk_rates() -> dict[str, float]:
     (run_walk's own CPU seconds, imports excluded)."""
     rates: dict[str, float] = {}
     for name in ("8vm-gib", "2vm"):
-        out = subprocess.run([sys.executable, "-c", _WALK, name], check=True,
+        out = subprocess.run([sys.executable, "-c", _WALK, "1000", "500", name], check=True,
                              capture_output=True, text=True).stdout
         d = json.loads(out)
         if not d["ok"]:

@@ -37,10 +37,13 @@ from dynmem.verification.stateful.fuzz import run_fuzz
 from dynmem.verification.walk import REAL_8VM, WalkSpace, for_planted_bug, run_walk
 
 GOAL = 50_000
-# One campaign in a child process: run_walk's own CPU and wall seconds (imports excluded).
+# One campaign with refinement in a child process (argv: episodes, depth, and the preset,
+# 8vm-gib or 2vm): run_walk's own CPU and wall seconds (imports excluded).
 _CHILD = """import json, sys
+from dynmem.verification.explore.config import get_config
 from dynmem.verification.walk import REAL_8VM, run_walk
-r = run_walk(REAL_8VM, episodes=int(sys.argv[1]), depth=int(sys.argv[2]), seed=1,
+space = REAL_8VM if sys.argv[3] == "8vm-gib" else get_config(2)
+r = run_walk(space, episodes=int(sys.argv[1]), depth=int(sys.argv[2]), seed=1,
              refinement=True)
 print(json.dumps({"steps": r.steps, "accepted": r.accepted, "cpu": r.cpu_seconds,
                   "wall": r.wall_seconds, "ok": r.ok}))
@@ -64,7 +67,8 @@ def compare(baseline: str, episodes: int, depth: int, rounds: int) -> None:
                 env = dict(os.environ)
                 if path is not None:
                     env["PYTHONPATH"] = str(path)
-                out = subprocess.run([sys.executable, "-c", _CHILD, str(episodes), str(depth)],
+                out = subprocess.run([sys.executable, "-c", _CHILD, str(episodes), str(depth),
+                                      "8vm-gib"],
                                      env=env, check=True, capture_output=True, text=True).stdout
                 d = json.loads(out)
                 print(f"| {label} | {n} | {d['steps']:,} ({d['accepted']:,}) | {d['cpu']:.2f} | "
@@ -89,7 +93,7 @@ def walk_cells(bug: Mutant) -> str:
     if f is None:
         return f"no | {r.steps:,} | {r.cpu_seconds:.2f} | - |"
     broke = f.message.split(" ")[0].rstrip(":")
-    shrunk = len(f.shrunk.trace.steps) if f.shrunk is not None else len(f.trace.steps)
+    shrunk = len(f.shown.steps)
     return f"yes: {broke} | {f.steps:,} | {f.cpu_seconds:.2f} | {shrunk} |"
 
 

@@ -118,14 +118,14 @@ def check_walk(space: WalkSpace, episodes: int = WALK_EPISODES, depth: int = WAL
     every episode's end."""
     r = _walk(space, episodes, depth, mutant)
     summary = (f"{r.steps:,} steps checked ({r.accepted:,} accepted) + {r.settle_steps:,} "
-               f"settling in {r.episodes} episodes, refinement checked "
+               f"settling in {r.episodes} episodes, refinement "
+               f"{'checked' if r.refinement else 'NOT checked'} "
                f"({r.steps_per_cpu_second:,.0f} steps per CPU s)")
     f = r.failure
     if f is None:
-        return Verdict(True, summary)
-    trace = f.trace if f.shrunk is None else f.shrunk.trace
+        return Verdict(r.refinement, summary if r.refinement else "FAILED: " + summary)
     return Verdict(False, f"FAILED in episode {f.episode} after {f.steps:,} steps: "
-                          f"{f.message}", (r.summary(), *f.files), (trace,))
+                          f"{f.message}", (r.summary(), *f.files), (f.shown,))
 
 
 def check_walk_catches_a_planted_bug(mutant: str = WALK_LIVE_BUG) -> Verdict:
@@ -135,9 +135,8 @@ def check_walk_catches_a_planted_bug(mutant: str = WALK_LIVE_BUG) -> Verdict:
     if f is None:
         return Verdict(False, f"planted {mutant} NOT caught in {r.steps:,} steps: the walk's "
                               f"checks are vacuous")
-    shrunk = f.trace if f.shrunk is None else f.shrunk.trace
     return Verdict(True, f"planted {mutant} caught after {f.steps:,} steps, a trace of "
-                         f"{len(shrunk.steps)} steps: {f.message}")
+                         f"{len(f.shown.steps)} steps: {f.message}")
 
 
 def checks(budgets: Budgets = DEFAULT_BUDGETS) -> list[Check]:

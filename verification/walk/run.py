@@ -72,6 +72,12 @@ class WalkFailure:
     shrunk: ShrinkResult | None
     files: tuple[str, ...]
 
+    @property
+    def shown(self) -> Trace:
+        """The trace a person reads and ``files`` hold: the shrunk one, if the failure was
+        shrunk, else the replayed episode."""
+        return self.trace if self.shrunk is None else self.shrunk.trace
+
 
 @attrs.frozen
 class WalkResult:

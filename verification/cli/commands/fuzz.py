@@ -245,7 +245,7 @@ def render_walk(result: WalkResult) -> str:
         lines.append(f"episode {f.episode} kinds: {', '.join(f.kinds)}")
         if f.shrunk is not None:
             lines.append(f.shrunk.describe())
-        lines += ["", render_text(f.trace if f.shrunk is None else f.shrunk.trace),
+        lines += ["", render_text(f.shown),
                   f"trace written to {' and '.join(f.files)}"]
     return "\n".join(lines) + "\n"
 
